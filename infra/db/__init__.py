@@ -1,0 +1,1 @@
+"""SQLAlchemy models, per-process engines and sessions."""

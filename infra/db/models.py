@@ -1,0 +1,339 @@
+"""The relational model of bulkguard.
+
+Every effect has a natural idempotency key enforced here by a unique constraint, so that a
+redelivered task can insert "again" and leave the same rows (see ``infra.db.session.insert_ignore``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Deterministic constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC on every backend: SQLite drops the offset, so it is put back on read."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: bulkguard stores UTC instants only")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    country: Mapped[str | None] = mapped_column(String(2))
+    # 1,000-block of the number (all but the last three digits): a neighbourhood for aggregates.
+    phone_block: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[str] = mapped_column(String(16), default="active")
+    first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ModelVersion(Base):
+    """A trained model in the registry; which one is active (or shadow) is decided here."""
+
+    __tablename__ = "model_versions"
+    __table_args__ = (
+        # At most one active and one shadow model at a time.
+        Index(
+            "uq_model_versions_one_active",
+            "role",
+            unique=True,
+            sqlite_where=text("role = 'active'"),
+            postgresql_where=text("role = 'active'"),
+        ),
+        Index(
+            "uq_model_versions_one_shadow",
+            "role",
+            unique=True,
+            sqlite_where=text("role = 'shadow'"),
+            postgresql_where=text("role = 'shadow'"),
+        ),
+    )
+
+    version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), default="candidate")
+    path: Mapped[str] = mapped_column(Text)
+    card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class SignalSnapshot(Base):
+    """One scoring batch as it was received: what the model saw, kept for audits and appeals.
+
+    Stored per batch (zlib-compressed JSON of the valid records) rather than per account: one row
+    per batch keeps the write path of scoring short.
+    """
+
+    __tablename__ = "signal_snapshots"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    record_count: Mapped[int] = mapped_column(Integer)
+    records: Mapped[bytes] = mapped_column(LargeBinary)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Score(Base):
+    __tablename__ = "scores"
+    __table_args__ = (UniqueConstraint("account_id", "stage", "observed_at", "model_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"), index=True)
+    # Position of the account in the snapshot's records, to find what the model saw.
+    position: Mapped[int] = mapped_column(Integer)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))
+    observed_at: Mapped[dt.datetime]
+    model_version: Mapped[str] = mapped_column(String(64))
+    shadow: Mapped[bool] = mapped_column(Boolean, default=False)
+    score: Mapped[float] = mapped_column(Float)
+    decision: Mapped[str] = mapped_column(String(16))
+    # Top feature contributions (XGBoost pred_contribs); computed only for actioned accounts.
+    reasons: Mapped[list[Any] | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EnforcementAction(Base):
+    __tablename__ = "enforcement_actions"
+    __table_args__ = (
+        # A redelivered enforcement task finds its action already there.
+        UniqueConstraint("score_id"),
+        # "Doubles no ban": one active ban per account, whatever path tries to add another.
+        Index(
+            "uq_enforcement_actions_one_active_ban",
+            "account_id",
+            unique=True,
+            sqlite_where=text("action = 'ban' AND status = 'active'"),
+            postgresql_where=text("action = 'ban' AND status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
+    action: Mapped[str] = mapped_column(String(16))  # ban | restrict | review
+    # active | shadow (recorded, not enforced) | pending (review) | reversed | dismissed
+    status: Mapped[str] = mapped_column(String(16))
+    model_version: Mapped[str] = mapped_column(String(64))
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[list[Any] | None]
+    policy_version: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    reversed_at: Mapped[dt.datetime | None]
+    reversed_by: Mapped[str | None] = mapped_column(String(64))
+    reversal_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class AuditEvent(Base):
+    """Append-only trail of who did what to which enforcement action or legal notice."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_entity", "entity", "entity_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    event: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(64))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Delivery(Base):
+    """A completed hand-off to an outside receiver; the key makes re-sending detectable."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (UniqueConstraint("kind", "ref_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # platform_action | legal_notice
+    ref_id: Mapped[int] = mapped_column(Integer)
+    sink: Mapped[str] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Company(Base):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    normalized_name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CompanyIndicator(Base):
+    """Names, aliases, domains, e-mail addresses and phone numbers that identify a company."""
+
+    __tablename__ = "company_indicators"
+    __table_args__ = (UniqueConstraint("kind", "value"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # name | domain | email | phone
+    value: Mapped[str] = mapped_column(String(320))
+
+
+class Evidence(Base):
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    source: Mapped[str] = mapped_column(String(16))  # on_platform | off_platform
+    kind: Mapped[str] = mapped_column(String(32))  # enforcement | public_claim | report | ...
+    observed_at: Mapped[dt.datetime]
+    url: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(ForeignKey("accounts.account_id"))
+    # Whether the document itself claims bulk or automated sending (off-platform evidence).
+    claims_bulk: Mapped[bool] = mapped_column(Boolean, default=False)
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    indicators: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class EvidenceLink(Base):
+    __tablename__ = "evidence_links"
+    __table_args__ = (UniqueConstraint("evidence_id", "company_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AccountCompanyLink(Base):
+    __tablename__ = "account_company_links"
+    __table_args__ = (UniqueConstraint("account_id", "company_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"))
+    method: Mapped[str] = mapped_column(String(32))
+    confidence: Mapped[float] = mapped_column(Float)
+
+
+class LegalNotice(Base):
+    __tablename__ = "legal_notices"
+    __table_args__ = (UniqueConstraint("company_id", "policy_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    policy_version: Mapped[str] = mapped_column(String(32))
+    basis: Mapped[str] = mapped_column(String(32))
+    # awaiting_approval | approved | sent | rejected
+    status: Mapped[str] = mapped_column(String(24))
+    cited_evidence: Mapped[list[Any]] = mapped_column(default=list)
+    activity_first: Mapped[dt.datetime]
+    activity_last: Mapped[dt.datetime]
+    body: Mapped[str] = mapped_column(Text)
+    approved_by: Mapped[str | None] = mapped_column(String(64))
+    approved_at: Mapped[dt.datetime | None]
+    sent_at: Mapped[dt.datetime | None]
+    escalated_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NoticeEvent(Base):
+    """Status history of a legal notice."""
+
+    __tablename__ = "notice_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("legal_notices.id"), index=True)
+    status: Mapped[str] = mapped_column(String(24))
+    actor: Mapped[str] = mapped_column(String(64))
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class DeadLetter(Base):
+    """Input that could not be processed, kept with a reason an operator can read."""
+
+    __tablename__ = "dead_letters"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Hash of (task id, record index, payload): a redelivered bad message is stored once.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    task_name: Mapped[str] = mapped_column(String(128), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(64))
+    record_index: Mapped[int | None] = mapped_column(Integer)
+    account_id: Mapped[str | None] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    payload: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A task to publish once the transaction that justifies it has committed."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    task_name: Mapped[str] = mapped_column(String(128))
+    kwargs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[dt.datetime | None] = mapped_column(index=True)

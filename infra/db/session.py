@@ -1,0 +1,110 @@
+"""Engines and sessions, one engine per process.
+
+Celery's prefork pool forks workers from a parent process. A connection pool inherited across
+fork shares sockets between processes, so the engine is keyed by PID: a child that finds its
+parent's engine discards it without closing the parent's connections and builds its own.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool
+
+from infra.settings import get_settings
+
+_engine: Engine | None = None
+_engine_pid: int | None = None
+_sessionmaker: sessionmaker[Session] | None = None
+
+
+def make_engine(url: str, *, pooled: bool = True) -> Engine:
+    """Build an engine with the settings bulkguard relies on for each backend."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        engine = create_engine(
+            url,
+            # Several worker processes write to one file: wait for the lock instead of failing.
+            connect_args={"timeout": 60},
+            poolclass=None if pooled else NullPool,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs: dict[str, Any] = {"pool_pre_ping": True}
+    if not pooled:
+        kwargs["poolclass"] = NullPool
+    return create_engine(url, **kwargs)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (the CLI, Flower-side reports) run beside the writing workers.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def get_engine() -> Engine:
+    """The engine of the current process, created on first use after fork."""
+    global _engine, _engine_pid, _sessionmaker  # noqa: PLW0603 - the per-process singleton
+    pid = os.getpid()
+    if _engine is None or _engine_pid != pid:
+        if _engine is not None:
+            # Inherited from the parent: forget its pool without closing the parent's sockets.
+            _engine.dispose(close=False)
+        _engine = make_engine(get_settings().resolved_database_url)
+        _engine_pid = pid
+        _sessionmaker = sessionmaker(_engine, expire_on_commit=False)
+    return _engine
+
+
+def reset_engine() -> None:
+    """Drop this process's engine (tests switch databases; workers call it after fork)."""
+    global _engine, _engine_pid, _sessionmaker  # noqa: PLW0603 - the per-process singleton
+    if _engine is not None and _engine_pid == os.getpid():
+        _engine.dispose()
+    elif _engine is not None:
+        _engine.dispose(close=False)
+    _engine = None
+    _engine_pid = None
+    _sessionmaker = None
+
+
+def new_session() -> Session:
+    get_engine()
+    assert _sessionmaker is not None
+    return _sessionmaker()
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One session and one explicit commit; rolled back on any error."""
+    session = new_session()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def insert_ignore(session: Session, table: Table) -> Insert:
+    """INSERT that skips rows violating a unique constraint: how effects stay idempotent."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql.insert(table).on_conflict_do_nothing()
+    if dialect == "sqlite":
+        return sqlite.insert(table).on_conflict_do_nothing()
+    raise NotImplementedError(f"bulkguard supports SQLite and PostgreSQL, not {dialect}")

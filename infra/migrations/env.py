@@ -1,0 +1,38 @@
+"""Alembic environment: the database URL comes from bulkguard's settings, never from the ini."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from infra.db.models import Base
+from infra.db.session import make_engine
+from infra.settings import get_settings
+
+config = context.config
+url = config.attributes.get("url") or get_settings().resolved_database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=url, target_metadata=Base.metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def run_migrations_online() -> None:
+    engine = make_engine(url, pooled=False)
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=Base.metadata,
+            # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    run_migrations_online()

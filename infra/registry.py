@@ -1,0 +1,90 @@
+"""The model registry: versioned model files on disk, with the active one recorded in the database.
+
+Files live under ``<data_dir>/models/<version>/`` (native XGBoost ``model.ubj``, ``card.json``,
+``card.md``, plots) with a ``manifest.json`` listing every version. Which version is active or
+shadow is database state, so every worker on every machine agrees on it and can pick up a change
+without a restart.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from infra.db.models import ModelVersion
+
+ROLES = ("active", "shadow", "candidate", "retired")
+
+
+class RegistryError(RuntimeError):
+    pass
+
+
+def model_path(models_dir: Path, row: ModelVersion) -> Path:
+    """Paths are stored relative to the models directory, so a registry can move with its data."""
+    return models_dir / row.path
+
+
+def read_card(model_dir: Path) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads((model_dir / "card.json").read_text())
+    return card
+
+
+def write_manifest(models_dir: Path) -> None:
+    """Rewrite the manifest from the directories present: the files are the source of truth."""
+    entries = []
+    for card_path in sorted(models_dir.glob("*/card.json")):
+        card = json.loads(card_path.read_text())
+        entries.append({
+            "version": card["version"],
+            "created_at": card["created_at"],
+            "path": f"{card_path.parent.name}/model.ubj",
+            "roc_auc": card["metrics"]["roc_auc"],
+            "pr_auc": card["metrics"]["pr_auc"],
+        })
+    tmp = models_dir / "manifest.json.tmp"
+    tmp.write_text(json.dumps({"models": entries}, indent=2) + "\n")
+    tmp.replace(models_dir / "manifest.json")
+
+
+def register(session: Session, model_dir: Path) -> ModelVersion:
+    card = read_card(model_dir)
+    row = session.get(ModelVersion, card["version"])
+    if row is None:
+        row = ModelVersion(version=card["version"], role="candidate",
+                           path=f"{model_dir.name}/model.ubj", card=card)
+        session.add(row)
+        session.flush()
+    write_manifest(model_dir.parent)
+    return row
+
+
+def set_role(session: Session, version: str, role: str) -> ModelVersion:
+    """Make ``version`` the active or shadow model; the previous holder of the role retires."""
+    if role not in ROLES:
+        raise RegistryError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    row = session.get(ModelVersion, version, with_for_update=True)
+    if row is None:
+        raise RegistryError(f"no model version {version!r} is registered")
+    if role in {"active", "shadow"}:
+        session.execute(
+            update(ModelVersion)
+            .where(ModelVersion.role == role, ModelVersion.version != version)
+            .values(role="retired")
+        )
+        session.flush()
+    row.role = role
+    session.flush()
+    return row
+
+
+def serving_versions(session: Session) -> dict[str, ModelVersion]:
+    """The active and (if any) shadow model, keyed by role."""
+    rows = session.scalars(
+        select(ModelVersion).where(ModelVersion.role.in_(("active", "shadow")))
+    ).all()
+    return {row.role: row for row in rows}

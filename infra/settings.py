@@ -1,0 +1,71 @@
+"""Typed settings read from the environment, in one place.
+
+Everything that differs between the embedded demo and production comes through here;
+the Celery configuration in ``workers.config`` is derived from these values.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BULKGUARD_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("./data"))
+    # Accept the conventional unprefixed names that every deployment tool knows.
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+
+    # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
+    enforcement_mode: Literal["enforce", "shadow"] = "enforce"
+    # Policy version stamped on every action and notice, so an audit can say which rules applied.
+    policy_version: str = "2019-12-07.1"
+
+    # Threads XGBoost may use inside one worker process. Processes x threads must not
+    # exceed the cores, so the default is one thread per prefork child.
+    model_threads: int = Field(default=1, ge=1)
+
+    # Where delivered enforcement actions and legal notices go. A JSONL file keeps the demo
+    # self-contained; production points these at the platform's own receivers.
+    platform_sink: Path | None = None
+    legal_sink: Path | None = None
+
+    # Outbox rows older than this that are still unpublished are re-published by beat.
+    outbox_grace_seconds: int = Field(default=30, ge=1)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return normalize_database_url(self.database_url)
+        return f"sqlite:///{(self.data_dir / 'bulkguard.sqlite3').resolve()}"
+
+    @property
+    def models_dir(self) -> Path:
+        return self.data_dir / "models"
+
+    @property
+    def platform_sink_path(self) -> Path:
+        return self.platform_sink or self.data_dir / "outbound" / "platform-actions.jsonl"
+
+    @property
+    def legal_sink_path(self) -> Path:
+        return self.legal_sink or self.data_dir / "outbound" / "legal-notices.jsonl"
+
+
+def normalize_database_url(url: str) -> str:
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs, as most platforms hand them out."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,139 @@
+"""The one task decorator every stage uses.
+
+It gives each task what the design asks of all of them: an explicit public name, soft and hard
+time limits, validation of the payload at the boundary (bad input is dead-lettered with a reason
+and acknowledged, never retried and never raised into the worker), one database transaction per
+run whose follow-up tasks are published only after commit, and a retry policy that retries
+transient infrastructure errors with capped, jittered backoff and never retries anything else.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import redis
+from celery import Task, shared_task
+from pydantic import BaseModel, ConfigDict, ValidationError
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from infra import dead_letters
+from infra.db.session import session_scope
+from tasks import outbox
+from tasks.scoring.signals import describe_validation_error
+
+log = logging.getLogger(__name__)
+
+P = TypeVar("P", bound=BaseModel)
+
+# Errors worth another try: the broker or the database was briefly unreachable or locked.
+# Validation and integrity errors are never retried: the same input would fail the same way.
+class TransientError(RuntimeError):
+    """A condition expected to clear by itself (e.g. no model activated yet): retry later."""
+
+
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError,
+                                                 ConnectionError, TransientError)
+_TRANSIENT_DB_WORDS = ("locked", "could not serialize", "deadlock", "connection", "server closed")
+MAX_RETRIES = 6
+BACKOFF_CAP_SECONDS = 120
+
+
+class Payload(BaseModel):
+    """Base of every task payload: unknown keys are ignored, NaN and infinities refused."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+@dataclass
+class Run:
+    """What a stage body gets: its session, its task identity and a way to queue the next stage."""
+
+    session: Session
+    task_name: str
+    task_id: str | None
+    _queued: list[str] = field(default_factory=list)
+    rejected: int = 0
+
+    def enqueue_after_commit(self, task_name: str, kwargs: dict[str, Any], dedupe_key: str) -> None:
+        self._queued.append(outbox.add(self.session, task_name, kwargs, dedupe_key))
+
+    def reject(self, items: list[dead_letters.Rejection]) -> None:
+        self.rejected += dead_letters.store(self.session, self.task_name, self.task_id, items)
+
+
+class PipelineTask(Task):  # type: ignore[misc]
+    """Shared base: the delivery guarantees are set here once rather than per task."""
+
+    acks_late = True
+    reject_on_worker_lost = True
+    typing = False  # arguments are validated by the payload model, with a dead letter on failure
+
+
+def backoff(retries: int) -> float:
+    """Exponential backoff with full jitter, capped."""
+    return random.uniform(0, min(BACKOFF_CAP_SECONDS, 2 ** (retries + 1)))
+
+
+def stage_task(
+    name: str, payload: type[P], *, soft_time_limit: int, time_limit: int
+) -> Callable[[Callable[[Run, P], dict[str, Any]]], PipelineTask]:
+    """Declare a pipeline task named ``name`` whose body receives a validated ``payload``."""
+    if time_limit <= soft_time_limit:
+        raise ValueError(f"{name}: the hard time limit must exceed the soft one")
+
+    def decorate(body: Callable[[Run, P], dict[str, Any]]) -> PipelineTask:
+        @shared_task(bind=True, base=PipelineTask, name=name, soft_time_limit=soft_time_limit,
+                     time_limit=time_limit, max_retries=MAX_RETRIES)
+        @functools.wraps(body)
+        def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:
+            task_id = self.request.id
+            try:
+                if args:
+                    raise TypeError(
+                        f"{name} takes keyword arguments only; got {len(args)} positional"
+                    )
+                data = payload.model_validate(kwargs)
+            except (ValidationError, TypeError) as exc:
+                reason = (describe_validation_error(exc) if isinstance(exc, ValidationError)
+                          else str(exc))
+                _dead_letter(name, task_id, f"invalid payload: {reason}",
+                             {"args": list(args), "kwargs": kwargs})
+                return {"status": "rejected", "reason": reason}
+            try:
+                with session_scope() as session:
+                    run = Run(session=session, task_name=name, task_id=task_id)
+                    result = body(run, data)
+                outbox.publish(run._queued)
+                return result
+            except Exception as exc:
+                if is_transient(exc) and self.request.retries < self.max_retries:
+                    log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
+                    raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+                # A defect, an exhausted retry budget or a time limit: keep the input for an
+                # operator and fail the task, which acknowledges the message.
+                _dead_letter(name, task_id, f"{type(exc).__name__}: {exc}", kwargs)
+                raise
+
+        return task  # type: ignore[no-any-return]
+
+    return decorate
+
+
+def is_transient(exc: BaseException) -> bool:
+    if isinstance(exc, TRANSIENT_ERRORS):
+        return True
+    if isinstance(exc, OperationalError):
+        text = str(exc.orig).lower()
+        return exc.connection_invalidated or any(w in text for w in _TRANSIENT_DB_WORDS)
+    return False
+
+
+def _dead_letter(name: str, task_id: str | None, reason: str, payload: Any) -> None:
+    with session_scope() as session:
+        dead_letters.store(session, name, task_id, [dead_letters.Rejection(reason, payload)])

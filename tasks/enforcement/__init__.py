@@ -1,0 +1,1 @@
+"""Enforcement: idempotent, explained and reversible actions on scored accounts."""

@@ -1,0 +1,50 @@
+"""Which action a decision leads to, given what is already in force."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+Mode = Literal["enforce", "shadow"]
+
+# The action each actionable decision maps to, and the status it starts in.
+_ACTIONS = {"ban": "ban", "restrict": "restrict", "review": "review"}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    score_id: int
+    account_id: str
+    decision: str
+    account_status: str  # active | restricted | banned
+
+
+@dataclass(frozen=True)
+class PlannedAction:
+    score_id: int
+    account_id: str
+    action: str
+    status: str  # active | shadow | pending
+
+
+def plan(candidates: Iterable[Candidate], mode: Mode) -> list[PlannedAction]:
+    """Turn decisions into actions. Banned accounts get nothing more; restriction never
+    downgrades a ban; in shadow mode every action is recorded but none is put in force."""
+    planned = []
+    for c in candidates:
+        action = _ACTIONS.get(c.decision)
+        if action is None or c.account_status == "banned":
+            continue
+        if action == "restrict" and c.account_status == "restricted":
+            continue
+        if action == "review":
+            status = "pending"
+        else:
+            status = "shadow" if mode == "shadow" else "active"
+        planned.append(PlannedAction(c.score_id, c.account_id, action, status))
+    return planned
+
+
+def account_status_after(action: str) -> str:
+    return {"ban": "banned", "restrict": "restricted"}[action]

@@ -1,0 +1,1 @@
+"""Evidence: documents and facts → indicators → companies and accounts."""

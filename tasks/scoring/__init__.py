@@ -1,0 +1,1 @@
+"""Account scoring: signals, features, the classifier, decisions."""

@@ -1,0 +1,68 @@
+"""Scoring one batch: validation, features, prediction, decisions and reasons.
+
+Used unchanged by the ``scoring.score_accounts`` task and by ``bulkguard score`` (offline
+backtests), so a file scored offline is decided exactly as the workers would decide it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from tasks.scoring.features import feature_matrix
+from tasks.scoring.model import ACTIONED, Scorer
+from tasks.scoring.neighbours import NeighbourStore
+from tasks.scoring.signals import AccountSignals, Stage
+
+
+@dataclass
+class ModelDecisions:
+    version: str
+    shadow: bool
+    scores: npt.NDArray[np.float32]
+    decisions: list[str]
+    # Reasons per record index, only for actioned records of the acting model.
+    reasons: dict[int, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+@dataclass
+class ScoredBatch:
+    stage: Stage
+    records: list[AccountSignals]
+    results: list[ModelDecisions]
+
+    @property
+    def acting(self) -> ModelDecisions:
+        return self.results[0]
+
+
+def score_records(
+    stage: Stage,
+    records: Sequence[AccountSignals],
+    active: Scorer,
+    shadow: Scorer | None,
+    neighbours: NeighbourStore,
+) -> ScoredBatch:
+    features = feature_matrix(records, stage, neighbours)
+    results = [_decide(active, stage, features, shadow=False)]
+    if shadow is not None:
+        # A shadow model scores the same rows; its decisions are stored, never acted on.
+        results.append(_decide(shadow, stage, features, shadow=True))
+    return ScoredBatch(stage=stage, records=list(records), results=results)
+
+
+def _decide(
+    scorer: Scorer, stage: Stage, features: npt.NDArray[np.float32], *, shadow: bool
+) -> ModelDecisions:
+    scores = scorer.predict(features)
+    decisions = scorer.decide(stage, scores)
+    out = ModelDecisions(scorer.version, shadow, scores, decisions)
+    if not shadow:
+        actioned = [i for i, d in enumerate(decisions) if d in ACTIONED]
+        if actioned:
+            out.reasons = dict(zip(actioned, scorer.reasons(features[actioned]), strict=True))
+    return out

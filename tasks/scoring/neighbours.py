@@ -1,0 +1,119 @@
+"""Aggregates over an account's neighbours: its number's 1,000-block, its network, its device.
+
+Abuse comes in batches: SIM farms buy consecutive numbers, scripts register from one network,
+emulators reuse a device fingerprint. The recent ban and report rates of those neighbourhoods,
+and registration bursts on a network or device, are features the system maintains itself from
+its own history. This module defines what is counted; ``infra.neighbour_store`` keeps the counts
+in Redis for the workers, and :class:`MemoryNeighbourStore` keeps them in memory for training,
+so that training and serving compute the same numbers.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from tasks.scoring.phones import phone_block
+from tasks.scoring.signals import AccountSignals
+
+NEIGHBOUR_FEATURES = (
+    "block_ban_rate",
+    "block_report_rate",
+    "network_ban_rate",
+    "network_report_rate",
+    "device_ban_rate",
+    "device_report_rate",
+    "network_regs_1h",
+    "device_regs_1h",
+)
+
+KINDS = ("block", "network", "device")
+
+
+def neighbourhoods(record: AccountSignals) -> tuple[str, str, str]:
+    """The (block, network, device) keys of a record, in the order of ``KINDS``."""
+    reg = record.registration
+    return phone_block(record.phone), reg.network_id, reg.device_id
+
+
+def hour_bucket(moment: dt.datetime) -> int:
+    return int(moment.timestamp() // 3600)
+
+
+class NeighbourStore(Protocol):
+    def observe(self, records: Sequence[AccountSignals]) -> None:
+        """Count the accounts, their registrations and the reported ones in each neighbourhood."""
+
+    def record_bans(self, records: Sequence[AccountSignals]) -> None:
+        """Count banned accounts in their neighbourhoods."""
+
+    def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
+        """One row of ``NEIGHBOUR_FEATURES`` per record."""
+
+
+def rates(accounts: int, banned: int, reported: int) -> tuple[float, float]:
+    """Shares of accounts banned and reported; a neighbourhood seen once says nothing yet."""
+    if accounts <= 1:
+        return 0.0, 0.0
+    return banned / accounts, reported / accounts
+
+
+def registration_hours(record: AccountSignals) -> tuple[int, int]:
+    """The hour buckets that make up "the last hour" around the account's registration.
+
+    Anchored on the registration rather than the observation, so that a messaging-stage score
+    days later still sees the burst its account was registered in.
+    """
+    registered = hour_bucket(record.registration.registered_at)
+    return registered - 1, registered
+
+
+class MemoryNeighbourStore:
+    """The in-process store used to build training data, with the Redis store's semantics."""
+
+    def __init__(self) -> None:
+        self._members: dict[tuple[str, str, str], set[str]] = defaultdict(set)
+        self._regs: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+
+    def observe(self, records: Sequence[AccountSignals]) -> None:
+        for record in records:
+            registered = hour_bucket(record.registration.registered_at)
+            reported = record.feedback is not None and record.feedback.reports > 0
+            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
+                self._members[(kind, key, "acc")].add(record.account_id)
+                if reported:
+                    self._members[(kind, key, "rep")].add(record.account_id)
+                if kind != "block":
+                    self._regs[(kind, key, registered)].add(record.account_id)
+
+    def record_bans(self, records: Sequence[AccountSignals]) -> None:
+        for record in records:
+            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
+                self._members[(kind, key, "ban")].add(record.account_id)
+
+    def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
+        out = np.zeros((len(records), len(NEIGHBOUR_FEATURES)), dtype=np.float32)
+        for row, record in enumerate(records):
+            values: list[float] = []
+            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
+                values.extend(
+                    rates(
+                        len(self._members.get((kind, key, "acc"), ())),
+                        len(self._members.get((kind, key, "ban"), ())),
+                        len(self._members.get((kind, key, "rep"), ())),
+                    )
+                )
+            hours = registration_hours(record)
+            for kind, key in (("network", record.registration.network_id),
+                              ("device", record.registration.device_id)):
+                seen: set[str] = set()
+                for hour in hours:
+                    seen |= self._regs.get((kind, key, hour), set())
+                values.append(float(len(seen)))
+            out[row] = values
+        return out

@@ -1,0 +1,182 @@
+"""The public payload contract of ``scoring.score_accounts``.
+
+Upstream services send ``{"stage": ..., "accounts": [...]}``. The envelope is validated first;
+each account record is then validated on its own so that one bad record is dead-lettered with
+its reason while the rest of the batch is scored. Unknown fields are ignored (upstream may add
+signals before bulkguard uses them); wrong types, out-of-range values, NaN and missing required
+fields reject the record. Message text never travels: repeated content is a ratio of hashes.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+
+
+class Stage(StrEnum):
+    """The three detection points the platform describes, each with its own thresholds."""
+
+    REGISTRATION = "registration"
+    MESSAGING = "messaging"
+    FEEDBACK = "feedback"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
+CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Field(ge=0, le=10_000_000)]
+
+
+class RegistrationSignals(_Strict):
+    """Known from the moment the account registers."""
+
+    registered_at: AwareDatetime
+    ip_country: CountryCode
+    # Opaque ids of the registering network (e.g. an ASN or /24) and device fingerprint.
+    network_id: Identifier
+    device_id: Identifier
+    client: Literal["official", "business", "web", "modified"]
+
+
+class MessagingSignals(_Strict):
+    """Behaviour while messaging, aggregated by upstream over the stated windows."""
+
+    peak_msgs_15s: Count
+    msgs_last_hour: Count
+    msgs_last_day: Count
+    # Minutes from registration to the first burst of sending; absent if none happened.
+    minutes_to_first_burst: Annotated[float, Field(ge=0.0)] | None = None
+    unique_recipients_day: Count
+    # Share of recipients who do not have the sender in their contacts.
+    non_contact_ratio: Ratio
+    reply_ratio: Ratio
+    # Share of sent messages preceded by a typing indicator (scripts send without typing).
+    typing_ratio: Ratio
+    groups_created_day: Count
+    group_members_added_day: Count
+    # Coefficient of variation of the intervals between sends: near 0 is machine-regular.
+    send_interval_cv: Annotated[float, Field(ge=0.0, le=100.0)]
+    # Share of messages whose content hash equals another message's hash.
+    identical_content_ratio: Ratio
+
+
+class FeedbackSignals(_Strict):
+    """Negative feedback from recipients."""
+
+    recipients_reached: Count
+    blocks: Count
+    reports: Count
+
+
+class BusinessProfile(_Strict):
+    """Optional business details; they later link an account to a company."""
+
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    website: Annotated[str, StringConstraints(max_length=300)] | None = None
+    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+
+
+class AccountSignals(_Strict):
+    account_id: Identifier
+    phone: E164
+    observed_at: AwareDatetime
+    registration: RegistrationSignals
+    messaging: MessagingSignals | None = None
+    feedback: FeedbackSignals | None = None
+    business: BusinessProfile | None = None
+
+
+# What each detection point requires beyond the registration block.
+REQUIRED_BLOCKS: dict[Stage, tuple[str, ...]] = {
+    Stage.REGISTRATION: (),
+    Stage.MESSAGING: ("messaging",),
+    Stage.FEEDBACK: ("feedback",),
+}
+
+
+class ScoringRequest(_Strict):
+    """The envelope; the records are validated one by one by :func:`validate_records`."""
+
+    stage: Stage
+    accounts: Annotated[list[Any], Field(min_length=1, max_length=10_000)]
+
+
+class StagedAccount(AccountSignals):
+    """An account record that carries its own stage: the line format of offline files."""
+
+    stage: Stage
+
+    @model_validator(mode="after")
+    def _stage_blocks(self) -> StagedAccount:
+        check_stage_blocks(self, self.stage)
+        return self
+
+
+class RecordError(ValueError):
+    pass
+
+
+def check_stage_blocks(record: AccountSignals, stage: Stage) -> None:
+    missing = [block for block in REQUIRED_BLOCKS[stage] if getattr(record, block) is None]
+    if missing:
+        raise RecordError(f"stage {stage.value!r} requires the {', '.join(missing)} block")
+
+
+_ACCOUNT = TypeAdapter(AccountSignals)
+
+
+def validate_records(
+    stage: Stage, raw: list[Any]
+) -> tuple[list[AccountSignals], list[int], list[tuple[int, Any, str]]]:
+    """Split raw records into valid ones (with their positions) and rejects with reasons."""
+    valid: list[AccountSignals] = []
+    positions: list[int] = []
+    rejected: list[tuple[int, Any, str]] = []
+    for index, item in enumerate(raw):
+        try:
+            record = _ACCOUNT.validate_python(item)
+            check_stage_blocks(record, stage)
+        except ValidationError as exc:
+            rejected.append((index, item, describe_validation_error(exc)))
+            continue
+        except RecordError as exc:
+            rejected.append((index, item, str(exc)))
+            continue
+        valid.append(record)
+        positions.append(index)
+    return valid, positions, rejected
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line per problem, naming the field path, e.g. ``messaging.reply_ratio: ...``."""
+    parts = []
+    for error in exc.errors(include_url=False, include_input=False):
+        location = ".".join(str(p) for p in error["loc"]) or "(record)"
+        parts.append(f"{location}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def json_schema() -> dict[str, Any]:
+    """JSON Schema of the scoring payload, for upstream teams (printed by ``bulkguard schema``)."""
+    schema = ScoringRequest.model_json_schema()
+    schema["properties"]["accounts"]["items"] = {"$ref": "#/$defs/AccountSignals"}
+    account = AccountSignals.model_json_schema()
+    defs = {**account.pop("$defs", {}), "AccountSignals": account}
+    schema.setdefault("$defs", {}).update(defs)
+    return schema

@@ -1,0 +1,386 @@
+"""A behaviour simulator of benign and abusive accounts at the three detection points.
+
+Each population is drawn from the platform's published description of what automated and bulk
+senders look like, and from the benign look-alikes a careful team must not ban:
+
+* abuse is a combination of signals, never one alone: "100 messages in 15 seconds, five minutes
+  after registering" is abuse; a heavy but ordinary user who forwards a photo album has one burst
+  and nothing else;
+* registration: number type (VoIP ranges), IP country vs the number's country, registrations in
+  bursts from one network or device (SIM farms, emulator racks), unofficial or modified clients;
+* messaging: send rate shortly after registration, recipients who do not have the sender as a
+  contact, group creation and mass adds, missing typing indicator, machine-regular timing;
+* negative feedback: blocks and reports from recipients.
+
+The README lists each rule and where it comes from. Records are JSON-ready dicts in the payload
+format, each with its ``stage`` and a ``truth`` block (label and population) that the scoring
+contract ignores but training reads.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tasks.scoring.signals import Stage
+
+DEFAULT_START = dt.datetime(2019, 11, 15, tzinfo=dt.UTC)
+DEFAULT_SPAN_DAYS = 60
+STAGES = (Stage.REGISTRATION, Stage.MESSAGING, Stage.FEEDBACK)
+
+Rng = np.random.Generator
+Behaviour = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Population:
+    name: str
+    abusive: bool
+    weight: float
+    # Parameters of the account's registration context and behaviour, drawn per account.
+    draw: Callable[[Rng, float], Behaviour]
+    hard: bool = False  # a benign look-alike that the model card reports separately
+
+
+def _clip01(x: float) -> float:
+    return float(min(max(x, 0.0), 1.0))
+
+
+def _beta(rng: Rng, mean: float, strength: float = 20.0) -> float:
+    mean = min(max(mean, 0.01), 0.99)
+    return float(rng.beta(mean * strength, (1 - mean) * strength))
+
+
+def _toward(abusive_value: float, benign_value: float, drift: float) -> float:
+    """Drift moves abusers toward benign behaviour as they learn to evade the classifier."""
+    return abusive_value + (benign_value - abusive_value) * drift
+
+
+# ---------------------------------------------------------------------------- benign populations
+
+
+def _casual(rng: Rng, _drift: float) -> Behaviour:
+    return {
+        "client": "official" if rng.random() < 0.93 else "web",
+        "peak_15s": int(rng.poisson(1.5)), "per_hour": int(rng.poisson(8)),
+        "per_day": int(rng.poisson(40)), "first_burst_min": None if rng.random() < 0.6
+        else float(rng.uniform(60, 60 * 24 * 10)),
+        "recipients": int(rng.poisson(6)) + 1, "non_contact": _beta(rng, 0.04),
+        "reply": _beta(rng, 0.75), "typing": _beta(rng, 0.93, 40), "groups": int(rng.poisson(0.05)),
+        "adds": int(rng.poisson(0.2)), "interval_cv": float(rng.uniform(1.2, 4.0)),
+        "identical": _beta(rng, 0.05), "block_rate": _beta(rng, 0.002, 200),
+        "report_rate": _beta(rng, 0.0005, 400),
+    }
+
+
+def _heavy_legit(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # Heavy but personal: one photo-album forward makes a burst; everything else stays human.
+    b.update(peak_15s=int(rng.integers(15, 80)), per_hour=int(rng.integers(60, 300)),
+             per_day=int(rng.integers(300, 1500)), recipients=int(rng.integers(20, 90)),
+             reply=_beta(rng, 0.7), typing=_beta(rng, 0.85, 30))
+    return b
+
+
+def _small_business(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # Customers often have not saved the business; templates repeat; volume stays within limits.
+    b.update(client="business", per_hour=int(rng.integers(10, 80)), per_day=int(rng.integers(50, 400)),
+             peak_15s=int(rng.integers(2, 12)), recipients=int(rng.integers(20, 150)),
+             non_contact=_beta(rng, 0.45), reply=_beta(rng, 0.55), typing=_beta(rng, 0.6),
+             identical=_beta(rng, 0.3), block_rate=_beta(rng, 0.006, 150),
+             report_rate=_beta(rng, 0.002, 200), business=True)
+    return b
+
+
+def _community_admin(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # Creates groups and adds many members, but they know each other and talk back.
+    b.update(groups=int(rng.integers(2, 12)), adds=int(rng.integers(40, 400)),
+             per_day=int(rng.integers(80, 500)), recipients=int(rng.integers(30, 200)),
+             non_contact=_beta(rng, 0.15), reply=_beta(rng, 0.6), identical=_beta(rng, 0.15))
+    return b
+
+
+def _new_number(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # "This is my new number": right after registering, one text to many people who have not
+    # saved the number yet. Identical content and non-contacts, but typed by hand and answered.
+    b.update(first_burst_min=float(rng.uniform(3, 120)), peak_15s=int(rng.integers(3, 15)),
+             per_hour=int(rng.integers(40, 200)), per_day=int(rng.integers(60, 300)),
+             recipients=int(rng.integers(40, 250)), non_contact=_beta(rng, 0.85),
+             identical=_beta(rng, 0.8), reply=_beta(rng, 0.65), typing=_beta(rng, 0.7),
+             new_account=True)
+    return b
+
+
+# ---------------------------------------------------------------------------- abusive populations
+
+
+def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
+    return {
+        "client": "business" if rng.random() < 0.5 else "official",
+        "peak_15s": int(_toward(rng.integers(40, 160), 6, drift)),
+        "per_hour": int(_toward(rng.integers(500, 3000), 60, drift)),
+        "per_day": int(_toward(rng.integers(3000, 20000), 300, drift)),
+        "first_burst_min": float(rng.uniform(2, 60 * 24)),
+        "recipients": int(_toward(rng.integers(800, 8000), 100, drift)),
+        "non_contact": _beta(rng, _toward(0.95, 0.4, drift)),
+        "reply": _beta(rng, _toward(0.04, 0.4, drift)),
+        "typing": _beta(rng, _toward(0.1, 0.6, drift)),
+        "groups": int(rng.poisson(1)), "adds": int(rng.poisson(20)),
+        "interval_cv": float(_toward(rng.uniform(0.05, 0.6), 1.5, drift)),
+        "identical": _beta(rng, _toward(0.92, 0.3, drift)),
+        "block_rate": _beta(rng, 0.04, 60), "report_rate": _beta(rng, 0.015, 80),
+        "business": True,
+    }
+
+
+def _automation(rng: Rng, drift: float) -> Behaviour:
+    b = _bulk_marketer(rng, drift)
+    # Scripts and emulators: the published example, 100 messages in 15 s minutes after signing up,
+    # with no typing indicator and clockwork intervals; racks share networks and devices.
+    b.update(client="web" if rng.random() < 0.3 else "official",
+             peak_15s=int(_toward(rng.integers(70, 200), 8, drift)),
+             first_burst_min=float(rng.uniform(1, 30)),
+             typing=_beta(rng, _toward(0.01, 0.5, drift), 60),
+             interval_cv=float(_toward(rng.uniform(0.01, 0.2), 1.5, drift)),
+             voip=rng.random() < 0.5, mismatch=rng.random() < 0.6, rack=True, new_account=True,
+             business=rng.random() < 0.3)
+    return b
+
+
+def _sim_farm(rng: Rng, drift: float) -> Behaviour:
+    b = _automation(rng, drift)
+    # Multi-SIM farms: consecutive numbers from one block, a few devices, registered in bursts.
+    b.update(farm=True, voip=False, mismatch=rng.random() < 0.3,
+             per_day=int(_toward(rng.integers(500, 5000), 200, drift)))
+    return b
+
+
+def _modified_client(rng: Rng, drift: float) -> Behaviour:
+    b = _bulk_marketer(rng, drift)
+    b.update(client="modified", peak_15s=int(_toward(rng.integers(20, 120), 6, drift)),
+             business=rng.random() < 0.4)
+    return b
+
+
+def _compromised(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # A long-standing account taken over: sudden spam to its own contacts, same link to all,
+    # machine pace, and contacts report it. Few non-contacts, so volume alone does not show it.
+    b.update(peak_15s=int(rng.integers(30, 120)), per_hour=int(rng.integers(200, 1500)),
+             per_day=int(rng.integers(400, 3000)), recipients=int(rng.integers(80, 600)),
+             non_contact=_beta(rng, 0.1), identical=_beta(rng, 0.9), typing=_beta(rng, 0.08),
+             reply=_beta(rng, 0.15), interval_cv=float(rng.uniform(0.05, 0.5)),
+             block_rate=_beta(rng, 0.05, 60), report_rate=_beta(rng, 0.02, 80), old_account=True)
+    return b
+
+
+POPULATIONS: tuple[Population, ...] = (
+    Population("casual", False, 0.62, _casual),
+    Population("heavy_legit", False, 0.08, _heavy_legit, hard=True),
+    Population("small_business", False, 0.08, _small_business, hard=True),
+    Population("community_admin", False, 0.04, _community_admin, hard=True),
+    Population("new_number_announcer", False, 0.04, _new_number, hard=True),
+    Population("bulk_marketer", True, 0.05, _bulk_marketer),
+    Population("automation_script", True, 0.03, _automation),
+    Population("sim_farm", True, 0.03, _sim_farm),
+    Population("modified_client", True, 0.02, _modified_client),
+    Population("compromised", True, 0.01, _compromised),
+)
+POPULATION_BY_NAME = {p.name: p for p in POPULATIONS}
+
+# Country, calling code, a mobile and a VoIP prefix of national numbers, and length.
+_COUNTRIES = (
+    ("SK", "421", "9", None, 9),
+    ("GB", "44", "7", "56", 10),
+    ("NL", "31", "6", "85", 9),
+    ("IN", "91", "9", None, 10),
+    ("BR", "55", "119", None, 11),
+    ("ID", "62", "81", None, 10),
+    ("DE", "49", "15", None, 11),
+    ("MX", "52", "1", None, 10),
+)
+_IP_COUNTRIES = ("SK", "GB", "NL", "IN", "BR", "ID", "DE", "MX", "US", "RU", "CN", "VN")
+
+COMPANY_COUNT_DIVISOR = 400  # about one abusive company per 400 accounts
+
+
+@dataclass(frozen=True)
+class SimulatedCompany:
+    name: str
+    domain: str
+    phone: str
+    abusive: bool
+
+
+def companies(n_accounts: int, seed: int) -> list[SimulatedCompany]:
+    """The businesses behind business profiles: abusive senders and ordinary small firms."""
+    rng = np.random.default_rng([seed, 1])
+    count = max(2, n_accounts // COMPANY_COUNT_DIVISOR)
+    stems = ("Reach", "Blast", "Promo", "Mass", "Lead", "Ping", "Buzz", "Wave", "Echo", "Swift")
+    tails = ("Media", "Marketing", "Connect", "Digital", "Solutions", "Labs", "Growth", "Send")
+    out = []
+    for i in range(count):
+        abusive = i % 2 == 0
+        name = f"{stems[rng.integers(len(stems))]}{tails[rng.integers(len(tails))]} {i}"
+        slug = name.lower().replace(" ", "")
+        out.append(SimulatedCompany(
+            name=f"{name} {'s.r.o.' if rng.random() < 0.5 else 'Ltd'}",
+            domain=f"{slug}.{'sk' if rng.random() < 0.5 else 'co.uk'}",
+            phone=f"+4219{rng.integers(10_000_000, 99_999_999)}",
+            abusive=abusive,
+        ))
+    return out
+
+
+def simulate(
+    n_accounts: int,
+    seed: int,
+    *,
+    stages: str = "mixed",
+    label_noise: float = 0.0,
+    drift: float = 0.0,
+    start: dt.datetime = DEFAULT_START,
+    span_days: int = DEFAULT_SPAN_DAYS,
+) -> Iterator[dict[str, Any]]:
+    """Yield payload records in observation order.
+
+    ``stages="mixed"`` gives each account one record at a stage drawn as in live traffic;
+    ``stages="all"`` gives every account a record at each of the three detection points (for
+    training). ``label_noise`` flips that share of labels; ``drift`` (0..1) moves abusers toward
+    benign behaviour, for testing a model against evasion.
+    """
+    rng = np.random.default_rng(seed)
+    weights = np.array([p.weight for p in POPULATIONS])
+    picks = rng.choice(len(POPULATIONS), size=n_accounts, p=weights / weights.sum())
+    firms = companies(n_accounts, seed)
+    abusive_firms = [c for c in firms if c.abusive] or firms
+    legit_firms = [c for c in firms if not c.abusive] or firms
+    span = dt.timedelta(days=span_days)
+    farm_blocks: dict[int, tuple[str, str, int]] = {}
+    records: list[tuple[dt.datetime, int, dict[str, Any]]] = []
+    for i, pick in enumerate(picks):
+        population = POPULATIONS[pick]
+        b = population.draw(rng, drift)
+        # Racks and farms operate in crews of ~25 accounts sharing a network and a few devices.
+        crew = i // 25 if b.get("rack") or b.get("farm") else None
+        registered = start + span * float(rng.random())
+        if crew is not None:
+            crew_rng = np.random.default_rng([seed, 2, crew, int(pick)])
+            registered = start + span * float(crew_rng.random()) + dt.timedelta(
+                minutes=float(rng.uniform(0, 50)))
+        active_from = registered
+        if b.get("old_account"):
+            # Taken over now, registered long ago: its registration was an ordinary one.
+            registered -= dt.timedelta(days=float(rng.uniform(200, 2000)))
+        phone, country = _phone(rng, b, crew, seed, farm_blocks)
+        ip_country = country
+        if b.get("mismatch") or rng.random() < 0.03:  # travellers and VPNs exist too
+            ip_country = str(rng.choice(_IP_COUNTRIES))
+        network = f"net-{crew}-{pick}" if crew is not None else f"net-{int(rng.integers(0, 5000))}"
+        device = (f"dev-{crew}-{pick}-{int(rng.integers(0, 3))}" if crew is not None
+                  else f"dev-{seed}-{i}")
+        label = int(population.abusive)
+        if label_noise and rng.random() < label_noise:
+            label = 1 - label
+        base = {
+            "account_id": f"acc-{seed}-{i:07d}",
+            "phone": phone,
+            "registration": {
+                "registered_at": registered.isoformat(),
+                "ip_country": ip_country,
+                "network_id": network,
+                "device_id": device,
+                "client": b["client"],
+            },
+            "truth": {"label": label, "population": population.name},
+        }
+        if b.get("business"):
+            firm_pool = abusive_firms if population.abusive else legit_firms
+            firm = firm_pool[int(rng.integers(len(firm_pool)))]
+            base["business"] = {"name": firm.name, "website": f"https://www.{firm.domain}/",
+                                "email": f"sales@{firm.domain}"}
+        chosen = STAGES if stages == "all" else (_live_stage(rng),)
+        if b.get("old_account"):
+            chosen = tuple(s if s is not Stage.REGISTRATION else Stage.MESSAGING for s in chosen)
+            chosen = tuple(dict.fromkeys(chosen))
+        for stage in chosen:
+            observed = _observed_at(rng, stage, active_from, b)
+            record = {**base, "stage": stage.value, "observed_at": observed.isoformat()}
+            if stage is not Stage.REGISTRATION:
+                record["messaging"] = _messaging(rng, b)
+            if stage is Stage.FEEDBACK:
+                record["feedback"] = _feedback(rng, b, record["messaging"])
+            records.append((observed, i, record))
+    records.sort(key=lambda item: (item[0], item[1]))
+    for _, _, record in records:
+        yield record
+
+
+def _live_stage(rng: Rng) -> Stage:
+    return STAGES[int(rng.choice(3, p=[0.3, 0.5, 0.2]))]
+
+
+def _phone(
+    rng: Rng, b: Behaviour, crew: int | None, seed: int, farm_blocks: dict[int, tuple[str, str, int]]
+) -> tuple[str, str]:
+    if b.get("farm") and crew is not None:
+        # Consecutive numbers: the whole crew sits in one 1,000-block.
+        if crew not in farm_blocks:
+            country, code, mobile, _voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
+            body = mobile + "".join(str(d) for d in rng.integers(0, 10, length - len(mobile) - 3))
+            farm_blocks[crew] = (country, f"+{code}{body}", 0)
+        country, block, used = farm_blocks[crew]
+        farm_blocks[crew] = (country, block, used + 1)
+        return f"{block}{(used * 7 + seed) % 1000:03d}", country
+    country, code, mobile, voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
+    prefix = voip if (b.get("voip") and voip) else mobile
+    if b.get("voip") and not voip:
+        country, code, mobile, voip, length = _COUNTRIES[1]
+        prefix = voip or mobile
+    body = "".join(str(d) for d in rng.integers(0, 10, length - len(prefix)))
+    return f"+{code}{prefix}{body}", country
+
+
+def _observed_at(rng: Rng, stage: Stage, registered: dt.datetime, b: Behaviour) -> dt.datetime:
+    if stage is Stage.REGISTRATION:
+        return registered + dt.timedelta(seconds=float(rng.uniform(1, 30)))
+    if stage is Stage.MESSAGING:
+        hours = rng.uniform(0.1, 2) if b.get("new_account") else rng.uniform(1, 24 * 20)
+        return registered + dt.timedelta(hours=float(hours))
+    return registered + dt.timedelta(hours=float(rng.uniform(24, 24 * 30)))
+
+
+def _messaging(rng: Rng, b: Behaviour) -> dict[str, Any]:
+    recipients = max(int(b["recipients"] * rng.uniform(0.8, 1.2)), 1)
+    per_day = max(int(b["per_day"] * rng.uniform(0.8, 1.2)), b["peak_15s"])
+    per_hour = min(max(int(b["per_hour"] * rng.uniform(0.8, 1.2)), b["peak_15s"]), per_day)
+    return {
+        "peak_msgs_15s": b["peak_15s"],
+        "msgs_last_hour": per_hour,
+        "msgs_last_day": per_day,
+        "minutes_to_first_burst": b["first_burst_min"],
+        "unique_recipients_day": min(recipients, per_day),
+        "non_contact_ratio": round(b["non_contact"], 4),
+        "reply_ratio": round(b["reply"], 4),
+        "typing_ratio": round(b["typing"], 4),
+        "groups_created_day": b["groups"],
+        "group_members_added_day": b["adds"],
+        "send_interval_cv": round(b["interval_cv"], 4),
+        "identical_content_ratio": round(b["identical"], 4),
+    }
+
+
+def _feedback(rng: Rng, b: Behaviour, messaging: dict[str, Any]) -> dict[str, Any]:
+    reached = int(messaging["unique_recipients_day"] * rng.uniform(1, 5))
+    return {
+        "recipients_reached": reached,
+        "blocks": int(rng.binomial(reached, _clip01(b["block_rate"]))),
+        "reports": int(rng.binomial(reached, _clip01(b["report_rate"]))),
+    }

@@ -1,0 +1,250 @@
+"""The operator CLI: ``bulkguard --help``."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import orjson
+from rich.console import Console
+from sqlalchemy import select
+
+from infra.db.migrate import upgrade
+from infra.db.models import DeadLetter, EnforcementAction, LegalNotice, ModelVersion
+from infra.db.session import session_scope
+from infra.registry import RegistryError, register, set_role
+from infra.settings import get_settings
+
+console = Console(stderr=True)
+
+
+@click.group()
+def main() -> None:
+    """bulkguard: enforcement back end against automated and bulk messaging."""
+
+
+@main.command()
+@click.option("--accounts", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--report", default="data/demo-report.json", show_default=True,
+              type=click.Path(dir_okay=False, path_type=Path))
+def demo(accounts: int, seed: int, report: Path) -> None:
+    """Run the whole pipeline end to end on a simulated population."""
+    from workers.demo import run_demo  # noqa: PLC0415 - heavy imports only for this command
+
+    run_demo(accounts, seed, report, Console())
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+def db_upgrade() -> None:
+    """Apply all migrations to DATABASE_URL (or the embedded SQLite file)."""
+    upgrade()
+    console.print(f"schema at head on {get_settings().resolved_database_url}")
+
+
+@main.command()
+@click.option("--accounts", default=10_000, show_default=True, type=click.IntRange(1))
+@click.option("--seed", default=7, show_default=True, type=int)
+@click.option("--stages", type=click.Choice(["mixed", "all"]), default="mixed", show_default=True)
+@click.option("--label-noise", default=0.0, show_default=True, type=click.FloatRange(0, 0.5))
+@click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--out", type=click.File("wb"), default="-")
+def simulate(accounts: int, seed: int, stages: str, label_noise: float, drift: float,
+             out: Any) -> None:
+    """Write simulated account signals as JSONL (one scoring record per line)."""
+    from tasks.scoring.simulator import simulate as run  # noqa: PLC0415
+
+    for record in run(accounts, seed, stages=stages, label_noise=label_noise, drift=drift):
+        out.write(orjson.dumps(record) + b"\n")
+
+
+@main.command()
+@click.option("--accounts", default=40_000, show_default=True, type=click.IntRange(1000))
+@click.option("--seed", default=1, show_default=True, type=int)
+@click.option("--label-noise", default=0.01, show_default=True, type=click.FloatRange(0, 0.5))
+@click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option("--activate/--no-activate", default=False, show_default=True)
+@click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
+def train(accounts: int, seed: int, label_noise: float, drift: float, activate: bool,
+          shadow: bool) -> None:
+    """Train a model on simulated data and register it (with its model card)."""
+    from tasks.scoring.training import TrainingConfig, train as run  # noqa: PLC0415
+
+    with console.status("training"):
+        model_dir = run(TrainingConfig(accounts=accounts, seed=seed, label_noise=label_noise,
+                                       drift=drift), get_settings().models_dir)
+    upgrade()
+    with session_scope() as session:
+        row = register(session, model_dir)
+        if activate or shadow:
+            set_role(session, row.version, "shadow" if shadow else "active")
+        console.print(f"{row.version} registered as {row.role}; card: {model_dir / 'card.md'}")
+    click.echo(row.version)
+
+
+@main.group()
+def model() -> None:
+    """The model registry."""
+
+
+@model.command("list")
+def model_list() -> None:
+    with session_scope() as session:
+        for row in session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
+            metrics = row.card.get("metrics", {})
+            click.echo(f"{row.version}\t{row.role}\troc_auc={metrics.get('roc_auc')}\t"
+                       f"pr_auc={metrics.get('pr_auc')}")
+
+
+@model.command("activate")
+@click.argument("version")
+@click.option("--shadow", is_flag=True, help="Score beside the active model without acting.")
+def model_activate(version: str, shadow: bool) -> None:
+    """Make VERSION the active (or shadow) model; running workers pick it up within seconds."""
+    try:
+        with session_scope() as session:
+            row = set_role(session, version, "shadow" if shadow else "active")
+            click.echo(f"{row.version} is now {row.role}")
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+def schema() -> None:
+    """Print the JSON Schema of the scoring payload."""
+    from tasks.scoring.signals import json_schema  # noqa: PLC0415
+
+    click.echo(json.dumps(json_schema(), indent=2))
+
+
+@main.command()
+@click.argument("path", type=click.File("rb"))
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def enqueue(path: Any, batch: int) -> None:
+    """Send a JSONL file of scoring records to the workers, by task name."""
+    from workers.celery_app import app  # noqa: PLC0415
+
+    pending: dict[str, list[Any]] = {}
+    sent = 0
+
+    def flush(stage: str) -> None:
+        nonlocal sent
+        records = pending.pop(stage, [])
+        if records:
+            app.send_task("scoring.score_accounts", kwargs={"stage": stage, "accounts": records})
+            sent += len(records)
+
+    for number, line in enumerate(path, 1):
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+            stage = str(record["stage"])
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"line {number}: not a scoring record ({exc})") from exc
+        pending.setdefault(stage, []).append(record)
+        if len(pending[stage]) >= batch:
+            flush(stage)
+    for stage in list(pending):
+        flush(stage)
+    console.print(f"enqueued {sent} records")
+
+
+@main.command("dead-letters")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
+def dead_letters(limit: int) -> None:
+    """Show the most recent dead letters with their reasons."""
+    with session_scope() as session:
+        for row in session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)):
+            click.echo(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.task_name}\t"
+                       f"record={row.record_index}\t{row.reason}")
+
+
+@main.group()
+def legal() -> None:
+    """Legal notices: review, approve, reject."""
+
+
+@legal.command("list")
+@click.option("--status", default=None, help="e.g. awaiting_approval, approved, sent")
+def legal_list(status: str | None) -> None:
+    with session_scope() as session:
+        query = select(LegalNotice).order_by(LegalNotice.id)
+        if status:
+            query = query.where(LegalNotice.status == status)
+        for n in session.scalars(query):
+            click.echo(f"{n.id}\tcompany={n.company_id}\t{n.status}\t{n.basis}\t"
+                       f"evidence={len(n.cited_evidence)}")
+
+
+@legal.command("show")
+@click.argument("notice_id", type=int)
+def legal_show(notice_id: int) -> None:
+    with session_scope() as session:
+        notice = session.get(LegalNotice, notice_id)
+        if notice is None:
+            raise click.ClickException(f"no legal notice {notice_id}")
+        click.echo(notice.body)
+
+
+@legal.command("approve")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True, help="Who approves (recorded).")
+@click.option("--note", default="", help="Why, for the record.")
+def legal_approve(notice_id: int, actor: str, note: str) -> None:
+    """Approve a drafted notice; it is then sent by the legal workers."""
+    _decide(notice_id, approve=True, actor=actor, note=note)
+
+
+@legal.command("reject")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True)
+@click.option("--note", required=True, help="Why the notice must not be sent.")
+def legal_reject(notice_id: int, actor: str, note: str) -> None:
+    _decide(notice_id, approve=False, actor=actor, note=note)
+
+
+def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
+    from tasks import outbox  # noqa: PLC0415
+    from tasks.legal.task import ApprovalError, decide  # noqa: PLC0415
+    from workers.celery_app import app  # noqa: PLC0415, F401 - send_task needs the app
+
+    keys: list[str] = []
+    try:
+        with session_scope() as session:
+            notice = decide(session, notice_id, approve=approve, actor=actor, note=note)
+            if approve:
+                keys.append(outbox.add(session, "legal.send", {"notice_id": notice.id},
+                                       dedupe_key=f"legal.send:{notice.id}"))
+    except ApprovalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outbox.publish(keys)
+    click.echo(f"notice {notice_id} {'approved' if approve else 'rejected'} by {actor}")
+
+
+@main.command()
+@click.argument("action_id", type=int)
+@click.option("--by", "actor", required=True)
+@click.option("--reason", required=True)
+def appeal(action_id: int, actor: str, reason: str) -> None:
+    """Reverse an enforcement action on appeal, with a reason."""
+    from tasks.enforcement.appeals import AppealError, reverse  # noqa: PLC0415
+
+    try:
+        with session_scope() as session:
+            action: EnforcementAction = reverse(session, action_id, actor=actor, reason=reason)
+            click.echo(f"action {action.id} ({action.action} of {action.account_id}) reversed")
+    except AppealError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""``bulkguard demo``: the whole job, end to end, on one machine.
+
+It starts what is missing (a local Redis, the schema, a first model), starts one worker per
+queue as separate processes, enqueues a simulated population by task name as an upstream
+service would, waits for the four stages to drain, and reports what happened.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from infra.db.migrate import upgrade
+from infra.db.session import session_scope
+from infra.local_redis import ensure_redis
+from infra.redis_client import get_redis
+from infra.registry import register, serving_versions, set_role
+from infra.settings import get_settings
+from tasks.evidence.simulator import documents
+from tasks.scoring.simulator import simulate
+from tasks.scoring.training import TrainingConfig, train
+from workers.processes import start_workers, stop_workers, wait_until_ready
+from workers.report import broker_backlog, pending_outbox, pipeline_counts
+
+BATCH = 500
+# Scoring is CPU-bound: one child per core, one XGBoost thread each. The other queues do small
+# database transactions and share what is left.
+DEMO_CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
+DEMO_TRAINING_ACCOUNTS = 20_000
+
+
+@dataclass
+class DemoResult:
+    summary: dict[str, Any]
+
+
+def run_demo(accounts: int, seed: int, report: Path, console: Console,
+             drain_timeout: float = 1800.0) -> DemoResult:
+    settings = get_settings()
+    started = time.monotonic()
+    with ensure_redis(settings.redis_url) as started_redis:
+        if started_redis:
+            console.print(f"[yellow]No Redis answered at {settings.redis_url}: "
+                          "started a local redis-server for this run.[/]")
+        with console.status("Migrating the database"):
+            upgrade()
+        version = _ensure_model(console, seed)
+
+        records = list(simulate(accounts, seed))
+        docs = documents(accounts, seed)
+        account_ids = [r["account_id"] for r in records]
+
+        from workers.celery_app import app  # noqa: PLC0415 - import after Redis is up
+
+        tag = uuid.uuid4().hex[:8]
+        env = {"BULKGUARD_DATA_DIR": str(settings.data_dir.resolve()),
+               "REDIS_URL": settings.redis_url}
+        if settings.database_url:
+            env["DATABASE_URL"] = settings.database_url
+        log_dir = settings.data_dir / "logs"
+        workers = start_workers(DEMO_CONCURRENCY, env, log_dir, tag)
+        try:
+            with console.status("Starting one worker per queue"):
+                wait_until_ready(app, workers, tag)
+            console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
+            with _progress(console) as progress:
+                sent = progress.add_task("enqueued", total=len(records))
+                for stage, batch in _batches(records):
+                    app.send_task("scoring.score_accounts",
+                                  kwargs={"stage": stage, "accounts": batch})
+                    progress.advance(sent, len(batch))
+                app.send_task("evidence.ingest", kwargs={"documents": docs})
+                scored = progress.add_task("scored", total=len(records))
+                _wait_for_drain(progress, scored, account_ids, version, drain_timeout)
+        finally:
+            with console.status("Stopping workers"):
+                stop_workers(workers)
+
+        with session_scope() as session:
+            counts = pipeline_counts(session, account_ids, version)
+    summary: dict[str, Any] = {
+        **counts, "seconds": round(time.monotonic() - started, 1), "model_version": version,
+        "seed": seed, "documents": len(docs),
+    }
+    report.parent.mkdir(parents=True, exist_ok=True)
+    report.write_text(json.dumps(summary, indent=2) + "\n")
+    _print_summary(console, summary, report)
+    return DemoResult(summary)
+
+
+def _ensure_model(console: Console, seed: int) -> str:
+    settings = get_settings()
+    with session_scope() as session:
+        active = serving_versions(session).get("active")
+        if active is not None:
+            return active.version
+    with console.status(f"No active model: training one on {DEMO_TRAINING_ACCOUNTS} simulated "
+                        "accounts"):
+        model_dir = train(TrainingConfig(accounts=DEMO_TRAINING_ACCOUNTS, seed=seed + 1000),
+                          settings.models_dir)
+    with session_scope() as session:
+        row = register(session, model_dir)
+        set_role(session, row.version, "active")
+        console.print(f"Trained and activated {row.version} (card: {model_dir / 'card.md'})")
+        return row.version
+
+
+def _batches(records: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Consecutive records of one stage, up to BATCH at a time, as upstream would send them."""
+    pending: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        batch = pending.setdefault(record["stage"], [])
+        batch.append(record)
+        if len(batch) >= BATCH:
+            yield record["stage"], pending.pop(record["stage"])
+    for stage, batch in pending.items():
+        yield stage, batch
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(),
+                    TimeElapsedColumn(), console=console)
+
+
+def _wait_for_drain(progress: Progress, scored_task: Any, account_ids: list[str], version: str,
+                    timeout: float) -> None:
+    """Drained: every account scored, no message queued or unacknowledged, outbox published,
+    and nothing changed between two polls."""
+    deadline = time.monotonic() + timeout
+    previous: dict[str, int] | None = None
+    client = get_redis()
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            counts = pipeline_counts(session, account_ids, version)
+            outbox = pending_outbox(session)
+        progress.update(scored_task, completed=counts["scored"])
+        backlog = broker_backlog(client)
+        if backlog == 0 and outbox == 0 and counts == previous:
+            return
+        previous = counts
+        time.sleep(1.0)
+    raise TimeoutError(f"the pipeline did not drain within {timeout:.0f}s")
+
+
+def _print_summary(console: Console, summary: dict[str, Any], report: Path) -> None:
+    table = Table(title="bulkguard demo")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    for key, value in summary.items():
+        table.add_row(key, str(value))
+    console.print(table)
+    console.print(f"Report written to {report}")

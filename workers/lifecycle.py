@@ -1,0 +1,40 @@
+"""Worker process lifecycle: per-process state is created after fork, never in the parent.
+
+The prefork parent imports the task modules but opens no database connection, loads no model
+and makes no Redis client of its own; each child does so on start (``worker_process_init``) and
+warms the active model, so the first real task does not pay for loading it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from celery.signals import worker_process_init, worker_process_shutdown
+
+from infra.db.session import new_session, reset_engine
+from infra.redis_client import reset_redis
+from tasks.scoring.serving import NoActiveModel, current_scorers
+
+log = logging.getLogger(__name__)
+
+
+@worker_process_init.connect
+def _start_child(**_: Any) -> None:
+    reset_engine()
+    reset_redis()
+    session = new_session()
+    try:
+        current_scorers(session)
+    except NoActiveModel:
+        log.warning("no active model yet: scoring tasks will retry until one is activated")
+    except Exception:
+        # A child that cannot warm up still starts; the task that needs the model reports why.
+        log.exception("could not warm the scoring model")
+    finally:
+        session.close()
+
+
+@worker_process_shutdown.connect
+def _stop_child(**_: Any) -> None:
+    reset_engine()

@@ -1,0 +1,78 @@
+"""Starting and stopping worker processes the way an operator would: ``celery -A workers ...``."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from celery import Celery
+
+
+@dataclass
+class WorkerProcess:
+    queue: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+
+def worker_command(queue: str, concurrency: int, hostname: str) -> list[str]:
+    """The command line of one queue's worker: the same one docker-compose.yml runs."""
+    return [
+        sys.executable, "-m", "celery", "-A", "workers", "worker",
+        "-Q", queue, "-c", str(concurrency), "-P", "prefork", "-n", hostname,
+        "--without-gossip", "--without-mingle", "-l", "INFO",
+    ]
+
+
+def start_workers(
+    concurrency: Mapping[str, int], env: Mapping[str, str], log_dir: Path, tag: str
+) -> list[WorkerProcess]:
+    log_dir.mkdir(parents=True, exist_ok=True)
+    started = []
+    for queue, n in concurrency.items():
+        log_path = log_dir / f"worker-{queue}.log"
+        with log_path.open("ab") as log_file:
+            process = subprocess.Popen(
+                worker_command(queue, n, f"{queue}-{tag}@%h"),
+                env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT,
+                start_new_session=True,  # our Ctrl-C is handled here, not by each worker
+            )
+        started.append(WorkerProcess(queue, process, log_path))
+    return started
+
+
+def wait_until_ready(app: Celery, workers: Sequence[WorkerProcess], tag: str,
+                     timeout: float = 90.0) -> None:
+    wanted = {f"{w.queue}-{tag}" for w in workers}
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for w in workers:
+            if w.process.poll() is not None:
+                tail = w.log_path.read_text(errors="replace")[-3000:]
+                raise RuntimeError(f"the {w.queue} worker exited on start:\n{tail}")
+        replies = app.control.ping(timeout=1.0) or []
+        seen = {name.split("@", 1)[0] for reply in replies for name in reply}
+        if wanted <= seen:
+            return
+    raise TimeoutError(f"workers not ready after {timeout:.0f}s: missing {sorted(wanted)}")
+
+
+def stop_workers(workers: Sequence[WorkerProcess], timeout: float = 60.0) -> None:
+    """Warm shutdown (SIGTERM): running tasks finish and are acknowledged first."""
+    for w in workers:
+        if w.process.poll() is None:
+            w.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for w in workers:
+        remaining = max(deadline - time.monotonic(), 0.1)
+        try:
+            w.process.wait(timeout=remaining)
+        except subprocess.TimeoutExpired:
+            os.killpg(w.process.pid, signal.SIGKILL)
+            w.process.wait()

@@ -1,0 +1,49 @@
+"""Every queue and every route, declared in one place.
+
+Queues are never created implicitly (``task_create_missing_queues = False``): a typo in a route
+fails loudly instead of filling a queue nobody consumes. Tasks route by the namespace of their
+public name, so ``scoring.score_accounts`` lands on ``scoring``.
+"""
+
+from __future__ import annotations
+
+from kombu import Exchange, Queue
+
+# Queue name -> what its workers do. Heavy queues run with prefetch 1 (see workers.config).
+QUEUES: dict[str, str] = {
+    "scoring": "validate signals, build features, XGBoost inference, store decisions",
+    "enforcement": "apply and deliver bans, restrictions and reviews",
+    "evidence": "ingest documents, extract indicators, link evidence to companies",
+    "legal": "evaluate companies, draft notices, send approved notices, escalate",
+    "maintenance": "beat jobs: outbox sweep",
+}
+
+# Public task name -> queue. Pinned by tests/unit/test_contract.py: these names are an API.
+TASK_QUEUES: dict[str, str] = {
+    "scoring.score_accounts": "scoring",
+    "enforcement.apply": "enforcement",
+    "enforcement.deliver": "enforcement",
+    "evidence.ingest": "evidence",
+    "evidence.link": "evidence",
+    "legal.evaluate": "legal",
+    "legal.send": "legal",
+    "legal.escalate": "legal",
+    "maintenance.sweep_outbox": "maintenance",
+}
+
+TASK_MODULES = (
+    "tasks.scoring.task",
+    "tasks.enforcement.task",
+    "tasks.evidence.task",
+    "tasks.legal.task",
+    "tasks.maintenance",
+)
+
+
+def declared_queues() -> tuple[Queue, ...]:
+    exchange = Exchange("bulkguard", type="direct")
+    return tuple(Queue(name, exchange, routing_key=name) for name in QUEUES)
+
+
+def routes() -> dict[str, dict[str, str]]:
+    return {name: {"queue": queue, "routing_key": queue} for name, queue in TASK_QUEUES.items()}

@@ -1,0 +1,80 @@
+"""Counts that describe what the pipeline did, read from the database and the broker."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from infra.db.models import (
+    Account,
+    DeadLetter,
+    EnforcementAction,
+    EvidenceLink,
+    LegalNotice,
+    OutboxMessage,
+    Score,
+)
+from workers.queues import QUEUES
+
+CHUNK = 5000
+
+
+def _count_in(session: Session, query: Any, column: Any, ids: Sequence[str]) -> int:
+    total = 0
+    for start in range(0, len(ids), CHUNK):
+        total += session.scalar(query.where(column.in_(ids[start:start + CHUNK]))) or 0
+    return total
+
+
+def pipeline_counts(session: Session, account_ids: Sequence[str], model_version: str) -> dict[str, int]:
+    """Account-level counts for the given population; company-level counts for the database."""
+    return {
+        "accounts": _count_in(session, select(func.count()).select_from(Account),
+                              Account.account_id, account_ids),
+        "scored": _count_in(
+            session,
+            select(func.count(distinct(Score.account_id))).where(
+                Score.model_version == model_version, Score.shadow.is_(False)),
+            Score.account_id, account_ids),
+        "banned": _count_in(
+            session,
+            select(func.count()).select_from(EnforcementAction).where(
+                EnforcementAction.action == "ban",
+                EnforcementAction.status.in_(("active", "shadow"))),
+            EnforcementAction.account_id, account_ids),
+        "restricted": _count_in(
+            session,
+            select(func.count()).select_from(EnforcementAction).where(
+                EnforcementAction.action == "restrict",
+                EnforcementAction.status.in_(("active", "shadow"))),
+            EnforcementAction.account_id, account_ids),
+        "review": _count_in(
+            session,
+            select(func.count()).select_from(EnforcementAction).where(
+                EnforcementAction.action == "review"),
+            EnforcementAction.account_id, account_ids),
+        "evidence_linked": session.scalar(
+            select(func.count(distinct(EvidenceLink.evidence_id)))) or 0,
+        "companies_linked": session.scalar(
+            select(func.count(distinct(EvidenceLink.company_id)))) or 0,
+        "notices_drafted": session.scalar(select(func.count()).select_from(LegalNotice)) or 0,
+        "dead_letters": session.scalar(select(func.count()).select_from(DeadLetter)) or 0,
+    }
+
+
+def pending_outbox(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
+        OutboxMessage.published_at.is_(None))) or 0
+
+
+def broker_backlog(client: redis.Redis) -> int:
+    """Messages waiting in any queue plus messages delivered but not yet acknowledged."""
+    pipe = client.pipeline(transaction=False)
+    for queue in QUEUES:
+        pipe.llen(queue)
+    pipe.hlen("unacked")
+    return sum(int(n) for n in pipe.execute())
