@@ -27,7 +27,8 @@ class Rejection:
 
 
 def as_text(payload: Any) -> str:
-    """Keep what arrived as faithfully as possible, bounded so one huge message cannot bloat the store."""
+    """What arrived, as faithfully as text allows, bounded so one huge message cannot bloat
+    the store."""
     if isinstance(payload, bytes | bytearray | memoryview):
         text = bytes(payload).decode("utf-8", errors="backslashreplace")
     elif isinstance(payload, str):
@@ -37,6 +38,8 @@ def as_text(payload: Any) -> str:
             text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
         except TypeError:
             text = repr(payload)
+    # PostgreSQL text cannot hold NUL, which binary (e.g. pickled) bodies are full of.
+    text = text.replace("\x00", "\\x00")
     if len(text) > MAX_PAYLOAD_CHARS:
         text = text[:MAX_PAYLOAD_CHARS] + f"... [{len(text) - MAX_PAYLOAD_CHARS} more characters]"
     return text
@@ -52,13 +55,20 @@ def store(
         fingerprint = hashlib.sha256(
             f"{task_name}\0{task_id}\0{r.record_index}\0{payload}".encode()
         ).hexdigest()
-        rows.append({
-            "fingerprint": fingerprint, "task_name": task_name, "task_id": task_id,
-            "record_index": r.record_index, "account_id": r.account_id,
-            "reason": r.reason[:4000], "payload": payload,
-        })
-        log.warning("dead letter: %s [%s] record=%s: %s", task_name, task_id, r.record_index,
-                    r.reason)
+        rows.append(
+            {
+                "fingerprint": fingerprint,
+                "task_name": task_name,
+                "task_id": task_id,
+                "record_index": r.record_index,
+                "account_id": r.account_id,
+                "reason": r.reason[:4000],
+                "payload": payload,
+            }
+        )
+        log.warning(
+            "dead letter: %s [%s] record=%s: %s", task_name, task_id, r.record_index, r.reason
+        )
     if rows:
-        session.execute(insert_ignore(session, DeadLetter.__table__), rows)  # type: ignore[arg-type]
+        session.execute(insert_ignore(session, DeadLetter), rows)
     return len(rows)

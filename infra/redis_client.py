@@ -15,8 +15,9 @@ _pid: int | None = None
 def get_redis() -> redis.Redis:
     global _client, _pid  # noqa: PLW0603 - the per-process singleton
     if _client is None or _pid != os.getpid():
-        _client = redis.Redis.from_url(get_settings().redis_url, socket_timeout=10,
-                                       health_check_interval=30)
+        _client = redis.Redis.from_url(
+            get_settings().redis_url, socket_timeout=10, health_check_interval=30
+        )
         _pid = os.getpid()
     return _client
 

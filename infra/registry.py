@@ -39,13 +39,15 @@ def write_manifest(models_dir: Path) -> None:
     entries = []
     for card_path in sorted(models_dir.glob("*/card.json")):
         card = json.loads(card_path.read_text())
-        entries.append({
-            "version": card["version"],
-            "created_at": card["created_at"],
-            "path": f"{card_path.parent.name}/model.ubj",
-            "roc_auc": card["metrics"]["roc_auc"],
-            "pr_auc": card["metrics"]["pr_auc"],
-        })
+        entries.append(
+            {
+                "version": card["version"],
+                "created_at": card["created_at"],
+                "path": f"{card_path.parent.name}/model.ubj",
+                "roc_auc": card["metrics"]["roc_auc"],
+                "pr_auc": card["metrics"]["pr_auc"],
+            }
+        )
     tmp = models_dir / "manifest.json.tmp"
     tmp.write_text(json.dumps({"models": entries}, indent=2) + "\n")
     tmp.replace(models_dir / "manifest.json")
@@ -55,8 +57,9 @@ def register(session: Session, model_dir: Path) -> ModelVersion:
     card = read_card(model_dir)
     row = session.get(ModelVersion, card["version"])
     if row is None:
-        row = ModelVersion(version=card["version"], role="candidate",
-                           path=f"{model_dir.name}/model.ubj", card=card)
+        row = ModelVersion(
+            version=card["version"], role="candidate", path=f"{model_dir.name}/model.ubj", card=card
+        )
         session.add(row)
         session.flush()
     write_manifest(model_dir.parent)

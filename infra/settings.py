@@ -59,7 +59,7 @@ class Settings(BaseSettings):
 
 
 def normalize_database_url(url: str) -> str:
-    """Use the psycopg 3 driver for plain ``postgresql://`` URLs, as most platforms hand them out."""
+    """Use the psycopg 3 driver for plain ``postgresql://`` URLs, as platforms hand them out."""
     for prefix in ("postgresql://", "postgres://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]

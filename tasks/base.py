@@ -31,14 +31,19 @@ log = logging.getLogger(__name__)
 
 P = TypeVar("P", bound=BaseModel)
 
+
 # Errors worth another try: the broker or the database was briefly unreachable or locked.
 # Validation and integrity errors are never retried: the same input would fail the same way.
 class TransientError(RuntimeError):
     """A condition expected to clear by itself (e.g. no model activated yet): retry later."""
 
 
-TRANSIENT_ERRORS: tuple[type[Exception], ...] = (redis.ConnectionError, redis.TimeoutError,
-                                                 ConnectionError, TransientError)
+TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    redis.ConnectionError,
+    redis.TimeoutError,
+    ConnectionError,
+    TransientError,
+)
 _TRANSIENT_DB_WORDS = ("locked", "could not serialize", "deadlock", "connection", "server closed")
 MAX_RETRIES = 6
 BACKOFF_CAP_SECONDS = 120
@@ -67,7 +72,7 @@ class Run:
         self.rejected += dead_letters.store(self.session, self.task_name, self.task_id, items)
 
 
-class PipelineTask(Task):  # type: ignore[misc]
+class PipelineTask(Task):  # type: ignore[type-arg]
     """Shared base: the delivery guarantees are set here once rather than per task."""
 
     acks_late = True
@@ -88,8 +93,14 @@ def stage_task(
         raise ValueError(f"{name}: the hard time limit must exceed the soft one")
 
     def decorate(body: Callable[[Run, P], dict[str, Any]]) -> PipelineTask:
-        @shared_task(bind=True, base=PipelineTask, name=name, soft_time_limit=soft_time_limit,
-                     time_limit=time_limit, max_retries=MAX_RETRIES)
+        @shared_task(
+            bind=True,
+            base=PipelineTask,
+            name=name,
+            soft_time_limit=soft_time_limit,
+            time_limit=time_limit,
+            max_retries=MAX_RETRIES,
+        )
         @functools.wraps(body)
         def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:
             task_id = self.request.id
@@ -100,10 +111,15 @@ def stage_task(
                     )
                 data = payload.model_validate(kwargs)
             except (ValidationError, TypeError) as exc:
-                reason = (describe_validation_error(exc) if isinstance(exc, ValidationError)
-                          else str(exc))
-                _dead_letter(name, task_id, f"invalid payload: {reason}",
-                             {"args": list(args), "kwargs": kwargs})
+                reason = (
+                    describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
+                )
+                _dead_letter(
+                    name,
+                    task_id,
+                    f"invalid payload: {reason}",
+                    {"args": list(args), "kwargs": kwargs},
+                )
                 return {"status": "rejected", "reason": reason}
             try:
                 with session_scope() as session:
@@ -112,7 +128,7 @@ def stage_task(
                 outbox.publish(run._queued)
                 return result
             except Exception as exc:
-                if is_transient(exc) and self.request.retries < self.max_retries:
+                if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
                     raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
                 # A defect, an exhausted retry budget or a time limit: keep the input for an
@@ -120,7 +136,7 @@ def stage_task(
                 _dead_letter(name, task_id, f"{type(exc).__name__}: {exc}", kwargs)
                 raise
 
-        return task  # type: ignore[no-any-return]
+        return task
 
     return decorate
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from infra.settings import get_settings
 from tasks import outbox
 from tasks.base import Payload, Run, stage_task
-from infra.settings import get_settings
 
 
 class SweepOutbox(Payload):

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def add(session: Session, task_name: str, kwargs: dict[str, Any], dedupe_key: str) -> str:
     """Queue ``task_name(**kwargs)`` for publication once ``session`` commits."""
     session.execute(
-        insert_ignore(session, OutboxMessage.__table__),  # type: ignore[arg-type]
+        insert_ignore(session, OutboxMessage),
         [{"dedupe_key": dedupe_key, "task_name": task_name, "kwargs": kwargs}],
     )
     return dedupe_key
@@ -50,8 +50,10 @@ def sweep(older_than: dt.timedelta, limit: int = 1000) -> int:
     with session_scope() as session:
         rows = session.scalars(
             select(OutboxMessage)
-            .where(OutboxMessage.published_at.is_(None),
-                   OutboxMessage.created_at < utcnow() - older_than)
+            .where(
+                OutboxMessage.published_at.is_(None),
+                OutboxMessage.created_at < utcnow() - older_than,
+            )
             .order_by(OutboxMessage.id)
             .limit(limit)
         ).all()

@@ -29,11 +29,15 @@ def main() -> None:
 @main.command()
 @click.option("--accounts", default=10_000, show_default=True, type=click.IntRange(1, 1_000_000))
 @click.option("--seed", default=7, show_default=True, type=int)
-@click.option("--report", default="data/demo-report.json", show_default=True,
-              type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--report",
+    default="data/demo-report.json",
+    show_default=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+)
 def demo(accounts: int, seed: int, report: Path) -> None:
     """Run the whole pipeline end to end on a simulated population."""
-    from workers.demo import run_demo  # noqa: PLC0415 - heavy imports only for this command
+    from workers.demo import run_demo
 
     run_demo(accounts, seed, report, Console())
 
@@ -57,10 +61,11 @@ def db_upgrade() -> None:
 @click.option("--label-noise", default=0.0, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--out", type=click.File("wb"), default="-")
-def simulate(accounts: int, seed: int, stages: str, label_noise: float, drift: float,
-             out: Any) -> None:
+def simulate(
+    accounts: int, seed: int, stages: str, label_noise: float, drift: float, out: Any
+) -> None:
     """Write simulated account signals as JSONL (one scoring record per line)."""
-    from tasks.scoring.simulator import simulate as run  # noqa: PLC0415
+    from tasks.scoring.simulator import simulate as run
 
     for record in run(accounts, seed, stages=stages, label_noise=label_noise, drift=drift):
         out.write(orjson.dumps(record) + b"\n")
@@ -73,14 +78,18 @@ def simulate(accounts: int, seed: int, stages: str, label_noise: float, drift: f
 @click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option("--activate/--no-activate", default=False, show_default=True)
 @click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
-def train(accounts: int, seed: int, label_noise: float, drift: float, activate: bool,
-          shadow: bool) -> None:
+def train(
+    accounts: int, seed: int, label_noise: float, drift: float, activate: bool, shadow: bool
+) -> None:
     """Train a model on simulated data and register it (with its model card)."""
-    from tasks.scoring.training import TrainingConfig, train as run  # noqa: PLC0415
+    from tasks.scoring.training import TrainingConfig
+    from tasks.scoring.training import train as run
 
     with console.status("training"):
-        model_dir = run(TrainingConfig(accounts=accounts, seed=seed, label_noise=label_noise,
-                                       drift=drift), get_settings().models_dir)
+        model_dir = run(
+            TrainingConfig(accounts=accounts, seed=seed, label_noise=label_noise, drift=drift),
+            get_settings().models_dir,
+        )
     upgrade()
     with session_scope() as session:
         row = register(session, model_dir)
@@ -100,8 +109,10 @@ def model_list() -> None:
     with session_scope() as session:
         for row in session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
             metrics = row.card.get("metrics", {})
-            click.echo(f"{row.version}\t{row.role}\troc_auc={metrics.get('roc_auc')}\t"
-                       f"pr_auc={metrics.get('pr_auc')}")
+            click.echo(
+                f"{row.version}\t{row.role}\troc_auc={metrics.get('roc_auc')}\t"
+                f"pr_auc={metrics.get('pr_auc')}"
+            )
 
 
 @model.command("activate")
@@ -120,7 +131,7 @@ def model_activate(version: str, shadow: bool) -> None:
 @main.command()
 def schema() -> None:
     """Print the JSON Schema of the scoring payload."""
-    from tasks.scoring.signals import json_schema  # noqa: PLC0415
+    from tasks.scoring.signals import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 
@@ -130,7 +141,7 @@ def schema() -> None:
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
 def enqueue(path: Any, batch: int) -> None:
     """Send a JSONL file of scoring records to the workers, by task name."""
-    from workers.celery_app import app  # noqa: PLC0415
+    from workers.celery_app import app
 
     pending: dict[str, list[Any]] = {}
     sent = 0
@@ -164,8 +175,10 @@ def dead_letters(limit: int) -> None:
     """Show the most recent dead letters with their reasons."""
     with session_scope() as session:
         for row in session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)):
-            click.echo(f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.task_name}\t"
-                       f"record={row.record_index}\t{row.reason}")
+            click.echo(
+                f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.task_name}\t"
+                f"record={row.record_index}\t{row.reason}"
+            )
 
 
 @main.group()
@@ -181,8 +194,10 @@ def legal_list(status: str | None) -> None:
         if status:
             query = query.where(LegalNotice.status == status)
         for n in session.scalars(query):
-            click.echo(f"{n.id}\tcompany={n.company_id}\t{n.status}\t{n.basis}\t"
-                       f"evidence={len(n.cited_evidence)}")
+            click.echo(
+                f"{n.id}\tcompany={n.company_id}\t{n.status}\t{n.basis}\t"
+                f"evidence={len(n.cited_evidence)}"
+            )
 
 
 @legal.command("show")
@@ -213,17 +228,23 @@ def legal_reject(notice_id: int, actor: str, note: str) -> None:
 
 
 def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
-    from tasks import outbox  # noqa: PLC0415
-    from tasks.legal.task import ApprovalError, decide  # noqa: PLC0415
-    from workers.celery_app import app  # noqa: PLC0415, F401 - send_task needs the app
+    from tasks import outbox
+    from tasks.legal.task import ApprovalError, decide
+    from workers.celery_app import app  # noqa: F401 - send_task needs the app
 
     keys: list[str] = []
     try:
         with session_scope() as session:
             notice = decide(session, notice_id, approve=approve, actor=actor, note=note)
             if approve:
-                keys.append(outbox.add(session, "legal.send", {"notice_id": notice.id},
-                                       dedupe_key=f"legal.send:{notice.id}"))
+                keys.append(
+                    outbox.add(
+                        session,
+                        "legal.send",
+                        {"notice_id": notice.id},
+                        dedupe_key=f"legal.send:{notice.id}",
+                    )
+                )
     except ApprovalError as exc:
         raise click.ClickException(str(exc)) from exc
     outbox.publish(keys)
@@ -236,7 +257,7 @@ def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
 @click.option("--reason", required=True)
 def appeal(action_id: int, actor: str, reason: str) -> None:
     """Reverse an enforcement action on appeal, with a reason."""
-    from tasks.enforcement.appeals import AppealError, reverse  # noqa: PLC0415
+    from tasks.enforcement.appeals import AppealError, reverse
 
     try:
         with session_scope() as session:

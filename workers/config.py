@@ -54,8 +54,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_hijack_root_logger": False,
         "worker_max_memory_per_child": 1_500_000,  # KiB: recycle a child that leaks
         "beat_schedule": {
-            "sweep-outbox": {"task": "maintenance.sweep_outbox",
-                             "schedule": dt.timedelta(seconds=settings.outbox_grace_seconds)},
+            "sweep-outbox": {
+                "task": "maintenance.sweep_outbox",
+                "schedule": dt.timedelta(seconds=settings.outbox_grace_seconds),
+            },
             "escalate-notices": {"task": "legal.escalate", "schedule": dt.timedelta(hours=1)},
         },
         "timezone": "UTC",

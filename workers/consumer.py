@@ -23,7 +23,7 @@ from infra.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
+class DeadLetteringConsumer(Consumer):
     _dead_letter_engine: Engine | None = None
 
     def on_decode_error(self, message: Any, exc: Exception) -> None:
@@ -45,15 +45,18 @@ class DeadLetteringConsumer(Consumer):  # type: ignore[misc]
 
     def _keep(self, message: Any, reason: str) -> None:
         headers = message.headers or {}
-        task_name = headers.get("task") if isinstance(headers.get("task"), str) else "(unknown)"
+        name = headers.get("task")
+        task_name = name if isinstance(name, str) else "(unknown)"
         task_id = headers.get("id") if isinstance(headers.get("id"), str) else None
         try:
             if self._dead_letter_engine is None:
-                self._dead_letter_engine = make_engine(get_settings().resolved_database_url,
-                                                       pooled=False)
+                self._dead_letter_engine = make_engine(
+                    get_settings().resolved_database_url, pooled=False
+                )
             with Session(self._dead_letter_engine) as session, session.begin():
-                dead_letters.store(session, task_name, task_id,
-                                   [dead_letters.Rejection(reason, message.body)])
+                dead_letters.store(
+                    session, task_name, task_id, [dead_letters.Rejection(reason, message.body)]
+                )
         except Exception:
             # Never let the dead-letter store take the consumer down with it.
             log.exception("could not store a dead letter for %s: %s", task_name, reason)

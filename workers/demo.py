@@ -29,13 +29,15 @@ from tasks.evidence.simulator import documents
 from tasks.scoring.simulator import simulate
 from tasks.scoring.training import TrainingConfig, train
 from workers.processes import start_workers, stop_workers, wait_until_ready
-from workers.report import broker_backlog, pending_outbox, pipeline_counts
+from workers.report import pipeline_counts, wait_until_drained
 
 BATCH = 500
 # Scoring is CPU-bound: one child per core, one XGBoost thread each. The other queues do small
 # database transactions and share what is left.
 DEMO_CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
-DEMO_TRAINING_ACCOUNTS = 20_000
+# As many as `bulkguard train` uses by default: fewer leave too few validation abusers to certify
+# the 99.5% ban precision, and the model would then never ban.
+DEMO_TRAINING_ACCOUNTS = TrainingConfig().accounts
 
 
 @dataclass
@@ -43,14 +45,17 @@ class DemoResult:
     summary: dict[str, Any]
 
 
-def run_demo(accounts: int, seed: int, report: Path, console: Console,
-             drain_timeout: float = 1800.0) -> DemoResult:
+def run_demo(
+    accounts: int, seed: int, report: Path, console: Console, drain_timeout: float = 1800.0
+) -> DemoResult:
     settings = get_settings()
     started = time.monotonic()
     with ensure_redis(settings.redis_url) as started_redis:
         if started_redis:
-            console.print(f"[yellow]No Redis answered at {settings.redis_url}: "
-                          "started a local redis-server for this run.[/]")
+            console.print(
+                f"[yellow]No Redis answered at {settings.redis_url}: "
+                "started a local redis-server for this run.[/]"
+            )
         with console.status("Migrating the database"):
             upgrade()
         version = _ensure_model(console, seed)
@@ -62,8 +67,10 @@ def run_demo(accounts: int, seed: int, report: Path, console: Console,
         from workers.celery_app import app  # noqa: PLC0415 - import after Redis is up
 
         tag = uuid.uuid4().hex[:8]
-        env = {"BULKGUARD_DATA_DIR": str(settings.data_dir.resolve()),
-               "REDIS_URL": settings.redis_url}
+        env = {
+            "BULKGUARD_DATA_DIR": str(settings.data_dir.resolve()),
+            "REDIS_URL": settings.redis_url,
+        }
         if settings.database_url:
             env["DATABASE_URL"] = settings.database_url
         log_dir = settings.data_dir / "logs"
@@ -75,12 +82,19 @@ def run_demo(accounts: int, seed: int, report: Path, console: Console,
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
                 for stage, batch in _batches(records):
-                    app.send_task("scoring.score_accounts",
-                                  kwargs={"stage": stage, "accounts": batch})
+                    app.send_task(
+                        "scoring.score_accounts", kwargs={"stage": stage, "accounts": batch}
+                    )
                     progress.advance(sent, len(batch))
                 app.send_task("evidence.ingest", kwargs={"documents": docs})
                 scored = progress.add_task("scored", total=len(records))
-                _wait_for_drain(progress, scored, account_ids, version, drain_timeout)
+                wait_until_drained(
+                    get_redis(),
+                    account_ids=account_ids,
+                    model_version=version,
+                    timeout=drain_timeout,
+                    on_poll=lambda counts: progress.update(scored, completed=counts["scored"]),
+                )
         finally:
             with console.status("Stopping workers"):
                 stop_workers(workers)
@@ -88,8 +102,11 @@ def run_demo(accounts: int, seed: int, report: Path, console: Console,
         with session_scope() as session:
             counts = pipeline_counts(session, account_ids, version)
     summary: dict[str, Any] = {
-        **counts, "seconds": round(time.monotonic() - started, 1), "model_version": version,
-        "seed": seed, "documents": len(docs),
+        **counts,
+        "seconds": round(time.monotonic() - started, 1),
+        "model_version": version,
+        "seed": seed,
+        "documents": len(docs),
     }
     report.parent.mkdir(parents=True, exist_ok=True)
     report.write_text(json.dumps(summary, indent=2) + "\n")
@@ -103,10 +120,12 @@ def _ensure_model(console: Console, seed: int) -> str:
         active = serving_versions(session).get("active")
         if active is not None:
             return active.version
-    with console.status(f"No active model: training one on {DEMO_TRAINING_ACCOUNTS} simulated "
-                        "accounts"):
-        model_dir = train(TrainingConfig(accounts=DEMO_TRAINING_ACCOUNTS, seed=seed + 1000),
-                          settings.models_dir)
+    with console.status(
+        f"No active model: training one on {DEMO_TRAINING_ACCOUNTS} simulated accounts"
+    ):
+        model_dir = train(
+            TrainingConfig(accounts=DEMO_TRAINING_ACCOUNTS, seed=seed + 1000), settings.models_dir
+        )
     with session_scope() as session:
         row = register(session, model_dir)
         set_role(session, row.version, "active")
@@ -127,28 +146,13 @@ def _batches(records: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("{task.description:>9}"), BarColumn(), MofNCompleteColumn(),
-                    TimeElapsedColumn(), console=console)
-
-
-def _wait_for_drain(progress: Progress, scored_task: Any, account_ids: list[str], version: str,
-                    timeout: float) -> None:
-    """Drained: every account scored, no message queued or unacknowledged, outbox published,
-    and nothing changed between two polls."""
-    deadline = time.monotonic() + timeout
-    previous: dict[str, int] | None = None
-    client = get_redis()
-    while time.monotonic() < deadline:
-        with session_scope() as session:
-            counts = pipeline_counts(session, account_ids, version)
-            outbox = pending_outbox(session)
-        progress.update(scored_task, completed=counts["scored"])
-        backlog = broker_backlog(client)
-        if backlog == 0 and outbox == 0 and counts == previous:
-            return
-        previous = counts
-        time.sleep(1.0)
-    raise TimeoutError(f"the pipeline did not drain within {timeout:.0f}s")
+    return Progress(
+        TextColumn("{task.description:>9}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
 
 
 def _print_summary(console: Console, summary: dict[str, Any], report: Path) -> None:

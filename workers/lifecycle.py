@@ -14,7 +14,7 @@ from celery.signals import worker_process_init, worker_process_shutdown
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
-from tasks.scoring.serving import NoActiveModel, current_scorers
+from tasks.scoring.serving import NoActiveModelError, current_scorers
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +26,7 @@ def _start_child(**_: Any) -> None:
     session = new_session()
     try:
         current_scorers(session)
-    except NoActiveModel:
+    except NoActiveModelError:
         log.warning("no active model yet: scoring tasks will retry until one is activated")
     except Exception:
         # A child that cannot warm up still starts; the task that needs the model reports why.

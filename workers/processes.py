@@ -24,9 +24,24 @@ class WorkerProcess:
 def worker_command(queue: str, concurrency: int, hostname: str) -> list[str]:
     """The command line of one queue's worker: the same one docker-compose.yml runs."""
     return [
-        sys.executable, "-m", "celery", "-A", "workers", "worker",
-        "-Q", queue, "-c", str(concurrency), "-P", "prefork", "-n", hostname,
-        "--without-gossip", "--without-mingle", "-l", "INFO",
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "workers",
+        "worker",
+        "-Q",
+        queue,
+        "-c",
+        str(concurrency),
+        "-P",
+        "prefork",
+        "-n",
+        hostname,
+        "--without-gossip",
+        "--without-mingle",
+        "-l",
+        "INFO",
     ]
 
 
@@ -40,15 +55,18 @@ def start_workers(
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 worker_command(queue, n, f"{queue}-{tag}@%h"),
-                env={**os.environ, **env}, stdout=log_file, stderr=subprocess.STDOUT,
+                env={**os.environ, **env},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # our Ctrl-C is handled here, not by each worker
             )
         started.append(WorkerProcess(queue, process, log_path))
     return started
 
 
-def wait_until_ready(app: Celery, workers: Sequence[WorkerProcess], tag: str,
-                     timeout: float = 90.0) -> None:
+def wait_until_ready(
+    app: Celery, workers: Sequence[WorkerProcess], tag: str, timeout: float = 90.0
+) -> None:
     wanted = {f"{w.queue}-{tag}" for w in workers}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

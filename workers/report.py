@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
@@ -18,6 +19,7 @@ from infra.db.models import (
     OutboxMessage,
     Score,
 )
+from infra.db.session import session_scope
 from workers.queues import QUEUES
 
 CHUNK = 5000
@@ -26,49 +28,74 @@ CHUNK = 5000
 def _count_in(session: Session, query: Any, column: Any, ids: Sequence[str]) -> int:
     total = 0
     for start in range(0, len(ids), CHUNK):
-        total += session.scalar(query.where(column.in_(ids[start:start + CHUNK]))) or 0
+        total += session.scalar(query.where(column.in_(ids[start : start + CHUNK]))) or 0
     return total
 
 
-def pipeline_counts(session: Session, account_ids: Sequence[str], model_version: str) -> dict[str, int]:
+def pipeline_counts(
+    session: Session, account_ids: Sequence[str], model_version: str
+) -> dict[str, int]:
     """Account-level counts for the given population; company-level counts for the database."""
     return {
-        "accounts": _count_in(session, select(func.count()).select_from(Account),
-                              Account.account_id, account_ids),
+        "accounts": _count_in(
+            session, select(func.count()).select_from(Account), Account.account_id, account_ids
+        ),
         "scored": _count_in(
             session,
             select(func.count(distinct(Score.account_id))).where(
-                Score.model_version == model_version, Score.shadow.is_(False)),
-            Score.account_id, account_ids),
+                Score.model_version == model_version, Score.shadow.is_(False)
+            ),
+            Score.account_id,
+            account_ids,
+        ),
         "banned": _count_in(
             session,
-            select(func.count()).select_from(EnforcementAction).where(
+            select(func.count())
+            .select_from(EnforcementAction)
+            .where(
                 EnforcementAction.action == "ban",
-                EnforcementAction.status.in_(("active", "shadow"))),
-            EnforcementAction.account_id, account_ids),
+                EnforcementAction.status.in_(("active", "shadow")),
+            ),
+            EnforcementAction.account_id,
+            account_ids,
+        ),
         "restricted": _count_in(
             session,
-            select(func.count()).select_from(EnforcementAction).where(
+            select(func.count())
+            .select_from(EnforcementAction)
+            .where(
                 EnforcementAction.action == "restrict",
-                EnforcementAction.status.in_(("active", "shadow"))),
-            EnforcementAction.account_id, account_ids),
+                EnforcementAction.status.in_(("active", "shadow")),
+            ),
+            EnforcementAction.account_id,
+            account_ids,
+        ),
         "review": _count_in(
             session,
-            select(func.count()).select_from(EnforcementAction).where(
-                EnforcementAction.action == "review"),
-            EnforcementAction.account_id, account_ids),
-        "evidence_linked": session.scalar(
-            select(func.count(distinct(EvidenceLink.evidence_id)))) or 0,
-        "companies_linked": session.scalar(
-            select(func.count(distinct(EvidenceLink.company_id)))) or 0,
+            select(func.count())
+            .select_from(EnforcementAction)
+            .where(EnforcementAction.action == "review"),
+            EnforcementAction.account_id,
+            account_ids,
+        ),
+        "evidence_linked": session.scalar(select(func.count(distinct(EvidenceLink.evidence_id))))
+        or 0,
+        "companies_linked": session.scalar(select(func.count(distinct(EvidenceLink.company_id))))
+        or 0,
         "notices_drafted": session.scalar(select(func.count()).select_from(LegalNotice)) or 0,
         "dead_letters": session.scalar(select(func.count()).select_from(DeadLetter)) or 0,
     }
 
 
 def pending_outbox(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(OutboxMessage).where(
-        OutboxMessage.published_at.is_(None))) or 0
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.published_at.is_(None))
+        )
+        or 0
+    )
 
 
 def broker_backlog(client: redis.Redis) -> int:
@@ -78,3 +105,29 @@ def broker_backlog(client: redis.Redis) -> int:
         pipe.llen(queue)
     pipe.hlen("unacked")
     return sum(int(n) for n in pipe.execute())
+
+
+def wait_until_drained(
+    client: redis.Redis,
+    *,
+    account_ids: Sequence[str],
+    model_version: str,
+    timeout: float,
+    on_poll: Callable[[dict[str, int]], None] | None = None,
+    interval: float = 1.0,
+) -> dict[str, int]:
+    """Block until the pipeline is idle: no message queued or unacknowledged, the outbox
+    published, and no count changed between two polls. Returns the final counts."""
+    deadline = time.monotonic() + timeout
+    previous: dict[str, int] | None = None
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            counts = pipeline_counts(session, account_ids, model_version)
+            outbox = pending_outbox(session)
+        if on_poll is not None:
+            on_poll(counts)
+        if broker_backlog(client) == 0 and outbox == 0 and counts == previous:
+            return counts
+        previous = counts
+        time.sleep(interval)
+    raise TimeoutError(f"the pipeline did not drain within {timeout:.0f}s; last counts {previous}")

@@ -1,7 +1,7 @@
 """The relational model of bulkguard.
 
 Every effect has a natural idempotency key enforced here by a unique constraint, so that a
-redelivered task can insert "again" and leave the same rows (see ``infra.db.session.insert_ignore``).
+redelivered task can insert "again" and leave the same rows (``infra.db.session.insert_ignore``).
 """
 
 from __future__ import annotations
@@ -48,14 +48,18 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+    def process_bind_param(
+        self, value: dt.datetime | None, _dialect: Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError(f"naive datetime {value!r}: bulkguard stores UTC instants only")
         return value.astimezone(dt.UTC)
 
-    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+    def process_result_value(
+        self, value: dt.datetime | None, _dialect: Dialect
+    ) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

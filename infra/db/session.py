@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
 
 from infra.settings import get_settings
@@ -100,8 +100,10 @@ def session_scope() -> Iterator[Session]:
         session.close()
 
 
-def insert_ignore(session: Session, table: Table) -> Insert:
+def insert_ignore(session: Session, model: type[DeclarativeBase]) -> Insert:
     """INSERT that skips rows violating a unique constraint: how effects stay idempotent."""
+    table = model.__table__
+    assert isinstance(table, Table)
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
         return postgresql.insert(table).on_conflict_do_nothing()

@@ -26,13 +26,26 @@ def reverse(session: Session, action_id: int, *, actor: str, reason: str) -> Enf
     action.reversed_at = utcnow()
     action.reversed_by = actor
     action.reversal_reason = reason
-    session.add(AuditEvent(entity="enforcement_action", entity_id=action.id, event="reversed",
-                           actor=actor, details={"reason": reason, "previous_status": previous}))
+    session.add(
+        AuditEvent(
+            entity="enforcement_action",
+            entity_id=action.id,
+            event="reversed",
+            actor=actor,
+            details={"reason": reason, "previous_status": previous},
+        )
+    )
     session.flush()
-    remaining = set(session.scalars(select(EnforcementAction.action).where(
-        EnforcementAction.account_id == action.account_id,
-        EnforcementAction.status == "active")))
+    remaining = set(
+        session.scalars(
+            select(EnforcementAction.action).where(
+                EnforcementAction.account_id == action.account_id,
+                EnforcementAction.status == "active",
+            )
+        )
+    )
     account = session.get_one(Account, action.account_id)
-    account.status = ("banned" if "ban" in remaining
-                      else "restricted" if "restrict" in remaining else "active")
+    account.status = (
+        "banned" if "ban" in remaining else "restricted" if "restrict" in remaining else "active"
+    )
     return action

@@ -38,10 +38,7 @@ def plan(candidates: Iterable[Candidate], mode: Mode) -> list[PlannedAction]:
             continue
         if action == "restrict" and c.account_status == "restricted":
             continue
-        if action == "review":
-            status = "pending"
-        else:
-            status = "shadow" if mode == "shadow" else "active"
+        status = "pending" if action == "review" else "shadow" if mode == "shadow" else "active"
         planned.append(PlannedAction(c.score_id, c.account_id, action, status))
     return planned
 

@@ -30,8 +30,8 @@ from infra.redis_client import get_redis
 from infra.settings import get_settings
 from infra.sinks import JsonlSink
 from tasks.base import Payload, Run, stage_task
-from tasks.evidence.indicators import email_domain, registered_domain
 from tasks.enforcement.policy import Candidate, account_status_after, plan
+from tasks.evidence.indicators import email_domain, registered_domain
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.signals import AccountSignals
 from tasks.scoring.task import snapshot_records
@@ -56,56 +56,91 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
         select(Score.id, Score.account_id, Score.decision, Account.status)
         .join(Account, Account.account_id == Score.account_id)
         .outerjoin(EnforcementAction, EnforcementAction.score_id == Score.id)
-        .where(Score.snapshot_id == request.snapshot_id,
-               Score.model_version == request.model_version,
-               Score.shadow.is_(False),
-               Score.decision.in_(ACTIONED),
-               EnforcementAction.id.is_(None))
+        .where(
+            Score.snapshot_id == request.snapshot_id,
+            Score.model_version == request.model_version,
+            Score.shadow.is_(False),
+            Score.decision.in_(ACTIONED),
+            EnforcementAction.id.is_(None),
+        )
         .order_by(Score.id)
     ).all()
     planned = plan((Candidate(*row) for row in rows), settings.enforcement_mode)
     if not planned:
         return {"actions": 0}
 
-    scores = {s.id: s for s in session.scalars(
-        select(Score).where(Score.id.in_([p.score_id for p in planned])))}
-    session.execute(insert_ignore(session, EnforcementAction.__table__), [  # type: ignore[arg-type]
-        {"account_id": p.account_id, "score_id": p.score_id, "action": p.action,
-         "status": p.status, "model_version": scores[p.score_id].model_version,
-         "score": scores[p.score_id].score, "reasons": scores[p.score_id].reasons,
-         "policy_version": settings.policy_version, "actor": ACTOR}
-        for p in planned
-    ])
+    scores = {
+        s.id: s
+        for s in session.scalars(select(Score).where(Score.id.in_([p.score_id for p in planned])))
+    }
+    session.execute(
+        insert_ignore(session, EnforcementAction),
+        [
+            {
+                "account_id": p.account_id,
+                "score_id": p.score_id,
+                "action": p.action,
+                "status": p.status,
+                "model_version": scores[p.score_id].model_version,
+                "score": scores[p.score_id].score,
+                "reasons": scores[p.score_id].reasons,
+                "policy_version": settings.policy_version,
+                "actor": ACTOR,
+            }
+            for p in planned
+        ],
+    )
     created = session.scalars(
         select(EnforcementAction).where(
-            EnforcementAction.score_id.in_([p.score_id for p in planned]))
+            EnforcementAction.score_id.in_([p.score_id for p in planned])
+        )
     ).all()
     session.add_all(
-        AuditEvent(entity="enforcement_action", entity_id=a.id, event=f"created:{a.status}",
-                   actor=ACTOR, details={"action": a.action, "score": a.score,
-                                         "model_version": a.model_version,
-                                         "policy_version": a.policy_version})
+        AuditEvent(
+            entity="enforcement_action",
+            entity_id=a.id,
+            event=f"created:{a.status}",
+            actor=ACTOR,
+            details={
+                "action": a.action,
+                "score": a.score,
+                "model_version": a.model_version,
+                "policy_version": a.policy_version,
+            },
+        )
         for a in created
     )
     in_force = [a for a in created if a.status == "active" and a.action in {"ban", "restrict"}]
     for action in ("ban", "restrict"):
         ids = [a.account_id for a in in_force if a.action == action]
         if ids:
-            session.execute(update(Account).where(Account.account_id.in_(ids))
-                            .values(status=account_status_after(action)))
+            session.execute(
+                update(Account)
+                .where(Account.account_id.in_(ids))
+                .values(status=account_status_after(action))
+            )
 
     records = _records_by_account(session, request.snapshot_id)
-    banned = [records[a.account_id] for a in created
-              if a.action == "ban" and a.status == "active" and a.account_id in records]
+    banned = [
+        records[a.account_id]
+        for a in created
+        if a.action == "ban" and a.status == "active" and a.account_id in records
+    ]
     RedisNeighbourStore(get_redis()).record_bans(banned)
 
     evidence_ids = _on_platform_evidence(session, created, records, scores)
     if in_force:
-        run.enqueue_after_commit("enforcement.deliver", {"action_ids": [a.id for a in in_force]},
-                                 dedupe_key=f"enforcement.deliver:{request.snapshot_id}")
+        run.enqueue_after_commit(
+            "enforcement.deliver",
+            {"action_ids": [a.id for a in in_force]},
+            dedupe_key=f"enforcement.deliver:{request.snapshot_id}",
+        )
     if evidence_ids:
-        run.enqueue_after_commit("evidence.link", {"evidence_ids": evidence_ids},
-                                 dedupe_key=f"evidence.link:snapshot:{request.snapshot_id}")
+        run.enqueue_after_commit(
+            "evidence.link",
+            {"evidence_ids": evidence_ids},
+            dedupe_key=f"evidence.link:snapshot:{request.snapshot_id}",
+        )
     return {"actions": len(created), "in_force": len(in_force), "evidence": len(evidence_ids)}
 
 
@@ -133,8 +168,9 @@ def _on_platform_evidence(
         if action.action != "ban" or record is None or record.business is None:
             continue
         profile = record.business
-        domains = sorted({d for d in (registered_domain(profile.website), email_domain(profile.email))
-                          if d})
+        domains = sorted(
+            {d for d in (registered_domain(profile.website), email_domain(profile.email)) if d}
+        )
         indicators = {
             "names": [profile.name] if profile.name else [],
             "domains": domains,
@@ -142,38 +178,63 @@ def _on_platform_evidence(
             "phones": [record.phone],
         }
         key = f"enforcement-action:{action.id}"
-        rows.append({
-            "content_hash": hashlib.sha256(key.encode()).hexdigest(),
-            "source": "on_platform", "kind": "enforcement",
-            "observed_at": scores[action.score_id].observed_at, "url": None,
-            "account_id": action.account_id, "claims_bulk": False,
-            "excerpt": f"account {action.account_id} banned for automated or bulk messaging "
-                       f"(score {action.score:.3f}, model {action.model_version})",
-            "indicators": indicators,
-        })
+        rows.append(
+            {
+                "content_hash": hashlib.sha256(key.encode()).hexdigest(),
+                "source": "on_platform",
+                "kind": "enforcement",
+                "observed_at": scores[action.score_id].observed_at,
+                "url": None,
+                "account_id": action.account_id,
+                "claims_bulk": False,
+                "excerpt": f"account {action.account_id} banned for automated or bulk messaging "
+                f"(score {action.score:.3f}, model {action.model_version})",
+                "indicators": indicators,
+            }
+        )
     if not rows:
         return []
-    session.execute(insert_ignore(session, Evidence.__table__), rows)  # type: ignore[arg-type]
-    return list(session.scalars(select(Evidence.id).where(
-        Evidence.content_hash.in_([r["content_hash"] for r in rows]))))
+    session.execute(insert_ignore(session, Evidence), rows)
+    return list(
+        session.scalars(
+            select(Evidence.id).where(Evidence.content_hash.in_([r["content_hash"] for r in rows]))
+        )
+    )
 
 
 @stage_task("enforcement.deliver", DeliverActions, soft_time_limit=60, time_limit=90)
 def deliver(run: Run, request: DeliverActions) -> dict[str, Any]:
     """Tell the platform which accounts to ban or restrict, once per action."""
     session = run.session
-    delivered = set(session.scalars(select(Delivery.ref_id).where(
-        Delivery.kind == "platform_action", Delivery.ref_id.in_(request.action_ids))))
-    actions = session.scalars(select(EnforcementAction).where(
-        EnforcementAction.id.in_(request.action_ids), EnforcementAction.status == "active")).all()
+    delivered = set(
+        session.scalars(
+            select(Delivery.ref_id).where(
+                Delivery.kind == "platform_action", Delivery.ref_id.in_(request.action_ids)
+            )
+        )
+    )
+    actions = session.scalars(
+        select(EnforcementAction).where(
+            EnforcementAction.id.in_(request.action_ids), EnforcementAction.status == "active"
+        )
+    ).all()
     todo = [a for a in actions if a.id not in delivered]
     sink = JsonlSink(get_settings().platform_sink_path)
-    sink.deliver([
-        {"idempotency_key": f"action-{a.id}", "account_id": a.account_id, "action": a.action,
-         "policy_version": a.policy_version, "model_version": a.model_version}
-        for a in todo
-    ])
+    sink.deliver(
+        [
+            {
+                "idempotency_key": f"action-{a.id}",
+                "account_id": a.account_id,
+                "action": a.action,
+                "policy_version": a.policy_version,
+                "model_version": a.model_version,
+            }
+            for a in todo
+        ]
+    )
     if todo:
-        session.execute(insert_ignore(session, Delivery.__table__), [  # type: ignore[arg-type]
-            {"kind": "platform_action", "ref_id": a.id, "sink": str(sink)} for a in todo])
+        session.execute(
+            insert_ignore(session, Delivery),
+            [{"kind": "platform_action", "ref_id": a.id, "sink": str(sink)} for a in todo],
+        )
     return {"delivered": len(todo)}

@@ -51,8 +51,12 @@ class Indicators:
     claims: tuple[str, ...]
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"domains": list(self.domains), "emails": list(self.emails),
-                "phones": list(self.phones), "claims": list(self.claims)}
+        return {
+            "domains": list(self.domains),
+            "emails": list(self.emails),
+            "phones": list(self.phones),
+            "claims": list(self.claims),
+        }
 
 
 def registered_domain(url_or_host: str | None) -> str | None:
@@ -84,23 +88,31 @@ def extract(text: str, url: str | None = None) -> Indicators:
         hosts.add(url)
     domains = {d for d in (registered_domain(h) for h in hosts) if d}
     domains |= {d for d in (email_domain(e) for e in emails) if d}
-    phones = sorted({
-        phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
-        # No default region: only numbers written with their country code are trusted.
-        for m in phonenumbers.PhoneNumberMatcher(text, None)
-    })
+    phones = sorted(
+        {
+            phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
+            # No default region: only numbers written with their country code are trusted.
+            for m in phonenumbers.PhoneNumberMatcher(text, None)
+        }
+    )
     folded = " ".join(fold(text).split())
     claims = tuple(p for p in CLAIM_PHRASES if p in folded)
     return Indicators(tuple(sorted(domains)), tuple(emails), tuple(phones), claims)
 
 
+# Legal forms at the end of a company name, written with or without dots and spaces.
+_LEGAL_FORM = re.compile(
+    r"(?:[\s,]+(?:spol\.?\s*s\s*r\.?\s*o\.?|s\.?\s*r\.?\s*o\.?|a\.?\s*s\.?|ltd\.?|limited"
+    r"|inc\.?|llc|gmbh|b\.?\s*v\.?|plc|corp\.?|co\.?))+\s*$"
+)
+
+
 def normalize_company_name(name: str) -> str:
-    """Fold case, accents, punctuation and legal-form suffixes: 'Reach Media s.r.o.' → 'reach media'."""
-    text = fold(name)
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    words = text.split()
-    suffixes = {"sro", "s", "r", "o", "as", "a", "ltd", "limited", "inc", "llc", "gmbh", "bv",
-                "plc", "co", "corp", "spol"}
-    while words and words[-1] in suffixes:
-        words.pop()
-    return " ".join(words)
+    """Fold case and accents and drop a trailing legal form: 'Reach Media s.r.o.' → 'reach media'.
+
+    Only whole legal forms are removed, so 'Plan A Ltd' stays 'plan a'; a name that is nothing
+    but a legal form is kept as it is rather than reduced to nothing.
+    """
+    folded = " ".join(fold(name).split())
+    stripped = _LEGAL_FORM.sub("", folded) or folded
+    return " ".join(re.sub(r"[^a-z0-9 ]+", " ", stripped).split())

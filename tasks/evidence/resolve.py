@@ -47,11 +47,13 @@ def resolve(
         normalized = normalize_company_name(name)
         if not normalized or not known_names:
             continue
-        found = process.extractOne(normalized, known_names.keys(), scorer=fuzz.token_sort_ratio,
-                                   score_cutoff=NAME_CUTOFF)
+        found = process.extractOne(
+            normalized, known_names.keys(), scorer=fuzz.token_sort_ratio, score_cutoff=NAME_CUTOFF
+        )
         if found is not None:
             matched, similarity, _ = found
             confidence = NAME_FLOOR + (NAME_CEILING - NAME_FLOOR) * (similarity - NAME_CUTOFF) / (
-                100.0 - NAME_CUTOFF)
+                100.0 - NAME_CUTOFF
+            )
             offer(Match(known_names[matched], "name", round(confidence, 3)))
     return sorted(best.values(), key=lambda m: (-m.confidence, m.company_id))

@@ -36,23 +36,44 @@ def documents(n_accounts: int, seed: int) -> list[dict[str, Any]]:
         if firm.abusive:
             # Half keep advertising after the cut-off; the others only did so before it.
             continuing = i % 4 == 0
-            when = _CUTOFF + dt.timedelta(days=float(rng.uniform(0, 40))) if continuing \
+            when = (
+                _CUTOFF + dt.timedelta(days=float(rng.uniform(0, 40)))
+                if continuing
                 else _CUTOFF - dt.timedelta(days=float(rng.uniform(1, 60)))
+            )
             text = f"{_CLAIMS[i % len(_CLAIMS)]} Call {firm.phone} or write to sales@{firm.domain}."
         else:
             when = _CUTOFF + dt.timedelta(days=float(rng.uniform(-30, 30)))
             text = f"{_NEUTRAL[i % len(_NEUTRAL)]} Phone {firm.phone}."
-        docs.append({"source": "off_platform", "kind": "public_claim" if firm.abusive else "other",
-                     "observed_at": when.isoformat(), "url": f"https://www.{firm.domain}/",
-                     "publisher": firm.name, "title": firm.name, "text": text})
+        docs.append(
+            {
+                "source": "off_platform",
+                "kind": "public_claim" if firm.abusive else "other",
+                "observed_at": when.isoformat(),
+                "url": f"https://www.{firm.domain}/",
+                "publisher": firm.name,
+                "title": firm.name,
+                "text": text,
+            }
+        )
     # Vendors with no accounts of their own: off-platform evidence is all there is.
     for j in range(max(1, n_accounts // 2000)):
         domain = f"bulksender{seed}x{j}.com"
         continuing = j % 2 == 0
-        when = _CUTOFF + dt.timedelta(days=float(rng.uniform(1, 30))) if continuing \
+        when = (
+            _CUTOFF + dt.timedelta(days=float(rng.uniform(1, 30)))
+            if continuing
             else _CUTOFF - dt.timedelta(days=float(rng.uniform(1, 30)))
-        docs.append({"source": "off_platform", "kind": "advertisement",
-                     "observed_at": when.isoformat(), "url": f"https://{domain}/pricing",
-                     "publisher": f"BulkSender {seed}-{j}", "title": "Pricing",
-                     "text": f"{_CLAIMS[j % len(_CLAIMS)]} Plans from 9 EUR. info@{domain}"})
+        )
+        docs.append(
+            {
+                "source": "off_platform",
+                "kind": "advertisement",
+                "observed_at": when.isoformat(),
+                "url": f"https://{domain}/pricing",
+                "publisher": f"BulkSender {seed}-{j}",
+                "title": "Pricing",
+                "text": f"{_CLAIMS[j % len(_CLAIMS)]} Plans from 9 EUR. info@{domain}",
+            }
+        )
     return docs

@@ -10,7 +10,6 @@ from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
 from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
-from infra.dead_letters import Rejection
 from infra.db.models import (
     Account,
     AccountCompanyLink,
@@ -20,6 +19,7 @@ from infra.db.models import (
     EvidenceLink,
 )
 from infra.db.session import insert_ignore
+from infra.dead_letters import Rejection
 from tasks.base import Payload, Run, stage_task
 from tasks.evidence.indicators import extract, normalize_company_name, registered_domain
 from tasks.evidence.resolve import Match, resolve
@@ -33,7 +33,8 @@ class Document(Payload):
 
     source: Literal["off_platform", "on_platform"] = "off_platform"
     kind: Literal["public_claim", "advertisement", "report", "court_record", "other"] = (
-        "public_claim")
+        "public_claim"
+    )
     observed_at: AwareDatetime
     url: Annotated[str, Field(max_length=2000)] | None = None
     publisher: Annotated[str, Field(min_length=1, max_length=200)] | None = None
@@ -65,24 +66,31 @@ def ingest(run: Run, request: IngestEvidence) -> dict[str, Any]:
         found = extract(f"{doc.title}\n{doc.text}", doc.url)
         indicators = {**found.as_dict(), "names": [doc.publisher] if doc.publisher else []}
         key = "\0".join((doc.source, doc.url or "", doc.observed_at.isoformat(), doc.text))
-        rows.append({
-            "content_hash": hashlib.sha256(key.encode()).hexdigest(),
-            "source": doc.source, "kind": doc.kind, "observed_at": doc.observed_at,
-            "url": doc.url, "account_id": None, "claims_bulk": bool(found.claims),
-            "excerpt": (doc.title + "\n" + doc.text).strip()[:EXCERPT_CHARS],
-            "indicators": indicators,
-        })
+        rows.append(
+            {
+                "content_hash": hashlib.sha256(key.encode()).hexdigest(),
+                "source": doc.source,
+                "kind": doc.kind,
+                "observed_at": doc.observed_at,
+                "url": doc.url,
+                "account_id": None,
+                "claims_bulk": bool(found.claims),
+                "excerpt": (doc.title + "\n" + doc.text).strip()[:EXCERPT_CHARS],
+                "indicators": indicators,
+            }
+        )
     if rejected:
         run.reject(rejected)
     if not rows:
         return {"ingested": 0, "rejected": len(rejected)}
     session = run.session
-    session.execute(insert_ignore(session, Evidence.__table__), rows)  # type: ignore[arg-type]
+    session.execute(insert_ignore(session, Evidence), rows)
     hashes = [r["content_hash"] for r in rows]
     ids = sorted(session.scalars(select(Evidence.id).where(Evidence.content_hash.in_(hashes))))
-    digest = hashlib.sha256("\0".join(sorted(hashes)).encode()).hexdigest()[:32]
-    run.enqueue_after_commit("evidence.link", {"evidence_ids": ids},
-                             dedupe_key=f"evidence.link:ingest:{digest}")
+    digest = hashlib.sha256("\0".join(sorted(map(str, hashes))).encode()).hexdigest()[:32]
+    run.enqueue_after_commit(
+        "evidence.link", {"evidence_ids": ids}, dedupe_key=f"evidence.link:ingest:{digest}"
+    )
     return {"ingested": len(ids), "rejected": len(rejected)}
 
 
@@ -92,7 +100,7 @@ def link(run: Run, request: LinkEvidence) -> dict[str, Any]:
     evidence = session.scalars(
         select(Evidence).where(Evidence.id.in_(request.evidence_ids)).order_by(Evidence.id)
     ).all()
-    known_names = dict(session.execute(select(Company.normalized_name, Company.id)).tuples().all())
+    known_names = dict(session.execute(select(Company.normalized_name, Company.id)).all())
     touched: set[int] = set()
     links = 0
     for item in evidence:
@@ -107,7 +115,8 @@ def link(run: Run, request: LinkEvidence) -> dict[str, Any]:
             links += 1
     for company_id in sorted(touched):
         run.enqueue_after_commit(
-            "legal.evaluate", {"company_id": company_id},
+            "legal.evaluate",
+            {"company_id": company_id},
             dedupe_key=f"legal.evaluate:{company_id}:{_digest(request.evidence_ids)}",
         )
     return {"evidence": len(evidence), "links": links, "companies": len(touched)}
@@ -119,17 +128,22 @@ def _digest(ids: Sequence[int]) -> str:
 
 def _matches(session: Session, item: Evidence, known_names: dict[str, int]) -> list[Match]:
     ind = item.indicators
-    wanted = ([("domain", d) for d in ind.get("domains", [])]
-              + [("email", e) for e in ind.get("emails", [])])
+    wanted = [("domain", d) for d in ind.get("domains", [])] + [
+        ("email", e) for e in ind.get("emails", [])
+    ]
     if item.source == "off_platform":
         # On-platform phones are the account's own number, not the company's.
         wanted += [("phone", p) for p in ind.get("phones", [])]
     hits: list[tuple[str, int]] = []
     if wanted:
-        hits = [(kind, company_id) for kind, company_id in session.execute(
-            select(CompanyIndicator.kind, CompanyIndicator.company_id)
-            .where(tuple_(CompanyIndicator.kind, CompanyIndicator.value).in_(wanted))
-        ).tuples()]
+        hits = [
+            (kind, company_id)
+            for kind, company_id in session.execute(
+                select(CompanyIndicator.kind, CompanyIndicator.company_id).where(
+                    tuple_(CompanyIndicator.kind, CompanyIndicator.value).in_(wanted)
+                )
+            )
+        ]
     return resolve(hits, ind.get("names", []), known_names)
 
 
@@ -148,35 +162,63 @@ def _create_company(session: Session, item: Evidence) -> int:
         domains = [own, *[d for d in domains if d != own]]  # the publisher's own site first
     name = (ind.get("names") or domains)[0]
     normalized = normalize_company_name(name) or name.lower()
-    session.execute(insert_ignore(session, Company.__table__),  # type: ignore[arg-type]
-                    [{"name": name, "normalized_name": normalized}])
+    session.execute(
+        insert_ignore(session, Company),
+        [{"name": name, "normalized_name": normalized}],
+    )
     company_id = session.scalars(
-        select(Company.id).where(Company.normalized_name == normalized)).one()
+        select(Company.id).where(Company.normalized_name == normalized)
+    ).one()
     indicators = [{"company_id": company_id, "kind": "name", "value": normalized}]
     indicators += [{"company_id": company_id, "kind": "domain", "value": d} for d in domains]
-    indicators += [{"company_id": company_id, "kind": "email", "value": e}
-                   for e in ind.get("emails", [])]
+    indicators += [
+        {"company_id": company_id, "kind": "email", "value": e} for e in ind.get("emails", [])
+    ]
     if item.source == "off_platform":
-        indicators += [{"company_id": company_id, "kind": "phone", "value": p}
-                       for p in ind.get("phones", [])]
-    session.execute(insert_ignore(session, CompanyIndicator.__table__),  # type: ignore[arg-type]
-                    indicators)
+        indicators += [
+            {"company_id": company_id, "kind": "phone", "value": p} for p in ind.get("phones", [])
+        ]
+    session.execute(
+        insert_ignore(session, CompanyIndicator),
+        indicators,
+    )
     return company_id
 
 
 def _link(session: Session, item: Evidence, match: Match) -> None:
-    session.execute(insert_ignore(session, EvidenceLink.__table__), [{  # type: ignore[arg-type]
-        "evidence_id": item.id, "company_id": match.company_id, "method": match.method,
-        "confidence": match.confidence}])
+    session.execute(
+        insert_ignore(session, EvidenceLink),
+        [
+            {
+                "evidence_id": item.id,
+                "company_id": match.company_id,
+                "method": match.method,
+                "confidence": match.confidence,
+            }
+        ],
+    )
     accounts: list[tuple[str, str]] = []
     if item.account_id:
         accounts.append((item.account_id, "business_profile"))
     if item.source == "off_platform" and item.indicators.get("phones"):
         # A number the company publishes that is also a registered account is the company's.
-        accounts += [(a, "published_phone") for a in session.scalars(
-            select(Account.account_id).where(Account.phone.in_(item.indicators["phones"])))]
+        accounts += [
+            (a, "published_phone")
+            for a in session.scalars(
+                select(Account.account_id).where(Account.phone.in_(item.indicators["phones"]))
+            )
+        ]
     if accounts:
-        session.execute(insert_ignore(session, AccountCompanyLink.__table__), [  # type: ignore[arg-type]
-            {"account_id": account_id, "company_id": match.company_id, "evidence_id": item.id,
-             "method": method, "confidence": match.confidence}
-            for account_id, method in accounts])
+        session.execute(
+            insert_ignore(session, AccountCompanyLink),
+            [
+                {
+                    "account_id": account_id,
+                    "company_id": match.company_id,
+                    "evidence_id": item.id,
+                    "method": method,
+                    "confidence": match.confidence,
+                }
+                for account_id, method in accounts
+            ],
+        )

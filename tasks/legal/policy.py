@@ -52,30 +52,47 @@ def evaluate(facts: Sequence[EvidenceFact]) -> Eligibility:
     strong = [f for f in facts if f.confidence >= MIN_LINK_CONFIDENCE]
     on_platform = [f for f in strong if f.source == "on_platform"]
     claims = [f for f in strong if f.source == "off_platform" and f.claims_bulk]
-    continuing = [f for f in claims if f.observed_at.date() >= OFF_PLATFORM_CUTOFF]
-    earlier = [f for f in claims if f.observed_at.date() < OFF_PLATFORM_CUTOFF]
+    continuing = [f for f in claims if _utc_date(f) >= OFF_PLATFORM_CUTOFF]
+    earlier = [f for f in claims if _utc_date(f) < OFF_PLATFORM_CUTOFF]
     if on_platform and continuing:
         cited = on_platform + continuing + earlier
-        return Eligibility(True, BASIS_BOTH,
-                           "on-platform evidence of abuse, and off-platform claims of bulk "
-                           f"messaging continuing on or after {OFF_PLATFORM_CUTOFF:%d %B %Y}",
-                           _ordered(cited))
+        return Eligibility(
+            True,
+            BASIS_BOTH,
+            "on-platform evidence of abuse, and off-platform claims of bulk "
+            f"messaging continuing on or after {OFF_PLATFORM_CUTOFF:%d %B %Y}",
+            _ordered(cited),
+        )
     if on_platform:
-        return Eligibility(True, BASIS_ON_PLATFORM,
-                           "on-platform evidence of automated or bulk messaging "
-                           "(in scope before and after the 7 December 2019 notice)",
-                           _ordered(on_platform + earlier))
+        return Eligibility(
+            True,
+            BASIS_ON_PLATFORM,
+            "on-platform evidence of automated or bulk messaging "
+            "(in scope before and after the 7 December 2019 notice)",
+            _ordered(on_platform + earlier),
+        )
     if continuing:
-        return Eligibility(True, BASIS_OFF_PLATFORM,
-                           "off-platform evidence alone, with the activity continuing on or after "
-                           f"{OFF_PLATFORM_CUTOFF:%d %B %Y}",
-                           _ordered(continuing + earlier))
+        return Eligibility(
+            True,
+            BASIS_OFF_PLATFORM,
+            "off-platform evidence alone, with the activity continuing on or after "
+            f"{OFF_PLATFORM_CUTOFF:%d %B %Y}",
+            _ordered(continuing + earlier),
+        )
     if earlier:
-        return Eligibility(False, None,
-                           "off-platform evidence only, all of it dated before "
-                           f"{OFF_PLATFORM_CUTOFF:%d %B %Y}, and no sign the activity continued",
-                           ())
+        return Eligibility(
+            False,
+            None,
+            "off-platform evidence only, all of it dated before "
+            f"{OFF_PLATFORM_CUTOFF:%d %B %Y}, and no sign the activity continued",
+            (),
+        )
     return Eligibility(False, None, "no evidence strong enough to tie the company to abuse", ())
+
+
+def _utc_date(fact: EvidenceFact) -> dt.date:
+    """The cut-off is a calendar date in UTC, whatever offset the evidence was recorded with."""
+    return fact.observed_at.astimezone(dt.UTC).date()
 
 
 def _ordered(facts: list[EvidenceFact]) -> tuple[EvidenceFact, ...]:

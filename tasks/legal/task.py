@@ -30,7 +30,8 @@ from infra.settings import get_settings
 from infra.sinks import JsonlSink
 from tasks.base import Payload, Run, stage_task
 from tasks.legal.notice import CompanyView, EvidenceView, render
-from tasks.legal.policy import EvidenceFact, evaluate as evaluate_policy
+from tasks.legal.policy import EvidenceFact
+from tasks.legal.policy import evaluate as evaluate_policy
 
 SYSTEM = "bulkguard"
 # Drafts waiting longer than this for a decision are escalated to the legal team lead.
@@ -64,51 +65,104 @@ def evaluate(run: Run, request: EvaluateCompany) -> dict[str, Any]:
         select(Evidence, EvidenceLink.confidence)
         .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
         .where(EvidenceLink.company_id == company.id)
-    ).tuples().all()
+    ).all()
     facts = [EvidenceFact(e.id, e.source, e.observed_at, e.claims_bulk, conf) for e, conf in rows]
     verdict = evaluate_policy(facts)
     if not verdict.eligible:
         return {"company_id": company.id, "eligible": False, "reason": verdict.reason}
 
-    notice = session.scalars(select(LegalNotice).where(
-        LegalNotice.company_id == company.id,
-        LegalNotice.policy_version == settings.policy_version).with_for_update()).one_or_none()
+    notice = session.scalars(
+        select(LegalNotice)
+        .where(
+            LegalNotice.company_id == company.id,
+            LegalNotice.policy_version == settings.policy_version,
+        )
+        .with_for_update()
+    ).one_or_none()
     if notice is not None and notice.status != "awaiting_approval":
         # Approved, sent or rejected notices are a legal record: never rewritten underneath.
-        return {"company_id": company.id, "eligible": True, "notice_id": notice.id,
-                "status": notice.status}
+        return {
+            "company_id": company.id,
+            "eligible": True,
+            "notice_id": notice.id,
+            "status": notice.status,
+        }
     evidence = {e.id: EvidenceView(e.url, e.excerpt) for e, _ in rows}
-    domains = sorted(session.scalars(select(CompanyIndicator.value).where(
-        CompanyIndicator.company_id == company.id, CompanyIndicator.kind == "domain")))
-    accounts = sorted(session.scalars(select(AccountCompanyLink.account_id).where(
-        AccountCompanyLink.company_id == company.id)))
-    body = render(company=CompanyView(company.id, company.name), domains=domains,
-                  eligibility=verdict, evidence=evidence, linked_accounts=accounts,
-                  policy_version=settings.policy_version)
+    domains = sorted(
+        session.scalars(
+            select(CompanyIndicator.value).where(
+                CompanyIndicator.company_id == company.id, CompanyIndicator.kind == "domain"
+            )
+        )
+    )
+    accounts = sorted(
+        session.scalars(
+            select(AccountCompanyLink.account_id).where(AccountCompanyLink.company_id == company.id)
+        )
+    )
+    body = render(
+        company=CompanyView(company.id, company.name),
+        domains=domains,
+        eligibility=verdict,
+        evidence=evidence,
+        linked_accounts=accounts,
+        policy_version=settings.policy_version,
+    )
     fields = {
-        "basis": verdict.basis, "cited_evidence": [f.evidence_id for f in verdict.cited],
-        "activity_first": verdict.activity_first, "activity_last": verdict.activity_last,
+        "basis": verdict.basis,
+        "cited_evidence": [f.evidence_id for f in verdict.cited],
+        "activity_first": verdict.activity_first,
+        "activity_last": verdict.activity_last,
         "body": body,
     }
     if notice is None:
-        session.execute(insert_ignore(session, LegalNotice.__table__), [{  # type: ignore[arg-type]
-            "company_id": company.id, "policy_version": settings.policy_version,
-            "status": "awaiting_approval", **fields}])
-        notice = session.scalars(select(LegalNotice).where(
-            LegalNotice.company_id == company.id,
-            LegalNotice.policy_version == settings.policy_version)).one()
-        session.add(NoticeEvent(notice_id=notice.id, status="awaiting_approval", actor=SYSTEM,
-                                note=f"drafted: {verdict.reason}"))
+        session.execute(
+            insert_ignore(session, LegalNotice),
+            [
+                {
+                    "company_id": company.id,
+                    "policy_version": settings.policy_version,
+                    "status": "awaiting_approval",
+                    **fields,
+                }
+            ],
+        )
+        notice = session.scalars(
+            select(LegalNotice).where(
+                LegalNotice.company_id == company.id,
+                LegalNotice.policy_version == settings.policy_version,
+            )
+        ).one()
+        session.add(
+            NoticeEvent(
+                notice_id=notice.id,
+                status="awaiting_approval",
+                actor=SYSTEM,
+                note=f"drafted: {verdict.reason}",
+            )
+        )
     elif notice.cited_evidence != fields["cited_evidence"]:
         for key, value in fields.items():
             setattr(notice, key, value)
-        session.add(NoticeEvent(notice_id=notice.id, status="awaiting_approval", actor=SYSTEM,
-                                note=f"evidence updated: {len(verdict.cited)} items cited"))
-    return {"company_id": company.id, "eligible": True, "notice_id": notice.id,
-            "basis": verdict.basis}
+        session.add(
+            NoticeEvent(
+                notice_id=notice.id,
+                status="awaiting_approval",
+                actor=SYSTEM,
+                note=f"evidence updated: {len(verdict.cited)} items cited",
+            )
+        )
+    return {
+        "company_id": company.id,
+        "eligible": True,
+        "notice_id": notice.id,
+        "basis": verdict.basis,
+    }
 
 
-def decide(session: Session, notice_id: int, *, approve: bool, actor: str, note: str) -> LegalNotice:
+def decide(
+    session: Session, notice_id: int, *, approve: bool, actor: str, note: str
+) -> LegalNotice:
     """Record a person's approval or rejection of a drafted notice."""
     if not actor.strip():
         raise ApprovalError("an approval must name the person who gives it")
@@ -136,14 +190,26 @@ def send(run: Run, request: SendNotice) -> dict[str, Any]:
         return {"notice_id": notice.id, "status": "sent", "delivered": False}
     if notice.status != "approved" or not notice.approved_by:
         raise ApprovalError(
-            f"legal notice {notice.id} is {notice.status}: only approved notices are sent")
+            f"legal notice {notice.id} is {notice.status}: only approved notices are sent"
+        )
     sink = JsonlSink(get_settings().legal_sink_path)
-    sink.deliver([{"idempotency_key": f"notice-{notice.id}", "notice_id": notice.id,
-                   "company_id": notice.company_id, "basis": notice.basis,
-                   "cited_evidence": notice.cited_evidence, "approved_by": notice.approved_by,
-                   "body": notice.body}])
-    session.execute(insert_ignore(session, Delivery.__table__),  # type: ignore[arg-type]
-                    [{"kind": "legal_notice", "ref_id": notice.id, "sink": str(sink)}])
+    sink.deliver(
+        [
+            {
+                "idempotency_key": f"notice-{notice.id}",
+                "notice_id": notice.id,
+                "company_id": notice.company_id,
+                "basis": notice.basis,
+                "cited_evidence": notice.cited_evidence,
+                "approved_by": notice.approved_by,
+                "body": notice.body,
+            }
+        ]
+    )
+    session.execute(
+        insert_ignore(session, Delivery),
+        [{"kind": "legal_notice", "ref_id": notice.id, "sink": str(sink)}],
+    )
     notice.status = "sent"
     notice.sent_at = utcnow()
     session.add(NoticeEvent(notice_id=notice.id, status="sent", actor=SYSTEM, note=str(sink)))
@@ -154,11 +220,21 @@ def send(run: Run, request: SendNotice) -> dict[str, Any]:
 def escalate(run: Run, _request: Escalate) -> dict[str, Any]:
     """Beat: flag drafts that have waited too long for a human decision."""
     session = run.session
-    stale = session.scalars(select(LegalNotice).where(
-        LegalNotice.status == "awaiting_approval", LegalNotice.escalated_at.is_(None),
-        LegalNotice.created_at < utcnow() - ESCALATE_AFTER)).all()
+    stale = session.scalars(
+        select(LegalNotice).where(
+            LegalNotice.status == "awaiting_approval",
+            LegalNotice.escalated_at.is_(None),
+            LegalNotice.created_at < utcnow() - ESCALATE_AFTER,
+        )
+    ).all()
     for notice in stale:
         notice.escalated_at = utcnow()
-        session.add(NoticeEvent(notice_id=notice.id, status="awaiting_approval", actor=SYSTEM,
-                                note=f"escalated: no decision within {ESCALATE_AFTER}"))
+        session.add(
+            NoticeEvent(
+                notice_id=notice.id,
+                status="awaiting_approval",
+                actor=SYSTEM,
+                note=f"escalated: no decision within {ESCALATE_AFTER}",
+            )
+        )
     return {"escalated": len(stale)}

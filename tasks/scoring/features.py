@@ -72,19 +72,23 @@ def signal_row(record: AccountSignals, stage: Stage) -> tuple[float, ...]:
         max((record.observed_at - reg.registered_at).total_seconds(), 0.0) / 3600.0,
     )
     msg = record.messaging
-    messaging = _NO_MESSAGING if msg is None else (
-        float(msg.peak_msgs_15s),
-        float(msg.msgs_last_hour),
-        float(msg.msgs_last_day),
-        _NAN if msg.minutes_to_first_burst is None else msg.minutes_to_first_burst,
-        float(msg.unique_recipients_day),
-        msg.non_contact_ratio,
-        msg.reply_ratio,
-        msg.typing_ratio,
-        float(msg.groups_created_day),
-        float(msg.group_members_added_day),
-        msg.send_interval_cv,
-        msg.identical_content_ratio,
+    messaging = (
+        _NO_MESSAGING
+        if msg is None
+        else (
+            float(msg.peak_msgs_15s),
+            float(msg.msgs_last_hour),
+            float(msg.msgs_last_day),
+            _NAN if msg.minutes_to_first_burst is None else msg.minutes_to_first_burst,
+            float(msg.unique_recipients_day),
+            msg.non_contact_ratio,
+            msg.reply_ratio,
+            msg.typing_ratio,
+            float(msg.groups_created_day),
+            float(msg.group_members_added_day),
+            msg.send_interval_cv,
+            msg.identical_content_ratio,
+        )
     )
     fb = record.feedback
     if fb is None:

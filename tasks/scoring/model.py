@@ -34,10 +34,13 @@ class StageThresholds:
     ban: float
 
     def decide(self, scores: npt.NDArray[np.float32]) -> list[str]:
+        # Compare in float32, the precision the scores come in, so a bound equal to a score
+        # means "at or above" exactly.
+        bounds = np.array([self.review, self.restrict, self.ban], dtype=np.float32)
         codes = (
-            (scores >= self.review).astype(np.int8)
-            + (scores >= self.restrict).astype(np.int8)
-            + (scores >= self.ban).astype(np.int8)
+            (scores >= bounds[0]).astype(np.int8)
+            + (scores >= bounds[1]).astype(np.int8)
+            + (scores >= bounds[2]).astype(np.int8)
         )
         return [DECISIONS[c] for c in codes.tolist()]
 
@@ -59,8 +62,7 @@ class Scorer:
                 "retrain it or run the code version it was trained with"
             )
         thresholds = {
-            Stage(stage): StageThresholds(**bounds)
-            for stage, bounds in card["thresholds"].items()
+            Stage(stage): StageThresholds(**bounds) for stage, bounds in card["thresholds"].items()
         }
         return cls(version=version, booster=booster, thresholds=thresholds)
 
@@ -83,14 +85,15 @@ class Scorer:
         )[:, :-1]  # the last column is the bias
         out = []
         for row, values in zip(contribs, features, strict=True):
-            top = np.argsort(-row)[:TOP_REASONS]
-            out.append([
-                {
-                    "feature": FEATURES[i],
-                    "value": None if np.isnan(values[i]) else round(float(values[i]), 4),
-                    "contribution": round(float(row[i]), 4),
-                }
-                for i in top
-                if row[i] > 0
-            ])
+            top = [i for i in np.argsort(-row)[:TOP_REASONS] if round(float(row[i]), 4) > 0]
+            out.append(
+                [
+                    {
+                        "feature": FEATURES[i],
+                        "value": None if np.isnan(values[i]) else round(float(values[i]), 4),
+                        "contribution": round(float(row[i]), 4),
+                    }
+                    for i in top
+                ]
+            )
         return out

@@ -109,8 +109,10 @@ class MemoryNeighbourStore:
                     )
                 )
             hours = registration_hours(record)
-            for kind, key in (("network", record.registration.network_id),
-                              ("device", record.registration.device_id)):
+            for kind, key in (
+                ("network", record.registration.network_id),
+                ("device", record.registration.device_id),
+            ):
                 seen: set[str] = set()
                 for hour in hours:
                     seen |= self._regs.get((kind, key, hour), set())

@@ -32,22 +32,29 @@ def phone_block(e164: str) -> str:
     return e164[:-3]
 
 
-# Line type is decided by the number's leading digits and its length, so parses are cached per
-# 1,000-block and length: scoring sees many numbers of one block, and a full parse costs tens of
-# microseconds per record. The bound keeps a long-running worker's memory flat.
+# A full parse costs tens of microseconds per record, and scoring sees many numbers of one block.
+# Most numbering plans decide the line type by leading digits and length, so a block whose lowest
+# and highest numbers parse alike is cached as a whole; the few plans that look at the last three
+# digits (or allocate only parts of a block) make it "mixed", and its numbers are parsed one by
+# one. Either way the answer does
+# not depend on which number of a block was seen first. The bound keeps a worker's memory flat.
 _CACHE_LIMIT = 100_000
+_MIXED = NumberInfo(None, "mixed")
 _block_cache: dict[tuple[str, int], NumberInfo] = {}
 
 
 def number_info(e164: str) -> NumberInfo:
-    key = (phone_block(e164), len(e164))
+    block = phone_block(e164)
+    key = (block, len(e164))
     info = _block_cache.get(key)
     if info is None:
-        info = _parse(e164)
+        low, high = _parse(block + "000"), _parse(block + "999")
+        # Invalid ends mean a sparsely allocated block: trust nothing but a full parse there.
+        info = low if low == high and low.number_type != "invalid" else _MIXED
         if len(_block_cache) >= _CACHE_LIMIT:
             _block_cache.clear()
         _block_cache[key] = info
-    return info
+    return _parse(e164) if info is _MIXED else info
 
 
 def _parse(e164: str) -> NumberInfo:

@@ -23,7 +23,7 @@ _serving: tuple[Scorer, Scorer | None] | None = None
 _checked_at = 0.0
 
 
-class NoActiveModel(TransientError):
+class NoActiveModelError(TransientError):
     pass
 
 
@@ -35,22 +35,21 @@ def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
         return _serving
     rows = serving_versions(session)
     if "active" not in rows:
-        raise NoActiveModel(
+        raise NoActiveModelError(
             "no model version is active: run `bulkguard train --activate` "
             "or `bulkguard model activate VERSION`"
         )
     settings = get_settings()
-    wanted = {role: row for role, row in rows.items()}
-    for row in wanted.values():
+    for row in rows.values():
         if row.version not in _loaded:
             _loaded[row.version] = Scorer.load(
                 row.version, model_path(settings.models_dir, row), row.card, settings.model_threads
             )
     # Forget retired versions so a long-lived worker does not accumulate boosters.
     for version in list(_loaded):
-        if version not in {row.version for row in wanted.values()}:
+        if version not in {row.version for row in rows.values()}:
             del _loaded[version]
-    shadow = wanted.get("shadow")
-    _serving = (_loaded[wanted["active"].version], _loaded[shadow.version] if shadow else None)
+    shadow = rows.get("shadow")
+    _serving = (_loaded[rows["active"].version], _loaded[shadow.version] if shadow else None)
     _checked_at = now
     return _serving

@@ -17,6 +17,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -39,8 +40,9 @@ class _Strict(BaseModel):
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
 Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Ratio = Annotated[float, Field(ge=0.0, le=1.0)]
-Count = Annotated[int, Field(ge=0, le=10_000_000)]
+# Strict: JSON true or "100" is a wrong type, not a count (strict floats still accept integers).
+Ratio = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+Count = Annotated[int, Strict(), Field(ge=0, le=10_000_000)]
 
 
 class RegistrationSignals(_Strict):
@@ -82,6 +84,13 @@ class FeedbackSignals(_Strict):
     recipients_reached: Count
     blocks: Count
     reports: Count
+
+    @model_validator(mode="after")
+    def _within_reach(self) -> FeedbackSignals:
+        # Only recipients can block or report: more of either than recipients is corrupt input.
+        if max(self.blocks, self.reports) > self.recipients_reached:
+            raise ValueError("blocks and reports cannot exceed recipients_reached")
+        return self
 
 
 class BusinessProfile(_Strict):

@@ -55,9 +55,10 @@ def _beta(rng: Rng, mean: float, strength: float = 20.0) -> float:
     return float(rng.beta(mean * strength, (1 - mean) * strength))
 
 
-def _toward(abusive_value: float, benign_value: float, drift: float) -> float:
+def _toward(abusive_value: float | np.integer[Any], benign_value: float, drift: float) -> float:
     """Drift moves abusers toward benign behaviour as they learn to evade the classifier."""
-    return abusive_value + (benign_value - abusive_value) * drift
+    start = float(abusive_value)
+    return start + (benign_value - start) * drift
 
 
 # ---------------------------------------------------------------------------- benign populations
@@ -66,13 +67,19 @@ def _toward(abusive_value: float, benign_value: float, drift: float) -> float:
 def _casual(rng: Rng, _drift: float) -> Behaviour:
     return {
         "client": "official" if rng.random() < 0.93 else "web",
-        "peak_15s": int(rng.poisson(1.5)), "per_hour": int(rng.poisson(8)),
-        "per_day": int(rng.poisson(40)), "first_burst_min": None if rng.random() < 0.6
-        else float(rng.uniform(60, 60 * 24 * 10)),
-        "recipients": int(rng.poisson(6)) + 1, "non_contact": _beta(rng, 0.04),
-        "reply": _beta(rng, 0.75), "typing": _beta(rng, 0.93, 40), "groups": int(rng.poisson(0.05)),
-        "adds": int(rng.poisson(0.2)), "interval_cv": float(rng.uniform(1.2, 4.0)),
-        "identical": _beta(rng, 0.05), "block_rate": _beta(rng, 0.002, 200),
+        "peak_15s": int(rng.poisson(1.5)),
+        "per_hour": int(rng.poisson(8)),
+        "per_day": int(rng.poisson(40)),
+        "first_burst_min": None if rng.random() < 0.6 else float(rng.uniform(60, 60 * 24 * 10)),
+        "recipients": int(rng.poisson(6)) + 1,
+        "non_contact": _beta(rng, 0.04),
+        "reply": _beta(rng, 0.75),
+        "typing": _beta(rng, 0.93, 40),
+        "groups": int(rng.poisson(0.05)),
+        "adds": int(rng.poisson(0.2)),
+        "interval_cv": float(rng.uniform(1.2, 4.0)),
+        "identical": _beta(rng, 0.05),
+        "block_rate": _beta(rng, 0.002, 200),
         "report_rate": _beta(rng, 0.0005, 400),
     }
 
@@ -80,29 +87,49 @@ def _casual(rng: Rng, _drift: float) -> Behaviour:
 def _heavy_legit(rng: Rng, drift: float) -> Behaviour:
     b = _casual(rng, drift)
     # Heavy but personal: one photo-album forward makes a burst; everything else stays human.
-    b.update(peak_15s=int(rng.integers(15, 80)), per_hour=int(rng.integers(60, 300)),
-             per_day=int(rng.integers(300, 1500)), recipients=int(rng.integers(20, 90)),
-             reply=_beta(rng, 0.7), typing=_beta(rng, 0.85, 30))
+    b.update(
+        peak_15s=int(rng.integers(15, 80)),
+        per_hour=int(rng.integers(60, 300)),
+        per_day=int(rng.integers(300, 1500)),
+        recipients=int(rng.integers(20, 90)),
+        reply=_beta(rng, 0.7),
+        typing=_beta(rng, 0.85, 30),
+    )
     return b
 
 
 def _small_business(rng: Rng, drift: float) -> Behaviour:
     b = _casual(rng, drift)
     # Customers often have not saved the business; templates repeat; volume stays within limits.
-    b.update(client="business", per_hour=int(rng.integers(10, 80)), per_day=int(rng.integers(50, 400)),
-             peak_15s=int(rng.integers(2, 12)), recipients=int(rng.integers(20, 150)),
-             non_contact=_beta(rng, 0.45), reply=_beta(rng, 0.55), typing=_beta(rng, 0.6),
-             identical=_beta(rng, 0.3), block_rate=_beta(rng, 0.006, 150),
-             report_rate=_beta(rng, 0.002, 200), business=True)
+    b.update(
+        client="business",
+        per_hour=int(rng.integers(10, 80)),
+        per_day=int(rng.integers(50, 400)),
+        peak_15s=int(rng.integers(2, 12)),
+        recipients=int(rng.integers(20, 150)),
+        non_contact=_beta(rng, 0.45),
+        reply=_beta(rng, 0.55),
+        typing=_beta(rng, 0.6),
+        identical=_beta(rng, 0.3),
+        block_rate=_beta(rng, 0.006, 150),
+        report_rate=_beta(rng, 0.002, 200),
+        business=True,
+    )
     return b
 
 
 def _community_admin(rng: Rng, drift: float) -> Behaviour:
     b = _casual(rng, drift)
     # Creates groups and adds many members, but they know each other and talk back.
-    b.update(groups=int(rng.integers(2, 12)), adds=int(rng.integers(40, 400)),
-             per_day=int(rng.integers(80, 500)), recipients=int(rng.integers(30, 200)),
-             non_contact=_beta(rng, 0.15), reply=_beta(rng, 0.6), identical=_beta(rng, 0.15))
+    b.update(
+        groups=int(rng.integers(2, 12)),
+        adds=int(rng.integers(40, 400)),
+        per_day=int(rng.integers(80, 500)),
+        recipients=int(rng.integers(30, 200)),
+        non_contact=_beta(rng, 0.15),
+        reply=_beta(rng, 0.6),
+        identical=_beta(rng, 0.15),
+    )
     return b
 
 
@@ -110,11 +137,18 @@ def _new_number(rng: Rng, drift: float) -> Behaviour:
     b = _casual(rng, drift)
     # "This is my new number": right after registering, one text to many people who have not
     # saved the number yet. Identical content and non-contacts, but typed by hand and answered.
-    b.update(first_burst_min=float(rng.uniform(3, 120)), peak_15s=int(rng.integers(3, 15)),
-             per_hour=int(rng.integers(40, 200)), per_day=int(rng.integers(60, 300)),
-             recipients=int(rng.integers(40, 250)), non_contact=_beta(rng, 0.85),
-             identical=_beta(rng, 0.8), reply=_beta(rng, 0.65), typing=_beta(rng, 0.7),
-             new_account=True)
+    b.update(
+        first_burst_min=float(rng.uniform(3, 120)),
+        peak_15s=int(rng.integers(3, 15)),
+        per_hour=int(rng.integers(40, 200)),
+        per_day=int(rng.integers(60, 300)),
+        recipients=int(rng.integers(40, 250)),
+        non_contact=_beta(rng, 0.85),
+        identical=_beta(rng, 0.8),
+        reply=_beta(rng, 0.65),
+        typing=_beta(rng, 0.7),
+        new_account=True,
+    )
     return b
 
 
@@ -132,10 +166,12 @@ def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
         "non_contact": _beta(rng, _toward(0.95, 0.4, drift)),
         "reply": _beta(rng, _toward(0.04, 0.4, drift)),
         "typing": _beta(rng, _toward(0.1, 0.6, drift)),
-        "groups": int(rng.poisson(1)), "adds": int(rng.poisson(20)),
+        "groups": int(rng.poisson(1)),
+        "adds": int(rng.poisson(20)),
         "interval_cv": float(_toward(rng.uniform(0.05, 0.6), 1.5, drift)),
         "identical": _beta(rng, _toward(0.92, 0.3, drift)),
-        "block_rate": _beta(rng, 0.04, 60), "report_rate": _beta(rng, 0.015, 80),
+        "block_rate": _beta(rng, 0.04, 60),
+        "report_rate": _beta(rng, 0.015, 80),
         "business": True,
     }
 
@@ -144,28 +180,42 @@ def _automation(rng: Rng, drift: float) -> Behaviour:
     b = _bulk_marketer(rng, drift)
     # Scripts and emulators: the published example, 100 messages in 15 s minutes after signing up,
     # with no typing indicator and clockwork intervals; racks share networks and devices.
-    b.update(client="web" if rng.random() < 0.3 else "official",
-             peak_15s=int(_toward(rng.integers(70, 200), 8, drift)),
-             first_burst_min=float(rng.uniform(1, 30)),
-             typing=_beta(rng, _toward(0.01, 0.5, drift), 60),
-             interval_cv=float(_toward(rng.uniform(0.01, 0.2), 1.5, drift)),
-             voip=rng.random() < 0.5, mismatch=rng.random() < 0.6, rack=True, new_account=True,
-             business=rng.random() < 0.3)
+    b.update(
+        client="web" if rng.random() < 0.3 else "official",
+        peak_15s=int(_toward(rng.integers(70, 200), 8, drift)),
+        first_burst_min=float(rng.uniform(1, 30)),
+        typing=_beta(rng, _toward(0.01, 0.5, drift), 60),
+        # Scripts rotate templates, so repeated content varies widely between operations.
+        identical=_beta(rng, _toward(float(rng.uniform(0.3, 0.98)), 0.3, drift), 30),
+        interval_cv=float(_toward(rng.uniform(0.01, 0.2), 1.5, drift)),
+        voip=rng.random() < 0.5,
+        mismatch=rng.random() < 0.6,
+        rack=True,
+        new_account=True,
+        business=rng.random() < 0.3,
+    )
     return b
 
 
 def _sim_farm(rng: Rng, drift: float) -> Behaviour:
     b = _automation(rng, drift)
     # Multi-SIM farms: consecutive numbers from one block, a few devices, registered in bursts.
-    b.update(farm=True, voip=False, mismatch=rng.random() < 0.3,
-             per_day=int(_toward(rng.integers(500, 5000), 200, drift)))
+    b.update(
+        farm=True,
+        voip=False,
+        mismatch=rng.random() < 0.3,
+        per_day=int(_toward(rng.integers(500, 5000), 200, drift)),
+    )
     return b
 
 
 def _modified_client(rng: Rng, drift: float) -> Behaviour:
     b = _bulk_marketer(rng, drift)
-    b.update(client="modified", peak_15s=int(_toward(rng.integers(20, 120), 6, drift)),
-             business=rng.random() < 0.4)
+    b.update(
+        client="modified",
+        peak_15s=int(_toward(rng.integers(20, 120), 6, drift)),
+        business=rng.random() < 0.4,
+    )
     return b
 
 
@@ -173,11 +223,20 @@ def _compromised(rng: Rng, drift: float) -> Behaviour:
     b = _casual(rng, drift)
     # A long-standing account taken over: sudden spam to its own contacts, same link to all,
     # machine pace, and contacts report it. Few non-contacts, so volume alone does not show it.
-    b.update(peak_15s=int(rng.integers(30, 120)), per_hour=int(rng.integers(200, 1500)),
-             per_day=int(rng.integers(400, 3000)), recipients=int(rng.integers(80, 600)),
-             non_contact=_beta(rng, 0.1), identical=_beta(rng, 0.9), typing=_beta(rng, 0.08),
-             reply=_beta(rng, 0.15), interval_cv=float(rng.uniform(0.05, 0.5)),
-             block_rate=_beta(rng, 0.05, 60), report_rate=_beta(rng, 0.02, 80), old_account=True)
+    b.update(
+        peak_15s=int(rng.integers(30, 120)),
+        per_hour=int(rng.integers(200, 1500)),
+        per_day=int(rng.integers(400, 3000)),
+        recipients=int(rng.integers(80, 600)),
+        non_contact=_beta(rng, 0.1),
+        identical=_beta(rng, 0.9),
+        typing=_beta(rng, 0.08),
+        reply=_beta(rng, 0.15),
+        interval_cv=float(rng.uniform(0.05, 0.5)),
+        block_rate=_beta(rng, 0.05, 60),
+        report_rate=_beta(rng, 0.02, 80),
+        old_account=True,
+    )
     return b
 
 
@@ -230,12 +289,14 @@ def companies(n_accounts: int, seed: int) -> list[SimulatedCompany]:
         abusive = i % 2 == 0
         name = f"{stems[rng.integers(len(stems))]}{tails[rng.integers(len(tails))]} {i}"
         slug = name.lower().replace(" ", "")
-        out.append(SimulatedCompany(
-            name=f"{name} {'s.r.o.' if rng.random() < 0.5 else 'Ltd'}",
-            domain=f"{slug}.{'sk' if rng.random() < 0.5 else 'co.uk'}",
-            phone=f"+4219{rng.integers(10_000_000, 99_999_999)}",
-            abusive=abusive,
-        ))
+        out.append(
+            SimulatedCompany(
+                name=f"{name} {'s.r.o.' if rng.random() < 0.5 else 'Ltd'}",
+                domain=f"{slug}.{'sk' if rng.random() < 0.5 else 'co.uk'}",
+                phone=f"+4219{rng.integers(10_000_000, 99_999_999)}",
+                abusive=abusive,
+            )
+        )
     return out
 
 
@@ -273,8 +334,11 @@ def simulate(
         registered = start + span * float(rng.random())
         if crew is not None:
             crew_rng = np.random.default_rng([seed, 2, crew, int(pick)])
-            registered = start + span * float(crew_rng.random()) + dt.timedelta(
-                minutes=float(rng.uniform(0, 50)))
+            registered = (
+                start
+                + span * float(crew_rng.random())
+                + dt.timedelta(minutes=float(rng.uniform(0, 50)))
+            )
         active_from = registered
         if b.get("old_account"):
             # Taken over now, registered long ago: its registration was an ordinary one.
@@ -284,8 +348,11 @@ def simulate(
         if b.get("mismatch") or rng.random() < 0.03:  # travellers and VPNs exist too
             ip_country = str(rng.choice(_IP_COUNTRIES))
         network = f"net-{crew}-{pick}" if crew is not None else f"net-{int(rng.integers(0, 5000))}"
-        device = (f"dev-{crew}-{pick}-{int(rng.integers(0, 3))}" if crew is not None
-                  else f"dev-{seed}-{i}")
+        device = (
+            f"dev-{crew}-{pick}-{int(rng.integers(0, 3))}"
+            if crew is not None
+            else f"dev-{seed}-{i}"
+        )
         label = int(population.abusive)
         if label_noise and rng.random() < label_noise:
             label = 1 - label
@@ -304,17 +371,29 @@ def simulate(
         if b.get("business"):
             firm_pool = abusive_firms if population.abusive else legit_firms
             firm = firm_pool[int(rng.integers(len(firm_pool)))]
-            base["business"] = {"name": firm.name, "website": f"https://www.{firm.domain}/",
-                                "email": f"sales@{firm.domain}"}
-        chosen = STAGES if stages == "all" else (_live_stage(rng),)
+            base["business"] = {
+                "name": firm.name,
+                "website": f"https://www.{firm.domain}/",
+                "email": f"sales@{firm.domain}",
+            }
+        chosen: tuple[Stage, ...] = STAGES if stages == "all" else (_live_stage(rng),)
         if b.get("old_account"):
-            chosen = tuple(s if s is not Stage.REGISTRATION else Stage.MESSAGING for s in chosen)
-            chosen = tuple(dict.fromkeys(chosen))
+            # A taken-over account is only ever seen misbehaving after its takeover.
+            chosen = tuple(
+                dict.fromkeys(Stage.MESSAGING if s is Stage.REGISTRATION else s for s in chosen)
+            )
         for stage in chosen:
             observed = _observed_at(rng, stage, active_from, b)
-            record = {**base, "stage": stage.value, "observed_at": observed.isoformat()}
+            record: dict[str, Any] = {
+                **base,
+                "stage": stage.value,
+                "observed_at": observed.isoformat(),
+            }
             if stage is not Stage.REGISTRATION:
-                record["messaging"] = _messaging(rng, b)
+                since = (observed - active_from).total_seconds() / 3600
+                if b["first_burst_min"] is not None and not b.get("old_account"):
+                    since -= b["first_burst_min"] / 60
+                record["messaging"] = _messaging(rng, b, since)
             if stage is Stage.FEEDBACK:
                 record["feedback"] = _feedback(rng, b, record["messaging"])
             records.append((observed, i, record))
@@ -328,7 +407,11 @@ def _live_stage(rng: Rng) -> Stage:
 
 
 def _phone(
-    rng: Rng, b: Behaviour, crew: int | None, seed: int, farm_blocks: dict[int, tuple[str, str, int]]
+    rng: Rng,
+    b: Behaviour,
+    crew: int | None,
+    seed: int,
+    farm_blocks: dict[int, tuple[str, str, int]],
 ) -> tuple[str, str]:
     if b.get("farm") and crew is not None:
         # Consecutive numbers: the whole crew sits in one 1,000-block.
@@ -352,15 +435,25 @@ def _observed_at(rng: Rng, stage: Stage, registered: dt.datetime, b: Behaviour) 
     if stage is Stage.REGISTRATION:
         return registered + dt.timedelta(seconds=float(rng.uniform(1, 30)))
     if stage is Stage.MESSAGING:
-        hours = rng.uniform(0.1, 2) if b.get("new_account") else rng.uniform(1, 24 * 20)
-        return registered + dt.timedelta(hours=float(hours))
+        if b.get("new_account") and b["first_burst_min"] is not None:
+            # Caught soon after the first burst: the published case is minutes after sign-up.
+            minutes = b["first_burst_min"] + float(rng.exponential(25)) + 0.5
+            return registered + dt.timedelta(minutes=minutes)
+        return registered + dt.timedelta(hours=float(rng.uniform(1, 24 * 20)))
     return registered + dt.timedelta(hours=float(rng.uniform(24, 24 * 30)))
 
 
-def _messaging(rng: Rng, b: Behaviour) -> dict[str, Any]:
+def _messaging(rng: Rng, b: Behaviour, sending_hours: float) -> dict[str, Any]:
+    """Windowed counts, capped by how long the account has been sending when it is observed:
+    an account caught minutes after its first burst has sent little more than that burst."""
     recipients = max(int(b["recipients"] * rng.uniform(0.8, 1.2)), 1)
     per_day = max(int(b["per_day"] * rng.uniform(0.8, 1.2)), b["peak_15s"])
     per_hour = min(max(int(b["per_hour"] * rng.uniform(0.8, 1.2)), b["peak_15s"]), per_day)
+    if sending_hours < 24:
+        share = max(sending_hours, 0.0)
+        per_hour = max(b["peak_15s"], int(per_hour * min(share, 1.0)))
+        per_day = max(per_hour, int(per_day * share / 24))
+        recipients = max(1, min(recipients, int(recipients * share / 24) + b["peak_15s"]))
     return {
         "peak_msgs_15s": b["peak_15s"],
         "msgs_last_hour": per_hour,

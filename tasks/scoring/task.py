@@ -10,9 +10,9 @@ import orjson
 from pydantic import Field
 from sqlalchemy import select
 
-from infra.dead_letters import Rejection
 from infra.db.models import Account, Score, SignalSnapshot
 from infra.db.session import insert_ignore
+from infra.dead_letters import Rejection
 from infra.neighbour_store import RedisNeighbourStore
 from infra.redis_client import get_redis
 from tasks.base import Payload, Run, stage_task
@@ -35,15 +35,14 @@ class ScoreAccounts(Payload):
 def score_accounts(run: Run, request: ScoreAccounts) -> dict[str, Any]:
     records, positions, rejected = validate_records(request.stage, request.accounts)
     if rejected:
-        run.reject([
-            Rejection(reason, item, index, _account_id(item)) for index, item, reason in rejected
-        ])
+        run.reject(
+            [Rejection(reason, item, index, _account_id(item)) for index, item, reason in rejected]
+        )
     if not records:
         return {"scored": 0, "rejected": len(rejected)}
 
     active, shadow = current_scorers(run.session)
-    batch = score_records(request.stage, records, active, shadow,
-                          RedisNeighbourStore(get_redis()))
+    batch = score_records(request.stage, records, active, shadow, RedisNeighbourStore(get_redis()))
     snapshot_id = _store(run, request, batch, positions)
 
     acting = batch.acting
@@ -54,8 +53,12 @@ def score_accounts(run: Run, request: ScoreAccounts) -> dict[str, Any]:
             {"snapshot_id": snapshot_id, "model_version": acting.version},
             dedupe_key=f"enforcement.apply:{snapshot_id}:{acting.version}",
         )
-    return {"scored": len(records), "rejected": len(rejected), "actioned": actioned,
-            "snapshot_id": snapshot_id}
+    return {
+        "scored": len(records),
+        "rejected": len(rejected),
+        "actioned": actioned,
+        "snapshot_id": snapshot_id,
+    }
 
 
 def _account_id(item: Any) -> str | None:
@@ -67,32 +70,55 @@ def _store(run: Run, request: ScoreAccounts, batch: ScoredBatch, positions: list
     session = run.session
     raw = orjson.dumps(request.accounts)
     content_hash = hashlib.sha256(request.stage.value.encode() + b"\0" + raw).hexdigest()
-    session.execute(insert_ignore(session, SignalSnapshot.__table__), [{  # type: ignore[arg-type]
-        "content_hash": content_hash, "stage": request.stage.value, "task_id": run.task_id,
-        "record_count": len(request.accounts), "records": zlib.compress(raw, 1),
-    }])
+    session.execute(
+        insert_ignore(session, SignalSnapshot),
+        [
+            {
+                "content_hash": content_hash,
+                "stage": request.stage.value,
+                "task_id": run.task_id,
+                "record_count": len(request.accounts),
+                "records": zlib.compress(raw, 1),
+            }
+        ],
+    )
     snapshot_id = session.scalar(
         select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
     )
     assert snapshot_id is not None
 
-    session.execute(insert_ignore(session, Account.__table__), [  # type: ignore[arg-type]
-        {"account_id": r.account_id, "phone": r.phone, "country": number_info(r.phone).country,
-         "phone_block": phone_block(r.phone), "status": "active",
-         "first_seen_at": r.observed_at}
-        for r in batch.records
-    ])
+    session.execute(
+        insert_ignore(session, Account),
+        [
+            {
+                "account_id": r.account_id,
+                "phone": r.phone,
+                "country": number_info(r.phone).country,
+                "phone_block": phone_block(r.phone),
+                "status": "active",
+                "first_seen_at": r.observed_at,
+            }
+            for r in batch.records
+        ],
+    )
     rows = []
     for result in batch.results:
         for i, record in enumerate(batch.records):
-            rows.append({
-                "snapshot_id": snapshot_id, "position": positions[i],
-                "account_id": record.account_id, "stage": request.stage.value,
-                "observed_at": record.observed_at, "model_version": result.version,
-                "shadow": result.shadow, "score": float(result.scores[i]),
-                "decision": result.decisions[i], "reasons": result.reasons.get(i),
-            })
-    session.execute(insert_ignore(session, Score.__table__), rows)  # type: ignore[arg-type]
+            rows.append(
+                {
+                    "snapshot_id": snapshot_id,
+                    "position": positions[i],
+                    "account_id": record.account_id,
+                    "stage": request.stage.value,
+                    "observed_at": record.observed_at,
+                    "model_version": result.version,
+                    "shadow": result.shadow,
+                    "score": float(result.scores[i]),
+                    "decision": result.decisions[i],
+                    "reasons": result.reasons.get(i),
+                }
+            )
+    session.execute(insert_ignore(session, Score), rows)
     return snapshot_id
 
 

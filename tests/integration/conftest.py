@@ -1,0 +1,93 @@
+"""Real worker processes: ``celery -A workers worker`` with the prefork pool, one per queue."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+from celery import Celery
+from sqlalchemy import func, select
+
+from infra.db.session import session_scope
+from infra.redis_client import get_redis
+from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
+from workers.report import wait_until_drained
+
+ALL_QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
+
+pytestmark = pytest.mark.integration
+
+
+class Workers:
+    def __init__(self, app: Celery, processes: list[WorkerProcess]) -> None:
+        self.app = app
+        self.processes = processes
+
+    def alive(self) -> bool:
+        return all(w.process.poll() is None for w in self.processes)
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {w.queue} ---\n{w.log_path.read_text(errors='replace')[-4000:]}"
+            for w in self.processes
+        )
+
+    def wait_for(
+        self, predicate: Callable[[], bool], timeout: float = 60, what: str = "condition"
+    ) -> None:
+        try:
+            wait_for(predicate, timeout, what)
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from exc
+
+    def drain(self, account_ids: list[str], version: str, timeout: float = 120) -> dict[str, int]:
+        try:
+            return wait_until_drained(
+                get_redis(),
+                account_ids=account_ids,
+                model_version=version,
+                timeout=timeout,
+                interval=0.5,
+            )
+        except TimeoutError as exc:
+            raise AssertionError(f"{exc}\n{self.logs()}") from exc
+
+
+@pytest.fixture
+def start(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[..., Workers]]:
+    """Start real workers for the given queues against this test's database and broker."""
+    from workers.celery_app import app
+
+    started: list[WorkerProcess] = []
+
+    def _start(
+        concurrency: Mapping[str, int] = ALL_QUEUES, extra_env: Mapping[str, str] | None = None
+    ) -> Workers:
+        tag = uuid.uuid4().hex[:8]
+        processes = start_workers(
+            concurrency, {**env, **(extra_env or {})}, tmp_path / f"logs-{tag}", tag
+        )
+        started.extend(processes)
+        wait_until_ready(app, processes, tag)
+        return Workers(app, processes)
+
+    yield _start
+    stop_workers(started, timeout=30)
+
+
+def count(model: Any, *where: Any) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+
+def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")

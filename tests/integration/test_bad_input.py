@@ -1,0 +1,120 @@
+"""Bad input is refused with a readable reason, kept as a dead letter, and stops nothing."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from kombu import Exchange
+from sqlalchemy import select
+
+from infra.db.models import DeadLetter, Score
+from infra.db.session import session_scope
+from tasks.scoring.simulator import simulate
+from tests.integration.conftest import count
+
+pytestmark = pytest.mark.integration
+
+
+def _dead_letters() -> list[DeadLetter]:
+    with session_scope() as session:
+        return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
+
+
+def _publish_raw(
+    app: Any, body: bytes, headers: dict[str, Any] | None, content_type: str = "application/json"
+) -> None:
+    """Publish bytes straight onto the scoring queue, bypassing Celery's own serializer."""
+    with app.connection_for_write() as conn:
+        conn.Producer().publish(
+            body,
+            exchange=Exchange("bulkguard", type="direct"),
+            routing_key="scoring",
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers or {},
+            serializer=None,
+        )
+
+
+def _task_headers(name: str) -> dict[str, Any]:
+    task_id = str(uuid.uuid4())
+    return {
+        "lang": "py",
+        "task": name,
+        "id": task_id,
+        "root_id": task_id,
+        "parent_id": None,
+        "group": None,
+        "retries": 0,
+        "eta": None,
+        "expires": None,
+        "argsrepr": "",
+        "kwargsrepr": "",
+        "origin": "test",
+    }
+
+
+def test_pickle_is_refused_and_kept(start, active_model):
+    workers = start({"scoring": 1})
+    records = [r for r in simulate(40, seed=2) if r["stage"] == "registration"]
+    workers.app.send_task(
+        "scoring.score_accounts",
+        kwargs={"stage": "registration", "accounts": records},
+        serializer="pickle",
+    )
+    workers.wait_for(lambda: count(DeadLetter) == 1, what="the pickle message to be dead-lettered")
+    (letter,) = _dead_letters()
+    assert letter.task_name == "scoring.score_accounts"
+    assert "pickle" in letter.reason
+    assert "refused" in letter.reason
+    assert count(Score) == 0  # its content was never deserialized, let alone scored
+    # The same records sent as JSON are scored by the same, still running, worker.
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "registration", "accounts": records}
+    )
+    workers.wait_for(lambda: count(Score) == len(records), what="the JSON batch to be scored")
+    assert workers.alive()
+
+
+def test_malformed_messages_are_dead_lettered_and_the_rest_is_scored(start, active_model):
+    workers = start({"scoring": 1})
+    app = workers.app
+    good = [r for r in simulate(60, seed=4) if r["stage"] == "registration"][:10]
+    bad_records = [
+        {
+            **good[0],
+            "account_id": "bad-nan",
+            "registration": {**good[0]["registration"], "ip_country": "sk"},
+        },
+        {**good[1], "account_id": "bad-type", "phone": 421900000000},
+        {"account_id": "bad-missing"},
+    ]
+    # 1. not JSON at all, 2. JSON without Celery headers, 3. an unknown task name,
+    # 4. the wrong schema (unknown stage), 5. positional arguments, 6. a batch where three
+    # records are bad and the others good.
+    _publish_raw(app, b"{this is not json", _task_headers("scoring.score_accounts"))
+    _publish_raw(app, b'{"hello": "world"}', None)
+    app.send_task("scoring.no_such_task", kwargs={}, queue="scoring")
+    app.send_task("scoring.score_accounts", kwargs={"stage": "signup", "accounts": good})
+    app.send_task("scoring.score_accounts", args=["registration", good])
+    app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "registration", "accounts": good + bad_records}
+    )
+
+    workers.wait_for(lambda: count(Score) == len(good), what="the good records to be scored")
+    workers.wait_for(lambda: count(DeadLetter) == 8, what="eight dead letters")
+    reasons = [d.reason for d in _dead_letters()]
+    joined = "\n".join(reasons)
+    assert "undecodable" in joined
+    assert "not a task message" in joined
+    assert "unknown task name 'scoring.no_such_task'" in joined
+    assert "stage: Input should be 'registration', 'messaging' or 'feedback'" in joined
+    assert "keyword arguments only" in joined
+    by_account = {d.account_id: d for d in _dead_letters() if d.account_id}
+    assert "registration.ip_country" in by_account["bad-nan"].reason
+    assert "phone" in by_account["bad-type"].reason
+    assert "registration: Field required" in by_account["bad-missing"].reason
+    assert by_account["bad-missing"].record_index == len(good) + 2
+    assert workers.alive()

@@ -1,0 +1,585 @@
+"""docker-compose.yml, kept honest without Docker.
+
+Each service's own command line is read from the compose file, its ``${VARIABLES}`` substituted
+as Compose would, and run here against the test broker and databases: ``celery`` and
+``bulkguard`` become this interpreter's ``-m celery`` and ``-m workers.cli``, ``redis-server`` the
+local binary, and container addresses (``postgres:5432``, ``redis:6379``, ``/data``) the test
+fixtures' own. Every service in the file must have a test here.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import re
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from functools import cache
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+import redis
+import yaml
+from celery.utils.nodenames import host_format
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+from sqlalchemy import create_engine, inspect, text
+
+from infra.local_redis import server_binary
+from workers.celery_app import app  # its broker is the test one: conftest set REDIS_URL
+from workers.config import LONGEST_HARD_LIMIT_SECONDS
+from workers.processes import WorkerProcess, stop_workers, wait_until_ready
+from workers.queues import QUEUES
+
+pytestmark = pytest.mark.integration
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+DOCKERFILE = ROOT / "infra" / "Dockerfile"
+
+# What an operator puts in .env next to the compose file; test values here.
+COMPOSE_VARIABLES = {
+    "POSTGRES_PASSWORD": "pg-test-secret",
+    "REDIS_PASSWORD": "redis-test-secret",
+    "FLOWER_USER": "operator",
+    "FLOWER_PASSWORD": "flower-test-secret",
+}
+CONTAINER_DATA_DIR = "/data"
+
+WORKER_SERVICES = {f"worker-{queue}": queue for queue in QUEUES}
+# Every service the tests below run or check; a service added to the compose file without a test
+# fails test_every_service_is_tested.
+TESTED_SERVICES = {"redis", "postgres", "migrate", "beat", "flower", *WORKER_SERVICES}
+
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 30.0
+
+# A service that does not touch the database runs against SQLite only.
+sqlite_only = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+# --- the compose file, as Compose reads it ---------------------------------------------------
+
+_VARIABLE = re.compile(
+    r"\$(?:(?P<escaped>\$)|\{(?P<braced>\w+)(?:(?P<op>:?[-?+])(?P<arg>[^}]*))?\}|(?P<bare>\w+))"
+)
+
+
+def interpolate(value: Any, variables: Mapping[str, str]) -> Any:
+    """Compose's variable substitution: $$, $VAR, ${VAR}, ${VAR:-x}, ${VAR-x}, ${VAR:?e},
+    ${VAR?e}, ${VAR:+x}, ${VAR+x}; a missing required variable is an error, as in Compose."""
+    if isinstance(value, dict):
+        return {key: interpolate(item, variables) for key, item in value.items()}
+    if isinstance(value, list):
+        return [interpolate(item, variables) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def substitute(match: re.Match[str]) -> str:
+        if match["escaped"]:
+            return "$"
+        name = match["braced"] or match["bare"]
+        op, arg = match["op"] or "", match["arg"] or ""
+        is_set = name in variables
+        current = variables.get(name, "")
+        present = is_set and (current != "" or not op.startswith(":"))
+        if op.endswith("-"):
+            return current if present else arg
+        if op.endswith("?"):
+            if not present:
+                raise KeyError(f"required variable {name} is missing: {arg}")
+            return current
+        if op.endswith("+"):
+            return arg if present else ""
+        return current
+
+    return _VARIABLE.sub(substitute, value)
+
+
+@cache
+def compose() -> dict[str, Any]:
+    document = yaml.safe_load(COMPOSE_FILE.read_text())
+    result: dict[str, Any] = interpolate(document, COMPOSE_VARIABLES)
+    return result
+
+
+def service(name: str) -> dict[str, Any]:
+    services: dict[str, dict[str, Any]] = compose()["services"]
+    return services[name]
+
+
+def command(name: str) -> list[str]:
+    """The service's command as Compose passes it to the container (a string is shell-split)."""
+    cmd = service(name)["command"]
+    return shlex.split(cmd) if isinstance(cmd, str) else [str(part) for part in cmd]
+
+
+def environment(name: str) -> dict[str, str]:
+    env = service(name).get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.split("=", 1) for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def local_command(argv: list[str], data_dir: Path | None = None) -> list[str]:
+    """The container's command line, runnable here: our interpreter, our data directory."""
+    executables = {
+        "celery": [sys.executable, "-m", "celery"],
+        "bulkguard": [sys.executable, "-m", "workers.cli"],
+    }
+    assert argv[0] in executables, f"unexpected executable {argv[0]!r} in {argv}"
+    args = argv[1:]
+    if data_dir is not None:
+        args = [_host_path(arg, data_dir) for arg in args]
+    return executables[argv[0]] + args
+
+
+def _host_path(arg: str, data_dir: Path) -> str:
+    option, equals, value = arg.rpartition("=") if arg.startswith("-") else ("", "", arg)
+    if value == CONTAINER_DATA_DIR or value.startswith(CONTAINER_DATA_DIR + "/"):
+        value = str(data_dir) + value[len(CONTAINER_DATA_DIR) :]
+    return f"{option}{equals}{value}"
+
+
+def service_env(name: str, test_env: Mapping[str, str], **extra: str) -> dict[str, str]:
+    """This process's environment plus the service's, with the container addresses replaced by
+    the test fixtures' (the compose file must set each of them)."""
+    env = environment(name)
+    for key, value in test_env.items():
+        assert key in env, f"{name} does not set {key} in docker-compose.yml"
+        env[key] = value
+    return {**os.environ, **env, **extra}
+
+
+def option(argv: list[str], *names: str) -> str | None:
+    for index, arg in enumerate(argv):
+        for name in names:
+            if arg == name and index + 1 < len(argv):
+                return argv[index + 1]
+            if name.startswith("--") and arg.startswith(name + "="):
+                return arg.split("=", 1)[1]
+    return None
+
+
+def replace_option(argv: list[str], name: str, value: str) -> list[str]:
+    """Set --name=value (or -n value), whichever form argv uses; appended when absent."""
+    out = list(argv)
+    for index, arg in enumerate(out):
+        if arg == name and index + 1 < len(out):
+            out[index + 1] = value
+            return out
+        if arg.startswith(name + "="):
+            out[index] = f"{name}={value}"
+            return out
+    return [
+        *out,
+        f"{name}={value}" if name.startswith("--") else name,
+        *([] if name.startswith("--") else [value]),
+    ]
+
+
+# --- processes --------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def log_text(path: Path, limit: int = 6000) -> str:
+    text_ = path.read_text(errors="replace") if path.exists() else "(no log)"
+    return f"--- {path.name} ---\n{text_[-limit:]}"
+
+
+@contextmanager
+def running(
+    argv: list[str], env: Mapping[str, str], log_path: Path
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run argv in its own session with output in log_path; on exit, SIGTERM then SIGKILL.
+
+    The working directory is the log's (empty) directory, as the image's WORKDIR is: the
+    services must not depend on being started from a source checkout."""
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            argv,
+            env=dict(env),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            cwd=log_path.parent,
+            start_new_session=True,
+        )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def wait_for(
+    predicate: Callable[[], bool],
+    process: subprocess.Popen[bytes],
+    log_path: Path,
+    what: str,
+    timeout: float = START_TIMEOUT,
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if process.poll() is not None:
+            pytest.fail(f"exited with {process.returncode} before {what}\n{log_text(log_path)}")
+        time.sleep(0.2)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}\n{log_text(log_path)}")
+
+
+def stop(process: subprocess.Popen[bytes], log_path: Path) -> None:
+    """SIGTERM, the signal `docker compose stop` sends: the service must exit cleanly."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"still running {STOP_TIMEOUT:.0f}s after SIGTERM\n{log_text(log_path)}")
+    assert process.returncode == 0, f"exit status {process.returncode}\n{log_text(log_path)}"
+
+
+# --- the file as a whole ----------------------------------------------------------------------
+
+
+def test_every_service_is_tested() -> None:
+    assert set(compose()["services"]) == TESTED_SERVICES
+
+
+def test_required_variables_are_enforced() -> None:
+    """Without its secrets the file does not load, instead of starting with empty passwords."""
+    raw = yaml.safe_load(COMPOSE_FILE.read_text())
+    for missing in COMPOSE_VARIABLES:
+        variables = {k: v for k, v in COMPOSE_VARIABLES.items() if k != missing}
+        with pytest.raises(KeyError, match=missing):
+            interpolate(raw, variables)
+
+
+def test_application_services_share_image_env_and_data_volume() -> None:
+    for name in TESTED_SERVICES - {"redis", "postgres"}:
+        spec = service(name)
+        assert spec["build"] == {"context": ".", "dockerfile": "infra/Dockerfile"}, name
+        env = environment(name)
+        assert env["BULKGUARD_DATA_DIR"] == CONTAINER_DATA_DIR, name
+        assert urlsplit(env["REDIS_URL"]).hostname == "redis", name
+        assert urlsplit(env["REDIS_URL"]).password == COMPOSE_VARIABLES["REDIS_PASSWORD"], name
+        assert urlsplit(env["DATABASE_URL"]).hostname == "postgres", name
+        assert f"bulkguard-data:{CONTAINER_DATA_DIR}" in spec["volumes"], name
+    assert "bulkguard-data" in compose()["volumes"]
+
+
+def test_workers_wait_for_schema_and_broker_and_get_time_to_finish() -> None:
+    for name, queue in WORKER_SERVICES.items():
+        spec = service(name)
+        assert spec["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+        assert spec["depends_on"]["redis"]["condition"] == "service_healthy"
+        grace = re.fullmatch(r"(\d+)s", spec["stop_grace_period"])
+        assert grace, spec["stop_grace_period"]
+        assert int(grace[1]) > LONGEST_HARD_LIMIT_SECONDS, name
+        argv = command(name)
+        assert option(argv, "-Q") == queue
+        assert option(argv, "-P") == "prefork"
+    assert environment("worker-scoring")["BULKGUARD_MODEL_THREADS"] == "1"
+
+
+def test_dockerfile_is_slim_unprivileged_and_has_no_cmd() -> None:
+    lines = [
+        line.strip()
+        for line in DOCKERFILE.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    instructions = [line.split(None, 1)[0].upper() for line in lines]
+    assert "CMD" not in instructions, "each compose service names its own command"
+    assert "ENTRYPOINT" not in instructions
+    assert any("python:3.11-slim" in line for line in lines)
+    final_stage = max(i for i, word in enumerate(instructions) if word == "FROM")
+    users = [
+        lines[i].split(None, 1)[1]
+        for i in range(final_stage, len(lines))
+        if instructions[i] == "USER"
+    ]
+    assert users, "no USER in the final stage: the services would run as root"
+    assert users[-1].split(":")[0] not in {"root", "0"}
+    assert any(re.search(r"\bpip install [^&]*\.(\s|$)", line) for line in lines)
+
+
+# --- postgres: the stock image; real PostgreSQL is the `env` fixture's postgresql param ------
+
+
+def test_postgres_matches_the_application_url() -> None:
+    spec = service("postgres")
+    assert spec["image"].split(":")[0] in {"postgres", "docker.io/library/postgres"}
+    pg_env = environment("postgres")
+    url = urlsplit(environment("migrate")["DATABASE_URL"])
+    assert url.scheme == "postgresql+psycopg"
+    assert url.username == pg_env["POSTGRES_USER"]
+    assert url.password == pg_env["POSTGRES_PASSWORD"] == COMPOSE_VARIABLES["POSTGRES_PASSWORD"]
+    assert url.path == "/" + pg_env["POSTGRES_DB"]
+    assert (url.hostname, url.port) == ("postgres", 5432)
+    assert "pg_isready" in spec["healthcheck"]["test"]
+
+
+# --- redis ------------------------------------------------------------------------------------
+
+
+def _shell(script: str, env: Mapping[str, str]) -> int:
+    return subprocess.run(
+        ["sh", "-c", script], env=dict(env), capture_output=True, timeout=10, check=False
+    ).returncode
+
+
+def test_redis_requires_password_keeps_an_aof_and_never_evicts(tmp_path: Path) -> None:
+    argv = command("redis")
+    assert argv[0] == "redis-server"
+    assert service("redis")["image"].startswith("redis:")
+    port = free_port()
+    password = COMPOSE_VARIABLES["REDIS_PASSWORD"]
+    local = [
+        server_binary(),
+        *argv[1:],
+        "--port",
+        str(port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        str(tmp_path),
+        "--daemonize",
+        "no",
+    ]
+    log_path = tmp_path / "redis.log"
+
+    # No retries: a refused login is the answer, not a transient error.
+    no_retry = Retry(NoBackoff(), retries=0)
+    client = redis.Redis(port=port, password=password, socket_timeout=5, retry=no_retry)
+    anonymous = redis.Redis(port=port, socket_timeout=5, retry=no_retry, protocol=2)
+    wrong = redis.Redis(port=port, password="wrong", socket_timeout=5, retry=no_retry)
+
+    def answers() -> bool:
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+    try:
+        with running(local, os.environ, log_path) as process:
+            wait_for(answers, process, log_path, "redis-server to answer")
+            assert client.config_get("appendonly") == {"appendonly": "yes"}
+            assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
+            assert int(client.config_get("maxmemory")["maxmemory"] or 0) > 0
+            with pytest.raises(redis.AuthenticationError, match=r"NOAUTH|[Aa]uthentication"):
+                anonymous.ping()
+            with pytest.raises(redis.AuthenticationError):
+                wrong.ping()
+
+            # The healthcheck, pointed at this port: healthy with the compose env's credentials.
+            healthcheck = service("redis")["healthcheck"]["test"]
+            if shutil.which("redis-cli") and healthcheck[0] == "CMD-SHELL":
+                script = healthcheck[1].replace("redis-cli", f"redis-cli -p {port}", 1)
+                redis_env = {**os.environ, **environment("redis")}
+                assert _shell(script, redis_env) == 0
+                redis_env.pop("REDISCLI_AUTH")
+                assert _shell(script, redis_env) != 0
+            stop(process, log_path)
+    finally:
+        for each in (client, anonymous, wrong):
+            each.close()
+    assert any(tmp_path.glob("appendonlydir/*.aof")), log_text(log_path)
+
+
+# --- migrate ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_migrate_brings_an_empty_database_to_head(
+    kind: str, request: pytest.FixtureRequest, redis_url: str, tmp_path: Path
+) -> None:
+    if kind == "sqlite":
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_database")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    env = service_env(
+        "migrate",
+        {"DATABASE_URL": url, "REDIS_URL": redis_url, "BULKGUARD_DATA_DIR": str(data_dir)},
+    )
+    argv = local_command(command("migrate"), data_dir)
+    # Compose runs it on every `up`: a second run on a migrated schema must succeed too.
+    for attempt in (1, 2):
+        result = subprocess.run(
+            argv, env=env, capture_output=True, text=True, timeout=60, cwd=tmp_path, check=False
+        )
+        assert result.returncode == 0, f"run {attempt}:\n{result.stdout}\n{result.stderr}"
+
+    engine = create_engine(url)
+    try:
+        tables = set(inspect(engine).get_table_names())
+        assert {
+            "alembic_version",
+            "scores",
+            "enforcement_actions",
+            "legal_notices",
+            "outbox",
+            "dead_letters",
+        } <= tables
+        with engine.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM alembic_version")) == 1
+    finally:
+        engine.dispose()
+
+
+# --- one worker per queue ---------------------------------------------------------------------
+
+
+def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """All worker services at once on one broker, as `docker compose up` runs them."""
+    tag = uuid.uuid4().hex[:8]
+    data_dir = Path(env["BULKGUARD_DATA_DIR"])
+    started: list[WorkerProcess] = []
+
+    def logs() -> str:
+        return "\n".join(log_text(w.log_path, 3000) for w in started)
+
+    try:
+        for name, queue in sorted(WORKER_SERVICES.items()):
+            argv = command(name)
+            assert option(argv, "-n") == f"{queue}@%h", f"{name}: name the node after its queue"
+            # A unique node name per test run; the rest of the command line is the service's.
+            local = replace_option(local_command(argv, data_dir), "-n", f"{queue}-{tag}@%h")
+            log_path = tmp_path / f"{name}.log"
+            with log_path.open("ab") as log_file:
+                process = subprocess.Popen(
+                    local,
+                    env=service_env(name, env),
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp_path,
+                    start_new_session=True,
+                )
+            started.append(WorkerProcess(queue, process, log_path))
+        try:
+            wait_until_ready(app, started, tag, timeout=START_TIMEOUT)
+        except (RuntimeError, TimeoutError) as exc:
+            pytest.fail(f"{exc}\n{logs()}")
+
+        nodes = {w.queue: host_format(f"{w.queue}-{tag}@%h") for w in started}
+        active = (
+            app.control.inspect(destination=list(nodes.values()), timeout=5.0).active_queues() or {}
+        )
+        consumed = {
+            queue: sorted(q["name"] for q in active.get(node, [])) for queue, node in nodes.items()
+        }
+        assert consumed == {queue: [queue] for queue in nodes}, f"{consumed}\n{logs()}"
+
+        # SIGTERM, as `docker compose stop` sends: a warm shutdown and a clean exit.
+        stop_workers(started, timeout=STOP_TIMEOUT)
+        for w in started:
+            assert w.process.returncode == 0, (
+                f"{w.queue}: exit status {w.process.returncode}\n{log_text(w.log_path)}"
+            )
+            assert "Warm shutdown" in w.log_path.read_text(errors="replace"), log_text(w.log_path)
+    finally:
+        stop_workers(started, timeout=STOP_TIMEOUT)
+
+
+# --- beat -------------------------------------------------------------------------------------
+
+
+@sqlite_only
+def test_beat_sends_the_outbox_sweep_to_maintenance(env: dict[str, str], tmp_path: Path) -> None:
+    data_dir = Path(env["BULKGUARD_DATA_DIR"])
+    argv = local_command(command("beat"), data_dir)
+    schedule = option(argv, "--schedule", "-s")
+    assert schedule, argv
+    assert Path(schedule).parent == data_dir, argv
+    log_path = tmp_path / "beat.log"
+    broker = redis.Redis.from_url(env["REDIS_URL"])
+
+    def swept() -> bool:
+        for raw in broker.lrange("maintenance", 0, -1):
+            if json.loads(raw)["headers"]["task"] == "maintenance.sweep_outbox":
+                return True
+        return False
+
+    try:
+        with running(
+            argv, service_env("beat", env, BULKGUARD_OUTBOX_GRACE_SECONDS="1"), log_path
+        ) as process:
+            wait_for(
+                swept, process, log_path, "maintenance.sweep_outbox on 'maintenance'", timeout=30
+            )
+            stop(process, log_path)
+    finally:
+        broker.close()
+    assert list(data_dir.glob(Path(schedule).name + "*")), "beat kept no schedule in /data"
+
+
+# --- flower -----------------------------------------------------------------------------------
+
+
+def _status(url: str, user: str | None = None, password: str | None = None) -> int:
+    headers = {}
+    if user is not None:
+        token = base64.b64encode(f"{user}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+    try:
+        request = urllib.request.Request(url, headers=headers)  # noqa: S310 - http on loopback
+        with opener.open(request, timeout=10) as response:
+            status: int = response.status
+            return status
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code
+    except (urllib.error.URLError, ConnectionError):
+        return 0
+
+
+@sqlite_only
+def test_flower_requires_basic_auth(env: dict[str, str], tmp_path: Path) -> None:
+    argv = local_command(command("flower"), Path(env["BULKGUARD_DATA_DIR"]))
+    assert option(argv, "--port") == "5555"
+    assert any(port.endswith(":5555") for port in service("flower")["ports"])
+    port = free_port()
+    argv = replace_option(argv, "--port", str(port))
+    if option(argv, "--address") is None:
+        argv = replace_option(argv, "--address", "127.0.0.1")
+    base = f"http://127.0.0.1:{port}"
+    user, password = COMPOSE_VARIABLES["FLOWER_USER"], COMPOSE_VARIABLES["FLOWER_PASSWORD"]
+    log_path = tmp_path / "flower.log"
+
+    with running(argv, service_env("flower", env), log_path) as process:
+        # The compose healthcheck's page: the one page open without credentials.
+        wait_for(
+            lambda: _status(f"{base}/healthcheck") == 200, process, log_path, "flower to answer"
+        )
+        for path in ("/", "/api/workers"):
+            assert _status(base + path) == 401, path
+            assert _status(base + path, user, "wrong") == 401, path
+            assert _status(base + path, user, password) == 200, f"{path}\n{log_text(log_path)}"
+        stop(process, log_path)

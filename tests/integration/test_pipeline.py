@@ -1,0 +1,124 @@
+"""The four stages end to end through real workers, a real Redis and real databases."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from infra.db.models import (
+    Account,
+    AccountCompanyLink,
+    Delivery,
+    EnforcementAction,
+    EvidenceLink,
+    LegalNotice,
+    OutboxMessage,
+    Score,
+    SignalSnapshot,
+)
+from infra.db.session import session_scope
+from infra.settings import get_settings
+from tasks.evidence.simulator import documents
+from tasks.scoring.model import ACTIONED
+from tasks.scoring.simulator import simulate
+from tests.integration.conftest import count
+
+pytestmark = pytest.mark.integration
+
+
+def _send_population(app: Any, records: list[dict[str, Any]], batch: int = 200) -> None:
+    by_stage: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        by_stage.setdefault(record["stage"], []).append(record)
+    for stage, items in by_stage.items():
+        for start in range(0, len(items), batch):
+            app.send_task(
+                "scoring.score_accounts",
+                kwargs={"stage": stage, "accounts": items[start : start + batch]},
+            )
+
+
+def test_population_flows_through_all_four_stages(start, active_model):
+    workers = start()
+    records = list(simulate(1200, seed=11))
+    ids = [r["account_id"] for r in records]
+    _send_population(workers.app, records)
+    workers.app.send_task("evidence.ingest", kwargs={"documents": documents(1200, seed=11)})
+    counts = workers.drain(ids, active_model)
+
+    assert counts["accounts"] == counts["scored"] == len(records)
+    assert counts["dead_letters"] == 0, workers.logs()
+    assert counts["banned"] > 0
+    with session_scope() as session:
+        # Each account appears once, so every actionable decision became exactly one action.
+        actionable = session.scalar(
+            select(func.count()).select_from(Score).where(Score.decision.in_(ACTIONED))
+        )
+        assert counts["banned"] + counts["restricted"] + counts["review"] == actionable
+        # Every ban carries its explanation and provenance.
+        bans = session.scalars(
+            select(EnforcementAction).where(EnforcementAction.action == "ban")
+        ).all()
+        assert all(b.reasons and b.model_version == active_model and b.policy_version for b in bans)
+        banned_status = Counter(
+            session.scalars(
+                select(Account.status).where(Account.account_id.in_([b.account_id for b in bans]))
+            )
+        )
+        assert banned_status == {"banned": len(bans)}
+        assert (
+            session.scalar(
+                select(func.count()).select_from(Delivery).where(Delivery.kind == "platform_action")
+            )
+            == counts["banned"] + counts["restricted"]
+        )
+        assert (session.scalar(select(func.count()).select_from(EvidenceLink)) or 0) > 0
+        assert (session.scalar(select(func.count()).select_from(AccountCompanyLink)) or 0) > 0
+        notices = session.scalars(select(LegalNotice)).all()
+        assert notices
+        assert {n.status for n in notices} == {"awaiting_approval"}
+        assert all(n.cited_evidence and f"[E{n.cited_evidence[0]}]" in n.body for n in notices)
+        notice_id = notices[0].id
+
+    # Nothing is sent until a person approves; then the legal worker sends it once.
+    sink = get_settings().legal_sink_path
+    assert not sink.exists()
+    from workers.cli import _decide
+
+    _decide(notice_id, approve=True, actor="counsel@example.org", note="reviewed")
+    workers.wait_for(
+        lambda: count(LegalNotice, LegalNotice.status == "sent") == 1, what="notice sent"
+    )
+    lines = [json.loads(line) for line in sink.read_text().splitlines()]
+    assert [line["notice_id"] for line in lines] == [notice_id]
+    assert lines[0]["approved_by"] == "counsel@example.org"
+    assert workers.alive()
+
+
+def _effects() -> dict[str, int]:
+    return {
+        model.__tablename__: count(model)
+        for model in (Score, SignalSnapshot, EnforcementAction, OutboxMessage, Delivery)
+    }
+
+
+def test_same_scoring_payload_twice_leaves_one_set_of_effects(start, active_model):
+    workers = start()
+    records = [r for r in simulate(300, seed=5) if r["stage"] == "messaging"]
+    payload = {"stage": "messaging", "accounts": records}
+    ids = [r["account_id"] for r in records]
+
+    workers.app.send_task("scoring.score_accounts", kwargs=payload)
+    first = workers.drain(ids, active_model)
+    before = _effects()
+    assert before["enforcement_actions"] > 0
+    assert before["scores"] == len(records)
+
+    workers.app.send_task("scoring.score_accounts", kwargs=payload)
+    second = workers.drain(ids, active_model)
+    assert _effects() == before
+    assert second == first

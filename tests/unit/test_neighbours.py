@@ -1,0 +1,200 @@
+"""Neighbourhood aggregates: the in-memory store (training) and the Redis store (serving)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import redis
+
+from infra import neighbour_store
+from infra.neighbour_store import BURST_SECONDS, RECENT_SECONDS, RedisNeighbourStore
+from tasks.scoring.neighbours import (
+    NEIGHBOUR_FEATURES,
+    MemoryNeighbourStore,
+    NeighbourStore,
+    hour_bucket,
+    neighbourhoods,
+    rates,
+    registration_hours,
+)
+from tasks.scoring.signals import AccountSignals, Stage
+from tests.unit.records import T0, feedback_block, parse, record
+
+THIRD = 1.0 / 3.0
+
+
+@pytest.fixture
+def redis_client(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
+    prefix = f"test-nb-{uuid.uuid4().hex}"
+    monkeypatch.setattr(neighbour_store, "PREFIX", prefix)
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    keys = list(client.scan_iter(f"{prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def store(request: pytest.FixtureRequest) -> NeighbourStore:
+    if request.param == "memory":
+        return MemoryNeighbourStore()
+    return RedisNeighbourStore(request.getfixturevalue("redis_client"))
+
+
+def neighbourhood_records() -> list[AccountSignals]:
+    """T0 is 12:00 UTC: a1 and a2 register in the 12:00 hour, a3 in the 11:00 hour, a4 at 09:00."""
+    raw = [
+        record("a1", phone="+421905123001", network_id="n1", device_id="d1", registered_at=T0),
+        record(
+            "a2",
+            phone="+421905123002",
+            network_id="n1",
+            device_id="d2",
+            registered_at=T0 + dt.timedelta(minutes=10),
+            feedback=feedback_block(reports=2),
+        ),
+        record(
+            "a3",
+            phone="+421905999003",
+            network_id="n1",
+            device_id="d2",
+            registered_at=T0 - dt.timedelta(minutes=30),
+            feedback=feedback_block(reports=0),
+        ),
+        record(
+            "a4",
+            phone="+421905123004",
+            network_id="n2",
+            device_id="d3",
+            registered_at=T0 - dt.timedelta(hours=3),
+        ),
+    ]
+    return parse(raw, Stage.REGISTRATION)
+
+
+EXPECTED = np.array(
+    [
+        # block ban, block rep, network ban, network rep, device ban, device rep, net regs, dev regs
+        [THIRD, THIRD, THIRD, THIRD, 0.0, 0.0, 3.0, 1.0],  # a1: banned itself, device seen once
+        [THIRD, THIRD, THIRD, THIRD, 0.0, 0.5, 3.0, 2.0],  # a2: reported itself
+        [0.0, 0.0, THIRD, THIRD, 0.0, 0.5, 1.0, 1.0],  # a3: alone in its block; earlier hour
+        [THIRD, THIRD, 0.0, 0.0, 0.0, 0.0, 1.0, 1.0],  # a4: shares only the block
+    ],
+    dtype=np.float32,
+)
+
+
+@pytest.mark.parametrize(
+    ("accounts", "banned", "reported", "expected"),
+    [
+        (0, 0, 0, (0.0, 0.0)),
+        (1, 1, 1, (0.0, 0.0)),  # seen once says nothing yet
+        (2, 1, 0, (0.5, 0.0)),
+        (2, 2, 2, (1.0, 1.0)),
+        (4, 1, 3, (0.25, 0.75)),
+    ],
+)
+def test_rates(accounts: int, banned: int, reported: int, expected: tuple[float, float]) -> None:
+    assert rates(accounts, banned, reported) == expected
+
+
+def test_registration_hours_are_the_bucket_and_the_one_before() -> None:
+    moment = dt.datetime(2020, 1, 10, 12, 59, 59, tzinfo=dt.UTC)
+    bucket = hour_bucket(moment)
+    assert bucket == int(dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC).timestamp()) // 3600
+    assert hour_bucket(moment + dt.timedelta(seconds=1)) == bucket + 1
+    (rec,) = parse([record("h", registered_at=moment)], Stage.REGISTRATION)
+    assert registration_hours(rec) == (bucket - 1, bucket)
+
+
+def test_neighbourhood_keys() -> None:
+    (rec,) = parse(
+        [record("k", phone="+421905123456", network_id="n9", device_id="d9")], Stage.REGISTRATION
+    )
+    assert neighbourhoods(rec) == ("+421905123", "n9", "d9")
+
+
+def test_lookup_rows(store: NeighbourStore) -> None:
+    recs = neighbourhood_records()
+    store.observe(recs)
+    store.record_bans(recs[:1])
+    rows = store.lookup(recs)
+    assert rows.shape == (4, len(NEIGHBOUR_FEATURES))
+    assert rows.dtype == np.float32
+    np.testing.assert_allclose(rows, EXPECTED, rtol=1e-6)
+
+
+def test_lookup_of_nothing(store: NeighbourStore) -> None:
+    assert store.lookup([]).shape == (0, len(NEIGHBOUR_FEATURES))
+
+
+def test_unseen_accounts_have_zero_rows(store: NeighbourStore) -> None:
+    rows = store.lookup(neighbourhood_records())
+    np.testing.assert_array_equal(rows, np.zeros((4, len(NEIGHBOUR_FEATURES)), np.float32))
+
+
+def test_observing_again_changes_nothing(store: NeighbourStore) -> None:
+    recs = neighbourhood_records()
+    store.observe(recs)
+    store.record_bans(recs[:1])
+    store.observe(recs)  # a redelivered batch
+    store.record_bans(recs[:1])
+    # The same account seen again at a later stage is still one account.
+    (later,) = parse(
+        [
+            record(
+                "a2",
+                phone="+421905123002",
+                network_id="n1",
+                device_id="d2",
+                registered_at=T0 + dt.timedelta(minutes=10),
+                observed_at=T0 + dt.timedelta(days=2),
+                feedback=feedback_block(reports=5),
+            )
+        ],
+        Stage.FEEDBACK,
+    )
+    store.observe([later])
+    np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)
+
+
+def test_redis_and_memory_stores_agree_step_by_step(redis_client: redis.Redis) -> None:
+    memory = MemoryNeighbourStore()
+    served = RedisNeighbourStore(redis_client)
+    recs = neighbourhood_records()
+    steps = [
+        ("observe", recs[:2]),
+        ("bans", recs[1:2]),
+        ("observe", recs[2:]),
+        ("observe", recs[:1]),
+        ("bans", recs[3:]),
+        ("bans", recs[1:2]),
+    ]
+    for action, batch in steps:
+        for s in (memory, served):
+            if action == "observe":
+                s.observe(batch)
+            else:
+                s.record_bans(batch)
+        np.testing.assert_array_equal(served.lookup(recs), memory.lookup(recs))
+    # a2 (reported and banned) and a4 (banned) make the rates non-trivial by now.
+    assert memory.lookup(recs)[3, 0] == pytest.approx(2 / 3)
+
+
+def test_redis_keys_expire(redis_client: redis.Redis) -> None:
+    recs = neighbourhood_records()
+    RedisNeighbourStore(redis_client).observe(recs)
+    prefix = neighbour_store.PREFIX
+    keys = [k.decode() for k in redis_client.scan_iter(f"{prefix}:*")]
+    assert f"{prefix}:block:+421905123:acc" in keys
+    assert f"{prefix}:device:d2:rep" in keys
+    assert not any(k.startswith(f"{prefix}:block:") and ":reg:" in k for k in keys)
+    for key in keys:
+        ttl = redis_client.ttl(key)
+        limit = BURST_SECONDS if ":reg:" in key else RECENT_SECONDS
+        assert 0 < ttl <= limit, key
