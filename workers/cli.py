@@ -129,6 +129,77 @@ def model_activate(version: str, shadow: bool) -> None:
 
 
 @main.command()
+@click.argument("path", type=click.File("rb"))
+@click.option("--model", "version", default=None, help="A registered version; default: active.")
+@click.option("--out", type=click.File("wb"), default="-", show_default=True)
+def score(path: Any, version: str | None, out: Any) -> None:
+    """Score a JSONL file of account records offline, as the workers would decide them."""
+    from tasks.scoring.offline import LineError, score_lines
+    from tasks.scoring.serving import current_scorers, scorer_for
+
+    with session_scope() as session:
+        scorer = scorer_for(session, version) if version else current_scorers(session)[0]
+    scored = errors = 0
+    for result in score_lines(path, scorer):
+        if isinstance(result, LineError):
+            errors += 1
+            console.print(f"line {result.line}: {result.reason}")
+            continue
+        out.write(orjson.dumps(result) + b"\n")
+        scored += 1
+    console.print(f"scored {scored} accounts with {scorer.version}; {errors} lines rejected")
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that report ratios against a baseline measured in the same run."""
+
+
+@bench.command("scoring")
+@click.option("--accounts", default=20_000, show_default=True, type=click.IntRange(1000))
+@click.option("--latency-samples", default=200, show_default=True, type=click.IntRange(10))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
+    """Scoring end to end (Redis, two prefork workers, SQLite) vs raw XGBoost prediction."""
+    from rich.table import Table
+
+    from workers.bench import bench_scoring as run
+
+    with console.status("benchmarking scoring"):
+        result = run(
+            model_cache=get_settings().data_dir / "bench-model",
+            accounts=accounts,
+            latency_samples=latency_samples,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"scoring benchmark ({result['cores']} cores, {result['model_version']})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("x raw predict (all cores)", justify="right")
+    raw = result["raw_predict_rows_per_s_all_cores"]
+    for key in (
+        "raw_predict_rows_per_s_all_cores",
+        "raw_predict_rows_per_s_one_core",
+        "exact_contribs_rows_per_s_one_core",
+        "approx_contribs_rows_per_s_one_core",
+    ):
+        table.add_row(key, f"{result[key]:,.0f}", f"{result[key] / raw:.4f}")
+    for batch, e2e in result["end_to_end"].items():
+        table.add_row(
+            f"end-to-end accounts/s, batch {batch}",
+            f"{e2e['accounts_per_s']:,.0f}",
+            f"{e2e['ratio_to_raw_all_cores']:.4f}",
+        )
+    lat = result["single_account_latency_ms"]
+    table.add_row("single account enqueue→stored p50 (ms)", f"{lat['p50']}", "")
+    table.add_row("single account enqueue→stored p99 (ms)", f"{lat['p99']}", "")
+    table.add_row("scoring worker peak RSS (MiB)", f"{result['worker_peak_rss_mib']}", "")
+    Console().print(table)
+
+
+@main.command()
 def schema() -> None:
     """Print the JSON Schema of the scoring payload."""
     from tasks.scoring.signals import json_schema

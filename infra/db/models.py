@@ -151,7 +151,11 @@ class Score(Base):
     shadow: Mapped[bool] = mapped_column(Boolean, default=False)
     score: Mapped[float] = mapped_column(Float)
     decision: Mapped[str] = mapped_column(String(16))
-    # Top feature contributions (XGBoost pred_contribs); computed only for actioned accounts.
+    # The feature row the model saw, kept for actioned accounts only, so that enforcement can
+    # explain the decision exactly without recomputing features from a moved neighbourhood.
+    features: Mapped[list[Any] | None]
+    # Top feature contributions (XGBoost pred_contribs), filled in by enforcement for actioned
+    # accounts: exact contributions cost hundreds of predictions, too much for the scoring path.
     reasons: Mapped[list[Any] | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
+import numpy as np
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from tasks.base import Payload, Run, stage_task
 from tasks.enforcement.policy import Candidate, account_status_after, plan
 from tasks.evidence.indicators import email_domain, registered_domain
 from tasks.scoring.model import ACTIONED
+from tasks.scoring.serving import scorer_for
 from tasks.scoring.signals import AccountSignals
 from tasks.scoring.task import snapshot_records
 
@@ -73,6 +75,7 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
         s.id: s
         for s in session.scalars(select(Score).where(Score.id.in_([p.score_id for p in planned])))
     }
+    _explain(session, request.model_version, [scores[p.score_id] for p in planned])
     session.execute(
         insert_ignore(session, EnforcementAction),
         [
@@ -142,6 +145,21 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
             dedupe_key=f"evidence.link:snapshot:{request.snapshot_id}",
         )
     return {"actions": len(created), "in_force": len(in_force), "evidence": len(evidence_ids)}
+
+
+def _explain(session: Session, model_version: str, scores: list[Score]) -> None:
+    """Exact contributions of the model that decided, from the feature rows it saw."""
+    todo = [s for s in scores if s.reasons is None and s.features is not None]
+    if not todo:
+        return
+    features = np.array(
+        [[np.nan if v is None else v for v in s.features or ()] for s in todo], dtype=np.float32
+    )
+    for score, reasons in zip(
+        todo, scorer_for(session, model_version).reasons(features), strict=True
+    ):
+        score.reasons = reasons
+    session.flush()
 
 
 def _records_by_account(session: Session, snapshot_id: int) -> dict[str, AccountSignals]:

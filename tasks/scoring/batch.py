@@ -33,6 +33,7 @@ class ModelDecisions:
 class ScoredBatch:
     stage: Stage
     records: list[AccountSignals]
+    features: npt.NDArray[np.float32]
     results: list[ModelDecisions]
 
     @property
@@ -46,22 +47,31 @@ def score_records(
     active: Scorer,
     shadow: Scorer | None,
     neighbours: NeighbourStore,
+    *,
+    explain: bool,
 ) -> ScoredBatch:
+    """Score a batch; with ``explain``, also compute the reasons of actioned records (offline
+    tools do; the workers leave that to enforcement, off the scoring path)."""
     features = feature_matrix(records, stage, neighbours)
-    results = [_decide(active, stage, features, shadow=False)]
+    results = [_decide(active, stage, features, shadow=False, explain=explain)]
     if shadow is not None:
         # A shadow model scores the same rows; its decisions are stored, never acted on.
-        results.append(_decide(shadow, stage, features, shadow=True))
-    return ScoredBatch(stage=stage, records=list(records), results=results)
+        results.append(_decide(shadow, stage, features, shadow=True, explain=False))
+    return ScoredBatch(stage=stage, records=list(records), features=features, results=results)
 
 
 def _decide(
-    scorer: Scorer, stage: Stage, features: npt.NDArray[np.float32], *, shadow: bool
+    scorer: Scorer,
+    stage: Stage,
+    features: npt.NDArray[np.float32],
+    *,
+    shadow: bool,
+    explain: bool,
 ) -> ModelDecisions:
     scores = scorer.predict(features)
     decisions = scorer.decide(stage, scores)
     out = ModelDecisions(scorer.version, shadow, scores, decisions)
-    if not shadow:
+    if explain:
         actioned = [i for i, d in enumerate(decisions) if d in ACTIONED]
         if actioned:
             out.reasons = dict(zip(actioned, scorer.reasons(features[actioned]), strict=True))

@@ -2,23 +2,27 @@
 
 Which versions serve is read from the registry table at most every ``REFRESH_SECONDS``; a
 version seen for the first time is loaded from disk in this process (never in the prefork
-parent: XGBoost's OpenMP runtime does not survive fork).
+parent: XGBoost's OpenMP runtime does not survive fork). Enforcement also loads the exact
+version that scored an account, to explain its decision, so a few recent versions stay cached.
 """
 
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 
 from sqlalchemy.orm import Session
 
+from infra.db.models import ModelVersion
 from infra.registry import model_path, serving_versions
 from infra.settings import get_settings
 from tasks.base import TransientError
 from tasks.scoring.model import Scorer
 
 REFRESH_SECONDS = 2.0
+CACHED_VERSIONS = 4
 
-_loaded: dict[str, Scorer] = {}
+_loaded: OrderedDict[str, Scorer] = OrderedDict()
 _serving: tuple[Scorer, Scorer | None] | None = None
 _checked_at = 0.0
 
@@ -39,17 +43,33 @@ def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
             "no model version is active: run `bulkguard train --activate` "
             "or `bulkguard model activate VERSION`"
         )
-    settings = get_settings()
-    for row in rows.values():
-        if row.version not in _loaded:
-            _loaded[row.version] = Scorer.load(
-                row.version, model_path(settings.models_dir, row), row.card, settings.model_threads
-            )
-    # Forget retired versions so a long-lived worker does not accumulate boosters.
-    for version in list(_loaded):
-        if version not in {row.version for row in rows.values()}:
-            del _loaded[version]
     shadow = rows.get("shadow")
-    _serving = (_loaded[rows["active"].version], _loaded[shadow.version] if shadow else None)
+    _serving = (_load(rows["active"]), _load(shadow) if shadow else None)
     _checked_at = now
     return _serving
+
+
+def scorer_for(session: Session, version: str) -> Scorer:
+    """The scorer of a given registered version, active or not."""
+    if version in _loaded:
+        _loaded.move_to_end(version)
+        return _loaded[version]
+    row = session.get(ModelVersion, version)
+    if row is None:
+        raise LookupError(f"model version {version!r} is not registered")
+    return _load(row)
+
+
+def _load(row: ModelVersion) -> Scorer:
+    scorer = _loaded.get(row.version)
+    if scorer is None:
+        settings = get_settings()
+        scorer = Scorer.load(
+            row.version, model_path(settings.models_dir, row), row.card, settings.model_threads
+        )
+        _loaded[row.version] = scorer
+        # Forget the least recently used versions so a long-lived worker stays flat.
+        while len(_loaded) > CACHED_VERSIONS:
+            _loaded.popitem(last=False)
+    _loaded.move_to_end(row.version)
+    return scorer

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import zlib
 from typing import Annotated, Any
 
@@ -42,7 +43,9 @@ def score_accounts(run: Run, request: ScoreAccounts) -> dict[str, Any]:
         return {"scored": 0, "rejected": len(rejected)}
 
     active, shadow = current_scorers(run.session)
-    batch = score_records(request.stage, records, active, shadow, RedisNeighbourStore(get_redis()))
+    batch = score_records(
+        request.stage, records, active, shadow, RedisNeighbourStore(get_redis()), explain=False
+    )
     snapshot_id = _store(run, request, batch, positions)
 
     acting = batch.acting
@@ -104,6 +107,8 @@ def _store(run: Run, request: ScoreAccounts, batch: ScoredBatch, positions: list
     rows = []
     for result in batch.results:
         for i, record in enumerate(batch.records):
+            decision = result.decisions[i]
+            acted_on = not result.shadow and decision in ACTIONED
             rows.append(
                 {
                     "snapshot_id": snapshot_id,
@@ -114,12 +119,18 @@ def _store(run: Run, request: ScoreAccounts, batch: ScoredBatch, positions: list
                     "model_version": result.version,
                     "shadow": result.shadow,
                     "score": float(result.scores[i]),
-                    "decision": result.decisions[i],
-                    "reasons": result.reasons.get(i),
+                    "decision": decision,
+                    "features": feature_list(batch.features[i]) if acted_on else None,
+                    "reasons": None,
                 }
             )
     session.execute(insert_ignore(session, Score), rows)
     return snapshot_id
+
+
+def feature_list(row: Any) -> list[float | None]:
+    """A feature row as JSON: missing values (NaN) become null."""
+    return [None if math.isnan(value) else float(value) for value in row.tolist()]
 
 
 def snapshot_records(snapshot: SignalSnapshot) -> list[Any]:

@@ -150,7 +150,8 @@ def test_feedback_rates_without_recipients_do_not_divide_by_zero() -> None:
         ("+445612345678", "GB", 0.0),
         ("+445612345678", "NL", 1.0),
         ("+4219051", "NL", 1.0),  # invalid, but its calling code still names one country
-        ("+447700900123", "NL", 0.0),  # invalid and shared by GB, GG, IM, JE: no country
+        # Too short for the +44 plan, which GB, GG, IM and JE share: no country, no mismatch.
+        ("+44770090012", "NL", 0.0),
     ],
 )
 def test_ip_country_mismatch(phone: str, ip_country: str, mismatch: float) -> None:
@@ -294,7 +295,9 @@ def test_scored_batch_uses_the_training_rows(trained_model_dir: Any) -> None:
     data = build_dataset(raw, seed=13)
     valid, _, rejected = validate_records(Stage.MESSAGING, raw)
     assert rejected == []
-    batch = score_records(Stage.MESSAGING, valid, scorer, None, MemoryNeighbourStore())
+    batch = score_records(
+        Stage.MESSAGING, valid, scorer, None, MemoryNeighbourStore(), explain=True
+    )
     np.testing.assert_array_equal(batch.acting.scores, scorer.predict(data.features))
     assert batch.acting.decisions == scorer.decide(Stage.MESSAGING, scorer.predict(data.features))
     # Reasons quote the feature values of the training row.

@@ -25,7 +25,9 @@ def scorer(trained_model_dir: Path) -> Scorer:
 def decide(
     scorer: Scorer, raw: dict[str, Any], stage: Stage = Stage.MESSAGING
 ) -> tuple[str, float]:
-    batch = score_records(stage, parse([raw], stage), scorer, None, MemoryNeighbourStore())
+    batch = score_records(
+        stage, parse([raw], stage), scorer, None, MemoryNeighbourStore(), explain=True
+    )
     return batch.acting.decisions[0], float(batch.acting.scores[0])
 
 

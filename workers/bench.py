@@ -1,0 +1,241 @@
+"""``bulkguard bench scoring``: scoring throughput and latency as ratios of raw XGBoost speed.
+
+Everything is measured in one run, on one model and the same simulated accounts:
+
+* the baseline: the best ``inplace_predict`` rows/s of the booster on all cores, on the feature
+  matrix of the same accounts (and per core, and the cost of exact and approximate
+  contributions);
+* end to end: accounts/s from the producer through Redis, two prefork worker processes, feature
+  building, XGBoost and the SQLite writes, until every decision is stored, for batch sizes 1,
+  100 and 1,000;
+* the latency from enqueue to stored decision of a single registration-time account;
+* the peak RSS of the scoring worker processes.
+
+It never reports a figure without the baseline measured beside it, so a faster or slower
+machine changes the ratios far less than the absolute numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import redis
+import xgboost as xgb
+from sqlalchemy import func, select
+
+from infra.db.migrate import upgrade
+from infra.db.models import Score
+from infra.db.session import reset_engine, session_scope
+from infra.local_redis import ensure_redis
+from infra.redis_client import reset_redis
+from infra.registry import read_card, register, set_role
+from infra.settings import get_settings
+from tasks.scoring.features import FEATURES, feature_matrix
+from tasks.scoring.neighbours import MemoryNeighbourStore
+from tasks.scoring.signals import Stage, StagedAccount
+from tasks.scoring.simulator import simulate
+from tasks.scoring.training import TrainingConfig, train
+from workers.processes import start_workers, stop_workers, wait_until_ready
+
+BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
+
+
+def _accounts(n: int, seed: int, stage: Stage) -> list[dict[str, Any]]:
+    """``n`` simulated accounts observed at ``stage``."""
+    out: list[dict[str, Any]] = []
+    for record in simulate(n * 4, seed, stages="all"):
+        if record["stage"] == stage.value:
+            out.append(record)
+            if len(out) == n:
+                break
+    return out
+
+
+def _best_rate(fn: Any, rows: int, repeats: int = 5) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        started = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - started)
+    return rows / best
+
+
+def raw_baseline(model_path: Path, records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    staged = [StagedAccount.model_validate(r) for r in records]
+    features = feature_matrix(staged, Stage.MESSAGING, MemoryNeighbourStore())
+    cores = os.cpu_count() or 1
+    booster = xgb.Booster()
+    booster.load_model(str(model_path))
+    out: dict[str, float] = {}
+    for label, threads in (("all_cores", cores), ("one_core", 1)):
+        booster.set_param({"nthread": threads})
+        out[f"raw_predict_rows_per_s_{label}"] = _best_rate(
+            lambda: booster.inplace_predict(features, validate_features=False), len(features)
+        )
+    booster.set_param({"nthread": 1})
+    sample = xgb.DMatrix(features[:300], feature_names=list(FEATURES))
+    out["exact_contribs_rows_per_s_one_core"] = _best_rate(
+        lambda: booster.predict(sample, pred_contribs=True), 300, repeats=2
+    )
+    out["approx_contribs_rows_per_s_one_core"] = _best_rate(
+        lambda: booster.predict(sample, pred_contribs=True, approx_contribs=True), 300
+    )
+    return out
+
+
+@contextmanager
+def _environment(root: Path, redis_url: str) -> Iterator[dict[str, str]]:
+    env = {"BULKGUARD_DATA_DIR": str(root), "REDIS_URL": redis_url, "DATABASE_URL": ""}
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    os.environ.pop("DATABASE_URL")
+    get_settings.cache_clear()
+    reset_engine()
+    reset_redis()
+    try:
+        yield {k: v for k, v in env.items() if v}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        get_settings.cache_clear()
+        reset_engine()
+        reset_redis()
+
+
+def _stored(account_ids: Sequence[str]) -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(Score).where(Score.account_id.in_(account_ids))
+            )
+            or 0
+        )
+
+
+def _end_to_end(app: Any, records: list[dict[str, Any]], batch: int, stage: Stage) -> float:
+    ids = [r["account_id"] for r in records]
+    started = time.perf_counter()
+    for i in range(0, len(records), batch):
+        app.send_task(
+            "scoring.score_accounts",
+            kwargs={"stage": stage.value, "accounts": records[i : i + batch]},
+        )
+    while _stored(ids) < len(ids):
+        time.sleep(0.01)
+    return len(ids) / (time.perf_counter() - started)
+
+
+def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
+    out = []
+    for record in records:
+        started = time.perf_counter()
+        app.send_task(
+            "scoring.score_accounts",
+            kwargs={"stage": Stage.REGISTRATION.value, "accounts": [record]},
+        )
+        while _stored([record["account_id"]]) == 0:
+            time.sleep(0.0005)
+        out.append((time.perf_counter() - started) * 1000)
+    return out
+
+
+def _peak_rss_mib(parent_pid: int) -> float:
+    pids = [parent_pid] + [
+        int(p)
+        for p in subprocess.run(
+            ["pgrep", "-P", str(parent_pid)], capture_output=True, text=True, check=False
+        ).stdout.split()
+    ]
+    peak = 0
+    for pid in pids:
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, int(line.split()[1]))
+        except FileNotFoundError:
+            continue
+    return peak / 1024
+
+
+def bench_scoring(
+    *,
+    model_cache: Path,
+    accounts: int = 20_000,
+    latency_samples: int = 200,
+    redis_url: str = BENCH_REDIS_URL,
+) -> dict[str, Any]:
+    model_dir = _standard_model(model_cache)
+    with (
+        tempfile.TemporaryDirectory(prefix="bulkguard-bench-") as tmp,
+        ensure_redis(redis_url),
+        _environment(Path(tmp), redis_url) as env,
+    ):
+        redis.Redis.from_url(redis_url).flushdb()
+        upgrade()
+        models = Path(tmp) / "models"
+        models.mkdir()
+        target = models / model_dir.name
+        subprocess.run(["cp", "-r", str(model_dir), str(target)], check=True)
+        with session_scope() as session:
+            set_role(session, register(session, target).version, "active")
+
+        result: dict[str, Any] = {
+            "model_version": read_card(model_dir)["version"],
+            "cores": os.cpu_count(),
+        }
+        sample = _accounts(min(accounts, 20_000), 900, Stage.MESSAGING)
+        result.update(raw_baseline(target / "model.ubj", sample))
+        baseline = result["raw_predict_rows_per_s_all_cores"]
+
+        from workers.celery_app import app  # noqa: PLC0415 - after the environment is set
+
+        tag = uuid.uuid4().hex[:8]
+        workers = start_workers({"scoring": 2}, env, Path(tmp) / "logs", tag)
+        try:
+            wait_until_ready(app, workers, tag)
+            _end_to_end(app, _accounts(200, 901, Stage.MESSAGING), 100, Stage.MESSAGING)  # warm
+            result["end_to_end"] = {}
+            for seed, (batch, n) in enumerate(
+                ((1, min(accounts, 2000)), (100, accounts), (1000, accounts)), start=910
+            ):
+                rate = _end_to_end(app, _accounts(n, seed, Stage.MESSAGING), batch, Stage.MESSAGING)
+                result["end_to_end"][str(batch)] = {
+                    "accounts": n,
+                    "accounts_per_s": round(rate, 1),
+                    "ratio_to_raw_all_cores": round(rate / baseline, 4),
+                }
+            lat = _latencies(app, _accounts(latency_samples, 990, Stage.REGISTRATION))
+            quantiles = statistics.quantiles(lat, n=100)
+            result["single_account_latency_ms"] = {
+                "samples": len(lat),
+                "p50": round(statistics.median(lat), 2),
+                "p99": round(quantiles[98], 2),
+            }
+            result["worker_peak_rss_mib"] = round(_peak_rss_mib(workers[0].process.pid), 1)
+        finally:
+            stop_workers(workers)
+    for key, value in list(result.items()):
+        if isinstance(value, float):
+            result[key] = round(value, 1)
+    return result
+
+
+def _standard_model(cache: Path) -> Path:
+    """The benchmark's model: `bulkguard train`'s defaults (300 trees, depth 6), trained once."""
+    found = sorted(cache.glob("*/model.ubj"))
+    if found:
+        return found[-1].parent
+    cache.mkdir(parents=True, exist_ok=True)
+    return train(TrainingConfig(), cache)
