@@ -18,6 +18,8 @@ from typing import Any, TypeVar
 
 import redis
 from celery import Task, shared_task
+from celery.exceptions import Reject
+from kombu.exceptions import OperationalError as BrokerError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -39,6 +41,7 @@ class TransientError(RuntimeError):
 
 
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
+    BrokerError,
     redis.ConnectionError,
     redis.TimeoutError,
     ConnectionError,
@@ -125,16 +128,27 @@ def stage_task(
                 with session_scope() as session:
                     run = Run(session=session, task_name=name, task_id=task_id)
                     result = body(run, data)
-                outbox.publish(run._queued)
-                return result
             except Exception as exc:
                 if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
                     raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
                 # A defect, an exhausted retry budget or a time limit: keep the input for an
-                # operator and fail the task, which acknowledges the message.
-                _dead_letter(name, task_id, f"{type(exc).__name__}: {exc}", kwargs)
+                # operator and fail the task, which acknowledges the message. If even the
+                # dead-letter store is unreachable, put the message back rather than lose it.
+                try:
+                    _dead_letter(name, task_id, f"{type(exc).__name__}: {exc}", kwargs)
+                except Exception as store_exc:
+                    log.exception("%s [%s] could not be dead-lettered; requeued", name, task_id)
+                    raise Reject(store_exc, requeue=True) from exc
                 raise
+            try:
+                outbox.publish(run._queued)
+            except Exception:
+                # The effects are committed; the outbox sweep publishes what failed here.
+                log.exception(
+                    "%s [%s] committed; follow-ups left to the outbox sweep", name, task_id
+                )
+            return result
 
         return task
 

@@ -318,8 +318,17 @@ def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
                 )
     except ApprovalError as exc:
         raise click.ClickException(str(exc)) from exc
-    outbox.publish(keys)
     click.echo(f"notice {notice_id} {'approved' if approve else 'rejected'} by {actor}")
+    if not keys:
+        return
+    try:
+        outbox.publish(keys)
+        click.echo("sending queued for the legal workers")
+    except Exception as exc:  # the approval is committed either way
+        click.echo(
+            f"the broker is unreachable ({exc}); the send waits in the outbox and is "
+            "published by the next outbox sweep once workers and beat run"
+        )
 
 
 @main.command()

@@ -117,9 +117,10 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
     for action in ("ban", "restrict"):
         ids = [a.account_id for a in in_force if a.action == action]
         if ids:
+            # A restriction never overwrites a ban, even one committed by a concurrent run.
             session.execute(
                 update(Account)
-                .where(Account.account_id.in_(ids))
+                .where(Account.account_id.in_(ids), Account.status != "banned")
                 .values(status=account_status_after(action))
             )
 
@@ -136,13 +137,13 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
         run.enqueue_after_commit(
             "enforcement.deliver",
             {"action_ids": [a.id for a in in_force]},
-            dedupe_key=f"enforcement.deliver:{request.snapshot_id}",
+            dedupe_key=f"enforcement.deliver:{request.snapshot_id}:{request.model_version}",
         )
     if evidence_ids:
         run.enqueue_after_commit(
             "evidence.link",
             {"evidence_ids": evidence_ids},
-            dedupe_key=f"evidence.link:snapshot:{request.snapshot_id}",
+            dedupe_key=f"evidence.link:snapshot:{request.snapshot_id}:{request.model_version}",
         )
     return {"actions": len(created), "in_force": len(in_force), "evidence": len(evidence_ids)}
 
