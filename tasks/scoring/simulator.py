@@ -65,6 +65,9 @@ def _toward(abusive_value: float | np.integer[Any], benign_value: float, drift: 
 
 
 def _casual(rng: Rng, _drift: float) -> Behaviour:
+    # People differ: some send mostly voice notes and photos (little typing), some message
+    # shops and services that never saved them (more non-contacts), a few get blocked by strangers.
+    media_heavy = rng.random() < 0.1
     return {
         "client": "official" if rng.random() < 0.93 else "web",
         "peak_15s": int(rng.poisson(1.5)),
@@ -72,9 +75,9 @@ def _casual(rng: Rng, _drift: float) -> Behaviour:
         "per_day": int(rng.poisson(40)),
         "first_burst_min": None if rng.random() < 0.6 else float(rng.uniform(60, 60 * 24 * 10)),
         "recipients": int(rng.poisson(6)) + 1,
-        "non_contact": _beta(rng, 0.04),
+        "non_contact": _beta(rng, 0.25 if rng.random() < 0.1 else 0.04),
         "reply": _beta(rng, 0.75),
-        "typing": _beta(rng, 0.93, 40),
+        "typing": _beta(rng, 0.35 if media_heavy else 0.93, 20 if media_heavy else 40),
         "groups": int(rng.poisson(0.05)),
         "adds": int(rng.poisson(0.2)),
         "interval_cv": float(rng.uniform(1.2, 4.0)),
@@ -176,6 +179,30 @@ def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
     }
 
 
+def _drip_marketer(rng: Rng, drift: float) -> Behaviour:
+    # Bulk sending spread thin to stay under rate limits: a few hundred messages a day, at a
+    # human-looking pace, to people who mostly never saved the number. It looks much like a small
+    # business; what gives it away is the one-way traffic, repeated content and the blocks.
+    return {
+        "client": "business" if rng.random() < 0.6 else "official",
+        "peak_15s": int(rng.integers(2, 12)),
+        "per_hour": int(rng.integers(15, 80)),
+        "per_day": int(rng.integers(100, 500)),
+        "first_burst_min": float(rng.uniform(60, 60 * 24 * 5)),
+        "recipients": int(rng.integers(80, 400)),
+        "non_contact": _beta(rng, _toward(0.62, 0.45, drift), 8),
+        "reply": _beta(rng, _toward(0.25, 0.5, drift), 8),
+        "typing": _beta(rng, _toward(0.5, 0.6, drift), 8),
+        "groups": int(rng.poisson(0.3)),
+        "adds": int(rng.poisson(3)),
+        "interval_cv": float(_toward(rng.uniform(0.5, 1.6), 1.5, drift)),
+        "identical": _beta(rng, _toward(0.5, 0.3, drift), 8),
+        "block_rate": _beta(rng, 0.01, 60),
+        "report_rate": _beta(rng, 0.005, 120),
+        "business": True,
+    }
+
+
 def _automation(rng: Rng, drift: float) -> Behaviour:
     b = _bulk_marketer(rng, drift)
     # Scripts and emulators: the published example, 100 messages in 15 s minutes after signing up,
@@ -241,12 +268,13 @@ def _compromised(rng: Rng, drift: float) -> Behaviour:
 
 
 POPULATIONS: tuple[Population, ...] = (
-    Population("casual", False, 0.62, _casual),
+    Population("casual", False, 0.61, _casual),
     Population("heavy_legit", False, 0.08, _heavy_legit, hard=True),
     Population("small_business", False, 0.08, _small_business, hard=True),
     Population("community_admin", False, 0.04, _community_admin, hard=True),
     Population("new_number_announcer", False, 0.04, _new_number, hard=True),
-    Population("bulk_marketer", True, 0.05, _bulk_marketer),
+    Population("bulk_marketer", True, 0.04, _bulk_marketer),
+    Population("drip_marketer", True, 0.02, _drip_marketer),
     Population("automation_script", True, 0.03, _automation),
     Population("sim_farm", True, 0.03, _sim_farm),
     Population("modified_client", True, 0.02, _modified_client),

@@ -235,7 +235,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
             },
         }
 
-    hard = _hard_population_fpr(data, scores, test_idx, thresholds)
+    populations = _population_rates(data, scores, test_idx, thresholds)
     version = _version(booster)
     out = out_root / version
     out.mkdir(parents=True, exist_ok=True)
@@ -267,7 +267,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
                 float(average_precision_score(data.true_labels[test_idx], test_scores)), 5
             ),
             "stages": stage_metrics,
-            "benign_hard_populations": hard,
+            "populations": populations,
         },
     }
     (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
@@ -276,19 +276,18 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
     return out
 
 
-def _hard_population_fpr(
+def _population_rates(
     data: Dataset,
     scores: npt.NDArray[np.float32],
     test_idx: npt.NDArray[np.intp],
     thresholds: dict[str, dict[str, float]],
-) -> dict[str, dict[str, float]]:
-    """False-positive rate of each benign population at each stage's ban and review bounds."""
-    out: dict[str, dict[str, float]] = {}
+) -> dict[str, dict[str, Any]]:
+    """Share of each population's test rows at or above its stage's ban and review bounds:
+    the false-positive rate of a benign population, the recall of an abusive one."""
+    out: dict[str, dict[str, Any]] = {}
     pops = np.array(data.populations)
     stage_names = [s.value for s in Stage]
     for name, population in POPULATION_BY_NAME.items():
-        if population.abusive:
-            continue
         rows = test_idx[pops[test_idx] == name]
         if len(rows) == 0:
             continue
@@ -296,9 +295,10 @@ def _hard_population_fpr(
         review = np.array([thresholds[stage_names[s]]["review"] for s in data.stages[rows]])
         out[name] = {
             "rows": len(rows),
+            "abusive": population.abusive,
             "hard": population.hard,
-            "ban_fpr": round(float((scores[rows] >= ban).mean()), 6),
-            "review_or_worse_fpr": round(float((scores[rows] >= review).mean()), 6),
+            "banned": round(float((scores[rows] >= ban).mean()), 6),
+            "review_or_worse": round(float((scores[rows] >= review).mean()), 6),
         }
     return out
 
@@ -338,16 +338,16 @@ def render_card_markdown(card: dict[str, Any]) -> str:
             )
     lines += [
         "",
-        "## Benign populations (false-positive rate on the test split)",
+        "## Per population (test split)",
         "",
-        "| population | hard look-alike | rows | ban FPR | review-or-worse FPR |",
+        "For a benign population the shares are false-positive rates; for an abusive one, recall.",
+        "",
+        "| population | kind | rows | banned | review or worse |",
         "|---|---|---|---|---|",
     ]
-    for name, h in m["benign_hard_populations"].items():
-        lines.append(
-            f"| {name} | {'yes' if h['hard'] else 'no'} | {h['rows']} | "
-            f"{h['ban_fpr']} | {h['review_or_worse_fpr']} |"
-        )
+    for name, p in m["populations"].items():
+        kind = "abusive" if p["abusive"] else ("benign, hard look-alike" if p["hard"] else "benign")
+        lines.append(f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} |")
     lines += [
         "",
         "## Features",
