@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from infra.db.models import DeadLetter
-from infra.db.session import insert_ignore
+from infra.db.session import insert_ignore, make_engine
+from infra.settings import get_settings
 
 log = logging.getLogger(__name__)
 MAX_PAYLOAD_CHARS = 64_000
@@ -72,3 +75,18 @@ def store(
     if rows:
         session.execute(insert_ignore(session, DeadLetter), rows)
     return len(rows)
+
+
+_standalone: tuple[int, str, Engine] | None = None
+
+
+def store_standalone(task_name: str, task_id: str | None, rejection: Rejection) -> None:
+    """Store one dead letter from a process that must not hold pooled connections: the prefork
+    parent (refused messages, hard time limits). A connection-less (NullPool) engine opens and
+    closes a connection per use, so nothing it opens is inherited by the pool's children."""
+    global _standalone  # noqa: PLW0603 - one engine per process
+    url = get_settings().resolved_database_url
+    if _standalone is None or _standalone[:2] != (os.getpid(), url):
+        _standalone = (os.getpid(), url, make_engine(url, pooled=False))
+    with Session(_standalone[2]) as session, session.begin():
+        store(session, task_name, task_id, [rejection])

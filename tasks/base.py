@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import redis
 from celery import Task, shared_task
-from celery.exceptions import Reject
+from celery.exceptions import Reject, TimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from pydantic import BaseModel, ConfigDict, ValidationError
 from sqlalchemy.exc import OperationalError
@@ -81,6 +81,25 @@ class PipelineTask(Task):  # type: ignore[type-arg]
     acks_late = True
     reject_on_worker_lost = True
     typing = False  # arguments are validated by the payload model, with a dead letter on failure
+
+    def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
+        # A hard time limit kills the child before it can keep the input; Celery then reports
+        # the failure here, in the parent, and acknowledges the message. Keep it first.
+        if isinstance(exc, TimeLimitExceeded):
+            try:
+                dead_letters.store_standalone(
+                    self.name,
+                    task_id,
+                    dead_letters.Rejection(
+                        f"hard time limit exceeded ({exc}); the worker process was killed",
+                        {"args": list(args or ()), "kwargs": kwargs},
+                    ),
+                )
+            except Exception:
+                log.exception(
+                    "%s [%s] timed out and could not be dead-lettered", self.name, task_id
+                )
+        super().on_failure(exc, task_id, args, kwargs, einfo)
 
 
 def backoff(retries: int) -> float:

@@ -3,8 +3,7 @@
 Messages that never reach a task (pickle or another refused content type, a body that is not
 valid JSON, an unknown task name, a message without Celery headers) are handled by the consumer
 in the worker's parent process. Celery logs and drops them; this consumer also stores each one,
-with its reason, in the dead-letter table. It runs in the prefork parent, so it uses a
-connection-less (NullPool) engine: nothing it opens is inherited by the pool's children.
+with its reason, in the dead-letter table (through the parent's connection-less store).
 """
 
 from __future__ import annotations
@@ -13,19 +12,13 @@ import logging
 from typing import Any
 
 from celery.worker.consumer import Consumer
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
 
 from infra import dead_letters
-from infra.db.session import make_engine
-from infra.settings import get_settings
 
 log = logging.getLogger(__name__)
 
 
 class DeadLetteringConsumer(Consumer):
-    _dead_letter_engine: Engine | None = None
-
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         self._keep(message, f"undecodable message ({message.content_type}): {exc}")
         super().on_decode_error(message, exc)
@@ -49,14 +42,9 @@ class DeadLetteringConsumer(Consumer):
         task_name = name if isinstance(name, str) else "(unknown)"
         task_id = headers.get("id") if isinstance(headers.get("id"), str) else None
         try:
-            if self._dead_letter_engine is None:
-                self._dead_letter_engine = make_engine(
-                    get_settings().resolved_database_url, pooled=False
-                )
-            with Session(self._dead_letter_engine) as session, session.begin():
-                dead_letters.store(
-                    session, task_name, task_id, [dead_letters.Rejection(reason, message.body)]
-                )
+            dead_letters.store_standalone(
+                task_name, task_id, dead_letters.Rejection(reason, message.body)
+            )
         except Exception:
             # Never let the dead-letter store take the consumer down with it.
             log.exception("could not store a dead letter for %s: %s", task_name, reason)

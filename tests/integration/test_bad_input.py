@@ -118,3 +118,49 @@ def test_malformed_messages_are_dead_lettered_and_the_rest_is_scored(start, acti
     assert "registration: Field required" in by_account["bad-missing"].reason
     assert by_account["bad-missing"].record_index == len(good) + 2
     assert workers.alive()
+
+
+def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, active_model):
+    workers = start({"scoring": 1})
+    big = [r for r in simulate(30000, seed=6) if r["stage"] == "messaging"][:10000]
+    # 10,000 accounts take seconds; a soft limit of half a second interrupts the batch.
+    workers.app.send_task(
+        "scoring.score_accounts",
+        kwargs={"stage": "messaging", "accounts": big},
+        soft_time_limit=0.5,
+        time_limit=30,
+    )
+    workers.wait_for(lambda: count(DeadLetter) == 1, what="the interrupted batch's dead letter")
+    (letter,) = _dead_letters()
+    assert letter.task_name == "scoring.score_accounts"
+    assert "SoftTimeLimitExceeded" in letter.reason
+    assert big[0]["account_id"] in letter.payload
+    assert count(Score) == 0  # its transaction was rolled back whole
+    small = [r for r in simulate(60, seed=7) if r["stage"] == "registration"]
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "registration", "accounts": small}
+    )
+    workers.wait_for(lambda: count(Score) == len(small), what="the next batch to be scored")
+    assert workers.alive()
+
+
+def test_a_hard_time_limit_is_kept_by_the_parent(env):
+    # A hard limit kills the child; Celery reports the failure to the task's on_failure in the
+    # prefork parent, which keeps the input through the connection-less store.
+    from billiard.einfo import ExceptionInfo
+    from celery.exceptions import TimeLimitExceeded
+
+    from workers.celery_app import app
+
+    task = app.tasks["scoring.score_accounts"]
+    kwargs = {"stage": "messaging", "accounts": [{"account_id": "slow-1"}]}
+    try:
+        raise TimeLimitExceeded(150)
+    except TimeLimitExceeded as exc:
+        einfo = ExceptionInfo()
+        task.on_failure(exc, "task-123", (), kwargs, einfo)
+        task.on_failure(exc, "task-123", (), kwargs, einfo)  # redelivered: stored once
+    (letter,) = _dead_letters()
+    assert letter.task_id == "task-123"
+    assert "hard time limit exceeded" in letter.reason
+    assert "slow-1" in letter.payload
