@@ -66,10 +66,16 @@ class Run:
     task_name: str
     task_id: str | None
     _queued: list[str] = field(default_factory=list)
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
     rejected: int = 0
 
     def enqueue_after_commit(self, task_name: str, kwargs: dict[str, Any], dedupe_key: str) -> None:
         self._queued.append(outbox.add(self.session, task_name, kwargs, dedupe_key))
+
+    def after_commit(self, effect: Callable[[], None]) -> None:
+        """Run a best-effort side effect outside the database (e.g. a Redis counter) only once
+        the transaction has committed, so a rolled-back run leaves no trace there."""
+        self._after_commit.append(effect)
 
     def reject(self, items: list[dead_letters.Rejection]) -> None:
         self.rejected += dead_letters.store(self.session, self.task_name, self.task_id, items)
@@ -160,6 +166,11 @@ def stage_task(
                     log.exception("%s [%s] could not be dead-lettered; requeued", name, task_id)
                     raise Reject(store_exc, requeue=True) from exc
                 raise
+            for effect in run._after_commit:
+                try:
+                    effect()
+                except Exception:
+                    log.exception("%s [%s] committed; a side effect failed", name, task_id)
             try:
                 outbox.publish(run._queued)
             except Exception:

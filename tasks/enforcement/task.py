@@ -130,7 +130,9 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
         for a in created
         if a.action == "ban" and a.status == "active" and a.account_id in records
     ]
-    RedisNeighbourStore(get_redis()).record_bans(banned)
+    if banned:
+        # Counted in Redis only once the bans are committed.
+        run.after_commit(lambda: RedisNeighbourStore(get_redis()).record_bans(banned))
 
     evidence_ids = _on_platform_evidence(session, created, records, scores)
     if in_force:

@@ -21,6 +21,7 @@ from infra.db.models import (
     SignalSnapshot,
 )
 from infra.db.session import session_scope
+from infra.redis_client import get_redis
 from infra.settings import get_settings
 from tasks.evidence.simulator import documents
 from tasks.scoring.model import ACTIONED
@@ -53,6 +54,8 @@ def test_population_flows_through_all_four_stages(start, active_model):
     assert counts["accounts"] == counts["scored"] == len(records)
     assert counts["dead_letters"] == 0, workers.logs()
     assert counts["banned"] > 0
+    # Bans feed the neighbourhood ban rates in Redis once committed.
+    assert any(get_redis().scan_iter(match="bulkguard:nb:device:*:ban", count=1000))
     with session_scope() as session:
         # Each account appears once, so every actionable decision became exactly one action.
         actionable = session.scalar(
