@@ -67,7 +67,6 @@ class Run:
     task_id: str | None
     _queued: list[str] = field(default_factory=list)
     _after_commit: list[Callable[[], None]] = field(default_factory=list)
-    rejected: int = 0
 
     def enqueue_after_commit(self, task_name: str, kwargs: dict[str, Any], dedupe_key: str) -> None:
         self._queued.append(outbox.add(self.session, task_name, kwargs, dedupe_key))
@@ -78,7 +77,7 @@ class Run:
         self._after_commit.append(effect)
 
     def reject(self, items: list[dead_letters.Rejection]) -> None:
-        self.rejected += dead_letters.store(self.session, self.task_name, self.task_id, items)
+        dead_letters.store(self.session, self.task_name, self.task_id, items)
 
 
 class PipelineTask(Task):  # type: ignore[type-arg]

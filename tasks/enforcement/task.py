@@ -124,7 +124,9 @@ def apply(run: Run, request: ApplyEnforcement) -> dict[str, Any]:
                 .values(status=account_status_after(action))
             )
 
-    records = _records_by_account(session, request.snapshot_id)
+    records = _records_by_account(
+        session, request.snapshot_id, {a.account_id for a in created if a.action == "ban"}
+    )
     banned = [
         records[a.account_id]
         for a in created
@@ -165,12 +167,17 @@ def _explain(session: Session, model_version: str, scores: list[Score]) -> None:
     session.flush()
 
 
-def _records_by_account(session: Session, snapshot_id: int) -> dict[str, AccountSignals]:
+def _records_by_account(
+    session: Session, snapshot_id: int, account_ids: set[str]
+) -> dict[str, AccountSignals]:
+    """The validated records of the given accounts; the rest of the batch is not re-validated."""
     snapshot = session.get(SignalSnapshot, snapshot_id)
     if snapshot is None:
         return {}
     out = {}
     for raw in snapshot_records(snapshot):
+        if not isinstance(raw, dict) or raw.get("account_id") not in account_ids:
+            continue
         try:
             record = AccountSignals.model_validate(raw)
         except ValueError:

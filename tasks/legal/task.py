@@ -133,25 +133,11 @@ def evaluate(run: Run, request: EvaluateCompany) -> dict[str, Any]:
                 LegalNotice.policy_version == settings.policy_version,
             )
         ).one()
-        session.add(
-            NoticeEvent(
-                notice_id=notice.id,
-                status="awaiting_approval",
-                actor=SYSTEM,
-                note=f"drafted: {verdict.reason}",
-            )
-        )
+        _history(session, notice, f"drafted: {verdict.reason}")
     elif notice.cited_evidence != fields["cited_evidence"]:
         for key, value in fields.items():
             setattr(notice, key, value)
-        session.add(
-            NoticeEvent(
-                notice_id=notice.id,
-                status="awaiting_approval",
-                actor=SYSTEM,
-                note=f"evidence updated: {len(verdict.cited)} items cited",
-            )
-        )
+        _history(session, notice, f"evidence updated: {len(verdict.cited)} items cited")
     return {
         "company_id": company.id,
         "eligible": True,
@@ -175,7 +161,7 @@ def decide(
     if approve:
         notice.approved_by = actor
         notice.approved_at = utcnow()
-    session.add(NoticeEvent(notice_id=notice.id, status=notice.status, actor=actor, note=note))
+    _history(session, notice, note, actor=actor)
     session.flush()
     return notice
 
@@ -212,7 +198,7 @@ def send(run: Run, request: SendNotice) -> dict[str, Any]:
     )
     notice.status = "sent"
     notice.sent_at = utcnow()
-    session.add(NoticeEvent(notice_id=notice.id, status="sent", actor=SYSTEM, note=str(sink)))
+    _history(session, notice, str(sink))
     return {"notice_id": notice.id, "status": "sent", "delivered": True}
 
 
@@ -229,12 +215,10 @@ def escalate(run: Run, _request: Escalate) -> dict[str, Any]:
     ).all()
     for notice in stale:
         notice.escalated_at = utcnow()
-        session.add(
-            NoticeEvent(
-                notice_id=notice.id,
-                status="awaiting_approval",
-                actor=SYSTEM,
-                note=f"escalated: no decision within {ESCALATE_AFTER}",
-            )
-        )
+        _history(session, notice, f"escalated: no decision within {ESCALATE_AFTER}")
     return {"escalated": len(stale)}
+
+
+def _history(session: Session, notice: LegalNotice, note: str, *, actor: str = SYSTEM) -> None:
+    """Append the notice's current status to its history, with who and why."""
+    session.add(NoticeEvent(notice_id=notice.id, status=notice.status, actor=actor, note=note))

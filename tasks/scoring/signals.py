@@ -120,7 +120,8 @@ REQUIRED_BLOCKS: dict[Stage, tuple[str, ...]] = {
 
 
 class ScoringRequest(_Strict):
-    """The envelope; the records are validated one by one by :func:`validate_records`."""
+    """The payload of ``scoring.score_accounts``: the envelope is validated here, the records
+    one by one by :func:`validate_records`, so one bad record does not reject the batch."""
 
     stage: Stage
     accounts: Annotated[list[Any], Field(min_length=1, max_length=10_000)]

@@ -5,10 +5,9 @@ from __future__ import annotations
 import hashlib
 import math
 import zlib
-from typing import Annotated, Any
+from typing import Any
 
 import orjson
-from pydantic import Field
 from sqlalchemy import select
 
 from infra.db.models import Account, Score, SignalSnapshot
@@ -16,24 +15,18 @@ from infra.db.session import insert_ignore
 from infra.dead_letters import Rejection
 from infra.neighbour_store import RedisNeighbourStore
 from infra.redis_client import get_redis
-from tasks.base import Payload, Run, stage_task
+from tasks.base import Run, stage_task
 from tasks.scoring.batch import ScoredBatch, score_records
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.phones import number_info, phone_block
 from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import Stage, validate_records
+from tasks.scoring.signals import ScoringRequest, validate_records
 
 TASK_NAME = "scoring.score_accounts"
-MAX_BATCH = 10_000
 
 
-class ScoreAccounts(Payload):
-    stage: Stage
-    accounts: Annotated[list[Any], Field(min_length=1, max_length=MAX_BATCH)]
-
-
-@stage_task(TASK_NAME, ScoreAccounts, soft_time_limit=120, time_limit=150)
-def score_accounts(run: Run, request: ScoreAccounts) -> dict[str, Any]:
+@stage_task(TASK_NAME, ScoringRequest, soft_time_limit=120, time_limit=150)
+def score_accounts(run: Run, request: ScoringRequest) -> dict[str, Any]:
     records, positions, rejected = validate_records(request.stage, request.accounts)
     if rejected:
         run.reject(
@@ -69,7 +62,7 @@ def _account_id(item: Any) -> str | None:
     return value[:64] if isinstance(value, str) else None
 
 
-def _store(run: Run, request: ScoreAccounts, batch: ScoredBatch, positions: list[int]) -> int:
+def _store(run: Run, request: ScoringRequest, batch: ScoredBatch, positions: list[int]) -> int:
     session = run.session
     raw = orjson.dumps(request.accounts)
     content_hash = hashlib.sha256(request.stage.value.encode() + b"\0" + raw).hexdigest()
