@@ -282,16 +282,17 @@ POPULATIONS: tuple[Population, ...] = (
 )
 POPULATION_BY_NAME = {p.name: p for p in POPULATIONS}
 
-# Country, calling code, a mobile and a VoIP prefix of national numbers, and length.
+# Country, calling code, mobile prefixes of national numbers (ranges in use, so that numbers
+# drawn from them are valid mobiles, as real users' are), a VoIP prefix, and national length.
 _COUNTRIES = (
-    ("SK", "421", "9", None, 9),
-    ("GB", "44", "7", "56", 10),
-    ("NL", "31", "6", "85", 9),
-    ("IN", "91", "9", None, 10),
-    ("BR", "55", "119", None, 11),
-    ("ID", "62", "81", None, 10),
-    ("DE", "49", "15", None, 11),
-    ("MX", "52", "1", None, 10),
+    ("SK", "421", ("905", "910", "915", "940", "944", "948", "950"), None, 9),
+    ("GB", "44", ("74", "75", "77", "78", "79"), "56", 10),
+    ("NL", "31", ("61", "62", "63", "64", "65"), "85", 9),
+    ("IN", "91", ("98", "99", "97", "96"), None, 10),
+    ("BR", "55", ("119", "219", "319"), None, 11),
+    ("ID", "62", ("811", "812", "813", "821", "822", "852"), None, 10),
+    ("DE", "49", ("151", "152", "160", "170", "171", "176"), None, 11),
+    ("MX", "52", ("55", "33", "81"), None, 10),
 )
 _IP_COUNTRIES = ("SK", "GB", "NL", "IN", "BR", "ID", "DE", "MX", "US", "RU", "CN", "VN")
 
@@ -444,17 +445,17 @@ def _phone(
     if b.get("farm") and crew is not None:
         # Consecutive numbers: the whole crew sits in one 1,000-block.
         if crew not in farm_blocks:
-            country, code, mobile, _voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
+            country, code, mobiles, _voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
+            mobile = mobiles[int(rng.integers(len(mobiles)))]
             body = mobile + "".join(str(d) for d in rng.integers(0, 10, length - len(mobile) - 3))
             farm_blocks[crew] = (country, f"+{code}{body}", 0)
         country, block, used = farm_blocks[crew]
         farm_blocks[crew] = (country, block, used + 1)
         return f"{block}{(used * 7 + seed) % 1000:03d}", country
-    country, code, mobile, voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
-    prefix = voip if (b.get("voip") and voip) else mobile
+    country, code, mobiles, voip, length = _COUNTRIES[int(rng.integers(len(_COUNTRIES)))]
     if b.get("voip") and not voip:
-        country, code, mobile, voip, length = _COUNTRIES[1]
-        prefix = voip or mobile
+        country, code, mobiles, voip, length = _COUNTRIES[1]
+    prefix = voip if (b.get("voip") and voip) else mobiles[int(rng.integers(len(mobiles)))]
     body = "".join(str(d) for d in rng.integers(0, 10, length - len(prefix)))
     return f"+{code}{prefix}{body}", country
 
