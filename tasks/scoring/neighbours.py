@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tasks.scoring.phones import phone_block
-from tasks.scoring.signals import AccountSignals
+from tasks.scoring.signals import AccountSignals, Stage
 
 NEIGHBOUR_FEATURES = (
     "block_ban_rate",
@@ -46,8 +46,9 @@ def hour_bucket(moment: dt.datetime) -> int:
 
 
 class NeighbourStore(Protocol):
-    def observe(self, records: Sequence[AccountSignals]) -> None:
-        """Count the accounts, their registrations and the reported ones in each neighbourhood."""
+    def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
+        """Count registrations (at the registration stage) and reported accounts (at any stage)
+        in each neighbourhood."""
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         """Count banned accounts in their neighbourhoods."""
@@ -55,12 +56,35 @@ class NeighbourStore(Protocol):
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         """One row of ``NEIGHBOUR_FEATURES`` per record."""
 
+    def observe_and_lookup(
+        self, records: Sequence[AccountSignals], stage: Stage
+    ) -> npt.NDArray[np.float32]:
+        """``observe`` then ``lookup``, in one step where the store can do that faster."""
 
-def rates(accounts: int, banned: int, reported: int) -> tuple[float, float]:
-    """Shares of accounts banned and reported; a neighbourhood seen once says nothing yet."""
+
+def rates(registered: int, banned: int, reported: int) -> tuple[float, float]:
+    """Shares of a neighbourhood's accounts banned and reported.
+
+    Its accounts are those registered in it, counted when their registration is scored; an
+    account banned or reported without one (registered before bulkguard saw the neighbourhood)
+    still counts, so a share never exceeds 1. A neighbourhood of one account says nothing yet.
+    """
+    accounts = max(registered, banned, reported)
     if accounts <= 1:
         return 0.0, 0.0
     return banned / accounts, reported / accounts
+
+
+def rate_arrays(
+    registered: npt.NDArray[np.float64],
+    banned: npt.NDArray[np.float64],
+    reported: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """:func:`rates` over arrays of neighbourhoods."""
+    accounts = np.maximum(np.maximum(registered, banned), reported)
+    known = accounts > 1
+    safe = np.where(known, accounts, 1.0)
+    return np.where(known, banned / safe, 0.0), np.where(known, reported / safe, 0.0)
 
 
 def registration_hours(record: AccountSignals) -> tuple[int, int]:
@@ -80,21 +104,29 @@ class MemoryNeighbourStore:
         self._members: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._regs: dict[tuple[str, str, int], set[str]] = defaultdict(set)
 
-    def observe(self, records: Sequence[AccountSignals]) -> None:
+    def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
+        registering = stage is Stage.REGISTRATION
         for record in records:
             registered = hour_bucket(record.registration.registered_at)
             reported = record.feedback is not None and record.feedback.reports > 0
             for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
-                self._members[(kind, key, "acc")].add(record.account_id)
+                if registering:
+                    self._members[(kind, key, "acc")].add(record.account_id)
+                    if kind != "block":
+                        self._regs[(kind, key, registered)].add(record.account_id)
                 if reported:
                     self._members[(kind, key, "rep")].add(record.account_id)
-                if kind != "block":
-                    self._regs[(kind, key, registered)].add(record.account_id)
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         for record in records:
             for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
                 self._members[(kind, key, "ban")].add(record.account_id)
+
+    def observe_and_lookup(
+        self, records: Sequence[AccountSignals], stage: Stage
+    ) -> npt.NDArray[np.float32]:
+        self.observe(records, stage)
+        return self.lookup(records)
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(records), len(NEIGHBOUR_FEATURES)), dtype=np.float32)

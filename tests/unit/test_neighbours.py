@@ -11,7 +11,12 @@ import pytest
 import redis
 
 from infra import neighbour_store
-from infra.neighbour_store import BURST_SECONDS, RECENT_SECONDS, RedisNeighbourStore
+from infra.neighbour_store import (
+    BURST_SECONDS,
+    RECENT_SECONDS,
+    REDELIVERY_SECONDS,
+    RedisNeighbourStore,
+)
 from tasks.scoring.neighbours import (
     NEIGHBOUR_FEATURES,
     MemoryNeighbourStore,
@@ -22,7 +27,7 @@ from tasks.scoring.neighbours import (
     registration_hours,
 )
 from tasks.scoring.signals import AccountSignals, Stage
-from tests.unit.records import T0, feedback_block, parse, record
+from tests.unit.records import T0, feedback_block, messaging_block, parse, record
 
 THIRD = 1.0 / 3.0
 
@@ -97,6 +102,8 @@ EXPECTED = np.array(
         (2, 1, 0, (0.5, 0.0)),
         (2, 2, 2, (1.0, 1.0)),
         (4, 1, 3, (0.25, 0.75)),
+        (0, 2, 1, (1.0, 0.5)),  # banned accounts registered before bulkguard saw them
+        (1, 3, 0, (1.0, 0.0)),
     ],
 )
 def test_rates(accounts: int, banned: int, reported: int, expected: tuple[float, float]) -> None:
@@ -121,7 +128,7 @@ def test_neighbourhood_keys() -> None:
 
 def test_lookup_rows(store: NeighbourStore) -> None:
     recs = neighbourhood_records()
-    store.observe(recs)
+    store.observe(recs, Stage.REGISTRATION)
     store.record_bans(recs[:1])
     rows = store.lookup(recs)
     assert rows.shape == (4, len(NEIGHBOUR_FEATURES))
@@ -140,9 +147,9 @@ def test_unseen_accounts_have_zero_rows(store: NeighbourStore) -> None:
 
 def test_observing_again_changes_nothing(store: NeighbourStore) -> None:
     recs = neighbourhood_records()
-    store.observe(recs)
+    store.observe(recs, Stage.REGISTRATION)
     store.record_bans(recs[:1])
-    store.observe(recs)  # a redelivered batch
+    store.observe(recs, Stage.REGISTRATION)  # a redelivered batch
     store.record_bans(recs[:1])
     # The same account seen again at a later stage is still one account.
     (later,) = parse(
@@ -159,7 +166,7 @@ def test_observing_again_changes_nothing(store: NeighbourStore) -> None:
         ],
         Stage.FEEDBACK,
     )
-    store.observe([later])
+    store.observe([later], Stage.FEEDBACK)
     np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)
 
 
@@ -178,7 +185,7 @@ def test_redis_and_memory_stores_agree_step_by_step(redis_client: redis.Redis) -
     for action, batch in steps:
         for s in (memory, served):
             if action == "observe":
-                s.observe(batch)
+                s.observe(batch, Stage.REGISTRATION)
             else:
                 s.record_bans(batch)
         np.testing.assert_array_equal(served.lookup(recs), memory.lookup(recs))
@@ -188,13 +195,51 @@ def test_redis_and_memory_stores_agree_step_by_step(redis_client: redis.Redis) -
 
 def test_redis_keys_expire(redis_client: redis.Redis) -> None:
     recs = neighbourhood_records()
-    RedisNeighbourStore(redis_client).observe(recs)
+    served = RedisNeighbourStore(redis_client)
+    served.observe(recs, Stage.REGISTRATION)
+    served.record_bans(recs[:1])
     prefix = neighbour_store.PREFIX
-    keys = [k.decode() for k in redis_client.scan_iter(f"{prefix}:*")]
-    assert f"{prefix}:block:+421905123:acc" in keys
-    assert f"{prefix}:device:d2:rep" in keys
-    assert not any(k.startswith(f"{prefix}:block:") and ":reg:" in k for k in keys)
+    keys = {k.decode() for k in redis_client.scan_iter(f"{prefix}:*")}
+    assert {f"{prefix}:block:+421905123:acc", f"{prefix}:device:d2:rep", f"{prefix}:hot"} <= keys
+    limits = {
+        "regs": BURST_SECONDS,
+        "registered": REDELIVERY_SECONDS,
+        "hot": RECENT_SECONDS,
+        "block": RECENT_SECONDS,
+        "network": RECENT_SECONDS,
+        "device": RECENT_SECONDS,
+    }
+    assert {k.split(":")[1] for k in keys} == set(limits)
     for key in keys:
-        ttl = redis_client.ttl(key)
-        limit = BURST_SECONDS if ":reg:" in key else RECENT_SECONDS
-        assert 0 < ttl <= limit, key
+        assert 0 < redis_client.ttl(key) <= limits[key.split(":")[1]], key
+
+
+def test_messaging_stage_only_reads(redis_client: redis.Redis) -> None:
+    # The bulk of the traffic: scoring a messaging batch writes nothing unless a record carries
+    # reports, so its cost is the reads.
+    recs = parse([record(a, messaging=messaging_block()) for a in ("m1", "m2")], Stage.MESSAGING)
+    RedisNeighbourStore(redis_client).observe_and_lookup(recs, Stage.MESSAGING)
+    assert list(redis_client.scan_iter(f"{neighbour_store.PREFIX}:*")) == []
+
+
+def test_rates_of_a_neighbourhood_cool_down_with_its_window(redis_client: redis.Redis) -> None:
+    served = RedisNeighbourStore(redis_client)
+    recs = neighbourhood_records()
+    served.observe(recs, Stage.REGISTRATION)
+    served.record_bans(recs[:1])
+    assert served.lookup(recs)[0, 0] == pytest.approx(THIRD)
+    # As if the ban were older than the window: the neighbourhood is no longer hot.
+    redis_client.zadd(f"{neighbour_store.PREFIX}:hot", {"block:+421905123": 1.0}, xx=True)
+    assert served.lookup(recs)[0, 0] == 0.0
+
+
+def test_large_neighbourhoods_go_to_redis_in_slices(redis_client: redis.Redis) -> None:
+    # Lua's unpack() takes a few thousand values at most: 2,500 registrations on one network in
+    # one batch must still all be counted.
+    recs = parse(
+        [record(f"s{i}", phone=f"+4219051{i:05d}", network_id="busy") for i in range(2500)],
+        Stage.REGISTRATION,
+    )
+    rows = RedisNeighbourStore(redis_client).observe_and_lookup(recs, Stage.REGISTRATION)
+    # HyperLogLog counts are estimates: within 2% at this size.
+    assert rows[0, NEIGHBOUR_FEATURES.index("network_regs_1h")] == pytest.approx(2500, rel=0.02)
