@@ -49,60 +49,80 @@ SIGNAL_FEATURES = (
 
 FEATURES: tuple[str, ...] = SIGNAL_FEATURES + NEIGHBOUR_FEATURES
 
-_USUAL_TYPES = {"mobile", "fixed_or_mobile"}
-_NAN = math.nan
-_NO_MESSAGING = (_NAN,) * 12
-_NO_FEEDBACK = (_NAN,) * 5
+_USUAL_TYPES = ("mobile", "fixed_or_mobile")
+_UNUSUAL_EXCEPT = (*_USUAL_TYPES, "voip", "fixed_line")
+_HEAD = slice(0, 9)
+_MESSAGING = slice(9, 21)
+_FEEDBACK = slice(21, 26)
 
 
 def signal_row(record: AccountSignals, stage: Stage) -> tuple[float, ...]:
     """The signal part of one feature row, in the order of ``SIGNAL_FEATURES``."""
-    reg = record.registration
-    info = number_info(record.phone)
-    number_type = info.number_type
-    head = (
-        STAGE_CODES[stage],
-        float(number_type == "voip"),
-        float(number_type == "fixed_line"),
-        float(number_type not in _USUAL_TYPES and number_type not in {"voip", "fixed_line"}),
-        float(info.country is not None and info.country != reg.ip_country),
-        float(reg.client == "modified"),
-        float(reg.client == "web"),
-        float(reg.client == "business"),
-        max((record.observed_at - reg.registered_at).total_seconds(), 0.0) / 3600.0,
+    return tuple(float(v) for v in signal_matrix([record], stage)[0])
+
+
+def signal_matrix(records: Sequence[AccountSignals], stage: Stage) -> npt.NDArray[np.float32]:
+    """The signal part of the feature rows, one per record, built column by column: a Python
+    loop per record and feature would cost more than the model's prediction."""
+    out = np.full((len(records), len(SIGNAL_FEATURES)), math.nan, dtype=np.float32)
+    if not records:
+        return out
+    registrations = [r.registration for r in records]
+    numbers = [number_info(r.phone) for r in records]
+    types = np.array([n.number_type for n in numbers])
+    clients = np.array([g.client for g in registrations])
+    head = out[:, _HEAD]
+    head[:, 0] = STAGE_CODES[stage]
+    head[:, 1] = types == "voip"
+    head[:, 2] = types == "fixed_line"
+    head[:, 3] = ~np.isin(types, _UNUSUAL_EXCEPT)  # toll-free, premium, pager, invalid...
+    head[:, 4] = [
+        n.country is not None and n.country != g.ip_country
+        for n, g in zip(numbers, registrations, strict=True)
+    ]
+    head[:, 5] = clients == "modified"
+    head[:, 6] = clients == "web"
+    head[:, 7] = clients == "business"
+    seconds = np.array(
+        [
+            (r.observed_at - g.registered_at).total_seconds()
+            for r, g in zip(records, registrations, strict=True)
+        ]
     )
-    msg = record.messaging
-    messaging = (
-        _NO_MESSAGING
-        if msg is None
-        else (
-            float(msg.peak_msgs_15s),
-            float(msg.msgs_last_hour),
-            float(msg.msgs_last_day),
-            _NAN if msg.minutes_to_first_burst is None else msg.minutes_to_first_burst,
-            float(msg.unique_recipients_day),
-            msg.non_contact_ratio,
-            msg.reply_ratio,
-            msg.typing_ratio,
-            float(msg.groups_created_day),
-            float(msg.group_members_added_day),
-            msg.send_interval_cv,
-            msg.identical_content_ratio,
+    head[:, 8] = np.maximum(seconds, 0.0) / 3600.0
+
+    # Missing blocks (no messaging yet at registration time) stay NaN.
+    messaging = [(i, r.messaging) for i, r in enumerate(records) if r.messaging is not None]
+    if messaging:
+        rows = [i for i, _ in messaging]
+        out[rows, _MESSAGING] = [
+            (
+                m.peak_msgs_15s,
+                m.msgs_last_hour,
+                m.msgs_last_day,
+                math.nan if m.minutes_to_first_burst is None else m.minutes_to_first_burst,
+                m.unique_recipients_day,
+                m.non_contact_ratio,
+                m.reply_ratio,
+                m.typing_ratio,
+                m.groups_created_day,
+                m.group_members_added_day,
+                m.send_interval_cv,
+                m.identical_content_ratio,
+            )
+            for _, m in messaging
+        ]
+    feedback = [(i, r.feedback) for i, r in enumerate(records) if r.feedback is not None]
+    if feedback:
+        rows = [i for i, _ in feedback]
+        counts = np.array(
+            [(f.recipients_reached, f.blocks, f.reports) for _, f in feedback], dtype=np.float64
         )
-    )
-    fb = record.feedback
-    if fb is None:
-        feedback = _NO_FEEDBACK
-    else:
-        reached = max(fb.recipients_reached, 1)
-        feedback = (
-            float(fb.recipients_reached),
-            float(fb.blocks),
-            float(fb.reports),
-            fb.blocks / reached,
-            fb.reports / reached,
+        reached = np.maximum(counts[:, 0], 1.0)
+        out[rows, _FEEDBACK] = np.column_stack(
+            [counts, counts[:, 1] / reached, counts[:, 2] / reached]
         )
-    return head + messaging + feedback
+    return out
 
 
 def feature_matrix(
@@ -113,8 +133,5 @@ def feature_matrix(
     Observing first means an account counts in its own neighbourhood, the same way in training
     (records replayed in time order) and in serving.
     """
-    neighbours.observe(records)
-    signals = np.array([signal_row(r, stage) for r in records], dtype=np.float32).reshape(
-        len(records), len(SIGNAL_FEATURES)
-    )
-    return np.hstack([signals, neighbours.lookup(records)])
+    around = neighbours.observe_and_lookup(records, stage)
+    return np.hstack([signal_matrix(records, stage), around])

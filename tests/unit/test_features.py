@@ -94,20 +94,24 @@ def test_messaging_row_copies_the_messaging_signals() -> None:
     )
     row = row_of(record("m", messaging=msg), Stage.MESSAGING)
     assert row["stage"] == 1.0
-    assert [row[n] for n in MESSAGING_FEATURES] == [
-        100.0,
-        120.0,
-        130.0,
-        5.0,
-        90.0,
-        0.9,
-        0.05,
-        0.0,
-        3.0,
-        250.0,
-        0.05,
-        0.5,
-    ]
+    # Rows are float32, as the model reads them.
+    assert [row[n] for n in MESSAGING_FEATURES] == pytest.approx(
+        [
+            100.0,
+            120.0,
+            130.0,
+            5.0,
+            90.0,
+            0.9,
+            0.05,
+            0.0,
+            3.0,
+            250.0,
+            0.05,
+            0.5,
+        ],
+        rel=1e-6,
+    )
     for name in FEEDBACK_FEATURES:
         assert math.isnan(row[name])
 
