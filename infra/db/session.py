@@ -8,11 +8,12 @@ parent's engine discards it without closing the parent's connections and builds 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Table, create_engine, event
+from sqlalchemy import Dialect, Engine, Insert, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.pool import NullPool
@@ -110,3 +111,72 @@ def insert_ignore(session: Session, model: type[DeclarativeBase]) -> Insert:
     if dialect == "sqlite":
         return sqlite.insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"bulkguard supports SQLite and PostgreSQL, not {dialect}")
+
+
+@lru_cache(maxsize=64)
+def _bulk_statement(
+    dialect: Dialect, table: Table, columns: tuple[str, ...]
+) -> tuple[str, tuple[str, ...] | None, tuple[Callable[[Any], Any] | None, ...]]:
+    """The compiled INSERT, its positional parameter order (None: named) and the columns' bind
+    conversions, once per process for each table and column list."""
+    insert = (
+        postgresql.insert(table) if dialect.name == "postgresql" else sqlite.insert(table)
+    ).on_conflict_do_nothing()
+    compiled = insert.compile(dialect=dialect, column_keys=list(columns))
+    processors = tuple(
+        table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in columns
+    )
+    wanted = tuple(compiled.positiontup or ()) if compiled.positional else tuple(compiled.params)
+    if set(wanted) != set(columns):
+        # Python-side column defaults are evaluated per row by the ORM, not here.
+        raise ValueError(f"{table.name}: bulk rows need values for {sorted(wanted)}")
+    return str(compiled), wanted if compiled.positional else None, processors
+
+
+def bulk_insert_ignore(
+    session: Session,
+    model: type[DeclarativeBase],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """``insert_ignore`` for thousands of rows given as tuples in ``columns`` order.
+
+    The same statement and the same type conversions as the ORM's, but compiled once and run
+    with the driver's executemany: SQLAlchemy's per-row parameter handling costs about as much
+    as the database's own insert, and a scoring batch writes two rows per account while it
+    holds SQLite's write lock.
+    """
+    if not rows:
+        return
+    table = model.__table__
+    assert isinstance(table, Table)
+    sql, order, processors = _bulk_statement(session.get_bind().dialect, table, columns)
+    by_column = zip(processors, zip(*rows, strict=True), strict=True)
+    converted = list(zip(*(_convert(p, values) for p, values in by_column), strict=True))
+    params: list[Any]
+    if order is None:  # named placeholders (psycopg)
+        params = [dict(zip(columns, row, strict=True)) for row in converted]
+    elif order == columns:
+        params = converted
+    else:
+        position = [columns.index(name) for name in order]
+        params = [tuple(row[i] for i in position) for row in converted]
+    session.connection().exec_driver_sql(sql, params)
+
+
+def _convert(processor: Callable[[Any], Any] | None, values: tuple[Any, ...]) -> list[Any]:
+    """One column's values as the driver takes them. A batch repeats values (one observation
+    time for many accounts, one creation time for all rows), so each distinct value is
+    converted once; None stays None, as every bind conversion leaves it."""
+    if processor is None:
+        return list(values)
+    memo: dict[Any, Any] = {None: None}
+    out = []
+    for value in values:
+        if isinstance(value, list | dict):  # JSON documents: unhashable, converted each
+            out.append(processor(value))
+            continue
+        if value not in memo:
+            memo[value] = processor(value)
+        out.append(memo[value])
+    return out

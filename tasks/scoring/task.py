@@ -10,8 +10,8 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
-from infra.db.models import Account, Score, SignalSnapshot
-from infra.db.session import insert_ignore
+from infra.db.models import Account, Score, SignalSnapshot, utcnow
+from infra.db.session import bulk_insert_ignore, insert_ignore
 from infra.dead_letters import Rejection
 from infra.neighbour_store import RedisNeighbourStore
 from infra.redis_client import get_redis
@@ -62,62 +62,80 @@ def _account_id(item: Any) -> str | None:
     return value[:64] if isinstance(value, str) else None
 
 
+_ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
+_SCORE_COLUMNS = (
+    "snapshot_id",
+    "position",
+    "account_id",
+    "stage",
+    "observed_at",
+    "model_version",
+    "shadow",
+    "score",
+    "decision",
+    "features",
+    "reasons",
+    "created_at",
+)
+
+
 def _store(run: Run, request: ScoringRequest, batch: ScoredBatch, positions: list[int]) -> int:
+    # Everything is prepared before the first write: on SQLite the first write takes the
+    # database's write lock, and the other worker processes wait for it until commit.
     session = run.session
     raw = orjson.dumps(request.accounts)
     content_hash = hashlib.sha256(request.stage.value.encode() + b"\0" + raw).hexdigest()
-    session.execute(
-        insert_ignore(session, SignalSnapshot),
-        [
-            {
-                "content_hash": content_hash,
-                "stage": request.stage.value,
-                "task_id": run.task_id,
-                "record_count": len(request.accounts),
-                "records": zlib.compress(raw, 1),
-            }
-        ],
-    )
+    snapshot = {
+        "content_hash": content_hash,
+        "stage": request.stage.value,
+        "task_id": run.task_id,
+        "record_count": len(request.accounts),
+        "records": zlib.compress(raw, 1),
+    }
+    records = batch.records
+    accounts = [
+        (
+            r.account_id,
+            r.phone,
+            number_info(r.phone).country,
+            phone_block(r.phone),
+            "active",
+            r.observed_at,
+        )
+        for r in records
+    ]
+    now = utcnow()
+    stage = request.stage.value
+    scores = []
+    for result in batch.results:
+        acting = not result.shadow
+        for i, (record, decision, score) in enumerate(
+            zip(records, result.decisions, result.scores.tolist(), strict=True)
+        ):
+            features = feature_list(batch.features[i]) if acting and decision in ACTIONED else None
+            scores.append(
+                (
+                    positions[i],
+                    record.account_id,
+                    stage,
+                    record.observed_at,
+                    result.version,
+                    result.shadow,
+                    score,
+                    decision,
+                    features,
+                    None,
+                    now,
+                )
+            )
+
+    session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
     snapshot_id = session.scalar(
         select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
     )
     assert snapshot_id is not None
-
-    session.execute(
-        insert_ignore(session, Account),
-        [
-            {
-                "account_id": r.account_id,
-                "phone": r.phone,
-                "country": number_info(r.phone).country,
-                "phone_block": phone_block(r.phone),
-                "status": "active",
-                "first_seen_at": r.observed_at,
-            }
-            for r in batch.records
-        ],
-    )
-    rows = []
-    for result in batch.results:
-        for i, record in enumerate(batch.records):
-            decision = result.decisions[i]
-            acted_on = not result.shadow and decision in ACTIONED
-            rows.append(
-                {
-                    "snapshot_id": snapshot_id,
-                    "position": positions[i],
-                    "account_id": record.account_id,
-                    "stage": request.stage.value,
-                    "observed_at": record.observed_at,
-                    "model_version": result.version,
-                    "shadow": result.shadow,
-                    "score": float(result.scores[i]),
-                    "decision": decision,
-                    "features": feature_list(batch.features[i]) if acted_on else None,
-                    "reasons": None,
-                }
-            )
-    session.execute(insert_ignore(session, Score), rows)
+    bulk_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts)
+    bulk_insert_ignore(session, Score, _SCORE_COLUMNS, [(snapshot_id, *row) for row in scores])
     return snapshot_id
 
 

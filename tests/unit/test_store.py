@@ -23,7 +23,7 @@ from infra.db.models import (
     Score,
     SignalSnapshot,
 )
-from infra.db.session import session_scope
+from infra.db.session import bulk_insert_ignore, session_scope
 from infra.dead_letters import MAX_PAYLOAD_CHARS, Rejection, as_text, store
 from infra.registry import RegistryError, register, serving_versions, set_role
 from infra.settings import get_settings
@@ -363,3 +363,70 @@ def test_database_refuses_a_second_active_ban(env: dict[str, str]) -> None:
         enforced("banned", [("ban", "active"), ("ban", "active")])
     ids = enforced("banned", [("ban", "reversed"), ("ban", "active")])
     assert len(ids) == 2
+
+
+# ----------------------------------------------------------------------------- bulk inserts
+
+SCORE_COLUMNS = (
+    "snapshot_id",
+    "position",
+    "account_id",
+    "stage",
+    "observed_at",
+    "model_version",
+    "shadow",
+    "score",
+    "decision",
+    "features",
+    "reasons",
+    "created_at",
+)
+
+
+def test_bulk_inserts_store_what_the_orm_stores(env: dict[str, str]) -> None:
+    enforced("active", [])
+    with session_scope() as session:
+        snapshot_id = session.scalar(select(SignalSnapshot.id))
+        later = WHEN + dt.timedelta(hours=1, microseconds=5)
+        rows: list[tuple[object, ...]] = [
+            (
+                snapshot_id,
+                0,
+                "acc-1",
+                "messaging",
+                WHEN,
+                "m-b",
+                False,
+                0.25,
+                "allow",
+                None,
+                None,
+                WHEN,
+            ),
+            (
+                snapshot_id,
+                1,
+                "acc-1",
+                "messaging",
+                later,
+                "m-b",
+                True,
+                0.75,
+                "ban",
+                [1.5, None],
+                [],
+                WHEN,
+            ),
+        ]
+        bulk_insert_ignore(session, Score, SCORE_COLUMNS, rows)
+        bulk_insert_ignore(session, Score, SCORE_COLUMNS, rows)  # a redelivery: ignored
+    with session_scope() as session:
+        stored = session.scalars(select(Score).order_by(Score.position)).all()
+        got = [tuple(getattr(s, c) for c in SCORE_COLUMNS) for s in stored]
+    assert got == rows
+    assert stored[1].observed_at.tzinfo is not None
+
+
+def test_bulk_inserts_need_every_column_with_a_python_default(env: dict[str, str]) -> None:
+    with session_scope() as session, pytest.raises(ValueError, match="created_at"):
+        bulk_insert_ignore(session, Score, SCORE_COLUMNS[:-1], [(1,) * 11])
