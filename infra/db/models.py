@@ -146,7 +146,8 @@ class Score(Base):
     snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"), index=True)
     # Position of the account in the snapshot's records, to find what the model saw.
     position: Mapped[int] = mapped_column(Integer)
-    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    # Looked up by account through the unique constraint, which starts with it.
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"))
     stage: Mapped[str] = mapped_column(String(16))
     observed_at: Mapped[dt.datetime]
     model_version: Mapped[str] = mapped_column(String(64))

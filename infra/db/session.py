@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -133,35 +134,56 @@ def _bulk_statement(
     return str(compiled), wanted if compiled.positional else None, processors
 
 
-def bulk_insert_ignore(
+@dataclass(frozen=True)
+class PreparedInsert:
+    """Rows converted for the driver, ready for one executemany of ``INSERT ... ON CONFLICT DO
+    NOTHING``: built before a transaction writes, so that the conversion does not happen while
+    the transaction holds SQLite's write lock, which other worker processes wait on."""
+
+    sql: str
+    columns: tuple[str, ...]  # the driver's parameter order (positional) or the names
+    positional: bool
+    rows: list[tuple[Any, ...]]
+
+    def execute(self, session: Session, **values: Any) -> None:
+        """Run it; ``values`` set a column of every row (an id known only once writing began)."""
+        if not self.rows:
+            return
+        rows = self.rows
+        for name, value in values.items():
+            i = self.columns.index(name)
+            rows = [(*row[:i], value, *row[i + 1 :]) for row in rows]
+        params: list[Any] = (
+            rows if self.positional else [dict(zip(self.columns, r, strict=True)) for r in rows]
+        )
+        session.connection().exec_driver_sql(self.sql, params)
+
+
+def prepare_insert_ignore(
     session: Session,
     model: type[DeclarativeBase],
     columns: tuple[str, ...],
     rows: list[tuple[Any, ...]],
-) -> None:
+) -> PreparedInsert:
     """``insert_ignore`` for thousands of rows given as tuples in ``columns`` order.
 
     The same statement and the same type conversions as the ORM's, but compiled once and run
     with the driver's executemany: SQLAlchemy's per-row parameter handling costs about as much
-    as the database's own insert, and a scoring batch writes two rows per account while it
-    holds SQLite's write lock.
+    as the database's own insert.
     """
-    if not rows:
-        return
     table = model.__table__
     assert isinstance(table, Table)
     sql, order, processors = _bulk_statement(session.get_bind().dialect, table, columns)
-    by_column = zip(processors, zip(*rows, strict=True), strict=True)
-    converted = list(zip(*(_convert(p, values) for p, values in by_column), strict=True))
-    params: list[Any]
+    converted: list[tuple[Any, ...]] = []
+    if rows:
+        by_column = zip(processors, zip(*rows, strict=True), strict=True)
+        converted = list(zip(*(_convert(p, values) for p, values in by_column), strict=True))
     if order is None:  # named placeholders (psycopg)
-        params = [dict(zip(columns, row, strict=True)) for row in converted]
-    elif order == columns:
-        params = converted
-    else:
+        return PreparedInsert(sql, columns, positional=False, rows=converted)
+    if order != columns:
         position = [columns.index(name) for name in order]
-        params = [tuple(row[i] for i in position) for row in converted]
-    session.connection().exec_driver_sql(sql, params)
+        converted = [tuple(row[i] for i in position) for row in converted]
+    return PreparedInsert(sql, order, positional=True, rows=converted)
 
 
 def _convert(processor: Callable[[Any], Any] | None, values: tuple[Any, ...]) -> list[Any]:

@@ -161,7 +161,7 @@ def _plans(calling_code: int) -> tuple[_Plan, ...]:
 _CALLING_CODES = {str(code): code for code in COUNTRY_CODE_TO_REGION_CODE}
 
 
-@lru_cache(maxsize=1 << 16)  # a batch asks twice (features, then the account's country)
+@lru_cache(maxsize=16_384)  # a batch asks twice (features, then the account's country)
 def number_info(e164: str) -> NumberInfo:
     """Country (region code) and line type of an E.164 number, as ``phonenumbers`` gives them."""
     split = _split(e164)

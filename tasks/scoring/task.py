@@ -9,9 +9,10 @@ from typing import Any
 
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from infra.db.models import Account, Score, SignalSnapshot, utcnow
-from infra.db.session import bulk_insert_ignore, insert_ignore
+from infra.db.session import insert_ignore, prepare_insert_ignore
 from infra.dead_letters import Rejection
 from infra.neighbour_store import RedisNeighbourStore
 from infra.redis_client import get_redis
@@ -39,7 +40,7 @@ def score_accounts(run: Run, request: ScoringRequest) -> dict[str, Any]:
     batch = score_records(
         request.stage, records, active, shadow, RedisNeighbourStore(get_redis()), explain=False
     )
-    snapshot_id = _store(run, request, batch, positions)
+    snapshot_id = store_batch(run.session, run.task_id, request, batch, positions)
 
     acting = batch.acting
     actioned = sum(1 for d in acting.decisions if d in ACTIONED)
@@ -79,16 +80,24 @@ _SCORE_COLUMNS = (
 )
 
 
-def _store(run: Run, request: ScoringRequest, batch: ScoredBatch, positions: list[int]) -> int:
-    # Everything is prepared before the first write: on SQLite the first write takes the
-    # database's write lock, and the other worker processes wait for it until commit.
-    session = run.session
+def store_batch(
+    session: Session,
+    task_id: str | None,
+    request: ScoringRequest,
+    batch: ScoredBatch,
+    positions: list[int],
+) -> int:
+    """Store the batch's snapshot, its accounts and every model's scores; the snapshot's id.
+
+    Everything is prepared before the first write: on SQLite the first write takes the
+    database's write lock, and the other worker processes wait for it until commit.
+    """
     raw = orjson.dumps(request.accounts)
     content_hash = hashlib.sha256(request.stage.value.encode() + b"\0" + raw).hexdigest()
     snapshot = {
         "content_hash": content_hash,
         "stage": request.stage.value,
-        "task_id": run.task_id,
+        "task_id": task_id,
         "record_count": len(request.accounts),
         "records": zlib.compress(raw, 1),
     }
@@ -115,6 +124,7 @@ def _store(run: Run, request: ScoringRequest, batch: ScoredBatch, positions: lis
             features = feature_list(batch.features[i]) if acting and decision in ACTIONED else None
             scores.append(
                 (
+                    None,  # the snapshot's id, known once it is written
                     positions[i],
                     record.account_id,
                     stage,
@@ -129,13 +139,16 @@ def _store(run: Run, request: ScoringRequest, batch: ScoredBatch, positions: lis
                 )
             )
 
+    account_rows = prepare_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts)
+    score_rows = prepare_insert_ignore(session, Score, _SCORE_COLUMNS, scores)
+
     session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
     snapshot_id = session.scalar(
         select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
     )
     assert snapshot_id is not None
-    bulk_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts)
-    bulk_insert_ignore(session, Score, _SCORE_COLUMNS, [(snapshot_id, *row) for row in scores])
+    account_rows.execute(session)
+    score_rows.execute(session, snapshot_id=snapshot_id)
     return snapshot_id
 
 

@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.exc import IntegrityError
 
 from infra.db.models import (
     Account,
     AuditEvent,
+    Base,
     Company,
     DeadLetter,
     EnforcementAction,
@@ -23,7 +26,7 @@ from infra.db.models import (
     Score,
     SignalSnapshot,
 )
-from infra.db.session import bulk_insert_ignore, session_scope
+from infra.db.session import prepare_insert_ignore, session_scope
 from infra.dead_letters import MAX_PAYLOAD_CHARS, Rejection, as_text, store
 from infra.registry import RegistryError, register, serving_versions, set_role
 from infra.settings import get_settings
@@ -418,8 +421,9 @@ def test_bulk_inserts_store_what_the_orm_stores(env: dict[str, str]) -> None:
                 WHEN,
             ),
         ]
-        bulk_insert_ignore(session, Score, SCORE_COLUMNS, rows)
-        bulk_insert_ignore(session, Score, SCORE_COLUMNS, rows)  # a redelivery: ignored
+        prepared = prepare_insert_ignore(session, Score, SCORE_COLUMNS, rows)
+        prepared.execute(session)
+        prepared.execute(session)  # a redelivery: ignored
     with session_scope() as session:
         stored = session.scalars(select(Score).order_by(Score.position)).all()
         got = [tuple(getattr(s, c) for c in SCORE_COLUMNS) for s in stored]
@@ -427,6 +431,30 @@ def test_bulk_inserts_store_what_the_orm_stores(env: dict[str, str]) -> None:
     assert stored[1].observed_at.tzinfo is not None
 
 
+def test_a_prepared_insert_takes_an_id_known_only_when_writing(env: dict[str, str]) -> None:
+    enforced("active", [])
+    with session_scope() as session:
+        snapshot_id = session.scalar(select(SignalSnapshot.id))
+        row = (None, 0, "acc-1", "feedback", WHEN, "m-c", False, 0.5, "allow", None, None, WHEN)
+        prepare_insert_ignore(session, Score, SCORE_COLUMNS, [row]).execute(
+            session, snapshot_id=snapshot_id
+        )
+    with session_scope() as session:
+        assert session.scalar(select(Score.snapshot_id).where(Score.model_version == "m-c")) == (
+            snapshot_id
+        )
+
+
 def test_bulk_inserts_need_every_column_with_a_python_default(env: dict[str, str]) -> None:
     with session_scope() as session, pytest.raises(ValueError, match="created_at"):
-        bulk_insert_ignore(session, Score, SCORE_COLUMNS[:-1], [(1,) * 11])
+        prepare_insert_ignore(session, Score, SCORE_COLUMNS[:-1], [(1,) * 11])
+
+
+def test_migrations_build_the_schema_the_models_declare(database_url: str) -> None:
+    # database_url is migrated to head: any difference means a model change without migration.
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+    finally:
+        engine.dispose()
