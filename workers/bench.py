@@ -9,7 +9,9 @@ Everything is measured in one run, on one model and the same simulated accounts:
   building, XGBoost and the SQLite writes, until every decision is stored, for batch sizes 1,
   100 and 1,000;
 * the latency from enqueue to stored decision of a single registration-time account;
-* the peak RSS of the scoring worker processes.
+* the peak RSS of the scoring worker processes;
+* where a batch's time goes: each step of the scoring task timed on its own, in this process,
+  on 1,000-account batches (the best of several), before the workers start.
 
 It never reports a figure without the baseline measured beside it, so a faster or slower
 machine changes the ratios far less than the absolute numbers.
@@ -28,6 +30,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import orjson
 import redis
 import xgboost as xgb
 from sqlalchemy import func, select
@@ -36,13 +40,17 @@ from infra.db.migrate import upgrade
 from infra.db.models import Score
 from infra.db.session import reset_engine, session_scope
 from infra.local_redis import ensure_redis
-from infra.redis_client import reset_redis
+from infra.neighbour_store import RedisNeighbourStore
+from infra.redis_client import get_redis, reset_redis
 from infra.registry import read_card, register, set_role
 from infra.settings import get_settings
-from tasks.scoring.features import FEATURES, feature_matrix
+from tasks.scoring.batch import ModelDecisions, ScoredBatch
+from tasks.scoring.features import FEATURES, feature_matrix, signal_matrix
 from tasks.scoring.neighbours import MemoryNeighbourStore
-from tasks.scoring.signals import Stage, StagedAccount
+from tasks.scoring.serving import current_scorers
+from tasks.scoring.signals import ScoringRequest, Stage, StagedAccount, validate_records
 from tasks.scoring.simulator import simulate
+from tasks.scoring.task import store_batch
 from tasks.scoring.training import TrainingConfig, train
 from workers.processes import start_workers, stop_workers, wait_until_ready
 
@@ -58,6 +66,57 @@ def _accounts(n: int, seed: int, stage: Stage) -> list[dict[str, Any]]:
             if len(out) == n:
                 break
     return out
+
+
+def step_costs(batches: Sequence[list[dict[str, Any]]], stage: Stage) -> dict[str, float]:
+    """Microseconds per account of each step of ``scoring.score_accounts``, best of the batches.
+
+    The steps run as the task runs them, against the same Redis and database, but in this
+    process and one at a time, so the figures leave out the broker, Celery and the contention
+    between worker processes, which the end-to-end figures include.
+    """
+    neighbours = RedisNeighbourStore(get_redis())
+    runs = [_time_steps(accounts, stage, neighbours) for accounts in batches]
+    return {step: round(min(run[step] for run in runs), 1) for step in runs[0]}
+
+
+def _time_steps(
+    accounts: list[dict[str, Any]], stage: Stage, neighbours: RedisNeighbourStore
+) -> dict[str, float]:
+    costs: dict[str, float] = {}
+    clock = time.perf_counter
+
+    def lap(step: str, started: float) -> None:
+        costs[step] = (clock() - started) / len(accounts) * 1e6
+
+    body = orjson.dumps({"stage": stage.value, "accounts": accounts})
+    started = clock()
+    request = ScoringRequest.model_validate(orjson.loads(body))
+    lap("decode_json", started)
+    started = clock()
+    records, positions, _ = validate_records(request.stage, request.accounts)
+    lap("validate", started)
+    started = clock()
+    signals = signal_matrix(records, stage)
+    lap("signal_features", started)
+    started = clock()
+    around = neighbours.observe_and_lookup(records, stage)
+    lap("neighbourhood_features", started)
+    with session_scope() as session:
+        active, _shadow = current_scorers(session)
+        features = np.hstack([signals, around])
+        started = clock()
+        scores = active.predict(features)
+        decisions = active.decide(stage, scores)
+        lap("predict_and_decide", started)
+        batch = ScoredBatch(
+            stage, records, features, [ModelDecisions(active.version, False, scores, decisions)]
+        )
+        started = clock()
+        store_batch(session, None, request, batch, positions)
+        session.commit()
+        lap("store_and_commit", started)
+    return costs
 
 
 def _best_rate(fn: Any, rows: int, repeats: int = 5) -> float:
@@ -205,6 +264,9 @@ def bench_scoring(
         sample = _accounts(min(accounts, 20_000), 900, Stage.MESSAGING)
         result.update(raw_baseline(target / "model.ubj", sample))
         baseline = result["raw_predict_rows_per_s_all_cores"]
+        result["task_step_us_per_account"] = step_costs(
+            [_accounts(1000, seed, Stage.MESSAGING) for seed in range(920, 926)], Stage.MESSAGING
+        )
 
         from workers.celery_app import app  # noqa: PLC0415 - after the environment is set
 
