@@ -139,8 +139,9 @@ def store_batch(
                 )
             )
 
-    account_rows = prepare_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts)
-    score_rows = prepare_insert_ignore(session, Score, _SCORE_COLUMNS, scores)
+    conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
+    account_rows = prepare_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts, conversions)
+    score_rows = prepare_insert_ignore(session, Score, _SCORE_COLUMNS, scores, conversions)
 
     session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
     snapshot_id = session.scalar(
