@@ -146,10 +146,10 @@ if columns[1] then
   end
   for i = 1, n do
     local hour = columns[4][i]
-    local before, now = fields[hour - 1], fields[hour]
+    local before, own = fields[hour - 1], fields[hour]
     local network, device = 'network:' .. columns[2][i], 'device:' .. columns[3][i]
-    regs[#regs + 1] = before[network] + now[network]
-    regs[#regs + 1] = before[device] + now[device]
+    regs[#regs + 1] = before[network] + own[network]
+    regs[#regs + 1] = before[device] + own[device]
   end
 end
 return cjson.encode({found, regs})

@@ -101,8 +101,27 @@ def store_batch(
         "record_count": len(request.accounts),
         "records": zlib.compress(raw, 1),
     }
-    records = batch.records
-    accounts = [
+    conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
+    accounts = prepare_insert_ignore(
+        session, Account, _ACCOUNT_COLUMNS, _account_rows(batch), conversions
+    )
+    scores = prepare_insert_ignore(
+        session, Score, _SCORE_COLUMNS, _score_rows(batch, positions), conversions
+    )
+
+    session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
+    snapshot_id = session.scalar(
+        select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
+    )
+    assert snapshot_id is not None
+    accounts.execute(session)
+    scores.execute(session, snapshot_id=snapshot_id)
+    return snapshot_id
+
+
+def _account_rows(batch: ScoredBatch) -> list[tuple[Any, ...]]:
+    """Rows of ``_ACCOUNT_COLUMNS``: each account as first seen (kept if already known)."""
+    return [
         (
             r.account_id,
             r.phone,
@@ -111,20 +130,27 @@ def store_batch(
             "active",
             r.observed_at,
         )
-        for r in records
+        for r in batch.records
     ]
+
+
+def _score_rows(batch: ScoredBatch, positions: list[int]) -> list[tuple[Any, ...]]:
+    """Rows of ``_SCORE_COLUMNS`` for every model's decisions, the snapshot id left to fill in.
+
+    The acting model's actioned rows keep their features, for enforcement to explain them.
+    """
     now = utcnow()
-    stage = request.stage.value
-    scores = []
+    stage = batch.stage.value
+    rows = []
     for result in batch.results:
         acting = not result.shadow
         for i, (record, decision, score) in enumerate(
-            zip(records, result.decisions, result.scores.tolist(), strict=True)
+            zip(batch.records, result.decisions, result.scores.tolist(), strict=True)
         ):
             features = feature_list(batch.features[i]) if acting and decision in ACTIONED else None
-            scores.append(
+            rows.append(
                 (
-                    None,  # the snapshot's id, known once it is written
+                    None,  # snapshot_id
                     positions[i],
                     record.account_id,
                     stage,
@@ -134,23 +160,11 @@ def store_batch(
                     score,
                     decision,
                     features,
-                    None,
+                    None,  # reasons: filled in by enforcement
                     now,
                 )
             )
-
-    conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
-    account_rows = prepare_insert_ignore(session, Account, _ACCOUNT_COLUMNS, accounts, conversions)
-    score_rows = prepare_insert_ignore(session, Score, _SCORE_COLUMNS, scores, conversions)
-
-    session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
-    snapshot_id = session.scalar(
-        select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
-    )
-    assert snapshot_id is not None
-    account_rows.execute(session)
-    score_rows.execute(session, snapshot_id=snapshot_id)
-    return snapshot_id
+    return rows
 
 
 def feature_list(row: Any) -> list[float | None]:
