@@ -50,7 +50,7 @@ def as_text(payload: Any) -> str:
 
 def store(
     session: Session, task_name: str, task_id: str | None, rejections: Iterable[Rejection]
-) -> int:
+) -> None:
     """Insert rejections; a redelivered message's rejections are recognised and stored once."""
     rows: list[dict[str, Any]] = []
     for r in rejections:
@@ -74,7 +74,6 @@ def store(
         )
     if rows:
         session.execute(insert_ignore(session, DeadLetter), rows)
-    return len(rows)
 
 
 _standalone: tuple[int, str, Engine] | None = None
