@@ -9,9 +9,13 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import signal
+import threading
+import time
 from typing import Any
 
-from celery.signals import worker_process_init, worker_process_shutdown
+from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
@@ -43,3 +47,25 @@ def _start_child(**_: Any) -> None:
 @worker_process_shutdown.connect
 def _stop_child(**_: Any) -> None:
     reset_engine()
+
+
+# Set by ``workers.processes.start_workers``: the process that launched this worker.
+LAUNCHER_ENV = "BULKGUARD_LAUNCHER_PID"
+
+
+@worker_ready.connect
+def _watch_launcher(**_: Any) -> None:
+    """A worker launched by bulkguard itself (the demo, the benchmark, the tests) stops when its
+    launcher is gone, however the launcher died: an orphaned worker would otherwise keep taking
+    tasks from the queues of whoever runs next. Workers an operator starts are not affected."""
+    launcher = os.environ.get(LAUNCHER_ENV)
+    if not launcher:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(launcher):
+            time.sleep(1.0)
+        log.warning("launcher %s is gone: shutting down", launcher)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="launcher-watch", daemon=True).start()

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from celery import Celery
 
+from workers.lifecycle import LAUNCHER_ENV
+
 
 @dataclass
 class WorkerProcess:
@@ -55,7 +57,7 @@ def start_workers(
         with log_path.open("ab") as log_file:
             process = subprocess.Popen(
                 worker_command(queue, n, f"{queue}-{tag}@%h"),
-                env={**os.environ, **env},
+                env={**os.environ, **env, LAUNCHER_ENV: str(os.getpid())},
                 stdout=log_file,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # our Ctrl-C is handled here, not by each worker

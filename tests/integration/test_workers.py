@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -112,3 +114,40 @@ def test_a_killed_child_loses_no_account_and_doubles_no_ban(start, active_model)
         assert per_account == []
         assert session.scalar(select(func.count(Score.id))) == len(ids)
     assert workers.alive()
+
+
+LAUNCHER = """
+import os, sys
+from pathlib import Path
+from workers.processes import start_workers
+(worker,) = start_workers({"maintenance": 1}, {}, Path(sys.argv[1]), "orphan")
+print(worker.process.pid, flush=True)
+os._exit(0)  # dies without stopping its worker, as a killed demo or test run would
+"""
+
+
+@SQLITE_ONLY
+def test_a_worker_stops_when_its_launcher_dies(env: dict[str, str], tmp_path: Path) -> None:
+    launched = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(tmp_path / "logs")],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    pid = int(launched.stdout.split()[-1])
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and _alive(pid):
+        time.sleep(0.5)
+    assert not _alive(pid), "an orphaned worker kept running"
+    assert "launcher" in (tmp_path / "logs").joinpath("worker-maintenance.log").read_text()
+
+
+def _alive(pid: int) -> bool:
+    # The worker is not our child (its launcher was), so it is reaped by init: a zombie counts
+    # as gone.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
