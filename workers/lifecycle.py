@@ -2,7 +2,9 @@
 
 The prefork parent imports the task modules but opens no database connection, loads no model
 and makes no Redis client of its own; each child does so on start (``worker_process_init``) and
-warms the active model, so the first real task does not pay for loading it.
+warms the active model, so the first real task does not pay for loading it. The parent does
+load one thing, plain data the children share: the phone numbering plans (see
+``tasks.scoring.phones.load_all``).
 """
 
 from __future__ import annotations
@@ -15,13 +17,20 @@ import threading
 import time
 from typing import Any
 
-from celery.signals import worker_process_init, worker_process_shutdown, worker_ready
+from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
+from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 
 log = logging.getLogger(__name__)
+
+
+@worker_init.connect
+def _start_parent(**_: Any) -> None:
+    # Plain data, safe to share across fork; see load_all for why it must not load in a task.
+    phones.load_all()
 
 
 @worker_process_init.connect
