@@ -23,7 +23,7 @@ from tasks.scoring.neighbours import (
     NEIGHBOUR_FEATURES,
     hour_bucket,
     neighbourhoods,
-    rate_arrays,
+    rates,
 )
 from tasks.scoring.phones import phone_block
 from tasks.scoring.signals import AccountSignals, Stage
@@ -230,7 +230,7 @@ class RedisNeighbourStore:
         if found:
             hot = np.array(found, dtype=np.float64)
             rows, kinds = hot[:, 0].astype(np.intp), hot[:, 1].astype(np.intp)
-            banned, reported = rate_arrays(hot[:, 2], hot[:, 3], hot[:, 4])
+            banned, reported = rates(hot[:, 2], hot[:, 3], hot[:, 4])
             out[rows, 2 * kinds] = banned
             out[rows, 2 * kinds + 1] = reported
         return out

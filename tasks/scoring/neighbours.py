@@ -62,25 +62,17 @@ class NeighbourStore(Protocol):
         """``observe`` then ``lookup``, in one step where the store can do that faster."""
 
 
-def rates(registered: int, banned: int, reported: int) -> tuple[float, float]:
-    """Shares of a neighbourhood's accounts banned and reported.
+def rates(
+    registered: npt.NDArray[np.float64],
+    banned: npt.NDArray[np.float64],
+    reported: npt.NDArray[np.float64],
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Shares of each neighbourhood's accounts banned and reported.
 
     Its accounts are those registered in it, counted when their registration is scored; an
     account banned or reported without one (registered before bulkguard saw the neighbourhood)
     still counts, so a share never exceeds 1. A neighbourhood of one account says nothing yet.
     """
-    accounts = max(registered, banned, reported)
-    if accounts <= 1:
-        return 0.0, 0.0
-    return banned / accounts, reported / accounts
-
-
-def rate_arrays(
-    registered: npt.NDArray[np.float64],
-    banned: npt.NDArray[np.float64],
-    reported: npt.NDArray[np.float64],
-) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """:func:`rates` over arrays of neighbourhoods."""
     accounts = np.maximum(np.maximum(registered, banned), reported)
     known = accounts > 1
     safe = np.where(known, accounts, 1.0)
@@ -130,24 +122,27 @@ class MemoryNeighbourStore:
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         out = np.zeros((len(records), len(NEIGHBOUR_FEATURES)), dtype=np.float32)
+        # counts[record, kind] = registered, banned, reported
+        counts = np.array(
+            [
+                [
+                    [len(self._members.get((kind, key, m), ())) for m in ("acc", "ban", "rep")]
+                    for kind, key in zip(KINDS, neighbourhoods(record), strict=True)
+                ]
+                for record in records
+            ],
+            dtype=np.float64,
+        ).reshape(len(records), len(KINDS), 3)
+        for k in range(len(KINDS)):
+            out[:, 2 * k], out[:, 2 * k + 1] = rates(*counts[:, k].T)
         for row, record in enumerate(records):
-            values: list[float] = []
-            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
-                values.extend(
-                    rates(
-                        len(self._members.get((kind, key, "acc"), ())),
-                        len(self._members.get((kind, key, "ban"), ())),
-                        len(self._members.get((kind, key, "rep"), ())),
-                    )
-                )
             hours = registration_hours(record)
-            for kind, key in (
-                ("network", record.registration.network_id),
-                ("device", record.registration.device_id),
+            for column, kind, key in (
+                (6, "network", record.registration.network_id),
+                (7, "device", record.registration.device_id),
             ):
                 seen: set[str] = set()
                 for hour in hours:
                     seen |= self._regs.get((kind, key, hour), set())
-                values.append(float(len(seen)))
-            out[row] = values
+                out[row, column] = len(seen)
         return out

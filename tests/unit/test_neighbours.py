@@ -107,7 +107,8 @@ EXPECTED = np.array(
     ],
 )
 def test_rates(accounts: int, banned: int, reported: int, expected: tuple[float, float]) -> None:
-    assert rates(accounts, banned, reported) == expected
+    shares = rates(*(np.array([n], dtype=np.float64) for n in (accounts, banned, reported)))
+    assert (float(shares[0][0]), float(shares[1][0])) == expected
 
 
 def test_registration_hours_are_the_bucket_and_the_one_before() -> None:
