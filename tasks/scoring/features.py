@@ -56,11 +56,6 @@ _MESSAGING = slice(9, 21)
 _FEEDBACK = slice(21, 26)
 
 
-def signal_row(record: AccountSignals, stage: Stage) -> tuple[float, ...]:
-    """The signal part of one feature row, in the order of ``SIGNAL_FEATURES``."""
-    return tuple(float(v) for v in signal_matrix([record], stage)[0])
-
-
 def signal_matrix(records: Sequence[AccountSignals], stage: Stage) -> npt.NDArray[np.float32]:
     """The signal part of the feature rows, one per record, built column by column: a Python
     loop per record and feature would cost more than the model's prediction."""

@@ -17,7 +17,7 @@ from infra import neighbour_store
 from infra.neighbour_store import RedisNeighbourStore
 from infra.registry import read_card
 from tasks.scoring.batch import score_records
-from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_row
+from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbours import NEIGHBOUR_FEATURES, MemoryNeighbourStore, NeighbourStore
 from tasks.scoring.signals import Stage, validate_records
@@ -44,9 +44,9 @@ FEEDBACK_FEATURES = ("recipients_reached", "blocks", "reports", "block_rate", "r
 
 def row_of(raw: dict[str, Any], stage: Stage) -> dict[str, float]:
     (rec,) = parse([raw], stage)
-    values = signal_row(rec, stage)
+    (values,) = signal_matrix([rec], stage)
     assert len(values) == len(SIGNAL_FEATURES)
-    return dict(zip(SIGNAL_FEATURES, values, strict=True))
+    return dict(zip(SIGNAL_FEATURES, values.tolist(), strict=True))
 
 
 def test_feature_names_are_unique_and_complete() -> None:
