@@ -64,7 +64,8 @@ def _account_id(item: Any) -> str | None:
 
 
 _ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
-_SCORE_COLUMNS = (
+# The order of the rows store_batch writes to ``scores``.
+SCORE_COLUMNS = (
     "snapshot_id",
     "position",
     "account_id",
@@ -106,7 +107,7 @@ def store_batch(
         session, Account, _ACCOUNT_COLUMNS, _account_rows(batch), conversions
     )
     scores = prepare_insert_ignore(
-        session, Score, _SCORE_COLUMNS, _score_rows(batch, positions), conversions
+        session, Score, SCORE_COLUMNS, _score_rows(batch, positions), conversions
     )
 
     session.execute(insert_ignore(session, SignalSnapshot), [snapshot])
@@ -135,7 +136,7 @@ def _account_rows(batch: ScoredBatch) -> list[tuple[Any, ...]]:
 
 
 def _score_rows(batch: ScoredBatch, positions: list[int]) -> list[tuple[Any, ...]]:
-    """Rows of ``_SCORE_COLUMNS`` for every model's decisions, the snapshot id left to fill in.
+    """Rows of ``SCORE_COLUMNS`` for every model's decisions, the snapshot id left to fill in.
 
     The acting model's actioned rows keep their features, for enforcement to explain them.
     """

@@ -32,6 +32,7 @@ from infra.registry import RegistryError, register, serving_versions, set_role
 from infra.settings import get_settings
 from tasks.enforcement.appeals import AppealError, reverse
 from tasks.legal.task import ApprovalError, decide
+from tasks.scoring.task import SCORE_COLUMNS
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)
 
@@ -370,21 +371,6 @@ def test_database_refuses_a_second_active_ban(env: dict[str, str]) -> None:
 
 # ----------------------------------------------------------------------------- bulk inserts
 
-SCORE_COLUMNS = (
-    "snapshot_id",
-    "position",
-    "account_id",
-    "stage",
-    "observed_at",
-    "model_version",
-    "shadow",
-    "score",
-    "decision",
-    "features",
-    "reasons",
-    "created_at",
-)
-
 
 def test_bulk_inserts_store_what_the_orm_stores(env: dict[str, str]) -> None:
     enforced("active", [])
@@ -447,7 +433,8 @@ def test_a_prepared_insert_takes_an_id_known_only_when_writing(env: dict[str, st
 
 def test_bulk_inserts_need_every_column_with_a_python_default(env: dict[str, str]) -> None:
     with session_scope() as session, pytest.raises(ValueError, match="created_at"):
-        prepare_insert_ignore(session, Score, SCORE_COLUMNS[:-1], [(1,) * 11])
+        without_default = tuple(c for c in SCORE_COLUMNS if c != "created_at")
+        prepare_insert_ignore(session, Score, without_default, [(1,) * len(without_default)])
 
 
 def test_migrations_build_the_schema_the_models_declare(database_url: str) -> None:
