@@ -432,8 +432,8 @@ def test_a_prepared_insert_takes_an_id_known_only_when_writing(env: dict[str, st
 
 
 def test_bulk_inserts_need_every_column_with_a_python_default(env: dict[str, str]) -> None:
+    without_default = tuple(c for c in SCORE_COLUMNS if c != "created_at")
     with session_scope() as session, pytest.raises(ValueError, match="created_at"):
-        without_default = tuple(c for c in SCORE_COLUMNS if c != "created_at")
         prepare_insert_ignore(session, Score, without_default, [(1,) * len(without_default)])
 
 
