@@ -201,7 +201,11 @@ def test_redis_keys_expire(redis_client: redis.Redis) -> None:
     served.record_bans(recs[:1])
     prefix = neighbour_store.PREFIX
     keys = {k.decode() for k in redis_client.scan_iter(f"{prefix}:*")}
-    assert {f"{prefix}:block:+421905123:acc", f"{prefix}:device:d2:rep", f"{prefix}:hot"} <= keys
+    assert {
+        f"{prefix}:block:+421905123:acc",
+        f"{prefix}:device:d2:rep",
+        f"{prefix}:hot:block",
+    } <= keys
     limits = {
         "regs": BURST_SECONDS,
         "registered": REDELIVERY_SECONDS,
@@ -230,7 +234,7 @@ def test_rates_of_a_neighbourhood_cool_down_with_its_window(redis_client: redis.
     served.record_bans(recs[:1])
     assert served.lookup(recs)[0, 0] == pytest.approx(THIRD)
     # As if the ban were older than the window: the neighbourhood is no longer hot.
-    redis_client.zadd(f"{neighbour_store.PREFIX}:hot", {"block:+421905123": 1.0}, xx=True)
+    redis_client.zadd(f"{neighbour_store.PREFIX}:hot:block", {"+421905123": 1.0}, xx=True)
     assert served.lookup(recs)[0, 0] == 0.0
 
 
