@@ -24,6 +24,10 @@ from sqlalchemy.types import TypeEngine
 
 from infra.settings import get_settings
 
+# Per connection: each worker process holds one, so this is per process.
+SQLITE_CACHE_KIB = 64 * 1024
+SQLITE_CHECKPOINT_PAGES = 10_000
+
 _engine: Engine | None = None
 _engine_pid: int | None = None
 _sessionmaker: sessionmaker[Session] | None = None
@@ -67,6 +71,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=60000")
+    # Scoring inserts into indexes keyed by random values (phone numbers): a 1,000-account batch
+    # dirties hundreds of index pages. A larger page cache keeps them from being read back from
+    # the OS on every batch, and checkpointing every ~40 MB of WAL rather than every 4 MB copies a
+    # page rewritten by consecutive batches into the database once, with one fsync, instead of
+    # once per batch. The WAL file is cut back to 64 MB after a checkpoint.
+    cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_CHECKPOINT_PAGES}")
+    cursor.execute(f"PRAGMA journal_size_limit={64 * 1024 * 1024}")
     cursor.close()
 
 
