@@ -8,6 +8,9 @@ Everything is measured in one run, on one model and the same simulated accounts:
 * end to end: accounts/s from the producer through Redis, two prefork worker processes, feature
   building, XGBoost and the SQLite writes, until every decision is stored, for batch sizes 1,
   100 and 1,000;
+* for each end-to-end run, the CPU time per account of each part of the system, all sharing
+  the same cores: the producer (and the poll that waits for the decisions), the worker's main
+  process, the scoring processes and the Redis server; their total bounds the rate;
 * the latency from enqueue to stored decision of a single registration-time account;
 * the peak RSS of the scoring worker processes;
 * where a batch's time goes: each step of the scoring task timed on its own, in this process,
@@ -20,6 +23,7 @@ machine changes the ratios far less than the absolute numbers.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import tempfile
@@ -227,15 +231,17 @@ def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
     return out
 
 
+def _family(parent_pid: int) -> list[int]:
+    """A worker's main process and its pool processes."""
+    children = subprocess.run(
+        ["pgrep", "-P", str(parent_pid)], capture_output=True, text=True, check=False
+    ).stdout.split()
+    return [parent_pid, *(int(p) for p in children)]
+
+
 def _peak_rss_mib(parent_pid: int) -> float:
-    pids = [parent_pid] + [
-        int(p)
-        for p in subprocess.run(
-            ["pgrep", "-P", str(parent_pid)], capture_output=True, text=True, check=False
-        ).stdout.split()
-    ]
     peak = 0
-    for pid in pids:
+    for pid in _family(parent_pid):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -243,6 +249,35 @@ def _peak_rss_mib(parent_pid: int) -> float:
         except FileNotFoundError:
             continue
     return peak / 1024
+
+
+def _cpu_seconds(pid: int) -> float:
+    # utime and stime, fields 14 and 15 of /proc/PID/stat (after the parenthesised name).
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_used(worker_pid: int, client: redis.Redis) -> dict[str, float]:
+    """CPU seconds used so far by each part of the measured system, all on the same cores."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    main, *pool = _family(worker_pid)
+    server = client.info("cpu")
+    return {
+        "producer_and_poll": own.ru_utime + own.ru_stime,
+        "worker_main_process": _cpu_seconds(main),
+        "scoring_processes": sum(_cpu_seconds(pid) for pid in pool),
+        "redis_server": float(server["used_cpu_user"]) + float(server["used_cpu_sys"]),
+    }
+
+
+def _cpu_per_account(
+    before: dict[str, float], after: dict[str, float], accounts: int
+) -> dict[str, float]:
+    """Microseconds of CPU per account of each part, and their total: with two cores, the
+    end-to-end rate cannot exceed 2 / total."""
+    out = {part: round((after[part] - before[part]) / accounts * 1e6, 1) for part in before}
+    out["total"] = round(sum(out.values()), 1)
+    return out
 
 
 def bench_scoring(
@@ -286,14 +321,19 @@ def bench_scoring(
             wait_until_ready(app, workers, tag)
             _end_to_end(app, _accounts(200, 901, Stage.MESSAGING), 100, Stage.MESSAGING)  # warm
             result["end_to_end"] = {}
+            main_pid = workers[0].process.pid
             for seed, (batch, n) in enumerate(
                 ((1, min(accounts, 2000)), (100, accounts), (1000, accounts)), start=910
             ):
-                rate = _end_to_end(app, _accounts(n, seed, Stage.MESSAGING), batch, Stage.MESSAGING)
+                records = _accounts(n, seed, Stage.MESSAGING)
+                cpu_before = _cpu_used(main_pid, get_redis())
+                rate = _end_to_end(app, records, batch, Stage.MESSAGING)
+                cpu = _cpu_per_account(cpu_before, _cpu_used(main_pid, get_redis()), n)
                 result["end_to_end"][str(batch)] = {
                     "accounts": n,
                     "accounts_per_s": round(rate, 1),
                     "ratio_to_raw_all_cores": round(rate / baseline, 4),
+                    "cpu_us_per_account": cpu,
                 }
             lat = _latencies(app, _accounts(latency_samples, 990, Stage.REGISTRATION))
             quantiles = statistics.quantiles(lat, n=100)
@@ -302,7 +342,7 @@ def bench_scoring(
                 "p50": round(statistics.median(lat), 2),
                 "p99": round(quantiles[98], 2),
             }
-            result["worker_peak_rss_mib"] = round(_peak_rss_mib(workers[0].process.pid), 1)
+            result["worker_peak_rss_mib"] = round(_peak_rss_mib(main_pid), 1)
         finally:
             stop_workers(workers)
     for key, value in list(result.items()):

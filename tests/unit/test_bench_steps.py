@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import os
+import time
+
+import pytest
+import redis
 from sqlalchemy import func, select
 
 from infra.db.models import Score
 from infra.db.session import session_scope
 from tasks.scoring.signals import Stage
-from workers.bench import _accounts, step_costs
+from workers.bench import _accounts, _cpu_per_account, _cpu_used, step_costs
 
 STEPS = {
     "decode_json",
@@ -26,3 +31,25 @@ def test_step_costs_time_every_step_and_store_the_scores(active_model: str) -> N
     assert all(cost > 0 for cost in costs.values())
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(Score)) == 100
+
+
+def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
+    # This test process stands in for a worker's main process (it has no pool processes).
+    client = redis.Redis.from_url(redis_url)
+    before = _cpu_used(os.getpid(), client)
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:  # burn 0.2 s of CPU here
+        pass
+    cost = _cpu_per_account(before, _cpu_used(os.getpid(), client), accounts=1000)
+    assert set(cost) == {
+        "producer_and_poll",
+        "worker_main_process",
+        "scoring_processes",
+        "redis_server",
+        "total",
+    }
+    assert cost["producer_and_poll"] >= 150  # us per account: 0.2 s over 1,000 accounts
+    assert cost["worker_main_process"] >= 150
+    assert cost["scoring_processes"] == 0
+    assert cost["redis_server"] >= 0
+    assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=0.5)
