@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -182,12 +183,27 @@ class RedisNeighbourStore:
         ]
         distinct = [list(dict.fromkeys(column)) for column in columns]
         now = int(time.time())
-        pipe = self._client.pipeline(transaction=False)
-        self._run(batch, now, pipe)
-        for kind, ids in zip(KINDS, distinct, strict=True):
-            pipe.zmscore(f"{PREFIX}:hot:{kind}", ids)
-        pipe.mget(counters)
-        *_, block_since, network_since, device_since, regs = pipe.execute()
+        writes = self._arguments(batch, now)
+
+        def send() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            if writes:
+                # EVALSHA itself: redis-py's pipelined scripts cost a SCRIPT EXISTS round trip
+                # each time, a tenth of a single-account registration's neighbourhood step.
+                pipe.evalsha(self._script.sha, 0, *writes)
+            for kind, ids in zip(KINDS, distinct, strict=True):
+                pipe.zmscore(f"{PREFIX}:hot:{kind}", ids)
+            pipe.mget(counters)
+            return pipe.execute()
+
+        try:
+            replies = send()
+        except redis.exceptions.NoScriptError:
+            # Redis restarted or flushed its scripts; the script did not run, and the reads
+            # after it are harmless to repeat.
+            self._client.script_load(_SCRIPT)
+            replies = send()
+        *_, block_since, network_since, device_since, regs = replies
 
         per_record = np.array([int(v) if v else 0 for v in regs], dtype=np.float32)
         per_record = per_record.reshape(4, n)
@@ -227,20 +243,18 @@ class RedisNeighbourStore:
                 out[known, 2 * k] = banned[at[known]]
                 out[known, 2 * k + 1] = reported[at[known]]
 
-    def _run(self, batch: _Batch, now: int, client: redis.client.Pipeline | None = None) -> None:
-        """Send ``batch``'s writes, if it has any; on ``client``, a pipeline, if given."""
-        if batch.adds or batch.registrations:
-            self._script(
-                args=[
-                    PREFIX,
-                    RECENT_SECONDS,
-                    BURST_SECONDS,
-                    REDELIVERY_SECONDS,
-                    now,
-                    batch.payload(),
-                ],
-                client=client,
-            )
+    def _run(self, batch: _Batch, now: int) -> None:
+        """Send ``batch``'s writes, if it has any."""
+        writes = self._arguments(batch, now)
+        if writes:
+            self._script(args=writes)
+
+    @staticmethod
+    def _arguments(batch: _Batch, now: int) -> list[Any]:
+        """The script's arguments for ``batch``'s writes; none if it has nothing to write."""
+        if not (batch.adds or batch.registrations):
+            return []
+        return [PREFIX, RECENT_SECONDS, BURST_SECONDS, REDELIVERY_SECONDS, now, batch.payload()]
 
 
 def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: Stage) -> None:

@@ -252,3 +252,17 @@ def test_large_neighbourhoods_go_to_redis_in_slices(redis_client: redis.Redis) -
     rate = served.lookup(recs[:1])[0, NEIGHBOUR_FEATURES.index("network_ban_rate")]
     # Its accounts are a HyperLogLog: an estimate, within 2% at this size.
     assert rate == pytest.approx(25 / 2500, rel=0.02)
+
+
+def test_registration_batches_survive_redis_forgetting_the_script(
+    redis_client: redis.Redis,
+) -> None:
+    # The script is sent by its hash; after a Redis restart or SCRIPT FLUSH it is loaded again
+    # and the batch still counts exactly once.
+    recs = neighbourhood_records()
+    served = RedisNeighbourStore(redis_client)
+    redis_client.script_flush()
+    rows = served.observe_and_lookup(recs, Stage.REGISTRATION)
+    expected = MemoryNeighbourStore().observe_and_lookup(recs, Stage.REGISTRATION)
+    np.testing.assert_array_equal(rows, expected)
+    assert rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")].max() > 0
