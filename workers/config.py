@@ -22,6 +22,12 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             "visibility_timeout": VISIBILITY_TIMEOUT_SECONDS,
             # Keep a worker's consumption fair across queues it may share on small deployments.
             "queue_order_strategy": "round_robin",
+            # Message bodies are JSON text: carry them as text in kombu's envelope rather than
+            # base64 (its default, made for binary serializers), which for a 1,000-account batch
+            # costs the producer ~3 ms and the worker ~1 ms more and makes each copy in Redis a
+            # fifth larger. Each message names its encoding, so base64 messages from other
+            # clients are still read.
+            "body_encoding": None,
         },
         # Results are not used: each stage's effects live in the database.
         "task_ignore_result": True,
