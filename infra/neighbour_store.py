@@ -161,7 +161,8 @@ class RedisNeighbourStore:
         return self._lookup(batch, records)
 
     def _lookup(self, batch: _Batch, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
-        """Run ``batch``'s writes, then read the rows of ``records``, in one round trip."""
+        """Run ``batch``'s writes, then read the rows of ``records``: one round trip, and a
+        second only when some neighbourhood of the batch is hot."""
         n = len(records)
         out = np.zeros((n, len(NEIGHBOUR_FEATURES)), dtype=np.float32)
         if not n:

@@ -86,7 +86,8 @@ class Account(Base):
     country: Mapped[str | None] = mapped_column(String(2))
     # 1,000-block of the number (all but the last three digits): a neighbourhood for aggregates.
     # Not indexed: the accounts of a block are a range of the phone index (phone >= block and
-    # phone < block + ':'), and every new account would pay for a second random-key index.
+    # phone < block + ':', of the block's length plus three), and every new account would pay
+    # for a second random-key index.
     phone_block: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), default="active")
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

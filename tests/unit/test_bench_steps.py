@@ -3,16 +3,29 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
+import uuid
 
 import pytest
 import redis
 from sqlalchemy import func, select
 
+from infra import neighbour_store
 from infra.db.models import Score
 from infra.db.session import session_scope
-from tasks.scoring.signals import Stage
-from workers.bench import _accounts, _cpu_per_account, _cpu_used, step_costs
+from infra.neighbour_store import RedisNeighbourStore
+from infra.redis_client import get_redis
+from tasks.scoring.neighbours import KINDS, NEIGHBOUR_FEATURES
+from tasks.scoring.signals import Stage, validate_records
+from workers.bench import (
+    _accounts,
+    _cpu_per_account,
+    _cpu_used,
+    _register_history,
+    step_costs,
+)
 
 STEPS = {
     "decode_json",
@@ -34,12 +47,15 @@ def test_step_costs_time_every_step_and_store_the_scores(active_model: str) -> N
 
 
 def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
-    # This test process stands in for a worker's main process (it has no pool processes).
+    # This test process stands in for a worker's main process; a child that works and exits
+    # stands in for a recycled pool process, whose time must not vanish with it.
     client = redis.Redis.from_url(redis_url)
     before = _cpu_used(os.getpid(), client)
     deadline = time.process_time() + 0.2
     while time.process_time() < deadline:  # burn 0.2 s of CPU here
         pass
+    burn = "import time\nd = time.process_time() + 0.2\nwhile time.process_time() < d: pass"
+    subprocess.run([sys.executable, "-c", burn], check=True)
     cost = _cpu_per_account(before, _cpu_used(os.getpid(), client), accounts=1000)
     assert set(cost) == {
         "producer_and_poll",
@@ -50,6 +66,25 @@ def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
     }
     assert cost["producer_and_poll"] >= 150  # us per account: 0.2 s over 1,000 accounts
     assert cost["worker_main_process"] >= 150
-    assert cost["scoring_processes"] == 0
+    assert cost["scoring_processes"] >= 150  # the exited child, through its parent
     assert cost["redis_server"] >= 0
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=0.5)
+
+
+def test_history_makes_the_measured_neighbourhoods_known(
+    active_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prefix = f"test-bench-{uuid.uuid4().hex}"
+    monkeypatch.setattr(neighbour_store, "PREFIX", prefix)
+    try:
+        _register_history([(3, 300)])
+        records, _, _ = validate_records(Stage.MESSAGING, _accounts(300, 3, Stage.MESSAGING))
+        rows = RedisNeighbourStore(get_redis()).lookup(records)
+        assert rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")].max() > 0
+        rates = [NEIGHBOUR_FEATURES.index(f"{kind}_ban_rate") for kind in KINDS]
+        assert rows[:, rates].max() > 0  # the banned abusers made neighbourhoods hot
+    finally:
+        client = get_redis()
+        keys = list(client.scan_iter(f"{prefix}:*"))
+        if keys:
+            client.delete(*keys)
