@@ -48,7 +48,8 @@ REDELIVERY_SECONDS = 2 * 24 * 3600
 # * Most neighbourhoods never see a ban or a report, and their rates are then 0 whatever their
 #   size. A sorted set per kind ("hot:block", ...) names the neighbourhoods with a ban or a
 #   report in the recent window, scored by when they last had one: one ZMSCORE per kind answers
-#   for a whole batch, and the three sketches of a neighbourhood are counted only when it is hot.
+#   for a whole batch. The three sketch counts of the hot ones, kept beside each sketch by the
+#   writes, come in a second round trip, one MGET for the batch.
 # * Registrations per network and device are plain counters, one key per kind, hour and id,
 #   read for a whole batch with MGET. (Counters in hashes per hour or per day cost more: most
 #   such hashes are small, and Redis keeps small hashes as lists that every field lookup scans.)
@@ -66,10 +67,13 @@ end
 local expiring = {}
 
 -- adds: [kind, id, metric 'acc' | 'rep' | 'ban', members]
+-- Each sketch's count is kept beside it ('...:n'), so that reads, most of the traffic, fetch
+-- the counts of a batch's hot neighbourhoods with one MGET instead of a PFCOUNT each.
 for _, a in ipairs(batch.adds) do
   local k = p .. ':' .. a[1] .. ':' .. a[2] .. ':' .. a[3]
   each_slice(a[4], function(members) redis.call('PFADD', k, unpack(members)) end)
-  expiring[k] = recent
+  redis.call('SET', k .. ':n', redis.call('PFCOUNT', k))
+  expiring[k], expiring[k .. ':n'] = recent, recent
 end
 -- registrations: [account, day, counters 'kind:hour:id']
 for _, r in ipairs(batch.registrations) do
@@ -230,11 +234,19 @@ class RedisNeighbourStore:
         hot: list[tuple[int, str]],
     ) -> None:
         """Ban and report rates of the hot neighbourhoods, into every record in one."""
-        pipe = self._client.pipeline(transaction=False)
-        for k, key in hot:
-            for metric in ("acc", "ban", "rep"):
-                pipe.pfcount(f"{PREFIX}:{KINDS[k]}:{key}:{metric}")
-        counts = np.array(pipe.execute(), dtype=np.float64).reshape(len(hot), 3)
+        counts = np.array(
+            [
+                int(v) if v else 0
+                for v in self._client.mget(
+                    [
+                        f"{PREFIX}:{KINDS[k]}:{key}:{metric}:n"
+                        for k, key in hot
+                        for metric in ("acc", "ban", "rep")
+                    ]
+                )
+            ],
+            dtype=np.float64,
+        ).reshape(len(hot), 3)
         banned, reported = rates(counts[:, 0], counts[:, 1], counts[:, 2])
         for k, column in enumerate(columns):
             at_hot = {key: i for i, (kind, key) in enumerate(hot) if kind == k}
