@@ -26,7 +26,6 @@ from tasks.scoring.neighbours import (
     neighbourhoods,
     rates,
 )
-from tasks.scoring.phones import phone_block
 from tasks.scoring.signals import AccountSignals, Stage
 
 PREFIX = "bulkguard:nb"
@@ -106,6 +105,11 @@ return 0
 """
 
 
+def _counter(kind: str, hour: int, key: str) -> str:
+    """The name of a registration counter under ``PREFIX:regs:``, as writes and reads use it."""
+    return f"{kind}:{hour}:{key}"
+
+
 class _Batch:
     """What one script call adds."""
 
@@ -122,7 +126,7 @@ class _Batch:
     def register(self, account_id: str, network: str, device: str, hour: int) -> None:
         self.add("network", network, "acc", account_id)
         self.add("device", device, "acc", account_id)
-        counters = (f"network:{hour}:{network}", f"device:{hour}:{device}")
+        counters = (_counter("network", hour, network), _counter("device", hour, device))
         self.registrations.append((account_id, hour // 24, counters))
 
     def payload(self) -> bytes:
@@ -171,20 +175,14 @@ class RedisNeighbourStore:
         out = np.zeros((n, len(NEIGHBOUR_FEATURES)), dtype=np.float32)
         if not n:
             return out
-        registrations = [r.registration for r in records]
-        columns = (
-            [phone_block(r.phone) for r in records],
-            [g.network_id for g in registrations],
-            [g.device_id for g in registrations],
-        )
-        hours = [hour_bucket(g.registered_at) for g in registrations]
-        networks, devices = columns[1], columns[2]
+        columns = tuple(list(column) for column in zip(*map(neighbourhoods, records), strict=True))
+        hours = [hour_bucket(r.registration.registered_at) for r in records]
         # Four counters per record: its network and device, in its hour and the hour before.
         counters = [
-            *(f"{PREFIX}:regs:network:{h - 1}:{x}" for h, x in zip(hours, networks, strict=True)),
-            *(f"{PREFIX}:regs:network:{h}:{x}" for h, x in zip(hours, networks, strict=True)),
-            *(f"{PREFIX}:regs:device:{h - 1}:{x}" for h, x in zip(hours, devices, strict=True)),
-            *(f"{PREFIX}:regs:device:{h}:{x}" for h, x in zip(hours, devices, strict=True)),
+            f"{PREFIX}:regs:{_counter(kind, hour + delta, key)}"
+            for kind, column in (("network", columns[1]), ("device", columns[2]))
+            for delta in (-1, 0)
+            for hour, key in zip(hours, column, strict=True)
         ]
         distinct = [list(dict.fromkeys(column)) for column in columns]
         now = int(time.time())
