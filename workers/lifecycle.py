@@ -23,6 +23,7 @@ from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
+from workers.processes import LAUNCHER_ENV
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,6 @@ def _start_child(**_: Any) -> None:
 @worker_process_shutdown.connect
 def _stop_child(**_: Any) -> None:
     reset_engine()
-
-
-# Set by ``workers.processes.start_workers``: the process that launched this worker.
-LAUNCHER_ENV = "BULKGUARD_LAUNCHER_PID"
 
 
 @worker_ready.connect

@@ -13,7 +13,9 @@ from pathlib import Path
 
 from celery import Celery
 
-from workers.lifecycle import LAUNCHER_ENV
+# The process that launched a worker, for the worker to stop when it is gone (see
+# ``workers.lifecycle``): set for the workers the demo, the bench and the tests start.
+LAUNCHER_ENV = "BULKGUARD_LAUNCHER_PID"
 
 
 @dataclass
