@@ -2,10 +2,11 @@
 
 Distinct accounts are counted with HyperLogLogs (PFADD/PFCOUNT): adding the same account twice
 changes nothing, so a redelivered batch does not inflate a rate, and each key costs at most 12 KB
-however many accounts it sees. Every key expires after a quiet period, which is what makes the
-rates "recent" and bounds the footprint by the number of active neighbourhoods. Only the
-registration stage and reported accounts write; the messaging stage, which is most of the
-traffic, only reads.
+however many accounts it sees. The windows that make figures "recent" are rules on the records'
+observation times (``tasks.scoring.neighbours``), applied here exactly as training applies them;
+expiry only bounds the footprint, by the number of neighbourhoods active within a window, and
+each key outlives the window that needs it by a day. Only the registration stage, reported
+accounts and bans write; the messaging stage, which is most of the traffic, only reads.
 """
 
 from __future__ import annotations
@@ -20,18 +21,25 @@ import orjson
 import redis
 
 from tasks.scoring.neighbours import (
+    BURST_COLUMNS,
+    BURST_WINDOW_SECONDS,
     KINDS,
     NEIGHBOUR_FEATURES,
+    RECENT_SECONDS,
+    burst_known,
     hour_bucket,
     neighbourhoods,
     rates,
+    recent_since,
+    seconds,
 )
 from tasks.scoring.signals import AccountSignals, Stage
 
 PREFIX = "bulkguard:nb"
-RECENT_SECONDS = 30 * 24 * 3600
-# Registration-hour buckets must outlive the messaging and feedback stages that look back at them.
-BURST_SECONDS = 8 * 24 * 3600
+# How much later than the moment it describes a batch may be scored and still find its keys.
+SLACK_SECONDS = 24 * 3600
+RECENT_TTL_SECONDS = RECENT_SECONDS + SLACK_SECONDS
+BURST_TTL_SECONDS = BURST_WINDOW_SECONDS + SLACK_SECONDS
 # How long a registration is remembered so that a redelivered batch does not count it again.
 REDELIVERY_SECONDS = 2 * 24 * 3600
 
@@ -46,9 +54,11 @@ REDELIVERY_SECONDS = 2 * 24 * 3600
 # Reads, for every record:
 # * Most neighbourhoods never see a ban or a report, and their rates are then 0 whatever their
 #   size. A sorted set per kind ("hot:block", ...) names the neighbourhoods with a ban or a
-#   report in the recent window, scored by when they last had one: one ZMSCORE per kind answers
-#   for a whole batch. The three sketch counts of the hot ones, kept beside each sketch by the
-#   writes, come in a second round trip, one MGET for the batch.
+#   report, scored by the latest observation time of one (ZADD GT: batches land in any order):
+#   one ZMSCORE per kind answers for a whole batch, and a neighbourhood is hot for a record if
+#   that time is within the recent window of the record's own observation. The three sketch
+#   counts of the hot ones, kept beside each sketch by the writes, come in a second round trip,
+#   one MGET for the batch. Entries a window behind a batch's oldest record are trimmed.
 # * Registrations per network and device are plain counters, one key per kind, hour and id,
 #   read for a whole batch with MGET. (Counters in hashes per hour or per day cost more: most
 #   such hashes are small, and Redis keeps small hashes as lists that every field lookup scans.)
@@ -57,7 +67,7 @@ REDELIVERY_SECONDS = 2 * 24 * 3600
 #   only, which bounds it by two days of registrations.
 _SCRIPT = """
 local p, recent, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
-local redelivery, now, batch = tonumber(ARGV[4]), tonumber(ARGV[5]), cjson.decode(ARGV[6])
+local redelivery, trim, batch = tonumber(ARGV[4]), tonumber(ARGV[5]), cjson.decode(ARGV[6])
 local kinds = {'block', 'network', 'device'}
 -- Lua's unpack is limited to a few thousand values: every variadic call goes in slices.
 local function each_slice(items, fn)
@@ -87,16 +97,16 @@ for _, r in ipairs(batch.registrations) do
   end
 end
 for k, ttl in pairs(expiring) do redis.call('EXPIRE', k, ttl) end
--- heat: per kind, the ids of neighbourhoods that just had a ban or a report
-for k, ids in ipairs(batch.heat) do
-  if #ids > 0 then
+-- heat: per kind, [id, observation time] of neighbourhoods with a ban or a report
+for k, events in ipairs(batch.heat) do
+  if #events > 0 then
     local hot = p .. ':hot:' .. kinds[k]
-    each_slice(ids, function(part)
-      local args = {}
-      for _, id in ipairs(part) do args[#args + 1] = now; args[#args + 1] = id end
+    each_slice(events, function(part)
+      local args = {'GT'}
+      for _, e in ipairs(part) do args[#args + 1] = e[2]; args[#args + 1] = e[1] end
       redis.call('ZADD', hot, unpack(args))
     end)
-    redis.call('ZREMRANGEBYSCORE', hot, '-inf', now - recent)
+    redis.call('ZREMRANGEBYSCORE', hot, '-inf', '(' .. trim)
     redis.call('EXPIRE', hot, recent)
   end
 end
@@ -116,12 +126,16 @@ class _Batch:
     def __init__(self) -> None:
         self.adds: dict[tuple[str, str, str], list[str]] = {}
         self.registrations: list[tuple[str, int, tuple[str, str]]] = []
-        self.heat: tuple[dict[str, None], ...] = tuple({} for _ in KINDS)
+        # Per kind: neighbourhood id -> latest observation time of a ban or report in it.
+        self.heat: tuple[dict[str, int], ...] = tuple({} for _ in KINDS)
 
     def add(self, kind: str, key: str, metric: str, member: str) -> None:
         self.adds.setdefault((kind, key, metric), []).append(member)
-        if metric in ("ban", "rep"):
-            self.heat[KINDS.index(kind)][key] = None
+
+    def warm(self, kind: str, key: str, record: AccountSignals) -> None:
+        """A ban or a report of ``record`` in neighbourhood (kind, key)."""
+        heat, at = self.heat[KINDS.index(kind)], seconds(record.observed_at)
+        heat[key] = max(heat.get(key, at), at)
 
     def register(self, account_id: str, network: str, device: str, hour: int) -> None:
         self.add("network", network, "acc", account_id)
@@ -134,7 +148,7 @@ class _Batch:
             {
                 "adds": [[*hood, members] for hood, members in self.adds.items()],
                 "registrations": self.registrations,
-                "heat": [list(ids) for ids in self.heat],
+                "heat": [list(heat.items()) for heat in self.heat],
             }
         )
 
@@ -148,7 +162,7 @@ class RedisNeighbourStore:
         if records:
             batch = _Batch()
             _add_observations(batch, records, stage)
-            self._run(batch, int(time.time()))
+            self._run(batch, records)
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         if records:
@@ -156,7 +170,8 @@ class RedisNeighbourStore:
             for r in records:
                 for kind, key in zip(KINDS, neighbourhoods(r), strict=True):
                     batch.add(kind, key, "ban", r.account_id)
-            self._run(batch, int(time.time()))
+                    batch.warm(kind, key, r)
+            self._run(batch, records)
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         return self._lookup(_Batch(), records)
@@ -185,8 +200,7 @@ class RedisNeighbourStore:
             for hour, key in zip(hours, column, strict=True)
         ]
         distinct = [list(dict.fromkeys(column)) for column in columns]
-        now = int(time.time())
-        writes = self._arguments(batch, now)
+        writes = self._arguments(batch, records)
 
         def send() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
@@ -212,26 +226,29 @@ class RedisNeighbourStore:
         per_record = per_record.reshape(4, n)
         out[:, 6] = per_record[0] + per_record[1]
         out[:, 7] = per_record[2] + per_record[3]
-        recent = now - RECENT_SECONDS
-        hot = [
-            (k, key)
-            for k, (ids, since) in enumerate(
-                zip(distinct, (block_since, network_since, device_since), strict=True)
-            )
-            for key, at in zip(ids, since, strict=True)
-            if at is not None and at > recent
+        unknown = [i for i, r in enumerate(records) if not burst_known(r)]
+        out[unknown, BURST_COLUMNS] = np.nan
+        # Neighbourhoods that may be hot for some record of the batch; each record decides
+        # for itself in _fill_rates.
+        since = recent_since(min(records, key=lambda r: r.observed_at))
+        warm = [
+            {key: at for key, at in zip(ids, last, strict=True) if at is not None and at > since}
+            for ids, last in zip(distinct, (block_since, network_since, device_since), strict=True)
         ]
-        if hot:
-            self._fill_rates(out, columns, hot)
+        if any(warm):
+            self._fill_rates(out, records, columns, warm)
         return out
 
     def _fill_rates(
         self,
         out: npt.NDArray[np.float32],
+        records: Sequence[AccountSignals],
         columns: tuple[list[str], ...],
-        hot: list[tuple[int, str]],
+        warm: list[dict[str, float]],
     ) -> None:
-        """Ban and report rates of the hot neighbourhoods, into every record in one."""
+        """Ban and report rates of the neighbourhoods in ``warm`` (per kind: id -> latest ban
+        or report), into every record for which that latest one is recent."""
+        hot = [(k, key) for k, last in enumerate(warm) for key in last]
         counts = np.array(
             [
                 int(v) if v else 0
@@ -246,26 +263,46 @@ class RedisNeighbourStore:
             dtype=np.float64,
         ).reshape(len(hot), 3)
         banned, reported = rates(counts[:, 0], counts[:, 1], counts[:, 2])
-        for k, column in enumerate(columns):
-            at_hot = {key: i for i, (kind, key) in enumerate(hot) if kind == k}
-            if at_hot:
-                at = np.array([at_hot.get(key, -1) for key in column])
-                known = at >= 0
-                out[known, 2 * k] = banned[at[known]]
-                out[known, 2 * k + 1] = reported[at[known]]
+        since = np.array([recent_since(r) for r in records], dtype=np.float64)
+        first = 0
+        for k, (column, last) in enumerate(zip(columns, warm, strict=True)):
+            if last:
+                index = {key: first + i for i, key in enumerate(last)}
+                at = np.array([index.get(key, -1) for key in column])
+                latest = np.array([last.get(key, -np.inf) for key in column])
+                use = (at >= 0) & (latest > since)
+                out[use, 2 * k] = banned[at[use]]
+                out[use, 2 * k + 1] = reported[at[use]]
+                first += len(last)
 
-    def _run(self, batch: _Batch, now: int) -> None:
+    def _run(self, batch: _Batch, records: Sequence[AccountSignals]) -> None:
         """Send ``batch``'s writes, if it has any."""
-        writes = self._arguments(batch, now)
+        writes = self._arguments(batch, records)
         if writes:
             self._script(args=writes)
 
     @staticmethod
-    def _arguments(batch: _Batch, now: int) -> list[Any]:
-        """The script's arguments for ``batch``'s writes; none if it has nothing to write."""
+    def _arguments(batch: _Batch, records: Sequence[AccountSignals]) -> list[Any]:
+        """The script's arguments for ``batch``'s writes of ``records``; none if it has
+        nothing to write."""
         if not (batch.adds or batch.registrations):
             return []
-        return [PREFIX, RECENT_SECONDS, BURST_SECONDS, REDELIVERY_SECONDS, now, batch.payload()]
+        return [
+            PREFIX,
+            RECENT_TTL_SECONDS,
+            BURST_TTL_SECONDS,
+            REDELIVERY_SECONDS,
+            _trim_before(records),
+            batch.payload(),
+        ]
+
+
+def _trim_before(records: Sequence[AccountSignals]) -> int:
+    """Hot entries older than this are dropped: no record of the batch can find them recent,
+    and a later batch, observed later, would not either. Capped at the clock, so that one record
+    dated in the future cannot push the neighbourhoods hot today out of the window."""
+    oldest = min(seconds(r.observed_at) for r in records)
+    return min(oldest, int(time.time())) - RECENT_TTL_SECONDS
 
 
 def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: Stage) -> None:
@@ -281,3 +318,4 @@ def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: S
         if reported:
             for kind, key in zip(KINDS, (block, network, device), strict=True):
                 batch.add(kind, key, "rep", r.account_id)
+                batch.warm(kind, key, r)

@@ -6,11 +6,17 @@ and registration bursts on a network or device, are features the system maintain
 its own history. This module defines what is counted; ``infra.neighbour_store`` keeps the counts
 in Redis for the workers, and :class:`MemoryNeighbourStore` keeps them in memory for training,
 so that training and serving compute the same numbers.
+
+What is "recent" is measured on the records' own observation times, never on the clock of the
+process that computes it: training replays months of history in seconds, and a served record is
+observed moments before it is scored, so the same rule gives both the same answer. Redis's
+expiry only bounds its memory, and is set longer than the windows it stands behind.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
@@ -33,6 +39,15 @@ NEIGHBOUR_FEATURES = (
 )
 
 KINDS = ("block", "network", "device")
+BURST_COLUMNS = slice(6, 8)
+
+# A neighbourhood's ban and report rates count for a record while the neighbourhood had a ban or
+# a report this recently before (or after) the record's observation; otherwise they are 0.
+RECENT_SECONDS = 30 * 24 * 3600
+# Registrations around an account's registration hour are known to records observed this soon
+# after it registered; later records have no burst figures (missing, not 0: nothing is known).
+# Messaging and feedback are observed up to 30 days after registering (see the simulator).
+BURST_WINDOW_SECONDS = 30 * 24 * 3600
 
 
 def neighbourhoods(record: AccountSignals) -> tuple[str, str, str]:
@@ -43,6 +58,23 @@ def neighbourhoods(record: AccountSignals) -> tuple[str, str, str]:
 
 def hour_bucket(moment: dt.datetime) -> int:
     return int(moment.timestamp() // 3600)
+
+
+def seconds(moment: dt.datetime) -> int:
+    """A moment as whole seconds since the epoch: how both stores compare observation times."""
+    return int(moment.timestamp())
+
+
+def recent_since(record: AccountSignals) -> int:
+    """The moment after which a ban or report in a neighbourhood is recent for this record."""
+    return seconds(record.observed_at) - RECENT_SECONDS
+
+
+def burst_known(record: AccountSignals) -> bool:
+    """Whether the record is observed soon enough after registering to have burst figures."""
+    return seconds(record.observed_at) - seconds(record.registration.registered_at) < (
+        BURST_WINDOW_SECONDS
+    )
 
 
 class NeighbourStore(Protocol):
@@ -95,6 +127,8 @@ class MemoryNeighbourStore:
     def __init__(self) -> None:
         self._members: dict[tuple[str, str, str], set[str]] = defaultdict(set)
         self._regs: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+        # Latest observation time of a ban or report in each (kind, key).
+        self._heat: dict[tuple[str, str], int] = {}
 
     def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
         registering = stage is Stage.REGISTRATION
@@ -108,11 +142,17 @@ class MemoryNeighbourStore:
                         self._regs[(kind, key, registered)].add(record.account_id)
                 if reported:
                     self._members[(kind, key, "rep")].add(record.account_id)
+                    self._warm(kind, key, record)
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         for record in records:
             for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
                 self._members[(kind, key, "ban")].add(record.account_id)
+                self._warm(kind, key, record)
+
+    def _warm(self, kind: str, key: str, record: AccountSignals) -> None:
+        at = seconds(record.observed_at)
+        self._heat[(kind, key)] = max(self._heat.get((kind, key), at), at)
 
     def observe_and_lookup(
         self, records: Sequence[AccountSignals], stage: Stage
@@ -133,9 +173,25 @@ class MemoryNeighbourStore:
             ],
             dtype=np.float64,
         ).reshape(len(records), len(KINDS), 3)
+        # hot[record, kind]: the neighbourhood had a ban or report recently enough to count.
+        hot = np.array(
+            [
+                [
+                    self._heat.get((kind, key), -math.inf) > recent_since(record)
+                    for kind, key in zip(KINDS, neighbourhoods(record), strict=True)
+                ]
+                for record in records
+            ],
+            dtype=bool,
+        ).reshape(len(records), len(KINDS))
         for k in range(len(KINDS)):
-            out[:, 2 * k], out[:, 2 * k + 1] = rates(*counts[:, k].T)
+            banned, reported = rates(*counts[:, k].T)
+            out[:, 2 * k] = np.where(hot[:, k], banned, 0.0)
+            out[:, 2 * k + 1] = np.where(hot[:, k], reported, 0.0)
         for row, record in enumerate(records):
+            if not burst_known(record):
+                out[row, BURST_COLUMNS] = np.nan
+                continue
             hours = registration_hours(record)
             for column, kind, key in (
                 (6, "network", record.registration.network_id),

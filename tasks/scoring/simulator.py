@@ -44,6 +44,10 @@ class Population:
     # Parameters of the account's registration context and behaviour, drawn per account.
     draw: Callable[[Rng, float], Behaviour]
     hard: bool = False  # a benign look-alike that the model card reports separately
+    # Share of its accounts that registered long before they are seen here: most of a
+    # platform's traffic comes from established accounts, which have no registration-stage
+    # record and no registration burst that bulkguard could still know of.
+    established: float = 0.0
 
 
 def _clip01(x: float) -> float:
@@ -262,23 +266,23 @@ def _compromised(rng: Rng, drift: float) -> Behaviour:
         interval_cv=float(rng.uniform(0.05, 0.5)),
         block_rate=_beta(rng, 0.05, 60),
         report_rate=_beta(rng, 0.02, 80),
-        old_account=True,
     )
     return b
 
 
 POPULATIONS: tuple[Population, ...] = (
-    Population("casual", False, 0.61, _casual),
-    Population("heavy_legit", False, 0.08, _heavy_legit, hard=True),
-    Population("small_business", False, 0.08, _small_business, hard=True),
-    Population("community_admin", False, 0.04, _community_admin, hard=True),
+    Population("casual", False, 0.61, _casual, established=0.5),
+    Population("heavy_legit", False, 0.08, _heavy_legit, hard=True, established=0.5),
+    Population("small_business", False, 0.08, _small_business, hard=True, established=0.4),
+    Population("community_admin", False, 0.04, _community_admin, hard=True, established=0.5),
     Population("new_number_announcer", False, 0.04, _new_number, hard=True),
     Population("bulk_marketer", True, 0.04, _bulk_marketer),
     Population("drip_marketer", True, 0.02, _drip_marketer),
     Population("automation_script", True, 0.03, _automation),
     Population("sim_farm", True, 0.03, _sim_farm),
     Population("modified_client", True, 0.02, _modified_client),
-    Population("compromised", True, 0.01, _compromised),
+    # Taken over now, registered long ago.
+    Population("compromised", True, 0.01, _compromised, established=1.0),
 )
 POPULATION_BY_NAME = {p.name: p for p in POPULATIONS}
 
@@ -369,8 +373,9 @@ def simulate(
                 + dt.timedelta(minutes=float(rng.uniform(0, 50)))
             )
         active_from = registered
-        if b.get("old_account"):
-            # Taken over now, registered long ago: its registration was an ordinary one.
+        established = population.established > 0 and rng.random() < population.established
+        if established:
+            # Seen now, registered long ago: its registration was an ordinary one.
             registered -= dt.timedelta(days=float(rng.uniform(200, 2000)))
         phone, country = _phone(rng, b, crew, seed, farm_blocks)
         ip_country = country
@@ -406,8 +411,8 @@ def simulate(
                 "email": f"sales@{firm.domain}",
             }
         chosen: tuple[Stage, ...] = STAGES if stages == "all" else (_live_stage(rng),)
-        if b.get("old_account"):
-            # A taken-over account is only ever seen misbehaving after its takeover.
+        if established:
+            # Only seen from now on: its registration is older than anything kept here.
             chosen = tuple(
                 dict.fromkeys(Stage.MESSAGING if s is Stage.REGISTRATION else s for s in chosen)
             )
@@ -420,7 +425,7 @@ def simulate(
             }
             if stage is not Stage.REGISTRATION:
                 since = (observed - active_from).total_seconds() / 3600
-                if b["first_burst_min"] is not None and not b.get("old_account"):
+                if b["first_burst_min"] is not None and not established:
                     since -= b["first_burst_min"] / 60
                 record["messaging"] = _messaging(rng, b, since)
             if stage is Stage.FEEDBACK:

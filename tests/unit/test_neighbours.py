@@ -12,13 +12,15 @@ import redis
 
 from infra import neighbour_store
 from infra.neighbour_store import (
-    BURST_SECONDS,
-    RECENT_SECONDS,
+    BURST_TTL_SECONDS,
+    RECENT_TTL_SECONDS,
     REDELIVERY_SECONDS,
     RedisNeighbourStore,
 )
 from tasks.scoring.neighbours import (
+    BURST_WINDOW_SECONDS,
     NEIGHBOUR_FEATURES,
+    RECENT_SECONDS,
     MemoryNeighbourStore,
     NeighbourStore,
     hour_bucket,
@@ -207,12 +209,12 @@ def test_redis_keys_expire(redis_client: redis.Redis) -> None:
         f"{prefix}:hot:block",
     } <= keys
     limits = {
-        "regs": BURST_SECONDS,
+        "regs": BURST_TTL_SECONDS,
         "registered": REDELIVERY_SECONDS,
-        "hot": RECENT_SECONDS,
-        "block": RECENT_SECONDS,
-        "network": RECENT_SECONDS,
-        "device": RECENT_SECONDS,
+        "hot": RECENT_TTL_SECONDS,
+        "block": RECENT_TTL_SECONDS,
+        "network": RECENT_TTL_SECONDS,
+        "device": RECENT_TTL_SECONDS,
     }
     assert {k.split(":")[1] for k in keys} == set(limits)
     for key in keys:
@@ -236,6 +238,65 @@ def test_rates_of_a_neighbourhood_cool_down_with_its_window(redis_client: redis.
     # As if the ban were older than the window: the neighbourhood is no longer hot.
     redis_client.zadd(f"{neighbour_store.PREFIX}:hot:block", {"+421905123": 1.0}, xx=True)
     assert served.lookup(recs)[0, 0] == 0.0
+
+
+def _seen_later(recs: list[AccountSignals], after: dt.timedelta) -> list[AccountSignals]:
+    """The same accounts observed again at the messaging stage, ``after`` their registration."""
+    return [
+        r.model_copy(update={"observed_at": r.registration.registered_at + after}) for r in recs
+    ]
+
+
+def test_bursts_are_known_within_their_window_only(store: NeighbourStore) -> None:
+    recs = neighbourhood_records()
+    store.observe(recs, Stage.REGISTRATION)
+    burst = NEIGHBOUR_FEATURES.index("network_regs_1h")
+    window = dt.timedelta(seconds=BURST_WINDOW_SECONDS)
+    inside = store.lookup(_seen_later(recs, window - dt.timedelta(minutes=1)))
+    np.testing.assert_array_equal(inside[:, burst], EXPECTED[:, burst])
+    # Redis still holds the counters (they outlive the window), but nothing is known past it:
+    # training, which keeps them forever, must see the same missing values.
+    outside = store.lookup(_seen_later(recs, window))
+    assert np.isnan(outside[:, burst : burst + 2]).all()
+
+
+def test_rates_count_while_the_last_ban_is_recent_to_the_record(store: NeighbourStore) -> None:
+    recs = neighbourhood_records()
+    store.observe(recs, Stage.REGISTRATION)
+    store.record_bans(recs[:1])  # observed at T0 + 1 minute
+    rate = NEIGHBOUR_FEATURES.index("block_ban_rate")
+    recent = dt.timedelta(seconds=RECENT_SECONDS)
+    assert store.lookup(_seen_later(recs[:1], recent - dt.timedelta(hours=1)))[0, rate] == (
+        pytest.approx(THIRD)
+    )
+    assert store.lookup(_seen_later(recs[:1], recent + dt.timedelta(hours=1)))[0, rate] == 0.0
+    # A ban observed earlier, recorded later (batches land in any order), does not cool it.
+    old = [recs[3].model_copy(update={"observed_at": T0 - dt.timedelta(days=20)})]
+    store.record_bans(old)
+    assert store.lookup(_seen_later(recs[:1], recent - dt.timedelta(hours=1)))[0, rate] == (
+        pytest.approx(2 / 3)
+    )
+
+
+def test_a_record_dated_in_the_future_does_not_cool_every_neighbourhood(
+    redis_client: redis.Redis,
+) -> None:
+    # Hot entries a window behind the newest event are trimmed; the newest is capped at the
+    # clock, so a stray date cannot push today's bans out of the window.
+    served = RedisNeighbourStore(redis_client)
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    recs = parse(
+        [record(a, phone=f"+42190512300{i}", registered_at=now) for i, a in enumerate("pq")],
+        Stage.REGISTRATION,
+    )
+    served.observe(recs, Stage.REGISTRATION)
+    served.record_bans(recs[:1])
+    (stray,) = parse(
+        [record("z", phone="+421911000001", observed_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))],
+        Stage.REGISTRATION,
+    )
+    served.record_bans([stray])
+    assert served.lookup(recs)[1, 0] == 0.5
 
 
 def test_large_neighbourhoods_go_to_redis_in_slices(redis_client: redis.Redis) -> None:
