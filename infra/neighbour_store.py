@@ -32,6 +32,7 @@ from tasks.scoring.neighbours import (
     rates,
     recent_since,
     seconds,
+    times,
 )
 from tasks.scoring.signals import AccountSignals, Stage
 
@@ -162,7 +163,7 @@ class RedisNeighbourStore:
         if records:
             batch = _Batch()
             _add_observations(batch, records, stage)
-            self._run(batch, records)
+            self._run(batch, int(times(records)[0].min()))
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         if records:
@@ -171,7 +172,7 @@ class RedisNeighbourStore:
                 for kind, key in zip(KINDS, neighbourhoods(r), strict=True):
                     batch.add(kind, key, "ban", r.account_id)
                     batch.warm(kind, key, r)
-            self._run(batch, records)
+            self._run(batch, int(times(records)[0].min()))
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         return self._lookup(_Batch(), records)
@@ -191,7 +192,8 @@ class RedisNeighbourStore:
         if not n:
             return out
         columns = tuple(list(column) for column in zip(*map(neighbourhoods, records), strict=True))
-        hours = [hour_bucket(r.registration.registered_at) for r in records]
+        observed, registered = times(records)
+        hours = (registered // 3600).tolist()  # hour_bucket of each registration
         # Four counters per record: its network and device, in its hour and the hour before.
         counters = [
             f"{PREFIX}:regs:{_counter(kind, hour + delta, key)}"
@@ -200,7 +202,7 @@ class RedisNeighbourStore:
             for hour, key in zip(hours, column, strict=True)
         ]
         distinct = [list(dict.fromkeys(column)) for column in columns]
-        writes = self._arguments(batch, records)
+        writes = self._arguments(batch, int(observed.min()))
 
         def send() -> list[Any]:
             pipe = self._client.pipeline(transaction=False)
@@ -226,28 +228,28 @@ class RedisNeighbourStore:
         per_record = per_record.reshape(4, n)
         out[:, 6] = per_record[0] + per_record[1]
         out[:, 7] = per_record[2] + per_record[3]
-        unknown = [i for i, r in enumerate(records) if not burst_known(r)]
-        out[unknown, BURST_COLUMNS] = np.nan
+        out[~burst_known(observed, registered), BURST_COLUMNS] = np.nan
         # Neighbourhoods that may be hot for some record of the batch; each record decides
         # for itself in _fill_rates.
-        since = recent_since(min(records, key=lambda r: r.observed_at))
+        since = recent_since(observed)
+        oldest = int(since.min())
         warm = [
-            {key: at for key, at in zip(ids, last, strict=True) if at is not None and at > since}
+            {key: at for key, at in zip(ids, last, strict=True) if at is not None and at > oldest}
             for ids, last in zip(distinct, (block_since, network_since, device_since), strict=True)
         ]
         if any(warm):
-            self._fill_rates(out, records, columns, warm)
+            self._fill_rates(out, since, columns, warm)
         return out
 
     def _fill_rates(
         self,
         out: npt.NDArray[np.float32],
-        records: Sequence[AccountSignals],
+        since: npt.NDArray[np.int64],
         columns: tuple[list[str], ...],
         warm: list[dict[str, float]],
     ) -> None:
         """Ban and report rates of the neighbourhoods in ``warm`` (per kind: id -> latest ban
-        or report), into every record for which that latest one is recent."""
+        or report), into every record for which that latest one is after its ``since``."""
         hot = [(k, key) for k, last in enumerate(warm) for key in last]
         counts = np.array(
             [
@@ -263,28 +265,28 @@ class RedisNeighbourStore:
             dtype=np.float64,
         ).reshape(len(hot), 3)
         banned, reported = rates(counts[:, 0], counts[:, 1], counts[:, 2])
-        since = np.array([recent_since(r) for r in records], dtype=np.float64)
+        latest = np.array([at for last in warm for at in last.values()], dtype=np.float64)
         first = 0
         for k, (column, last) in enumerate(zip(columns, warm, strict=True)):
             if last:
                 index = {key: first + i for i, key in enumerate(last)}
                 at = np.array([index.get(key, -1) for key in column])
-                latest = np.array([last.get(key, -np.inf) for key in column])
-                use = (at >= 0) & (latest > since)
+                use = at >= 0
+                use[use] = latest[at[use]] > since[use]
                 out[use, 2 * k] = banned[at[use]]
                 out[use, 2 * k + 1] = reported[at[use]]
                 first += len(last)
 
-    def _run(self, batch: _Batch, records: Sequence[AccountSignals]) -> None:
+    def _run(self, batch: _Batch, oldest: int) -> None:
         """Send ``batch``'s writes, if it has any."""
-        writes = self._arguments(batch, records)
+        writes = self._arguments(batch, oldest)
         if writes:
             self._script(args=writes)
 
     @staticmethod
-    def _arguments(batch: _Batch, records: Sequence[AccountSignals]) -> list[Any]:
-        """The script's arguments for ``batch``'s writes of ``records``; none if it has
-        nothing to write."""
+    def _arguments(batch: _Batch, oldest: int) -> list[Any]:
+        """The script's arguments for ``batch``'s writes, of records observed at ``oldest``
+        or later; none if it has nothing to write."""
         if not (batch.adds or batch.registrations):
             return []
         return [
@@ -292,17 +294,12 @@ class RedisNeighbourStore:
             RECENT_TTL_SECONDS,
             BURST_TTL_SECONDS,
             REDELIVERY_SECONDS,
-            _trim_before(records),
+            # Hot entries older than this are dropped: no record of the batch can find them
+            # recent, nor can later batches, observed later. Capped at the clock, so that one
+            # record dated in the future cannot push today's hot neighbourhoods out.
+            min(oldest, int(time.time())) - RECENT_TTL_SECONDS,
             batch.payload(),
         ]
-
-
-def _trim_before(records: Sequence[AccountSignals]) -> int:
-    """Hot entries older than this are dropped: no record of the batch can find them recent,
-    and a later batch, observed later, would not either. Capped at the clock, so that one record
-    dated in the future cannot push the neighbourhoods hot today out of the window."""
-    oldest = min(seconds(r.observed_at) for r in records)
-    return min(oldest, int(time.time())) - RECENT_TTL_SECONDS
 
 
 def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: Stage) -> None:

@@ -65,16 +65,26 @@ def seconds(moment: dt.datetime) -> int:
     return int(moment.timestamp())
 
 
-def recent_since(record: AccountSignals) -> int:
-    """The moment after which a ban or report in a neighbourhood is recent for this record."""
-    return seconds(record.observed_at) - RECENT_SECONDS
+Seconds = npt.NDArray[np.int64]
 
 
-def burst_known(record: AccountSignals) -> bool:
-    """Whether the record is observed soon enough after registering to have burst figures."""
-    return seconds(record.observed_at) - seconds(record.registration.registered_at) < (
-        BURST_WINDOW_SECONDS
+def times(records: Sequence[AccountSignals]) -> tuple[Seconds, Seconds]:
+    """When each record was observed and when its account registered, as ``seconds``."""
+    observed = np.array([r.observed_at.timestamp() for r in records], dtype=np.float64)
+    registered = np.array(
+        [r.registration.registered_at.timestamp() for r in records], dtype=np.float64
     )
+    return observed.astype(np.int64), registered.astype(np.int64)
+
+
+def recent_since(observed: Seconds) -> Seconds:
+    """Per record, the moment after which a ban or report in a neighbourhood is recent."""
+    return observed - RECENT_SECONDS
+
+
+def burst_known(observed: Seconds, registered: Seconds) -> npt.NDArray[np.bool_]:
+    """Per record, whether it is observed soon enough after registering to have burst figures."""
+    return (observed - registered) < BURST_WINDOW_SECONDS
 
 
 class NeighbourStore(Protocol):
@@ -173,23 +183,26 @@ class MemoryNeighbourStore:
             ],
             dtype=np.float64,
         ).reshape(len(records), len(KINDS), 3)
-        # hot[record, kind]: the neighbourhood had a ban or report recently enough to count.
-        hot = np.array(
+        observed, registered = times(records)
+        # The latest ban or report of each record's neighbourhoods: their rates count if recent.
+        latest = np.array(
             [
                 [
-                    self._heat.get((kind, key), -math.inf) > recent_since(record)
+                    self._heat.get((kind, key), -math.inf)
                     for kind, key in zip(KINDS, neighbourhoods(record), strict=True)
                 ]
                 for record in records
             ],
-            dtype=bool,
+            dtype=np.float64,
         ).reshape(len(records), len(KINDS))
+        hot = latest > recent_since(observed)[:, None]
         for k in range(len(KINDS)):
             banned, reported = rates(*counts[:, k].T)
             out[:, 2 * k] = np.where(hot[:, k], banned, 0.0)
             out[:, 2 * k + 1] = np.where(hot[:, k], reported, 0.0)
+        known = burst_known(observed, registered)
         for row, record in enumerate(records):
-            if not burst_known(record):
+            if not known[row]:
                 out[row, BURST_COLUMNS] = np.nan
                 continue
             hours = registration_hours(record)
