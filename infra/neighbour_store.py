@@ -11,7 +11,6 @@ accounts and bans write; the messaging stage, which is most of the traffic, only
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -295,9 +294,9 @@ class RedisNeighbourStore:
             BURST_TTL_SECONDS,
             REDELIVERY_SECONDS,
             # Hot entries older than this are dropped: no record of the batch can find them
-            # recent, nor can later batches, observed later. Capped at the clock, so that one
-            # record dated in the future cannot push today's hot neighbourhoods out.
-            min(oldest, int(time.time())) - RECENT_TTL_SECONDS,
+            # recent, nor can later batches, observed later. (Records dated in the future are
+            # rejected at validation, so none can push today's hot neighbourhoods out.)
+            oldest - RECENT_TTL_SECONDS,
             batch.payload(),
         ]
 

@@ -9,6 +9,7 @@ fields reject the record. Message text never travels: repeated content is a rati
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -101,6 +102,10 @@ class BusinessProfile(_Strict):
     email: Annotated[str, StringConstraints(max_length=320)] | None = None
 
 
+# How far the clocks of the services that stamp a record may disagree with this one's.
+CLOCK_SKEW = dt.timedelta(minutes=15)
+
+
 class AccountSignals(_Strict):
     account_id: Identifier
     phone: E164
@@ -109,6 +114,22 @@ class AccountSignals(_Strict):
     messaging: MessagingSignals | None = None
     feedback: FeedbackSignals | None = None
     business: BusinessProfile | None = None
+
+    @model_validator(mode="after")
+    def _times_in_order(self) -> AccountSignals:
+        # Neighbourhood windows are measured on observation times: a record stamped in the
+        # future would keep its neighbourhoods "recently banned" until that date.
+        if self.observed_at - dt.datetime.now(dt.UTC) > CLOCK_SKEW:
+            raise ValueError(
+                f"observed_at {self.observed_at.isoformat()} is in the future: "
+                "a record cannot be observed yet"
+            )
+        if self.registration.registered_at - self.observed_at > CLOCK_SKEW:
+            raise ValueError(
+                f"observed_at {self.observed_at.isoformat()} is before the account registered "
+                f"(registration.registered_at {self.registration.registered_at.isoformat()})"
+            )
+        return self
 
 
 # What each detection point requires beyond the registration block.

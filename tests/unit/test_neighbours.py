@@ -278,27 +278,6 @@ def test_rates_count_while_the_last_ban_is_recent_to_the_record(store: Neighbour
     )
 
 
-def test_a_record_dated_in_the_future_does_not_cool_every_neighbourhood(
-    redis_client: redis.Redis,
-) -> None:
-    # Hot entries a window behind the newest event are trimmed; the newest is capped at the
-    # clock, so a stray date cannot push today's bans out of the window.
-    served = RedisNeighbourStore(redis_client)
-    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
-    recs = parse(
-        [record(a, phone=f"+42190512300{i}", registered_at=now) for i, a in enumerate("pq")],
-        Stage.REGISTRATION,
-    )
-    served.observe(recs, Stage.REGISTRATION)
-    served.record_bans(recs[:1])
-    (stray,) = parse(
-        [record("z", phone="+421911000001", observed_at=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))],
-        Stage.REGISTRATION,
-    )
-    served.record_bans([stray])
-    assert served.lookup(recs)[1, 0] == 0.5
-
-
 def test_large_neighbourhoods_go_to_redis_in_slices(redis_client: redis.Redis) -> None:
     # Lua's unpack() takes a few thousand values at most: 2,500 registrations on one network in
     # one batch must still all be counted.

@@ -215,6 +215,33 @@ def test_datetimes_with_offsets_keep_the_instant() -> None:
     assert rec.observed_at == dt.datetime(2020, 1, 10, 12, 30, tzinfo=dt.UTC)
 
 
+@pytest.mark.parametrize(
+    ("observed", "problem"),
+    [
+        (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1), "is in the future"),
+        (T0 - dt.timedelta(hours=1), "is before the account registered"),
+    ],
+)
+def test_records_out_of_time_order_are_rejected(observed: dt.datetime, problem: str) -> None:
+    # Windows over neighbourhoods are measured on observation times: a record stamped in the
+    # future would keep its neighbourhoods hot until then.
+    _, _, rejected = validate_records(Stage.REGISTRATION, [record("t", observed_at=observed)])
+    ((index, _, reason),) = rejected
+    assert index == 0
+    assert problem in reason
+
+
+def test_clocks_may_disagree_by_a_few_minutes() -> None:
+    ahead = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)
+    raws = [
+        record("early", observed_at=T0 - dt.timedelta(minutes=5)),
+        record("ahead", registered_at=ahead - dt.timedelta(minutes=1), observed_at=ahead),
+    ]
+    valid, _, rejected = validate_records(Stage.REGISTRATION, raws)
+    assert rejected == []
+    assert len(valid) == 2
+
+
 def test_staged_account_checks_its_own_stage() -> None:
     raw = {**record("s1"), "stage": "messaging"}
     with pytest.raises(ValidationError, match="requires the messaging block"):
