@@ -1,0 +1,51 @@
+"""``bulkguard bench scoring`` end to end, on a small population: every figure it reports is
+measured for real (workers, Redis, SQLite), beside the baseline it is a ratio of."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from workers.bench import bench_scoring
+
+pytestmark = pytest.mark.integration
+
+
+def test_bench_reports_every_figure_beside_its_baseline(
+    trained_model_dir: Path, tmp_path: Path, redis_url: str
+) -> None:
+    cache = tmp_path / "bench-model"
+    shutil.copytree(trained_model_dir, cache / trained_model_dir.name)
+    # The bench empties the Redis database it is given: its own, beside the tests' one.
+    bench_db = redis_url.rsplit("/", 1)[0] + "/14"
+
+    result = bench_scoring(model_cache=cache, accounts=300, latency_samples=20, redis_url=bench_db)
+
+    baseline = result["raw_predict_rows_per_s_all_cores"]
+    assert baseline == pytest.approx(
+        max(result["raw_predict_rows_per_s_all_cores_measured"]), abs=1
+    )
+    assert baseline > 0
+    assert result["model_version"] == trained_model_dir.name
+    for batch in ("1", "100", "1000"):
+        run = result["end_to_end"][batch]
+        assert run["accounts"] == 300
+        assert run["accounts_per_s"] > 0
+        assert run["ratio_to_raw_all_cores"] == pytest.approx(
+            run["accounts_per_s"] / baseline, abs=1e-4
+        )
+        assert run["cpu_us_per_account"]["scoring_processes"] > 0
+    latency = result["single_account_latency_ms"]
+    assert latency["samples"] == 20
+    assert 0 < latency["p50"] <= latency["p99"]
+    assert set(result["task_step_us_per_account"]) == {
+        "decode_json",
+        "validate",
+        "signal_features",
+        "neighbourhood_features",
+        "predict_and_decide",
+        "store_and_commit",
+    }
+    assert result["worker_peak_rss_mib"] > 50
