@@ -57,14 +57,18 @@ REDELIVERY_SECONDS = 2 * 24 * 3600
 #   report, scored by the latest observation time of one (ZADD GT: batches land in any order):
 #   one ZMSCORE per kind answers for a whole batch, and a neighbourhood is hot for a record if
 #   that time is within the recent window of the record's own observation. The three sketch
-#   counts of the hot ones, kept beside each sketch by the writes, come in a second round trip,
-#   one MGET for the batch. Entries a window behind a batch's oldest record are trimmed.
+#   counts of each hot neighbourhood, kept by the writes in one fixed-width key beside its
+#   sketches ("<kind>:<id>:n", ten digits each for acc, ban and rep), come in a second round
+#   trip: one MGET for the batch, one key per neighbourhood. Entries a window behind a batch's
+#   oldest record are trimmed.
 # * Registrations per network and device are plain counters, one key per kind, hour and id,
 #   read for a whole batch with MGET. (Counters in hashes per hour or per day cost more: most
-#   such hashes are small, and Redis keeps small hashes as lists that every field lookup scans.)
-#   They go up only for an account not yet in the set of the day's registered accounts, so a
-#   redelivered registration is not counted twice; that set is kept for REDELIVERY_SECONDS
-#   only, which bounds it by two days of registrations.
+#   such hashes are small, and Redis keeps small hashes as lists that every field lookup scans.
+#   Counting each registration in its hour's key and the next's would halve these reads, for
+#   twice the counters in memory and twice the writes.) They go up only for an account not yet
+#   in the set of the day's registered accounts, so a redelivered registration is not counted
+#   twice; that set is kept for REDELIVERY_SECONDS only, which bounds it by two days of
+#   registrations.
 _SCRIPT = """
 local p, recent, burst = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local redelivery, trim, batch = tonumber(ARGV[4]), tonumber(ARGV[5]), cjson.decode(ARGV[6])
@@ -76,13 +80,18 @@ end
 local expiring = {}
 
 -- adds: [kind, id, metric 'acc' | 'rep' | 'ban', members]
--- Each sketch's count is kept beside it ('...:n'), so that reads, most of the traffic, fetch
--- the counts of a batch's hot neighbourhoods with one MGET instead of a PFCOUNT each.
+-- The three sketches' counts are kept in one key per neighbourhood ('<kind>:<id>:n'), ten
+-- digits each at fixed offsets, so that reads, most of the traffic, fetch a batch's hot
+-- neighbourhoods with one MGET of one key each instead of a PFCOUNT per sketch. A field never
+-- written reads as zero bytes.
+local offset = {acc = 0, ban = 10, rep = 20}
 for _, a in ipairs(batch.adds) do
-  local k = p .. ':' .. a[1] .. ':' .. a[2] .. ':' .. a[3]
+  local hood = p .. ':' .. a[1] .. ':' .. a[2]
+  local k = hood .. ':' .. a[3]
   each_slice(a[4], function(members) redis.call('PFADD', k, unpack(members)) end)
-  redis.call('SET', k .. ':n', redis.call('PFCOUNT', k))
-  expiring[k], expiring[k .. ':n'] = recent, recent
+  local count = string.format('%010d', redis.call('PFCOUNT', k))
+  redis.call('SETRANGE', hood .. ':n', offset[a[3]], count)
+  expiring[k], expiring[hood .. ':n'] = recent, recent
 end
 -- registrations: [account, day, counters 'kind:hour:id']
 for _, r in ipairs(batch.registrations) do
@@ -250,19 +259,9 @@ class RedisNeighbourStore:
         """Ban and report rates of the neighbourhoods in ``warm`` (per kind: id -> latest ban
         or report), into every record for which that latest one is after its ``since``."""
         hot = [(k, key) for k, last in enumerate(warm) for key in last]
-        counts = np.array(
-            [
-                int(v) if v else 0
-                for v in self._client.mget(
-                    [
-                        f"{PREFIX}:{KINDS[k]}:{key}:{metric}:n"
-                        for k, key in hot
-                        for metric in ("acc", "ban", "rep")
-                    ]
-                )
-            ],
-            dtype=np.float64,
-        ).reshape(len(hot), 3)
+        counts = _unpack_counts(
+            self._client.mget([f"{PREFIX}:{KINDS[k]}:{key}:n" for k, key in hot])
+        )
         banned, reported = rates(counts[:, 0], counts[:, 1], counts[:, 2])
         latest = np.array([at for last in warm for at in last.values()], dtype=np.float64)
         first = 0
@@ -299,6 +298,22 @@ class RedisNeighbourStore:
             oldest - RECENT_TTL_SECONDS,
             batch.payload(),
         ]
+
+
+_COUNT_DIGITS = 10
+_PLACES = 10 ** np.arange(_COUNT_DIGITS - 1, -1, -1, dtype=np.int64)
+
+
+def _unpack_counts(values: Sequence[bytes | str | None]) -> npt.NDArray[np.float64]:
+    """(accounts, banned, reported) per neighbourhood from its fixed-width counts key: ten
+    ASCII digits per field, or zero bytes for a field never written (or no key at all)."""
+    width = 3 * _COUNT_DIGITS
+    packed = b"".join(
+        (v.encode() if isinstance(v, str) else v or b"").ljust(width, b"\0") for v in values
+    )
+    digits = np.frombuffer(packed, dtype=np.uint8).reshape(len(values), 3, _COUNT_DIGITS)
+    digits = np.where(digits == 0, 0, digits.astype(np.int64) - ord("0"))
+    return (digits @ _PLACES).astype(np.float64)
 
 
 def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: Stage) -> None:

@@ -278,6 +278,23 @@ def test_rates_count_while_the_last_ban_is_recent_to_the_record(store: Neighbour
     )
 
 
+def test_a_neighbourhood_known_only_through_bans(store: NeighbourStore) -> None:
+    # Accounts registered before bulkguard saw them: banned, never counted as registered. In
+    # Redis only the ban field of the neighbourhood's counts key is ever written.
+    recs = neighbourhood_records()[:2]  # one block, one network
+    store.record_bans(recs)
+    rows = store.lookup(recs)
+    assert rows[0, NEIGHBOUR_FEATURES.index("block_ban_rate")] == 1.0
+    assert rows[0, NEIGHBOUR_FEATURES.index("block_report_rate")] == 0.0
+
+
+def test_counts_keys_unpack_fields_never_written_as_zero() -> None:
+    counts = neighbour_store._unpack_counts(
+        [None, b"0000000007", b"\0" * 10 + b"0000000003", "000000001200000000050000000001"]
+    )
+    np.testing.assert_array_equal(counts, [[0, 0, 0], [7, 0, 0], [0, 3, 0], [12, 5, 1]])
+
+
 def test_large_neighbourhoods_go_to_redis_in_slices(redis_client: redis.Redis) -> None:
     # Lua's unpack() takes a few thousand values at most: 2,500 registrations on one network in
     # one batch must still all be counted.
