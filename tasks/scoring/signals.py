@@ -10,6 +10,7 @@ fields reject the record. Message text never travels: repeated content is a rati
 from __future__ import annotations
 
 import datetime as dt
+import time
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -104,6 +105,7 @@ class BusinessProfile(_Strict):
 
 # How far the clocks of the services that stamp a record may disagree with this one's.
 CLOCK_SKEW = dt.timedelta(minutes=15)
+_SKEW_SECONDS = CLOCK_SKEW.total_seconds()
 
 
 class AccountSignals(_Strict):
@@ -119,12 +121,15 @@ class AccountSignals(_Strict):
     def _times_in_order(self) -> AccountSignals:
         # Neighbourhood windows are measured on observation times: a record stamped in the
         # future would keep its neighbourhoods "recently banned" until that date.
-        if self.observed_at - dt.datetime.now(dt.UTC) > CLOCK_SKEW:
+        # In seconds since the epoch: comparing aware datetimes costs several times more, and
+        # this runs for every record of every batch.
+        observed = self.observed_at.timestamp()
+        if observed - time.time() > _SKEW_SECONDS:
             raise ValueError(
                 f"observed_at {self.observed_at.isoformat()} is in the future: "
                 "a record cannot be observed yet"
             )
-        if self.registration.registered_at - self.observed_at > CLOCK_SKEW:
+        if self.registration.registered_at.timestamp() - observed > _SKEW_SECONDS:
             raise ValueError(
                 f"observed_at {self.observed_at.isoformat()} is before the account registered "
                 f"(registration.registered_at {self.registration.registered_at.isoformat()})"
