@@ -57,6 +57,7 @@ from tasks.scoring.signals import ScoringRequest, Stage, StagedAccount, validate
 from tasks.scoring.simulator import simulate
 from tasks.scoring.task import store_batch
 from tasks.scoring.training import TrainingConfig, train
+from workers.celery_app import make_app
 from workers.processes import start_workers, stop_workers, wait_until_ready
 
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
@@ -365,8 +366,8 @@ def bench_scoring(
             [_accounts(1000, seed, Stage.MESSAGING) for seed in range(920, 926)], Stage.MESSAGING
         )
 
-        from workers.celery_app import app  # noqa: PLC0415 - after the environment is set
-
+        # Its own app: this process may have made the workers' app earlier, for another broker.
+        app = make_app(get_settings(), current=False)
         tag = uuid.uuid4().hex[:8]
         workers = start_workers({"scoring": 2}, env, Path(tmp) / "logs", tag)
         try:
@@ -406,6 +407,7 @@ def bench_scoring(
             result["worker_peak_rss_mib"] = round(_peak_rss_mib(main_pid), 1)
         finally:
             stop_workers(workers)
+            app.close()
     for key, value in list(result.items()):
         if isinstance(value, float):
             result[key] = round(value, 1)

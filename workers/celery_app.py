@@ -4,15 +4,24 @@ from __future__ import annotations
 
 from celery import Celery
 
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from workers.config import celery_config
 from workers.queues import TASK_MODULES
 from workers.serialization import register_fast_json
 
 register_fast_json()
 
-app = Celery("bulkguard")
-app.conf.update(celery_config(get_settings()))
+
+def make_app(settings: Settings, *, current: bool = True) -> Celery:
+    """A Celery app configured from ``settings``. The module's ``app`` is the one the workers
+    run; a tool whose broker is not the process's (the bench, in a process that already made
+    ``app``) makes its own with ``current=False`` to publish and ping by task name."""
+    made = Celery("bulkguard", set_as_current=current)
+    made.conf.update(celery_config(settings))
+    return made
+
+
+app = make_app(get_settings())
 # Import the task modules now so every public task name is registered in every process.
 app.loader.import_default_modules()
 for module in TASK_MODULES:
