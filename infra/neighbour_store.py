@@ -35,7 +35,10 @@ from tasks.scoring.neighbours import (
 )
 from tasks.scoring.signals import AccountSignals, Stage
 
-PREFIX = "bulkguard:nb"
+# The key layout's version is part of every key: a release that changes what a key holds moves
+# to a new prefix, so its workers never misread keys written by the previous one (a count read as
+# zero would inflate a rate); they start from an empty store while the old keys expire.
+PREFIX = "bulkguard:nb:v2"
 # How much later than the moment it describes a batch may be scored and still find its keys.
 SLACK_SECONDS = 24 * 3600
 RECENT_TTL_SECONDS = RECENT_SECONDS + SLACK_SECONDS
