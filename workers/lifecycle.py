@@ -17,21 +17,69 @@ import threading
 import time
 from typing import Any
 
-from celery.signals import worker_init, worker_process_init, worker_process_shutdown, worker_ready
+from celery.exceptions import TimeLimitExceeded
+from celery.signals import (
+    task_failure,
+    worker_init,
+    worker_process_init,
+    worker_process_shutdown,
+    worker_ready,
+)
 
+from infra import dead_letters
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
+from tasks.base import PipelineTask
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.processes import LAUNCHER_ENV
 
 log = logging.getLogger(__name__)
 
+# The worker's main process, once it has started (see _keep_failures_outside_the_task).
+_parent_pid: int | None = None
+
 
 @worker_init.connect
 def _start_parent(**_: Any) -> None:
+    global _parent_pid  # noqa: PLW0603 - set once, in the main process
+    _parent_pid = os.getpid()
     # Plain data, safe to share across fork; see load_all for why it must not load in a task.
     phones.load_all()
+
+
+@task_failure.connect
+def _keep_failures_outside_the_task(
+    sender: Any = None,
+    task_id: str | None = None,
+    exception: BaseException | None = None,
+    args: Any = None,
+    kwargs: Any = None,
+    **_: Any,
+) -> None:
+    """Keep the input of a pipeline task that failed before its body ran.
+
+    A task's own failures are kept by its body (tasks.base) and hard time limits by its
+    on_failure; both report to the main process as handled. What reaches this signal in the main
+    process is a failure inside Celery's own code in a pool process, before the body started:
+    a soft time limit that lands while the message is still being handed over, for instance.
+    Celery acknowledges such a message, so without this its input would be lost.
+    """
+    if os.getpid() != _parent_pid or not isinstance(sender, PipelineTask):
+        return
+    if isinstance(exception, TimeLimitExceeded):
+        return  # kept by the task's on_failure
+    reason = f"failed before the task ran: {type(exception).__name__}: {exception}"
+    try:
+        dead_letters.store_standalone(
+            sender.name,
+            task_id,
+            dead_letters.Rejection(reason, {"args": list(args or ()), "kwargs": kwargs}),
+        )
+    except Exception:
+        log.exception(
+            "%s [%s] failed before it ran and could not be dead-lettered", sender.name, task_id
+        )
 
 
 @worker_process_init.connect

@@ -149,6 +149,28 @@ def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, activ
     assert workers.alive()
 
 
+def test_a_limit_that_lands_before_the_task_runs_still_keeps_the_batch(start, active_model):
+    # A millisecond is over while Celery still hands the 6.7 MB batch to the pool process:
+    # the limit fires in Celery's own code, which fails and acknowledges the message without
+    # bulkguard's handler; the worker's main process keeps it. (Should the limit land in the
+    # body after all, the body keeps it: one dead letter either way.)
+    workers = start({"scoring": 1})
+    big = [r for r in simulate(30000, seed=6) if r["stage"] == "messaging"][:10000]
+    workers.app.send_task(
+        "scoring.score_accounts",
+        kwargs={"stage": "messaging", "accounts": big},
+        soft_time_limit=0.001,
+        time_limit=30,
+    )
+    workers.wait_for(lambda: count(DeadLetter) == 1, what="the interrupted batch's dead letter")
+    (letter,) = _dead_letters()
+    assert letter.task_name == "scoring.score_accounts"
+    assert "SoftTimeLimitExceeded" in letter.reason
+    assert big[0]["account_id"] in letter.payload
+    assert count(Score) == 0
+    assert workers.alive()
+
+
 def test_a_hard_time_limit_is_kept_by_the_parent(env):
     # A hard limit kills the child; Celery reports the failure to the task's on_failure in the
     # prefork parent, which keeps the input through the connection-less store.
