@@ -27,6 +27,7 @@ from tasks.scoring.neighbours import (
     RECENT_SECONDS,
     burst_known,
     hour_bucket,
+    hour_buckets,
     neighbourhoods,
     rates,
     recent_since,
@@ -174,7 +175,7 @@ class RedisNeighbourStore:
         if records:
             batch = _Batch()
             _add_observations(batch, records, stage)
-            self._run(batch, int(times(records)[0].min()))
+            self._run(batch, min(seconds(r.observed_at) for r in records))
 
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         if records:
@@ -183,7 +184,7 @@ class RedisNeighbourStore:
                 for kind, key in zip(KINDS, neighbourhoods(r), strict=True):
                     batch.add(kind, key, "ban", r.account_id)
                     batch.warm(kind, key, r)
-            self._run(batch, int(times(records)[0].min()))
+            self._run(batch, min(seconds(r.observed_at) for r in records))
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         return self._lookup(_Batch(), records)
@@ -204,7 +205,7 @@ class RedisNeighbourStore:
             return out
         columns = tuple(list(column) for column in zip(*map(neighbourhoods, records), strict=True))
         observed, registered = times(records)
-        hours = (registered // 3600).tolist()  # hour_bucket of each registration
+        hours = hour_buckets(registered).tolist()
         # Four counters per record: its network and device, in its hour and the hour before.
         counters = [
             f"{PREFIX}:regs:{_counter(kind, hour + delta, key)}"

@@ -56,16 +56,21 @@ def neighbourhoods(record: AccountSignals) -> tuple[str, str, str]:
     return phone_block(record.phone), reg.network_id, reg.device_id
 
 
-def hour_bucket(moment: dt.datetime) -> int:
-    return int(moment.timestamp() // 3600)
-
-
 def seconds(moment: dt.datetime) -> int:
     """A moment as whole seconds since the epoch: how both stores compare observation times."""
     return int(moment.timestamp())
 
 
 Seconds = npt.NDArray[np.int64]
+
+
+def hour_bucket(moment: dt.datetime) -> int:
+    return seconds(moment) // 3600
+
+
+def hour_buckets(moments: Seconds) -> Seconds:
+    """``hour_bucket`` of many moments given as ``seconds``."""
+    return moments // 3600
 
 
 def times(records: Sequence[AccountSignals]) -> tuple[Seconds, Seconds]:
