@@ -120,6 +120,24 @@ def test_malformed_messages_are_dead_lettered_and_the_rest_is_scored(start, acti
     assert workers.alive()
 
 
+def _interrupt(workers: Any, stage: str, accounts: list[Any], soft_limit: float) -> None:
+    """Send ``accounts`` as one batch under ``soft_limit`` and check it is kept whole: one dead
+    letter naming the limit and holding the batch, no score, the worker alive."""
+    workers.app.send_task(
+        "scoring.score_accounts",
+        kwargs={"stage": stage, "accounts": accounts},
+        soft_time_limit=soft_limit,
+        time_limit=30,
+    )
+    workers.wait_for(lambda: count(DeadLetter) == 1, what="the interrupted batch's dead letter")
+    (letter,) = _dead_letters()
+    assert letter.task_name == "scoring.score_accounts"
+    assert "SoftTimeLimitExceeded" in letter.reason
+    assert accounts[0]["account_id"] in letter.payload
+    assert count(Score) == 0  # its transaction was rolled back whole
+    assert workers.alive()
+
+
 def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, active_model):
     workers = start({"scoring": 1})
     # The limit must land inside the task's body, after Celery has handed the batch to it:
@@ -129,18 +147,7 @@ def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, activ
     big = [r for r in simulate(18000, seed=6, stages="all") if r["stage"] == "registration"]
     big = big[:10000]
     assert len(big) == 10000
-    workers.app.send_task(
-        "scoring.score_accounts",
-        kwargs={"stage": "registration", "accounts": big},
-        soft_time_limit=0.5,
-        time_limit=30,
-    )
-    workers.wait_for(lambda: count(DeadLetter) == 1, what="the interrupted batch's dead letter")
-    (letter,) = _dead_letters()
-    assert letter.task_name == "scoring.score_accounts"
-    assert "SoftTimeLimitExceeded" in letter.reason
-    assert big[0]["account_id"] in letter.payload
-    assert count(Score) == 0  # its transaction was rolled back whole
+    _interrupt(workers, "registration", big, soft_limit=0.5)
     small = [r for r in simulate(60, seed=7) if r["stage"] == "registration"]
     workers.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": small}
@@ -156,19 +163,7 @@ def test_a_limit_that_lands_before_the_task_runs_still_keeps_the_batch(start, ac
     # body after all, the body keeps it: one dead letter either way.)
     workers = start({"scoring": 1})
     big = [r for r in simulate(30000, seed=6) if r["stage"] == "messaging"][:10000]
-    workers.app.send_task(
-        "scoring.score_accounts",
-        kwargs={"stage": "messaging", "accounts": big},
-        soft_time_limit=0.001,
-        time_limit=30,
-    )
-    workers.wait_for(lambda: count(DeadLetter) == 1, what="the interrupted batch's dead letter")
-    (letter,) = _dead_letters()
-    assert letter.task_name == "scoring.score_accounts"
-    assert "SoftTimeLimitExceeded" in letter.reason
-    assert big[0]["account_id"] in letter.payload
-    assert count(Score) == 0
-    assert workers.alive()
+    _interrupt(workers, "messaging", big, soft_limit=0.001)
 
 
 def test_a_hard_time_limit_is_kept_by_the_parent(env):
