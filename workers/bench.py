@@ -13,7 +13,8 @@ Everything is measured in one run, on one model and the same simulated accounts:
   the same cores: the producer (and the poll that waits for the decisions), the worker's main
   process, the scoring processes and the Redis server; their total bounds the rate;
 * the latency from enqueue to stored decision of a single registration-time account;
-* the peak RSS of the scoring worker processes;
+* the peak RSS of the scoring worker processes, and the neighbourhood store's Redis memory per
+  registration it holds;
 * where a batch's time goes: each step of the scoring task timed on its own, in this process,
   on 1,000-account batches (the best of several), before the workers start.
 
@@ -74,12 +75,14 @@ def _accounts(n: int, seed: int, stage: Stage) -> list[dict[str, Any]]:
     return out
 
 
-def _register_history(seeds: Sequence[tuple[int, int]]) -> None:
+def _register_history(seeds: Sequence[tuple[int, int]]) -> int:
     """Give the neighbourhood store the history it has in production before accounts reach the
     messaging stage: the accounts of each (seed, count) population registered and were scored
     then, and the abusive ones among them were banned. Lookups then find counters and hot
-    neighbourhoods, as they do in production, rather than an empty store."""
+    neighbourhoods, as they do in production, rather than an empty store. The number of
+    registrations recorded."""
     store = RedisNeighbourStore(get_redis())
+    registered = 0
     for seed, n in seeds:
         raw = _accounts(n, seed, Stage.REGISTRATION)
         for start in range(0, len(raw), 1000):
@@ -89,6 +92,8 @@ def _register_history(seeds: Sequence[tuple[int, int]]) -> None:
             store.record_bans(
                 [r for r, i in zip(records, positions, strict=True) if chunk[i]["truth"]["label"]]
             )
+            registered += len(records)
+    return registered
 
 
 def step_costs(batches: Sequence[list[dict[str, Any]]], stage: Stage) -> dict[str, float]:
@@ -358,9 +363,15 @@ def bench_scoring(
         # end-to-end run and after the last, and the best of all is the one every ratio uses.
         cores = os.cpu_count() or 1
         baselines = [result["raw_predict_rows_per_s_all_cores"]]
-        _register_history(
+        # The store's footprint, from the server's own accounting: like its CPU figure, the
+        # whole server's, which the bench's own database on an otherwise idle server keeps its.
+        memory_before = int(get_redis().info("memory")["used_memory"])
+        registered = _register_history(
             [(seed, 1000) for seed in range(920, 926)]
             + [(910, 2000), (911, accounts), (912, accounts)]
+        )
+        result["neighbourhood_bytes_per_registration"] = round(
+            (int(get_redis().info("memory")["used_memory"]) - memory_before) / registered
         )
         result["task_step_us_per_account"] = step_costs(
             [_accounts(1000, seed, Stage.MESSAGING) for seed in range(920, 926)], Stage.MESSAGING

@@ -196,6 +196,11 @@ def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
     table.add_row("single account enqueue→stored p50 (ms)", f"{lat['p50']}", "")
     table.add_row("single account enqueue→stored p99 (ms)", f"{lat['p99']}", "")
     table.add_row("scoring worker peak RSS (MiB)", f"{result['worker_peak_rss_mib']}", "")
+    table.add_row(
+        "neighbourhood store, Redis bytes per registration",
+        f"{result['neighbourhood_bytes_per_registration']:,}",
+        "",
+    )
     for part, cost in result["end_to_end"]["1000"]["cpu_us_per_account"].items():
         table.add_row(f"CPU {part} (us/account, batch 1000)", f"{cost}", "")
     for step, cost in result["task_step_us_per_account"].items():

@@ -78,7 +78,7 @@ def test_history_makes_the_measured_neighbourhoods_known(
     prefix = f"test-bench-{uuid.uuid4().hex}"
     monkeypatch.setattr(neighbour_store, "PREFIX", prefix)
     try:
-        _register_history([(3, 300)])
+        assert _register_history([(3, 300)]) == len(_accounts(300, 3, Stage.REGISTRATION))
         records, _, _ = validate_records(Stage.MESSAGING, _accounts(300, 3, Stage.MESSAGING))
         rows = RedisNeighbourStore(get_redis()).lookup(records)
         assert np.nanmax(rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")]) > 0
