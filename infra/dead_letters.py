@@ -13,8 +13,9 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from infra.db.inserts import insert_ignore
 from infra.db.models import DeadLetter
-from infra.db.session import insert_ignore, make_engine
+from infra.db.session import make_engine
 from infra.settings import get_settings
 
 log = logging.getLogger(__name__)

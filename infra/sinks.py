@@ -11,9 +11,15 @@ import fcntl
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
+
+
+class Sink(Protocol):
+    """A receiver: ``str(sink)`` names it in delivery records."""
+
+    def deliver(self, items: Sequence[dict[str, Any]]) -> None: ...
 
 
 class JsonlSink:

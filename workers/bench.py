@@ -36,35 +36,44 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import orjson
 import redis
 import xgboost as xgb
+from rich.table import Table
 from sqlalchemy import bindparam, func, select
 
 from infra.db.migrate import upgrade
 from infra.db.models import Score
 from infra.db.session import get_engine, reset_engine, session_scope
 from infra.local_redis import ensure_redis
-from infra.neighbour_store import RedisNeighbourStore
 from infra.redis_client import get_redis, reset_redis
 from infra.registry import read_card, register, set_role
 from infra.settings import get_settings
-from tasks.scoring.batch import ModelDecisions, ScoredBatch
-from tasks.scoring.features import FEATURES, feature_matrix, signal_matrix
-from tasks.scoring.neighbours import MemoryNeighbourStore
+from tasks.messages import ScoreAccounts
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.features import FEATURES, feature_matrix
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.scoring.score_batch import score_batch
 from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import ScoringRequest, Stage, StagedAccount, validate_records
-from tasks.scoring.simulator import simulate
-from tasks.scoring.task import store_batch
-from tasks.scoring.training import TrainingConfig, train
+from tasks.scoring.signals import DetectionPoint, StagedAccount, validate_records
 from workers.celery_app import make_app
 from workers.processes import start_workers, stop_workers, wait_until_ready
 
+# The steps of a scoring batch the bench times (``task_step_us_per_account``), in order.
+STEPS = (
+    "decode_json",
+    "validate",
+    "neighbourhood_features",
+    "signal_features",
+    "predict_and_decide",
+    "store_and_commit",
+)
 BENCH_REDIS_URL = "redis://127.0.0.1:6379/14"
 
 
-def _accounts(n: int, seed: int, stage: Stage) -> list[dict[str, Any]]:
+def simulated(n: int, seed: int, stage: DetectionPoint) -> list[dict[str, Any]]:
     """``n`` simulated accounts observed at ``stage``."""
     out: list[dict[str, Any]] = []
     for record in simulate(n * 4, seed, stages="all"):
@@ -75,7 +84,7 @@ def _accounts(n: int, seed: int, stage: Stage) -> list[dict[str, Any]]:
     return out
 
 
-def _register_history(seeds: Sequence[tuple[int, int]]) -> int:
+def register_history(seeds: Sequence[tuple[int, int]]) -> int:
     """Give the neighbourhood store the history it has in production before accounts reach the
     messaging stage: the accounts of each (seed, count) population registered and were scored
     then, and the abusive ones among them were banned. Lookups then find counters and hot
@@ -84,11 +93,11 @@ def _register_history(seeds: Sequence[tuple[int, int]]) -> int:
     store = RedisNeighbourStore(get_redis())
     registered = 0
     for seed, n in seeds:
-        raw = _accounts(n, seed, Stage.REGISTRATION)
+        raw = simulated(n, seed, DetectionPoint.REGISTRATION)
         for start in range(0, len(raw), 1000):
             chunk = raw[start : start + 1000]
-            records, positions, _ = validate_records(Stage.REGISTRATION, chunk)
-            store.observe(records, Stage.REGISTRATION)
+            records, positions, _ = validate_records(DetectionPoint.REGISTRATION, chunk)
+            store.observe(records, DetectionPoint.REGISTRATION)
             store.record_bans(
                 [r for r, i in zip(records, positions, strict=True) if chunk[i]["truth"]["label"]]
             )
@@ -96,7 +105,7 @@ def _register_history(seeds: Sequence[tuple[int, int]]) -> int:
     return registered
 
 
-def step_costs(batches: Sequence[list[dict[str, Any]]], stage: Stage) -> dict[str, float]:
+def step_costs(batches: Sequence[list[dict[str, Any]]], stage: DetectionPoint) -> dict[str, float]:
     """Microseconds per account of each step of ``scoring.score_accounts``, best of the batches.
 
     The steps run as the task runs them, against the same Redis and database, but in this
@@ -108,42 +117,41 @@ def step_costs(batches: Sequence[list[dict[str, Any]]], stage: Stage) -> dict[st
     return {step: round(min(run[step] for run in runs), 1) for step in runs[0]}
 
 
+class _Laps:
+    """Microseconds per account of each step of a batch, as the body reports its steps."""
+
+    def __init__(self, accounts: int) -> None:
+        self.accounts = accounts
+        self.costs: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, step: str) -> None:
+        now = time.perf_counter()
+        self.costs[step] = self.costs.get(step, 0.0) + (now - self._last) / self.accounts * 1e6
+        self._last = now
+
+
 def _time_steps(
-    accounts: list[dict[str, Any]], stage: Stage, neighbours: RedisNeighbourStore
+    accounts: list[dict[str, Any]], point: DetectionPoint, neighbours: RedisNeighbourStore
 ) -> dict[str, float]:
-    costs: dict[str, float] = {}
-    clock = time.perf_counter
-
-    def lap(step: str, started: float) -> None:
-        costs[step] = (clock() - started) / len(accounts) * 1e6
-
-    body = orjson.dumps({"stage": stage.value, "accounts": accounts})
-    started = clock()
-    request = ScoringRequest.model_validate(orjson.loads(body))
-    lap("decode_json", started)
-    started = clock()
-    records, positions, _ = validate_records(request.stage, request.accounts)
-    lap("validate", started)
-    started = clock()
-    signals = signal_matrix(records, stage)
-    lap("signal_features", started)
-    started = clock()
-    around = neighbours.observe_and_lookup(records, stage)
-    lap("neighbourhood_features", started)
+    """One batch through the scoring body, as the task runs it, each step timed."""
+    body = orjson.dumps({"stage": point.value, "accounts": accounts})
+    lap = _Laps(len(accounts))
+    request = ScoreAccounts.model_validate(orjson.loads(body))
+    lap("decode_json")
     with session_scope() as session:
-        active, _shadow = current_scorers(session)
-        features = np.hstack([signals, around])
-        started = clock()
-        scores = active.predict(features)
-        decisions = active.decide(stage, scores)
-        lap("predict_and_decide", started)
-        batch = ScoredBatch(
-            stage, records, features, [ModelDecisions(active.version, False, scores, decisions)]
+        score_batch(
+            session,
+            request,
+            serving=lambda: current_scorers(session),
+            neighbours=neighbours,
+            task_id=None,
+            lap=lap,
         )
-        started = clock()
-        store_batch(session, None, request, batch, positions)
         session.commit()
-        lap("store_and_commit", started)
+        lap("commit")
+    costs = lap.costs
+    costs["store_and_commit"] = costs.pop("store") + costs.pop("commit")
     return costs
 
 
@@ -161,7 +169,7 @@ class RawPredict:
 
     def __init__(self, model_path: Path, records: Sequence[dict[str, Any]]) -> None:
         staged = [StagedAccount.model_validate(r) for r in records]
-        self.features = feature_matrix(staged, Stage.MESSAGING, MemoryNeighbourStore())
+        self.features = feature_matrix(staged, DetectionPoint.MESSAGING, MemoryNeighbourStore())
         self.booster = xgb.Booster()
         self.booster.load_model(str(model_path))
 
@@ -235,12 +243,17 @@ def _wait_for_scores(after: int, count: int, poll: float) -> None:
         time.sleep(poll)
 
 
-def _end_to_end(app: Any, records: list[dict[str, Any]], batch: int, stage: Stage) -> float:
+def _end_to_end(
+    app: Any, records: list[dict[str, Any]], batch: int, stage: DetectionPoint
+) -> float:
+    """Accounts/s of ``records`` sent in batches of ``batch`` until all are stored. They are
+    sent as an upstream service sends them, by name with plain JSON: the producer's cost is
+    that of any Celery-protocol client, not of building bulkguard's payload models."""
     after = _last_score_id()
     started = time.perf_counter()
     for i in range(0, len(records), batch):
         app.send_task(
-            "scoring.score_accounts",
+            ScoreAccounts.TASK,
             kwargs={"stage": stage.value, "accounts": records[i : i + batch]},
         )
     _wait_for_scores(after, len(records), poll=0.02)
@@ -251,8 +264,8 @@ def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
     """Milliseconds from enqueueing each record alone to its stored decision.
 
     The poll shares the cores with the worker it waits for, every half millisecond: it is an
-    indexed point lookup on one open connection (~20 us), where a session per poll (~175 us)
-    took a third of a core from the measured path.
+    indexed point lookup on one open connection, since opening a session per poll took a large
+    share of a core from the measured path.
     """
     out = []
     lookup = select(Score.id).where(Score.account_id == bindparam("account")).limit(1)
@@ -260,8 +273,8 @@ def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
         for record in records:
             started = time.perf_counter()
             app.send_task(
-                "scoring.score_accounts",
-                kwargs={"stage": Stage.REGISTRATION.value, "accounts": [record]},
+                ScoreAccounts.TASK,
+                kwargs={"stage": DetectionPoint.REGISTRATION.value, "accounts": [record]},
             )
             while poll.execute(lookup, {"account": record["account_id"]}).first() is None:
                 time.sleep(0.0005)
@@ -300,7 +313,7 @@ def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
     return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_used(worker_pid: int, client: redis.Redis) -> dict[str, float]:
+def cpu_used(worker_pid: int, client: redis.Redis) -> dict[str, float]:
     """CPU seconds used so far by each part of the measured system, all on the same cores.
 
     A pool process that exits (recycled) moves its time into its parent's reaped-children
@@ -319,7 +332,7 @@ def _cpu_used(worker_pid: int, client: redis.Redis) -> dict[str, float]:
     }
 
 
-def _cpu_per_account(
+def cpu_per_account(
     before: dict[str, float], after: dict[str, float], accounts: int
 ) -> dict[str, float]:
     """Microseconds of CPU per account of each part, and their total: with two cores, the
@@ -356,7 +369,8 @@ def bench_scoring(
             "cores": os.cpu_count(),
         }
         raw = RawPredict(
-            target / "model.ubj", _accounts(min(accounts, 20_000), 900, Stage.MESSAGING)
+            target / "model.ubj",
+            simulated(min(accounts, 20_000), 900, DetectionPoint.MESSAGING),
         )
         result.update(raw_baseline(raw))
         # The machine's speed drifts during a run: the baseline is measured again before each
@@ -366,7 +380,7 @@ def bench_scoring(
         # The store's footprint, from the server's own accounting: like its CPU figure, the
         # whole server's, which the bench's own database on an otherwise idle server keeps its.
         memory_before = int(get_redis().info("memory")["used_memory"])
-        registered = _register_history(
+        registered = register_history(
             [(seed, 1000) for seed in range(920, 926)]
             + [(910, 2000), (911, accounts), (912, accounts)]
         )
@@ -374,7 +388,8 @@ def bench_scoring(
             (int(get_redis().info("memory")["used_memory"]) - memory_before) / registered
         )
         result["task_step_us_per_account"] = step_costs(
-            [_accounts(1000, seed, Stage.MESSAGING) for seed in range(920, 926)], Stage.MESSAGING
+            [simulated(1000, seed, DetectionPoint.MESSAGING) for seed in range(920, 926)],
+            DetectionPoint.MESSAGING,
         )
 
         # Its own app: this process may have made the workers' app earlier, for another broker.
@@ -383,18 +398,23 @@ def bench_scoring(
         workers = start_workers({"scoring": 2}, env, Path(tmp) / "logs", tag)
         try:
             wait_until_ready(app, workers, tag)
-            _end_to_end(app, _accounts(200, 901, Stage.MESSAGING), 100, Stage.MESSAGING)  # warm
+            _end_to_end(
+                app,
+                simulated(200, 901, DetectionPoint.MESSAGING),
+                100,
+                DetectionPoint.MESSAGING,
+            )  # warm
             result["end_to_end"] = {}
             main_pid = workers[0].process.pid
             rates = {}
             for seed, (batch, n) in enumerate(
                 ((1, min(accounts, 2000)), (100, accounts), (1000, accounts)), start=910
             ):
-                records = _accounts(n, seed, Stage.MESSAGING)
+                records = simulated(n, seed, DetectionPoint.MESSAGING)
                 baselines.append(raw.rows_per_s(cores))
-                cpu_before = _cpu_used(main_pid, get_redis())
-                rates[batch] = _end_to_end(app, records, batch, Stage.MESSAGING)
-                cpu = _cpu_per_account(cpu_before, _cpu_used(main_pid, get_redis()), n)
+                cpu_before = cpu_used(main_pid, get_redis())
+                rates[batch] = _end_to_end(app, records, batch, DetectionPoint.MESSAGING)
+                cpu = cpu_per_account(cpu_before, cpu_used(main_pid, get_redis()), n)
                 result["end_to_end"][str(batch)] = {
                     "accounts": n,
                     "accounts_per_s": round(rates[batch], 1),
@@ -408,7 +428,7 @@ def bench_scoring(
                 result["end_to_end"][str(batch)]["ratio_to_raw_all_cores"] = round(
                     rate / baseline, 4
                 )
-            lat = _latencies(app, _accounts(latency_samples, 990, Stage.REGISTRATION))
+            lat = _latencies(app, simulated(latency_samples, 990, DetectionPoint.REGISTRATION))
             quantiles = statistics.quantiles(lat, n=100)
             result["single_account_latency_ms"] = {
                 "samples": len(lat),
@@ -432,3 +452,39 @@ def _standard_model(cache: Path) -> Path:
         return found[-1].parent
     cache.mkdir(parents=True, exist_ok=True)
     return train(TrainingConfig(), cache)
+
+
+def results_table(result: dict[str, Any]) -> Table:
+    """``bench_scoring``'s result for a person: every figure beside its ratio to the baseline."""
+    table = Table(title=f"scoring benchmark ({result['cores']} cores, {result['model_version']})")
+    table.add_column("measure")
+    table.add_column("value", justify="right")
+    table.add_column("x raw predict (all cores)", justify="right")
+    raw = result["raw_predict_rows_per_s_all_cores"]
+    for key in (
+        "raw_predict_rows_per_s_all_cores",
+        "raw_predict_rows_per_s_one_core",
+        "exact_contribs_rows_per_s_one_core",
+        "approx_contribs_rows_per_s_one_core",
+    ):
+        table.add_row(key, f"{result[key]:,.0f}", f"{result[key] / raw:.4f}")
+    for batch, e2e in result["end_to_end"].items():
+        table.add_row(
+            f"end-to-end accounts/s, batch {batch}",
+            f"{e2e['accounts_per_s']:,.0f}",
+            f"{e2e['ratio_to_raw_all_cores']:.4f}",
+        )
+    lat = result["single_account_latency_ms"]
+    table.add_row("single account enqueue→stored p50 (ms)", f"{lat['p50']}", "")
+    table.add_row("single account enqueue→stored p99 (ms)", f"{lat['p99']}", "")
+    table.add_row("scoring worker peak RSS (MiB)", f"{result['worker_peak_rss_mib']}", "")
+    table.add_row(
+        "neighbourhood store, Redis bytes per registration",
+        f"{result['neighbourhood_bytes_per_registration']:,}",
+        "",
+    )
+    for part, cost in result["end_to_end"]["1000"]["cpu_us_per_account"].items():
+        table.add_row(f"CPU {part} (us/account, batch 1000)", f"{cost}", "")
+    for step, cost in result["task_step_us_per_account"].items():
+        table.add_row(f"task step {step} (us/account, batch 1000)", f"{cost}", "")
+    return table

@@ -65,7 +65,7 @@ def simulate(
     accounts: int, seed: int, stages: str, label_noise: float, drift: float, out: Any
 ) -> None:
     """Write simulated account signals as JSONL (one scoring record per line)."""
-    from tasks.scoring.simulator import simulate as run
+    from tasks.offline.simulate_accounts import simulate as run
 
     for record in run(accounts, seed, stages=stages, label_noise=label_noise, drift=drift):
         out.write(orjson.dumps(record) + b"\n")
@@ -82,8 +82,8 @@ def train(
     accounts: int, seed: int, label_noise: float, drift: float, activate: bool, shadow: bool
 ) -> None:
     """Train a model on simulated data and register it (with its model card)."""
-    from tasks.scoring.training import TrainingConfig
-    from tasks.scoring.training import train as run
+    from tasks.offline.training import TrainingConfig
+    from tasks.offline.training import train as run
 
     with console.status("training"):
         model_dir = run(
@@ -134,7 +134,7 @@ def model_activate(version: str, shadow: bool) -> None:
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)
 def score(path: Any, version: str | None, out: Any) -> None:
     """Score a JSONL file of account records offline, as the workers would decide them."""
-    from tasks.scoring.offline import LineError, score_lines
+    from tasks.offline.score_file import LineError, score_lines
     from tasks.scoring.serving import current_scorers, scorer_for
 
     with session_scope() as session:
@@ -161,9 +161,8 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
     """Scoring end to end (Redis, two prefork workers, SQLite) vs raw XGBoost prediction."""
-    from rich.table import Table
-
     from workers.bench import bench_scoring as run
+    from workers.bench import results_table
 
     with console.status("benchmarking scoring"):
         result = run(
@@ -174,38 +173,7 @@ def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    table = Table(title=f"scoring benchmark ({result['cores']} cores, {result['model_version']})")
-    table.add_column("measure")
-    table.add_column("value", justify="right")
-    table.add_column("x raw predict (all cores)", justify="right")
-    raw = result["raw_predict_rows_per_s_all_cores"]
-    for key in (
-        "raw_predict_rows_per_s_all_cores",
-        "raw_predict_rows_per_s_one_core",
-        "exact_contribs_rows_per_s_one_core",
-        "approx_contribs_rows_per_s_one_core",
-    ):
-        table.add_row(key, f"{result[key]:,.0f}", f"{result[key] / raw:.4f}")
-    for batch, e2e in result["end_to_end"].items():
-        table.add_row(
-            f"end-to-end accounts/s, batch {batch}",
-            f"{e2e['accounts_per_s']:,.0f}",
-            f"{e2e['ratio_to_raw_all_cores']:.4f}",
-        )
-    lat = result["single_account_latency_ms"]
-    table.add_row("single account enqueue→stored p50 (ms)", f"{lat['p50']}", "")
-    table.add_row("single account enqueue→stored p99 (ms)", f"{lat['p99']}", "")
-    table.add_row("scoring worker peak RSS (MiB)", f"{result['worker_peak_rss_mib']}", "")
-    table.add_row(
-        "neighbourhood store, Redis bytes per registration",
-        f"{result['neighbourhood_bytes_per_registration']:,}",
-        "",
-    )
-    for part, cost in result["end_to_end"]["1000"]["cpu_us_per_account"].items():
-        table.add_row(f"CPU {part} (us/account, batch 1000)", f"{cost}", "")
-    for step, cost in result["task_step_us_per_account"].items():
-        table.add_row(f"task step {step} (us/account, batch 1000)", f"{cost}", "")
-    Console().print(table)
+    Console().print(results_table(result))
 
 
 @main.command()
@@ -221,31 +189,29 @@ def schema() -> None:
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
 def enqueue(path: Any, batch: int) -> None:
     """Send a JSONL file of scoring records to the workers, by task name."""
+    from pydantic import ValidationError
+
+    from tasks.messages import ScoreAccounts, send
+    from tasks.payload import describe_validation_error
+    from tasks.scoring.signals import batches_by_point
     from workers.celery_app import app
 
-    pending: dict[str, list[Any]] = {}
-    sent = 0
-
-    def flush(stage: str) -> None:
-        nonlocal sent
-        records = pending.pop(stage, [])
-        if records:
-            app.send_task("scoring.score_accounts", kwargs={"stage": stage, "accounts": records})
-            sent += len(records)
-
+    records = []
     for number, line in enumerate(path, 1):
         if not line.strip():
             continue
         try:
-            record = orjson.loads(line)
-            stage = str(record["stage"])
-        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise click.ClickException(f"line {number}: not a scoring record ({exc})") from exc
-        pending.setdefault(stage, []).append(record)
-        if len(pending[stage]) >= batch:
-            flush(stage)
-    for stage in list(pending):
-        flush(stage)
+            records.append(orjson.loads(line))
+        except orjson.JSONDecodeError as exc:
+            raise click.ClickException(f"line {number}: not JSON ({exc})") from exc
+    sent = 0
+    try:
+        for point, accounts in batches_by_point(records, batch):
+            send(app, ScoreAccounts(stage=point, accounts=accounts))
+            sent += len(accounts)
+    except (KeyError, TypeError, ValueError) as exc:
+        reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
+        raise click.ClickException(f"not a scoring record: {reason}") from exc
     console.print(f"enqueued {sent} records")
 
 
@@ -309,33 +275,26 @@ def legal_reject(notice_id: int, actor: str, note: str) -> None:
 
 def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
     from tasks import outbox
-    from tasks.legal.task import ApprovalError, decide
-    from workers.celery_app import app  # noqa: F401 - send_task needs the app
+    from tasks.legal.approvals import ApprovalError, decide
+    from workers.celery_app import app
 
-    keys: list[str] = []
     try:
-        with session_scope() as session:
-            notice = decide(session, notice_id, approve=approve, actor=actor, note=note)
-            if approve:
-                keys.append(
-                    outbox.add(
-                        session,
-                        "legal.send",
-                        {"notice_id": notice.id},
-                        dedupe_key=f"legal.send:{notice.id}",
-                    )
-                )
+        committed = outbox.commit(
+            app,
+            lambda session: decide(session, notice_id, approve=approve, actor=actor, note=note),
+            task_name="cli.legal.approve" if approve else "cli.legal.reject",
+            task_id=None,
+        )
     except ApprovalError as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(f"notice {notice_id} {'approved' if approve else 'rejected'} by {actor}")
-    if not keys:
+    if not committed.outcome.follow_ups:
         return
-    try:
-        outbox.publish(keys)
+    if committed.published:
         click.echo("sending queued for the legal workers")
-    except Exception as exc:  # the approval is committed either way
+    else:  # the approval is committed either way
         click.echo(
-            f"the broker is unreachable ({exc}); the send waits in the outbox and is "
+            "the broker is unreachable; the send waits in the outbox and is "
             "published by the next outbox sweep once workers and beat run"
         )
 

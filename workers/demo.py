@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,9 +24,11 @@ from infra.local_redis import ensure_redis
 from infra.redis_client import get_redis
 from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
-from tasks.evidence.simulator import documents
-from tasks.scoring.simulator import simulate
-from tasks.scoring.training import TrainingConfig, train
+from tasks.messages import IngestEvidence, ScoreAccounts, send
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.simulate_documents import documents
+from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.signals import batches_by_point
 from workers.processes import start_workers, stop_workers, wait_until_ready
 from workers.report import pipeline_counts, wait_until_drained
 
@@ -81,12 +82,10 @@ def run_demo(
             console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
-                for stage, batch in _batches(records):
-                    app.send_task(
-                        "scoring.score_accounts", kwargs={"stage": stage, "accounts": batch}
-                    )
+                for point, batch in batches_by_point(records, BATCH):
+                    send(app, ScoreAccounts(stage=point, accounts=batch))
                     progress.advance(sent, len(batch))
-                app.send_task("evidence.ingest", kwargs={"documents": docs})
+                send(app, IngestEvidence(documents=docs))
                 scored = progress.add_task("scored", total=len(records))
                 wait_until_drained(
                     get_redis(),
@@ -131,18 +130,6 @@ def _ensure_model(console: Console, seed: int) -> str:
         set_role(session, row.version, "active")
         console.print(f"Trained and activated {row.version} (card: {model_dir / 'card.md'})")
         return row.version
-
-
-def _batches(records: list[dict[str, Any]]) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-    """Consecutive records of one stage, up to BATCH at a time, as upstream would send them."""
-    pending: dict[str, list[dict[str, Any]]] = {}
-    for record in records:
-        batch = pending.setdefault(record["stage"], [])
-        batch.append(record)
-        if len(batch) >= BATCH:
-            yield record["stage"], pending.pop(record["stage"])
-    for stage, batch in pending.items():
-        yield stage, batch
 
 
 def _progress(console: Console) -> Progress:

@@ -29,7 +29,7 @@ from celery.signals import (
 from infra import dead_letters
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
-from tasks.base import PipelineTask
+from tasks.pipeline import PipelineTask
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.processes import LAUNCHER_ENV
@@ -59,7 +59,7 @@ def _keep_failures_outside_the_task(
 ) -> None:
     """Keep the input of a pipeline task that failed before its body ran.
 
-    A task's own failures are kept by its body (tasks.base) and hard time limits by its
+    A task's own failures are kept by its shell (tasks.pipeline) and hard time limits by its
     on_failure; both report to the main process as handled. What reaches this signal in the main
     process is a failure inside Celery's own code in a pool process, before the body started:
     a soft time limit that lands while the message is still being handed over, for instance.
@@ -98,7 +98,7 @@ def _start_child(**_: Any) -> None:
         session.close()
     # What the child holds now (modules, the model, compiled plans) lives as long as it does:
     # keep it out of the cyclic collector's full passes, which otherwise walk all of it and
-    # stalled 1,000-account batches by ~250 ms every few batches.
+    # stall a large batch every few batches.
     gc.freeze()
 
 

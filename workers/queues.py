@@ -1,13 +1,15 @@
 """Every queue and every route, declared in one place.
 
 Queues are never created implicitly (``task_create_missing_queues = False``): a typo in a route
-fails loudly instead of filling a queue nobody consumes. Tasks route by the namespace of their
-public name, so ``scoring.score_accounts`` lands on ``scoring``.
+fails loudly instead of filling a queue nobody consumes. Each task's queue comes from its message
+class (``tasks.messages``), where its public name is written once.
 """
 
 from __future__ import annotations
 
 from kombu import Exchange, Queue
+
+from tasks.messages import MESSAGES
 
 # Queue name -> what its workers do. Heavy queues run with prefetch 1 (see workers.config).
 QUEUES: dict[str, str] = {
@@ -18,18 +20,8 @@ QUEUES: dict[str, str] = {
     "maintenance": "beat jobs: outbox sweep",
 }
 
-# Public task name -> queue. Pinned by tests/unit/test_contract.py: these names are an API.
-TASK_QUEUES: dict[str, str] = {
-    "scoring.score_accounts": "scoring",
-    "enforcement.apply": "enforcement",
-    "enforcement.deliver": "enforcement",
-    "evidence.ingest": "evidence",
-    "evidence.link": "evidence",
-    "legal.evaluate": "legal",
-    "legal.send": "legal",
-    "legal.escalate": "legal",
-    "maintenance.sweep_outbox": "maintenance",
-}
+# Public task name -> queue, derived from the messages; pinned by tests/unit/test_contract.py.
+TASK_QUEUES: dict[str, str] = {message.TASK: message.QUEUE for message in MESSAGES}
 
 TASK_MODULES = (
     "tasks.scoring.task",

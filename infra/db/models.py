@@ -1,7 +1,7 @@
 """The relational model of bulkguard.
 
 Every effect has a natural idempotency key enforced here by a unique constraint, so that a
-redelivered task can insert "again" and leave the same rows (``infra.db.session.insert_ignore``).
+redelivered task can insert "again" and leave the same rows (``infra.db.inserts.insert_ignore``).
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ from typing import Literal
 
 Mode = Literal["enforce", "shadow"]
 
-# The action each actionable decision maps to, and the status it starts in.
-_ACTIONS = {"ban": "ban", "restrict": "restrict", "review": "review"}
+# The decisions that lead to an action of the same name.
+ACTIONABLE = frozenset({"ban", "restrict", "review"})
 
 
 @dataclass(frozen=True)
@@ -33,8 +33,8 @@ def plan(candidates: Iterable[Candidate], mode: Mode) -> list[PlannedAction]:
     downgrades a ban; in shadow mode every action is recorded but none is put in force."""
     planned = []
     for c in candidates:
-        action = _ACTIONS.get(c.decision)
-        if action is None or c.account_status == "banned":
+        action = c.decision
+        if action not in ACTIONABLE or c.account_status == "banned":
             continue
         if action == "restrict" and c.account_status == "restricted":
             continue

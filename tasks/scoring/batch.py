@@ -14,9 +14,10 @@ import numpy as np
 import numpy.typing as npt
 
 from tasks.scoring.features import feature_matrix
+from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbours import NeighbourStore
-from tasks.scoring.signals import AccountSignals, Stage
+from tasks.scoring.neighbourhoods.rules import NeighbourStore
+from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 
 @dataclass
@@ -31,7 +32,7 @@ class ModelDecisions:
 
 @dataclass
 class ScoredBatch:
-    stage: Stage
+    point: DetectionPoint
     records: list[AccountSignals]
     features: npt.NDArray[np.float32]
     results: list[ModelDecisions]
@@ -42,27 +43,29 @@ class ScoredBatch:
 
 
 def score_records(
-    stage: Stage,
+    stage: DetectionPoint,
     records: Sequence[AccountSignals],
     active: Scorer,
     shadow: Scorer | None,
     neighbours: NeighbourStore,
     *,
     explain: bool,
+    lap: Lap = no_lap,
 ) -> ScoredBatch:
     """Score a batch; with ``explain``, also compute the reasons of actioned records (offline
     tools do; the workers leave that to enforcement, off the scoring path)."""
-    features = feature_matrix(records, stage, neighbours)
+    features = feature_matrix(records, stage, neighbours, lap)
     results = [_decide(active, stage, features, shadow=False, explain=explain)]
     if shadow is not None:
         # A shadow model scores the same rows; its decisions are stored, never acted on.
         results.append(_decide(shadow, stage, features, shadow=True, explain=False))
-    return ScoredBatch(stage=stage, records=list(records), features=features, results=results)
+    lap("predict_and_decide")
+    return ScoredBatch(point=stage, records=list(records), features=features, results=results)
 
 
 def _decide(
     scorer: Scorer,
-    stage: Stage,
+    stage: DetectionPoint,
     features: npt.NDArray[np.float32],
     *,
     shadow: bool,

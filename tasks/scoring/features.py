@@ -12,11 +12,16 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tasks.scoring.neighbours import NEIGHBOUR_FEATURES, NeighbourStore
+from tasks.scoring.laps import Lap, no_lap
+from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES, NeighbourStore
 from tasks.scoring.phones import number_info
-from tasks.scoring.signals import AccountSignals, Stage
+from tasks.scoring.signals import AccountSignals, DetectionPoint
 
-STAGE_CODES = {Stage.REGISTRATION: 0.0, Stage.MESSAGING: 1.0, Stage.FEEDBACK: 2.0}
+STAGE_CODES = {
+    DetectionPoint.REGISTRATION: 0.0,
+    DetectionPoint.MESSAGING: 1.0,
+    DetectionPoint.FEEDBACK: 2.0,
+}
 
 SIGNAL_FEATURES = (
     "stage",
@@ -56,7 +61,9 @@ _MESSAGING = slice(9, 21)
 _FEEDBACK = slice(21, 26)
 
 
-def signal_matrix(records: Sequence[AccountSignals], stage: Stage) -> npt.NDArray[np.float32]:
+def signal_matrix(
+    records: Sequence[AccountSignals], stage: DetectionPoint
+) -> npt.NDArray[np.float32]:
     """The signal part of the feature rows, one per record, built column by column: a Python
     loop per record and feature would cost more than the model's prediction."""
     out = np.full((len(records), len(SIGNAL_FEATURES)), math.nan, dtype=np.float32)
@@ -121,7 +128,10 @@ def signal_matrix(records: Sequence[AccountSignals], stage: Stage) -> npt.NDArra
 
 
 def feature_matrix(
-    records: Sequence[AccountSignals], stage: Stage, neighbours: NeighbourStore
+    records: Sequence[AccountSignals],
+    stage: DetectionPoint,
+    neighbours: NeighbourStore,
+    lap: Lap = no_lap,
 ) -> npt.NDArray[np.float32]:
     """Observe the records in their neighbourhoods, then build one row per record.
 
@@ -129,4 +139,7 @@ def feature_matrix(
     (records replayed in time order) and in serving.
     """
     around = neighbours.observe_and_lookup(records, stage)
-    return np.hstack([signal_matrix(records, stage), around])
+    lap("neighbourhood_features")
+    signals = signal_matrix(records, stage)
+    lap("signal_features")
+    return np.hstack([signals, around])

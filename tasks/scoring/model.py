@@ -18,7 +18,7 @@ import numpy.typing as npt
 import xgboost as xgb
 
 from tasks.scoring.features import FEATURES
-from tasks.scoring.signals import Stage
+from tasks.scoring.signals import DetectionPoint
 
 DECISIONS = ("allow", "review", "restrict", "ban")
 ACTIONED = frozenset({"review", "restrict", "ban"})
@@ -49,7 +49,7 @@ class StageThresholds:
 class Scorer:
     version: str
     booster: xgb.Booster
-    thresholds: Mapping[Stage, StageThresholds]
+    thresholds: Mapping[DetectionPoint, StageThresholds]
 
     @classmethod
     def load(cls, version: str, path: Path, card: Mapping[str, Any], threads: int) -> Scorer:
@@ -62,7 +62,8 @@ class Scorer:
                 "retrain it or run the code version it was trained with"
             )
         thresholds = {
-            Stage(stage): StageThresholds(**bounds) for stage, bounds in card["thresholds"].items()
+            DetectionPoint(stage): StageThresholds(**bounds)
+            for stage, bounds in card["thresholds"].items()
         }
         return cls(version=version, booster=booster, thresholds=thresholds)
 
@@ -73,7 +74,7 @@ class Scorer:
             self.booster.inplace_predict(features, validate_features=False), dtype=np.float32
         )
 
-    def decide(self, stage: Stage, scores: npt.NDArray[np.float32]) -> list[str]:
+    def decide(self, stage: DetectionPoint, scores: npt.NDArray[np.float32]) -> list[str]:
         return self.thresholds[stage].decide(scores)
 
     def reasons(self, features: npt.NDArray[np.float32]) -> list[list[dict[str, Any]]]:

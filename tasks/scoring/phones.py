@@ -1,14 +1,15 @@
 """What a phone number says about itself: country, line type and its 1,000-block.
 
-``phonenumbers`` answers this exactly but costs 70-90 us per number through ``parse`` (most of it
-spent normalising free-form input that an E.164 string does not need), which alone would be
-several times the whole per-account budget of a scoring batch. So each country calling code's
-metadata from ``phonenumbers`` is compiled once per process into the few regular expressions
-that decide region and type, and an E.164 number is classified with them directly, in the same
-order of checks as ``phonenumbers`` (general pattern, then premium rate ... voicemail, then fixed
-line and mobile), each guarded by the type's possible lengths. Numbers that ``parse`` would
-rewrite first (a national prefix written after the country code) take the full parse, so the
-answer is always the one ``phonenumbers`` gives; a test checks that on every calling code.
+``phonenumbers`` answers this exactly, but ``parse`` spends most of its time normalising
+free-form input that an E.164 string does not need, and would alone cost more than the rest of
+an account's scoring (the README gives measured figures and the command that times them). So
+each country calling code's metadata from ``phonenumbers`` is compiled once per process into
+the few regular expressions that decide region and type, and an E.164 number is classified with
+them directly, in the same order of checks as ``phonenumbers`` (general pattern, then premium
+rate ... voicemail, then fixed line and mobile), each guarded by the type's possible lengths.
+Numbers that ``parse`` would rewrite first (a national prefix written after the country code)
+take the full parse, so the answer is always the one ``phonenumbers`` gives; a test checks that
+on every calling code.
 """
 
 from __future__ import annotations
@@ -178,15 +179,15 @@ def number_info(e164: str) -> NumberInfo:
     """Country (region code) and line type of an E.164 number, as ``phonenumbers`` gives them."""
     split = _split(e164)
     if split is None:
-        return _parse(e164)  # not E.164, or no such calling code: whatever phonenumbers says
+        return parsed_info(e164)  # not E.164, or no such calling code: whatever phonenumbers says
     plans, national = split
     if len(plans) == 1:
         plan = plans[0]
         if plan.may_be_rewritten(national):
-            return _parse(e164)
+            return parsed_info(e164)
         return NumberInfo(plan.region, plan.number_type(national))
     if not plans or any(plan.may_be_rewritten(national) for plan in plans):
-        return _parse(e164)
+        return parsed_info(e164)
     return _shared_code(plans, national)
 
 
@@ -230,7 +231,7 @@ _TYPE_NAMES = {
 }
 
 
-def _parse(e164: str) -> NumberInfo:
+def parsed_info(e164: str) -> NumberInfo:
     """The full ``phonenumbers`` answer: the reference the compiled plans must agree with."""
     try:
         parsed = phonenumbers.parse(e164, None)

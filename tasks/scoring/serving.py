@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import ModelVersion
 from infra.registry import model_path, serving_versions
 from infra.settings import get_settings
-from tasks.base import TransientError
+from tasks.errors import TransientError
 from tasks.scoring.model import Scorer
 
 REFRESH_SECONDS = 2.0

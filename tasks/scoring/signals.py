@@ -10,13 +10,12 @@ fields reject the record. Message text never travels: repeated content is a rati
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
-    BaseModel,
-    ConfigDict,
     Field,
     Strict,
     StringConstraints,
@@ -25,17 +24,15 @@ from pydantic import (
     model_validator,
 )
 
+from tasks.payload import Payload, describe_validation_error
 
-class Stage(StrEnum):
+
+class DetectionPoint(StrEnum):
     """The three detection points the platform describes, each with its own thresholds."""
 
     REGISTRATION = "registration"
     MESSAGING = "messaging"
     FEEDBACK = "feedback"
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
 
 
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
@@ -46,7 +43,7 @@ Ratio = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Strict(), Field(ge=0, le=10_000_000)]
 
 
-class RegistrationSignals(_Strict):
+class RegistrationSignals(Payload):
     """Known from the moment the account registers."""
 
     registered_at: AwareDatetime
@@ -57,7 +54,7 @@ class RegistrationSignals(_Strict):
     client: Literal["official", "business", "web", "modified"]
 
 
-class MessagingSignals(_Strict):
+class MessagingSignals(Payload):
     """Behaviour while messaging, aggregated by upstream over the stated windows."""
 
     peak_msgs_15s: Count
@@ -79,7 +76,7 @@ class MessagingSignals(_Strict):
     identical_content_ratio: Ratio
 
 
-class FeedbackSignals(_Strict):
+class FeedbackSignals(Payload):
     """Negative feedback from recipients."""
 
     recipients_reached: Count
@@ -94,7 +91,7 @@ class FeedbackSignals(_Strict):
         return self
 
 
-class BusinessProfile(_Strict):
+class BusinessProfile(Payload):
     """Optional business details; they later link an account to a company."""
 
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
@@ -106,7 +103,7 @@ class BusinessProfile(_Strict):
 CLOCK_SKEW_SECONDS = 15 * 60
 
 
-class AccountSignals(_Strict):
+class AccountSignals(Payload):
     account_id: Identifier
     phone: E164
     observed_at: AwareDatetime
@@ -136,25 +133,25 @@ class AccountSignals(_Strict):
 
 
 # What each detection point requires beyond the registration block.
-REQUIRED_BLOCKS: dict[Stage, tuple[str, ...]] = {
-    Stage.REGISTRATION: (),
-    Stage.MESSAGING: ("messaging",),
-    Stage.FEEDBACK: ("feedback",),
+REQUIRED_BLOCKS: dict[DetectionPoint, tuple[str, ...]] = {
+    DetectionPoint.REGISTRATION: (),
+    DetectionPoint.MESSAGING: ("messaging",),
+    DetectionPoint.FEEDBACK: ("feedback",),
 }
 
 
-class ScoringRequest(_Strict):
+class ScoringRequest(Payload):
     """The payload of ``scoring.score_accounts``: the envelope is validated here, the records
     one by one by :func:`validate_records`, so one bad record does not reject the batch."""
 
-    stage: Stage
+    stage: DetectionPoint
     accounts: Annotated[list[Any], Field(min_length=1, max_length=10_000)]
 
 
 class StagedAccount(AccountSignals):
     """An account record that carries its own stage: the line format of offline files."""
 
-    stage: Stage
+    stage: DetectionPoint
 
     @model_validator(mode="after")
     def _stage_blocks(self) -> StagedAccount:
@@ -166,7 +163,7 @@ class RecordError(ValueError):
     pass
 
 
-def check_stage_blocks(record: AccountSignals, stage: Stage) -> None:
+def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
     missing = [block for block in REQUIRED_BLOCKS[stage] if getattr(record, block) is None]
     if missing:
         raise RecordError(f"stage {stage.value!r} requires the {', '.join(missing)} block")
@@ -176,7 +173,7 @@ _ACCOUNT = TypeAdapter(AccountSignals)
 
 
 def validate_records(
-    stage: Stage, raw: list[Any]
+    stage: DetectionPoint, raw: list[Any]
 ) -> tuple[list[AccountSignals], list[int], list[tuple[int, Any, str]]]:
     """Split raw records into valid ones (with their positions) and rejects with reasons."""
     valid: list[AccountSignals] = []
@@ -197,13 +194,20 @@ def validate_records(
     return valid, positions, rejected
 
 
-def describe_validation_error(exc: ValidationError) -> str:
-    """One line per problem, naming the field path, e.g. ``messaging.reply_ratio: ...``."""
-    parts = []
-    for error in exc.errors(include_url=False, include_input=False):
-        location = ".".join(str(p) for p in error["loc"]) or "(record)"
-        parts.append(f"{location}: {error['msg']}")
-    return "; ".join(parts)
+def batches_by_point(
+    records: Iterable[dict[str, Any]], size: int
+) -> Iterator[tuple[DetectionPoint, list[dict[str, Any]]]]:
+    """Records that carry their ``stage`` (the line format of files), grouped into batches of
+    one detection point of up to ``size`` records, in order, as upstream sends them. A record
+    without a known stage raises KeyError, TypeError or ValueError."""
+    pending: dict[DetectionPoint, list[dict[str, Any]]] = {}
+    for record in records:
+        point = DetectionPoint(record["stage"])
+        batch = pending.setdefault(point, [])
+        batch.append(record)
+        if len(batch) >= size:
+            yield point, pending.pop(point)
+    yield from pending.items()
 
 
 def json_schema() -> dict[str, Any]:

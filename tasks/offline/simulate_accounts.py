@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from tasks.scoring.signals import Stage
+from tasks.scoring.signals import DetectionPoint
 
 DEFAULT_START = dt.datetime(2019, 11, 15, tzinfo=dt.UTC)
 DEFAULT_SPAN_DAYS = 60
-STAGES = (Stage.REGISTRATION, Stage.MESSAGING, Stage.FEEDBACK)
+STAGES = (DetectionPoint.REGISTRATION, DetectionPoint.MESSAGING, DetectionPoint.FEEDBACK)
 
 Rng = np.random.Generator
 Behaviour = dict[str, Any]
@@ -410,11 +410,14 @@ def simulate(
                 "website": f"https://www.{firm.domain}/",
                 "email": f"sales@{firm.domain}",
             }
-        chosen: tuple[Stage, ...] = STAGES if stages == "all" else (_live_stage(rng),)
+        chosen: tuple[DetectionPoint, ...] = STAGES if stages == "all" else (_live_stage(rng),)
         if established:
             # Only seen from now on: its registration is older than anything kept here.
             chosen = tuple(
-                dict.fromkeys(Stage.MESSAGING if s is Stage.REGISTRATION else s for s in chosen)
+                dict.fromkeys(
+                    DetectionPoint.MESSAGING if s is DetectionPoint.REGISTRATION else s
+                    for s in chosen
+                )
             )
         for stage in chosen:
             observed = _observed_at(rng, stage, active_from, b)
@@ -423,12 +426,12 @@ def simulate(
                 "stage": stage.value,
                 "observed_at": observed.isoformat(),
             }
-            if stage is not Stage.REGISTRATION:
+            if stage is not DetectionPoint.REGISTRATION:
                 since = (observed - active_from).total_seconds() / 3600
                 if b["first_burst_min"] is not None and not established:
                     since -= b["first_burst_min"] / 60
                 record["messaging"] = _messaging(rng, b, since)
-            if stage is Stage.FEEDBACK:
+            if stage is DetectionPoint.FEEDBACK:
                 record["feedback"] = _feedback(rng, b, record["messaging"])
             records.append((observed, i, record))
     records.sort(key=lambda item: (item[0], item[1]))
@@ -436,7 +439,7 @@ def simulate(
         yield record
 
 
-def _live_stage(rng: Rng) -> Stage:
+def _live_stage(rng: Rng) -> DetectionPoint:
     return STAGES[int(rng.choice(3, p=[0.3, 0.5, 0.2]))]
 
 
@@ -465,10 +468,12 @@ def _phone(
     return f"+{code}{prefix}{body}", country
 
 
-def _observed_at(rng: Rng, stage: Stage, registered: dt.datetime, b: Behaviour) -> dt.datetime:
-    if stage is Stage.REGISTRATION:
+def _observed_at(
+    rng: Rng, stage: DetectionPoint, registered: dt.datetime, b: Behaviour
+) -> dt.datetime:
+    if stage is DetectionPoint.REGISTRATION:
         return registered + dt.timedelta(seconds=float(rng.uniform(1, 30)))
-    if stage is Stage.MESSAGING:
+    if stage is DetectionPoint.MESSAGING:
         if b.get("new_account") and b["first_burst_min"] is not None:
             # Caught soon after the first burst: the published case is minutes after sign-up.
             minutes = b["first_burst_min"] + float(rng.exponential(25)) + 0.5

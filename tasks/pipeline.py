@@ -1,10 +1,11 @@
-"""The one task decorator every stage uses.
+"""The one task decorator every pipeline task uses: the thin shell around a stage body.
 
-It gives each task what the design asks of all of them: an explicit public name, soft and hard
-time limits, validation of the payload at the boundary (bad input is dead-lettered with a reason
-and acknowledged, never retried and never raised into the worker), one database transaction per
-run whose follow-up tasks are published only after commit, and a retry policy that retries
-transient infrastructure errors with capped, jittered backoff and never retries anything else.
+It gives each task what the design asks of all of them: its public name and queue from its
+message class, soft and hard time limits, validation of the payload at the boundary (bad input is
+dead-lettered with a reason and acknowledged, never retried and never raised into the worker),
+one database transaction per run whose follow-ups are published only after commit
+(:func:`tasks.outbox.commit`), and a retry policy that retries transient infrastructure errors
+with capped, jittered backoff and never retries anything else.
 """
 
 from __future__ import annotations
@@ -13,33 +14,32 @@ import functools
 import logging
 import random
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import redis
-from celery import Task, shared_task
+from celery import Celery, Task, shared_task
 from celery.exceptions import Reject, TimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from infra import dead_letters
 from infra.db.session import session_scope
 from tasks import outbox
-from tasks.scoring.signals import describe_validation_error
+from tasks.errors import TransientError
+from tasks.messages import Message
+from tasks.outcome import Outcome
+from tasks.payload import describe_validation_error
 
 log = logging.getLogger(__name__)
 
-P = TypeVar("P", bound=BaseModel)
+M = TypeVar("M", bound=Message)
 
 
 # Errors worth another try: the broker or the database was briefly unreachable or locked.
 # Validation and integrity errors are never retried: the same input would fail the same way.
-class TransientError(RuntimeError):
-    """A condition expected to clear by itself (e.g. no model activated yet): retry later."""
-
-
 TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     BrokerError,
     redis.ConnectionError,
@@ -52,32 +52,14 @@ MAX_RETRIES = 6
 BACKOFF_CAP_SECONDS = 120
 
 
-class Payload(BaseModel):
-    """Base of every task payload: unknown keys are ignored, NaN and infinities refused."""
-
-    model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
-
-
-@dataclass
-class Run:
-    """What a stage body gets: its session, its task identity and a way to queue the next stage."""
+@dataclass(frozen=True)
+class TaskRun:
+    """What a task shell gets besides its message: the run's session, its task id and the app
+    it publishes with."""
 
     session: Session
-    task_name: str
     task_id: str | None
-    _queued: list[str] = field(default_factory=list)
-    _after_commit: list[Callable[[], None]] = field(default_factory=list)
-
-    def enqueue_after_commit(self, task_name: str, kwargs: dict[str, Any], dedupe_key: str) -> None:
-        self._queued.append(outbox.add(self.session, task_name, kwargs, dedupe_key))
-
-    def after_commit(self, effect: Callable[[], None]) -> None:
-        """Run a best-effort side effect outside the database (e.g. a Redis counter) only once
-        the transaction has committed, so a rolled-back run leaves no trace there."""
-        self._after_commit.append(effect)
-
-    def reject(self, items: list[dead_letters.Rejection]) -> None:
-        dead_letters.store(self.session, self.task_name, self.task_id, items)
+    app: Celery
 
 
 class PipelineTask(Task):  # type: ignore[type-arg]
@@ -85,7 +67,7 @@ class PipelineTask(Task):  # type: ignore[type-arg]
 
     acks_late = True
     reject_on_worker_lost = True
-    typing = False  # arguments are validated by the payload model, with a dead letter on failure
+    typing = False  # arguments are validated by the message model, with a dead letter on failure
 
     def on_failure(self, exc: Exception, task_id: str, args: Any, kwargs: Any, einfo: Any) -> None:
         # A hard time limit kills the child before it can keep the input; Celery then reports
@@ -112,14 +94,16 @@ def backoff(retries: int) -> float:
     return random.uniform(0, min(BACKOFF_CAP_SECONDS, 2 ** (retries + 1)))
 
 
-def stage_task(
-    name: str, payload: type[P], *, soft_time_limit: int, time_limit: int
-) -> Callable[[Callable[[Run, P], dict[str, Any]]], PipelineTask]:
-    """Declare a pipeline task named ``name`` whose body receives a validated ``payload``."""
+def pipeline_task(
+    message: type[M], *, soft_time_limit: int, time_limit: int
+) -> Callable[[Callable[[TaskRun, M], Outcome]], PipelineTask]:
+    """Declare the task that consumes ``message``; the shell it decorates gets the validated
+    message and returns the body's :class:`Outcome`."""
+    name = message.TASK
     if time_limit <= soft_time_limit:
         raise ValueError(f"{name}: the hard time limit must exceed the soft one")
 
-    def decorate(body: Callable[[Run, P], dict[str, Any]]) -> PipelineTask:
+    def decorate(shell: Callable[[TaskRun, M], Outcome]) -> PipelineTask:
         @shared_task(
             bind=True,
             base=PipelineTask,
@@ -128,7 +112,7 @@ def stage_task(
             time_limit=time_limit,
             max_retries=MAX_RETRIES,
         )
-        @functools.wraps(body)
+        @functools.wraps(shell)
         def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:
             task_id = self.request.id
             try:
@@ -136,7 +120,7 @@ def stage_task(
                     raise TypeError(
                         f"{name} takes keyword arguments only; got {len(args)} positional"
                     )
-                data = payload.model_validate(kwargs)
+                data = message.model_validate(kwargs)
             except (ValidationError, TypeError) as exc:
                 reason = (
                     describe_validation_error(exc) if isinstance(exc, ValidationError) else str(exc)
@@ -149,9 +133,12 @@ def stage_task(
                 )
                 return {"status": "rejected", "reason": reason}
             try:
-                with session_scope() as session:
-                    run = Run(session=session, task_name=name, task_id=task_id)
-                    result = body(run, data)
+                committed = outbox.commit(
+                    self.app,
+                    lambda session: shell(TaskRun(session, task_id, self.app), data),
+                    task_name=name,
+                    task_id=task_id,
+                )
             except Exception as exc:
                 if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
@@ -165,19 +152,7 @@ def stage_task(
                     log.exception("%s [%s] could not be dead-lettered; requeued", name, task_id)
                     raise Reject(store_exc, requeue=True) from exc
                 raise
-            for effect in run._after_commit:
-                try:
-                    effect()
-                except Exception:
-                    log.exception("%s [%s] committed; a side effect failed", name, task_id)
-            try:
-                outbox.publish(run._queued)
-            except Exception:
-                # The effects are committed; the outbox sweep publishes what failed here.
-                log.exception(
-                    "%s [%s] committed; follow-ups left to the outbox sweep", name, task_id
-                )
-            return result
+            return committed.outcome.summary
 
         return task
 

@@ -3,9 +3,9 @@
 Abuse comes in batches: SIM farms buy consecutive numbers, scripts register from one network,
 emulators reuse a device fingerprint. The recent ban and report rates of those neighbourhoods,
 and registration bursts on a network or device, are features the system maintains itself from
-its own history. This module defines what is counted; ``infra.neighbour_store`` keeps the counts
-in Redis for the workers, and :class:`MemoryNeighbourStore` keeps them in memory for training,
-so that training and serving compute the same numbers.
+its own history. This module defines what is counted and when it is recent; ``redis_store``
+keeps the counts in Redis for the workers and ``memory`` keeps them in memory for training, so
+that training and serving compute the same numbers.
 
 What is "recent" is measured on the records' own observation times, never on the clock of the
 process that computes it: training replays months of history in seconds, and a served record is
@@ -16,8 +16,6 @@ expiry only bounds its memory, and is set longer than the windows it stands behi
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -25,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from tasks.scoring.phones import phone_block
-from tasks.scoring.signals import AccountSignals, Stage
+from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 NEIGHBOUR_FEATURES = (
     "block_ban_rate",
@@ -93,7 +91,7 @@ def burst_known(observed: Seconds, registered: Seconds) -> npt.NDArray[np.bool_]
 
 
 class NeighbourStore(Protocol):
-    def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
+    def observe(self, records: Sequence[AccountSignals], stage: DetectionPoint) -> None:
         """Count registrations (at the registration stage) and reported accounts (at any stage)
         in each neighbourhood."""
 
@@ -104,7 +102,7 @@ class NeighbourStore(Protocol):
         """One row of ``NEIGHBOUR_FEATURES`` per record."""
 
     def observe_and_lookup(
-        self, records: Sequence[AccountSignals], stage: Stage
+        self, records: Sequence[AccountSignals], stage: DetectionPoint
     ) -> npt.NDArray[np.float32]:
         """``observe`` then ``lookup``, in one step where the store can do that faster."""
 
@@ -134,89 +132,3 @@ def registration_hours(record: AccountSignals) -> tuple[int, int]:
     """
     registered = hour_bucket(record.registration.registered_at)
     return registered - 1, registered
-
-
-class MemoryNeighbourStore:
-    """The in-process store used to build training data, with the Redis store's semantics."""
-
-    def __init__(self) -> None:
-        self._members: dict[tuple[str, str, str], set[str]] = defaultdict(set)
-        self._regs: dict[tuple[str, str, int], set[str]] = defaultdict(set)
-        # Latest observation time of a ban or report in each (kind, key).
-        self._heat: dict[tuple[str, str], int] = {}
-
-    def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
-        registering = stage is Stage.REGISTRATION
-        for record in records:
-            registered = hour_bucket(record.registration.registered_at)
-            reported = record.feedback is not None and record.feedback.reports > 0
-            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
-                if registering:
-                    self._members[(kind, key, "acc")].add(record.account_id)
-                    if kind != "block":
-                        self._regs[(kind, key, registered)].add(record.account_id)
-                if reported:
-                    self._members[(kind, key, "rep")].add(record.account_id)
-                    self._warm(kind, key, record)
-
-    def record_bans(self, records: Sequence[AccountSignals]) -> None:
-        for record in records:
-            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
-                self._members[(kind, key, "ban")].add(record.account_id)
-                self._warm(kind, key, record)
-
-    def _warm(self, kind: str, key: str, record: AccountSignals) -> None:
-        at = seconds(record.observed_at)
-        self._heat[(kind, key)] = max(self._heat.get((kind, key), at), at)
-
-    def observe_and_lookup(
-        self, records: Sequence[AccountSignals], stage: Stage
-    ) -> npt.NDArray[np.float32]:
-        self.observe(records, stage)
-        return self.lookup(records)
-
-    def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
-        out = np.zeros((len(records), len(NEIGHBOUR_FEATURES)), dtype=np.float32)
-        # counts[record, kind] = registered, banned, reported
-        counts = np.array(
-            [
-                [
-                    [len(self._members.get((kind, key, m), ())) for m in ("acc", "ban", "rep")]
-                    for kind, key in zip(KINDS, neighbourhoods(record), strict=True)
-                ]
-                for record in records
-            ],
-            dtype=np.float64,
-        ).reshape(len(records), len(KINDS), 3)
-        observed, registered = times(records)
-        # The latest ban or report of each record's neighbourhoods: their rates count if recent.
-        latest = np.array(
-            [
-                [
-                    self._heat.get((kind, key), -math.inf)
-                    for kind, key in zip(KINDS, neighbourhoods(record), strict=True)
-                ]
-                for record in records
-            ],
-            dtype=np.float64,
-        ).reshape(len(records), len(KINDS))
-        hot = latest > recent_since(observed)[:, None]
-        for k in range(len(KINDS)):
-            banned, reported = rates(*counts[:, k].T)
-            out[:, 2 * k] = np.where(hot[:, k], banned, 0.0)
-            out[:, 2 * k + 1] = np.where(hot[:, k], reported, 0.0)
-        known = burst_known(observed, registered)
-        for row, record in enumerate(records):
-            if not known[row]:
-                out[row, BURST_COLUMNS] = np.nan
-                continue
-            hours = registration_hours(record)
-            for column, kind, key in (
-                (6, "network", record.registration.network_id),
-                (7, "device", record.registration.device_id),
-            ):
-                seen: set[str] = set()
-                for hour in hours:
-                    seen |= self._regs.get((kind, key, hour), set())
-                out[row, column] = len(seen)
-        return out

@@ -15,10 +15,11 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
+from tasks.payload import describe_validation_error
 from tasks.scoring.batch import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbours import MemoryNeighbourStore
-from tasks.scoring.signals import StagedAccount, describe_validation_error
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.signals import StagedAccount
 
 BATCH = 1000
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from tasks.legal.policy import OFF_PLATFORM_CUTOFF
-from tasks.scoring.simulator import companies
+from tasks.offline.simulate_accounts import companies
 
 _CLAIMS = (
     "Bulk WhatsApp marketing: reach 100,000 customers a day with our automated WhatsApp sender.",

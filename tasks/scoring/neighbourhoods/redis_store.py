@@ -3,8 +3,8 @@
 Distinct accounts are counted with HyperLogLogs (PFADD/PFCOUNT): adding the same account twice
 changes nothing, so a redelivered batch does not inflate a rate, and each key costs at most 12 KB
 however many accounts it sees. The windows that make figures "recent" are rules on the records'
-observation times (``tasks.scoring.neighbours``), applied here exactly as training applies them;
-expiry only bounds the footprint, by the number of neighbourhoods active within a window, and
+observation times (``rules``), applied here exactly as training applies them; expiry only
+bounds the footprint, by the number of neighbourhoods active within a window, and
 each key outlives the window that needs it by a day. Only the registration stage, reported
 accounts and bans write; the messaging stage, which is most of the traffic, only reads.
 """
@@ -19,7 +19,7 @@ import numpy.typing as npt
 import orjson
 import redis
 
-from tasks.scoring.neighbours import (
+from tasks.scoring.neighbourhoods.rules import (
     BURST_COLUMNS,
     BURST_WINDOW_SECONDS,
     KINDS,
@@ -34,7 +34,7 @@ from tasks.scoring.neighbours import (
     seconds,
     times,
 )
-from tasks.scoring.signals import AccountSignals, Stage
+from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 # The key layout's version is part of every key: a release that changes what a key holds moves
 # to a new prefix, so its workers never misread keys written by the previous one (a count read as
@@ -171,7 +171,7 @@ class RedisNeighbourStore:
         self._client = client
         self._script = client.register_script(_SCRIPT)
 
-    def observe(self, records: Sequence[AccountSignals], stage: Stage) -> None:
+    def observe(self, records: Sequence[AccountSignals], stage: DetectionPoint) -> None:
         if records:
             batch = _Batch()
             _add_observations(batch, records, stage)
@@ -190,7 +190,7 @@ class RedisNeighbourStore:
         return self._lookup(_Batch(), records)
 
     def observe_and_lookup(
-        self, records: Sequence[AccountSignals], stage: Stage
+        self, records: Sequence[AccountSignals], stage: DetectionPoint
     ) -> npt.NDArray[np.float32]:
         batch = _Batch()
         _add_observations(batch, records, stage)
@@ -263,7 +263,7 @@ class RedisNeighbourStore:
         """Ban and report rates of the neighbourhoods in ``warm`` (per kind: id -> latest ban
         or report), into every record for which that latest one is after its ``since``."""
         hot = [(k, key) for k, last in enumerate(warm) for key in last]
-        counts = _unpack_counts(
+        counts = unpack_counts(
             self._client.mget([f"{PREFIX}:{KINDS[k]}:{key}:n" for k, key in hot])
         )
         banned, reported = rates(counts[:, 0], counts[:, 1], counts[:, 2])
@@ -308,7 +308,7 @@ _COUNT_DIGITS = 10
 _PLACES = 10 ** np.arange(_COUNT_DIGITS - 1, -1, -1, dtype=np.int64)
 
 
-def _unpack_counts(values: Sequence[bytes | str | None]) -> npt.NDArray[np.float64]:
+def unpack_counts(values: Sequence[bytes | str | None]) -> npt.NDArray[np.float64]:
     """(accounts, banned, reported) per neighbourhood from its fixed-width counts key: ten
     ASCII digits per field, or zero bytes for a field never written (or no key at all)."""
     width = 3 * _COUNT_DIGITS
@@ -320,8 +320,10 @@ def _unpack_counts(values: Sequence[bytes | str | None]) -> npt.NDArray[np.float
     return (digits @ _PLACES).astype(np.float64)
 
 
-def _add_observations(batch: _Batch, records: Sequence[AccountSignals], stage: Stage) -> None:
-    registering = stage is Stage.REGISTRATION
+def _add_observations(
+    batch: _Batch, records: Sequence[AccountSignals], stage: DetectionPoint
+) -> None:
+    registering = stage is DetectionPoint.REGISTRATION
     for r in records:
         reported = r.feedback is not None and r.feedback.reports > 0
         if not (registering or reported):

@@ -1,0 +1,79 @@
+"""``evidence.ingest``'s body: documents from upstream become off-platform evidence.
+
+Each document is validated on its own (a bad one is rejected with its reason, the rest are
+kept), its indicators and claims are extracted, and the new evidence is handed to linking.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
+from sqlalchemy.orm import Session
+
+from infra.dead_letters import Rejection
+from tasks.evidence import store
+from tasks.evidence.indicators import extract
+from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
+from tasks.outcome import Outcome
+from tasks.payload import Payload, describe_validation_error
+
+EXCERPT_CHARS = 600
+
+
+class Document(Payload):
+    """One piece of evidence sent by an upstream service (a crawler, an analyst's tool)."""
+
+    source: Literal["off_platform", "on_platform"] = "off_platform"
+    kind: Literal["public_claim", "advertisement", "report", "court_record", "other"] = (
+        "public_claim"
+    )
+    observed_at: AwareDatetime
+    url: Annotated[str, Field(max_length=2000)] | None = None
+    publisher: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    title: Annotated[str, Field(max_length=500)] = ""
+    text: Annotated[str, Field(min_length=1, max_length=200_000)]
+
+
+_DOCUMENT = TypeAdapter(Document)
+
+
+def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
+    items = []
+    rejected = []
+    for index, raw in enumerate(request.documents):
+        try:
+            doc = _DOCUMENT.validate_python(raw)
+        except ValidationError as exc:
+            rejected.append(Rejection(describe_validation_error(exc), raw, index))
+            continue
+        items.append(_evidence(doc))
+    if not items:
+        return Outcome({"ingested": 0, "rejected": len(rejected)}, rejected=rejected)
+    ids = store.store(session, items)
+    hashes = sorted(item.content_hash for item in items)
+    digest = hashlib.sha256("\0".join(hashes).encode()).hexdigest()[:32]
+    follow_up = FollowUp(
+        LinkEvidence(evidence_ids=ids), dedupe_key=f"evidence.link:ingest:{digest}"
+    )
+    return Outcome(
+        {"ingested": len(ids), "rejected": len(rejected)},
+        follow_ups=[follow_up],
+        rejected=rejected,
+    )
+
+
+def _evidence(doc: Document) -> store.NewEvidence:
+    found = extract(f"{doc.title}\n{doc.text}", doc.url)
+    return store.NewEvidence(
+        key="\0".join((doc.source, doc.url or "", doc.observed_at.isoformat(), doc.text)),
+        source=doc.source,
+        kind=doc.kind,
+        observed_at=doc.observed_at,
+        url=doc.url,
+        account_id=None,
+        claims_bulk=bool(found.claims),
+        excerpt=(doc.title + "\n" + doc.text).strip()[:EXCERPT_CHARS],
+        indicators={**found.as_dict(), "names": [doc.publisher] if doc.publisher else []},
+    )

@@ -1,0 +1,145 @@
+"""Every message that crosses a stage boundary, typed, with the task that consumes it.
+
+A message class names its task and queue once. Producers build the message and enqueue it (as a
+:class:`FollowUp` through the outbox, or with :func:`send`); the consuming task validates the
+same class at its boundary; the queue map of ``workers.queues`` derives from :data:`MESSAGES`.
+The JSON on the wire is the message's fields, as upstream services have always sent them: these
+names are a public API, pinned by ``tests/unit/test_contract.py``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any, ClassVar, Protocol
+
+from pydantic import Field
+
+from tasks.payload import Payload
+from tasks.scoring.signals import ScoringRequest
+
+
+class Message(Payload):
+    """A task's payload that knows its task name and queue."""
+
+    TASK: ClassVar[str]
+    QUEUE: ClassVar[str]
+
+    def kwargs(self) -> dict[str, Any]:
+        """The message as the task's JSON keyword arguments."""
+        return self.model_dump(mode="json")
+
+
+# -- scoring (public: upstream services send it)
+
+
+class ScoreAccounts(ScoringRequest, Message):
+    """``{"stage", "accounts"}``: one detection point, up to 10,000 account records."""
+
+    TASK = "scoring.score_accounts"
+    QUEUE = "scoring"
+
+
+# -- enforcement (internal)
+
+
+class ApplyEnforcement(Message):
+    """The actionable scores of one snapshot, decided by one model version."""
+
+    TASK = "enforcement.apply"
+    QUEUE = "enforcement"
+
+    snapshot_id: int = Field(ge=1)
+    model_version: str = Field(min_length=1, max_length=64)
+
+
+class DeliverActions(Message):
+    """Actions in force, to be told to the platform."""
+
+    TASK = "enforcement.deliver"
+    QUEUE = "enforcement"
+
+    action_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+# -- evidence (ingest is public: crawlers and analysts' tools send documents)
+
+
+class IngestEvidence(Message):
+    """Off-platform documents; each is validated on its own (``tasks.evidence.ingest``)."""
+
+    TASK = "evidence.ingest"
+    QUEUE = "evidence"
+
+    documents: Annotated[list[Any], Field(min_length=1, max_length=1000)]
+
+
+class LinkEvidence(Message):
+    """Stored evidence to resolve to companies."""
+
+    TASK = "evidence.link"
+    QUEUE = "evidence"
+
+    evidence_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
+
+
+# -- legal (internal and beat)
+
+
+class EvaluateCompany(Message):
+    TASK = "legal.evaluate"
+    QUEUE = "legal"
+
+    company_id: int = Field(ge=1)
+
+
+class SendNotice(Message):
+    TASK = "legal.send"
+    QUEUE = "legal"
+
+    notice_id: int = Field(ge=1)
+
+
+class Escalate(Message):
+    TASK = "legal.escalate"
+    QUEUE = "legal"
+
+
+# -- maintenance (beat)
+
+
+class SweepOutbox(Message):
+    TASK = "maintenance.sweep_outbox"
+    QUEUE = "maintenance"
+
+
+MESSAGES: tuple[type[Message], ...] = (
+    ScoreAccounts,
+    ApplyEnforcement,
+    DeliverActions,
+    IngestEvidence,
+    LinkEvidence,
+    EvaluateCompany,
+    SendNotice,
+    Escalate,
+    SweepOutbox,
+)
+
+
+@dataclass(frozen=True)
+class FollowUp:
+    """A message a stage decided to send once its transaction commits. The dedupe key keeps a
+    redelivered stage from queueing the same follow-up twice (``tasks.outbox``)."""
+
+    message: Message
+    dedupe_key: str
+
+
+class Publisher(Protocol):
+    """What sending needs of a Celery app: ``send_task`` by name."""
+
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any: ...
+
+
+def send(app: Publisher, message: Message) -> None:
+    """Enqueue ``message`` now, by task name, as any Celery-protocol client would."""
+    app.send_task(message.TASK, kwargs=message.kwargs())

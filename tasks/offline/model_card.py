@@ -1,0 +1,102 @@
+"""The model card: what a model was trained on and how it does, as JSON, Markdown and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sklearn.metrics import precision_recall_curve
+
+
+def write_card(
+    out: Path, card: dict[str, Any], labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32]
+) -> None:
+    """Write ``card.json``, ``card.md`` and the plots of held-out ``labels`` and ``scores``."""
+    (out / "card.json").write_text(json.dumps(card, indent=2) + "\n")
+    (out / "card.md").write_text(render_card_markdown(card))
+    write_plots(out, labels, scores)
+
+
+def render_card_markdown(card: dict[str, Any]) -> str:
+    m = card["metrics"]
+    lines = [
+        f"# Model card: {card['version']}",
+        "",
+        f"Trained {card['created_at']} on {card['data']['rows']} simulated rows "
+        f"({card['data']['accounts']} accounts x 3 detection points, simulator seed "
+        f"{card['data']['simulator_seed']}, label noise {card['data']['label_noise']}, "
+        f"drift {card['data']['drift']}); split {card['data']['split']}.",
+        "",
+        f"Held-out test: ROC-AUC **{m['roc_auc']}**, PR-AUC **{m['pr_auc']}** "
+        f"({card['data']['test_rows']} rows, true labels).",
+        "",
+        "## Thresholds and held-out performance per detection point",
+        "",
+        "Thresholds are chosen on the validation split for the precision targets "
+        f"{card['precision_targets']}.",
+        "",
+        "| stage | band | threshold | precision | recall | FPR | flagged |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for stage, sm in m["stages"].items():
+        for band, bm in sm["bands"].items():
+            lines.append(
+                f"| {stage} | {band} | {bm['threshold']} | {bm['precision']} | "
+                f"{bm['recall']} | {bm['false_positive_rate']} | {bm['flagged']} |"
+            )
+    lines += [
+        "",
+        "## Per population (test split)",
+        "",
+        "For a benign population the shares are false-positive rates; for an abusive one, recall.",
+        "",
+        "| population | kind | rows | banned | review or worse |",
+        "|---|---|---|---|---|",
+    ]
+    for name, p in m["populations"].items():
+        kind = "abusive" if p["abusive"] else ("benign, hard look-alike" if p["hard"] else "benign")
+        lines.append(f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} |")
+    lines += [
+        "",
+        "## Features",
+        "",
+        ", ".join(f"`{f}`" for f in card["features"]),
+        "",
+        "Plots: `pr_curve.png`, `score_histogram.png`.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_plots(out: Path, labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32]) -> None:
+    import matplotlib  # noqa: PLC0415 - plotting is only needed when a model is trained
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    precision, recall, _ = precision_recall_curve(labels, scores)
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    ax.plot(recall, precision)
+    ax.set_xlabel("recall")
+    ax.set_ylabel("precision")
+    ax.set_title("Precision-recall, held-out test split")
+    ax.set_ylim(0.5, 1.01)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(out / "pr_curve.png", dpi=110)
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    bins = [i / 50 for i in range(51)]
+    ax.hist(scores[labels == 0], bins=bins, alpha=0.6, label="benign", log=True)
+    ax.hist(scores[labels == 1], bins=bins, alpha=0.6, label="abusive", log=True)
+    ax.set_xlabel("score")
+    ax.set_ylabel("rows (log)")
+    ax.set_title("Score histogram by class, held-out test split")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(out / "score_histogram.png", dpi=110)
+    plt.close(fig)

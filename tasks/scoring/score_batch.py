@@ -1,0 +1,76 @@
+"""The scoring stage's body: validate a batch, score it, store it, and hand actions on.
+
+Each record is validated on its own, so a bad one is rejected with its reason and the rest are
+scored. The acting model's actionable decisions become one ``enforcement.apply`` follow-up for
+the snapshot; a shadow model's scores are stored beside them and never acted on.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from infra.dead_letters import Rejection
+from tasks.messages import ApplyEnforcement, FollowUp
+from tasks.outcome import Outcome
+from tasks.scoring.batch import score_records
+from tasks.scoring.laps import Lap, no_lap
+from tasks.scoring.model import ACTIONED, Scorer
+from tasks.scoring.neighbourhoods.rules import NeighbourStore
+from tasks.scoring.signals import ScoringRequest, validate_records
+from tasks.scoring.snapshot import store_batch
+
+# The models that serve, active and shadow; asked only once a batch has records to score.
+Serving = Callable[[], tuple[Scorer, Scorer | None]]
+
+
+def score_batch(
+    session: Session,
+    request: ScoringRequest,
+    *,
+    serving: Serving,
+    neighbours: NeighbourStore,
+    task_id: str | None,
+    lap: Lap = no_lap,
+) -> Outcome:
+    records, positions, invalid = validate_records(request.stage, request.accounts)
+    rejected = [
+        Rejection(reason, item, index, _account_id(item)) for index, item, reason in invalid
+    ]
+    lap("validate")
+    if not records:
+        return Outcome({"scored": 0, "rejected": len(rejected)}, rejected=rejected)
+
+    active, shadow = serving()
+    batch = score_records(
+        request.stage, records, active, shadow, neighbours, explain=False, lap=lap
+    )
+    snapshot_id = store_batch(
+        session, batch, accounts=request.accounts, positions=positions, task_id=task_id
+    )
+    lap("store")
+
+    acting = batch.acting
+    actioned = sum(1 for d in acting.decisions if d in ACTIONED)
+    follow_ups = []
+    if actioned:
+        follow_ups.append(
+            FollowUp(
+                ApplyEnforcement(snapshot_id=snapshot_id, model_version=acting.version),
+                dedupe_key=f"enforcement.apply:{snapshot_id}:{acting.version}",
+            )
+        )
+    summary: dict[str, Any] = {
+        "scored": len(records),
+        "rejected": len(rejected),
+        "actioned": actioned,
+        "snapshot_id": snapshot_id,
+    }
+    return Outcome(summary, follow_ups=follow_ups, rejected=rejected)
+
+
+def _account_id(item: Any) -> str | None:
+    value = item.get("account_id") if isinstance(item, dict) else None
+    return value[:64] if isinstance(value, str) else None

@@ -1,0 +1,165 @@
+"""The scoring snapshot: one batch as received, the accounts it names and every model's scores.
+
+This module is the one owner of how a batch is kept: it writes the snapshot (the request's
+records, zlib-compressed JSON, addressed by content hash), the account and score rows, and the
+feature rows of actioned scores (missing values as JSON null); and it reads them back, for
+enforcement to explain a decision from the exact row the model saw and to find the record a
+score was made from (by its position in the snapshot).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import zlib
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from infra.db.inserts import insert_ignore_select, prepare_insert_ignore
+from infra.db.models import Account, Score, SignalSnapshot, utcnow
+from tasks.scoring.batch import ScoredBatch
+from tasks.scoring.model import ACTIONED
+from tasks.scoring.phones import number_info, phone_block
+from tasks.scoring.signals import AccountSignals
+
+_ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
+# The order of the rows store_batch writes to ``scores``.
+SCORE_COLUMNS = (
+    "snapshot_id",
+    "position",
+    "account_id",
+    "stage",
+    "observed_at",
+    "model_version",
+    "shadow",
+    "score",
+    "decision",
+    "features",
+    "reasons",
+    "created_at",
+)
+
+
+def store_batch(
+    session: Session,
+    batch: ScoredBatch,
+    *,
+    accounts: Sequence[Any],
+    positions: Sequence[int],
+    task_id: str | None,
+) -> int:
+    """Store the batch's snapshot (``accounts`` as received), its accounts and every model's
+    scores; the snapshot's id. ``positions`` are the scored records' indexes in ``accounts``.
+
+    Everything is prepared before the first write: on SQLite the first write takes the
+    database's write lock, and the other worker processes wait for it until commit.
+    """
+    point = batch.point
+    raw = orjson.dumps(accounts)
+    content_hash = hashlib.sha256(point.value.encode() + b"\0" + raw).hexdigest()
+    snapshot = {
+        "content_hash": content_hash,
+        "stage": point.value,
+        "task_id": task_id,
+        "record_count": len(accounts),
+        "records": zlib.compress(raw, 1),
+    }
+    conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
+    account_rows = prepare_insert_ignore(
+        session, Account, _ACCOUNT_COLUMNS, _account_rows(batch), conversions
+    )
+    score_rows = prepare_insert_ignore(
+        session, Score, SCORE_COLUMNS, _score_rows(batch, positions), conversions
+    )
+    ids: list[int] = insert_ignore_select(
+        session, SignalSnapshot, [snapshot], "content_hash", SignalSnapshot.id
+    )
+    (snapshot_id,) = ids
+    account_rows.execute(session)
+    score_rows.execute(session, snapshot_id=snapshot_id)
+    return snapshot_id
+
+
+def _account_rows(batch: ScoredBatch) -> list[tuple[Any, ...]]:
+    """Rows of ``_ACCOUNT_COLUMNS``: each account as first seen (kept if already known)."""
+    return [
+        (
+            r.account_id,
+            r.phone,
+            number_info(r.phone).country,
+            phone_block(r.phone),
+            "active",
+            r.observed_at,
+        )
+        for r in batch.records
+    ]
+
+
+def _score_rows(batch: ScoredBatch, positions: Sequence[int]) -> list[tuple[Any, ...]]:
+    """Rows of ``SCORE_COLUMNS`` for every model's decisions, the snapshot id left to fill in.
+
+    The acting model's actioned rows keep their features, for enforcement to explain them.
+    """
+    now = utcnow()
+    point = batch.point.value
+    rows = []
+    for result in batch.results:
+        acting = not result.shadow
+        for i, (record, decision, score) in enumerate(
+            zip(batch.records, result.decisions, result.scores.tolist(), strict=True)
+        ):
+            features = _encode(batch.features[i]) if acting and decision in ACTIONED else None
+            rows.append(
+                (
+                    None,  # snapshot_id
+                    positions[i],
+                    record.account_id,
+                    point,
+                    record.observed_at,
+                    result.version,
+                    result.shadow,
+                    score,
+                    decision,
+                    features,
+                    None,  # reasons: filled in by enforcement
+                    now,
+                )
+            )
+    return rows
+
+
+def _encode(row: npt.NDArray[np.float32]) -> list[float | None]:
+    """A feature row as JSON: missing values (NaN) become null."""
+    return [None if math.isnan(value) else float(value) for value in row.tolist()]
+
+
+def feature_rows(scores: Sequence[Score]) -> npt.NDArray[np.float32]:
+    """The feature rows the model saw for ``scores`` (each stored with its features)."""
+    return np.array(
+        [[np.nan if v is None else v for v in s.features or ()] for s in scores], dtype=np.float32
+    )
+
+
+def records_at(
+    session: Session, snapshot_id: int, positions: Mapping[int, int]
+) -> dict[int, AccountSignals]:
+    """The validated records at the given positions of a snapshot, by the key each position
+    is given under (a score id, say). A position whose record failed validation (it was
+    dead-lettered by scoring and has no score) is left out."""
+    snapshot = session.get(SignalSnapshot, snapshot_id)
+    if snapshot is None or not positions:
+        return {}
+    raw: list[Any] = orjson.loads(zlib.decompress(snapshot.records))
+    out = {}
+    for key, position in positions.items():
+        try:
+            out[key] = AccountSignals.model_validate(raw[position])
+        except (IndexError, ValidationError):
+            continue
+    return out
