@@ -11,12 +11,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import create_engine, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ["REDIS_URL"] = TEST_REDIS_URL
@@ -27,10 +30,12 @@ TEST_POSTGRES_URL = os.environ.get(
 REQUIRE_POSTGRES = os.environ.get("BULKGUARD_REQUIRE_POSTGRES") == "1"
 
 from infra.db.migrate import upgrade  # noqa: E402
-from infra.db.session import reset_engine  # noqa: E402
+from infra.db.session import make_engine, reset_engine  # noqa: E402
 from infra.local_redis import ensure_redis  # noqa: E402
 from infra.redis_client import reset_redis  # noqa: E402
+from infra.registry import read_card  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
+from tasks.scoring.model import Scorer  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -54,8 +59,8 @@ def _postgres_available() -> bool:
     return True
 
 
-@pytest.fixture
-def postgres_database() -> Iterator[str]:
+@contextmanager
+def _new_postgres_database() -> Iterator[str]:
     """A new, empty PostgreSQL database on the local server, dropped afterwards."""
     if not _postgres_available():
         if REQUIRE_POSTGRES:
@@ -68,10 +73,71 @@ def postgres_database() -> Iterator[str]:
     try:
         yield make_url(TEST_POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
     finally:
-        reset_engine()
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test."""
+    with _new_postgres_database() as url:
+        try:
+            yield url
+        finally:
+            reset_engine()  # this process's connections to it, before it is dropped
+
+
+@pytest.fixture(scope="session")
+def postgres_session_database() -> Iterator[str]:
+    """One migrated PostgreSQL database for the whole run, for tests that roll back."""
+    with _new_postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def session_engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Engine]:
+    """An engine on one migrated database of each supported kind, shared by the whole run."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'bulkguard.sqlite3'}"
+        upgrade(url)
+    else:
+        url = request.getfixturevalue("postgres_session_database")
+    engine = make_engine(url)
+    if engine.dialect.name == "sqlite":
+        # pysqlite begins transactions itself, and not before a SAVEPOINT: let SQLAlchemy say
+        # when, so that a test's savepoints nest inside the transaction it rolls back.
+        @event.listens_for(engine, "connect")
+        def _no_implicit_transactions(dbapi_connection: Any, _record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN")
+
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def session(session_engine: Engine) -> Iterator[Session]:
+    """A session on a real database inside a transaction that is rolled back after the test,
+    as the task shell's would be if its body failed: what a stage body wrote is visible to the
+    test, and nothing outlives it."""
+    connection = session_engine.connect()
+    transaction = connection.begin()
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield session
+    finally:
+        session.close()
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -113,12 +179,19 @@ def env(
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model trained once per session on simulated data (same code as `bulkguard train`)."""
-    from tasks.scoring.training import TrainingConfig, train
+    from tasks.offline.training import TrainingConfig, train
 
     root = tmp_path_factory.mktemp("models")
     # 40,000 accounts: the validation split must hold enough abusers for a 99.5% ban precision
     # to be certified at 95% confidence; a smaller model would (rightly) never ban.
     return train(TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5), root)
+
+
+@pytest.fixture(scope="session")
+def scorer(trained_model_dir: Path) -> Scorer:
+    """The session's model, loaded as a worker loads it."""
+    card = read_card(trained_model_dir)
+    return Scorer.load(card["version"], trained_model_dir / "model.ubj", card, threads=1)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import copy
 import datetime as dt
 from typing import Any
 
-from tasks.scoring.signals import AccountSignals, Stage, validate_records
+from tasks.scoring.signals import AccountSignals, DetectionPoint, validate_records
 
 T0 = dt.datetime(2020, 1, 10, 12, 0, tzinfo=dt.UTC)
 
@@ -72,7 +72,7 @@ def record(
     return raw
 
 
-def parse(raw: list[dict[str, Any]], stage: Stage) -> list[AccountSignals]:
+def parse(raw: list[dict[str, Any]], stage: DetectionPoint) -> list[AccountSignals]:
     """Validate records at the boundary, as the scoring task does; all must be valid."""
     valid, _positions, rejected = validate_records(stage, raw)
     assert rejected == []

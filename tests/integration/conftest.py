@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
 
 import pytest
 from celery import Celery
-from sqlalchemy import func, select
 
-from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from tests.integration.waiting import wait_for
 from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 from workers.report import wait_until_drained
 
@@ -77,17 +74,3 @@ def start(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[..., Work
 
     yield _start
     stop_workers(started, timeout=30)
-
-
-def count(model: Any, *where: Any) -> int:
-    with session_scope() as session:
-        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
-
-
-def wait_for(predicate: Callable[[], bool], timeout: float = 60, what: str = "condition") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from infra.db.models import DeadLetter, Score
 from infra.db.session import session_scope
-from tasks.scoring.simulator import simulate
-from tests.integration.conftest import count
+from tasks.offline.simulate_accounts import simulate
+from tests.integration.waiting import count
 
 pytestmark = pytest.mark.integration
 

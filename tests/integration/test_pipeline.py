@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from infra import neighbour_store
 from infra.db.models import (
     Account,
     AccountCompanyLink,
@@ -24,10 +23,11 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
 from infra.settings import get_settings
-from tasks.evidence.simulator import documents
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.simulate_documents import documents
 from tasks.scoring.model import ACTIONED
-from tasks.scoring.simulator import simulate
-from tests.integration.conftest import count
+from tasks.scoring.neighbourhoods import redis_store
+from tests.integration.waiting import count
 
 pytestmark = pytest.mark.integration
 
@@ -56,7 +56,7 @@ def test_population_flows_through_all_four_stages(start, active_model):
     assert counts["dead_letters"] == 0, workers.logs()
     assert counts["banned"] > 0
     # Bans feed the neighbourhood ban rates in Redis once committed.
-    assert any(get_redis().scan_iter(match=f"{neighbour_store.PREFIX}:device:*:ban", count=1000))
+    assert any(get_redis().scan_iter(match=f"{redis_store.PREFIX}:device:*:ban", count=1000))
     with session_scope() as session:
         # Each account appears once, so every actionable decision became exactly one action.
         actionable = session.scalar(

@@ -17,9 +17,9 @@ from infra.db.models import EnforcementAction, Score
 from infra.db.session import session_scope
 from infra.registry import register, set_role
 from infra.settings import get_settings
-from tasks.scoring.simulator import simulate
-from tasks.scoring.training import TrainingConfig, train
-from tests.integration.conftest import count
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.training import TrainingConfig, train
+from tests.integration.waiting import count
 
 pytestmark = pytest.mark.integration
 

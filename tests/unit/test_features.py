@@ -4,26 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 import pytest
-import redis
 
-from infra import neighbour_store
-from infra.neighbour_store import RedisNeighbourStore
-from infra.registry import read_card
+from tasks.offline.dataset import build_dataset
+from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.batch import score_records
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbours import NEIGHBOUR_FEATURES, MemoryNeighbourStore, NeighbourStore
-from tasks.scoring.signals import Stage, validate_records
-from tasks.scoring.simulator import simulate
-from tasks.scoring.training import REPLAY_CHUNK, build_dataset
-from tests.unit.records import T0, feedback_block, messaging_block, parse, record
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
+from tasks.scoring.signals import DetectionPoint, validate_records
+from tests.records import T0, feedback_block, messaging_block, parse, record
 
 MESSAGING_FEATURES = (
     "peak_msgs_15s",
@@ -42,7 +36,7 @@ MESSAGING_FEATURES = (
 FEEDBACK_FEATURES = ("recipients_reached", "blocks", "reports", "block_rate", "report_rate")
 
 
-def row_of(raw: dict[str, Any], stage: Stage) -> dict[str, float]:
+def row_of(raw: dict[str, Any], stage: DetectionPoint) -> dict[str, float]:
     (rec,) = parse([raw], stage)
     (values,) = signal_matrix([rec], stage)
     assert len(values) == len(SIGNAL_FEATURES)
@@ -58,15 +52,15 @@ def test_feature_names_are_unique_and_complete() -> None:
 def test_feature_matrix_has_one_full_row_per_record() -> None:
     recs = parse(
         [record("a", messaging=messaging_block()), record("b", messaging=messaging_block())],
-        Stage.MESSAGING,
+        DetectionPoint.MESSAGING,
     )
-    matrix = feature_matrix(recs, Stage.MESSAGING, MemoryNeighbourStore())
+    matrix = feature_matrix(recs, DetectionPoint.MESSAGING, MemoryNeighbourStore())
     assert matrix.shape == (2, len(FEATURES))
     assert matrix.dtype == np.float32
 
 
 def test_registration_row_has_nan_for_missing_blocks() -> None:
-    row = row_of(record("r"), Stage.REGISTRATION)
+    row = row_of(record("r"), DetectionPoint.REGISTRATION)
     assert row["stage"] == 0.0
     for name in MESSAGING_FEATURES + FEEDBACK_FEATURES:
         assert math.isnan(row[name]), name
@@ -92,7 +86,7 @@ def test_messaging_row_copies_the_messaging_signals() -> None:
         send_interval_cv=0.05,
         identical_content_ratio=0.5,
     )
-    row = row_of(record("m", messaging=msg), Stage.MESSAGING)
+    row = row_of(record("m", messaging=msg), DetectionPoint.MESSAGING)
     assert row["stage"] == 1.0
     # Rows are float32, as the model reads them.
     assert [row[n] for n in MESSAGING_FEATURES] == pytest.approx(
@@ -118,11 +112,12 @@ def test_messaging_row_copies_the_messaging_signals() -> None:
 
 def test_no_burst_yet_is_missing_not_zero() -> None:
     row = row_of(
-        record("m", messaging=messaging_block(minutes_to_first_burst=None)), Stage.MESSAGING
+        record("m", messaging=messaging_block(minutes_to_first_burst=None)),
+        DetectionPoint.MESSAGING,
     )
     assert math.isnan(row["minutes_to_first_burst"])
     row = row_of(
-        record("m", messaging=messaging_block(minutes_to_first_burst=0.0)), Stage.MESSAGING
+        record("m", messaging=messaging_block(minutes_to_first_burst=0.0)), DetectionPoint.MESSAGING
     )
     assert row["minutes_to_first_burst"] == 0.0
 
@@ -133,7 +128,7 @@ def test_feedback_rates() -> None:
         messaging=messaging_block(),
         feedback=feedback_block(recipients_reached=200, blocks=10, reports=4),
     )
-    row = row_of(raw, Stage.FEEDBACK)
+    row = row_of(raw, DetectionPoint.FEEDBACK)
     assert row["stage"] == 2.0
     assert (row["recipients_reached"], row["blocks"], row["reports"]) == (200.0, 10.0, 4.0)
     assert row["block_rate"] == pytest.approx(0.05)
@@ -142,7 +137,7 @@ def test_feedback_rates() -> None:
 
 def test_feedback_rates_without_recipients_do_not_divide_by_zero() -> None:
     raw = record("f", feedback=feedback_block(recipients_reached=0, blocks=0, reports=0))
-    row = row_of(raw, Stage.FEEDBACK)
+    row = row_of(raw, DetectionPoint.FEEDBACK)
     assert (row["block_rate"], row["report_rate"]) == (0.0, 0.0)
 
 
@@ -160,7 +155,7 @@ def test_feedback_rates_without_recipients_do_not_divide_by_zero() -> None:
 )
 def test_ip_country_mismatch(phone: str, ip_country: str, mismatch: float) -> None:
     assert (
-        row_of(record("p", phone=phone, ip_country=ip_country), Stage.REGISTRATION)[
+        row_of(record("p", phone=phone, ip_country=ip_country), DetectionPoint.REGISTRATION)[
             "ip_country_mismatch"
         ]
         == mismatch
@@ -179,7 +174,7 @@ def test_ip_country_mismatch(phone: str, ip_country: str, mismatch: float) -> No
     ],
 )
 def test_number_type_flags(phone: str, voip: float, fixed: float, unusual: float) -> None:
-    row = row_of(record("p", phone=phone), Stage.REGISTRATION)
+    row = row_of(record("p", phone=phone), DetectionPoint.REGISTRATION)
     assert (row["number_voip"], row["number_fixed_line"], row["number_unusual"]) == (
         voip,
         fixed,
@@ -197,114 +192,45 @@ def test_number_type_flags(phone: str, voip: float, fixed: float, unusual: float
     ],
 )
 def test_client_flags(client: str, flags: tuple[float, float, float]) -> None:
-    row = row_of(record("c", client=client), Stage.REGISTRATION)
+    row = row_of(record("c", client=client), DetectionPoint.REGISTRATION)
     assert (row["client_modified"], row["client_web"], row["client_business"]) == flags
 
 
 def test_account_age_in_hours_never_negative() -> None:
-    row = row_of(record("a", observed_at=T0 + dt.timedelta(minutes=90)), Stage.REGISTRATION)
+    row = row_of(
+        record("a", observed_at=T0 + dt.timedelta(minutes=90)), DetectionPoint.REGISTRATION
+    )
     assert row["account_age_hours"] == pytest.approx(1.5)
     # Clocks of the stamping services may disagree by a few minutes.
-    row = row_of(record("a", observed_at=T0 - dt.timedelta(minutes=5)), Stage.REGISTRATION)
+    row = row_of(record("a", observed_at=T0 - dt.timedelta(minutes=5)), DetectionPoint.REGISTRATION)
     assert row["account_age_hours"] == 0.0
 
 
 def test_an_account_counts_in_its_own_neighbourhood() -> None:
-    recs = parse([record("solo")], Stage.REGISTRATION)
-    matrix = feature_matrix(recs, Stage.REGISTRATION, MemoryNeighbourStore())
+    recs = parse([record("solo")], DetectionPoint.REGISTRATION)
+    matrix = feature_matrix(recs, DetectionPoint.REGISTRATION, MemoryNeighbourStore())
     neighbours = dict(zip(FEATURES, matrix[0].tolist(), strict=True))
     assert neighbours["network_regs_1h"] == 1.0
     assert neighbours["device_regs_1h"] == 1.0
     assert neighbours["block_ban_rate"] == 0.0
 
 
-# ------------------------------------------------------------- training row == served row
-
-
-@pytest.fixture
-def redis_store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisNeighbourStore]:
-    prefix = f"test-features-{uuid.uuid4().hex}"
-    monkeypatch.setattr(neighbour_store, "PREFIX", prefix)
-    client = redis.Redis.from_url(redis_url)
-    yield RedisNeighbourStore(client)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
-
-
-def _store(kind: str, request: pytest.FixtureRequest) -> NeighbourStore:
-    if kind == "memory":
-        return MemoryNeighbourStore()
-    store: NeighbourStore = request.getfixturevalue("redis_store")
-    return store
-
-
-def _records(stage: Stage, accounts: int, seed: int) -> list[dict[str, Any]]:
+def _records(stage: DetectionPoint, accounts: int, seed: int) -> list[dict[str, Any]]:
     return [r for r in simulate(accounts, seed, stages="all") if r["stage"] == stage.value]
 
 
-def _served(
-    raw: list[dict[str, Any]], stage: Stage, store: NeighbourStore
-) -> npt.NDArray[np.float32]:
-    """Validate at the boundary and build rows batch by batch, as the scoring task does."""
-    blocks = []
-    for start in range(0, len(raw), REPLAY_CHUNK):
-        chunk = raw[start : start + REPLAY_CHUNK]
-        valid, positions, rejected = validate_records(stage, chunk)
-        assert rejected == []
-        assert positions == list(range(len(chunk)))
-        blocks.append(feature_matrix(valid, stage, store))
-    return np.vstack(blocks)
-
-
-@pytest.mark.parametrize("store_kind", ["memory", "redis"])
-def test_training_rows_equal_served_rows_over_several_batches(
-    store_kind: str, request: pytest.FixtureRequest
-) -> None:
-    # Registration records: several replay chunks share neighbourhoods (SIM-farm blocks, racks),
-    # and training records no bans for this stage, so the history is the same on both paths.
-    raw = _records(Stage.REGISTRATION, 1800, seed=11)
-    assert len(raw) > 2 * REPLAY_CHUNK
-    data = build_dataset(raw, seed=11)
-    assert data.accounts == [r["account_id"] for r in raw]
-    served = _served(raw, Stage.REGISTRATION, _store(store_kind, request))
-    assert served.shape == data.features.shape
-    np.testing.assert_array_equal(served, data.features)  # NaN equals NaN here
-    # The neighbourhood part is not trivially zero: bursts and shared blocks were counted.
-    regs = data.features[:, FEATURES.index("network_regs_1h")]
-    assert regs.max() > 1
-
-
-@pytest.mark.parametrize("stage", [Stage.MESSAGING, Stage.FEEDBACK])
-@pytest.mark.parametrize("store_kind", ["memory", "redis"])
-def test_training_rows_equal_served_rows_in_one_batch(
-    stage: Stage, store_kind: str, request: pytest.FixtureRequest
-) -> None:
-    # One replay chunk: the bans training records after it cannot reach these rows.
-    raw = _records(stage, 300, seed=12)
-    assert 0 < len(raw) <= REPLAY_CHUNK
-    data = build_dataset(raw, seed=12)
-    assert data.accounts == [r["account_id"] for r in raw]
-    served = _served(raw, stage, _store(store_kind, request))
-    np.testing.assert_array_equal(served, data.features)
-    assert not np.isnan(served[:, FEATURES.index("typing_ratio")]).any()
-    if stage is Stage.FEEDBACK:  # reported neighbours were counted on both paths
-        assert served[:, FEATURES.index("network_report_rate")].max() > 0
-
-
-def test_scored_batch_uses_the_training_rows(trained_model_dir: Any) -> None:
-    card = read_card(trained_model_dir)
-    scorer = Scorer.load(card["version"], trained_model_dir / "model.ubj", card, threads=1)
-    raw = _records(Stage.MESSAGING, 300, seed=13)
+def test_scored_batch_uses_the_training_rows(scorer: Scorer) -> None:
+    raw = _records(DetectionPoint.MESSAGING, 300, seed=13)
     data = build_dataset(raw, seed=13)
-    valid, _, rejected = validate_records(Stage.MESSAGING, raw)
+    valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw)
     assert rejected == []
     batch = score_records(
-        Stage.MESSAGING, valid, scorer, None, MemoryNeighbourStore(), explain=True
+        DetectionPoint.MESSAGING, valid, scorer, None, MemoryNeighbourStore(), explain=True
     )
     np.testing.assert_array_equal(batch.acting.scores, scorer.predict(data.features))
-    assert batch.acting.decisions == scorer.decide(Stage.MESSAGING, scorer.predict(data.features))
+    assert batch.acting.decisions == scorer.decide(
+        DetectionPoint.MESSAGING, scorer.predict(data.features)
+    )
     # Reasons quote the feature values of the training row.
     for index, reasons in batch.acting.reasons.items():
         for reason in reasons:

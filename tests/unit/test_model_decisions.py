@@ -10,17 +10,11 @@ import pytest
 import xgboost as xgb
 
 from infra.registry import read_card
+from tasks.offline.dataset import build_dataset
+from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.features import FEATURES
 from tasks.scoring.model import TOP_REASONS, Scorer, StageThresholds
-from tasks.scoring.signals import Stage, StagedAccount
-from tasks.scoring.simulator import simulate
-from tasks.scoring.training import build_dataset
-
-
-@pytest.fixture(scope="module")
-def scorer(trained_model_dir: Path) -> Scorer:
-    card = read_card(trained_model_dir)
-    return Scorer.load(card["version"], trained_model_dir / "model.ubj", card, threads=1)
+from tasks.scoring.signals import DetectionPoint, StagedAccount
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +59,8 @@ def test_decide_empty() -> None:
 def test_loaded_scorer_uses_the_card_thresholds(scorer: Scorer, trained_model_dir: Path) -> None:
     card = json.loads((trained_model_dir / "card.json").read_text())
     assert scorer.version == card["version"]
-    assert set(scorer.thresholds) == set(Stage)
-    for stage in Stage:
+    assert set(scorer.thresholds) == set(DetectionPoint)
+    for stage in DetectionPoint:
         expected = card["thresholds"][stage.value]
         got = scorer.thresholds[stage]
         assert (got.review, got.restrict, got.ban) == (
@@ -89,7 +83,7 @@ def test_predict_gives_probabilities(scorer: Scorer, rows: np.ndarray) -> None:
 
 
 def test_decide_uses_the_stage_thresholds(scorer: Scorer) -> None:
-    for stage in Stage:
+    for stage in DetectionPoint:
         t = scorer.thresholds[stage]
         scores = np.array([t.review, t.restrict, t.ban], dtype=np.float32)
         # Where two bounds coincide the higher band wins: a score at a bound gets the highest

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
-import pytest
 
-from infra.registry import read_card
+from tasks.offline.score_file import LineError, score_lines
+from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.offline import LineError, score_lines
-from tasks.scoring.simulator import simulate
-
-
-@pytest.fixture(scope="module")
-def scorer(trained_model_dir: Path) -> Scorer:
-    card = read_card(trained_model_dir)
-    return Scorer.load(card["version"], trained_model_dir / "model.ubj", card, threads=1)
 
 
 def test_each_valid_line_gets_one_result_and_bad_lines_are_named(scorer: Scorer) -> None:

@@ -34,7 +34,7 @@ from tasks.scoring.phones import NumberInfo, number_info, phone_block
 )
 def test_number_info(e164: str, expected: NumberInfo) -> None:
     assert number_info(e164) == expected
-    assert phones._parse(e164) == expected
+    assert phones.parsed_info(e164) == expected
 
 
 def _numbers_to_compare(rng: random.Random) -> list[str]:
@@ -69,9 +69,9 @@ def test_compiled_plans_agree_with_phonenumbers_on_every_calling_code() -> None:
     numbers = _numbers_to_compare(random.Random(7))
     assert len(numbers) > 10_000
     disagreements = [
-        (e164, number_info(e164), phones._parse(e164))
+        (e164, number_info(e164), phones.parsed_info(e164))
         for e164 in numbers
-        if number_info(e164) != phones._parse(e164)
+        if number_info(e164) != phones.parsed_info(e164)
     ]
     assert disagreements == []
 

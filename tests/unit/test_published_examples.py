@@ -3,27 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.registry import read_card
 from tasks.scoring.batch import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbours import MemoryNeighbourStore
-from tasks.scoring.signals import Stage
-from tests.unit.records import T0, messaging_block, parse, record
-
-
-@pytest.fixture(scope="module")
-def scorer(trained_model_dir: Path) -> Scorer:
-    card = read_card(trained_model_dir)
-    return Scorer.load(card["version"], trained_model_dir / "model.ubj", card, threads=1)
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.signals import DetectionPoint
+from tests.records import T0, messaging_block, parse, record
 
 
 def decide(
-    scorer: Scorer, raw: dict[str, Any], stage: Stage = Stage.MESSAGING
+    scorer: Scorer, raw: dict[str, Any], stage: DetectionPoint = DetectionPoint.MESSAGING
 ) -> tuple[str, float]:
     batch = score_records(
         stage, parse([raw], stage), scorer, None, MemoryNeighbourStore(), explain=True
@@ -85,16 +77,16 @@ def test_heavy_ordinary_user_with_one_burst_is_allowed(scorer: Scorer) -> None:
     assert decision == "allow", f"decided {decision} at score {score:.4f}"
 
 
-@pytest.mark.parametrize("stage", [Stage.REGISTRATION, Stage.MESSAGING])
-def test_casual_user_is_allowed(scorer: Scorer, stage: Stage) -> None:
+@pytest.mark.parametrize("stage", [DetectionPoint.REGISTRATION, DetectionPoint.MESSAGING])
+def test_casual_user_is_allowed(scorer: Scorer, stage: DetectionPoint) -> None:
     raw = record(
         "casual",
         phone="+421905555666",
         registered_at=T0 - dt.timedelta(days=300),
         observed_at=T0,
-        messaging=messaging_block() if stage is Stage.MESSAGING else None,
+        messaging=messaging_block() if stage is DetectionPoint.MESSAGING else None,
     )
-    if stage is Stage.REGISTRATION:
+    if stage is DetectionPoint.REGISTRATION:
         raw["observed_at"] = (T0 - dt.timedelta(days=300) + dt.timedelta(seconds=20)).isoformat()
     decision, score = decide(scorer, raw, stage)
     assert decision == "allow", f"decided {decision} at score {score:.4f}"

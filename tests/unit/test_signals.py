@@ -12,14 +12,14 @@ from pydantic import ValidationError
 
 from tasks.scoring.signals import (
     AccountSignals,
+    DetectionPoint,
     MessagingSignals,
     ScoringRequest,
-    Stage,
     StagedAccount,
     json_schema,
     validate_records,
 )
-from tests.unit.records import T0, feedback_block, messaging_block, record
+from tests.records import T0, feedback_block, messaging_block, record
 
 
 def full_record(account_id: str = "acc-1") -> dict[str, Any]:
@@ -56,7 +56,7 @@ def without(raw: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def test_valid_record_passes_with_its_values() -> None:
-    valid, positions, rejected = validate_records(Stage.FEEDBACK, [full_record()])
+    valid, positions, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record()])
     assert rejected == []
     assert positions == [0]
     (rec,) = valid
@@ -79,7 +79,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
     raw["future_signal"] = 3
     raw["registration"]["sim_slot"] = 2
     raw["messaging"]["emoji_ratio"] = 0.4
-    valid, positions, rejected = validate_records(Stage.MESSAGING, [raw])
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, [raw])
     assert rejected == []
     assert positions == [0]
     dumped = valid[0].model_dump()
@@ -117,7 +117,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
 )
 def test_bad_value_rejects_with_the_field_path(path: str, value: Any, problem: str) -> None:
     bad = with_value(full_record(), path, value)
-    valid, positions, rejected = validate_records(Stage.FEEDBACK, [bad])
+    valid, positions, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
     assert valid == []
     assert positions == []
     ((index, item, message),) = rejected
@@ -141,14 +141,14 @@ def test_bad_value_rejects_with_the_field_path(path: str, value: Any, problem: s
     ],
 )
 def test_missing_required_field_is_named(path: str) -> None:
-    valid, _, rejected = validate_records(Stage.FEEDBACK, [without(full_record(), path)])
+    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [without(full_record(), path)])
     assert valid == []
     assert rejected[0][2] == f"{path}: Field required"
 
 
 def test_several_problems_are_all_reported() -> None:
     bad = with_value(with_value(full_record(), "messaging.reply_ratio", 2.0), "phone", "12")
-    _, _, rejected = validate_records(Stage.MESSAGING, [bad])
+    _, _, rejected = validate_records(DetectionPoint.MESSAGING, [bad])
     reason = rejected[0][2]
     assert "phone: String should match pattern" in reason
     assert "messaging.reply_ratio: Input should be less than or equal to 1" in reason
@@ -157,7 +157,7 @@ def test_several_problems_are_all_reported() -> None:
 
 @pytest.mark.parametrize("item", ["account", None, 5, ["a"]])
 def test_non_object_record_is_rejected_as_a_whole(item: Any) -> None:
-    _, _, rejected = validate_records(Stage.REGISTRATION, [item])
+    _, _, rejected = validate_records(DetectionPoint.REGISTRATION, [item])
     assert rejected == [
         (0, item, "(record): Input should be a valid dictionary or instance of AccountSignals")
     ]
@@ -171,7 +171,7 @@ def test_one_bad_record_rejects_only_itself_and_positions_are_kept() -> None:
         "garbage",
         full_record("a4"),
     ]
-    valid, positions, rejected = validate_records(Stage.MESSAGING, raw)
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw)
     assert [r.account_id for r in valid] == ["a0", "a2", "a4"]
     assert positions == [0, 2, 4]
     assert [(i, item) for i, item, _ in rejected] == [(1, raw[1]), (3, "garbage")]
@@ -181,11 +181,11 @@ def test_one_bad_record_rejects_only_itself_and_positions_are_kept() -> None:
 @pytest.mark.parametrize(
     ("stage", "drop", "expected"),
     [
-        (Stage.MESSAGING, "messaging", "stage 'messaging' requires the messaging block"),
-        (Stage.FEEDBACK, "feedback", "stage 'feedback' requires the feedback block"),
+        (DetectionPoint.MESSAGING, "messaging", "stage 'messaging' requires the messaging block"),
+        (DetectionPoint.FEEDBACK, "feedback", "stage 'feedback' requires the feedback block"),
     ],
 )
-def test_stage_requires_its_block(stage: Stage, drop: str, expected: str) -> None:
+def test_stage_requires_its_block(stage: DetectionPoint, drop: str, expected: str) -> None:
     raw = without(full_record(), drop)
     valid, _, rejected = validate_records(stage, [raw])
     assert valid == []
@@ -194,7 +194,7 @@ def test_stage_requires_its_block(stage: Stage, drop: str, expected: str) -> Non
 
 def test_registration_stage_needs_only_the_registration_block() -> None:
     raw = record("reg-only")
-    valid, positions, rejected = validate_records(Stage.REGISTRATION, [raw])
+    valid, positions, rejected = validate_records(DetectionPoint.REGISTRATION, [raw])
     assert rejected == []
     assert positions == [0]
     assert valid[0].messaging is None
@@ -203,7 +203,7 @@ def test_registration_stage_needs_only_the_registration_block() -> None:
 
 def test_feedback_stage_does_not_require_messaging_block() -> None:
     raw = record("fb", feedback=feedback_block())
-    valid, _, rejected = validate_records(Stage.FEEDBACK, [raw])
+    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [raw])
     assert rejected == []
     assert valid[0].feedback is not None
 
@@ -211,7 +211,7 @@ def test_feedback_stage_does_not_require_messaging_block() -> None:
 def test_datetimes_with_offsets_keep_the_instant() -> None:
     raw = record("tz")
     raw["observed_at"] = "2020-01-10T14:30:00+02:00"
-    (rec,) = validate_records(Stage.REGISTRATION, [raw])[0]
+    (rec,) = validate_records(DetectionPoint.REGISTRATION, [raw])[0]
     assert rec.observed_at == dt.datetime(2020, 1, 10, 12, 30, tzinfo=dt.UTC)
 
 
@@ -225,7 +225,9 @@ def test_datetimes_with_offsets_keep_the_instant() -> None:
 def test_records_out_of_time_order_are_rejected(observed: dt.datetime, problem: str) -> None:
     # Windows over neighbourhoods are measured on observation times: a record stamped in the
     # future would keep its neighbourhoods hot until then.
-    _, _, rejected = validate_records(Stage.REGISTRATION, [record("t", observed_at=observed)])
+    _, _, rejected = validate_records(
+        DetectionPoint.REGISTRATION, [record("t", observed_at=observed)]
+    )
     ((index, _, reason),) = rejected
     assert index == 0
     assert problem in reason
@@ -237,7 +239,7 @@ def test_clocks_may_disagree_by_a_few_minutes() -> None:
         record("early", observed_at=T0 - dt.timedelta(minutes=5)),
         record("ahead", registered_at=ahead - dt.timedelta(minutes=1), observed_at=ahead),
     ]
-    valid, _, rejected = validate_records(Stage.REGISTRATION, raws)
+    valid, _, rejected = validate_records(DetectionPoint.REGISTRATION, raws)
     assert rejected == []
     assert len(valid) == 2
 
@@ -247,14 +249,14 @@ def test_staged_account_checks_its_own_stage() -> None:
     with pytest.raises(ValidationError, match="requires the messaging block"):
         StagedAccount.model_validate(raw)
     ok = StagedAccount.model_validate({**raw, "messaging": messaging_block()})
-    assert ok.stage is Stage.MESSAGING
+    assert ok.stage is DetectionPoint.MESSAGING
     with pytest.raises(ValidationError, match="stage"):
         StagedAccount.model_validate({**raw, "stage": "payment"})
 
 
 def test_envelope_requires_stage_and_non_empty_accounts() -> None:
     request = ScoringRequest.model_validate({"stage": "feedback", "accounts": [1]})
-    assert request.stage is Stage.FEEDBACK
+    assert request.stage is DetectionPoint.FEEDBACK
     with pytest.raises(ValidationError, match="accounts"):
         ScoringRequest.model_validate({"stage": "feedback", "accounts": []})
     with pytest.raises(ValidationError, match="stage"):
@@ -270,7 +272,9 @@ def test_envelope_requires_stage_and_non_empty_accounts() -> None:
     ],
 )
 def test_wrong_json_types_are_not_coerced(path: str, value: Any) -> None:
-    _, _, rejected = validate_records(Stage.MESSAGING, [with_value(full_record(), path, value)])
+    _, _, rejected = validate_records(
+        DetectionPoint.MESSAGING, [with_value(full_record(), path, value)]
+    )
     assert len(rejected) == 1
     assert rejected[0][2].startswith(path)
 
@@ -301,13 +305,13 @@ def test_json_schema_describes_the_payload() -> None:
         "MessagingSignals",
         "FeedbackSignals",
         "BusinessProfile",
-        "Stage",
+        "DetectionPoint",
     } <= set(defs)
     account = defs["AccountSignals"]
     assert set(account["required"]) == {"account_id", "phone", "observed_at", "registration"}
     assert account["properties"]["phone"]["pattern"] == r"^\+[1-9]\d{6,14}$"
     assert "$defs" not in account  # hoisted to the top level, where the $refs point
-    assert set(defs["Stage"]["enum"]) == {"registration", "messaging", "feedback"}
+    assert set(defs["DetectionPoint"]["enum"]) == {"registration", "messaging", "feedback"}
     messaging = defs["MessagingSignals"]
     assert set(messaging["required"]) == set(MessagingSignals.model_fields) - {
         "minutes_to_first_burst"

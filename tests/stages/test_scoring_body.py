@@ -1,0 +1,146 @@
+"""The scoring body on a real database (SQLite and PostgreSQL), rolled back after each test."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from infra.db.models import Account, Score, SignalSnapshot
+from infra.registry import read_card
+from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.offline.simulate_accounts import simulate
+from tasks.outcome import Outcome
+from tasks.scoring.model import ACTIONED, Scorer
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.score_batch import score_batch
+from tasks.scoring.signals import DetectionPoint
+from tasks.scoring.snapshot import feature_rows, records_at
+from tests.records import messaging_block, record
+
+
+def messaging_accounts(n: int, seed: int = 5) -> list[dict[str, Any]]:
+    """Simulated messaging-stage records, abusers among them."""
+    records = [r for r in simulate(n * 4, seed, stages="all") if r["stage"] == "messaging"]
+    return records[:n]
+
+
+def run(
+    session: Session, scorer: Scorer, accounts: list[Any], *, shadow: Scorer | None = None
+) -> Outcome:
+    return score_batch(
+        session,
+        ScoreAccounts(stage=DetectionPoint.MESSAGING, accounts=accounts),
+        serving=lambda: (scorer, shadow),
+        neighbours=MemoryNeighbourStore(),
+        task_id="task-1",
+    )
+
+
+def count(session: Session, model: Any) -> int:
+    return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def test_a_batch_is_stored_and_its_actions_handed_on(session: Session, scorer: Scorer) -> None:
+    accounts = messaging_accounts(300)
+    outcome = run(session, scorer, accounts)
+
+    assert outcome.summary["scored"] == 300
+    assert outcome.rejected == []
+    assert count(session, SignalSnapshot) == 1
+    assert count(session, Account) == 300
+    scores = session.scalars(select(Score)).all()
+    assert len(scores) == 300
+    assert {s.model_version for s in scores} == {scorer.version}
+    actioned = [s for s in scores if s.decision in ACTIONED]
+    assert actioned, "the simulated abusers should be actioned"
+    assert outcome.summary["actioned"] == len(actioned)
+    # Only actioned scores keep the row the model saw, for enforcement to explain.
+    assert all(s.features is not None for s in actioned)
+    assert all(s.features is None for s in scores if s.decision not in ACTIONED)
+
+    (follow_up,) = outcome.follow_ups
+    snapshot_id = outcome.summary["snapshot_id"]
+    assert follow_up.message == ApplyEnforcement(
+        snapshot_id=snapshot_id, model_version=scorer.version
+    )
+    assert follow_up.dedupe_key == f"enforcement.apply:{snapshot_id}:{scorer.version}"
+
+
+def test_what_the_snapshot_keeps_is_what_the_model_saw(session: Session, scorer: Scorer) -> None:
+    accounts = messaging_accounts(200)
+    run(session, scorer, accounts)
+    actioned = session.scalars(select(Score).where(Score.decision.in_(ACTIONED))).all()
+    assert actioned
+    # The record at each score's position is the account it scored.
+    snapshot_id = actioned[0].snapshot_id
+    records = records_at(session, snapshot_id, {s.id: s.position for s in actioned})
+    assert {records[s.id].account_id for s in actioned} == {s.account_id for s in actioned}
+    # Re-scoring the stored feature rows gives the stored scores.
+    again = scorer.predict(feature_rows(actioned))
+    assert again.tolist() == pytest.approx([s.score for s in actioned], abs=1e-6)
+
+
+def test_a_redelivered_batch_adds_nothing(session: Session, scorer: Scorer) -> None:
+    accounts = messaging_accounts(100)
+    first = run(session, scorer, accounts)
+    second = run(session, scorer, accounts)
+    assert second.summary["snapshot_id"] == first.summary["snapshot_id"]
+    assert count(session, SignalSnapshot) == 1
+    assert count(session, Score) == 100
+    assert [f.dedupe_key for f in second.follow_ups] == [f.dedupe_key for f in first.follow_ups]
+
+
+def test_a_bad_record_rejects_only_itself(session: Session, scorer: Scorer) -> None:
+    good = record("good", messaging=messaging_block())
+    bad = record("bad", messaging=messaging_block(reply_ratio=1.5))
+    missing = record("missing")  # no messaging block at the messaging stage
+    outcome = run(session, scorer, [good, bad, missing, "not a record"])
+
+    assert outcome.summary == {
+        "scored": 1,
+        "rejected": 3,
+        "actioned": outcome.summary["actioned"],
+        "snapshot_id": outcome.summary["snapshot_id"],
+    }
+    reasons = {r.record_index: (r.account_id, r.reason) for r in outcome.rejected}
+    assert reasons[1] == ("bad", "messaging.reply_ratio: Input should be less than or equal to 1")
+    assert reasons[2] == ("missing", "stage 'messaging' requires the messaging block")
+    assert reasons[3][0] is None
+    (score,) = session.scalars(select(Score)).all()
+    assert (score.account_id, score.position) == ("good", 0)
+
+
+def test_a_batch_without_valid_records_needs_no_model(session: Session) -> None:
+    def no_model() -> tuple[Scorer, Scorer | None]:
+        raise AssertionError("the model was asked for")
+
+    outcome = score_batch(
+        session,
+        ScoreAccounts(stage=DetectionPoint.MESSAGING, accounts=[{"account_id": "x"}]),
+        serving=no_model,
+        neighbours=MemoryNeighbourStore(),
+        task_id=None,
+    )
+    assert outcome.summary == {"scored": 0, "rejected": 1}
+    assert outcome.follow_ups == []
+    assert count(session, SignalSnapshot) == 0
+
+
+def test_a_shadow_model_is_stored_and_never_acted_on(
+    session: Session, scorer: Scorer, trained_model_dir: Path
+) -> None:
+    card = read_card(trained_model_dir)
+    shadow = Scorer.load("shadow-version", trained_model_dir / "model.ubj", card, threads=1)
+    outcome = run(session, scorer, messaging_accounts(100), shadow=shadow)
+
+    rows = session.scalars(select(Score).where(Score.shadow.is_(True))).all()
+    assert len(rows) == 100
+    assert {r.model_version for r in rows} == {"shadow-version"}
+    assert all(r.features is None for r in rows)
+    assert [f.message for f in outcome.follow_ups] == [
+        ApplyEnforcement(snapshot_id=outcome.summary["snapshot_id"], model_version=scorer.version)
+    ]

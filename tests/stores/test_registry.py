@@ -1,0 +1,96 @@
+"""The model registry on SQLite and PostgreSQL: versions, roles, one active model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from infra.db.models import (
+    ModelVersion,
+)
+from infra.db.session import session_scope
+from infra.registry import RegistryError, register, serving_versions, set_role
+from infra.settings import get_settings
+
+
+def fake_model(version: str) -> Path:
+    directory = get_settings().models_dir / version
+    directory.mkdir(parents=True)
+    card = {
+        "version": version,
+        "created_at": "2020-01-01T00:00:00+00:00",
+        "metrics": {"roc_auc": 0.99, "pr_auc": 0.9},
+        "thresholds": {"registration": {"review": 0.5, "restrict": 0.8, "ban": 0.9}},
+    }
+    (directory / "card.json").write_text(json.dumps(card))
+    return directory
+
+
+def roles() -> dict[str, str]:
+    with session_scope() as session:
+        return dict(session.execute(select(ModelVersion.version, ModelVersion.role)).all())
+
+
+def test_registering_twice_keeps_one_row(env: dict[str, str]) -> None:
+    directory = fake_model("m-a")
+    for _ in range(2):
+        with session_scope() as session:
+            row = register(session, directory)
+            assert row.role == "candidate"
+            assert row.path == "m-a/model.ubj"
+    assert roles() == {"m-a": "candidate"}
+    manifest = json.loads((get_settings().models_dir / "manifest.json").read_text())
+    assert [m["version"] for m in manifest["models"]] == ["m-a"]
+
+
+def test_one_active_model_at_a_time(env: dict[str, str]) -> None:
+    with session_scope() as session:
+        for version in ("m-a", "m-b", "m-c"):
+            register(session, fake_model(version))
+    with session_scope() as session:
+        set_role(session, "m-a", "active")
+    assert roles() == {"m-a": "active", "m-b": "candidate", "m-c": "candidate"}
+    with session_scope() as session:
+        set_role(session, "m-b", "active")
+    assert roles() == {"m-a": "retired", "m-b": "active", "m-c": "candidate"}
+    with session_scope() as session:
+        set_role(session, "m-c", "shadow")
+        set_role(session, "m-b", "active")  # again: nothing changes
+    assert roles() == {"m-a": "retired", "m-b": "active", "m-c": "shadow"}
+    with session_scope() as session:
+        serving = serving_versions(session)
+        assert {role: row.version for role, row in serving.items()} == {
+            "active": "m-b",
+            "shadow": "m-c",
+        }
+    with session_scope() as session:
+        set_role(session, "m-a", "shadow")
+    assert roles() == {"m-a": "shadow", "m-b": "active", "m-c": "retired"}
+
+
+def test_registry_errors(env: dict[str, str]) -> None:
+    with session_scope() as session:
+        register(session, fake_model("m-a"))
+    with session_scope() as session, pytest.raises(RegistryError, match="no model version"):
+        set_role(session, "m-missing", "active")
+    with session_scope() as session, pytest.raises(RegistryError, match="unknown role"):
+        set_role(session, "m-a", "boss")
+    assert roles() == {"m-a": "candidate"}
+
+
+def test_database_refuses_two_active_models(env: dict[str, str]) -> None:
+    with session_scope() as session:
+        session.add_all(
+            [
+                ModelVersion(version=v, role="active", path=f"{v}/model.ubj", card={})
+                for v in ("x-1", "x-2")
+            ]
+        )
+        with pytest.raises(IntegrityError):
+            session.flush()
+        session.rollback()
+    assert roles() == {}
