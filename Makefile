@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ACCOUNTS ?= 10000
 
-.PHONY: install demo test lint unit integration bench clean
+.PHONY: install demo test lint unit services integration bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,10 +23,13 @@ lint: $(STAMP)  ## ruff and strict mypy
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
 
-unit: $(STAMP)  ## fast tests of the pure logic and the contract
+unit: $(STAMP)  ## pure logic and the contract, called directly: no Redis, no database
 	$(BIN)/python -m pytest tests/unit
 
-integration: $(STAMP)  ## real workers, real Redis, SQLite and PostgreSQL
+services: $(STAMP)  ## stage bodies and stores on real SQLite, PostgreSQL and Redis, no workers
+	$(BIN)/python -m pytest tests/stages tests/stores
+
+integration: $(STAMP)  ## real worker processes on a real Redis broker, SQLite and PostgreSQL
 	$(BIN)/python -m pytest tests/integration
 
 test: lint  ## lint, then the whole test suite
