@@ -194,25 +194,32 @@ def validate_records(
     return valid, positions, rejected
 
 
-def batches_by_point(
+def batches_by_stage(
     records: Iterable[dict[str, Any]], size: int
-) -> Iterator[tuple[DetectionPoint, list[dict[str, Any]]]]:
-    """Records that carry their ``stage`` (the line format of files), grouped into batches of
-    one detection point of up to ``size`` records, in order, as upstream sends them. A record
-    without a known stage raises KeyError, TypeError or ValueError."""
-    pending: dict[DetectionPoint, list[dict[str, Any]]] = {}
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """Records that carry their ``stage`` (the line format of files), grouped into batches of one
+    stage of up to ``size`` records, in order, as an upstream service sends them. The stage is
+    passed on as given: a batch of an unknown stage is the scoring task's to reject, with a
+    dead letter, as any client's would be."""
+    pending: dict[str, list[dict[str, Any]]] = {}
     for record in records:
-        point = DetectionPoint(record["stage"])
-        batch = pending.setdefault(point, [])
+        stage = str(record["stage"])
+        batch = pending.setdefault(stage, [])
         batch.append(record)
         if len(batch) >= size:
-            yield point, pending.pop(point)
+            yield stage, pending.pop(stage)
     yield from pending.items()
 
 
 def json_schema() -> dict[str, Any]:
     """JSON Schema of the scoring payload, for upstream teams (printed by ``bulkguard schema``)."""
     schema = ScoringRequest.model_json_schema()
+    # The ``stage`` field's type keeps the name it was published under (upstream teams generate
+    # code from this schema), whatever the enum is called here.
+    defs = schema["$defs"]
+    stage = {**defs.pop(DetectionPoint.__name__), "title": "Stage"}
+    schema["$defs"] = {"Stage": stage, **defs}
+    schema["properties"]["stage"] = {"$ref": "#/$defs/Stage"}
     schema["properties"]["accounts"]["items"] = {"$ref": "#/$defs/AccountSignals"}
     account = AccountSignals.model_json_schema()
     defs = {**account.pop("$defs", {}), "AccountSignals": account}

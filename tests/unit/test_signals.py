@@ -305,13 +305,13 @@ def test_json_schema_describes_the_payload() -> None:
         "MessagingSignals",
         "FeedbackSignals",
         "BusinessProfile",
-        "DetectionPoint",
+        "Stage",
     } <= set(defs)
     account = defs["AccountSignals"]
     assert set(account["required"]) == {"account_id", "phone", "observed_at", "registration"}
     assert account["properties"]["phone"]["pattern"] == r"^\+[1-9]\d{6,14}$"
     assert "$defs" not in account  # hoisted to the top level, where the $refs point
-    assert set(defs["DetectionPoint"]["enum"]) == {"registration", "messaging", "feedback"}
+    assert set(defs["Stage"]["enum"]) == {"registration", "messaging", "feedback"}
     messaging = defs["MessagingSignals"]
     assert set(messaging["required"]) == set(MessagingSignals.model_fields) - {
         "minutes_to_first_burst"
