@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -188,31 +189,31 @@ def schema() -> None:
 @click.argument("path", type=click.File("rb"))
 @click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
 def enqueue(path: Any, batch: int) -> None:
-    """Send a JSONL file of scoring records to the workers, by task name."""
-    from pydantic import ValidationError
-
-    from tasks.messages import ScoreAccounts, send
-    from tasks.payload import describe_validation_error
-    from tasks.scoring.signals import batches_by_point
+    """Send a JSONL file of scoring records to the workers, by task name, in batches of one
+    stage, as an upstream service would; the workers validate each record."""
+    from tasks.messages import ScoreAccounts
+    from tasks.scoring.signals import batches_by_stage
     from workers.celery_app import app
 
-    records = []
-    for number, line in enumerate(path, 1):
+    sent = 0
+    for stage, records in batches_by_stage(_scoring_lines(path), batch):
+        app.send_task(ScoreAccounts.TASK, kwargs={"stage": stage, "accounts": records})
+        sent += len(records)
+    console.print(f"enqueued {sent} records")
+
+
+def _scoring_lines(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    """The records of a JSONL file, one per non-empty line; a line that is not a JSON object
+    with a ``stage`` stops the command, naming the line."""
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            raise click.ClickException(f"line {number}: not JSON ({exc})") from exc
-    sent = 0
-    try:
-        for point, accounts in batches_by_point(records, batch):
-            send(app, ScoreAccounts(stage=point, accounts=accounts))
-            sent += len(accounts)
-    except (KeyError, TypeError, ValueError) as exc:
-        reason = describe_validation_error(exc) if isinstance(exc, ValidationError) else exc
-        raise click.ClickException(f"not a scoring record: {reason}") from exc
-    console.print(f"enqueued {sent} records")
+            record = orjson.loads(line)
+            str(record["stage"])
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise click.ClickException(f"line {number}: not a scoring record ({exc})") from exc
+        yield record
 
 
 @main.command("dead-letters")
@@ -290,12 +291,12 @@ def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
     click.echo(f"notice {notice_id} {'approved' if approve else 'rejected'} by {actor}")
     if not committed.outcome.follow_ups:
         return
-    if committed.published:
+    if committed.publish_error is None:
         click.echo("sending queued for the legal workers")
     else:  # the approval is committed either way
         click.echo(
-            "the broker is unreachable; the send waits in the outbox and is "
-            "published by the next outbox sweep once workers and beat run"
+            f"the broker is unreachable ({committed.publish_error}); the send waits in the "
+            "outbox and is published by the next outbox sweep once workers and beat run"
         )
 
 

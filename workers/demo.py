@@ -24,11 +24,11 @@ from infra.local_redis import ensure_redis
 from infra.redis_client import get_redis
 from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
-from tasks.messages import IngestEvidence, ScoreAccounts, send
+from tasks.messages import IngestEvidence, ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
-from tasks.scoring.signals import batches_by_point
+from tasks.scoring.signals import batches_by_stage
 from workers.processes import start_workers, stop_workers, wait_until_ready
 from workers.report import pipeline_counts, wait_until_drained
 
@@ -82,10 +82,11 @@ def run_demo(
             console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
-                for point, batch in batches_by_point(records, BATCH):
-                    send(app, ScoreAccounts(stage=point, accounts=batch))
+                # Sent by task name with plain JSON, as upstream services send them.
+                for stage, batch in batches_by_stage(records, BATCH):
+                    app.send_task(ScoreAccounts.TASK, kwargs={"stage": stage, "accounts": batch})
                     progress.advance(sent, len(batch))
-                send(app, IngestEvidence(documents=docs))
+                app.send_task(IngestEvidence.TASK, kwargs={"documents": docs})
                 scored = progress.add_task("scored", total=len(records))
                 wait_until_drained(
                     get_redis(),
