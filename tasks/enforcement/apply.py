@@ -46,7 +46,11 @@ def apply_actions(
         s.id: s
         for s in session.scalars(select(Score).where(Score.id.in_([p.score_id for p in planned])))
     }
-    _explain(session, [scores[p.score_id] for p in planned], scorer_for(request.model_version))
+    _explain(
+        session,
+        [scores[p.score_id] for p in planned],
+        lambda: scorer_for(request.model_version),
+    )
     created = _record(session, planned, scores, policy_version)
     in_force = [a for a in created if a.status == "active" and a.action in IN_FORCE]
     _put_in_force(session, in_force)
@@ -105,11 +109,12 @@ def _candidates(session: Session, request: ApplyEnforcement) -> list[Candidate]:
     return [Candidate(*row) for row in rows]
 
 
-def _explain(session: Session, scores: Sequence[Score], scorer: Scorer) -> None:
-    """Exact contributions of the model that decided, from the feature rows it saw."""
+def _explain(session: Session, scores: Sequence[Score], scorer: Callable[[], Scorer]) -> None:
+    """Exact contributions of the model that decided, from the feature rows it saw; the model
+    is loaded only when some score still needs them."""
     todo = [s for s in scores if s.reasons is None and s.features is not None]
     if todo:
-        for score, reasons in zip(todo, scorer.reasons(feature_rows(todo)), strict=True):
+        for score, reasons in zip(todo, scorer().reasons(feature_rows(todo)), strict=True):
             score.reasons = reasons
         session.flush()
 
