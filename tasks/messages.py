@@ -1,10 +1,11 @@
 """Every message that crosses a stage boundary, typed, with the task that consumes it.
 
-A message class names its task and queue once. Producers build the message and enqueue it (as a
-:class:`FollowUp` through the outbox, or with :func:`send`); the consuming task validates the
+A message class names its task and queue once. A stage builds the messages it sends next as
+:class:`FollowUp` s, which the outbox publishes after commit; the consuming task validates the
 same class at its boundary; the queue map of ``workers.queues`` derives from :data:`MESSAGES`.
-The JSON on the wire is the message's fields, as upstream services have always sent them: these
-names are a public API, pinned by ``tests/unit/test_contract.py``.
+The JSON on the wire is the message's fields: task names, queues and fields are a public API,
+pinned by ``tests/unit/test_contract.py``. Upstream services (and the demo and ``bulkguard
+enqueue``, which stand in for them) send the public ones by name with plain JSON.
 """
 
 from __future__ import annotations
@@ -135,11 +136,6 @@ class FollowUp:
 
 
 class Publisher(Protocol):
-    """What sending needs of a Celery app: ``send_task`` by name."""
+    """What publishing needs of a Celery app: ``send_task`` by name."""
 
     def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> Any: ...
-
-
-def send(app: Publisher, message: Message) -> None:
-    """Enqueue ``message`` now, by task name, as any Celery-protocol client would."""
-    app.send_task(message.TASK, kwargs=message.kwargs())

@@ -5,9 +5,9 @@ are published and marked; if the process dies in between, ``maintenance.sweep_ou
 publishes what is left. Publishing twice is harmless because every stage is idempotent, and the
 dedupe key keeps a redelivered stage from queueing its follow-up twice.
 
-:func:`commit` is the one way work reaches the database and the broker, for the task shells and
-the operator CLI alike: a unit of work, its dead letters and follow-ups in one transaction, then
-its side effects and the publication of its follow-ups.
+:func:`commit` runs a unit of work that sends follow-ups, for the task shells and the operator
+CLI alike: its rows, dead letters and follow-ups in one transaction, then its side effects and
+the publication of its follow-ups.
 """
 
 from __future__ import annotations
@@ -90,7 +90,8 @@ def _send(app: Publisher, session: Session, rows: Sequence[OutboxMessage]) -> in
 @dataclass(frozen=True)
 class Committed:
     outcome: Outcome
-    published: bool  # False: the follow-ups wait in the outbox for the sweep
+    # Why the follow-ups could not be published now: they wait in the outbox for the sweep.
+    publish_error: Exception | None = None
 
 
 def commit(
@@ -102,8 +103,8 @@ def commit(
 ) -> Committed:
     """Run ``work`` in one transaction with its dead letters and follow-ups, commit, then run
     its side effects and publish its follow-ups. Errors of ``work`` roll everything back and
-    propagate; errors after the commit are logged, since the effects stand and the outbox sweep
-    publishes what was left."""
+    propagate; a failed side effect is logged, and a failed publication is returned, since the
+    effects stand and the outbox sweep publishes what was left."""
     with session_scope() as session:
         outcome = work(session)
         if outcome.rejected:
@@ -116,7 +117,6 @@ def commit(
             log.exception("%s [%s] committed; a side effect failed", task_name, task_id)
     try:
         publish(app, keys)
-    except Exception:
-        log.exception("%s [%s] committed; follow-ups left to the outbox sweep", task_name, task_id)
-        return Committed(outcome, published=False)
-    return Committed(outcome, published=True)
+    except Exception as exc:
+        return Committed(outcome, publish_error=exc)
+    return Committed(outcome)

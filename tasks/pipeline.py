@@ -1,11 +1,12 @@
 """The one task decorator every pipeline task uses: the thin shell around a stage body.
 
-It gives each task what the design asks of all of them: its public name and queue from its
-message class, soft and hard time limits, validation of the payload at the boundary (bad input is
-dead-lettered with a reason and acknowledged, never retried and never raised into the worker),
-one database transaction per run whose follow-ups are published only after commit
-(:func:`tasks.outbox.commit`), and a retry policy that retries transient infrastructure errors
-with capped, jittered backoff and never retries anything else.
+It gives each task what the design asks of all of them: its public name from its message class
+(its queue is routed from the same class by ``workers.queues``), soft and hard time limits,
+validation of the payload at the boundary (bad input is dead-lettered with a reason and
+acknowledged, never retried and never raised into the worker), one database transaction per run
+whose follow-ups are published only after commit (:func:`tasks.outbox.commit`), and a retry
+policy that retries transient infrastructure errors with capped, jittered backoff and never
+retries anything else.
 """
 
 from __future__ import annotations
@@ -152,6 +153,13 @@ def pipeline_task(
                     log.exception("%s [%s] could not be dead-lettered; requeued", name, task_id)
                     raise Reject(store_exc, requeue=True) from exc
                 raise
+            if committed.publish_error is not None:
+                log.error(
+                    "%s [%s] committed; follow-ups left to the outbox sweep",
+                    name,
+                    task_id,
+                    exc_info=committed.publish_error,
+                )
             return committed.outcome.summary
 
         return task

@@ -7,6 +7,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from infra.db.models import (
@@ -28,6 +29,7 @@ from tasks.offline.simulate_documents import documents
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.neighbourhoods import redis_store
 from tests.integration.waiting import count
+from workers.cli import main
 
 pytestmark = pytest.mark.integration
 
@@ -91,9 +93,12 @@ def test_population_flows_through_all_four_stages(start, active_model):
     # Nothing is sent until a person approves; then the legal worker sends it once.
     sink = get_settings().legal_sink_path
     assert not sink.exists()
-    from workers.cli import _decide
-
-    _decide(notice_id, approve=True, actor="counsel@example.org", note="reviewed")
+    approved = CliRunner().invoke(
+        main,
+        ["legal", "approve", str(notice_id), "--by", "counsel@example.org", "--note", "reviewed"],
+    )
+    assert approved.exit_code == 0, approved.output
+    assert "sending queued for the legal workers" in approved.output
     workers.wait_for(
         lambda: count(LegalNotice, LegalNotice.status == "sent") == 1, what="notice sent"
     )

@@ -1,0 +1,127 @@
+"""The unit of work behind every task shell and the CLI (``tasks.outbox.commit``), on SQLite and
+PostgreSQL: rows, dead letters and follow-ups commit together; side effects and publication
+come after, and what could not be published waits for the sweep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from infra.db.models import Company, DeadLetter, OutboxMessage
+from infra.db.session import session_scope
+from infra.dead_letters import Rejection
+from tasks import outbox
+from tasks.messages import EvaluateCompany, FollowUp
+from tasks.outcome import Outcome
+
+
+class Broker:
+    """Takes what is published, as a Celery app's ``send_task`` would, or refuses it."""
+
+    def __init__(self, *, down: bool = False) -> None:
+        self.down = down
+        self.sent: list[tuple[str, Any]] = []
+
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+        if self.down:
+            raise ConnectionError("broker unreachable")
+        assert args is None, "bulkguard publishes keyword arguments only"
+        self.sent.append((name, kwargs))
+
+
+def count(model: Any) -> int:
+    with session_scope() as session:
+        return session.scalar(select(func.count()).select_from(model)) or 0
+
+
+def work(effects: list[str], *, fail: bool = False) -> Callable[[Session], Outcome]:
+    def run(session: Session) -> Outcome:
+        session.add(Company(name="Reach Media", normalized_name="reach media"))
+        session.flush()
+        if fail:
+            raise RuntimeError("the body failed")
+        return Outcome(
+            {"done": True},
+            follow_ups=[FollowUp(EvaluateCompany(company_id=1), dedupe_key="legal.evaluate:1:x")],
+            rejected=[Rejection("records[1]: bad", {"a": 1}, 1)],
+            after_commit=[lambda: effects.append("counted")],
+        )
+
+    return run
+
+
+def test_rows_dead_letters_and_follow_ups_commit_then_publish(env: dict[str, str]) -> None:
+    broker, effects = Broker(), list[str]()
+    committed = outbox.commit(broker, work(effects), task_name="test.task", task_id="t-1")
+
+    assert committed.outcome.summary == {"done": True}
+    assert committed.publish_error is None
+    assert (count(Company), count(DeadLetter), count(OutboxMessage)) == (1, 1, 1)
+    assert effects == ["counted"]
+    assert broker.sent == [("legal.evaluate", {"company_id": 1})]
+    with session_scope() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert row.published_at is not None
+        letter = session.scalars(select(DeadLetter)).one()
+        assert (letter.task_name, letter.task_id, letter.record_index) == ("test.task", "t-1", 1)
+
+
+def test_a_failing_body_leaves_nothing(env: dict[str, str]) -> None:
+    broker, effects = Broker(), list[str]()
+    with pytest.raises(RuntimeError, match="the body failed"):
+        outbox.commit(broker, work(effects, fail=True), task_name="test.task", task_id=None)
+    assert (count(Company), count(DeadLetter), count(OutboxMessage)) == (0, 0, 0)
+    assert effects == []
+    assert broker.sent == []
+
+
+def test_a_failing_side_effect_does_not_undo_the_work(env: dict[str, str]) -> None:
+    def broken(session: Session) -> Outcome:
+        outcome = work([])(session)
+        outcome.after_commit.insert(0, _counter_down)
+        return outcome
+
+    broker = Broker()
+    committed = outbox.commit(broker, broken, task_name="test.task", task_id=None)
+    assert committed.publish_error is None
+    assert count(Company) == 1
+    assert len(broker.sent) == 1
+
+
+def test_what_the_broker_refused_is_published_by_the_sweep(env: dict[str, str]) -> None:
+    committed = outbox.commit(Broker(down=True), work([]), task_name="test.task", task_id=None)
+    assert isinstance(committed.publish_error, ConnectionError)
+    assert count(Company) == 1  # the work stands
+    with session_scope() as session:
+        assert session.scalars(select(OutboxMessage.published_at)).one() is None
+
+    broker = Broker()
+    with session_scope() as session:  # too recent for a sweep that waits a minute
+        assert outbox.sweep(broker, session, older_than=dt.timedelta(minutes=1)) == 0
+    with session_scope() as session:
+        assert outbox.sweep(broker, session, older_than=dt.timedelta(0)) == 1
+    assert broker.sent == [("legal.evaluate", {"company_id": 1})]
+    with session_scope() as session:
+        assert outbox.sweep(broker, session, older_than=dt.timedelta(0)) == 0
+
+
+def test_a_follow_up_queued_twice_is_kept_once(env: dict[str, str]) -> None:
+    broker = Broker(down=True)
+    for _ in range(2):  # a redelivered stage queues the same follow-up again
+        outbox.commit(broker, lambda _session: _follow_up_only(), task_name="t", task_id=None)
+    assert count(OutboxMessage) == 1
+
+
+def _counter_down() -> None:
+    raise ConnectionError("the counter's Redis is down")
+
+
+def _follow_up_only() -> Outcome:
+    return Outcome(
+        {}, follow_ups=[FollowUp(EvaluateCompany(company_id=1), dedupe_key="legal.evaluate:1:x")]
+    )
