@@ -227,11 +227,17 @@ class Delivery(Base):
 
 
 class Company(Base):
+    """A company behind evidence. Names do not identify companies (two firms may share one):
+    a company is made from the strong key it was first seen by (``origin_key``, e.g.
+    ``domain:acme.sk``, ``email:…``, ``phone:+421…``, ``account:…``), which also keeps a
+    redelivered linking run from making it twice."""
+
     __tablename__ = "companies"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
-    normalized_name: Mapped[str] = mapped_column(String(200), unique=True)
+    normalized_name: Mapped[str] = mapped_column(String(200), index=True)
+    origin_key: Mapped[str | None] = mapped_column(String(400), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

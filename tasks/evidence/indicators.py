@@ -14,6 +14,8 @@ from dataclasses import dataclass
 import phonenumbers
 import tldextract
 
+from tasks.evidence.shared_domains import is_shared
+
 # The offline suffix list bundled with tldextract: workers never fetch it from the network.
 _extract = tldextract.TLDExtract(suffix_list_urls=())
 
@@ -88,6 +90,8 @@ def extract(text: str, url: str | None = None) -> Indicators:
         hosts.add(url)
     domains = {d for d in (registered_domain(h) for h in hosts) if d}
     domains |= {d for d in (email_domain(e) for e in emails) if d}
+    # A platform link, a shortener or a free-mail address names nobody's company.
+    domains = {d for d in domains if not is_shared(d)}
     phones = sorted(
         {
             phonenumbers.format_number(m.number, phonenumbers.PhoneNumberFormat.E164)
@@ -103,8 +107,13 @@ def extract(text: str, url: str | None = None) -> Indicators:
 # Legal forms at the end of a company name, written with or without dots and spaces.
 _LEGAL_FORM = re.compile(
     r"(?:[\s,]+(?:spol\.?\s*s\s*r\.?\s*o\.?|s\.?\s*r\.?\s*o\.?|a\.?\s*s\.?|ltd\.?|limited"
-    r"|inc\.?|llc|gmbh|b\.?\s*v\.?|plc|corp\.?|co\.?))+\s*$"
+    r"|inc\.?|llc|gmbh|b\.?\s*v\.?|plc|corp\.?|co\.?"
+    # Portuguese, Spanish and Latin American forms, and Indonesia's Tbk (listed companies).
+    r"|ltda\.?|lda\.?|eireli|s\.?\s*a\.?|s\.?\s*l\.?|s\.?\s*a\.?\s*s\.?|s\.?\s*a\.?\s*de\s*c\.?\s*v\.?"
+    r"|tbk\.?))+\s*$"
 )
+# Indonesian forms come first: "PT Sinar Jaya", "CV Maju".
+_LEGAL_PREFIX = re.compile(r"^(?:pt|cv)\.?\s+(?=\S)")
 
 
 def normalize_company_name(name: str) -> str:
@@ -114,5 +123,5 @@ def normalize_company_name(name: str) -> str:
     but a legal form is kept as it is rather than reduced to nothing.
     """
     folded = " ".join(fold(name).split())
-    stripped = _LEGAL_FORM.sub("", folded) or folded
+    stripped = _LEGAL_PREFIX.sub("", _LEGAL_FORM.sub("", folded)) or folded
     return " ".join(re.sub(r"[^a-z0-9 ]+", " ", stripped).split())

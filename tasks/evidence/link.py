@@ -1,13 +1,18 @@
 """``evidence.link``'s body: evidence resolved to companies, and the companies re-evaluated.
 
-Each item is matched on the company indicators already known (``tasks.evidence.resolve``); an
-item that matches nothing but names a company and matters (on-platform evidence, or a bulk
-claim) creates the company. Every company touched gets a ``legal.evaluate`` follow-up.
+Each item is matched on the strong keys already known (``tasks.evidence.resolve``): a company's
+own domain, an e-mail address, a published phone number. Domains that many unrelated parties
+share (``tasks.evidence.shared_domains``: the platform's own links, shorteners, hosting, free
+mail) are never keys. An item that matches no key but has one of its own, and matters
+(on-platform evidence, or a bulk claim), creates the company, identified by that key. A name is
+never a key: a similar name only adds a weak link for a person to review, which the legal policy
+does not act on. Every company touched gets a ``legal.evaluate`` follow-up.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
 
 from sqlalchemy import select, tuple_
@@ -24,6 +29,7 @@ from infra.db.models import (
 )
 from tasks.evidence.indicators import normalize_company_name, registered_domain
 from tasks.evidence.resolve import Match, resolve
+from tasks.evidence.shared_domains import is_shared
 from tasks.messages import EvaluateCompany, FollowUp, LinkEvidence
 from tasks.outcome import Outcome
 
@@ -32,15 +38,23 @@ def link_evidence(session: Session, request: LinkEvidence) -> Outcome:
     evidence = session.scalars(
         select(Evidence).where(Evidence.id.in_(request.evidence_ids)).order_by(Evidence.id)
     ).all()
-    known_names = dict(session.execute(select(Company.normalized_name, Company.id)).all())
+    known_names: dict[str, list[int]] = defaultdict(list)
+    for name, company_id in session.execute(
+        select(Company.normalized_name, Company.id).order_by(Company.id)
+    ):
+        known_names[name].append(company_id)
     touched: set[int] = set()
     links = 0
     for item in evidence:
         matches = _matches(session, item, known_names)
-        if not matches and _identifies_new_company(item):
-            company = _create_company(session, item)
-            known_names[company.normalized_name] = company.id
-            matches = [Match(company.id, "created_from_evidence", 1.0)]
+        if not any(m.strong for m in matches) and _identifies_new_company(item):
+            company = _company_for(session, item)
+            if company.id not in known_names[company.normalized_name]:
+                known_names[company.normalized_name].append(company.id)
+            matches = [
+                Match(company.id, "created_from_evidence", 1.0),
+                *(m for m in matches if m.company_id != company.id),
+            ]
         for match in matches:
             _link(session, item, match)
             touched.add(match.company_id)
@@ -63,14 +77,23 @@ def _digest(ids: Sequence[int]) -> str:
     return hashlib.sha256(",".join(map(str, sorted(ids))).encode()).hexdigest()[:24]
 
 
-def _matches(session: Session, item: Evidence, known_names: dict[str, int]) -> list[Match]:
+def _keys(item: Evidence) -> list[tuple[str, str]]:
+    """The item's strong keys, in the order that names a new company: its own site first."""
     ind = item.indicators
-    wanted = [("domain", d) for d in ind.get("domains", [])] + [
-        ("email", e) for e in ind.get("emails", [])
-    ]
+    domains: list[str] = [d for d in ind.get("domains", []) if not is_shared(d)]
+    if item.source == "off_platform" and item.url:
+        own = registered_domain(item.url)
+        if own and not is_shared(own):
+            domains = [own, *[d for d in domains if d != own]]
+    keys = [("domain", d) for d in domains] + [("email", e) for e in ind.get("emails", [])]
     if item.source == "off_platform":
         # On-platform phones are the account's own number, not the company's.
-        wanted += [("phone", p) for p in ind.get("phones", [])]
+        keys += [("phone", p) for p in ind.get("phones", [])]
+    return keys
+
+
+def _matches(session: Session, item: Evidence, known_names: dict[str, list[int]]) -> list[Match]:
+    wanted = _keys(item)
     hits: list[tuple[str, int]] = []
     if wanted:
         hits = [
@@ -81,38 +104,51 @@ def _matches(session: Session, item: Evidence, known_names: dict[str, int]) -> l
                 )
             )
         ]
-    return resolve(hits, ind.get("names", []), known_names)
+    if item.account_id:
+        # A company made from this account's earlier ban is the same company.
+        hits += [
+            ("account", company_id)
+            for company_id in session.scalars(
+                select(Company.id).where(Company.origin_key == f"account:{item.account_id}")
+            )
+        ]
+    return resolve(hits, item.indicators.get("names", []), known_names)
 
 
 def _identifies_new_company(item: Evidence) -> bool:
-    """Create a company only from evidence that says who it is and why it matters."""
-    ind = item.indicators
+    """Create a company only from evidence that has a key of its own and matters: a banned
+    account's business profile, or a claim of bulk sending with a domain, address or number."""
     if item.source == "on_platform":
-        return bool(ind.get("names") or ind.get("domains"))
-    return item.claims_bulk and bool(ind.get("domains") or ind.get("names"))
+        ind = item.indicators
+        return item.account_id is not None and bool(ind.get("names") or _keys(item))
+    return item.claims_bulk and bool(_keys(item))
 
 
-def _create_company(session: Session, item: Evidence) -> Company:
-    ind = item.indicators
-    domains: list[str] = list(ind.get("domains", []))
-    if item.url and (own := registered_domain(item.url)):
-        domains = [own, *[d for d in domains if d != own]]  # the publisher's own site first
-    name = (ind.get("names") or domains)[0]
-    normalized = normalize_company_name(name) or name.lower()
+def _company_for(session: Session, item: Evidence) -> Company:
+    """The company ``item`` identifies, made once (by its first key, so that linking the same
+    evidence again finds it), with its strong keys as indicators."""
+    keys = _keys(item)
+    origin = f"{keys[0][0]}:{keys[0][1]}" if keys else f"account:{item.account_id}"
+    names = item.indicators.get("names") or [k[1] for k in keys if k[0] == "domain"] or [origin]
+    name = names[0]
     companies: list[Company] = insert_ignore_select(
-        session, Company, [{"name": name, "normalized_name": normalized}], "normalized_name"
+        session,
+        Company,
+        [
+            {
+                "name": name[:200],
+                "normalized_name": (normalize_company_name(name) or name.lower())[:200],
+                "origin_key": origin,
+            }
+        ],
+        "origin_key",
     )
     (company,) = companies
-    indicators = [{"company_id": company.id, "kind": "name", "value": normalized}]
-    indicators += [{"company_id": company.id, "kind": "domain", "value": d} for d in domains]
-    indicators += [
-        {"company_id": company.id, "kind": "email", "value": e} for e in ind.get("emails", [])
-    ]
-    if item.source == "off_platform":
-        indicators += [
-            {"company_id": company.id, "kind": "phone", "value": p} for p in ind.get("phones", [])
-        ]
-    session.execute(insert_ignore(session, CompanyIndicator), indicators)
+    if keys:
+        session.execute(
+            insert_ignore(session, CompanyIndicator),
+            [{"company_id": company.id, "kind": kind, "value": value} for kind, value in keys],
+        )
     return company
 
 

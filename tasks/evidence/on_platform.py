@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from tasks.evidence import store
 from tasks.evidence.indicators import email_domain, registered_domain
+from tasks.evidence.shared_domains import is_shared
 from tasks.scoring.signals import AccountSignals
 
 
@@ -32,8 +33,13 @@ def _evidence(ban: Ban) -> store.NewEvidence:
     record = ban.record
     profile = record.business
     assert profile is not None
+    # A profile's site on a shared platform or a free-mail address names no company's domain.
     domains = sorted(
-        {d for d in (registered_domain(profile.website), email_domain(profile.email)) if d}
+        {
+            d
+            for d in (registered_domain(profile.website), email_domain(profile.email))
+            if d and not is_shared(d)
+        }
     )
     return store.NewEvidence(
         key=f"enforcement-action:{ban.action_id}",

@@ -1,24 +1,26 @@
 """Resolve a piece of evidence to the companies it points at, with a method and a confidence.
 
-Exact identifiers (a domain, an e-mail address, a published phone number) are strong; a company
-name is matched fuzzily (rapidfuzz) after folding case, accents and legal-form suffixes, and is
-weaker. The strongest match per company wins.
+Only strong keys tie evidence to a company: the company's own domain, an e-mail address or a
+published phone number. A company name is matched fuzzily (rapidfuzz) after folding case, accents
+and legal-form suffixes, but only as a suggestion for a person to review: two firms may share a
+name, so a name match never stands in for a key, never merges companies and is weighted below
+what the legal policy needs to act on (``tasks.legal.policy.MIN_LINK_CONFIDENCE``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
 from tasks.evidence.indicators import normalize_company_name
 
-# Confidence of each exact method; a name match scales from NAME_FLOOR at the cut-off upward.
-EXACT_CONFIDENCE = {"domain": 0.95, "email": 0.95, "phone": 0.9}
+# Confidence of each strong key; a name suggestion scales from NAME_FLOOR at the cut-off upward.
+EXACT_CONFIDENCE = {"domain": 0.95, "email": 0.95, "phone": 0.9, "account": 1.0}
 NAME_CUTOFF = 90.0
-NAME_FLOOR = 0.6
-NAME_CEILING = 0.85
+NAME_FLOOR = 0.3
+NAME_CEILING = 0.5
 
 
 @dataclass(frozen=True)
@@ -27,13 +29,18 @@ class Match:
     method: str
     confidence: float
 
+    @property
+    def strong(self) -> bool:
+        return self.method in EXACT_CONFIDENCE
+
 
 def resolve(
     exact_hits: Iterable[tuple[str, int]],
     names: Iterable[str],
-    known_names: Mapping[str, int],
+    known_names: Mapping[str, Sequence[int]],
 ) -> list[Match]:
-    """Combine exact indicator hits ``(kind, company_id)`` with fuzzy name matches."""
+    """Combine strong key hits ``(kind, company_id)`` with name suggestions; ``known_names``
+    maps a normalised name to every company that bears it."""
     best: dict[int, Match] = {}
 
     def offer(match: Match) -> None:
@@ -55,5 +62,6 @@ def resolve(
             confidence = NAME_FLOOR + (NAME_CEILING - NAME_FLOOR) * (similarity - NAME_CUTOFF) / (
                 100.0 - NAME_CUTOFF
             )
-            offer(Match(known_names[matched], "name", round(confidence, 3)))
+            for company_id in known_names[matched]:
+                offer(Match(company_id, "name", round(confidence, 3)))
     return sorted(best.values(), key=lambda m: (-m.confidence, m.company_id))
