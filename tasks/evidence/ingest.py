@@ -6,10 +6,12 @@ kept), its indicators and claims are extracted, and the new evidence is handed t
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError
+from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator
 from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
@@ -18,6 +20,7 @@ from tasks.evidence.indicators import extract
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import Payload, describe_validation_error
+from tasks.scoring.signals import CLOCK_SKEW_SECONDS
 
 EXCERPT_CHARS = 600
 
@@ -34,6 +37,17 @@ class Document(Payload):
     publisher: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     title: Annotated[str, Field(max_length=500)] = ""
     text: Annotated[str, Field(min_length=1, max_length=200_000)]
+
+    @field_validator("observed_at")
+    @classmethod
+    def _not_in_the_future(cls, observed_at: dt.datetime) -> dt.datetime:
+        # A document seen "tomorrow" would stretch a company's activity past what is on record.
+        if observed_at.timestamp() - time.time() > CLOCK_SKEW_SECONDS:
+            raise ValueError(
+                f"observed_at {observed_at.isoformat()} is in the future: "
+                "a document cannot be observed yet"
+            )
+        return observed_at
 
 
 _DOCUMENT = TypeAdapter(Document)
