@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
 from tasks.evidence import store
-from tasks.evidence.indicators import extract
+from tasks.evidence.analysis import Analysis, analyze
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import Payload, describe_validation_error
@@ -79,7 +79,8 @@ def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
 
 
 def _evidence(doc: Document) -> store.NewEvidence:
-    found = extract(f"{doc.title}\n{doc.text}", doc.url)
+    found = analyze(f"{doc.title}\n{doc.text}", doc.url)
+    name = doc.publisher or found.brand
     return store.NewEvidence(
         key="\0".join((doc.source, doc.url or "", doc.observed_at.isoformat(), doc.text)),
         source=doc.source,
@@ -87,7 +88,30 @@ def _evidence(doc: Document) -> store.NewEvidence:
         observed_at=doc.observed_at,
         url=doc.url,
         account_id=None,
-        claims_bulk=bool(found.claims),
-        excerpt=(doc.title + "\n" + doc.text).strip()[:EXCERPT_CHARS],
-        indicators={**found.as_dict(), "names": [doc.publisher] if doc.publisher else []},
+        claims_bulk=found.is_claim,
+        excerpt=_excerpt(found),
+        indicators={
+            "domains": list(found.domains),
+            "emails": list(found.emails),
+            "phones": list(found.phones),
+            "claims": list(found.claim_kinds),
+            "names": [name] if name else [],
+        },
     )
+
+
+def _excerpt(found: Analysis) -> str:
+    """What a notice quotes: the sentences that make the claim, else the document's opening."""
+    if not found.cues:
+        return found.text.strip()[:EXCERPT_CHARS]
+    text = found.text
+    sentences = dict.fromkeys(_sentence_around(text, c.start, c.end) for c in found.cues)
+    return " … ".join(sentences)[:EXCERPT_CHARS]
+
+
+def _sentence_around(text: str, start: int, end: int) -> str:
+    """The sentence (or line) of ``text`` holding ``text[start:end]``, whitespace folded."""
+    left = max(text.rfind(mark, 0, start) for mark in (". ", "! ", "? ", "\n"))
+    right = [i for i in (text.find(mark, end) for mark in (". ", "! ", "? ", "\n")) if i >= 0]
+    stop = min(right) + 1 if right else len(text)
+    return " ".join(text[left + 1 : stop].split())

@@ -106,12 +106,13 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
     assert claim.observed_at.utcoffset() == dt.timedelta(0)
     assert claim.claims_bulk is True
     assert claim.account_id is None
-    assert claim.excerpt == f"Acme Reach\n{CLAIM_TEXT}"
+    # A notice quotes the sentence that makes the claim.
+    assert claim.excerpt == "We send bulk WhatsApp messages to 100,000 customers."
     assert claim.indicators == {
         "domains": ["acmereach.sk"],
         "emails": ["sales@acmereach.sk"],
         "phones": ["+421905111222"],
-        "claims": ["bulk whatsapp"],
+        "claims": ["bulk"],
         "names": ["Acme Reach s.r.o."],
     }
     assert len(claim.content_hash) == 64
@@ -124,7 +125,7 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
         "emails": [],
         "phones": [],
         "claims": [],
-        "names": [],
+        "names": ["nabytok-dielna"],  # no publisher: the page's brand, here its domain's name
     }
 
     (follow_up,) = outcome.follow_ups
@@ -137,7 +138,7 @@ def test_slovak_claims_are_recognised_without_their_diacritics(session: Session)
     ingest(session, document(text, url="https://posielac.sk/"))
     evidence = session.scalars(select(Evidence)).one()
     assert evidence.claims_bulk is True
-    assert evidence.indicators["claims"] == ["hromadne spravy cez whatsapp"]
+    assert evidence.indicators["claims"] == ["bulk"]
     assert evidence.indicators["phones"] == ["+421905333444"]
 
 
@@ -214,7 +215,10 @@ def test_a_bulk_claim_creates_its_company(session: Session) -> None:
 def test_a_claim_published_elsewhere_names_the_publishers_own_site_first(
     session: Session,
 ) -> None:
-    text = "Automated WhatsApp campaigns, see partner.reach-partners.com for references."
+    text = (
+        "We send bulk WhatsApp messages for you, unlimited. "
+        "See partner.reach-partners.com for references."
+    )
     link(session, ingested_ids(session, document(text, url="https://acmereach.sk/")))
     company = session.scalars(select(Company)).one()
     assert indicators_of(session, company.id) == {

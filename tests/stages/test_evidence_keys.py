@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -130,7 +129,6 @@ def test_a_name_alone_makes_no_company_eligible(session: Session) -> None:
     assert outcome.summary["eligible"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="numbers inside wa.me links need the new contact reader")
 def test_shells_sharing_a_number_are_one_company(session: Session) -> None:
     first, second = ingest_and_link(
         session,

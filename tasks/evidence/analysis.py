@@ -1,0 +1,63 @@
+"""What a document says, for evidence: is it a claim of bulk or automated sending, in which
+passages, and whose contacts and name does it carry, dated when.
+
+One function for the ingest task and ``bulkguard evidence analyze`` alike. HTML is reduced to
+text for the claim and the date; contacts are read from the document as received, since links
+and attributes carry numbers and addresses that the text drops.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from tasks.evidence.claims import Cue, detect_claims
+from tasks.evidence.contacts import extract_contacts
+from tasks.evidence.document_facts import brand, document_date
+from tasks.evidence.html_text import to_text
+
+
+@dataclass(frozen=True)
+class Analysis:
+    text: str  # the document as text: cue spans index into it
+    is_claim: bool
+    claim_kinds: tuple[str, ...]
+    cues: tuple[Cue, ...]
+    phones: tuple[str, ...]
+    emails: tuple[str, ...]
+    domains: tuple[str, ...]
+    brand: str | None
+    document_date: dt.date | None
+
+    def as_json(self) -> dict[str, Any]:
+        """The published line format of ``bulkguard evidence analyze`` (without the id)."""
+        return {
+            "is_claim": self.is_claim,
+            "claim_kinds": list(self.claim_kinds),
+            "cues": [
+                {"kind": c.kind, "text": c.text, "start": c.start, "end": c.end} for c in self.cues
+            ],
+            "phones": list(self.phones),
+            "domains": list(self.domains),
+            "emails": list(self.emails),
+            "brand": self.brand,
+            "document_date": self.document_date.isoformat() if self.document_date else None,
+        }
+
+
+def analyze(document: str, url: str | None = None) -> Analysis:
+    text = to_text(document)
+    verdict = detect_claims(text)
+    contacts = extract_contacts(document, url)
+    return Analysis(
+        text=text,
+        is_claim=verdict.is_claim,
+        claim_kinds=verdict.kinds,
+        cues=verdict.cues,
+        phones=contacts.phones,
+        emails=contacts.emails,
+        domains=contacts.domains,
+        brand=brand(document, url),
+        document_date=document_date(document),
+    )
