@@ -216,6 +216,68 @@ def _scoring_lines(lines: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         yield record
 
 
+@main.group()
+def evidence() -> None:
+    """Off-platform evidence: analyse documents, evaluate the analysis."""
+
+
+@evidence.command("analyze")
+@click.argument("path", type=click.File("rb"))
+@click.option("--out", type=click.File("wb"), default="-", show_default=True)
+def evidence_analyze(path: Any, out: Any) -> None:
+    """Analyse a JSONL file of {"id", "text"[, "url"]} documents: one JSON result per line."""
+    from tasks.evidence.analysis import analyze
+
+    analysed = rejected = 0
+    for number, line in enumerate(path, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+            text, url = doc["text"], doc.get("url")
+            if not isinstance(text, str) or not (url is None or isinstance(url, str)):
+                raise TypeError("text must be a string, url a string or null")
+        except (orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            console.print(f"line {number}: not a document ({exc})")
+            rejected += 1
+            continue
+        out.write(orjson.dumps({"id": doc.get("id"), **analyze(text, url).as_json()}) + b"\n")
+        analysed += 1
+    console.print(f"analysed {analysed} documents; {rejected} lines rejected")
+
+
+@evidence.command("evaluate")
+@click.argument("path", type=click.File("rb"), required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print the figures (and errors) as JSON.")
+def evidence_evaluate(path: Any, as_json: bool) -> None:
+    """Precision and recall of the analysis on a labelled JSONL set (default: the project's)."""
+    from rich.table import Table
+
+    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, evaluate
+
+    documents = [orjson.loads(line) for line in path if line.strip()] if path else bundled_set()
+    report = evaluate(documents).as_json()
+    if as_json:
+        click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+        return
+    table = Table(title=f"evidence analysis on {report['documents']} labelled documents")
+    for column in ("field", "precision", "recall", "TP", "FP", "FN"):
+        table.add_column(column, justify="left" if column == "field" else "right")
+    rows = [("is_claim", report["is_claim"])]
+    rows += [(f"is_claim ({lang})", c) for lang, c in report["is_claim_by_language"].items()]
+    rows += [(name, report[name]) for name in SET_FIELDS]
+    for name, c in rows:
+        table.add_row(
+            name,
+            *(str(c[k]) for k in ("precision", "recall", "true_positive", "false_positive")),
+            str(c["false_negative"]),
+        )
+    for name in ("brand", "document_date"):
+        if name in report:
+            table.add_row(f"{name} (accuracy)", str(report[name]["accuracy"]), "", "", "", "")
+    Console().print(table)
+
+
 @main.command("dead-letters")
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
 def dead_letters(limit: int) -> None:
