@@ -300,15 +300,19 @@ class _Reader:
         gt = self.next_gt(close.end())
         return len(self.doc) if gt < 0 else gt + 1
 
-    def start_tag(self, tag: str, body: str, attrs: dict[str, str]) -> None:
-        if attrs:
-            self.collect(tag, attrs)
+    def separate(self, tag: str) -> None:
+        """A block element's edge ends the line; a table cell's is a space."""
         if tag in _BLOCK:
             if self.parts and self.parts[-1] != "\n":
                 self.parts.append("\n")
                 self.size += 1
         elif tag in _CELL:
             self.space()
+
+    def start_tag(self, tag: str, body: str, attrs: dict[str, str]) -> None:
+        if attrs:
+            self.collect(tag, attrs)
+        self.separate(tag)
         if tag in _VOID or tag in _RAW_TEXT or body.endswith("/"):
             return  # nothing to close later: raw text is read to its end tag at once
         if tag in _HEADINGS and self.heading is None and len(self.headings) < _MAX_HEADINGS:
@@ -331,12 +335,7 @@ class _Reader:
             text = " ".join("".join(self.parts[self.heading[1] :]).split())
             self.headings.append((tag, text[:_MAX_HEADING]))
             self.heading = None
-        if tag in _BLOCK:
-            if self.parts and self.parts[-1] != "\n":
-                self.parts.append("\n")
-                self.size += 1
-        elif tag in _CELL:
-            self.space()
+        self.separate(tag)
         stack = self.stack
         if self.overflow:
             # Past the tracked depth an end tag is taken to close the deepest open element.
