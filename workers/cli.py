@@ -221,6 +221,51 @@ def evidence() -> None:
     """Off-platform evidence: analyse documents, evaluate the analysis."""
 
 
+@evidence.command("add")
+@click.argument("path", type=click.File("rb"))
+@click.option("--by", "submitted_by", default=None, help="Who submits them (recorded).")
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 1000))
+def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
+    """Send a JSONL file of documents (source, kind, observed_at, url, publisher, title, text,
+    content_type) to the evidence workers, by task name; they validate each document."""
+    from tasks.messages import IngestEvidence
+    from workers.celery_app import app
+
+    sent = 0
+    pending: list[Any] = []
+    for number, line in enumerate(path, 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            raise click.ClickException(f"line {number}: not JSON ({exc})") from exc
+        if isinstance(doc, dict) and submitted_by:
+            doc.setdefault("submitted_by", submitted_by)
+        pending.append(doc)
+        if len(pending) == batch:
+            app.send_task(IngestEvidence.TASK, kwargs={"documents": pending})
+            sent, pending = sent + len(pending), []
+    if pending:
+        app.send_task(IngestEvidence.TASK, kwargs={"documents": pending})
+        sent += len(pending)
+    console.print(f"sent {sent} documents")
+
+
+@evidence.command("document")
+@click.argument("sha256")
+@click.option("--out", type=click.File("wb"), default="-", show_default=True)
+def evidence_document(sha256: str, out: Any) -> None:
+    """Write a preserved document's bytes, as received, by its SHA-256."""
+    from tasks.evidence.documents import document_bytes
+
+    with session_scope() as session:
+        body = document_bytes(session, sha256)
+    if body is None:
+        raise click.ClickException(f"no document with SHA-256 {sha256}")
+    out.write(body)
+
+
 @evidence.command("analyze")
 @click.argument("path", type=click.File("rb"))
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)

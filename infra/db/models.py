@@ -253,6 +253,24 @@ class CompanyIndicator(Base):
     value: Mapped[str] = mapped_column(String(320))
 
 
+class Document(Base):
+    """A document as it was received, whole and immutable, addressed by the SHA-256 of its bytes.
+
+    Stored once however often it is seen: each sighting is an evidence row pointing here. The
+    body is zlib-compressed; bodies over the store's bound keep their first part, and say so.
+    """
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    content_type: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)  # bytes as received
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
 class Evidence(Base):
     __tablename__ = "evidence"
 
@@ -268,6 +286,9 @@ class Evidence(Base):
     excerpt: Mapped[str] = mapped_column(Text, default="")
     indicators: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The preserved document this sighting is of (off-platform evidence), and who sent it.
+    document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
+    submitted_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class EvidenceLink(Base):

@@ -17,6 +17,10 @@ from tasks.evidence.contacts import extract_contacts
 from tasks.evidence.document_facts import brand, document_date
 from tasks.evidence.html_text import to_text
 
+# A document is read up to here: offers, contacts and dates are at the start of a page, and
+# the rules' cost grows with the length (the whole document is preserved regardless).
+MAX_ANALYSED_CHARS = 500_000
+
 
 @dataclass(frozen=True)
 class Analysis:
@@ -47,6 +51,7 @@ class Analysis:
 
 
 def analyze(document: str, url: str | None = None) -> Analysis:
+    document = document[:MAX_ANALYSED_CHARS]
     text = to_text(document)
     verdict = detect_claims(text)
     contacts = extract_contacts(document, url)

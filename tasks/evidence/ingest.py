@@ -17,12 +17,17 @@ from sqlalchemy.orm import Session
 from infra.dead_letters import Rejection
 from tasks.evidence import store
 from tasks.evidence.analysis import Analysis, analyze
+from tasks.evidence.documents import preserve
+from tasks.evidence.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import Payload, describe_validation_error
 from tasks.scoring.signals import CLOCK_SKEW_SECONDS
 
 EXCERPT_CHARS = 600
+# Larger documents are refused whole (a dead letter with the reason): at up to 4 bytes a
+# character this bounds what one message can ask the store to keep before truncation.
+MAX_TEXT_CHARS = 5_000_000
 
 
 class Document(Payload):
@@ -36,7 +41,19 @@ class Document(Payload):
     url: Annotated[str, Field(max_length=2000)] | None = None
     publisher: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     title: Annotated[str, Field(max_length=500)] = ""
-    text: Annotated[str, Field(min_length=1, max_length=200_000)]
+    # Plain text, Markdown or HTML, as fetched; HTML is reduced to text for analysis only.
+    text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
+    content_type: Literal["text/plain", "text/markdown", "text/html"] | None = None
+    submitted_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+
+    @field_validator("text")
+    @classmethod
+    def _text_not_binary(cls, text: str) -> str:
+        # NUL never occurs in text, and PostgreSQL cannot store it: such a body is binary and
+        # is kept only as a dead letter. (Text that is not Unicode is refused by the type.)
+        if "\x00" in text:
+            raise ValueError("binary content (NUL characters): send documents as text")
+        return text
 
     @field_validator("observed_at")
     @classmethod
@@ -62,7 +79,9 @@ def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
         except ValidationError as exc:
             rejected.append(Rejection(describe_validation_error(exc), raw, index))
             continue
-        items.append(_evidence(doc))
+        body = doc.text.encode()
+        document_id = preserve(session, body, doc.content_type or _content_type(doc.text))
+        items.append(_evidence(doc, document_id))
     if not items:
         return Outcome({"ingested": 0, "rejected": len(rejected)}, rejected=rejected)
     ids = store.store(session, items)
@@ -78,7 +97,11 @@ def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
     )
 
 
-def _evidence(doc: Document) -> store.NewEvidence:
+def _content_type(text: str) -> str:
+    return "text/html" if looks_like_html(text) else "text/plain"
+
+
+def _evidence(doc: Document, document_id: int) -> store.NewEvidence:
     found = analyze(f"{doc.title}\n{doc.text}", doc.url)
     name = doc.publisher or found.brand
     return store.NewEvidence(
@@ -97,6 +120,8 @@ def _evidence(doc: Document) -> store.NewEvidence:
             "claims": list(found.claim_kinds),
             "names": [name] if name else [],
         },
+        document_id=document_id,
+        submitted_by=doc.submitted_by,
     )
 
 

@@ -30,6 +30,8 @@ class NewEvidence:
     claims_bulk: bool
     excerpt: str
     indicators: dict[str, list[str]]
+    document_id: int | None = None
+    submitted_by: str | None = None
 
     @property
     def content_hash(self) -> str:
@@ -46,6 +48,8 @@ class NewEvidence:
             "claims_bulk": self.claims_bulk,
             "excerpt": self.excerpt,
             "indicators": self.indicators,
+            "document_id": self.document_id,
+            "submitted_by": self.submitted_by,
         }
 
 

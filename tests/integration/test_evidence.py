@@ -2,11 +2,13 @@
 
 Pages that talk about bulk WhatsApp without offering it (the platform's policy, news naming a
 vendor, official API documentation, a denial) make no claim and no notice; vendors that share
-only a platform link or a name stay apart; two shells that publish one number are one company.
+only a platform link or a name stay apart; two shells that publish one number are one company;
+every page is kept whole and comes back byte for byte by its hash.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlalchemy import select
 
 from infra.db.models import Company, Evidence, EvidenceLink, LegalNotice
 from infra.db.session import session_scope
+from tasks.evidence.documents import document_bytes
 from tasks.messages import IngestEvidence
 from tests.integration.waiting import count
 
@@ -128,3 +131,7 @@ def test_only_offers_make_companies_and_notices(start: Callable[..., Any]) -> No
         noticed = set(session.scalars(select(LegalNotice.company_id)))
         assert noticed == {first, second, shell}
         assert count(Company) == 3
+        # Every page is kept whole and comes back byte for byte by its hash.
+        for doc in documents:
+            raw = doc["text"].encode()
+            assert document_bytes(session, hashlib.sha256(raw).hexdigest()) == raw
