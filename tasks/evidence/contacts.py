@@ -25,14 +25,10 @@ from itertools import pairwise
 from urllib.parse import unquote
 
 import phonenumbers
-import tldextract
 
 from tasks.evidence.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.indicators import email_domain, registered_domain
+from tasks.evidence.indicators import email_domain, host_parts, registered_domain
 from tasks.evidence.shared_domains import is_shared
-
-# The offline suffix list bundled with tldextract, as in indicators.py: never the network.
-_extract = tldextract.TLDExtract(suffix_list_urls=())
 
 
 @dataclass(frozen=True)
@@ -267,36 +263,42 @@ def _with_code(value: str) -> tuple[str, bool]:
 
 def _international(view: str) -> Iterator[str]:
     """Numbers written with their country code, each read in a window of its own."""
-    seen: set[str] = set()
-    for found in _INTERNATIONAL.finditer(view):
-        if _PLACEHOLDER_AFTER.match(view, found.end()):
-            continue
-        body = found.group(0)
-        if body.startswith("00"):
-            body = "+" + body[2:]
-        window = body + view[found.end() : found.end() + 2]
-        if window in seen:
-            continue
-        seen.add(window)
-        if len(seen) > _MAX_CANDIDATES:
-            return
-        yield from _parse_all(window, None)
+
+    def windows() -> Iterator[str]:
+        for found in _INTERNATIONAL.finditer(view):
+            if _PLACEHOLDER_AFTER.match(view, found.end()):
+                continue
+            body = found.group(0)
+            if body.startswith("00"):
+                body = "+" + body[2:]
+            yield body + view[found.end() : found.end() + 2]
+
+    return _read_windows(windows(), None)
 
 
 def _local(text: str, region: str) -> Iterator[str]:
     """Numbers as written in ``region``, in text only."""
     # International numbers are read already; their tails ("7911 123456") are not local ones.
     text = _INTERNATIONAL.sub(" ", text)
-    seen: set[str] = set()
-    for found in _DIGIT_GROUP.finditer(text):
-        if _PLACEHOLDER_AFTER.match(text, found.end()):
-            continue
-        start, end = found.span()
-        if not _PHONE_GROUPING.search(found.group(0).strip()):
-            line_start = text.rfind("\n", max(0, start - 40), start) + 1
-            if not _PHONE_CUE.search(text, max(line_start, start - 40), start):
+
+    def windows() -> Iterator[str]:
+        for found in _DIGIT_GROUP.finditer(text):
+            if _PLACEHOLDER_AFTER.match(text, found.end()):
                 continue
-        window = found.group(0) + text[end : end + 2]
+            start, end = found.span()
+            if not _PHONE_GROUPING.search(found.group(0).strip()):
+                line_start = text.rfind("\n", max(0, start - 40), start) + 1
+                if not _PHONE_CUE.search(text, max(line_start, start - 40), start):
+                    continue
+            yield found.group(0) + text[end : end + 2]
+
+    return _read_windows(windows(), region)
+
+
+def _read_windows(windows: Iterator[str], region: str | None) -> Iterator[str]:
+    """Each distinct candidate window parsed once, up to ``_MAX_CANDIDATES`` of them."""
+    seen: set[str] = set()
+    for window in windows:
         if window in seen:
             continue
         seen.add(window)
@@ -385,7 +387,7 @@ def _calling_code(e164: str) -> int:
 def _cctld_region(url: str | None) -> str | None:
     if not url:
         return None
-    suffix = _extract(url.strip()).suffix.lower()
+    suffix = host_parts(url).suffix.lower()
     labels = suffix.split(".") if suffix else []
     if not labels or len(labels[-1]) != 2:
         return None
@@ -625,26 +627,6 @@ _FILE_EXTENSIONS = frozenset(
         "csv", "pdf", "exe", "java", "go", "rb", "kt", "swift", "lock", "ini", "cfg", "toml",
     }
 )  # fmt: skip
-# Hosts in the markup of any page (XML namespaces, CDNs, fonts, analytics, badges, widgets):
-# they are where a page loads things from, not whose page it is.
-_INFRASTRUCTURE = frozenset(
-    {
-        "w3.org", "schema.org", "ogp.me", "purl.org", "xmlns.com", "gmpg.org", "googleapis.com",
-        "gstatic.com", "googletagmanager.com", "google-analytics.com", "googlesyndication.com",
-        "doubleclick.net", "googleusercontent.com", "cloudflare.com", "cloudflareinsights.com",
-        "jsdelivr.net", "unpkg.com", "jquery.com", "bootstrapcdn.com", "fontawesome.com",
-        "typekit.net", "gravatar.com", "wp.com", "wordpress.org", "w.org", "cloudfront.net",
-        "akamaihd.net", "akamaized.net", "hotjar.com", "recaptcha.net", "shields.io",
-        "badgen.net", "travis-ci.org", "travis-ci.com", "codecov.io", "coveralls.io",
-        "githubusercontent.com", "githubassets.com", "opensource.org", "creativecommons.org",
-        "sentry.io", "facebook.net", "fbcdn.net", "twimg.com", "ytimg.com", "cdninstagram.com",
-        "licdn.com", "cdnjs.com", "polyfill.io", "wixstatic.com", "parastorage.com",
-        "squarespace-cdn.com", "shopify.com", "myshopify.com", "readthedocs.io",
-        "readthedocs.org", "imgur.com", "tawk.to", "hs-scripts.com", "hsforms.net",
-        "addtoany.com", "sharethis.com", "disqus.com", "paypal.com", "paypalobjects.com",
-        "stripe.com", "elementor.com", "yoast.com",
-    }
-)  # fmt: skip
 _MAX_HOSTS = 20_000  # distinct bare hostnames looked up per document
 _VERSION_LIKE = re.compile(r"^v?\d+$", re.IGNORECASE)
 
@@ -675,7 +657,7 @@ def _bare_domains(text: str) -> Iterator[str]:
         if not _quoted(text, found.start(), found.end())
     }
     for host in sorted(hosts)[:_MAX_HOSTS]:
-        parts = _extract(host)
+        parts = host_parts(host)
         if not parts.suffix or not parts.domain:
             continue
         if parts.suffix.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS:
@@ -690,4 +672,4 @@ def _quoted(text: str, start: int, end: int) -> bool:
 
 
 def _company_domain(domain: str) -> bool:
-    return not (is_shared(domain) or domain in _INFRASTRUCTURE or domain in _PLACEHOLDER_DOMAINS)
+    return not (is_shared(domain) or domain in _PLACEHOLDER_DOMAINS)

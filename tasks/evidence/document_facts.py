@@ -48,13 +48,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import orjson
-import tldextract
 
 from tasks.evidence.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.indicators import fold
+from tasks.evidence.indicators import fold, host_parts
 from tasks.evidence.shared_domains import is_shared
-
-_extract = tldextract.TLDExtract(suffix_list_urls=())
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 
@@ -658,7 +655,7 @@ def _url_name(url: str | None) -> str | None:
     """The URL's domain label, or on a shared host the site's own part of the address."""
     if not url:
         return None
-    parts = _extract(url.strip())
+    parts = host_parts(url)
     registered = parts.top_domain_under_public_suffix.lower()
     if not registered:
         return None
@@ -677,7 +674,7 @@ def _url_name(url: str | None) -> str | None:
 def _domain_label(url: str | None) -> str | None:
     if not url:
         return None
-    parts = _extract(url.strip())
+    parts = host_parts(url)
     if not parts.domain or not parts.suffix:
         return None
     return None if is_shared(parts.top_domain_under_public_suffix) else str(parts.domain)

@@ -16,11 +16,16 @@ import tldextract
 _extract = tldextract.TLDExtract(suffix_list_urls=())
 
 
+def host_parts(url_or_host: str) -> tldextract.ExtractResult:
+    """Subdomain, domain and public suffix of a URL or host, by the one offline suffix list."""
+    return _extract(url_or_host.strip())
+
+
 def registered_domain(url_or_host: str | None) -> str | None:
     """``https://www.shop.example.co.uk/x`` → ``example.co.uk``; None if there is no domain."""
     if not url_or_host:
         return None
-    result = _extract(url_or_host.strip())
+    result = host_parts(url_or_host)
     if not result.suffix or not result.domain:
         return None
     return result.top_domain_under_public_suffix.lower()
