@@ -46,9 +46,10 @@ def link_evidence(session: Session, request: LinkEvidence) -> Outcome:
     touched: set[int] = set()
     links = 0
     for item in evidence:
-        matches = _matches(session, item, known_names)
-        if not any(m.strong for m in matches) and _identifies_new_company(item):
-            company = _company_for(session, item)
+        keys = _keys(item)
+        matches = _matches(session, item, keys, known_names)
+        if not any(m.strong for m in matches) and _identifies_new_company(item, keys):
+            company = _company_for(session, item, keys)
             if company.id not in known_names[company.normalized_name]:
                 known_names[company.normalized_name].append(company.id)
             matches = [
@@ -92,8 +93,12 @@ def _keys(item: Evidence) -> list[tuple[str, str]]:
     return keys
 
 
-def _matches(session: Session, item: Evidence, known_names: dict[str, list[int]]) -> list[Match]:
-    wanted = _keys(item)
+def _matches(
+    session: Session,
+    item: Evidence,
+    wanted: list[tuple[str, str]],
+    known_names: dict[str, list[int]],
+) -> list[Match]:
     hits: list[tuple[str, int]] = []
     if wanted:
         hits = [
@@ -115,19 +120,18 @@ def _matches(session: Session, item: Evidence, known_names: dict[str, list[int]]
     return resolve(hits, item.indicators.get("names", []), known_names)
 
 
-def _identifies_new_company(item: Evidence) -> bool:
+def _identifies_new_company(item: Evidence, keys: list[tuple[str, str]]) -> bool:
     """Create a company only from evidence that has a key of its own and matters: a banned
     account's business profile, or a claim of bulk sending with a domain, address or number."""
     if item.source == "on_platform":
         ind = item.indicators
-        return item.account_id is not None and bool(ind.get("names") or _keys(item))
-    return item.claims_bulk and bool(_keys(item))
+        return item.account_id is not None and bool(ind.get("names") or keys)
+    return item.claims_bulk and bool(keys)
 
 
-def _company_for(session: Session, item: Evidence) -> Company:
+def _company_for(session: Session, item: Evidence, keys: list[tuple[str, str]]) -> Company:
     """The company ``item`` identifies, made once (by its first key, so that linking the same
-    evidence again finds it), with its strong keys as indicators."""
-    keys = _keys(item)
+    evidence again finds it), with its strong ``keys`` as indicators."""
     origin = f"{keys[0][0]}:{keys[0][1]}" if keys else f"account:{item.account_id}"
     names = item.indicators.get("names") or [k[1] for k in keys if k[0] == "domain"] or [origin]
     name = names[0]
