@@ -44,7 +44,6 @@ def score_batch(
         return Outcome({"scored": 0, "rejected": len(rejected)}, rejected=rejected)
 
     active, shadow = serving()
-    lap("serving")
     batch = score_records(
         request.stage, records, active, shadow, neighbours, explain=False, lap=lap
     )
