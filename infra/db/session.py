@@ -30,13 +30,19 @@ _sessionmaker: sessionmaker[Session] | None = None
 
 
 def make_engine(url: str, *, pooled: bool = True) -> Engine:
-    """Build an engine with the settings bulkguard relies on for each backend."""
+    """Build an engine with the settings bulkguard relies on for each backend.
+
+    Statement parameters are left out of SQLAlchemy's error messages: those messages reach
+    worker logs, Celery's retry lines and dead-letter reasons, and parameters carry phone
+    numbers, e-mail addresses and business names.
+    """
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
         engine = create_engine(
             url,
+            hide_parameters=True,
             # Several worker processes write to one file: wait for the lock instead of failing.
             connect_args={"timeout": 60},
             poolclass=None if pooled else NullPool,
@@ -44,7 +50,11 @@ def make_engine(url: str, *, pooled: bool = True) -> Engine:
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "json_serializer": _json_text}
+    kwargs: dict[str, Any] = {
+        "pool_pre_ping": True,
+        "json_serializer": _json_text,
+        "hide_parameters": True,
+    }
     if not pooled:
         kwargs["poolclass"] = NullPool
     return create_engine(url, **kwargs)

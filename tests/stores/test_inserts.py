@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
 from infra.db.inserts import prepare_insert_ignore
 from infra.db.models import (
@@ -13,9 +14,11 @@ from infra.db.models import (
     Score,
     SignalSnapshot,
 )
-from infra.db.session import session_scope
+from infra.db.session import make_engine, session_scope
 from tasks.scoring.snapshot import SCORE_COLUMNS
 from tests.seed import WHEN, enforced
+
+PHONE = "+421905111222"
 
 
 def test_bulk_inserts_store_what_the_orm_stores(env: dict[str, str]) -> None:
@@ -92,3 +95,14 @@ def test_json_columns_take_what_orjson_refuses(env: dict[str, str]) -> None:
     with session_scope() as session:
         stored = session.scalar(select(AuditEvent.details).where(AuditEvent.event == "big"))
     assert stored == {"n": 2**70}
+
+
+def test_database_errors_never_carry_their_parameters(database_url: str) -> None:
+    # Error messages reach logs, retry lines and dead-letter reasons; parameters hold numbers.
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection, pytest.raises(DBAPIError) as raised:
+            connection.execute(text("SELECT * FROM no_such_table WHERE x = :p"), {"p": PHONE})
+        assert PHONE not in str(raised.value)
+    finally:
+        engine.dispose()
