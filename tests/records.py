@@ -6,6 +6,7 @@ import copy
 import datetime as dt
 from typing import Any
 
+from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.signals import AccountSignals, DetectionPoint, validate_records
 
 T0 = dt.datetime(2020, 1, 10, 12, 0, tzinfo=dt.UTC)
@@ -77,3 +78,13 @@ def parse(raw: list[dict[str, Any]], stage: DetectionPoint) -> list[AccountSigna
     valid, _positions, rejected = validate_records(stage, raw)
     assert rejected == []
     return valid
+
+
+def simulated_at(point: DetectionPoint, accounts: int, seed: int) -> list[dict[str, Any]]:
+    """The simulator's records observed at ``point`` among ``accounts`` simulated accounts."""
+    return [r for r in simulate(accounts, seed, stages="all") if r["stage"] == point.value]
+
+
+def messaging_accounts(n: int, seed: int = 5) -> list[dict[str, Any]]:
+    """``n`` simulated messaging-stage records, abusers (some with business profiles) among them."""
+    return simulated_at(DetectionPoint.MESSAGING, n * 4, seed)[:n]

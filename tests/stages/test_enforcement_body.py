@@ -28,13 +28,13 @@ from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.policy import Mode
 from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
-from tasks.offline.simulate_accounts import simulate
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import feature_rows
+from tests.records import messaging_accounts
 
 POLICY = "test-policy"
 
@@ -61,12 +61,6 @@ class Scored:
     def record(self, account_id: str) -> dict[str, Any]:
         (found,) = [a for a in self.accounts if a["account_id"] == account_id]
         return found
-
-
-def messaging_accounts(n: int, seed: int = 5) -> list[dict[str, Any]]:
-    """Simulated messaging-stage records, abusers (some with business profiles) among them."""
-    records = [r for r in simulate(n * 4, seed, stages="all") if r["stage"] == "messaging"]
-    return records[:n]
 
 
 def scored(session: Session, scorer: Scorer, accounts: list[dict[str, Any]]) -> Scored:

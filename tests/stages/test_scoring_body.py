@@ -12,20 +12,13 @@ from sqlalchemy.orm import Session
 from infra.db.models import Account, Score, SignalSnapshot
 from infra.registry import read_card
 from tasks.messages import ApplyEnforcement, ScoreAccounts
-from tasks.offline.simulate_accounts import simulate
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.signals import DetectionPoint
 from tasks.scoring.snapshot import feature_rows, records_at
-from tests.records import messaging_block, record
-
-
-def messaging_accounts(n: int, seed: int = 5) -> list[dict[str, Any]]:
-    """Simulated messaging-stage records, abusers among them."""
-    records = [r for r in simulate(n * 4, seed, stages="all") if r["stage"] == "messaging"]
-    return records[:n]
+from tests.records import messaging_accounts, messaging_block, record
 
 
 def run(

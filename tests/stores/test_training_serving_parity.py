@@ -13,13 +13,13 @@ import pytest
 import redis
 
 from tasks.offline.dataset import REPLAY_CHUNK, build_dataset
-from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.features import FEATURES, feature_matrix
 from tasks.scoring.neighbourhoods import redis_store as redis_store_module
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
 from tasks.scoring.signals import DetectionPoint, validate_records
+from tests.records import simulated_at
 
 
 @pytest.fixture
@@ -39,10 +39,6 @@ def _store(kind: str, request: pytest.FixtureRequest) -> NeighbourStore:
         return MemoryNeighbourStore()
     store: NeighbourStore = request.getfixturevalue("redis_store")
     return store
-
-
-def _records(stage: DetectionPoint, accounts: int, seed: int) -> list[dict[str, Any]]:
-    return [r for r in simulate(accounts, seed, stages="all") if r["stage"] == stage.value]
 
 
 def _served(
@@ -65,7 +61,7 @@ def test_training_rows_equal_served_rows_over_several_batches(
 ) -> None:
     # Registration records: several replay chunks share neighbourhoods (SIM-farm blocks, racks),
     # and training records no bans for this stage, so the history is the same on both paths.
-    raw = _records(DetectionPoint.REGISTRATION, 1800, seed=11)
+    raw = simulated_at(DetectionPoint.REGISTRATION, 1800, seed=11)
     assert len(raw) > 2 * REPLAY_CHUNK
     data = build_dataset(raw, seed=11)
     assert data.accounts == [r["account_id"] for r in raw]
@@ -83,7 +79,7 @@ def test_training_rows_equal_served_rows_in_one_batch(
     stage: DetectionPoint, store_kind: str, request: pytest.FixtureRequest
 ) -> None:
     # One replay chunk: the bans training records after it cannot reach these rows.
-    raw = _records(stage, 300, seed=12)
+    raw = simulated_at(stage, 300, seed=12)
     assert 0 < len(raw) <= REPLAY_CHUNK
     data = build_dataset(raw, seed=12)
     assert data.accounts == [r["account_id"] for r in raw]

@@ -109,3 +109,15 @@ def test_analyze_writes_a_line_per_document_and_names_bad_lines(tmp_path: Path) 
     assert [(line["id"], line["is_claim"]) for line in lines] == [("v", True)]
     assert "line 2: not a document" in result.output
     assert "line 3: not a document" in result.output
+
+
+def test_explain_lists_the_cues_considered_and_why_they_were_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "docs.jsonl"
+    denial = "We do not offer bulk WhatsApp messaging."
+    path.write_text(json.dumps({"id": "d", "text": denial}) + "\n")
+    result = CliRunner().invoke(main, ["evidence", "analyze", str(path), "--explain"])
+    assert result.exit_code == 0, result.output
+    (line,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+    assert line["is_claim"] is False
+    assert line["considered"]
+    assert all(c["verdict"] != "kept" for c in line["considered"])

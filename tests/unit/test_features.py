@@ -10,14 +10,13 @@ import numpy as np
 import pytest
 
 from tasks.offline.dataset import build_dataset
-from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.batch import score_records
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.scoring.signals import DetectionPoint, validate_records
-from tests.records import T0, feedback_block, messaging_block, parse, record
+from tests.records import T0, feedback_block, messaging_block, parse, record, simulated_at
 
 MESSAGING_FEATURES = (
     "peak_msgs_15s",
@@ -215,12 +214,8 @@ def test_an_account_counts_in_its_own_neighbourhood() -> None:
     assert neighbours["block_ban_rate"] == 0.0
 
 
-def _records(stage: DetectionPoint, accounts: int, seed: int) -> list[dict[str, Any]]:
-    return [r for r in simulate(accounts, seed, stages="all") if r["stage"] == stage.value]
-
-
 def test_scored_batch_uses_the_training_rows(scorer: Scorer) -> None:
-    raw = _records(DetectionPoint.MESSAGING, 300, seed=13)
+    raw = simulated_at(DetectionPoint.MESSAGING, 300, seed=13)
     data = build_dataset(raw, seed=13)
     valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw)
     assert rejected == []
