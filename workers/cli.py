@@ -269,9 +269,13 @@ def evidence_document(sha256: str, out: Any) -> None:
 @evidence.command("analyze")
 @click.argument("path", type=click.File("rb"))
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)
-def evidence_analyze(path: Any, out: Any) -> None:
+@click.option(
+    "--explain", is_flag=True, help="Add every offer cue considered, and why it was dropped."
+)
+def evidence_analyze(path: Any, out: Any, explain: bool) -> None:
     """Analyse a JSONL file of {"id", "text"[, "url"]} documents: one JSON result per line."""
     from tasks.evidence.analysis import analyze
+    from tasks.evidence.claims import explain as considered
 
     analysed = rejected = 0
     for number, line in enumerate(path, 1):
@@ -286,7 +290,14 @@ def evidence_analyze(path: Any, out: Any) -> None:
             console.print(f"line {number}: not a document ({exc})")
             rejected += 1
             continue
-        out.write(orjson.dumps({"id": doc.get("id"), **analyze(text, url).as_json()}) + b"\n")
+        found = analyze(text, url)
+        result = {"id": doc.get("id"), **found.as_json()}
+        if explain:
+            result["considered"] = [
+                {"kind": kind, "text": passage, "verdict": verdict}
+                for kind, passage, verdict in considered(found.text)
+            ]
+        out.write(orjson.dumps(result) + b"\n")
         analysed += 1
     console.print(f"analysed {analysed} documents; {rejected} lines rejected")
 
