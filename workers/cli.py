@@ -18,6 +18,7 @@ from infra.db.models import DeadLetter, EnforcementAction, LegalNotice, ModelVer
 from infra.db.session import session_scope
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
+from workers.companies_cli import companies
 
 console = Console(stderr=True)
 
@@ -227,20 +228,24 @@ def evidence() -> None:
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 1000))
 def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
     """Send a JSONL file of documents (source, kind, observed_at, url, publisher, title, text,
-    content_type) to the evidence workers, by task name; they validate each document."""
+    content_type) to the evidence workers, by task name; they validate each document.
+
+    A line that is not a UTF-8 JSON object is kept as a dead letter with its reason; the other
+    lines are sent."""
+    from infra import dead_letters
     from tasks.messages import IngestEvidence
     from workers.celery_app import app
 
     sent = 0
     pending: list[Any] = []
+    rejected: list[dead_letters.Rejection] = []
     for number, line in enumerate(path, 1):
         if not line.strip():
             continue
-        try:
-            doc = orjson.loads(line)
-        except orjson.JSONDecodeError as exc:
-            raise click.ClickException(f"line {number}: not JSON ({exc})") from exc
-        if isinstance(doc, dict) and submitted_by:
+        doc = _document_line(number, line, rejected)
+        if doc is None:
+            continue
+        if submitted_by:
             doc.setdefault("submitted_by", submitted_by)
         pending.append(doc)
         if len(pending) == batch:
@@ -249,7 +254,37 @@ def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
     if pending:
         app.send_task(IngestEvidence.TASK, kwargs={"documents": pending})
         sent += len(pending)
-    console.print(f"sent {sent} documents")
+    if rejected:
+        with session_scope() as session:
+            dead_letters.store(session, "cli.evidence.add", None, rejected)
+        for r in rejected:
+            console.print(f"line {r.record_index}: {r.reason}")
+    console.print(f"sent {sent} documents; {len(rejected)} lines kept as dead letters")
+
+
+def _document_line(number: int, line: bytes, rejected: list[Any]) -> dict[str, Any] | None:
+    """The document on ``line``, or None with the line added to ``rejected`` and why."""
+    from infra.dead_letters import Rejection
+
+    line = line.rstrip(b"\r\n")
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        reason = (
+            f"not UTF-8 text (byte 0x{line[exc.start]:02x} at offset {exc.start}): "
+            "send documents as UTF-8 JSON"
+        )
+        rejected.append(Rejection(reason, line, number))
+        return None
+    try:
+        doc = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        rejected.append(Rejection(f"not JSON ({exc})", line, number))
+        return None
+    if not isinstance(doc, dict):
+        rejected.append(Rejection("not a JSON object: one document per line", line, number))
+        return None
+    return doc
 
 
 @evidence.command("document")
@@ -433,6 +468,8 @@ def appeal(action_id: int, actor: str, reason: str) -> None:
     except AppealError as exc:
         raise click.ClickException(str(exc)) from exc
 
+
+main.add_command(companies)
 
 if __name__ == "__main__":
     sys.exit(main())

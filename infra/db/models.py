@@ -238,7 +238,25 @@ class Company(Base):
     name: Mapped[str] = mapped_column(String(200))
     normalized_name: Mapped[str] = mapped_column(String(200), index=True)
     origin_key: Mapped[str | None] = mapped_column(String(400), unique=True)
+    # Set when the company was found to be another one (a shared strong key, or an operator's
+    # merge): its keys, evidence and accounts now belong to that company.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class CompanySeparation(Base):
+    """Two companies an operator split apart: evidence that shares keys of both links to both
+    and never merges them again. Stored once per pair, lower id first."""
+
+    __tablename__ = "company_separations"
+    __table_args__ = (UniqueConstraint("company_id", "other_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class CompanyIndicator(Base):

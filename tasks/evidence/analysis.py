@@ -33,6 +33,7 @@ class Analysis:
     domains: tuple[str, ...]
     brand: str | None
     document_date: dt.date | None
+    voice: str | None  # news, policy, forum... when the document does not speak as a seller
 
     def as_json(self) -> dict[str, Any]:
         """The published line format of ``bulkguard evidence analyze`` (without the id)."""
@@ -47,6 +48,7 @@ class Analysis:
             "emails": list(self.emails),
             "brand": self.brand,
             "document_date": self.document_date.isoformat() if self.document_date else None,
+            "voice": self.voice,
         }
 
 
@@ -65,4 +67,5 @@ def analyze(document: str, url: str | None = None) -> Analysis:
         domains=contacts.domains,
         brand=brand(document, url),
         document_date=document_date(document),
+        voice=verdict.voice,
     )

@@ -60,9 +60,13 @@ class ClaimVerdict:
     is_claim: bool
     kinds: tuple[str, ...]  # sorted subset of CLAIM_KINDS; empty when not a claim
     cues: tuple[Cue, ...]  # the passages that decided it (empty when not a claim)
+    # Whose voice the document speaks in when it is not a seller's: one of VOICES, or None.
+    # Linking reads it: news naming companies is evidence about them, not their own claim.
+    voice: str | None = None
 
 
 NOT_A_CLAIM = ClaimVerdict(is_claim=False, kinds=(), cues=())
+VOICES = ("news", "policy", "academic", "job", "forum", "review", "telecom", "official")
 
 # ---------------------------------------------------------------------------------------------
 # Pattern notation. _Lexicon entries are regular expressions over folded text, written with two
@@ -2159,9 +2163,9 @@ def _sentences_matching(ctx: _Context, pattern: re.Pattern[str]) -> int:
     return sum(1 for s, e in ctx.sentences if pattern.search(ctx.masked, s, e))
 
 
-def _other_voice(ctx: _Context) -> int:
+def _other_voice(ctx: _Context) -> tuple[int, str]:
     """How strongly the document speaks as news, policy, research, a job ad, a forum, a review
-    of other people's tools or a mobile plan."""
+    of other people's tools or a mobile plan, and which of them it speaks as most."""
     # Media names are looked for in the unblanked text: "Kompas.com" is also a domain.
     news = _sentences_matching(ctx, _REPORT) + 2 * len(_NEWS_RX.findall(ctx.view.text))
     if _DATELINE.search(ctx.view.original[:400]):
@@ -2176,7 +2180,18 @@ def _other_voice(ctx: _Context) -> int:
     forum = requests + len(_FORUM_RX.findall(ctx.masked))
     review = len(_REVIEW_RX.findall(ctx.masked))
     telecom = len(_TELECOM_RX.findall(ctx.masked))
-    return max(news, policy, academic, job, forum, review, telecom)
+    scores = {
+        "news": news,
+        "policy": policy,
+        "academic": academic,
+        "job": job,
+        "forum": forum,
+        "review": review,
+        "telecom": telecom,
+    }
+    # Ties go to the first voice listed: a report quoting a policy is still a report.
+    voice = max(scores, key=lambda name: scores[name])
+    return scores[voice], voice
 
 
 def _official_voice(ctx: _Context) -> bool:
@@ -2190,7 +2205,7 @@ def _decide(ctx: _Context, judged: list[_Judged]) -> list[_Judged]:
     if _official_voice(ctx) and not any(j.cue.unofficial and j.strong for j in standing):
         standing = [j for j in standing if j.cue.kind == "scraping"]
     # A report, a policy, a paper, a job ad or a thread: only the speaker's own offer counts.
-    other = _other_voice(ctx)
+    other, _ = _other_voice(ctx)
     if other >= 2 and other >= ctx.commercial:
         standing = [j for j in standing if j.self_offer]
     if not any(j.strong for j in standing):
@@ -2208,21 +2223,28 @@ def _decide(ctx: _Context, judged: list[_Judged]) -> list[_Judged]:
 
 
 def detect_claims(text: str) -> ClaimVerdict:
-    """Whether ``text`` offers bulk or automated WhatsApp sending, and the passages that say so."""
+    """Whether ``text`` offers bulk or automated WhatsApp sending, the passages that say so, and
+    whose voice it speaks in when that is not a seller's."""
     if not text or not text.strip():
         return NOT_A_CLAIM
     ctx, found = _context(text)
-    if not found:
-        return NOT_A_CLAIM
-    standing = _decide(ctx, [_judge(ctx, cue) for cue in found])
+    standing = _decide(ctx, [_judge(ctx, cue) for cue in found]) if found else []
     if not standing:
-        return NOT_A_CLAIM
+        return ClaimVerdict(is_claim=False, kinds=(), cues=(), voice=_voice(ctx))
     cues = []
     for judged in standing:
         start, end = ctx.view.span(judged.cue.start, judged.cue.end)
         cues.append(Cue(judged.cue.kind, text[start:end], start, end))
     kinds = tuple(sorted({c.kind for c in cues}))
-    return ClaimVerdict(is_claim=True, kinds=kinds, cues=tuple(cues))
+    return ClaimVerdict(is_claim=True, kinds=kinds, cues=tuple(cues), voice=_voice(ctx))
+
+
+def _voice(ctx: _Context) -> str | None:
+    """The non-selling voice the document speaks in, if one clearly outweighs its selling."""
+    other, voice = _other_voice(ctx)
+    if other >= 2 and other >= ctx.commercial:
+        return voice
+    return "official" if _official_voice(ctx) else None
 
 
 def explain(text: str) -> list[tuple[str, str, str]]:

@@ -119,6 +119,7 @@ def _evidence(doc: Document, document_id: int) -> store.NewEvidence:
             "phones": list(found.phones),
             "claims": list(found.claim_kinds),
             "names": [name] if name else [],
+            "voice": found.voice,
         },
         document_id=document_id,
         submitted_by=doc.submitted_by,

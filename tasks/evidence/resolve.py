@@ -18,9 +18,14 @@ from tasks.evidence.indicators import normalize_company_name
 
 # Confidence of each strong key; a name suggestion scales from NAME_FLOOR at the cut-off upward.
 EXACT_CONFIDENCE = {"domain": 0.95, "email": 0.95, "phone": 0.9, "account": 1.0}
+# Evidence *about* a company rather than in its voice: a page that makes no claim but carries the
+# company's key ("mentioned") or names it ("named", "named_in_news" for reportage). Cited for
+# counsel, never enough for the legal policy.
+MENTION_CONFIDENCE = {"mentioned": 0.5, "named_in_news": 0.4, "named": 0.4}
 NAME_CUTOFF = 90.0
 NAME_FLOOR = 0.3
 NAME_CEILING = 0.5
+MIN_NAMED_LETTERS = 5
 
 
 @dataclass(frozen=True)
@@ -34,13 +39,26 @@ class Match:
         return self.method in EXACT_CONFIDENCE
 
 
+def named_in(text: str, known_names: Mapping[str, Sequence[int]]) -> list[int]:
+    """Companies whose name occurs in ``text`` as whole words. Short names ("Zap", "Send") are
+    words of the trade rather than names, so only names of five or more letters count."""
+    words = f" {normalize_company_name(text)} "
+    found: set[int] = set()
+    for name, company_ids in known_names.items():
+        if len(name.replace(" ", "")) >= MIN_NAMED_LETTERS and f" {name} " in words:
+            found.update(company_ids)
+    return sorted(found)
+
+
 def resolve(
     exact_hits: Iterable[tuple[str, int]],
     names: Iterable[str],
     known_names: Mapping[str, Sequence[int]],
+    mentions: Iterable[tuple[str, int]] = (),
 ) -> list[Match]:
-    """Combine strong key hits ``(kind, company_id)`` with name suggestions; ``known_names``
-    maps a normalised name to every company that bears it."""
+    """Combine strong key hits ``(kind, company_id)``, mentions ``(method, company_id)`` and
+    name suggestions; ``known_names`` maps a normalised name to every company that bears it.
+    Each company gets its strongest match."""
     best: dict[int, Match] = {}
 
     def offer(match: Match) -> None:
@@ -50,6 +68,8 @@ def resolve(
 
     for kind, company_id in exact_hits:
         offer(Match(company_id, kind, EXACT_CONFIDENCE[kind]))
+    for method, company_id in mentions:
+        offer(Match(company_id, method, MENTION_CONFIDENCE[method]))
     for name in names:
         normalized = normalize_company_name(name)
         if not normalized or not known_names:

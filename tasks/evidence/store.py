@@ -29,7 +29,7 @@ class NewEvidence:
     account_id: str | None
     claims_bulk: bool
     excerpt: str
-    indicators: dict[str, list[str]]
+    indicators: dict[str, Any]
     document_id: int | None = None
     submitted_by: str | None = None
 

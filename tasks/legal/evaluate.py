@@ -21,6 +21,7 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
 )
+from tasks.evidence.company_graph import live_company
 from tasks.legal import history
 from tasks.legal.notice import CompanyView, EvidenceView, render
 from tasks.legal.policy import Eligibility, EvidenceFact
@@ -30,9 +31,8 @@ from tasks.outcome import Outcome
 
 
 def evaluate_company(session: Session, request: EvaluateCompany, *, policy_version: str) -> Outcome:
-    company = session.get(Company, request.company_id)
-    if company is None:
-        raise LookupError(f"company {request.company_id} does not exist")
+    # A company merged into another since the request was made is evaluated as that one.
+    company = live_company(session, request.company_id)
     rows = session.execute(
         select(Evidence, EvidenceLink.confidence)
         .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)

@@ -2,7 +2,8 @@
 
 Pages that talk about bulk WhatsApp without offering it (the platform's policy, news naming a
 vendor, official API documentation, a denial) make no claim and no notice; vendors that share
-only a platform link or a name stay apart; two shells that publish one number are one company;
+only a platform link or a name stay apart; shells that publish one number, then one address,
+are one company however many hops apart;
 every page is kept whole and comes back byte for byte by its hash.
 """
 
@@ -13,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from infra.db.models import Company, Evidence, EvidenceLink, LegalNotice
 from infra.db.session import session_scope
@@ -81,6 +82,12 @@ VENDORS = [
 ]
 
 SHELLS = [
+    # Seen first, so it starts a company of its own, joined to the others two hops later.
+    page(
+        "https://third-blast.org/",
+        "Kirim pesan WhatsApp massal tanpa batas, anti banned. Email: vendas@third-blast.org",
+        "Third Blast",
+    ),
     page(
         "https://blast-one.com/",
         "WhatsApp blast service: send 100,000 WhatsApp messages a day. Call +44 7700 123 456.",
@@ -88,8 +95,13 @@ SHELLS = [
     ),
     page(
         "https://second-blast.net/",
-        "Disparo em massa no WhatsApp, mensagens ilimitadas. WhatsApp: "
+        "Disparo em massa no WhatsApp, mensagens ilimitadas. Planos a partir de R$ 49. WhatsApp: "
         "https://api.whatsapp.com/send?phone=447700123456",
+        "Second Blast",
+    ),
+    page(
+        "https://second-blast.net/contato",
+        "Disparo em massa no WhatsApp sem bloqueio. Fale com vendas@third-blast.org",
         "Second Blast",
     ),
 ]
@@ -124,13 +136,14 @@ def test_only_offers_make_companies_and_notices(start: Callable[..., Any]) -> No
     (second,) = companies_of(VENDORS[1]["url"])
     assert first != second  # one name, and a wa.me link each: two companies
 
-    (shell,) = companies_of(SHELLS[0]["url"])
-    assert companies_of(SHELLS[1]["url"]) == {shell}  # one published number: one company
+    # One published number, then a shared address: one company across the hops.
+    (shell,) = companies_of(SHELLS[1]["url"])
+    assert all(companies_of(d["url"]) == {shell} for d in SHELLS)
 
     with session_scope() as session:
         noticed = set(session.scalars(select(LegalNotice.company_id)))
         assert noticed == {first, second, shell}
-        assert count(Company) == 3
+        assert session.scalar(select(func.count()).where(Company.merged_into.is_(None))) == 3
         # Every page is kept whole and comes back byte for byte by its hash.
         for doc in documents:
             raw = doc["text"].encode()

@@ -114,6 +114,7 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
         "phones": ["+421905111222"],
         "claims": ["bulk"],
         "names": ["Acme Reach s.r.o."],
+        "voice": None,
     }
     assert len(claim.content_hash) == 64
 
@@ -126,6 +127,7 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
         "phones": [],
         "claims": [],
         "names": ["nabytok-dielna"],  # no publisher: the page's brand, here its domain's name
+        "voice": None,
     }
 
     (follow_up,) = outcome.follow_ups
@@ -329,7 +331,9 @@ def test_a_published_phone_of_a_registered_account_links_the_account(session: Se
     assert count(session, AccountCompanyLink) == 1
 
 
-def test_a_known_published_phone_links_a_document_to_its_company(session: Session) -> None:
+def test_a_page_carrying_a_known_number_is_about_the_company_not_its_own(
+    session: Session,
+) -> None:
     link(session, ingested_ids(session, document()))
     company = session.scalars(select(Company)).one()
 
@@ -346,7 +350,8 @@ def test_a_known_published_phone_links_a_document_to_its_company(session: Sessio
         select(EvidenceLink).where(EvidenceLink.evidence_id == ids[0])
     ).one()
     assert evidence_link.company_id == company.id
-    assert (evidence_link.method, evidence_link.confidence) == ("phone", 0.9)
+    # A directory speaks about the company: a weak link for counsel, not the company's own key.
+    assert (evidence_link.method, evidence_link.confidence) == ("mentioned", 0.5)
 
 
 def test_a_document_observed_in_the_future_is_rejected(session: Session) -> None:

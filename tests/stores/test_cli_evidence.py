@@ -53,3 +53,35 @@ def test_a_preserved_document_comes_back_byte_for_byte(env: dict[str, str], tmp_
     missing = CliRunner().invoke(main, ["evidence", "document", "0" * 64])
     assert missing.exit_code == 1
     assert "no document with SHA-256" in missing.output
+
+
+def test_bad_lines_are_kept_as_dead_letters_and_the_rest_is_sent(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+
+    from infra.db.models import DeadLetter
+
+    good = json.dumps({"observed_at": "2020-03-01T10:00:00+00:00", "text": "page"}).encode()
+    path = tmp_path / "docs.jsonl"
+    path.write_bytes(
+        b"\n".join([good, b'{"text": "Hromadn\xe9 spr\xe1vy"}', b"{not json", b"[1, 2]", good])
+        + b"\n"
+    )
+
+    result = CliRunner().invoke(main, ["evidence", "add", str(path)])
+
+    assert result.exit_code == 0, result.output
+    assert "sent 2 documents; 3 lines kept as dead letters" in result.output
+    with session_scope() as session:
+        kept = session.scalars(select(DeadLetter).order_by(DeadLetter.record_index)).all()
+        assert [(d.record_index, d.task_name) for d in kept] == [
+            (2, "cli.evidence.add"),
+            (3, "cli.evidence.add"),
+            (4, "cli.evidence.add"),
+        ]
+        assert kept[0].reason.startswith("not UTF-8 text (byte 0xe9")
+        assert kept[0].payload == '{"text": "Hromadn\\xe9 spr\\xe1vy"}'
+        assert kept[1].reason.startswith("not JSON")
+        assert kept[2].reason == "not a JSON object: one document per line"
+    assert redis.Redis.from_url(env["REDIS_URL"]).llen("evidence") == 1

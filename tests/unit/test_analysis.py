@@ -41,8 +41,10 @@ def test_a_vendor_page_is_a_claim_with_its_contacts() -> None:
         "emails",
         "brand",
         "document_date",
+        "voice",
     }
     assert line["document_date"] == "2021-03-12"
+    assert line["voice"] is None  # a seller speaks
 
 
 def test_a_policy_page_is_no_claim() -> None:

@@ -12,7 +12,14 @@ import unicodedata
 
 import pytest
 
-from tasks.evidence.claims import CLAIM_KINDS, ClaimVerdict, Cue, detect_claims, explain
+from tasks.evidence.claims import (
+    CLAIM_KINDS,
+    VOICES,
+    ClaimVerdict,
+    Cue,
+    detect_claims,
+    explain,
+)
 
 # (text, the kinds it must at least report)
 VENDOR_CLAIMS: dict[str, list[tuple[str, set[str]]]] = {
@@ -295,7 +302,8 @@ def _assert_well_formed(text: str, verdict: ClaimVerdict) -> None:
         assert cue.text
         assert cue.text.strip() == cue.text
     if not verdict.is_claim:
-        assert verdict == ClaimVerdict(is_claim=False, kinds=(), cues=())
+        assert (verdict.kinds, verdict.cues) == ((), ())
+    assert verdict.voice is None or verdict.voice in VOICES
 
 
 @pytest.mark.parametrize(
@@ -325,6 +333,18 @@ def test_every_language_has_each_kind_of_non_claim() -> None:
     roles = {"denial", "policy", "warning", "news", "official_api", "sms_only", "forum_question"}
     assert all(set(NOT_CLAIMS[lang]) == roles for lang in ("en", "pt", "es", "id", "sk"))
     assert all(len(VENDOR_CLAIMS[lang]) >= 3 for lang in ("en", "pt", "es", "id", "sk"))
+
+
+@pytest.mark.parametrize("lang", ["en", "pt", "es", "id", "sk"])
+def test_whose_voice_a_page_speaks_in_is_reported(lang: str) -> None:
+    # Linking reads the voice: news naming a vendor is evidence about it, not its claim.
+    roles = NOT_CLAIMS[lang]
+    assert detect_claims(roles["policy"]).voice == "policy"
+    assert detect_claims(roles["official_api"]).voice == "official"
+    assert detect_claims(roles["forum_question"]).voice == "forum"
+    if lang != "id":  # the Indonesian story carries too few report markers to tell
+        assert detect_claims(roles["news"]).voice == "news"
+    assert detect_claims(VENDOR_CLAIMS[lang][0][0]).voice is None
 
 
 @pytest.mark.parametrize("text", SIMULATOR_CLAIMS)
@@ -460,7 +480,7 @@ def test_offers_that_look_like_something_else(text: str) -> None:
 
 def test_nothing_to_decide() -> None:
     for text in ("", "   \n", "WhatsApp", "Hromadná doprava: správy o meškaní spojov."):
-        assert detect_claims(text) == ClaimVerdict(is_claim=False, kinds=(), cues=())
+        assert detect_claims(text) == ClaimVerdict(is_claim=False, kinds=(), cues=(), voice=None)
 
 
 def test_cue_type() -> None:

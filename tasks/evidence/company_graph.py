@@ -1,0 +1,468 @@
+"""Companies as a graph over shared strong keys, and an operator's corrections to it.
+
+A company is what its strong keys reach: its own domains, e-mail addresses and published numbers
+(``CompanyIndicator``), the accounts whose business profiles point at it, the documents that carry
+them. When one piece of evidence in a company's own voice carries keys of two companies, the two
+are one: the younger is merged into the older, whatever the number of hops that joined them
+(three shells sharing a number, then a domain, end as one company). A merge re-points keys,
+evidence and account links to the survivor and leaves the absorbed row behind, marked, so that
+old references still resolve; drafts of notices to the absorbed company are withdrawn.
+
+Operators correct the graph with ``merge`` and ``split``, each audited. A split records the pair
+as separated: evidence carrying keys of both then links to both and never merges them again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from infra.db.inserts import insert_ignore
+from infra.db.models import (
+    AccountCompanyLink,
+    AuditEvent,
+    Company,
+    CompanyIndicator,
+    CompanySeparation,
+    Evidence,
+    EvidenceLink,
+    LegalNotice,
+)
+from tasks.evidence.indicators import normalize_company_name, registered_domain
+from tasks.evidence.shared_domains import is_shared
+from tasks.legal import history
+
+Key = tuple[str, str]  # (kind, value): ("domain", "acme.sk"), ("phone", "+4219...")
+KEY_KINDS = ("domain", "email", "phone")
+
+
+class GraphError(ValueError):
+    """An operator's correction that cannot be made, with the reason."""
+
+
+def identity_keys(item: Evidence, *, site_known: bool = False) -> list[Key]:
+    """The keys ``item`` says are its speaker's own, in the order that names a new company.
+
+    A banned account's business profile names its company's domain and address (its number is
+    the account's own). A claim's page speaks for the vendor: its site, and every address,
+    number and domain it gives. A page that makes no claim still belongs to its own site, and
+    where that site is already a company's (``site_known``), so are the address and number it
+    gives (a vendor's contact page); what a page on anybody else's site mentions (a news story
+    quoting a vendor's number) is not the publisher's.
+    """
+    ind = item.indicators
+    if item.source == "on_platform":
+        return [("domain", d) for d in ind.get("domains", [])] + [
+            ("email", e) for e in ind.get("emails", [])
+        ]
+    site = own_site(item)
+    contacts = [("email", e) for e in ind.get("emails", [])] + [
+        ("phone", p) for p in ind.get("phones", [])
+    ]
+    if not item.claims_bulk:
+        if site is None:
+            return []
+        return [("domain", site), *(contacts if site_known else [])]
+    domains = [d for d in ind.get("domains", []) if not is_shared(d) and d != site]
+    return [("domain", d) for d in ([site] if site else []) + domains] + contacts
+
+
+def own_site(item: Evidence) -> str | None:
+    """The registered domain an off-platform page was published on, unless a shared one."""
+    site = registered_domain(item.url)
+    return site if site and not is_shared(site) else None
+
+
+def mentioned_keys(item: Evidence) -> list[Key]:
+    """Keys a document carries without speaking for their owner (off-platform, not a claim)."""
+    if item.source != "off_platform" or item.claims_bulk:
+        return []
+    ind = item.indicators
+    own = set(identity_keys(item))
+    keys = (
+        [("domain", d) for d in ind.get("domains", []) if not is_shared(d)]
+        + [("email", e) for e in ind.get("emails", [])]
+        + [("phone", p) for p in ind.get("phones", [])]
+    )
+    return [k for k in keys if k not in own]
+
+
+def live_company(session: Session, company_id: int) -> Company:
+    """The company ``company_id`` is now: itself, or the one it was merged into."""
+    company = session.get(Company, company_id)
+    if company is None:
+        raise LookupError(f"company {company_id} does not exist")
+    if company.merged_into is not None:
+        # Merges re-point earlier merges, so one step always reaches a live company.
+        company = session.get_one(Company, company.merged_into)
+    return company
+
+
+def owners(session: Session, keys: Sequence[Key]) -> dict[Key, int]:
+    """Which company holds each of ``keys`` (keys nobody holds are absent)."""
+    if not keys:
+        return {}
+    found: dict[Key, int] = {}
+    for kind in {k for k, _ in keys}:
+        values = [v for k, v in keys if k == kind]
+        for value, company_id in session.execute(
+            select(CompanyIndicator.value, CompanyIndicator.company_id).where(
+                CompanyIndicator.kind == kind, CompanyIndicator.value.in_(values)
+            )
+        ):
+            found[(kind, value)] = company_id
+    return found
+
+
+def keys_of(session: Session, company_id: int) -> list[Key]:
+    """The strong keys ``company_id`` holds, sorted."""
+    rows = session.execute(
+        select(CompanyIndicator.kind, CompanyIndicator.value).where(
+            CompanyIndicator.company_id == company_id
+        )
+    )
+    return sorted((kind, value) for kind, value in rows)
+
+
+def add_keys(session: Session, company_id: int, keys: Iterable[Key]) -> None:
+    """Give ``company_id`` the keys among ``keys`` that nobody holds yet."""
+    rows = [{"company_id": company_id, "kind": k, "value": v} for k, v in dict.fromkeys(keys)]
+    if rows:
+        session.execute(insert_ignore(session, CompanyIndicator), rows)
+
+
+def join(session: Session, company_ids: Iterable[int], *, actor: str, reason: str) -> list[int]:
+    """Merge companies found to be one into the oldest, except those an operator kept apart
+    from it; the live companies that remain, oldest first."""
+    remaining = sorted({live_company(session, c).id for c in company_ids})
+    if len(remaining) < 2:
+        return remaining
+    survivor, *others = remaining
+    kept = [survivor]
+    for other in others:
+        if _separated(session, survivor, other):
+            kept.append(other)
+        else:
+            merge(session, survivor, other, actor=actor, reason=reason)
+    return kept
+
+
+def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, reason: str) -> None:
+    """Make ``absorbed_id`` part of ``survivor_id``: its keys, evidence and accounts move; drafts
+    of notices to it are withdrawn (the survivor is evaluated afresh); both rows are audited."""
+    survivor = live_company(session, survivor_id)
+    absorbed = live_company(session, absorbed_id)
+    if survivor.id == absorbed.id:
+        raise GraphError(f"company {absorbed_id} is already part of company {survivor.id}")
+    moved_keys = session.scalar(
+        select(func.count()).where(CompanyIndicator.company_id == absorbed.id)
+    )
+    session.execute(
+        update(CompanyIndicator)
+        .where(CompanyIndicator.company_id == absorbed.id)
+        .values(company_id=survivor.id)
+    )
+    moved_evidence = _move_links(session, EvidenceLink, "evidence_id", absorbed.id, survivor.id)
+    _move_links(session, AccountCompanyLink, "account_id", absorbed.id, survivor.id)
+    _move_separations(session, absorbed.id, survivor.id)
+    session.execute(
+        update(Company).where(Company.merged_into == absorbed.id).values(merged_into=survivor.id)
+    )
+    absorbed.merged_into = survivor.id
+    withdrawn = _withdraw_drafts(session, absorbed.id, f"company merged into {survivor.id}")
+    details = {
+        "reason": reason,
+        "keys": moved_keys,
+        "evidence": moved_evidence,
+        "withdrawn_notices": withdrawn,
+    }
+    session.add_all(
+        [
+            AuditEvent(
+                entity="company",
+                entity_id=survivor.id,
+                event="absorbed",
+                actor=actor,
+                details={"absorbed": absorbed.id, **details},
+            ),
+            AuditEvent(
+                entity="company",
+                entity_id=absorbed.id,
+                event="merged",
+                actor=actor,
+                details={"into": survivor.id, **details},
+            ),
+        ]
+    )
+    session.flush()
+
+
+def split(
+    session: Session,
+    company_id: int,
+    keys: Sequence[Key],
+    *,
+    actor: str,
+    reason: str,
+    name: str | None = None,
+) -> Company:
+    """Move ``keys`` of ``company_id`` to a new company, with the evidence and accounts only they
+    reach (evidence carrying keys of both sides links to both), and keep the two apart."""
+    company = live_company(session, company_id)
+    if company.id != company_id:
+        raise GraphError(f"company {company_id} was merged into {company.id}: split that one")
+    held = set(keys_of(session, company.id))
+    moving = set(keys)
+    if not moving:
+        raise GraphError("name at least one key to split off, e.g. domain:example.com")
+    if missing := sorted(moving - held):
+        raise GraphError(
+            f"company {company.id} does not hold {', '.join(f'{k}:{v}' for k, v in missing)}"
+        )
+    staying = held - moving
+    if not staying:
+        raise GraphError(f"splitting off every key of company {company.id} would leave nothing")
+    label = name or next(v for k, v in sorted(moving))
+    new = Company(name=label[:200], normalized_name=(normalize_company_name(label) or label)[:200])
+    session.add(new)
+    session.flush()
+    session.execute(
+        update(CompanyIndicator)
+        .where(
+            CompanyIndicator.company_id == company.id,
+            or_(*((CompanyIndicator.kind == k) & (CompanyIndicator.value == v) for k, v in moving)),
+        )
+        .values(company_id=new.id)
+    )
+    moved, shared = _divide_evidence(session, company.id, new.id, moving, staying)
+    session.execute(
+        update(AccountCompanyLink)
+        .where(
+            AccountCompanyLink.company_id == company.id,
+            AccountCompanyLink.evidence_id.in_(moved),
+        )
+        .values(company_id=new.id)
+    )
+    session.add(
+        CompanySeparation(
+            company_id=company.id, other_id=new.id, actor=actor, reason=reason or "split"
+        )
+    )
+    withdrawn = _withdraw_drafts(session, company.id, f"keys split off to company {new.id}")
+    details = {
+        "reason": reason,
+        "keys": sorted(f"{k}:{v}" for k, v in moving),
+        "evidence_moved": sorted(moved),
+        "evidence_shared": sorted(shared),
+        "withdrawn_notices": withdrawn,
+    }
+    session.add_all(
+        [
+            AuditEvent(
+                entity="company",
+                entity_id=company.id,
+                event="split",
+                actor=actor,
+                details={"new": new.id, **details},
+            ),
+            AuditEvent(
+                entity="company",
+                entity_id=new.id,
+                event="split_from",
+                actor=actor,
+                details={"from": company.id, **details},
+            ),
+        ]
+    )
+    session.flush()
+    return new
+
+
+@dataclass
+class CompanyGraph:
+    """A company as an operator reviews it: what it is made of and how it hangs together."""
+
+    company: Company
+    keys: list[Key]
+    # Each key with the evidence that carries it: the edges that hold the company together.
+    key_evidence: dict[Key, list[int]]
+    evidence: list[tuple[Evidence, EvidenceLink]]
+    accounts: list[AccountCompanyLink]
+    absorbed: list[Company]
+    separated_from: list[int]
+    history: list[AuditEvent] = field(default_factory=list)
+
+
+def describe(session: Session, company_id: int) -> CompanyGraph:
+    company = live_company(session, company_id)
+    keys = keys_of(session, company.id)
+    evidence = [
+        (e, link)
+        for e, link in session.execute(
+            select(Evidence, EvidenceLink)
+            .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
+            .where(EvidenceLink.company_id == company.id)
+            .order_by(Evidence.observed_at, Evidence.id)
+        )
+    ]
+    held = set(keys)
+    key_evidence: dict[Key, list[int]] = {k: [] for k in keys}
+    for item, _ in evidence:
+        for key in dict.fromkeys([*identity_keys(item), *mentioned_keys(item)]):
+            if key in held:
+                key_evidence[key].append(item.id)
+    return CompanyGraph(
+        company=company,
+        keys=keys,
+        key_evidence=key_evidence,
+        evidence=evidence,
+        accounts=list(
+            session.scalars(
+                select(AccountCompanyLink)
+                .where(AccountCompanyLink.company_id == company.id)
+                .order_by(AccountCompanyLink.account_id)
+            )
+        ),
+        absorbed=list(
+            session.scalars(
+                select(Company).where(Company.merged_into == company.id).order_by(Company.id)
+            )
+        ),
+        separated_from=sorted(
+            {
+                other
+                for a, b in session.execute(
+                    select(CompanySeparation.company_id, CompanySeparation.other_id).where(
+                        or_(
+                            CompanySeparation.company_id == company.id,
+                            CompanySeparation.other_id == company.id,
+                        )
+                    )
+                )
+                for other in (a, b)
+                if other != company.id
+            }
+        ),
+        history=list(
+            session.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.entity == "company", AuditEvent.entity_id == company.id)
+                .order_by(AuditEvent.id)
+            )
+        ),
+    )
+
+
+def _separated(session: Session, a: int, b: int) -> bool:
+    low, high = sorted((a, b))
+    return (
+        session.scalar(
+            select(CompanySeparation.id).where(
+                CompanySeparation.company_id == low, CompanySeparation.other_id == high
+            )
+        )
+        is not None
+    )
+
+
+_Link = TypeVar("_Link", EvidenceLink, AccountCompanyLink)
+
+
+def _move_links(
+    session: Session,
+    table: type[_Link],
+    other_column: str,
+    from_id: int,
+    to_id: int,
+) -> int:
+    """Re-point ``from_id``'s links to ``to_id``; where ``to_id`` already has the same link,
+    keep the stronger of the two. The number of links moved or folded."""
+    existing = {
+        getattr(link, other_column): link
+        for link in session.scalars(select(table).where(table.company_id == to_id))
+    }
+    links = list(session.scalars(select(table).where(table.company_id == from_id)))
+    for link in links:
+        twin = existing.get(getattr(link, other_column))
+        if twin is None:
+            link.company_id = to_id
+            continue
+        if link.confidence > twin.confidence:
+            twin.confidence = link.confidence
+            twin.method = link.method
+        session.delete(link)
+    session.flush()
+    return len(links)
+
+
+def _move_separations(session: Session, from_id: int, to_id: int) -> None:
+    """Pairs kept apart from the absorbed company are kept apart from the survivor; a merge an
+    operator asked for overrides a separation between the two themselves."""
+    rows = list(
+        session.scalars(
+            select(CompanySeparation).where(
+                or_(CompanySeparation.company_id == from_id, CompanySeparation.other_id == from_id)
+            )
+        )
+    )
+    for row in rows:
+        other = row.other_id if row.company_id == from_id else row.company_id
+        session.delete(row)
+        if other != to_id and not _separated(session, to_id, other):
+            low, high = sorted((to_id, other))
+            session.add(
+                CompanySeparation(company_id=low, other_id=high, actor=row.actor, reason=row.reason)
+            )
+    session.flush()
+
+
+def _divide_evidence(
+    session: Session, old_id: int, new_id: int, moving: set[Key], staying: set[Key]
+) -> tuple[list[int], list[int]]:
+    """Give the new company the evidence that reaches it through the moved keys: moved when it
+    carries none of the keys that stay, linked to both when it carries keys of each side."""
+    moved: list[int] = []
+    shared: list[int] = []
+    for item, link in session.execute(
+        select(Evidence, EvidenceLink)
+        .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
+        .where(EvidenceLink.company_id == old_id)
+    ):
+        carried = set(identity_keys(item)) | set(mentioned_keys(item))
+        if not carried & moving:
+            continue
+        if carried & staying:
+            session.add(
+                EvidenceLink(
+                    evidence_id=item.id,
+                    company_id=new_id,
+                    method=link.method,
+                    confidence=link.confidence,
+                )
+            )
+            shared.append(item.id)
+        else:
+            link.company_id = new_id
+            moved.append(item.id)
+    session.flush()
+    return moved, shared
+
+
+def _withdraw_drafts(session: Session, company_id: int, why: str) -> list[int]:
+    """Drafts no approver should sign any more: the company they address has changed shape."""
+    drafts = list(
+        session.scalars(
+            select(LegalNotice).where(
+                LegalNotice.company_id == company_id,
+                LegalNotice.status == "awaiting_approval",
+            )
+        )
+    )
+    for notice in drafts:
+        notice.status = "withdrawn"
+        history.record(session, notice, f"withdrawn: {why}")
+    return [n.id for n in drafts]

@@ -1,0 +1,66 @@
+"""An operator's corrections to the company graph, as units of work: the change, its audit
+record (``company_graph``) and a fresh legal evaluation of every company it reshaped."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy.orm import Session
+
+from tasks.evidence import company_graph
+from tasks.evidence.company_graph import GraphError, Key
+from tasks.messages import EvaluateCompany, FollowUp
+from tasks.outcome import Outcome
+
+
+def merge_companies(
+    session: Session, survivor: int, others: Sequence[int], *, actor: str, reason: str
+) -> Outcome:
+    """Fold ``others`` into ``survivor`` (an operator's decision overrides a separation)."""
+    if not reason.strip():
+        raise GraphError("a merge needs a reason, for the record")
+    kept = company_graph.live_company(session, survivor).id
+    for other in others:
+        company_graph.merge(session, kept, other, actor=actor, reason=reason)
+    return Outcome({"company_id": kept, "merged": list(others)}, follow_ups=_evaluate([kept]))
+
+
+def split_company(
+    session: Session,
+    company_id: int,
+    keys: Sequence[Key],
+    *,
+    actor: str,
+    reason: str,
+    name: str | None = None,
+) -> Outcome:
+    """Move ``keys`` of ``company_id`` to a new company kept apart from it."""
+    if not reason.strip():
+        raise GraphError("a split needs a reason, for the record")
+    new = company_graph.split(session, company_id, keys, actor=actor, reason=reason, name=name)
+    return Outcome(
+        {"company_id": company_id, "new_company_id": new.id},
+        follow_ups=_evaluate([company_id, new.id]),
+    )
+
+
+def parse_key(text: str) -> Key:
+    """``domain:acme.sk``, ``email:sales@acme.sk`` or ``phone:+421905111222``."""
+    kind, _, value = text.partition(":")
+    if kind not in company_graph.KEY_KINDS or not value:
+        raise GraphError(
+            f"{text!r} is not a key: write kind:value, kind one of "
+            f"{', '.join(company_graph.KEY_KINDS)}"
+        )
+    return kind, value.strip().lower() if kind != "phone" else value.strip()
+
+
+def _evaluate(company_ids: Sequence[int]) -> list[FollowUp]:
+    # Each correction is its own event: the key carries its time, so a later one is not folded
+    # into an earlier evaluation by the outbox's deduplication.
+    at = dt.datetime.now(dt.UTC).isoformat()
+    return [
+        FollowUp(EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:correction:{at}")
+        for c in company_ids
+    ]

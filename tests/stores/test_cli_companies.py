@@ -1,0 +1,94 @@
+"""``bulkguard companies`` on a real database and broker: an operator reads the graph, splits
+it and merges it back, each change audited and followed by a legal re-evaluation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+from click.testing import CliRunner
+
+from infra.db.session import session_scope
+from tasks.evidence.ingest import ingest_documents
+from tasks.evidence.link import link_evidence
+from tasks.messages import IngestEvidence, LinkEvidence
+from workers.cli import main
+
+
+def _linked(*texts: tuple[str, str]) -> None:
+    for url, contacts in texts:
+        doc = {
+            "observed_at": "2020-03-01T10:00:00+00:00",
+            "url": url,
+            "text": f"We send bulk WhatsApp messages to 100,000 customers a day. {contacts}",
+        }
+        with session_scope() as session:
+            outcome = ingest_documents(session, IngestEvidence(documents=[doc]))
+            (follow_up,) = outcome.follow_ups
+            assert isinstance(follow_up.message, LinkEvidence)
+            link_evidence(session, follow_up.message)
+
+
+def _show(company_id: int) -> Any:
+    result = CliRunner().invoke(main, ["companies", "show", str(company_id), "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+def _queued_evaluations(env: dict[str, str]) -> list[int]:
+    queued = redis.Redis.from_url(env["REDIS_URL"]).lrange("legal", 0, -1)
+    return sorted(json.loads(json.loads(raw)["body"])[1]["company_id"] for raw in queued)
+
+
+def test_an_operator_reads_splits_and_merges_the_graph(env: dict[str, str]) -> None:
+    _linked(
+        ("https://alpha-send.com/", "Call +44 7911 100001."),
+        ("https://beta-blast.com/", "Call +44 7911 100001, sales@beta-blast.com"),
+    )
+    listed = CliRunner().invoke(main, ["companies", "list"])
+    assert listed.exit_code == 0, listed.output
+    (line,) = listed.output.splitlines()
+    company_id = int(line.split("\t")[0])
+    graph = _show(company_id)
+    assert {k["value"]: k["evidence"] for k in graph["keys"]}["+447911100001"] == [1, 2]
+
+    split = CliRunner().invoke(
+        main,
+        [
+            "companies", "split", str(company_id),
+            "--key", "domain:beta-blast.com", "--key", "email:sales@beta-blast.com",
+            "--by", "counsel", "--reason", "a reseller quoting the number",
+        ],
+    )  # fmt: skip
+    assert split.exit_code == 0, split.output
+    new_id = _show(company_id)["kept_apart_from"][0]
+    assert _queued_evaluations(env) == [company_id, new_id]
+    text = CliRunner().invoke(main, ["companies", "show", str(new_id)]).output
+    assert "domain:beta-blast.com" in text
+    assert "split_from  by counsel" in text
+
+    merged = CliRunner().invoke(
+        main,
+        ["companies", "merge", str(company_id), str(new_id), "--by", "counsel", "--reason", "r"],
+    )
+    assert merged.exit_code == 0, merged.output
+    assert _show(new_id)["id"] == company_id  # the absorbed id shows the company it became
+    assert _show(company_id)["merged_from"] == [{"id": new_id, "name": "beta-blast.com"}]
+
+
+def test_a_bad_correction_is_refused_with_the_reason(env: dict[str, str]) -> None:
+    _linked(("https://alpha-send.com/", "Call +44 7911 100001."))
+    bad_key = CliRunner().invoke(
+        main, ["companies", "split", "1", "--key", "twitter:x", "--by", "a", "--reason", "r"]
+    )
+    assert bad_key.exit_code == 1
+    assert "is not a key" in bad_key.output
+    unknown = CliRunner().invoke(main, ["companies", "show", "99"])
+    assert unknown.exit_code == 1
+    assert "company 99 does not exist" in unknown.output
+    self_merge = CliRunner().invoke(
+        main, ["companies", "merge", "1", "1", "--by", "a", "--reason", "r"]
+    )
+    assert self_merge.exit_code == 1
+    assert "already part of company 1" in self_merge.output

@@ -1,0 +1,202 @@
+"""``bulkguard companies``: the company graph for operators and counsel."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+
+from infra.db.models import Company, CompanyIndicator, EvidenceLink
+from infra.db.session import session_scope
+from tasks.evidence.company_graph import CompanyGraph, GraphError
+
+
+@click.group()
+def companies() -> None:
+    """The companies behind evidence, joined over shared strong keys."""
+
+
+@companies.command("list")
+def companies_list() -> None:
+    """Companies now standing (not merged into another), with their key and evidence counts."""
+    with session_scope() as session:
+        keys = dict(
+            session.execute(
+                select(CompanyIndicator.company_id, func.count()).group_by(
+                    CompanyIndicator.company_id
+                )
+            ).all()
+        )
+        evidence = dict(
+            session.execute(
+                select(EvidenceLink.company_id, func.count()).group_by(EvidenceLink.company_id)
+            ).all()
+        )
+        for company in session.scalars(
+            select(Company).where(Company.merged_into.is_(None)).order_by(Company.id)
+        ):
+            click.echo(
+                f"{company.id}\t{company.name}\tkeys={keys.get(company.id, 0)}\t"
+                f"evidence={evidence.get(company.id, 0)}"
+            )
+
+
+@companies.command("show")
+@click.argument("company_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON.")
+def companies_show(company_id: int, as_json: bool) -> None:
+    """A company's graph: its keys and the evidence carrying each, its evidence and accounts,
+    the companies merged into it, those kept apart from it, and its history."""
+    from tasks.evidence.company_graph import describe
+
+    with session_scope() as session:
+        try:
+            graph = describe(session, company_id)
+        except LookupError as exc:
+            raise click.ClickException(str(exc)) from exc
+        shown = _as_json(graph)
+    if as_json:
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    click.echo(_as_text(company_id, shown))
+
+
+@companies.command("merge")
+@click.argument("survivor", type=int)
+@click.argument("others", type=int, nargs=-1, required=True)
+@click.option("--by", "actor", required=True, help="Who decides (recorded).")
+@click.option("--reason", required=True, help="Why they are one company (recorded).")
+def companies_merge(survivor: int, others: tuple[int, ...], actor: str, reason: str) -> None:
+    """Fold OTHERS into SURVIVOR: keys, evidence and accounts move; drafts to them are withdrawn."""
+    from tasks.evidence.corrections import merge_companies
+
+    _correct(
+        lambda session: merge_companies(session, survivor, others, actor=actor, reason=reason),
+        "cli.companies.merge",
+    )
+    click.echo(f"companies {', '.join(map(str, others))} merged into {survivor} by {actor}")
+
+
+@companies.command("split")
+@click.argument("company_id", type=int)
+@click.option(
+    "--key", "keys", multiple=True, required=True, help="A key to move, e.g. domain:acme.sk."
+)
+@click.option("--name", default=None, help="Name of the new company (default: its first key).")
+@click.option("--by", "actor", required=True, help="Who decides (recorded).")
+@click.option("--reason", required=True, help="Why they are two companies (recorded).")
+def companies_split(
+    company_id: int, keys: tuple[str, ...], name: str | None, actor: str, reason: str
+) -> None:
+    """Move KEYs of COMPANY_ID, with the evidence only they reach, to a new company kept apart."""
+    from tasks.evidence.corrections import parse_key, split_company
+
+    try:
+        parsed = [parse_key(k) for k in keys]
+    except GraphError as exc:
+        raise click.ClickException(str(exc)) from exc
+    outcome = _correct(
+        lambda session: split_company(
+            session, company_id, parsed, actor=actor, reason=reason, name=name
+        ),
+        "cli.companies.split",
+    )
+    click.echo(
+        f"company {outcome['new_company_id']} split from {company_id} by {actor}; "
+        "the two are kept apart from now on"
+    )
+
+
+def _correct(work: Any, task_name: str) -> dict[str, Any]:
+    from tasks import outbox
+    from workers.celery_app import app
+
+    try:
+        committed = outbox.commit(app, work, task_name=task_name, task_id=None)
+    except (GraphError, LookupError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if committed.publish_error is not None:
+        click.echo(
+            f"the broker is unreachable ({committed.publish_error}); the legal re-evaluation "
+            "waits in the outbox and is published by the next outbox sweep"
+        )
+    return committed.outcome.summary
+
+
+def _as_json(graph: CompanyGraph) -> dict[str, Any]:
+    company = graph.company
+    return {
+        "id": company.id,
+        "name": company.name,
+        "origin_key": company.origin_key,
+        "keys": [
+            {"kind": kind, "value": value, "evidence": graph.key_evidence[(kind, value)]}
+            for kind, value in graph.keys
+        ],
+        "evidence": [
+            {
+                "id": item.id,
+                "source": item.source,
+                "kind": item.kind,
+                "observed_at": item.observed_at.isoformat(),
+                "url": item.url,
+                "claim": item.claims_bulk,
+                "voice": item.indicators.get("voice"),
+                "method": link.method,
+                "confidence": link.confidence,
+                "excerpt": item.excerpt,
+            }
+            for item, link in graph.evidence
+        ],
+        "accounts": [
+            {"account_id": a.account_id, "method": a.method, "evidence_id": a.evidence_id}
+            for a in graph.accounts
+        ],
+        "merged_from": [{"id": c.id, "name": c.name} for c in graph.absorbed],
+        "kept_apart_from": graph.separated_from,
+        "history": [
+            {
+                "at": e.at.isoformat(),
+                "event": e.event,
+                "actor": e.actor,
+                "details": e.details,
+            }
+            for e in graph.history
+        ],
+    }
+
+
+def _as_text(asked: int, shown: dict[str, Any]) -> str:
+    lines = [f"company {shown['id']}: {shown['name']}"]
+    if asked != shown["id"]:
+        lines[0] += f"  (company {asked} was merged into it)"
+    lines.append(f"  first seen by {shown['origin_key'] or 'an operator split'}")
+    lines.append("keys (and the evidence carrying each):")
+    lines += [
+        f"  {k['kind']}:{k['value']}  <- evidence {', '.join(map(str, k['evidence'])) or '-'}"
+        for k in shown["keys"]
+    ] or ["  none"]
+    lines.append("evidence:")
+    for e in shown["evidence"]:
+        what = "claim" if e["claim"] else (e["voice"] or e["kind"])
+        lines.append(
+            f"  {e['id']}  {e['observed_at'][:10]}  {e['source']}/{what}  "
+            f"{e['method']} {e['confidence']:.2f}  {e['url'] or ''}"
+        )
+    lines.append("accounts:")
+    lines += [f"  {a['account_id']}  ({a['method']})" for a in shown["accounts"]] or ["  none"]
+    if shown["merged_from"]:
+        lines.append(
+            "merged from: " + ", ".join(f"{c['id']} ({c['name']})" for c in shown["merged_from"])
+        )
+    if shown["kept_apart_from"]:
+        lines.append("kept apart from: " + ", ".join(map(str, shown["kept_apart_from"])))
+    if shown["history"]:
+        lines.append("history:")
+        lines += [
+            f"  {h['at'][:19]}  {h['event']}  by {h['actor']}  {json.dumps(h['details'])}"
+            for h in shown["history"]
+        ]
+    return "\n".join(lines)
