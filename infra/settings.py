@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,7 +25,7 @@ class Settings(BaseSettings):
     # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
     enforcement_mode: Literal["enforce", "shadow"] = "enforce"
     # Policy version stamped on every action and notice, so an audit can say which rules applied.
-    policy_version: str = "2019-12-07.1"
+    policy_version: str = "2019-12-07.2"
 
     # Threads XGBoost may use inside one worker process. Processes x threads must not
     # exceed the cores, so the default is one thread per prefork child.
@@ -34,7 +34,17 @@ class Settings(BaseSettings):
     # Where delivered enforcement actions and legal notices go. A JSONL file keeps the demo
     # self-contained; production points these at the platform's own receivers.
     platform_sink: Path | None = None
-    legal_sink: Path | None = None
+
+    # Legal notices go out by e-mail. Without an SMTP host they are written as .eml files to a
+    # sandbox directory (the embedded default); in production point these at the mail relay.
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0)
+    notice_sender: str = "legal-notices@bulkguard.invalid"
+    mail_sandbox: Path | None = None
 
     # Outbox rows older than this that are still unpublished are re-published by beat.
     outbox_grace_seconds: int = Field(default=30, ge=1)
@@ -54,8 +64,8 @@ class Settings(BaseSettings):
         return self.platform_sink or self.data_dir / "outbound" / "platform-actions.jsonl"
 
     @property
-    def legal_sink_path(self) -> Path:
-        return self.legal_sink or self.data_dir / "outbound" / "legal-notices.jsonl"
+    def mail_sandbox_path(self) -> Path:
+        return self.mail_sandbox or self.data_dir / "outbound" / "mail"
 
 
 def normalize_database_url(url: str) -> str:

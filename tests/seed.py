@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
+
+from sqlalchemy.orm import Session
 
 from infra.db.models import (
     Account,
@@ -11,60 +14,121 @@ from infra.db.models import (
     SignalSnapshot,
 )
 from infra.db.session import session_scope
+from tasks.evidence.on_platform import Ban, record_bans
+from tasks.scoring.signals import AccountSignals
+from tests.records import record
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)
+
+
+def _account(session: Session, account_id: str, phone: str, status: str) -> None:
+    session.add(
+        Account(
+            account_id=account_id,
+            phone=phone,
+            country="SK",
+            phone_block=phone[:-3],
+            status=status,
+        )
+    )
+    session.flush()
+
+
+def _snapshot(session: Session, key: str) -> int:
+    snapshot = SignalSnapshot(
+        content_hash=key.ljust(64, "h")[:64],
+        stage="messaging",
+        task_id="t",
+        record_count=1,
+        records=b"[]",
+    )
+    session.add(snapshot)
+    session.flush()
+    return snapshot.id
+
+
+def _action(
+    session: Session,
+    account_id: str,
+    action: str,
+    status: str,
+    *,
+    observed_at: dt.datetime,
+    snapshot_id: int,
+    position: int = 0,
+) -> int:
+    """One enforcement action on ``account_id`` with the score it came from."""
+    score = Score(
+        snapshot_id=snapshot_id,
+        position=position,
+        account_id=account_id,
+        stage="messaging",
+        observed_at=observed_at,
+        model_version="m-a",
+        shadow=False,
+        score=0.99,
+        decision=action,
+        reasons=[],
+    )
+    session.add(score)
+    session.flush()
+    row = EnforcementAction(
+        account_id=account_id,
+        score_id=score.id,
+        action=action,
+        status=status,
+        model_version="m-a",
+        score=0.99,
+        reasons=[],
+        policy_version="2019-12-07.2",
+        actor="classifier",
+    )
+    session.add(row)
+    session.flush()
+    return row.id
 
 
 def enforced(account_status: str, actions: list[tuple[str, str]]) -> list[int]:
     """An account with one enforcement action per (action, status); returns the action ids."""
     with session_scope() as session:
-        session.add(
-            Account(
-                account_id="acc-1",
-                phone="+421905123456",
-                country="SK",
-                phone_block="+421905123",
-                status=account_status,
+        _account(session, "acc-1", "+421905123456", account_status)
+        snapshot_id = _snapshot(session, "acc-1")
+        return [
+            _action(
+                session,
+                "acc-1",
+                action,
+                status,
+                observed_at=WHEN + dt.timedelta(minutes=i),
+                snapshot_id=snapshot_id,
+                position=i,
             )
-        )
-        snapshot = SignalSnapshot(
-            content_hash="h" * 64, stage="messaging", task_id="t", record_count=1, records=b"[]"
-        )
-        session.add(snapshot)
-        session.flush()
-        ids = []
-        for position, (action, status) in enumerate(actions):
-            score = Score(
-                snapshot_id=snapshot.id,
-                position=position,
-                account_id="acc-1",
-                stage="messaging",
-                observed_at=WHEN + dt.timedelta(minutes=position),
-                model_version="m-a",
-                shadow=False,
-                score=0.99,
-                decision=action,
-                reasons=[],
-            )
-            session.add(score)
-            session.flush()
-            row = EnforcementAction(
-                account_id="acc-1",
-                score_id=score.id,
-                action=action,
-                status=status,
-                model_version="m-a",
-                score=0.99,
-                reasons=[],
-                policy_version="2019-12-07.1",
-                actor="classifier",
-            )
-            session.add(row)
-            session.flush()
-            ids.append(row.id)
-        return ids
+            for i, (action, status) in enumerate(actions)
+        ]
 
 
 def account_status() -> str:
     with session_scope() as session:
         return session.get_one(Account, "acc-1").status
+
+
+def banned_profile(
+    session: Session,
+    account_id: str,
+    phone: str,
+    business: dict[str, Any],
+    *,
+    observed_at: dt.datetime = WHEN,
+    status: str = "active",
+) -> tuple[int, list[int]]:
+    """A ban (in force unless ``status`` says otherwise) of an account with a business profile,
+    recorded as on-platform evidence the way enforcement records it: (action id, evidence ids)."""
+    _account(session, account_id, phone, "banned" if status == "active" else "active")
+    snapshot_id = _snapshot(session, account_id)
+    action_id = _action(
+        session, account_id, "ban", status, observed_at=observed_at, snapshot_id=snapshot_id
+    )
+    raw = record(account_id, phone=phone, business=business)
+    raw["observed_at"] = observed_at.isoformat()
+    ban = Ban(action_id, 0.99, "m-a", AccountSignals.model_validate(raw))
+    return action_id, record_bans(session, [ban])

@@ -14,11 +14,12 @@ from rich.console import Console
 from sqlalchemy import select
 
 from infra.db.migrate import upgrade
-from infra.db.models import DeadLetter, EnforcementAction, LegalNotice, ModelVersion
+from infra.db.models import DeadLetter, ModelVersion
 from infra.db.session import session_scope
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
+from workers.legal_cli import legal
 
 console = Console(stderr=True)
 
@@ -381,95 +382,39 @@ def dead_letters(limit: int) -> None:
             )
 
 
-@main.group()
-def legal() -> None:
-    """Legal notices: review, approve, reject."""
-
-
-@legal.command("list")
-@click.option("--status", default=None, help="e.g. awaiting_approval, approved, sent")
-def legal_list(status: str | None) -> None:
-    with session_scope() as session:
-        query = select(LegalNotice).order_by(LegalNotice.id)
-        if status:
-            query = query.where(LegalNotice.status == status)
-        for n in session.scalars(query):
-            click.echo(
-                f"{n.id}\tcompany={n.company_id}\t{n.status}\t{n.basis}\t"
-                f"evidence={len(n.cited_evidence)}"
-            )
-
-
-@legal.command("show")
-@click.argument("notice_id", type=int)
-def legal_show(notice_id: int) -> None:
-    with session_scope() as session:
-        notice = session.get(LegalNotice, notice_id)
-        if notice is None:
-            raise click.ClickException(f"no legal notice {notice_id}")
-        click.echo(notice.body)
-
-
-@legal.command("approve")
-@click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="Who approves (recorded).")
-@click.option("--note", default="", help="Why, for the record.")
-def legal_approve(notice_id: int, actor: str, note: str) -> None:
-    """Approve a drafted notice; it is then sent by the legal workers."""
-    _decide(notice_id, approve=True, actor=actor, note=note)
-
-
-@legal.command("reject")
-@click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True)
-@click.option("--note", required=True, help="Why the notice must not be sent.")
-def legal_reject(notice_id: int, actor: str, note: str) -> None:
-    _decide(notice_id, approve=False, actor=actor, note=note)
-
-
-def _decide(notice_id: int, *, approve: bool, actor: str, note: str) -> None:
-    from tasks import outbox
-    from tasks.legal.approvals import ApprovalError, decide
-    from workers.celery_app import app
-
-    try:
-        committed = outbox.commit(
-            app,
-            lambda session: decide(session, notice_id, approve=approve, actor=actor, note=note),
-            task_name="cli.legal.approve" if approve else "cli.legal.reject",
-            task_id=None,
-        )
-    except ApprovalError as exc:
-        raise click.ClickException(str(exc)) from exc
-    click.echo(f"notice {notice_id} {'approved' if approve else 'rejected'} by {actor}")
-    if not committed.outcome.follow_ups:
-        return
-    if committed.publish_error is None:
-        click.echo("sending queued for the legal workers")
-    else:  # the approval is committed either way
-        click.echo(
-            f"the broker is unreachable ({committed.publish_error}); the send waits in the "
-            "outbox and is published by the next outbox sweep once workers and beat run"
-        )
-
-
 @main.command()
 @click.argument("action_id", type=int)
 @click.option("--by", "actor", required=True)
 @click.option("--reason", required=True)
 def appeal(action_id: int, actor: str, reason: str) -> None:
-    """Reverse an enforcement action on appeal, with a reason."""
-    from tasks.enforcement.appeals import AppealError, reverse
+    """Reverse an enforcement action on appeal, with a reason; companies the ban was evidence
+    against are evaluated again."""
+    from tasks import outbox
+    from tasks.enforcement.appeals import AppealError, reverse_on_appeal
+    from workers.celery_app import app
 
     try:
-        with session_scope() as session:
-            action: EnforcementAction = reverse(session, action_id, actor=actor, reason=reason)
-            click.echo(f"action {action.id} ({action.action} of {action.account_id}) reversed")
+        committed = outbox.commit(
+            app,
+            lambda session: reverse_on_appeal(session, action_id, actor=actor, reason=reason),
+            task_name="cli.appeal",
+            task_id=None,
+        )
     except AppealError as exc:
         raise click.ClickException(str(exc)) from exc
+    summary = committed.outcome.summary
+    click.echo(f"action {summary['action_id']} of {summary['account_id']} reversed")
+    if summary["companies"]:
+        click.echo(f"companies {summary['companies']} handed to legal for re-evaluation")
+    if committed.publish_error is not None:
+        click.echo(
+            f"the broker is unreachable ({committed.publish_error}); the outbox sweep "
+            "publishes the re-evaluations later"
+        )
 
 
 main.add_command(companies)
+main.add_command(legal)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -304,6 +304,8 @@ class Evidence(Base):
     excerpt: Mapped[str] = mapped_column(Text, default="")
     indicators: Mapped[dict[str, Any]] = mapped_column(default=dict)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # The ban this is evidence of (on-platform evidence): it stands only while the ban does.
+    action_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"), index=True)
     # The preserved document this sighting is of (off-platform evidence), and who sent it.
     document_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), index=True)
     submitted_by: Mapped[str | None] = mapped_column(String(200))
@@ -333,26 +335,90 @@ class AccountCompanyLink(Base):
     confidence: Mapped[float] = mapped_column(Float)
 
 
+# A notice is open while it can still become a letter; a company has at most one open notice.
+OPEN_NOTICE_STATUSES = ("draft", "pending_review", "approved")
+
+
 class LegalNotice(Base):
+    """A letter to a company, through its status machine (``tasks.legal.notices``)."""
+
     __tablename__ = "legal_notices"
-    __table_args__ = (UniqueConstraint("company_id", "policy_version"),)
+    __table_args__ = (
+        Index(
+            "uq_legal_notices_one_open_per_company",
+            "company_id",
+            unique=True,
+            sqlite_where=text("status IN ('draft', 'pending_review', 'approved')"),
+            postgresql_where=text("status IN ('draft', 'pending_review', 'approved')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    # The notice's own reference, quoted in the letter and in every reply.
+    reference: Mapped[str] = mapped_column(String(32), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     policy_version: Mapped[str] = mapped_column(String(32))
+    # notice | escalation (the next step after a notice the company did not heed)
+    kind: Mapped[str] = mapped_column(String(16), default="notice")
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("legal_notices.id"))
+    evaluation_id: Mapped[int | None] = mapped_column(ForeignKey("legal_evaluations.id"))
     basis: Mapped[str] = mapped_column(String(32))
-    # awaiting_approval | approved | sent | rejected
+    language: Mapped[str] = mapped_column(String(8), default="en")
+    # draft | pending_review | approved | sent | acknowledged | escalated | rejected | withdrawn
     status: Mapped[str] = mapped_column(String(24))
+    # The current revision: its text, the evidence it cites and the SHA-256 of the text.
+    revision: Mapped[int] = mapped_column(Integer, default=1)
     cited_evidence: Mapped[list[Any]] = mapped_column(default=list)
     activity_first: Mapped[dt.datetime]
     activity_last: Mapped[dt.datetime]
     body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    # What a named person approved: the revision and the hash of its exact text.
     approved_by: Mapped[str | None] = mapped_column(String(64))
     approved_at: Mapped[dt.datetime | None]
+    approved_revision: Mapped[int | None] = mapped_column(Integer)
+    approved_sha256: Mapped[str | None] = mapped_column(String(64))
     sent_at: Mapped[dt.datetime | None]
+    respond_by: Mapped[dt.datetime | None]
     escalated_at: Mapped[dt.datetime | None]
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class NoticeRevision(Base):
+    """Every text a notice has had, kept: an approval names one of them."""
+
+    __tablename__ = "notice_revisions"
+    __table_args__ = (UniqueConstraint("notice_id", "revision"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notice_id: Mapped[int] = mapped_column(ForeignKey("legal_notices.id"))
+    revision: Mapped[int] = mapped_column(Integer)
+    body: Mapped[str] = mapped_column(Text)
+    body_sha256: Mapped[str] = mapped_column(String(64))
+    cited_evidence: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LegalEvaluation(Base):
+    """One decision of the legal policy on a company's standing evidence, eligible or not.
+
+    The fingerprint (company, policy, decision, evidence relied on) makes re-evaluating the same
+    evidence a no-op rather than a new row."""
+
+    __tablename__ = "legal_evaluations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    policy_version: Mapped[str] = mapped_column(String(32))
+    eligible: Mapped[bool] = mapped_column(Boolean)
+    basis: Mapped[str | None] = mapped_column(String(32))
+    reason: Mapped[str] = mapped_column(Text)
+    relied_on: Mapped[list[Any]] = mapped_column(default=list)
+    # Evidence within the policy's margin of the cut-off: counsel decides, not the clock.
+    borderline: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class NoticeEvent(Base):

@@ -1,12 +1,15 @@
 """Appeals: an enforcement action is reversed by a person, with a reason, and the account's
-standing is recomputed from what remains in force."""
+standing is recomputed from what remains in force. A reversed ban stops being evidence: the
+companies it was cited against are evaluated again (their open notices redrafted or withdrawn)."""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, AuditEvent, EnforcementAction, utcnow
+from infra.db.models import Account, AuditEvent, EnforcementAction, Evidence, EvidenceLink, utcnow
+from tasks.messages import EvaluateCompany, FollowUp
+from tasks.outcome import Outcome
 
 
 class AppealError(RuntimeError):
@@ -49,3 +52,26 @@ def reverse(session: Session, action_id: int, *, actor: str, reason: str) -> Enf
         "banned" if "ban" in remaining else "restricted" if "restrict" in remaining else "active"
     )
     return action
+
+
+def reverse_on_appeal(session: Session, action_id: int, *, actor: str, reason: str) -> Outcome:
+    """``reverse``, then hand every company the ban was evidence against back to legal."""
+    action = reverse(session, action_id, actor=actor, reason=reason)
+    companies = sorted(
+        set(
+            session.scalars(
+                select(EvidenceLink.company_id)
+                .join(Evidence, Evidence.id == EvidenceLink.evidence_id)
+                .where(Evidence.action_id == action.id)
+            )
+        )
+    )
+    return Outcome(
+        {"action_id": action.id, "account_id": action.account_id, "companies": companies},
+        follow_ups=[
+            FollowUp(
+                EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:reversal:{action.id}"
+            )
+            for c in companies
+        ],
+    )

@@ -4,7 +4,7 @@ Idempotency lives in the database: one action per score (unique ``score_id``) an
 per account (a partial unique index), so a redelivered or concurrent run inserts nothing twice.
 Each action is explained by the exact contributions of the model that decided it, audited, and
 put in force on the account; bans in force are counted in the neighbourhood store once they
-commit, and banned business profiles become on-platform evidence.
+commit, and the business profiles of accounts banned in force become on-platform evidence.
 """
 
 from __future__ import annotations
@@ -64,12 +64,13 @@ def apply_actions(
     if counted:
         # Counted in Redis only once the bans are committed.
         outcome.after_commit.append(lambda: neighbours.record_bans(counted))
+    # Only a ban in force is evidence: a shadow ban was never made, and a notice must not say so.
     evidence_ids = on_platform.record_bans(
         session,
         [
             on_platform.Ban(a.id, a.score, a.model_version, records[a.id])
             for a in bans
-            if a.id in records
+            if a.status == "active" and a.id in records
         ],
     )
     outcome.summary["evidence"] = len(evidence_ids)

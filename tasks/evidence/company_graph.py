@@ -34,7 +34,7 @@ from infra.db.models import (
 )
 from tasks.evidence.indicators import normalize_company_name, registered_domain
 from tasks.evidence.shared_domains import is_shared
-from tasks.legal import history
+from tasks.legal import notices
 
 Key = tuple[str, str]  # (kind, value): ("domain", "acme.sk"), ("phone", "+4219...")
 KEY_KINDS = ("domain", "email", "phone")
@@ -173,7 +173,7 @@ def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, r
         update(Company).where(Company.merged_into == absorbed.id).values(merged_into=survivor.id)
     )
     absorbed.merged_into = survivor.id
-    withdrawn = _withdraw_drafts(session, absorbed.id, f"company merged into {survivor.id}")
+    withdrawn = _withdraw_drafts(session, absorbed.id, f"company merged into {survivor.id}", actor)
     details = {
         "reason": reason,
         "keys": moved_keys,
@@ -252,7 +252,7 @@ def split(
             company_id=company.id, other_id=new.id, actor=actor, reason=reason or "split"
         )
     )
-    withdrawn = _withdraw_drafts(session, company.id, f"keys split off to company {new.id}")
+    withdrawn = _withdraw_drafts(session, company.id, f"keys split off to company {new.id}", actor)
     details = {
         "reason": reason,
         "keys": sorted(f"{k}:{v}" for k, v in moving),
@@ -452,17 +452,16 @@ def _divide_evidence(
     return moved, shared
 
 
-def _withdraw_drafts(session: Session, company_id: int, why: str) -> list[int]:
-    """Drafts no approver should sign any more: the company they address has changed shape."""
+def _withdraw_drafts(session: Session, company_id: int, why: str, actor: str) -> list[int]:
+    """Open notices no one should sign any more: the company they address has changed shape
+    (the companies it became are evaluated afresh)."""
     drafts = list(
         session.scalars(
             select(LegalNotice).where(
-                LegalNotice.company_id == company_id,
-                LegalNotice.status == "awaiting_approval",
+                LegalNotice.company_id == company_id, LegalNotice.status.in_(notices.OPEN)
             )
         )
     )
     for notice in drafts:
-        notice.status = "withdrawn"
-        history.record(session, notice, f"withdrawn: {why}")
+        notices.move(session, notice, "withdrawn", why, actor=actor)
     return [n.id for n in drafts]

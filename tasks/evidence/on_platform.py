@@ -48,6 +48,7 @@ def _evidence(ban: Ban) -> store.NewEvidence:
         observed_at=record.observed_at,
         url=None,
         account_id=record.account_id,
+        action_id=ban.action_id,
         claims_bulk=False,
         excerpt=f"account {record.account_id} banned for automated or bulk messaging "
         f"(score {ban.score:.3f}, model {ban.model_version})",

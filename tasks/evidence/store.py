@@ -32,6 +32,7 @@ class NewEvidence:
     indicators: dict[str, Any]
     document_id: int | None = None
     submitted_by: str | None = None
+    action_id: int | None = None  # the ban an on-platform item is evidence of
 
     @property
     def content_hash(self) -> str:
@@ -50,6 +51,7 @@ class NewEvidence:
             "indicators": self.indicators,
             "document_id": self.document_id,
             "submitted_by": self.submitted_by,
+            "action_id": self.action_id,
         }
 
 

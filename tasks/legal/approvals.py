@@ -1,6 +1,9 @@
-"""A person's decision on a drafted notice: approval (then it is sent) or rejection.
+"""A person's decisions on a notice: approval of its exact text (then it is sent), rejection,
+withdrawal, and the company's acknowledgement once it was sent.
 
-Nothing is sent without it: ``legal.send`` re-checks the recorded approval before delivery.
+Approval pins the text: the revision and the SHA-256 of what was approved are stored with the
+approver's name, and ``legal.send`` sends only that text. A caller that shows the text to the
+approver passes its hash, so a revision made in between is refused rather than approved unread.
 """
 
 from __future__ import annotations
@@ -8,7 +11,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from infra.db.models import LegalNotice, utcnow
-from tasks.legal import history
+from tasks.legal import notices
 from tasks.messages import FollowUp, SendNotice
 from tasks.outcome import Outcome
 
@@ -17,24 +20,68 @@ class ApprovalError(RuntimeError):
     pass
 
 
-def decide(session: Session, notice_id: int, *, approve: bool, actor: str, note: str) -> Outcome:
-    """Record the decision; an approved notice's sending follows once it commits."""
+def approve(
+    session: Session, notice_id: int, *, actor: str, note: str, read_sha256: str | None = None
+) -> Outcome:
+    """Approve the notice's current text; its sending follows once this commits."""
+    notice = _decidable(session, notice_id, actor)
+    if notice.status != "pending_review":
+        raise ApprovalError(f"notice {notice.reference} is {notice.status}, not pending review")
+    if read_sha256 is not None and not notice.body_sha256.startswith(read_sha256.lower()):
+        raise ApprovalError(
+            f"notice {notice.reference} is now revision {notice.revision} "
+            f"(SHA-256 {notice.body_sha256[:12]}), not the text you read: read it again"
+        )
+    notice.approved_by = actor
+    notice.approved_at = utcnow()
+    notice.approved_revision = notice.revision
+    notice.approved_sha256 = notice.body_sha256
+    notices.move(
+        session,
+        notice,
+        "approved",
+        f"revision {notice.revision} (SHA-256 {notice.body_sha256}) approved. {note}".strip(),
+        actor=actor,
+    )
+    return Outcome(
+        {"notice_id": notice.id, "status": notice.status, "revision": notice.revision},
+        follow_ups=[
+            FollowUp(
+                SendNotice(notice_id=notice.id),
+                dedupe_key=f"legal.send:{notice.id}:r{notice.revision}",
+            )
+        ],
+    )
+
+
+def reject(session: Session, notice_id: int, *, actor: str, reason: str) -> Outcome:
+    return _close(session, notice_id, "rejected", actor=actor, reason=reason)
+
+
+def withdraw(session: Session, notice_id: int, *, actor: str, reason: str) -> Outcome:
+    return _close(session, notice_id, "withdrawn", actor=actor, reason=reason)
+
+
+def acknowledge(session: Session, notice_id: int, *, actor: str, note: str) -> Outcome:
+    """The company answered a sent notice: the notice is closed without escalation."""
+    return _close(session, notice_id, "acknowledged", actor=actor, reason=note)
+
+
+def _close(session: Session, notice_id: int, to: str, *, actor: str, reason: str) -> Outcome:
+    notice = _decidable(session, notice_id, actor)
+    if not reason.strip():
+        raise ApprovalError(f"say why the notice is {to}, for the record")
+    try:
+        notices.move(session, notice, to, reason, actor=actor)
+    except notices.NoticeStateError as exc:
+        raise ApprovalError(str(exc)) from exc
+    return Outcome({"notice_id": notice.id, "status": notice.status})
+
+
+def _decidable(session: Session, notice_id: int, actor: str) -> LegalNotice:
     if not actor.strip():
-        raise ApprovalError("an approval must name the person who gives it")
+        raise ApprovalError("a decision must name the person who makes it")
     notice = session.get(LegalNotice, notice_id, with_for_update=True)
     if notice is None:
         raise ApprovalError(f"no legal notice {notice_id}")
-    if notice.status != "awaiting_approval":
-        raise ApprovalError(f"notice {notice_id} is {notice.status}, not awaiting approval")
-    notice.status = "approved" if approve else "rejected"
-    if approve:
-        notice.approved_by = actor
-        notice.approved_at = utcnow()
-    history.record(session, notice, note, actor=actor)
-    session.flush()
-    outcome = Outcome({"notice_id": notice.id, "status": notice.status})
-    if approve:
-        outcome.follow_ups.append(
-            FollowUp(SendNotice(notice_id=notice.id), dedupe_key=f"legal.send:{notice.id}")
-        )
-    return outcome
+    return notice

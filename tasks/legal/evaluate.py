@@ -1,121 +1,347 @@
-"""``legal.evaluate``'s body: the policy decides on a company's evidence, and a notice is drafted.
+"""``legal.evaluate``'s body: the policy decides on a company's standing evidence, the decision is
+recorded, and the company's open notice is drafted, revised or withdrawn to match.
 
-One notice per company and policy version, left awaiting a person's approval. A draft still
-awaiting approval is refreshed when the evidence it cites changes; an approved, sent or rejected
-notice is a legal record and is never rewritten.
+Only evidence that stands counts: a ban still in force (not shadow, pending or overturned), a
+preserved document. Every evaluation is stored, eligible or not, with the evidence it relied on;
+the same evidence evaluated again is the same row. A notice's text changes only as a new
+revision, which needs its own approval: an approver never signs a text they did not read.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import uuid
+from collections import Counter
+from dataclasses import dataclass
 
-from sqlalchemy import select
+import phonenumbers
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore_select
 from infra.db.models import (
     AccountCompanyLink,
     Company,
-    CompanyIndicator,
+    Document,
+    EnforcementAction,
     Evidence,
     EvidenceLink,
+    LegalEvaluation,
     LegalNotice,
+    utcnow,
 )
-from tasks.evidence.company_graph import live_company
-from tasks.legal import history
-from tasks.legal.notice import CompanyView, EvidenceView, render
-from tasks.legal.policy import Eligibility, EvidenceFact
+from tasks.evidence.company_graph import keys_of, live_company
+from tasks.evidence.indicators import host_parts, normalize_company_name
+from tasks.legal import history, notices
+from tasks.legal.notice import CitedEvidence, Letter, language_for, render
+from tasks.legal.policy import Eligibility, EvidenceFact, Policy
 from tasks.legal.policy import evaluate as evaluate_policy
 from tasks.messages import EvaluateCompany
 from tasks.outcome import Outcome
 
+SYSTEM = history.SYSTEM
+# Notices that already told the company: new evidence after them is for escalation to act on.
+ADDRESSED = ("sent", "acknowledged", "escalated")
 
-def evaluate_company(session: Session, request: EvaluateCompany, *, policy_version: str) -> Outcome:
-    # A company merged into another since the request was made is evaluated as that one.
+
+@dataclass(frozen=True)
+class Standing:
+    """A company's evidence that counts now, as policy facts and as the letter cites it."""
+
+    facts: list[EvidenceFact]
+    cited: dict[int, CitedEvidence]
+
+
+def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Policy) -> Outcome:
+    # A company merged into another since the request was made is evaluated as that one; its
+    # row lock keeps two evaluations of one company from drafting two notices.
     company = live_company(session, request.company_id)
-    rows = session.execute(
-        select(Evidence, EvidenceLink.confidence)
-        .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
-        .where(EvidenceLink.company_id == company.id)
-    ).all()
-    facts = [EvidenceFact(e.id, e.source, e.observed_at, e.claims_bulk, conf) for e, conf in rows]
-    verdict = evaluate_policy(facts)
+    session.get(Company, company.id, with_for_update=True)
+    standing = standing_evidence(session, company.id)
+    verdict = evaluate_policy(standing.facts, policy)
+    evaluation = record_evaluation(session, company.id, policy, verdict)
+    summary: dict[str, object] = {
+        "company_id": company.id,
+        "eligible": verdict.eligible,
+        "evaluation_id": evaluation.id,
+    }
+    notice = open_notice(session, company.id)
     if not verdict.eligible:
-        return Outcome({"company_id": company.id, "eligible": False, "reason": verdict.reason})
-
-    notice = session.scalars(
-        select(LegalNotice)
-        .where(LegalNotice.company_id == company.id, LegalNotice.policy_version == policy_version)
-        .with_for_update()
-    ).one_or_none()
-    if notice is not None and notice.status != "awaiting_approval":
-        # Approved, sent or rejected notices are a legal record: never rewritten underneath.
-        return Outcome(
-            {
-                "company_id": company.id,
-                "eligible": True,
-                "notice_id": notice.id,
-                "status": notice.status,
-            }
-        )
-    evidence = {e.id: EvidenceView(e.url, e.excerpt) for e, _ in rows}
-    fields = _draft(session, company, verdict, evidence, policy_version)
+        summary["reason"] = verdict.reason
+        if notice is not None:
+            notices.move(
+                session, notice, "withdrawn", f"no longer eligible: {verdict.reason}", actor=SYSTEM
+            )
+            summary["withdrawn"] = notice.reference
+        return Outcome(summary)
+    summary["basis"] = verdict.basis
+    cited_ids = [f.evidence_id for f in verdict.cited]
     if notice is None:
-        (notice,) = insert_ignore_select(
-            session,
-            LegalNotice,
-            [
-                {
-                    "company_id": company.id,
-                    "policy_version": policy_version,
-                    "status": "awaiting_approval",
-                    **fields,
-                }
-            ],
-            ("company_id", "policy_version"),
-        )
-        history.record(session, notice, f"drafted: {verdict.reason}")
-    elif notice.cited_evidence != fields["cited_evidence"]:
-        for key, value in fields.items():
-            setattr(notice, key, value)
-        history.record(session, notice, f"evidence updated: {len(verdict.cited)} items cited")
-    return Outcome(
-        {"company_id": company.id, "eligible": True, "notice_id": notice.id, "basis": verdict.basis}
-    )
-
-
-def _draft(
-    session: Session,
-    company: Company,
-    verdict: Eligibility,
-    evidence: dict[int, EvidenceView],
-    policy_version: str,
-) -> dict[str, Any]:
-    """The notice's fields for ``verdict``: its basis, citations, period and letter."""
-    domains = sorted(
-        session.scalars(
-            select(CompanyIndicator.value).where(
-                CompanyIndicator.company_id == company.id, CompanyIndicator.kind == "domain"
+        if _already_addressed(session, company.id, cited_ids):
+            summary["notice"] = "already addressed"
+            return Outcome(summary)
+        notice = new_notice(session, company.id, policy, verdict.basis or "", evaluation.id)
+        notice.activity_first, notice.activity_last = verdict.activity_first, verdict.activity_last
+        body = render(
+            letter(
+                session,
+                company=company,
+                notice=notice,
+                policy=policy,
+                verdict=verdict,
+                standing=standing,
             )
         )
-    )
-    accounts = sorted(
-        session.scalars(
-            select(AccountCompanyLink.account_id).where(AccountCompanyLink.company_id == company.id)
+        notices.add_revision(session, notice, body, cited_ids, first=True)
+        history.record(session, notice, f"drafted: {verdict.reason}")
+        notices.move(session, notice, "pending_review", "submitted for review", actor=SYSTEM)
+    else:
+        body = render(
+            letter(
+                session,
+                company=company,
+                notice=notice,
+                policy=policy,
+                verdict=verdict,
+                standing=standing,
+            )
         )
+        if body != notice.body:
+            _revise(
+                session,
+                notice,
+                body=body,
+                cited=cited_ids,
+                verdict=verdict,
+                evaluation_id=evaluation.id,
+            )
+    summary["notice"] = notice.reference
+    summary["revision"] = notice.revision
+    return Outcome(summary)
+
+
+def standing_evidence(session: Session, company_id: int) -> Standing:
+    rows = session.execute(
+        select(Evidence, EvidenceLink.confidence, EnforcementAction.status, Document.sha256)
+        .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
+        .outerjoin(EnforcementAction, EnforcementAction.id == Evidence.action_id)
+        .outerjoin(Document, Document.id == Evidence.document_id)
+        .where(EvidenceLink.company_id == company_id)
+        .order_by(Evidence.observed_at, Evidence.id)
+    ).all()
+    facts: list[EvidenceFact] = []
+    cited: dict[int, CitedEvidence] = {}
+    for item, confidence, action_status, document_sha in rows:
+        if item.source == "on_platform":
+            # A ban stands while it is in force: not recorded in shadow, not overturned.
+            if action_status != "active":
+                continue
+            phones = item.indicators.get("phones") or [None]
+            sha, phone = item.content_hash, phones[0]
+        else:
+            if item.document_id is None:
+                continue  # not preserved: nothing a letter could cite by its hash
+            sha, phone = document_sha, None
+        facts.append(
+            EvidenceFact(
+                item.id, item.source, item.kind, item.observed_at, item.claims_bulk, confidence
+            )
+        )
+        cited[item.id] = CitedEvidence(
+            item.id, item.source, item.observed_at, item.url, sha, item.excerpt, phone
+        )
+    return Standing(facts, cited)
+
+
+def open_notice(session: Session, company_id: int) -> LegalNotice | None:
+    return session.scalars(
+        select(LegalNotice)
+        .where(LegalNotice.company_id == company_id, LegalNotice.status.in_(notices.OPEN))
+        .with_for_update()
+    ).one_or_none()
+
+
+def letter(
+    session: Session,
+    *,
+    company: Company,
+    notice: LegalNotice,
+    policy: Policy,
+    verdict: Eligibility,
+    standing: Standing,
+) -> Letter:
+    keys = keys_of(session, company.id)
+    previous = None
+    if notice.previous_id is not None:
+        previous = session.get_one(LegalNotice, notice.previous_id).reference
+    return Letter(
+        reference=notice.reference,
+        language=notice.language,
+        kind=notice.kind,
+        company_name=company.name,
+        basis=verdict.basis or "",
+        cutoff=policy.off_platform_cutoff,
+        activity_first=verdict.activity_first,
+        activity_last=verdict.activity_last,
+        evidence=tuple(standing.cited[f.evidence_id] for f in verdict.cited),
+        response_days=policy.response_days,
+        accounts_actioned=_accounts_banned(session, company.id),
+        brands=_brands(session, company),
+        domains=tuple(v for k, v in keys if k == "domain"),
+        previous_reference=previous,
     )
-    body = render(
-        company=CompanyView(company.id, company.name),
-        domains=domains,
-        eligibility=verdict,
-        evidence=evidence,
-        linked_accounts=accounts,
-        policy_version=policy_version,
+
+
+def countries(session: Session, company_id: int) -> list[str]:
+    """Where a company is, most likely first: its numbers' countries, its domains' country codes."""
+    seen: Counter[str] = Counter()
+    for kind, value in keys_of(session, company_id):
+        if kind == "phone":
+            try:
+                region = phonenumbers.region_code_for_number(phonenumbers.parse(value))
+            except phonenumbers.NumberParseException:
+                continue
+            if region:
+                seen[region] += 1
+        elif kind == "domain":
+            suffix = host_parts(value).suffix.rsplit(".", 1)[-1]
+            if len(suffix) == 2 and suffix != "io":
+                seen[suffix.upper()] += 1
+    return [country for country, _ in seen.most_common()]
+
+
+def record_evaluation(
+    session: Session, company_id: int, policy: Policy, verdict: Eligibility
+) -> LegalEvaluation:
+    """Store the decision (once per company, policy, decision and evidence relied on)."""
+    relied_on = [f.evidence_id for f in verdict.cited]
+    borderline = [f.evidence_id for f in verdict.borderline]
+    fingerprint = notices.digest(
+        f"{company_id}|{policy.version}|{verdict.eligible}|{verdict.basis}|{relied_on}|{borderline}"
     )
-    return {
-        "basis": verdict.basis,
-        "cited_evidence": [f.evidence_id for f in verdict.cited],
-        "activity_first": verdict.activity_first,
-        "activity_last": verdict.activity_last,
-        "body": body,
-    }
+    (row,) = insert_ignore_select(
+        session,
+        LegalEvaluation,
+        [
+            {
+                "fingerprint": fingerprint,
+                "company_id": company_id,
+                "policy_version": policy.version,
+                "eligible": verdict.eligible,
+                "basis": verdict.basis,
+                "reason": verdict.reason,
+                "relied_on": relied_on,
+                "borderline": borderline,
+            }
+        ],
+        "fingerprint",
+    )
+    assert isinstance(row, LegalEvaluation)
+    return row
+
+
+def _already_addressed(session: Session, company_id: int, cited: list[int]) -> bool:
+    """Whether a new notice would repeat one: the company was already told, or counsel already
+    closed a notice on exactly this evidence."""
+    for status, cited_before in session.execute(
+        select(LegalNotice.status, LegalNotice.cited_evidence).where(
+            LegalNotice.company_id == company_id
+        )
+    ):
+        if status in ADDRESSED or sorted(cited_before) == sorted(cited):
+            return True
+    return False
+
+
+def new_notice(
+    session: Session,
+    company_id: int,
+    policy: Policy,
+    basis: str,
+    evaluation_id: int,
+    *,
+    kind: str = "notice",
+    previous: LegalNotice | None = None,
+) -> LegalNotice:
+    """A new draft with its own reference; an escalation follows ``previous`` in its language."""
+    now = utcnow()
+    notice = LegalNotice(
+        # A placeholder until the row has its id, from which the reference is made.
+        reference=uuid.uuid4().hex[:32],
+        company_id=company_id,
+        policy_version=policy.version,
+        kind=kind,
+        previous_id=previous.id if previous else None,
+        basis=basis,
+        evaluation_id=evaluation_id,
+        language=previous.language if previous else language_for(countries(session, company_id)),
+        status="draft",
+        revision=1,
+        cited_evidence=[],
+        activity_first=now,
+        activity_last=now,
+        body="",
+        body_sha256="",
+    )
+    session.add(notice)
+    session.flush()
+    notice.reference = notices.reference(notice.id, now.year)
+    return notice
+
+
+def _revise(
+    session: Session,
+    notice: LegalNotice,
+    *,
+    body: str,
+    cited: list[int],
+    verdict: Eligibility,
+    evaluation_id: int,
+) -> None:
+    was = notice.status
+    why = "new evidence" if cited != notice.cited_evidence else "the company's details changed"
+    if was != "draft":
+        superseded = " (the approved text is superseded)" if was == "approved" else ""
+        notices.move(session, notice, "draft", f"{why}{superseded}", actor=SYSTEM)
+    notices.add_revision(session, notice, body, cited)
+    notice.basis = verdict.basis or notice.basis
+    notice.evaluation_id = evaluation_id
+    notice.activity_first = verdict.activity_first
+    notice.activity_last = verdict.activity_last
+    notices.move(
+        session,
+        notice,
+        "pending_review",
+        f"revision {notice.revision} submitted for review: {len(cited)} items cited",
+        actor=SYSTEM,
+    )
+
+
+def _accounts_banned(session: Session, company_id: int) -> int:
+    return (
+        session.scalar(
+            select(func.count(func.distinct(AccountCompanyLink.account_id)))
+            .join(EnforcementAction, EnforcementAction.account_id == AccountCompanyLink.account_id)
+            .where(
+                AccountCompanyLink.company_id == company_id,
+                EnforcementAction.action == "ban",
+                EnforcementAction.status == "active",
+            )
+        )
+        or 0
+    )
+
+
+def _brands(session: Session, company: Company) -> tuple[str, ...]:
+    """Other names the company's own evidence goes by (at most five)."""
+    names: dict[str, str] = {}
+    for indicators in session.scalars(
+        select(Evidence.indicators)
+        .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
+        .where(EvidenceLink.company_id == company.id, EvidenceLink.confidence >= 0.9)
+        .order_by(Evidence.id)
+    ):
+        for name in indicators.get("names", []):
+            normal = normalize_company_name(name)
+            if normal and normal != company.normalized_name:
+                names.setdefault(normal, name)
+    return tuple(list(names.values())[:5])

@@ -1,48 +1,126 @@
-"""``legal.send``'s body: an approved notice is delivered, once, and marked sent.
+"""``legal.send``'s body: the approved text of a notice is e-mailed to the company, once.
 
-The status is re-read under a row lock: nothing without a recorded approval is ever sent.
+The status and the pinned approval are re-read under a row lock: only a notice approved by a
+named person, whose current text is exactly the approved revision, is ever sent. The Message-ID
+derives from the notice's reference and revision, so the message is the same message however
+often a redelivered task tries it. A relay that is down defers (the task retries with backoff);
+a refusal is recorded on the notice for a person, and not retried.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import html
+from email.message import EmailMessage
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import LegalNotice, utcnow
-from infra.deliveries import deliver_once
-from infra.sinks import Sink
-from tasks.legal import history
+from infra.db.inserts import insert_ignore
+from infra.db.models import CompanyIndicator, Delivery, LegalNotice, utcnow
+from infra.mail import MailDeferredError, Mailer, MailRefusedError
+from tasks.errors import TransientError
+from tasks.legal import history, notices
 from tasks.legal.approvals import ApprovalError
+from tasks.legal.policy import load_policy
 from tasks.messages import SendNotice
 from tasks.outcome import Outcome
 
+SUBJECTS = {
+    "en": "Notice {reference}: unauthorised automated and bulk messaging",
+    "sk": "Výzva {reference}: neoprávnené automatizované a hromadné posielanie správ",
+}
 
-def send_notice(session: Session, request: SendNotice, *, sink: Sink) -> Outcome:
+
+def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender: str) -> Outcome:
     notice = session.get(LegalNotice, request.notice_id, with_for_update=True)
     if notice is None:
         raise LookupError(f"legal notice {request.notice_id} does not exist")
-    if notice.status == "sent":
-        return Outcome({"notice_id": notice.id, "status": "sent", "delivered": False})
+    summary: dict[str, object] = {"notice_id": notice.id, "reference": notice.reference}
+    if notice.status in ("sent", "acknowledged", "escalated"):
+        return Outcome({**summary, "status": notice.status, "delivered": False})
+    _check_approved(notice)
+    recipients = sorted(
+        session.scalars(
+            select(CompanyIndicator.value).where(
+                CompanyIndicator.company_id == notice.company_id, CompanyIndicator.kind == "email"
+            )
+        )
+    )
+    if not recipients:
+        history.record(
+            session,
+            notice,
+            "not delivered: the company has no e-mail address on record; add one to the "
+            "company or deliver the approved text by other means",
+        )
+        return Outcome({**summary, "status": notice.status, "delivered": False})
+    message = build_message(notice, recipients, sender)
+    try:
+        mailer.send(message)
+    except MailDeferredError as exc:
+        raise TransientError(f"notice {notice.reference} not sent yet: {exc}") from exc
+    except MailRefusedError as exc:
+        history.record(session, notice, f"delivery refused, not retried: {exc}")
+        return Outcome({**summary, "status": notice.status, "delivered": False})
+    session.execute(
+        insert_ignore(session, Delivery),
+        [{"kind": "legal_notice", "ref_id": notice.id, "sink": str(mailer)}],
+    )
+    notice.sent_at = utcnow()
+    days = load_policy(notice.policy_version).response_days
+    notice.respond_by = notice.sent_at + dt.timedelta(days=days)
+    notices.move(
+        session,
+        notice,
+        "sent",
+        f"revision {notice.revision} e-mailed to {', '.join(recipients)} via {mailer} "
+        f"as {message['Message-ID']}",
+        actor=history.SYSTEM,
+    )
+    return Outcome({**summary, "status": "sent", "delivered": True})
+
+
+def _check_approved(notice: LegalNotice) -> None:
+    """Nothing leaves without a named person's approval of exactly this text."""
     if notice.status != "approved" or not notice.approved_by:
         raise ApprovalError(
-            f"legal notice {notice.id} is {notice.status}: only approved notices are sent"
+            f"legal notice {notice.reference} is {notice.status}: only approved notices are sent"
         )
-    deliver_once(
-        session,
-        sink,
-        "legal_notice",
-        {
-            notice.id: {
-                "idempotency_key": f"notice-{notice.id}",
-                "notice_id": notice.id,
-                "company_id": notice.company_id,
-                "basis": notice.basis,
-                "cited_evidence": notice.cited_evidence,
-                "approved_by": notice.approved_by,
-                "body": notice.body,
-            }
-        },
+    text_hash = notices.digest(notice.body)
+    if (
+        notice.approved_revision != notice.revision
+        or notice.approved_sha256 != text_hash
+        or notice.body_sha256 != text_hash
+    ):
+        raise ApprovalError(
+            f"legal notice {notice.reference}: revision {notice.revision} is not the text "
+            f"{notice.approved_by} approved (revision {notice.approved_revision})"
+        )
+
+
+def build_message(notice: LegalNotice, recipients: list[str], sender: str) -> EmailMessage:
+    """The e-mail of a notice: its text as the body (plain and HTML) and as an attachment."""
+    domain = sender.rsplit("@", 1)[-1]
+    message = EmailMessage()
+    message["Message-ID"] = f"<{notice.reference}.r{notice.revision}@{domain}>"
+    message["From"] = sender
+    message["To"] = ", ".join(recipients)
+    subjects = SUBJECTS.get(notice.language, SUBJECTS["en"])
+    message["Subject"] = subjects.format(reference=notice.reference)
+    message["X-Notice-Reference"] = notice.reference
+    message["X-Notice-SHA256"] = notice.body_sha256
+    message.set_content(notice.body)
+    message.add_alternative(
+        f'<!doctype html><html lang="{notice.language}"><body>'
+        f'<pre style="font-family: monospace; white-space: pre-wrap">{html.escape(notice.body)}'
+        "</pre></body></html>",
+        subtype="html",
     )
-    notice.status = "sent"
-    notice.sent_at = utcnow()
-    history.record(session, notice, str(sink))
-    return Outcome({"notice_id": notice.id, "status": "sent", "delivered": True})
+    message.add_attachment(
+        notice.body.encode(),
+        maintype="text",
+        subtype="plain",
+        filename=f"{notice.reference}.txt",
+    )
+    return message

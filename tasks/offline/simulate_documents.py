@@ -13,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from tasks.legal.policy import OFF_PLATFORM_CUTOFF
+from infra.settings import get_settings
+from tasks.legal.policy import load_policy
 from tasks.offline.simulate_accounts import companies
 
 _CLAIMS = (
@@ -26,24 +27,24 @@ _NEUTRAL = (
     "Opening hours Monday to Friday. Write to us or call us for an appointment.",
     "Our shop sells handmade furniture. Contact our customer service for delivery dates.",
 )
-_CUTOFF = dt.datetime.combine(OFF_PLATFORM_CUTOFF, dt.time(), tzinfo=dt.UTC)
 
 
 def documents(n_accounts: int, seed: int) -> list[dict[str, Any]]:
     rng = np.random.default_rng([seed, 4])
+    cutoff = load_policy(get_settings().policy_version).off_platform_cutoff
     docs: list[dict[str, Any]] = []
     for i, firm in enumerate(companies(n_accounts, seed)):
         if firm.abusive:
             # Half keep advertising after the cut-off; the others only did so before it.
             continuing = i % 4 == 0
             when = (
-                _CUTOFF + dt.timedelta(days=float(rng.uniform(0, 40)))
+                cutoff + dt.timedelta(days=float(rng.uniform(0, 40)))
                 if continuing
-                else _CUTOFF - dt.timedelta(days=float(rng.uniform(1, 60)))
+                else cutoff - dt.timedelta(days=float(rng.uniform(1, 60)))
             )
             text = f"{_CLAIMS[i % len(_CLAIMS)]} Call {firm.phone} or write to sales@{firm.domain}."
         else:
-            when = _CUTOFF + dt.timedelta(days=float(rng.uniform(-30, 30)))
+            when = cutoff + dt.timedelta(days=float(rng.uniform(-30, 30)))
             text = f"{_NEUTRAL[i % len(_NEUTRAL)]} Phone {firm.phone}."
         docs.append(
             {
@@ -61,9 +62,9 @@ def documents(n_accounts: int, seed: int) -> list[dict[str, Any]]:
         domain = f"bulksender{seed}x{j}.com"
         continuing = j % 2 == 0
         when = (
-            _CUTOFF + dt.timedelta(days=float(rng.uniform(1, 30)))
+            cutoff + dt.timedelta(days=float(rng.uniform(1, 30)))
             if continuing
-            else _CUTOFF - dt.timedelta(days=float(rng.uniform(1, 30)))
+            else cutoff - dt.timedelta(days=float(rng.uniform(1, 30)))
         )
         docs.append(
             {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 from collections import Counter
+from email import message_from_bytes
 from typing import Any
 
 import pytest
@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from infra.db.models import (
     Account,
     AccountCompanyLink,
+    CompanyIndicator,
     Delivery,
     EnforcementAction,
     EvidenceLink,
@@ -86,13 +87,22 @@ def test_population_flows_through_all_four_stages(start, active_model):
         assert (session.scalar(select(func.count()).select_from(AccountCompanyLink)) or 0) > 0
         notices = session.scalars(select(LegalNotice)).all()
         assert notices
-        assert {n.status for n in notices} == {"awaiting_approval"}
-        assert all(n.cited_evidence and f"[E{n.cited_evidence[0]}]" in n.body for n in notices)
-        notice_id = notices[0].id
+        assert {n.status for n in notices} == {"pending_review"}
+        assert all(n.cited_evidence and "SHA-256" in n.body for n in notices)
+        # Sent by e-mail, so the notice picked has an address to go to.
+        notice_id = next(
+            n.id
+            for n in notices
+            if session.scalar(
+                select(CompanyIndicator.id).where(
+                    CompanyIndicator.company_id == n.company_id, CompanyIndicator.kind == "email"
+                )
+            )
+        )
 
     # Nothing is sent until a person approves; then the legal worker sends it once.
-    sink = get_settings().legal_sink_path
-    assert not sink.exists()
+    sandbox = get_settings().mail_sandbox_path
+    assert not sandbox.exists()
     approved = CliRunner().invoke(
         main,
         ["legal", "approve", str(notice_id), "--by", "counsel@example.org", "--note", "reviewed"],
@@ -102,9 +112,10 @@ def test_population_flows_through_all_four_stages(start, active_model):
     workers.wait_for(
         lambda: count(LegalNotice, LegalNotice.status == "sent") == 1, what="notice sent"
     )
-    lines = [json.loads(line) for line in sink.read_text().splitlines()]
-    assert [line["notice_id"] for line in lines] == [notice_id]
-    assert lines[0]["approved_by"] == "counsel@example.org"
+    (mail,) = sandbox.glob("*.eml")
+    with session_scope() as session:
+        reference = session.get_one(LegalNotice, notice_id).reference
+    assert message_from_bytes(mail.read_bytes())["X-Notice-Reference"] == reference
     assert workers.alive()
 
 

@@ -21,8 +21,10 @@ from tasks.evidence.company_graph import GraphError
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.legal.evaluate import evaluate_company
-from tasks.legal.policy import MIN_LINK_CONFIDENCE
+from tasks.legal.policy import load_policy
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence
+
+POLICY = load_policy("2019-12-07.2")
 
 
 def page(url: str, contacts: str, *, claim: bool = True, when: str = "2020-03-01") -> Any:
@@ -51,7 +53,7 @@ def owner(session: Session, evidence_id: int) -> int:
     (company_id,) = session.scalars(
         select(EvidenceLink.company_id).where(
             EvidenceLink.evidence_id == evidence_id,
-            EvidenceLink.confidence >= MIN_LINK_CONFIDENCE,
+            EvidenceLink.confidence >= POLICY.min_link_confidence,
         )
     ).all()
     return company_id
@@ -95,7 +97,7 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     older, younger = owner(session, first), owner(session, second)
     assert older < younger
     for company_id in (older, younger):
-        evaluate_company(session, EvaluateCompany(company_id=company_id), policy_version="t")
+        evaluate_company(session, EvaluateCompany(company_id=company_id), policy=POLICY)
     (bridge,) = linked(
         session, page("https://alpha-send.com/partners", "Also at beta-blast.com, +44 7911 200002.")
     )
@@ -113,7 +115,7 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
         (younger, "merged", "evidence.link"),
     ]
     # A late evaluation of the absorbed company evaluates the one it became.
-    outcome = evaluate_company(session, EvaluateCompany(company_id=younger), policy_version="t")
+    outcome = evaluate_company(session, EvaluateCompany(company_id=younger), policy=POLICY)
     assert outcome.summary["company_id"] == older
 
 
@@ -150,7 +152,7 @@ def test_news_naming_a_vendor_links_it_weakly_and_makes_no_company(session: Sess
     (story,) = linked(session, news)
     links = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id == story)).all()
     assert [(link.company_id, link.method) for link in links] == [(vendor, "named_in_news")]
-    assert links[0].confidence < MIN_LINK_CONFIDENCE
+    assert links[0].confidence < POLICY.min_link_confidence
     assert len(live(session)) == 1  # neither the newspaper nor a second vendor
     # The vendor's address in a story is not the newspaper's: the vendor keeps it alone.
     assert ("domain", "dailytech-news.com") not in company_graph.describe(session, vendor).keys
@@ -235,4 +237,4 @@ def test_a_contact_page_on_a_companys_own_site_gives_it_its_numbers(session: Ses
     )
     assert len(live(session)) == 1
     link = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id == news)).one()
-    assert (link.method, link.confidence < MIN_LINK_CONFIDENCE) == ("mentioned", True)
+    assert (link.method, link.confidence < POLICY.min_link_confidence) == ("mentioned", True)

@@ -9,16 +9,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, Company, EvidenceLink
+from infra.db.models import Company, EvidenceLink, LegalNotice
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
-from tasks.evidence.on_platform import Ban, record_bans
 from tasks.evidence.resolve import NAME_CEILING
 from tasks.legal.evaluate import evaluate_company
-from tasks.legal.policy import MIN_LINK_CONFIDENCE
+from tasks.legal.policy import load_policy
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence
-from tasks.scoring.signals import AccountSignals
-from tests.records import T0, record
+from tests.records import T0
+from tests.seed import banned_profile
+
+POLICY = load_policy("2019-12-07.2")
 
 
 def claim(text: str, url: str, publisher: str, when: str = "2020-02-01T10:00:00+00:00") -> Any:
@@ -45,7 +46,7 @@ def companies_of(session: Session, evidence_id: int, *, strong: bool = True) -> 
     rows = session.scalars(
         select(EvidenceLink).where(EvidenceLink.evidence_id == evidence_id)
     ).all()
-    return {r.company_id for r in rows if (r.confidence >= MIN_LINK_CONFIDENCE) == strong}
+    return {r.company_id for r in rows if (r.confidence >= POLICY.min_link_confidence) == strong}
 
 
 def test_vendors_sharing_only_platform_links_stay_apart(session: Session) -> None:
@@ -103,14 +104,10 @@ def test_same_name_in_two_countries_stays_two_companies(session: Session) -> Non
         )
     ).one()
     assert (suggestion.method, suggestion.confidence) == ("name", NAME_CEILING)
-    verdict = evaluate_company(
-        session, EvaluateCompany(company_id=sk_company), policy_version="test"
-    )
-    cited = verdict.summary.get("notice_id")
-    assert cited is not None  # eligible on its own claim
-    from infra.db.models import LegalNotice
-
-    notice = session.get_one(LegalNotice, cited)
+    verdict = evaluate_company(session, EvaluateCompany(company_id=sk_company), policy=POLICY)
+    reference = verdict.summary.get("notice")
+    assert reference is not None  # eligible on its own claim
+    notice = session.scalars(select(LegalNotice).where(LegalNotice.reference == reference)).one()
     assert uk not in notice.cited_evidence
 
 
@@ -125,7 +122,7 @@ def test_a_name_alone_makes_no_company_eligible(session: Session) -> None:
     assert company not in companies_of(session, new)
     assert company in companies_of(session, new, strong=False)  # suggested for review only
 
-    outcome = evaluate_company(session, EvaluateCompany(company_id=company), policy_version="t")
+    outcome = evaluate_company(session, EvaluateCompany(company_id=company), policy=POLICY)
     assert outcome.summary["eligible"] is False
 
 
@@ -145,29 +142,15 @@ def test_linking_again_makes_no_second_company(session: Session) -> None:
 
 
 def test_two_banned_accounts_of_the_same_name_are_two_companies(session: Session) -> None:
-    def banned(account_id: str, phone: str) -> AccountSignals:
-        raw = record(account_id, phone=phone, business={"name": "Quick Promo"})
-        session.add(
-            Account(
-                account_id=account_id,
-                phone=phone,
-                country="SK",
-                phone_block=phone[:-3],
-                status="banned",
-            )
-        )
-        raw["observed_at"] = (T0 + dt.timedelta(days=1)).isoformat()
-        return AccountSignals.model_validate(raw)
-
-    records = [banned("b1", "+421905000111"), banned("b2", "+421905000222")]
-    session.flush()
-    ids = record_bans(
-        session,
-        [
-            Ban(action_id=i + 1, score=0.99, model_version="m", record=r)
-            for i, r in enumerate(records)
+    when = T0 + dt.timedelta(days=1)
+    ids = [
+        *banned_profile(session, "b1", "+421905000111", {"name": "Quick Promo"}, observed_at=when)[
+            1
         ],
-    )
+        *banned_profile(session, "b2", "+421905000222", {"name": "Quick Promo"}, observed_at=when)[
+            1
+        ],
+    ]
     link_evidence(session, LinkEvidence(evidence_ids=ids))
     keys = sorted(str(k) for (k,) in session.execute(select(Company.origin_key)))
     assert keys == ["account:b1", "account:b2"]

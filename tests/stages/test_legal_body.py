@@ -4,28 +4,40 @@ PostgreSQL), rolled back after each test. State is built by the evidence bodies 
 from __future__ import annotations
 
 import datetime as dt
-import json
+from email import message_from_bytes
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, Delivery, LegalNotice, NoticeEvent
-from infra.sinks import JsonlSink
+from infra.db.models import (
+    Delivery,
+    LegalEvaluation,
+    LegalNotice,
+    NoticeEvent,
+    NoticeRevision,
+)
+from infra.mail import MailDeferredError, MailRefusedError, SandboxMailer
+from tasks.enforcement.appeals import reverse_on_appeal
+from tasks.errors import TransientError
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
-from tasks.legal.approvals import ApprovalError, decide
-from tasks.legal.escalate import escalate_stale
+from tasks.legal.approvals import ApprovalError, acknowledge, approve, reject, withdraw
+from tasks.legal.escalate import escalate_overdue
 from tasks.legal.evaluate import evaluate_company
-from tasks.legal.policy import BASIS_OFF_PLATFORM
+from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
 from tasks.legal.send import send_notice
-from tasks.messages import EvaluateCompany, FollowUp, IngestEvidence, LinkEvidence, SendNotice
+from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
 from tasks.outcome import Outcome
+from tests.seed import banned_profile
 
-POLICY = "test-policy-1"
+POLICY = load_policy("2019-12-07.2")
 SITE = "https://www.acmereach.sk"
+SENDER = "legal-notices@bulkguard.invalid"
 
 
 def claim(observed_at: str, *, path: str = "/offer", text: str | None = None) -> dict[str, Any]:
@@ -38,7 +50,7 @@ def claim(observed_at: str, *, path: str = "/offer", text: str | None = None) ->
         "publisher": "Acme Reach s.r.o.",
         "title": "Acme Reach",
         "text": text
-        or "We send bulk WhatsApp messages to 100,000 customers. Call +421 905 111 222.",
+        or "We send bulk WhatsApp messages to 100,000 customers. Write to legal@acmereach.sk.",
     }
 
 
@@ -53,387 +65,315 @@ def add_evidence(session: Session, *documents: dict[str, Any]) -> tuple[int, lis
 
 
 def evaluate(session: Session, company_id: int) -> Outcome:
-    return evaluate_company(session, EvaluateCompany(company_id=company_id), policy_version=POLICY)
+    return evaluate_company(session, EvaluateCompany(company_id=company_id), policy=POLICY)
+
+
+def notice_of(session: Session, company_id: int) -> LegalNotice:
+    return session.scalars(
+        select(LegalNotice).where(LegalNotice.company_id == company_id).order_by(LegalNotice.id)
+    ).all()[-1]
 
 
 def drafted(session: Session, *documents: dict[str, Any]) -> LegalNotice:
-    """A notice awaiting approval, drafted from ``documents``."""
     company_id, _ = add_evidence(session, *documents)
-    notice_id = evaluate(session, company_id).summary["notice_id"]
-    notice = session.get(LegalNotice, notice_id)
-    assert notice is not None
-    return notice
+    evaluate(session, company_id)
+    return notice_of(session, company_id)
 
 
-def approved(session: Session) -> LegalNotice:
-    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    decide(session, notice.id, approve=True, actor="counsel@example.com", note="checked")
-    return notice
+def send(session: Session, notice: LegalNotice, mailer: Any) -> Outcome:
+    return send_notice(session, SendNotice(notice_id=notice.id), mailer=mailer, sender=SENDER)
 
 
-def reread(session: Session, notice: LegalNotice) -> None:
-    """Write what a body changed, as its task's commit would, and read the row back."""
-    session.flush()
-    session.refresh(notice)
-
-
-def events(session: Session, notice_id: int) -> list[tuple[str, str, str]]:
-    rows = session.execute(
-        select(NoticeEvent.status, NoticeEvent.actor, NoticeEvent.note)
-        .where(NoticeEvent.notice_id == notice_id)
-        .order_by(NoticeEvent.id)
+def statuses(session: Session, notice_id: int) -> list[str]:
+    return list(
+        session.scalars(
+            select(NoticeEvent.status)
+            .where(NoticeEvent.notice_id == notice_id)
+            .order_by(NoticeEvent.id)
+        )
     )
-    return [(status, actor, note) for status, actor, note in rows]
 
 
 def count(session: Session, model: Any) -> int:
     return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def utc(year: int, month: int, day: int, hour: int) -> dt.datetime:
-    return dt.datetime(year, month, day, hour, tzinfo=dt.UTC)
+class Refusing:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def send(self, _message: EmailMessage) -> None:
+        raise self.error
 
 
 # ------------------------------------------------------------------------------ evaluate
 
 
-def test_a_claim_continuing_after_the_cutoff_drafts_a_notice(session: Session) -> None:
-    company_id, (before, after) = add_evidence(
-        session,
-        claim("2019-11-01T09:00:00+00:00"),
-        claim("2020-01-15T10:00:00+01:00", path="/pricing"),
-    )
-    outcome = evaluate(session, company_id)
-
-    notice = session.scalars(select(LegalNotice)).one()
-    assert outcome.summary == {
-        "company_id": company_id,
-        "eligible": True,
-        "notice_id": notice.id,
-        "basis": BASIS_OFF_PLATFORM,
-    }
-    assert outcome.follow_ups == []
-    assert (notice.company_id, notice.policy_version) == (company_id, POLICY)
-    assert (notice.status, notice.basis) == ("awaiting_approval", BASIS_OFF_PLATFORM)
-    # The claim from before the cut-off is cited too: it shows how long the activity went on.
-    assert notice.cited_evidence == [before, after]
-    assert notice.activity_first == utc(2019, 11, 1, 9)
-    assert notice.activity_last == utc(2020, 1, 15, 9)
-    assert notice.approved_by is None
-    assert notice.escalated_at is None
-    assert "To: Acme Reach s.r.o. (acmereach.sk)" in notice.body
-    assert f"Policy version: {POLICY}" in notice.body
-    assert "01 November 2019 to 15 January 2020" in notice.body
-    assert f"[E{before}] 2019-11-01" in notice.body
-    assert f"[E{after}] 2020-01-15" in notice.body
-    assert f"{SITE}/pricing" in notice.body
-    ((status, actor, note),) = events(session, notice.id)
-    assert (status, actor) == ("awaiting_approval", "bulkguard")
-    assert note.startswith("drafted: off-platform evidence alone")
-
-
-def test_the_body_names_accounts_tied_to_the_company(session: Session) -> None:
-    session.add(
-        Account(account_id="acct-1", phone="+421905111222", phone_block="+421905111", country="SK")
-    )
-    session.flush()
+def test_a_claim_after_the_cutoff_drafts_a_notice_for_review(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    assert "Accounts on the service tied to the company: 1 (acct-1)." in notice.body
+    assert notice.status == "pending_review"
+    assert notice.reference == f"BG-{notice.created_at:%Y}-{notice.id:06d}"
+    assert (notice.basis, notice.language, notice.revision) == (BASIS_OFF_PLATFORM, "sk", 1)
+    assert statuses(session, notice.id) == ["draft", "pending_review"]
+    (revision,) = session.scalars(select(NoticeRevision)).all()
+    assert (revision.body, revision.body_sha256) == (notice.body, notice.body_sha256)
+    # Slovak company (.sk), Slovak letter, quoting the sentence that makes the claim.
+    assert "„We send bulk WhatsApp messages to 100,000 customers.“" in notice.body
 
 
-def test_claims_only_before_the_cutoff_draft_nothing(session: Session) -> None:
-    company_id, _ = add_evidence(
-        session,
-        claim("2019-10-01T09:00:00+00:00"),
-        claim("2019-12-06T23:59:59+00:00", path="/pricing"),
-    )
-    outcome = evaluate(session, company_id)
-
-    assert outcome.summary == {
-        "company_id": company_id,
-        "eligible": False,
-        "reason": "off-platform evidence only, all of it dated before 07 December 2019, "
-        "and no sign the activity continued",
-    }
-    assert outcome.follow_ups == []
-    assert count(session, LegalNotice) == 0
-    assert count(session, NoticeEvent) == 0
-
-
-@pytest.mark.parametrize(
-    ("observed_at", "eligible"),
-    [
-        # 00:30 UTC on 7 December, recorded at UTC-1: on the cut-off date.
-        ("2019-12-06T23:30:00-01:00", True),
-        # 23:30 UTC on 6 December, recorded at UTC+1: before it.
-        ("2019-12-07T00:30:00+01:00", False),
-    ],
-)
-def test_the_cutoff_is_a_date_in_utc(session: Session, observed_at: str, eligible: bool) -> None:
-    company_id, _ = add_evidence(session, claim(observed_at))
-    assert evaluate(session, company_id).summary["eligible"] is eligible
-    assert count(session, LegalNotice) == int(eligible)
-
-
-def test_evaluating_again_without_new_evidence_changes_nothing(session: Session) -> None:
-    company_id, _ = add_evidence(session, claim("2020-01-15T10:00:00+00:00"))
+def test_every_evaluation_is_recorded_eligible_or_not(session: Session) -> None:
+    company_id, (old,) = add_evidence(session, claim("2019-06-01T10:00:00+00:00"))
     first = evaluate(session, company_id)
-    notice = session.scalars(select(LegalNotice)).one()
-    before = (notice.cited_evidence, notice.body, notice.activity_last, notice.updated_at)
-
-    second = evaluate(session, company_id)
-    session.flush()
-
-    assert second.summary == first.summary
-    assert count(session, LegalNotice) == 1
-    assert (notice.cited_evidence, notice.body, notice.activity_last, notice.updated_at) == before
-    assert len(events(session, notice.id)) == 1
-
-
-def test_new_evidence_refreshes_a_draft_awaiting_approval(session: Session) -> None:
-    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    (first,) = notice.cited_evidence
-
-    company_id, (later,) = add_evidence(
-        session,
-        claim(
-            "2020-03-02T08:00:00+00:00",
-            path="/news",
-            text="WhatsApp blast service: now for 1,000,000 numbers.",
-        ),
+    assert first.summary["eligible"] is False
+    assert count(session, LegalNotice) == 0
+    evaluate(session, company_id)  # the same evidence again: the same record
+    (record,) = session.scalars(select(LegalEvaluation)).all()
+    assert (record.eligible, record.relied_on, record.policy_version) == (
+        False,
+        [old],
+        POLICY.version,
     )
-    assert company_id == notice.company_id
-    outcome = evaluate(session, company_id)
+    assert "before 7 December 2019" in record.reason
 
-    assert outcome.summary["notice_id"] == notice.id
-    assert count(session, LegalNotice) == 1
-    reread(session, notice)
-    assert notice.status == "awaiting_approval"
-    assert notice.cited_evidence == [first, later]
-    assert notice.activity_first == utc(2020, 1, 15, 10)
-    assert notice.activity_last == utc(2020, 3, 2, 8)
-    assert f"[E{later}] 2020-03-02" in notice.body
-    assert "15 January 2020 to 02 March 2020" in notice.body
-    assert [note for _, _, note in events(session, notice.id)][1:] == [
-        "evidence updated: 2 items cited"
-    ]
+    # The same company's activity continues after the cut-off: now eligible.
+    _, (new,) = add_evidence(session, claim("2020-02-01T10:00:00+00:00", path="/2020"))
+    assert evaluate(session, company_id).summary["eligible"] is True
+    latest = session.scalars(select(LegalEvaluation).order_by(LegalEvaluation.id)).all()[-1]
+    assert (latest.eligible, latest.relied_on) == (True, [old, new])
 
 
-def test_evidence_that_is_not_cited_leaves_the_draft_alone(session: Session) -> None:
+def test_evidence_near_the_cutoff_is_flagged_for_counsel(session: Session) -> None:
+    # 00:30 on 7 December in Bratislava: decided as before the cut-off, and flagged.
+    company_id, (early,) = add_evidence(session, claim("2019-12-07T00:30:00+01:00"))
+    evaluate(session, company_id)
+    record = session.scalars(select(LegalEvaluation)).one()
+    assert (record.eligible, record.borderline) == (False, [early])
+
+
+def test_new_evidence_makes_a_new_revision_for_review(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    cited, body = list(notice.cited_evidence), notice.body
-    contact = claim("2020-02-01T00:00:00+00:00", path="/contact", text="Contact us any time.")
-    add_evidence(session, contact)
-
+    first_hash = notice.body_sha256
+    add_evidence(session, claim("2020-03-01T10:00:00+00:00", path="/prices"))
     evaluate(session, notice.company_id)
-    reread(session, notice)
-    assert (notice.cited_evidence, notice.body) == (cited, body)
-    assert len(events(session, notice.id)) == 1
+    assert notice.revision == 2
+    assert notice.status == "pending_review"
+    assert notice.body_sha256 != first_hash
+    assert statuses(session, notice.id)[-2:] == ["draft", "pending_review"]
+    assert count(session, NoticeRevision) == 2
 
 
-def test_an_approved_notice_is_never_rewritten(session: Session) -> None:
-    notice = approved(session)
-    cited, body, last = list(notice.cited_evidence), notice.body, notice.activity_last
-    add_evidence(session, claim("2020-05-01T00:00:00+00:00", path="/may"))
-
-    outcome = evaluate(session, notice.company_id)
-
-    assert outcome.summary == {
-        "company_id": notice.company_id,
-        "eligible": True,
-        "notice_id": notice.id,
-        "status": "approved",
-    }
-    reread(session, notice)
-    assert (notice.status, notice.cited_evidence, notice.body) == ("approved", cited, body)
-    assert notice.activity_last == last
-    assert [status for status, _, _ in events(session, notice.id)] == [
-        "awaiting_approval",
-        "approved",
-    ]
-    assert count(session, LegalNotice) == 1
-
-
-def test_each_policy_version_has_its_own_notice(session: Session) -> None:
-    notice = approved(session)
-    outcome = evaluate_company(
-        session, EvaluateCompany(company_id=notice.company_id), policy_version="test-policy-2"
+def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_path: Path) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    approve(session, notice.id, actor="counsel@example.com", note="checked")
+    read = notice.body_sha256
+    company_id = notice.company_id
+    add_evidence(session, claim("2020-03-01T10:00:00+00:00", path="/prices"))
+    evaluate(session, company_id)
+    assert (notice.status, notice.revision, notice.approved_revision) == ("pending_review", 2, 1)
+    # Not sendable: the approved text is not the current one.
+    with pytest.raises(ApprovalError, match="only approved notices are sent"):
+        send(session, notice, SandboxMailer(tmp_path))
+    # An approver who read revision 1 cannot approve revision 2 by mistake.
+    with pytest.raises(ApprovalError, match="not the text you read"):
+        approve(session, notice.id, actor="counsel@example.com", note="", read_sha256=read[:12])
+    approve(
+        session, notice.id, actor="counsel@example.com", note="", read_sha256=notice.body_sha256
     )
-    assert outcome.summary["notice_id"] != notice.id
-    new = session.get(LegalNotice, outcome.summary["notice_id"])
-    assert new is not None
-    assert (new.status, new.policy_version) == ("awaiting_approval", "test-policy-2")
+    assert (notice.approved_revision, notice.approved_sha256) == (2, notice.body_sha256)
 
 
-def test_an_unknown_company_cannot_be_evaluated(session: Session) -> None:
-    with pytest.raises(LookupError, match="company 999999 does not exist"):
-        evaluate(session, 999_999)
+def test_one_open_notice_per_company_is_a_database_rule(session: Session) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    twin = LegalNotice(
+        reference="BG-TWIN",
+        company_id=notice.company_id,
+        policy_version=POLICY.version,
+        basis=notice.basis,
+        status="draft",
+        activity_first=notice.activity_first,
+        activity_last=notice.activity_last,
+        body="",
+        body_sha256="",
+    )
+
+    def insert() -> None:
+        with session.begin_nested():
+            session.add(twin)
+
+    with pytest.raises(sqlalchemy.exc.IntegrityError):
+        insert()
+
+
+def test_a_closed_notice_is_not_redrafted_on_the_same_evidence(session: Session) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    reject(session, notice.id, actor="counsel@example.com", reason="the page is a parody")
+    evaluate(session, notice.company_id)
+    assert count(session, LegalNotice) == 1
+    # New evidence is a new matter: a new notice with its own reference.
+    add_evidence(session, claim("2020-03-01T10:00:00+00:00", path="/prices"))
+    evaluate(session, notice.company_id)
+    again = notice_of(session, notice.company_id)
+    assert again.id != notice.id
+    assert again.reference != notice.reference
+    assert again.status == "pending_review"
+
+
+def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
+    profile = {"name": "Promo Blast", "email": "sales@promoblast.sk"}
+    # Enforcement records no evidence of a shadow ban (tests of apply_actions); a row left by an
+    # older version still does not stand.
+    _, (shadow,) = banned_profile(session, "s1", "+421905000111", profile, status="shadow")
+    action_id, (ban,) = banned_profile(session, "b1", "+421905000222", profile)
+    (link,) = link_evidence(session, LinkEvidence(evidence_ids=[shadow, ban])).follow_ups
+    assert isinstance(link.message, EvaluateCompany)
+    company_id = link.message.company_id
+    evaluate(session, company_id)
+    notice = notice_of(session, company_id)
+    assert notice.cited_evidence == [ban]
+    assert "+421905000222" in notice.body
+
+    # The ban is overturned on appeal: the company is evaluated again and the draft withdrawn.
+    outcome = reverse_on_appeal(session, action_id, actor="agent-7", reason="appeal upheld")
+    (follow_up,) = outcome.follow_ups
+    assert follow_up.message == EvaluateCompany(company_id=company_id)
+    result = evaluate(session, company_id)
+    assert result.summary["eligible"] is False
+    assert notice.status == "withdrawn"
 
 
 # ------------------------------------------------------------------------------ approvals
 
 
-def test_an_approval_records_its_approver_and_hands_on_sending(session: Session) -> None:
+def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    outcome = decide(session, notice.id, approve=True, actor="counsel@example.com", note="ok")
-
-    assert outcome.summary == {"notice_id": notice.id, "status": "approved"}
-    assert outcome.follow_ups == [
-        FollowUp(SendNotice(notice_id=notice.id), dedupe_key=f"legal.send:{notice.id}")
-    ]
-    reread(session, notice)
+    outcome = approve(session, notice.id, actor="counsel@example.com", note="checked")
     assert (notice.status, notice.approved_by) == ("approved", "counsel@example.com")
-    assert notice.approved_at is not None
-    assert events(session, notice.id)[-1] == ("approved", "counsel@example.com", "ok")
+    assert (notice.approved_revision, notice.approved_sha256) == (1, notice.body_sha256)
+    (follow_up,) = outcome.follow_ups
+    assert follow_up.message == SendNotice(notice_id=notice.id)
+    assert follow_up.dedupe_key == f"legal.send:{notice.id}:r1"
 
 
-def test_a_rejection_sends_nothing(session: Session) -> None:
+@pytest.mark.parametrize("actor", ["", "  "])
+def test_a_decision_must_name_its_person(session: Session, actor: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    outcome = decide(
-        session, notice.id, approve=False, actor="counsel@example.com", note="weak evidence"
-    )
-
-    assert outcome.summary == {"notice_id": notice.id, "status": "rejected"}
-    assert outcome.follow_ups == []
-    reread(session, notice)
-    assert notice.status == "rejected"
-    assert (notice.approved_by, notice.approved_at) == (None, None)
-    assert events(session, notice.id)[-1] == ("rejected", "counsel@example.com", "weak evidence")
+    with pytest.raises(ApprovalError, match="name the person"):
+        approve(session, notice.id, actor=actor, note="")
 
 
-@pytest.mark.parametrize("first", [True, False])
-@pytest.mark.parametrize("second", [True, False])
-def test_a_notice_is_decided_once(session: Session, first: bool, second: bool) -> None:
+def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    decide(session, notice.id, approve=first, actor="counsel@example.com", note="")
-    with pytest.raises(ApprovalError, match="not awaiting approval"):
-        decide(session, notice.id, approve=second, actor="other@example.com", note="")
-    reread(session, notice)
-    assert notice.status == ("approved" if first else "rejected")
-    assert notice.approved_by == ("counsel@example.com" if first else None)
-    assert len(events(session, notice.id)) == 2
-
-
-@pytest.mark.parametrize("actor", ["", "   "])
-def test_an_approval_must_name_its_approver(session: Session, actor: str) -> None:
-    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    with pytest.raises(ApprovalError, match="must name the person"):
-        decide(session, notice.id, approve=True, actor=actor, note="")
-    reread(session, notice)
-    assert notice.status == "awaiting_approval"
-    assert len(events(session, notice.id)) == 1
-
-
-def test_an_unknown_notice_cannot_be_decided(session: Session) -> None:
-    with pytest.raises(ApprovalError, match="no legal notice 999999"):
-        decide(session, 999_999, approve=True, actor="counsel@example.com", note="")
+    with pytest.raises(ApprovalError, match="say why"):
+        withdraw(session, notice.id, actor="counsel@example.com", reason=" ")
+    withdraw(session, notice.id, actor="counsel@example.com", reason="company dissolved")
+    with pytest.raises(ApprovalError, match="not pending review"):
+        approve(session, notice.id, actor="counsel@example.com", note="")
+    with pytest.raises(ApprovalError, match="cannot become rejected"):
+        reject(session, notice.id, actor="counsel@example.com", reason="late")
 
 
 # ------------------------------------------------------------------------------ send
 
 
-def test_an_approved_notice_is_sent_once(session: Session, tmp_path: Path) -> None:
-    sink = JsonlSink(tmp_path / "legal" / "notices.jsonl")
-    notice = approved(session)
+def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    approve(session, notice.id, actor="counsel@example.com", note="")
+    mailer = SandboxMailer(tmp_path)
+    assert send(session, notice, mailer).summary["delivered"] is True
+    assert send(session, notice, mailer).summary["delivered"] is False  # redelivered task
 
-    first = send_notice(session, SendNotice(notice_id=notice.id), sink=sink)
-
-    assert first.summary == {"notice_id": notice.id, "status": "sent", "delivered": True}
-    assert first.follow_ups == []
-    (line,) = sink.path.read_text().splitlines()
-    assert json.loads(line) == {
-        "idempotency_key": f"notice-{notice.id}",
-        "notice_id": notice.id,
-        "company_id": notice.company_id,
-        "basis": BASIS_OFF_PLATFORM,
-        "cited_evidence": notice.cited_evidence,
-        "approved_by": "counsel@example.com",
-        "body": notice.body,
-    }
-    reread(session, notice)
+    (eml,) = tmp_path.glob("*.eml")
+    message = message_from_bytes(eml.read_bytes())
+    assert message["Message-ID"] == f"<{notice.reference}.r1@bulkguard.invalid>"
+    assert message["To"] == "legal@acmereach.sk"
+    assert "".join(message["X-Notice-SHA256"].split()) == notice.body_sha256
+    parts = {part.get_content_type() for part in message.walk()}
+    assert {"text/plain", "text/html"} <= parts
     assert notice.status == "sent"
     assert notice.sent_at is not None
-    delivery = session.scalars(select(Delivery)).one()
-    assert (delivery.kind, delivery.ref_id, delivery.sink) == ("legal_notice", notice.id, str(sink))
-    assert events(session, notice.id)[-1] == ("sent", "bulkguard", str(sink))
-
-    second = send_notice(session, SendNotice(notice_id=notice.id), sink=sink)
-
-    assert second.summary == {"notice_id": notice.id, "status": "sent", "delivered": False}
-    assert len(sink.path.read_text().splitlines()) == 1
+    assert notice.respond_by == notice.sent_at + dt.timedelta(days=POLICY.response_days)
     assert count(session, Delivery) == 1
-    assert len(events(session, notice.id)) == 3
 
 
-def test_a_notice_awaiting_approval_is_never_sent(session: Session, tmp_path: Path) -> None:
-    sink = JsonlSink(tmp_path / "notices.jsonl")
+@pytest.mark.parametrize("status", ["pending_review", "rejected"])
+def test_only_an_approved_notice_is_sent(session: Session, tmp_path: Path, status: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-
+    if status == "rejected":
+        reject(session, notice.id, actor="counsel@example.com", reason="no")
     with pytest.raises(ApprovalError, match="only approved notices are sent"):
-        send_notice(session, SendNotice(notice_id=notice.id), sink=sink)
-
-    assert not sink.path.exists()
-    assert count(session, Delivery) == 0
-    reread(session, notice)
-    assert (notice.status, notice.sent_at) == ("awaiting_approval", None)
+        send(session, notice, SandboxMailer(tmp_path))
+    assert list(tmp_path.iterdir()) == []
 
 
-def test_a_rejected_notice_is_never_sent(session: Session, tmp_path: Path) -> None:
-    sink = JsonlSink(tmp_path / "notices.jsonl")
+def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    decide(session, notice.id, approve=False, actor="counsel@example.com", note="no")
-
-    with pytest.raises(ApprovalError, match="is rejected"):
-        send_notice(session, SendNotice(notice_id=notice.id), sink=sink)
-    assert not sink.path.exists()
-    assert count(session, Delivery) == 0
+    approve(session, notice.id, actor="counsel@example.com", note="")
+    notice.body += "\nP.S. an edit nobody approved"
+    with pytest.raises(ApprovalError, match="not the text"):
+        send(session, notice, SandboxMailer(tmp_path))
 
 
-def test_an_unknown_notice_cannot_be_sent(session: Session, tmp_path: Path) -> None:
-    with pytest.raises(LookupError, match="legal notice 999999 does not exist"):
-        send_notice(session, SendNotice(notice_id=999_999), sink=JsonlSink(tmp_path / "n.jsonl"))
+def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    approve(session, notice.id, actor="counsel@example.com", note="")
+    with pytest.raises(TransientError, match="not sent yet"):
+        send(session, notice, Refusing(MailDeferredError("421 try later")))
+    outcome = send(session, notice, Refusing(MailRefusedError("550 no such user")))
+    assert outcome.summary["delivered"] is False
+    assert notice.status == "approved"
+    note = session.scalars(
+        select(NoticeEvent.note).where(NoticeEvent.notice_id == notice.id).order_by(NoticeEvent.id)
+    ).all()[-1]
+    assert note.startswith("delivery refused, not retried")
+
+
+def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: Path) -> None:
+    text = "We send bulk WhatsApp messages to 100,000 customers. Call +421 905 111 222."
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00", text=text))
+    approve(session, notice.id, actor="counsel@example.com", note="")
+    assert send(session, notice, SandboxMailer(tmp_path)).summary["delivered"] is False
+    assert notice.status == "approved"
 
 
 # ------------------------------------------------------------------------------ escalate
 
 
-def test_a_stale_draft_is_escalated_once(session: Session) -> None:
+def sent(session: Session, tmp_path: Path) -> LegalNotice:
+    """A notice sent 30 days ago (so that evidence after it is not in the future)."""
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    now = notice.created_at + dt.timedelta(hours=49)
-
-    outcome = escalate_stale(session, now=now)
-
-    assert outcome.summary == {"escalated": 1}
-    assert outcome.follow_ups == []
-    reread(session, notice)
-    assert notice.escalated_at == now
-    assert notice.status == "awaiting_approval"
-    assert events(session, notice.id)[-1] == (
-        "awaiting_approval",
-        "bulkguard",
-        "escalated: no decision within 2 days, 0:00:00",
-    )
-
-    later = escalate_stale(session, now=now + dt.timedelta(days=7))
-
-    assert later.summary == {"escalated": 0}
-    reread(session, notice)
-    assert notice.escalated_at == now
-    assert len(events(session, notice.id)) == 2
+    approve(session, notice.id, actor="counsel@example.com", note="")
+    send(session, notice, SandboxMailer(tmp_path))
+    assert notice.sent_at is not None
+    notice.sent_at -= dt.timedelta(days=30)
+    notice.respond_by = notice.sent_at + dt.timedelta(days=POLICY.response_days)
+    return notice
 
 
-def test_a_fresh_draft_is_not_escalated(session: Session) -> None:
-    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    outcome = escalate_stale(session, now=notice.created_at + dt.timedelta(hours=47))
-    assert outcome.summary == {"escalated": 0}
-    reread(session, notice)
-    assert notice.escalated_at is None
-    assert len(events(session, notice.id)) == 1
+def test_an_unheeded_notice_is_escalated_when_the_activity_continues(
+    session: Session, tmp_path: Path
+) -> None:
+    notice = sent(session, tmp_path)
+    assert notice.respond_by is not None
+    later = notice.respond_by + dt.timedelta(days=1)
+    assert escalate_overdue(session, now=later).summary["escalated"] == 0  # nothing new yet
+
+    after = (notice.sent_at or later) + dt.timedelta(hours=1)
+    _, (fresh,) = add_evidence(session, claim(after.isoformat(), path="/still-selling"))
+    evaluate(session, notice.company_id)
+    assert count(session, LegalNotice) == 1  # new evidence alone drafts no second letter
+    outcome = escalate_overdue(session, now=later)
+    step = notice_of(session, notice.company_id)
+    assert outcome.summary["drafted"] == [step.reference]
+    assert (notice.status, notice.escalated_at) == ("escalated", later)
+    assert (step.kind, step.previous_id, step.status) == ("escalation", notice.id, "pending_review")
+    assert step.cited_evidence == [fresh]
+    assert f"Nadväzuje na našu výzvu {notice.reference}." in step.body
+    assert escalate_overdue(session, now=later).summary["escalated"] == 0  # once
 
 
-def test_a_decided_notice_is_not_escalated(session: Session) -> None:
-    notice = approved(session)
-    outcome = escalate_stale(session, now=notice.created_at + dt.timedelta(days=30))
-    assert outcome.summary == {"escalated": 0}
-    reread(session, notice)
-    assert notice.escalated_at is None
+def test_an_acknowledged_notice_is_not_escalated(session: Session, tmp_path: Path) -> None:
+    notice = sent(session, tmp_path)
+    acknowledge(session, notice.id, actor="counsel@example.com", note="they took the page down")
+    assert notice.respond_by is not None
+    outcome = escalate_overdue(session, now=notice.respond_by + dt.timedelta(days=30))
+    assert outcome.summary == {"overdue": 0, "escalated": 0, "drafted": []}

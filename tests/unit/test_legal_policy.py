@@ -1,8 +1,9 @@
-"""The 7 December 2019 rule."""
+"""The 7 December 2019 rule, read from its versioned policy file."""
 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,11 +11,14 @@ from tasks.legal.policy import (
     BASIS_BOTH,
     BASIS_OFF_PLATFORM,
     BASIS_ON_PLATFORM,
-    MIN_LINK_CONFIDENCE,
-    OFF_PLATFORM_CUTOFF,
     EvidenceFact,
+    PolicyError,
     evaluate,
+    load_policy,
 )
+
+POLICY = load_policy("2019-12-07.2")
+BRATISLAVA = ZoneInfo("Europe/Bratislava")
 
 
 def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
@@ -22,119 +26,92 @@ def at(year: int, month: int, day: int, hour: int = 12) -> dt.datetime:
 
 
 def on(evidence_id: int, when: dt.datetime, confidence: float = 0.95) -> EvidenceFact:
-    return EvidenceFact(evidence_id, "on_platform", when, claims_bulk=False, confidence=confidence)
+    return EvidenceFact(evidence_id, "on_platform", "enforcement", when, False, confidence)
 
 
 def claim(
-    evidence_id: int, when: dt.datetime, confidence: float = 0.95, claims_bulk: bool = True
+    evidence_id: int,
+    when: dt.datetime,
+    confidence: float = 0.95,
+    claims_bulk: bool = True,
+    kind: str = "public_claim",
 ) -> EvidenceFact:
-    return EvidenceFact(
-        evidence_id, "off_platform", when, claims_bulk=claims_bulk, confidence=confidence
-    )
+    return EvidenceFact(evidence_id, "off_platform", kind, when, claims_bulk, confidence)
 
 
-def test_cutoff_is_the_seventh_of_december_2019() -> None:
-    assert dt.date(2019, 12, 7) == OFF_PLATFORM_CUTOFF
+def test_the_cutoff_is_an_instant_with_its_offset() -> None:
+    # 00:00 on 7 December 2019 at UTC-12: from then on it is the 7th or later everywhere.
+    assert POLICY.off_platform_cutoff == dt.datetime(2019, 12, 7, 12, tzinfo=dt.UTC)
+    assert POLICY.off_platform_cutoff.utcoffset() == dt.timedelta(hours=-12)
+    assert POLICY.borderline == dt.timedelta(hours=24)
+    assert POLICY.min_link_confidence == 0.7
+
+
+def test_an_unknown_policy_version_is_refused_with_its_name() -> None:
+    with pytest.raises(PolicyError, match=r"policy-1999\.1\.toml"):
+        load_policy("1999.1")
 
 
 def test_on_platform_evidence_before_the_cutoff_is_enough() -> None:
-    facts = [on(2, at(2019, 11, 20)), on(1, at(2019, 10, 1))]
-    verdict = evaluate(facts)
-    assert verdict.eligible
-    assert verdict.basis == BASIS_ON_PLATFORM
-    assert [f.evidence_id for f in verdict.cited] == [1, 2]  # in time order
-    assert "on-platform" in verdict.reason
+    verdict = evaluate([on(1, at(2018, 5, 1))], POLICY)
+    assert (verdict.eligible, verdict.basis) == (True, BASIS_ON_PLATFORM)
+    assert [f.evidence_id for f in verdict.cited] == [1]
 
 
-def test_off_platform_claims_only_before_the_cutoff_are_not_enough() -> None:
-    verdict = evaluate([claim(1, at(2019, 11, 1)), claim(2, at(2019, 12, 6, 23))])
+def test_off_platform_claims_only_before_the_cutoff_are_not_enough_and_say_why() -> None:
+    verdict = evaluate([claim(1, at(2019, 6, 1)), claim(2, at(2019, 11, 30))], POLICY)
     assert not verdict.eligible
-    assert verdict.basis is None
-    assert verdict.cited == ()
-    assert verdict.reason == (
-        "off-platform evidence only, all of it dated before "
-        "07 December 2019, and no sign the activity continued"
-    )
+    assert "before 7 December 2019" in verdict.reason
+    assert [f.evidence_id for f in verdict.cited] == [1, 2]  # what the decision looked at
 
 
-def test_off_platform_claim_on_the_cutoff_day_is_enough() -> None:
-    verdict = evaluate([claim(5, at(2019, 12, 7, 0))])
-    assert verdict.eligible
-    assert verdict.basis == BASIS_OFF_PLATFORM
-    assert [f.evidence_id for f in verdict.cited] == [5]
-    assert "07 December 2019" in verdict.reason
+def test_a_claim_after_the_cutoff_is_enough() -> None:
+    verdict = evaluate([claim(1, at(2020, 1, 15))], POLICY)
+    assert (verdict.eligible, verdict.basis) == (True, BASIS_OFF_PLATFORM)
+    assert verdict.borderline == ()
 
 
-def test_off_platform_claim_the_day_before_is_not() -> None:
-    verdict = evaluate([claim(5, dt.datetime(2019, 12, 6, 23, 59, 59, tzinfo=dt.UTC))])
+def test_a_claim_just_after_midnight_in_bratislava_is_decided_and_flagged() -> None:
+    # 00:30 on 7 December in Bratislava is still 6 December west of it: not counted as after
+    # the cut-off, but flagged for counsel rather than decided silently.
+    early = dt.datetime(2019, 12, 7, 0, 30, tzinfo=BRATISLAVA)
+    verdict = evaluate([claim(1, early)], POLICY)
     assert not verdict.eligible
-    assert verdict.basis is None
+    assert [f.evidence_id for f in verdict.borderline] == [1]
 
 
-def test_continuing_claims_cite_the_earlier_ones_too() -> None:
-    verdict = evaluate([claim(3, at(2020, 1, 5)), claim(1, at(2019, 9, 1))])
-    assert verdict.basis == BASIS_OFF_PLATFORM
-    assert [f.evidence_id for f in verdict.cited] == [1, 3]
-    assert verdict.activity_first == at(2019, 9, 1)
-    assert verdict.activity_last == at(2020, 1, 5)
+def test_a_claim_on_the_cutoff_instant_counts_and_is_flagged() -> None:
+    verdict = evaluate([claim(1, POLICY.off_platform_cutoff)], POLICY)
+    assert (verdict.eligible, [f.evidence_id for f in verdict.borderline]) == (True, [1])
+    later = POLICY.off_platform_cutoff + POLICY.borderline
+    assert evaluate([claim(2, later)], POLICY).borderline == ()
 
 
-def test_both_kinds_of_evidence() -> None:
-    facts = [
-        claim(4, at(2020, 2, 1)),
-        on(2, at(2019, 11, 3)),
-        claim(3, at(2019, 11, 1)),
-        claim(9, at(2020, 3, 1), claims_bulk=False),
-    ]
-    verdict = evaluate(facts)
-    assert verdict.eligible
-    assert verdict.basis == BASIS_BOTH
-    assert [f.evidence_id for f in verdict.cited] == [3, 2, 4]
-    assert verdict.activity_first == at(2019, 11, 1)
-    assert verdict.activity_last == at(2020, 2, 1)
-
-
-def test_on_platform_with_earlier_claims_stays_on_platform_basis() -> None:
-    verdict = evaluate([on(1, at(2019, 11, 20)), claim(2, at(2019, 10, 1))])
-    assert verdict.basis == BASIS_ON_PLATFORM
-    assert [f.evidence_id for f in verdict.cited] == [2, 1]
-
-
-def test_weak_links_are_ignored() -> None:
-    weak = MIN_LINK_CONFIDENCE - 0.01
+def test_both_kinds_of_evidence_cite_everything_in_time_order() -> None:
     verdict = evaluate(
-        [on(1, at(2020, 1, 1), confidence=weak), claim(2, at(2020, 1, 1), confidence=weak)]
+        [claim(3, at(2020, 2, 1)), on(1, at(2019, 3, 1)), claim(2, at(2019, 6, 1))], POLICY
     )
-    assert not verdict.eligible
-    assert verdict.reason == "no evidence strong enough to tie the company to abuse"
-    # A weak link next to a strong one is not cited.
-    verdict = evaluate([on(1, at(2020, 1, 1), confidence=weak), claim(2, at(2020, 1, 2))])
-    assert verdict.basis == BASIS_OFF_PLATFORM
-    assert [f.evidence_id for f in verdict.cited] == [2]
+    assert verdict.basis == BASIS_BOTH
+    assert [f.evidence_id for f in verdict.cited] == [1, 2, 3]
+    assert (verdict.activity_first, verdict.activity_last) == (at(2019, 3, 1), at(2020, 2, 1))
 
 
-def test_a_link_exactly_at_the_minimum_confidence_counts() -> None:
-    verdict = evaluate([on(1, at(2019, 1, 1), confidence=MIN_LINK_CONFIDENCE)])
-    assert verdict.basis == BASIS_ON_PLATFORM
+def test_weak_links_and_non_claims_never_count() -> None:
+    facts = [
+        claim(1, at(2020, 1, 15), confidence=0.5),
+        claim(2, at(2020, 1, 15), claims_bulk=False),
+        on(3, at(2019, 1, 1), confidence=0.4),
+    ]
+    assert not evaluate(facts, POLICY).eligible
+    assert evaluate([claim(4, at(2020, 1, 15), confidence=0.7)], POLICY).eligible
 
 
-def test_off_platform_without_a_bulk_claim_is_ignored() -> None:
-    verdict = evaluate([claim(1, at(2020, 1, 1), claims_bulk=False)])
-    assert not verdict.eligible
-    assert verdict.reason == "no evidence strong enough to tie the company to abuse"
-    verdict = evaluate([claim(1, at(2020, 1, 1), claims_bulk=False), claim(2, at(2019, 1, 1))])
-    assert not verdict.eligible
-    assert verdict.basis is None
+def test_only_the_kinds_the_policy_names_count() -> None:
+    # A report or court record is about the company, not the company's own claim.
+    assert not evaluate([claim(1, at(2020, 1, 15), kind="report")], POLICY).eligible
+    assert evaluate([claim(1, at(2020, 1, 15), kind="advertisement")], POLICY).eligible
 
 
 def test_no_facts() -> None:
-    verdict = evaluate([])
-    assert not verdict.eligible
-    assert verdict.cited == ()
-
-
-@pytest.mark.parametrize("source", ["on_platform", "off_platform"])
-def test_ties_in_time_are_ordered_by_evidence_id(source: str) -> None:
-    when = at(2020, 1, 1)
-    facts = [EvidenceFact(i, source, when, True, 0.9) for i in (8, 3, 5)]
-    assert [f.evidence_id for f in evaluate(facts).cited] == [3, 5, 8]
+    verdict = evaluate([], POLICY)
+    assert (verdict.eligible, verdict.cited) == (False, ())

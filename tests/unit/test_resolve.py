@@ -6,13 +6,14 @@ import pytest
 
 from tasks.evidence.resolve import (
     EXACT_CONFIDENCE,
+    MENTION_CONFIDENCE,
     NAME_CEILING,
     NAME_CUTOFF,
     NAME_FLOOR,
     Match,
     resolve,
 )
-from tasks.legal.policy import MIN_LINK_CONFIDENCE
+from tasks.legal.policy import load_policy
 
 KNOWN = {"reach media": [1], "blast digital": [2], "ping labs": [3]}
 
@@ -77,7 +78,10 @@ def test_cutoff_is_a_similarity_percentage() -> None:
 def test_a_name_alone_never_makes_a_company_eligible() -> None:
     # Two firms may share a name: a name match is a suggestion for review, below what the
     # legal policy acts on; every strong key is above it.
-    assert NAME_CEILING < MIN_LINK_CONFIDENCE <= min(EXACT_CONFIDENCE.values())
+    strong = load_policy("2019-12-07.2").min_link_confidence
+    assert (
+        max(NAME_CEILING, *MENTION_CONFIDENCE.values()) < strong <= min(EXACT_CONFIDENCE.values())
+    )
 
 
 def test_a_name_borne_by_two_companies_suggests_both() -> None:

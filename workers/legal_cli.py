@@ -1,0 +1,255 @@
+"""``bulkguard legal``: notices for counsel to read, approve, reject, withdraw and close, and the
+record of every evaluation."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import click
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infra.db.models import (
+    Evidence,
+    LegalEvaluation,
+    LegalNotice,
+    NoticeEvent,
+    NoticeRevision,
+)
+from infra.db.session import session_scope
+from tasks.outcome import Outcome
+
+
+@click.group()
+def legal() -> None:
+    """Legal notices and evaluations."""
+
+
+@legal.command("list")
+@click.option("--status", default=None, help="e.g. pending_review, approved, sent, escalated")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per notice.")
+def legal_list(status: str | None, as_json: bool) -> None:
+    """Notices, newest last; escalations name the notice they follow."""
+    with session_scope() as session:
+        query = select(LegalNotice).order_by(LegalNotice.id)
+        if status:
+            query = query.where(LegalNotice.status == status)
+        rows = [_summary(n) for n in session.scalars(query)]
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        follows = f"\tfollows={row['follows']}" if row["follows"] else ""
+        click.echo(
+            f"{row['id']}\t{row['reference']}\t{row['kind']}\tcompany={row['company_id']}\t"
+            f"{row['status']}\trev={row['revision']}\t{row['basis']}\t{row['language']}\t"
+            f"evidence={len(row['cited_evidence'])}{follows}"
+        )
+
+
+@legal.command("show")
+@click.argument("notice_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def legal_show(notice_id: int, as_json: bool) -> None:
+    """The notice's current text with its hash, the evidence it cites, what counsel should check
+    (borderline dates) and its history."""
+    with session_scope() as session:
+        notice = session.get(LegalNotice, notice_id)
+        if notice is None:
+            raise click.ClickException(f"no legal notice {notice_id}")
+        shown = _detail(session, notice)
+    if as_json:
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    click.echo(
+        f"{shown['reference']}  {shown['status']}  revision {shown['revision']}  "
+        f"SHA-256 {shown['sha256']}"
+    )
+    if shown["borderline"]:
+        click.echo(
+            f"CHECK: evidence {shown['borderline']} is dated within the policy's margin of the "
+            "cut-off; confirm its date before approving"
+        )
+    click.echo("-" * 72)
+    click.echo(shown["body"], nl=False)
+    click.echo("-" * 72)
+    for e in shown["evidence"]:
+        click.echo(
+            f"E{e['id']}  {e['observed_at'][:19]}  {e['source']}/{e['kind']}  {e['url'] or ''}"
+        )
+    for h in shown["history"]:
+        click.echo(f"{h['at'][:19]}  {h['status']}  {h['actor']}  {h['note']}")
+
+
+@legal.command("approve")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True, help="Who approves (recorded).")
+@click.option(
+    "--sha256",
+    "read_sha256",
+    default=None,
+    help="The text's hash as shown by `legal show` (or a prefix): refused if it changed since.",
+)
+@click.option("--note", default="", help="Why, for the record.")
+def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str) -> None:
+    """Approve the notice's current text; the legal workers then e-mail it."""
+    from tasks.legal.approvals import approve
+
+    outcome = _decide(
+        lambda s: approve(s, notice_id, actor=actor, note=note, read_sha256=read_sha256)
+    )
+    click.echo(
+        f"notice {notice_id} revision {outcome.summary['revision']} approved by {actor}; "
+        "sending queued for the legal workers"
+    )
+
+
+@legal.command("reject")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True)
+@click.option("--reason", required=True, help="Why the notice must not be sent.")
+def legal_reject(notice_id: int, actor: str, reason: str) -> None:
+    from tasks.legal.approvals import reject
+
+    _decide(lambda s: reject(s, notice_id, actor=actor, reason=reason))
+    click.echo(f"notice {notice_id} rejected by {actor}")
+
+
+@legal.command("withdraw")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True)
+@click.option("--reason", required=True)
+def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
+    """Withdraw a notice that has not been sent."""
+    from tasks.legal.approvals import withdraw
+
+    _decide(lambda s: withdraw(s, notice_id, actor=actor, reason=reason))
+    click.echo(f"notice {notice_id} withdrawn by {actor}")
+
+
+@legal.command("acknowledge")
+@click.argument("notice_id", type=int)
+@click.option("--by", "actor", required=True)
+@click.option("--note", required=True, help="What the company answered.")
+def legal_acknowledge(notice_id: int, actor: str, note: str) -> None:
+    """Record the company's answer to a sent notice: it will not be escalated."""
+    from tasks.legal.approvals import acknowledge
+
+    _decide(lambda s: acknowledge(s, notice_id, actor=actor, note=note))
+    click.echo(f"notice {notice_id} acknowledged, recorded by {actor}")
+
+
+@legal.command("evaluations")
+@click.argument("company_id", type=int)
+@click.option("--json", "as_json", is_flag=True)
+def legal_evaluations(company_id: int, as_json: bool) -> None:
+    """Every decision of the legal policy on a company, eligible or not, with its reason."""
+    with session_scope() as session:
+        rows: list[dict[str, Any]] = [
+            {
+                "id": e.id,
+                "at": e.created_at.isoformat(),
+                "policy_version": e.policy_version,
+                "eligible": e.eligible,
+                "basis": e.basis,
+                "reason": e.reason,
+                "relied_on": e.relied_on,
+                "borderline": e.borderline,
+            }
+            for e in session.scalars(
+                select(LegalEvaluation)
+                .where(LegalEvaluation.company_id == company_id)
+                .order_by(LegalEvaluation.id)
+            )
+        ]
+    if not rows:
+        raise click.ClickException(f"no evaluation of company {company_id} on record")
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+            continue
+        verdict = f"eligible ({row['basis']})" if row["eligible"] else "not eligible"
+        flag = f"  borderline={row['borderline']}" if row["borderline"] else ""
+        click.echo(
+            f"{row['at'][:19]}  {row['policy_version']}  {verdict}: {row['reason']}  "
+            f"evidence={row['relied_on']}{flag}"
+        )
+
+
+def _decide(work: Callable[[Session], Outcome]) -> Outcome:
+    from tasks import outbox
+    from tasks.legal.approvals import ApprovalError
+    from workers.celery_app import app
+
+    try:
+        committed = outbox.commit(app, work, task_name="cli.legal", task_id=None)
+    except ApprovalError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if committed.publish_error is not None:  # the decision is committed either way
+        click.echo(
+            f"the broker is unreachable ({committed.publish_error}); the send waits in the "
+            "outbox and is published by the next outbox sweep once workers and beat run"
+        )
+    return committed.outcome
+
+
+def _summary(notice: LegalNotice) -> dict[str, Any]:
+    return {
+        "id": notice.id,
+        "reference": notice.reference,
+        "kind": notice.kind,
+        "company_id": notice.company_id,
+        "status": notice.status,
+        "revision": notice.revision,
+        "basis": notice.basis,
+        "language": notice.language,
+        "cited_evidence": notice.cited_evidence,
+        "follows": notice.previous_id,
+        "approved_by": notice.approved_by,
+        "sent_at": notice.sent_at.isoformat() if notice.sent_at else None,
+        "respond_by": notice.respond_by.isoformat() if notice.respond_by else None,
+        "escalated_at": notice.escalated_at.isoformat() if notice.escalated_at else None,
+    }
+
+
+def _detail(session: Session, notice: LegalNotice) -> dict[str, Any]:
+    evaluation = (
+        session.get(LegalEvaluation, notice.evaluation_id) if notice.evaluation_id else None
+    )
+    evidence = session.scalars(
+        select(Evidence).where(Evidence.id.in_(notice.cited_evidence)).order_by(Evidence.id)
+    ).all()
+    return {
+        **_summary(notice),
+        "sha256": notice.body_sha256,
+        "body": notice.body,
+        "borderline": evaluation.borderline if evaluation else [],
+        "revisions": [
+            {"revision": r.revision, "sha256": r.body_sha256, "at": r.created_at.isoformat()}
+            for r in session.scalars(
+                select(NoticeRevision)
+                .where(NoticeRevision.notice_id == notice.id)
+                .order_by(NoticeRevision.revision)
+            )
+        ],
+        "evidence": [
+            {
+                "id": e.id,
+                "observed_at": e.observed_at.isoformat(),
+                "source": e.source,
+                "kind": e.kind,
+                "url": e.url,
+            }
+            for e in evidence
+        ],
+        "history": [
+            {"at": h.at.isoformat(), "status": h.status, "actor": h.actor, "note": h.note}
+            for h in session.scalars(
+                select(NoticeEvent)
+                .where(NoticeEvent.notice_id == notice.id)
+                .order_by(NoticeEvent.id)
+            )
+        ],
+    }
