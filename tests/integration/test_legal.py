@@ -1,0 +1,214 @@
+"""The legal chain through real workers and a real SMTP server on loopback (aiosmtpd).
+
+The 7 December 2019 rule is decided and recorded (a company with claims only before it is not
+eligible, with its reason; the same company after later evidence is), a date near the cut-off
+is flagged, nothing unapproved is sent even when asked by task name, an approved notice arrives
+exactly once under redelivery and a relay that defers, and an unheeded notice is escalated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import socket
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from typing import Any
+
+import pytest
+from aiosmtpd.controller import Controller
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice
+from infra.db.session import session_scope
+from tasks.messages import Escalate, IngestEvidence, SendNotice
+from tests.integration.waiting import count
+from workers.cli import main
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Inbox:
+    """An SMTP handler that keeps what it accepts, after deferring the first ``defer`` tries."""
+
+    defer: int = 0
+    messages: list[bytes] = field(default_factory=list)
+    deferred: int = 0
+
+    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
+        await asyncio.sleep(0)
+        if self.deferred < self.defer:
+            self.deferred += 1
+            return "451 4.3.0 try again later"
+        self.messages.append(envelope.content)
+        return "250 OK"
+
+
+@dataclass
+class Relay:
+    inbox: Inbox
+    env: dict[str, str]
+
+
+@pytest.fixture
+def relay() -> Iterator[Callable[[int], Relay]]:
+    controllers: list[Controller] = []
+
+    def _start(defer: int = 0) -> Relay:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        inbox = Inbox(defer=defer)
+        controller = Controller(inbox, hostname="127.0.0.1", port=port)
+        controller.start()
+        controllers.append(controller)
+        env = {
+            "BULKGUARD_SMTP_HOST": "127.0.0.1",
+            "BULKGUARD_SMTP_PORT": str(port),
+            "BULKGUARD_SMTP_STARTTLS": "false",
+        }
+        return Relay(inbox, env)
+
+    yield _start
+    for controller in controllers:
+        controller.stop()
+
+
+def claim(when: str, url: str, contact: str) -> dict[str, Any]:
+    return {
+        "kind": "public_claim",
+        "observed_at": when,
+        "url": url,
+        "publisher": "Acme Reach s.r.o.",
+        "text": f"We send bulk WhatsApp messages to 100,000 customers a day. Write to {contact}.",
+    }
+
+
+def evaluations() -> list[LegalEvaluation]:
+    with session_scope() as session:
+        return list(session.scalars(select(LegalEvaluation).order_by(LegalEvaluation.id)))
+
+
+def notice_row(**where: Any) -> LegalNotice | None:
+    with session_scope() as session:
+        query = select(LegalNotice).filter_by(**where).order_by(LegalNotice.id)
+        rows = session.scalars(query).all()
+        for row in rows:
+            session.expunge(row)
+        return rows[-1] if rows else None
+
+
+def sends_done(workers: Any) -> int:
+    return sum(
+        1
+        for w in workers.processes
+        for line in w.log_path.read_text(errors="replace").splitlines()
+        if "Task legal.send[" in line and ("succeeded" in line or "raised" in line)
+    )
+
+
+def test_the_rule_is_recorded_and_an_approved_notice_is_mailed_once(
+    start: Callable[..., Any], relay: Callable[[int], Relay]
+) -> None:
+    smtp = relay(0)
+    workers = start({"evidence": 1, "legal": 1}, extra_env=smtp.env)
+    send = workers.app.send_task
+    site, contact = "https://www.acmereach.sk/offer", "legal@acmereach.sk"
+
+    # Claims only before the cut-off: not eligible, and the reason is on record.
+    send(
+        IngestEvidence.TASK,
+        kwargs={"documents": [claim("2019-06-01T10:00:00+00:00", site, contact)]},
+    )
+    workers.wait_for(lambda: count(LegalEvaluation) == 1, what="first evaluation")
+    (first,) = evaluations()
+    assert (first.eligible, count(LegalNotice)) == (False, 0)
+    assert "before 7 December 2019" in first.reason
+
+    # A claim dated 00:30 on 7 December in Bratislava: decided, and flagged for counsel.
+    borderline = claim("2019-12-07T00:30:00+01:00", "https://other-blast.sk/", "ops@other-blast.sk")
+    send(IngestEvidence.TASK, kwargs={"documents": [borderline]})
+    workers.wait_for(lambda: count(LegalEvaluation) == 2, what="borderline evaluation")
+    assert evaluations()[-1].borderline != []
+
+    # The same company, still advertising after the cut-off: eligible, a notice for review.
+    later = claim("2020-02-01T10:00:00+00:00", "https://www.acmereach.sk/2020", contact)
+    send(IngestEvidence.TASK, kwargs={"documents": [later]})
+    workers.wait_for(lambda: notice_row() is not None, what="notice drafted")
+    notice = notice_row()
+    assert notice is not None
+    assert notice.status == "pending_review"
+
+    # Asked by task name, an unapproved notice is refused and kept as a dead letter.
+    send(SendNotice.TASK, kwargs={"notice_id": notice.id})
+    workers.wait_for(
+        lambda: count(DeadLetter, DeadLetter.task_name == SendNotice.TASK) == 1,
+        what="unapproved send refused",
+    )
+    assert smtp.inbox.messages == []
+
+    approved = CliRunner().invoke(
+        main,
+        [
+            "legal", "approve", str(notice.id), "--by", "counsel@example.org",
+            "--sha256", notice.body_sha256[:16],
+        ],
+    )  # fmt: skip
+    assert approved.exit_code == 0, approved.output
+    workers.wait_for(lambda: len(smtp.inbox.messages) == 1, what="notice e-mailed")
+    workers.wait_for(
+        lambda: count(LegalNotice, LegalNotice.status == "sent") == 1, what="notice sent"
+    )
+    # A redelivered send, by name: nothing more arrives.
+    done = sends_done(workers)
+    send(SendNotice.TASK, kwargs={"notice_id": notice.id})
+    workers.wait_for(lambda: sends_done(workers) > done, what="second send handled")
+    assert len(smtp.inbox.messages) == 1
+    mail = message_from_bytes(smtp.inbox.messages[0])
+    assert mail["Message-ID"] == f"<{notice.reference}.r1@bulkguard.invalid>"
+    assert mail["To"] == contact
+
+    # Unanswered past its deadline while the activity goes on: escalated, next step drafted.
+    with session_scope() as session:
+        row = session.get_one(LegalNotice, notice.id)
+        assert row.sent_at is not None
+        row.sent_at -= dt.timedelta(days=30)
+        row.respond_by = row.sent_at + dt.timedelta(days=14)
+        after = row.sent_at + dt.timedelta(days=1)
+    still = claim(after.isoformat(), "https://www.acmereach.sk/still", contact)
+    send(IngestEvidence.TASK, kwargs={"documents": [still]})
+    workers.wait_for(lambda: count(LegalEvaluation) >= 4, what="evaluation of later evidence")
+    send(Escalate.TASK, kwargs={})
+    workers.wait_for(lambda: notice_row(kind="escalation") is not None, what="escalation")
+    step = notice_row(kind="escalation")
+    assert step is not None
+    assert (step.previous_id, step.status) == (notice.id, "pending_review")
+    assert count(LegalNotice, LegalNotice.status == "escalated") == 1
+    listed = CliRunner().invoke(main, ["legal", "list", "--status", "escalated"])
+    assert notice.reference in listed.output
+
+
+def test_a_relay_that_defers_gets_the_notice_once_it_recovers(
+    start: Callable[..., Any], relay: Callable[[int], Relay]
+) -> None:
+    smtp = relay(2)  # two "451 try again later" before accepting
+    workers = start({"evidence": 1, "legal": 1}, extra_env=smtp.env)
+    doc = claim("2020-02-01T10:00:00+00:00", "https://www.acmereach.sk/", "legal@acmereach.sk")
+    workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": [doc]})
+    workers.wait_for(lambda: notice_row() is not None, what="notice drafted")
+    notice = notice_row()
+    assert notice is not None
+    result = CliRunner().invoke(
+        main, ["legal", "approve", str(notice.id), "--by", "counsel@example.org"]
+    )
+    assert result.exit_code == 0, result.output
+    workers.wait_for(
+        lambda: count(LegalNotice, LegalNotice.status == "sent") == 1,
+        timeout=60,
+        what="sent after the relay recovered",
+    )
+    assert smtp.inbox.deferred == 2
+    assert len(smtp.inbox.messages) == 1
