@@ -128,7 +128,12 @@ def banned_profile(
     action_id = _action(
         session, account_id, "ban", status, observed_at=observed_at, snapshot_id=snapshot_id
     )
-    raw = record(account_id, phone=phone, business=business)
-    raw["observed_at"] = observed_at.isoformat()
+    raw = record(
+        account_id,
+        phone=phone,
+        business=business,
+        registered_at=observed_at - dt.timedelta(days=1),
+        observed_at=observed_at,
+    )
     ban = Ban(action_id, 0.99, "m-a", AccountSignals.model_validate(raw))
     return action_id, record_bans(session, [ban])

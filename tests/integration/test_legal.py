@@ -212,3 +212,56 @@ def test_a_relay_that_defers_gets_the_notice_once_it_recovers(
     )
     assert smtp.inbox.deferred == 2
     assert len(smtp.inbox.messages) == 1
+
+
+def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
+    start: Callable[..., Any], relay: Callable[[int], Relay], tmp_path: Any
+) -> None:
+    from tasks.legal.approvals import approve
+    from tasks.messages import LinkEvidence
+    from tests.seed import banned_profile
+
+    smtp = relay(0)
+    workers = start({"evidence": 1, "legal": 1}, extra_env=smtp.env)
+    profile = {"name": "Promo Blast", "email": "sales@promoblast.sk"}
+    with session_scope() as session:
+        # A ban from 2018 in force, and one recorded in shadow (left by an older version).
+        action_2018, ids = banned_profile(
+            session,
+            "b-2018",
+            "+421905000222",
+            profile,
+            observed_at=dt.datetime(2018, 5, 1, tzinfo=dt.UTC),
+        )
+        _, shadow = banned_profile(session, "b-shadow", "+421905000111", profile, status="shadow")
+    workers.app.send_task(LinkEvidence.TASK, kwargs={"evidence_ids": ids + shadow})
+    workers.wait_for(lambda: notice_row() is not None, what="notice on a 2018 ban")
+    notice = notice_row()
+    assert notice is not None
+    assert notice.basis == "on_platform"
+    assert notice.cited_evidence == ids  # the shadow ban is never cited
+    assert "+421905000111" not in notice.body
+
+    # Approved (without sending yet), then new evidence: revision 2, which nobody approved.
+    with session_scope() as session:
+        approve(session, notice.id, actor="counsel@example.org", note="")
+    doc = claim("2020-02-01T10:00:00+00:00", "https://promoblast.sk/", "sales@promoblast.sk")
+    workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": [doc]})
+    workers.wait_for(lambda: (notice_row() or notice).revision == 2, what="revision 2")
+    workers.app.send_task(SendNotice.TASK, kwargs={"notice_id": notice.id})
+    workers.wait_for(
+        lambda: count(DeadLetter, DeadLetter.task_name == SendNotice.TASK) == 1,
+        what="revision 2 refused",
+    )
+    assert smtp.inbox.messages == []
+
+    # The ban is overturned on appeal: the company is evaluated again, the ban no longer cited.
+    appealed = CliRunner().invoke(
+        main, ["appeal", str(action_2018), "--by", "agent-7", "--reason", "appeal upheld"]
+    )
+    assert appealed.exit_code == 0, appealed.output
+    workers.wait_for(lambda: (notice_row() or notice).revision == 3, what="revision 3")
+    revised = notice_row()
+    assert revised is not None
+    assert ids[0] not in revised.cited_evidence
+    assert revised.basis == "off_platform_after_cutoff"
