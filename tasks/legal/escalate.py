@@ -17,13 +17,11 @@ from tasks.evidence.company_graph import live_company
 from tasks.legal import history, notices
 from tasks.legal.evaluate import (
     Standing,
-    letter,
-    new_notice,
+    draft_notice,
     open_notice,
     record_evaluation,
     standing_evidence,
 )
-from tasks.legal.notice import render
 from tasks.legal.policy import evaluate as evaluate_policy
 from tasks.legal.policy import load_policy
 from tasks.outcome import Outcome
@@ -66,28 +64,14 @@ def _escalate(session: Session, notice: LegalNotice, now: dt.datetime) -> LegalN
         f"no answer by {notice.respond_by:%Y-%m-%d}; evidence dated after sending: {cited}",
         actor=history.SYSTEM,
     )
-    step = new_notice(
+    return draft_notice(
         session,
-        company.id,
+        company,
         policy,
-        verdict.basis or "",
-        evaluation.id,
+        verdict,
+        Standing(after, standing.cited),
+        evaluation_id=evaluation.id,
+        note=f"drafted: escalation of {notice.reference}",
         kind="escalation",
         previous=notice,
     )
-    standing_after = Standing(after, standing.cited)
-    body = render(
-        letter(
-            session,
-            company=company,
-            notice=step,
-            policy=policy,
-            verdict=verdict,
-            standing=standing_after,
-        )
-    )
-    notices.add_revision(session, step, body, cited, first=True)
-    step.activity_first, step.activity_last = verdict.activity_first, verdict.activity_last
-    history.record(session, step, f"drafted: escalation of {notice.reference}")
-    notices.move(session, step, "pending_review", "submitted for review", actor=history.SYSTEM)
-    return step

@@ -41,6 +41,8 @@ from tasks.outcome import Outcome
 SYSTEM = history.SYSTEM
 # Notices that already told the company: new evidence after them is for escalation to act on.
 ADDRESSED = ("sent", "acknowledged", "escalated")
+# Country-code domains sold to anyone and used as generic ones: they say nothing of a country.
+GENERIC_COUNTRY_CODES = frozenset({"io", "co", "me", "tv", "ai", "ly", "fm", "gg", "cc", "ws"})
 
 
 @dataclass(frozen=True)
@@ -79,32 +81,17 @@ def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Poli
         if _already_addressed(session, company.id, cited_ids):
             summary["notice"] = "already addressed"
             return Outcome(summary)
-        notice = new_notice(session, company.id, policy, verdict.basis or "", evaluation.id)
-        notice.activity_first, notice.activity_last = verdict.activity_first, verdict.activity_last
-        body = render(
-            letter(
-                session,
-                company=company,
-                notice=notice,
-                policy=policy,
-                verdict=verdict,
-                standing=standing,
-            )
+        notice = draft_notice(
+            session,
+            company,
+            policy,
+            verdict,
+            standing,
+            evaluation_id=evaluation.id,
+            note=f"drafted: {verdict.reason}",
         )
-        notices.add_revision(session, notice, body, cited_ids, first=True)
-        history.record(session, notice, f"drafted: {verdict.reason}")
-        notices.move(session, notice, "pending_review", "submitted for review", actor=SYSTEM)
     else:
-        body = render(
-            letter(
-                session,
-                company=company,
-                notice=notice,
-                policy=policy,
-                verdict=verdict,
-                standing=standing,
-            )
-        )
+        body = _render(session, company, notice, policy=policy, verdict=verdict, standing=standing)
         if body != notice.body:
             _revise(
                 session,
@@ -160,34 +147,37 @@ def open_notice(session: Session, company_id: int) -> LegalNotice | None:
     ).one_or_none()
 
 
-def letter(
+def _render(
     session: Session,
-    *,
     company: Company,
     notice: LegalNotice,
+    *,
     policy: Policy,
     verdict: Eligibility,
     standing: Standing,
-) -> Letter:
+) -> str:
+    """The notice's letter for ``verdict``, in the notice's language."""
     keys = keys_of(session, company.id)
     previous = None
     if notice.previous_id is not None:
         previous = session.get_one(LegalNotice, notice.previous_id).reference
-    return Letter(
-        reference=notice.reference,
-        language=notice.language,
-        kind=notice.kind,
-        company_name=company.name,
-        basis=verdict.basis or "",
-        cutoff=policy.off_platform_cutoff,
-        activity_first=verdict.activity_first,
-        activity_last=verdict.activity_last,
-        evidence=tuple(standing.cited[f.evidence_id] for f in verdict.cited),
-        response_days=policy.response_days,
-        accounts_actioned=_accounts_banned(session, company.id),
-        brands=_brands(session, company),
-        domains=tuple(v for k, v in keys if k == "domain"),
-        previous_reference=previous,
+    return render(
+        Letter(
+            reference=notice.reference,
+            language=notice.language,
+            kind=notice.kind,
+            company_name=company.name,
+            basis=verdict.basis or "",
+            cutoff=policy.off_platform_cutoff,
+            activity_first=verdict.activity_first,
+            activity_last=verdict.activity_last,
+            evidence=tuple(standing.cited[f.evidence_id] for f in verdict.cited),
+            response_days=policy.response_days,
+            accounts_actioned=_accounts_banned(session, company.id),
+            brands=_brands(session, company, policy.min_link_confidence),
+            domains=tuple(v for k, v in keys if k == "domain"),
+            previous_reference=previous,
+        )
     )
 
 
@@ -204,7 +194,7 @@ def countries(session: Session, company_id: int) -> list[str]:
                 seen[region] += 1
         elif kind == "domain":
             suffix = host_parts(value).suffix.rsplit(".", 1)[-1]
-            if len(suffix) == 2 and suffix != "io":
+            if len(suffix) == 2 and suffix not in GENERIC_COUNTRY_CODES:
                 seen[suffix.upper()] += 1
     return [country for country, _ in seen.most_common()]
 
@@ -252,39 +242,46 @@ def _already_addressed(session: Session, company_id: int, cited: list[int]) -> b
     return False
 
 
-def new_notice(
+def draft_notice(
     session: Session,
-    company_id: int,
+    company: Company,
     policy: Policy,
-    basis: str,
-    evaluation_id: int,
+    verdict: Eligibility,
+    standing: Standing,
     *,
+    evaluation_id: int,
+    note: str,
     kind: str = "notice",
     previous: LegalNotice | None = None,
 ) -> LegalNotice:
-    """A new draft with its own reference; an escalation follows ``previous`` in its language."""
+    """A new notice with its own reference and its first revision, submitted for review; an
+    escalation follows ``previous`` in its language."""
     now = utcnow()
     notice = LegalNotice(
         # A placeholder until the row has its id, from which the reference is made.
         reference=uuid.uuid4().hex[:32],
-        company_id=company_id,
+        company_id=company.id,
         policy_version=policy.version,
         kind=kind,
         previous_id=previous.id if previous else None,
-        basis=basis,
+        basis=verdict.basis or "",
         evaluation_id=evaluation_id,
-        language=previous.language if previous else language_for(countries(session, company_id)),
+        language=previous.language if previous else language_for(countries(session, company.id)),
         status="draft",
         revision=1,
         cited_evidence=[],
-        activity_first=now,
-        activity_last=now,
+        activity_first=verdict.activity_first,
+        activity_last=verdict.activity_last,
         body="",
         body_sha256="",
     )
     session.add(notice)
     session.flush()
     notice.reference = notices.reference(notice.id, now.year)
+    body = _render(session, company, notice, policy=policy, verdict=verdict, standing=standing)
+    notices.add_revision(session, notice, body, [f.evidence_id for f in verdict.cited], first=True)
+    history.record(session, notice, note)
+    notices.move(session, notice, "pending_review", "submitted for review", actor=SYSTEM)
     return notice
 
 
@@ -331,13 +328,13 @@ def _accounts_banned(session: Session, company_id: int) -> int:
     )
 
 
-def _brands(session: Session, company: Company) -> tuple[str, ...]:
-    """Other names the company's own evidence goes by (at most five)."""
+def _brands(session: Session, company: Company, min_confidence: float) -> tuple[str, ...]:
+    """Other names the company's strongly linked evidence goes by (at most five)."""
     names: dict[str, str] = {}
     for indicators in session.scalars(
         select(Evidence.indicators)
         .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
-        .where(EvidenceLink.company_id == company.id, EvidenceLink.confidence >= 0.9)
+        .where(EvidenceLink.company_id == company.id, EvidenceLink.confidence >= min_confidence)
         .order_by(Evidence.id)
     ):
         for name in indicators.get("names", []):

@@ -79,12 +79,8 @@ class Letter:
 
 
 def language_for(countries: Iterable[str]) -> str:
-    """The letter's language for a company seen in ``countries`` (most frequent first)."""
-    for country in countries:
-        if country in LANGUAGES:
-            return LANGUAGES[country]
-        return FALLBACK_LANGUAGE
-    return FALLBACK_LANGUAGE
+    """The letter's language for a company seen in ``countries``, most frequent first."""
+    return LANGUAGES.get(next(iter(countries), ""), FALLBACK_LANGUAGE)
 
 
 def render(letter: Letter) -> str:

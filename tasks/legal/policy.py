@@ -37,8 +37,9 @@ class Policy:
 
     @property
     def cutoff_text(self) -> str:
-        """The cut-off as the notice states it: a calendar date."""
-        return "7 December 2019"
+        """The cut-off as the notice states it: the calendar date, in the cut-off's own offset."""
+        day = self.off_platform_cutoff
+        return f"{day.day} {day:%B %Y}"
 
 
 class PolicyError(LookupError):
