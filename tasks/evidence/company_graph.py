@@ -14,7 +14,7 @@ as separated: evidence carrying keys of both then links to both and never merges
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -180,25 +180,13 @@ def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, r
         "evidence": moved_evidence,
         "withdrawn_notices": withdrawn,
     }
-    session.add_all(
-        [
-            AuditEvent(
-                entity="company",
-                entity_id=survivor.id,
-                event="absorbed",
-                actor=actor,
-                details={"absorbed": absorbed.id, **details},
-            ),
-            AuditEvent(
-                entity="company",
-                entity_id=absorbed.id,
-                event="merged",
-                actor=actor,
-                details={"into": survivor.id, **details},
-            ),
-        ]
+    _audit(
+        session,
+        actor,
+        details,
+        (survivor.id, "absorbed", {"absorbed": absorbed.id}),
+        (absorbed.id, "merged", {"into": survivor.id}),
     )
-    session.flush()
 
 
 def split(
@@ -226,16 +214,28 @@ def split(
     staying = held - moving
     if not staying:
         raise GraphError(f"splitting off every key of company {company.id} would leave nothing")
-    label = name or next(v for k, v in sorted(moving))
+    # A company is not named after a number or an address: a domain, else its origin's name.
+    label = name or next((v for k, v in sorted(moving) if k == "domain"), f"{company.name} (split)")
     new = Company(name=label[:200], normalized_name=(normalize_company_name(label) or label)[:200])
     session.add(new)
     session.flush()
+    # Audited by indicator id: the record says which keys moved without repeating them.
+    moved_key_ids = sorted(
+        session.scalars(
+            select(CompanyIndicator.id).where(
+                CompanyIndicator.company_id == company.id,
+                or_(
+                    *(
+                        (CompanyIndicator.kind == k) & (CompanyIndicator.value == v)
+                        for k, v in moving
+                    )
+                ),
+            )
+        )
+    )
     session.execute(
         update(CompanyIndicator)
-        .where(
-            CompanyIndicator.company_id == company.id,
-            or_(*((CompanyIndicator.kind == k) & (CompanyIndicator.value == v) for k, v in moving)),
-        )
+        .where(CompanyIndicator.id.in_(moved_key_ids))
         .values(company_id=new.id)
     )
     moved, shared = _divide_evidence(session, company.id, new.id, moving, staying)
@@ -255,30 +255,18 @@ def split(
     withdrawn = _withdraw_drafts(session, company.id, f"keys split off to company {new.id}", actor)
     details = {
         "reason": reason,
-        "keys": sorted(f"{k}:{v}" for k, v in moving),
+        "key_ids": moved_key_ids,
         "evidence_moved": sorted(moved),
         "evidence_shared": sorted(shared),
         "withdrawn_notices": withdrawn,
     }
-    session.add_all(
-        [
-            AuditEvent(
-                entity="company",
-                entity_id=company.id,
-                event="split",
-                actor=actor,
-                details={"new": new.id, **details},
-            ),
-            AuditEvent(
-                entity="company",
-                entity_id=new.id,
-                event="split_from",
-                actor=actor,
-                details={"from": company.id, **details},
-            ),
-        ]
+    _audit(
+        session,
+        actor,
+        details,
+        (company.id, "split", {"new": new.id}),
+        (new.id, "split_from", {"from": company.id}),
     )
-    session.flush()
     return new
 
 
@@ -355,6 +343,26 @@ def describe(session: Session, company_id: int) -> CompanyGraph:
             )
         ),
     )
+
+
+def _audit(
+    session: Session,
+    actor: str,
+    details: Mapping[str, object],
+    *entries: tuple[int, str, Mapping[str, object]],
+) -> None:
+    """One audit event per company a graph change touched, each with the shared ``details``."""
+    session.add_all(
+        AuditEvent(
+            entity="company",
+            entity_id=company_id,
+            event=event,
+            actor=actor,
+            details={**own, **details},
+        )
+        for company_id, event, own in entries
+    )
+    session.flush()
 
 
 def _separated(session: Session, a: int, b: int) -> bool:
