@@ -22,6 +22,8 @@ from typing import Protocol
 
 from infra.settings import Settings
 
+_ADDRESS = re.compile(r"<?[^\s<>@]+@[^\s<>@]+>?")
+
 
 class MailDeferredError(RuntimeError):
     """The message was not accepted this time; another try may succeed."""
@@ -83,14 +85,18 @@ class SmtpMailer:
                     smtp.login(self.username, self.password or "")
                 smtp.send_message(message)
         except smtplib.SMTPRecipientsRefused as exc:
-            codes = [code for code, _ in exc.recipients.values()]
+            # Reported by reply code only: these messages reach logs and notice histories, and
+            # the addresses are on record with the company already.
+            codes = sorted(code for code, _ in exc.recipients.values())
+            text = f"{self}: {len(codes)} recipient(s) answered {codes}"
             if all(400 <= code < 500 for code in codes):
-                raise MailDeferredError(f"{self}: recipients deferred {exc.recipients}") from exc
-            raise MailRefusedError(f"{self}: recipients refused {exc.recipients}") from exc
+                raise MailDeferredError(text) from exc
+            raise MailRefusedError(text) from exc
         except smtplib.SMTPResponseException as exc:
             raw = exc.smtp_error
             error = raw.decode(errors="replace") if isinstance(raw, bytes) else str(raw)
-            text = f"{self}: {exc.smtp_code} {error}"
+            # Servers quote the address they refuse; the code and the reason are what matter.
+            text = f"{self}: {exc.smtp_code} {_ADDRESS.sub('<address>', error)}"
             if 400 <= exc.smtp_code < 500:
                 raise MailDeferredError(text) from exc
             raise MailRefusedError(text) from exc

@@ -74,8 +74,8 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
         session,
         notice,
         "sent",
-        f"revision {notice.revision} e-mailed to {', '.join(recipients)} via {mailer} "
-        f"as {message['Message-ID']}",
+        f"revision {notice.revision} e-mailed to {len(recipients)} address(es) on record for "
+        f"company {notice.company_id} via {mailer} as {message['Message-ID']}",
         actor=history.SYSTEM,
     )
     return Outcome({**summary, "status": "sent", "delivered": True})
