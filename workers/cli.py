@@ -16,6 +16,7 @@ from sqlalchemy import select
 from infra.db.migrate import upgrade
 from infra.db.models import DeadLetter, ModelVersion
 from infra.db.session import session_scope
+from infra.dead_letters import Rejection
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
@@ -239,12 +240,13 @@ def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
 
     sent = 0
     pending: list[Any] = []
-    rejected: list[dead_letters.Rejection] = []
+    rejected: list[Rejection] = []
     for number, line in enumerate(path, 1):
         if not line.strip():
             continue
-        doc = _document_line(number, line, rejected)
-        if doc is None:
+        doc = _document_line(number, line)
+        if isinstance(doc, Rejection):
+            rejected.append(doc)
             continue
         if submitted_by:
             doc.setdefault("submitted_by", submitted_by)
@@ -263,10 +265,8 @@ def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
     console.print(f"sent {sent} documents; {len(rejected)} lines kept as dead letters")
 
 
-def _document_line(number: int, line: bytes, rejected: list[Any]) -> dict[str, Any] | None:
-    """The document on ``line``, or None with the line added to ``rejected`` and why."""
-    from infra.dead_letters import Rejection
-
+def _document_line(number: int, line: bytes) -> dict[str, Any] | Rejection:
+    """The document on ``line``, or the line rejected with the reason."""
     line = line.rstrip(b"\r\n")
     try:
         line.decode("utf-8")
@@ -275,16 +275,13 @@ def _document_line(number: int, line: bytes, rejected: list[Any]) -> dict[str, A
             f"not UTF-8 text (byte 0x{line[exc.start]:02x} at offset {exc.start}): "
             "send documents as UTF-8 JSON"
         )
-        rejected.append(Rejection(reason, line, number))
-        return None
+        return Rejection(reason, line, number)
     try:
         doc = orjson.loads(line)
     except orjson.JSONDecodeError as exc:
-        rejected.append(Rejection(f"not JSON ({exc})", line, number))
-        return None
+        return Rejection(f"not JSON ({exc})", line, number)
     if not isinstance(doc, dict):
-        rejected.append(Rejection("not a JSON object: one document per line", line, number))
-        return None
+        return Rejection("not a JSON object: one document per line", line, number)
     return doc
 
 

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import click
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from infra.db.models import Company, CompanyIndicator, EvidenceLink
 from infra.db.session import session_scope
 from tasks.evidence.company_graph import CompanyGraph, GraphError
+from tasks.outcome import Outcome
 
 
 @click.group()
@@ -109,7 +112,7 @@ def companies_split(
     )
 
 
-def _correct(work: Any, task_name: str) -> dict[str, Any]:
+def _correct(work: Callable[[Session], Outcome], task_name: str) -> dict[str, Any]:
     from tasks import outbox
     from workers.celery_app import app
 
