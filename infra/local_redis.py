@@ -15,9 +15,11 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 import redis
+
+from infra.redaction import display_url
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -64,7 +66,7 @@ def ensure_redis(url: str, *, startup_timeout: float = 15.0) -> Iterator[bool]:
     host = parsed.hostname or "127.0.0.1"
     if host not in LOOPBACK:
         raise LocalRedisError(
-            f"no Redis answers at {url}, and bulkguard only starts one on a "
+            f"no Redis answers at {display_url(url)}, and bulkguard only starts one on a "
             "loopback address; start that server or point REDIS_URL elsewhere"
         )
     port = parsed.port or 6379
@@ -87,7 +89,12 @@ def ensure_redis(url: str, *, startup_timeout: float = 15.0) -> Iterator[bool]:
             "warning",
         ]
         if parsed.password:
-            args += ["--requirepass", parsed.password]
+            # From a file only this user can read: on the command line, every local user would
+            # see the password in the process list.
+            config = Path(workdir) / "redis.conf"
+            config.touch(mode=0o600)
+            config.write_text(f"requirepass {_config_string(unquote(parsed.password))}\n")
+            args.insert(1, str(config))
         log_path = Path(workdir) / "redis.log"
         with log_path.open("wb") as log_file:
             process = subprocess.Popen(args, stdout=log_file, stderr=subprocess.STDOUT)
@@ -108,3 +115,8 @@ def ensure_redis(url: str, *, startup_timeout: float = 15.0) -> Iterator[bool]:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+def _config_string(value: str) -> str:
+    """``value`` as a double-quoted string of redis.conf."""
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -6,6 +6,7 @@ from celery import Celery
 
 from infra.settings import Settings, get_settings
 from workers.config import celery_config
+from workers.privacy import ValueFreeAMQP
 from workers.queues import TASK_MODULES
 from workers.serialization import register_fast_json
 
@@ -16,7 +17,8 @@ def make_app(settings: Settings, *, current: bool = True) -> Celery:
     """A Celery app configured from ``settings``. The module's ``app`` is the one the workers
     run; a tool whose broker is not the process's (the bench, in a process that already made
     ``app``) makes its own with ``current=False`` to publish and ping by task name."""
-    made = Celery("bulkguard", set_as_current=current)
+    # Task messages carry value-free argument reprs: see workers.privacy.
+    made = Celery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
     made.conf.update(celery_config(settings))
     return made
 

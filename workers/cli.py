@@ -17,6 +17,7 @@ from infra.db.migrate import upgrade
 from infra.db.models import DeadLetter, ModelVersion
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection
+from infra.redaction import display_url, install_for_command_line
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
@@ -28,6 +29,8 @@ console = Console(stderr=True)
 @click.group()
 def main() -> None:
     """bulkguard: enforcement back end against automated and bulk messaging."""
+    # Warnings and tracebacks printed by any command go through the same masking as worker logs.
+    install_for_command_line()
 
 
 @main.command()
@@ -55,7 +58,7 @@ def db() -> None:
 def db_upgrade() -> None:
     """Apply all migrations to DATABASE_URL (or the embedded SQLite file)."""
     upgrade()
-    console.print(f"schema at head on {get_settings().resolved_database_url}")
+    console.print(f"schema at head on {display_url(get_settings().resolved_database_url)}")
 
 
 @main.command()

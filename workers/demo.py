@@ -21,6 +21,7 @@ from rich.table import Table
 from infra.db.migrate import upgrade
 from infra.db.session import session_scope
 from infra.local_redis import ensure_redis
+from infra.redaction import display_url
 from infra.redis_client import get_redis
 from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
@@ -54,7 +55,7 @@ def run_demo(
     with ensure_redis(settings.redis_url) as started_redis:
         if started_redis:
             console.print(
-                f"[yellow]No Redis answered at {settings.redis_url}: "
+                f"[yellow]No Redis answered at {display_url(settings.redis_url)}: "
                 "started a local redis-server for this run.[/]"
             )
         with console.status("Migrating the database"):
