@@ -1,50 +1,141 @@
-"""A Celery consumer that keeps undecodable and unroutable messages as dead letters.
+"""A Celery consumer that keeps undecodable and unroutable messages as dead letters, and prints
+nothing of what they carry.
 
 Messages that never reach a task (pickle or another refused content type, a body that is not
 valid JSON, an unknown task name, a message without Celery headers) are handled by the consumer
-in the worker's parent process. Celery logs and drops them; this consumer also stores each one,
-with its reason, in the dead-letter table (through the parent's connection-less store).
+in the worker's parent process. Celery's own handlers log the whole body and headers of such a
+message (the phone numbers and business names of a batch) and drop it. These handlers store the
+message, with its reason, in the dead-letter table (through the parent's connection-less store)
+and log one line that says what was dropped and why without any of its content; otherwise they
+do exactly what Celery's do (see ``celery/worker/consumer/consumer.py``): acknowledge an
+undecodable message, reject the others, and send the same signals and events. A test holds them
+to Celery's behaviour.
+
+Every message a worker accepts also has its argument reprs (``argsrepr``/``kwargsrepr``, which
+the sending client fills with the start of the batch) replaced before Celery reads them: Celery
+prints them in some log lines and sends them in the ``task-received`` event that Flower shows.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from celery import signals
+from celery.exceptions import NotRegistered
+from celery.utils.objects import Bunch
 from celery.worker.consumer import Consumer
 
 from infra import dead_letters
 
 log = logging.getLogger(__name__)
 
+# What a worker shows in place of the argument reprs a client sent.
+WITHHELD = "(withheld: may hold personal data)"
+
 
 class DeadLetteringConsumer(Consumer):
+    # Set by Celery's Consumer at run time; declared here for the type checker only.
+    connection_errors: tuple[type[BaseException], ...]
+    event_dispatcher: Any
+
     def on_decode_error(self, message: Any, exc: Exception) -> None:
-        self._keep(message, f"undecodable message ({message.content_type}): {exc}")
-        super().on_decode_error(message, exc)
+        reason = f"undecodable message ({message.content_type}): {exc}"
+        self._drop(message, reason, "acknowledged")
+        # Acknowledged, as Celery does, so that it does not come back in a loop.
+        message.ack()
 
-    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:
-        self._keep(message, f"refused message ({message.content_type}): {exc}")
-        super().on_invalid_task(body, message, exc)
+    def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
+        reason = f"refused message ({message.content_type}): {exc}"
+        self._drop(message, reason, "rejected")
+        message.reject_log_error(log, self.connection_errors)
+        signals.task_rejected.send(sender=self, message=message, exc=exc)
 
-    def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:
+    def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
         name = (message.headers or {}).get("task")
-        self._keep(message, f"unknown task name {name!r}: no such task is registered")
-        super().on_unknown_task(body, message, exc)
+        self._drop(message, f"unknown task name {name!r}: no such task is registered", "rejected")
+        try:
+            task_id, name = message.headers["id"], message.headers["task"]
+            root_id = message.headers.get("root_id")
+        except KeyError:  # protocol 1: the identity is in the body
+            payload = message.payload
+            task_id, name = payload["id"], payload["task"]
+            root_id = None
+        request = Bunch(
+            name=name,
+            chord=None,
+            root_id=root_id,
+            correlation_id=message.properties.get("correlation_id"),
+            reply_to=message.properties.get("reply_to"),
+            errbacks=None,
+        )
+        message.reject_log_error(log, self.connection_errors)
+        self.app.backend.mark_as_failure(task_id, NotRegistered(name), request=request)
+        if self.event_dispatcher:
+            self.event_dispatcher.send(
+                "task-failed", uuid=task_id, exception=f"NotRegistered({name!r})"
+            )
+        signals.task_unknown.send(sender=self, message=message, exc=exc, name=name, id=task_id)
 
-    def on_unknown_message(self, body: Any, message: Any) -> None:
-        self._keep(message, "not a task message: no task name in its headers or body")
-        super().on_unknown_message(body, message)
+    def on_unknown_message(self, body: Any, message: Any) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
+        reason = "not a task message: no task name in its headers or body"
+        self._drop(message, reason, "rejected")
+        message.reject_log_error(log, self.connection_errors)
+        signals.task_rejected.send(sender=self, message=message, exc=None)
 
-    def _keep(self, message: Any, reason: str) -> None:
-        headers = message.headers or {}
+    def create_task_handler(self, *args: Any, **kwargs: Any) -> Callable[[Any], Any]:
+        handle: Callable[[Any], Any] = super().create_task_handler(*args, **kwargs)
+
+        def on_task_received(message: Any) -> Any:
+            withhold_argument_reprs(message.headers)
+            return handle(message)
+
+        return on_task_received
+
+    def _drop(self, message: Any, reason: str, disposition: str) -> None:
+        """Keep the message as a dead letter and log one line about it, with no content."""
+        headers = message.headers if isinstance(message.headers, dict) else {}
         name = headers.get("task")
         task_name = name if isinstance(name, str) else "(unknown)"
         task_id = headers.get("id") if isinstance(headers.get("id"), str) else None
+        body = message.body
+        kept = "kept as a dead letter"
         try:
             dead_letters.store_standalone(
-                task_name, task_id, dead_letters.Rejection(reason, message.body)
+                task_name,
+                task_id,
+                dead_letters.Rejection(reason, body, replay=_replayable(message)),
             )
         except Exception:
             # Never let the dead-letter store take the consumer down with it.
-            log.exception("could not store a dead letter for %s: %s", task_name, reason)
+            log.exception("could not store a dead letter for %s [%s]", task_name, task_id)
+            kept = "NOT kept: the dead-letter store failed"
+        log.error(
+            "dropped message: task %s [%s], content type %s, body %d bytes: %s; %s, %s",
+            task_name,
+            task_id,
+            message.content_type,
+            len(body) if isinstance(body, (bytes, str)) else 0,
+            reason,
+            disposition,
+            kept,
+        )
+
+
+def withhold_argument_reprs(headers: Any) -> None:
+    """Replace the argument reprs of a protocol 2 message's headers in place."""
+    if isinstance(headers, dict) and "task" in headers:
+        headers["argsrepr"] = WITHHELD
+        headers["kwargsrepr"] = WITHHELD
+
+
+def _replayable(message: Any) -> bytes | None:
+    """A JSON body as it arrived, for ``bulkguard dead-letters replay`` to decode again once its
+    cause is fixed (a newer decoder, a task that exists now); other content (pickle) never is."""
+    if message.content_type != "application/json":
+        return None
+    body = message.body
+    if isinstance(body, str):
+        return body.encode("utf-8", "surrogatepass")
+    return bytes(body) if isinstance(body, bytes | bytearray | memoryview) else None

@@ -1,0 +1,184 @@
+"""The dead-lettering consumer does what Celery's handlers do with a message that never reaches a
+task (acknowledge or reject it, the same signals and events), but logs none of its content."""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+from unittest import mock
+
+import pytest
+from celery import signals
+from celery.worker.consumer import Consumer
+from kombu.exceptions import ContentDisallowed, DecodeError
+
+from workers.consumer import WITHHELD, DeadLetteringConsumer, withhold_argument_reprs
+
+PHONE = "+421986355464"
+NAME = "Acme Bulk Sender Ltd"
+BODY = json.dumps(
+    [[], {"stage": "registration", "accounts": [{"phone": PHONE, "publisher": NAME}]}, {}]
+).encode()
+
+
+class FakeMessage:
+    """The parts of a kombu message the handlers use, recording what is done to it."""
+
+    def __init__(self, headers: dict[str, Any] | None) -> None:
+        self.headers = headers
+        self.body = BODY
+        self.content_type = "application/json"
+        self.content_encoding = "utf-8"
+        self.delivery_info = {"routing_key": "scoring"}
+        self.properties = {"correlation_id": "c-1", "reply_to": None}
+        self.payload = {"id": "p-1", "task": "scoring.nope"}
+        self.done: list[str] = []
+
+    def ack(self) -> None:
+        self.done.append("ack")
+
+    def reject(self, requeue: bool = False) -> None:
+        self.done.append(f"reject(requeue={requeue})")
+
+    def reject_log_error(self, _logger: Any, _errors: Any, requeue: bool = False) -> None:
+        self.reject(requeue=requeue)
+
+
+def _headers(task: str = "scoring.score_accounts") -> dict[str, Any]:
+    return {
+        "task": task,
+        "id": "t-1",
+        "root_id": "t-1",
+        "argsrepr": "()",
+        "kwargsrepr": f"{{'accounts': [{{'phone': '{PHONE}', 'publisher': '{NAME}'}}]}}",
+    }
+
+
+def _bare(cls: type[Consumer]) -> Any:
+    """A consumer with only what these handlers touch (Consumer's __init__ starts a worker)."""
+    instance: Any = object.__new__(cls)
+    instance.app = mock.Mock()
+    instance.connection_errors = ()
+    instance.event_dispatcher = mock.Mock()
+    return instance
+
+
+CASES = [
+    ("on_decode_error", lambda m: (m, DecodeError("Expecting value: line 1 column 2")), _headers()),
+    (
+        "on_invalid_task",
+        lambda m: (None, m, ContentDisallowed("Refusing to deserialize pickle")),
+        _headers(),
+    ),
+    ("on_unknown_task", lambda m: (None, m, KeyError("scoring.nope")), _headers("scoring.nope")),
+    ("on_unknown_message", lambda m: ({"phone": PHONE, "publisher": NAME}, m), None),
+]
+
+
+@pytest.fixture
+def stored(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str | None, Any]]:
+    kept: list[tuple[str, str | None, Any]] = []
+    monkeypatch.setattr(
+        "workers.consumer.dead_letters.store_standalone",
+        lambda name, task_id, rejection: kept.append((name, task_id, rejection)),
+    )
+    return kept
+
+
+def _run(
+    cls: type[Consumer], handler: str, arguments: Any, headers: dict[str, Any] | None
+) -> tuple[FakeMessage, Any, list[tuple[str, dict[str, Any]]]]:
+    message = FakeMessage(dict(headers) if headers is not None else None)
+    instance = _bare(cls)
+    sent: list[tuple[str, dict[str, Any]]] = []
+
+    def receiver(signal: str) -> Any:
+        def record(sender: Any = None, **kwargs: Any) -> None:
+            kwargs.pop("signal", None)
+            sent.append((signal, kwargs))
+
+        return record
+
+    rejected, unknown = receiver("task_rejected"), receiver("task_unknown")
+    signals.task_rejected.connect(rejected, weak=False)
+    signals.task_unknown.connect(unknown, weak=False)
+    try:
+        getattr(instance, handler)(*arguments(message))
+    finally:
+        signals.task_rejected.disconnect(rejected)
+        signals.task_unknown.disconnect(unknown)
+    return message, instance, sent
+
+
+@pytest.mark.parametrize(("handler", "arguments", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_the_message_is_handled_as_celery_would_handle_it(
+    handler: str, arguments: Any, headers: dict[str, Any] | None, stored: list[Any]
+) -> None:
+    theirs, their_consumer, their_signals = _run(Consumer, handler, arguments, headers)
+    ours, our_consumer, our_signals = _run(DeadLetteringConsumer, handler, arguments, headers)
+    assert ours.done == theirs.done  # acknowledged or rejected (never requeued), exactly once
+    assert [name for name, _ in our_signals] == [name for name, _ in their_signals]
+    for (_, mine), (_, celery) in zip(our_signals, their_signals, strict=True):
+        assert mine.keys() == celery.keys()
+        assert (mine.get("name"), mine.get("id")) == (celery.get("name"), celery.get("id"))
+    assert (
+        our_consumer.event_dispatcher.send.call_args_list
+        == their_consumer.event_dispatcher.send.call_args_list
+    )
+    assert [c.args[0] for c in our_consumer.app.backend.mark_as_failure.call_args_list] == [
+        c.args[0] for c in their_consumer.app.backend.mark_as_failure.call_args_list
+    ]
+    # ... and it is kept, whole, as a dead letter.
+    ((name, task_id, rejection),) = stored
+    assert rejection.payload == BODY
+    assert name == ((headers or {}).get("task") or "(unknown)")
+    assert task_id == (headers or {}).get("id")
+
+
+@pytest.mark.parametrize(("handler", "arguments", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_no_content_of_the_message_is_logged(
+    handler: str,
+    arguments: Any,
+    headers: dict[str, Any] | None,
+    stored: list[Any],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    _run(Consumer, handler, arguments, headers)
+    assert PHONE in caplog.text  # Celery's own handler prints the body
+    caplog.clear()
+    _run(DeadLetteringConsumer, handler, arguments, headers)
+    assert PHONE not in caplog.text
+    assert NAME not in caplog.text
+    (line,) = [r for r in caplog.records if r.name == "workers.consumer"]
+    message = line.getMessage()
+    assert f"body {len(BODY)} bytes" in message
+    assert "application/json" in message
+    assert "kept as a dead letter" in message
+    if headers is not None:
+        assert f"task {headers['task']} [t-1]" in message
+
+
+def test_a_failing_dead_letter_store_is_logged_and_the_message_still_handled(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_: Any) -> None:
+        raise RuntimeError("database is locked")
+
+    monkeypatch.setattr("workers.consumer.dead_letters.store_standalone", broken)
+    message, _, _ = _run(DeadLetteringConsumer, "on_invalid_task", CASES[1][1], _headers())
+    assert message.done == ["reject(requeue=False)"]
+    assert "NOT kept" in caplog.text
+    assert PHONE not in caplog.text
+
+
+def test_argument_reprs_a_client_sent_are_withheld() -> None:
+    headers = _headers()
+    withhold_argument_reprs(headers)
+    assert headers["argsrepr"] == headers["kwargsrepr"] == WITHHELD
+    assert headers["task"] == "scoring.score_accounts"
+    no_task: dict[str, Any] = {"argsrepr": "x"}
+    withhold_argument_reprs(no_task)  # not a protocol 2 task message: left as it is
+    assert no_task == {"argsrepr": "x"}
+    withhold_argument_reprs(None)
