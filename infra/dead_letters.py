@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -22,12 +24,23 @@ log = logging.getLogger(__name__)
 MAX_PAYLOAD_CHARS = 64_000
 
 
+# The largest message kept whole for replay (as JSON text, before compression). Bigger than any
+# scoring batch the contract allows (10,000 records); an evidence message can exceed it, and is
+# then kept for reading only.
+MAX_BODY_BYTES = 64 * 1024 * 1024
+
+
 @dataclass(frozen=True)
 class Rejection:
+    """Input refused with ``reason``. ``payload`` is what an operator reads; ``replay`` is what
+    ``bulkguard dead-letters replay`` may send to the task again: its keyword arguments for this
+    item alone (a dict), or a Celery JSON message body as it arrived (bytes)."""
+
     reason: str
     payload: Any
     record_index: int | None = None
     account_id: str | None = None
+    replay: dict[str, Any] | bytes | None = None
 
 
 def as_text(payload: Any) -> str:
@@ -42,11 +55,55 @@ def as_text(payload: Any) -> str:
             text = orjson.dumps(payload, option=orjson.OPT_NON_STR_KEYS).decode()
         except TypeError:
             text = repr(payload)
-    # PostgreSQL text cannot hold NUL, which binary (e.g. pickled) bodies are full of.
-    text = text.replace("\x00", "\\x00")
+    text = _storable(text)
     if len(text) > MAX_PAYLOAD_CHARS:
         text = text[:MAX_PAYLOAD_CHARS] + f"... [{len(text) - MAX_PAYLOAD_CHARS} more characters]"
     return text
+
+
+def _storable(text: str) -> str:
+    """``text`` as a database can store it: PostgreSQL text cannot hold NUL (binary bodies are
+    full of it) and no encoder accepts a lone surrogate; both are written as escapes."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    if not text.isascii():
+        text = text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
+def replay_body(replay: dict[str, Any] | bytes | None) -> tuple[bytes | None, str | None]:
+    """The stored form of a rejection's ``replay``: compressed bytes and their format, or
+    (None, None) when it cannot be kept whole."""
+    if replay is None:
+        return None, None
+    if isinstance(replay, bytes):
+        raw, body_format = replay, "celery-json"
+    else:
+        try:
+            # The standard library's encoder, escaping to ASCII, keeps what orjson cannot:
+            # NaN, infinities and lone surrogates, exactly as the client sent them.
+            raw, body_format = json.dumps(replay, ensure_ascii=True).encode(), "kwargs"
+        except (TypeError, ValueError, RecursionError):
+            return None, None
+    if len(raw) > MAX_BODY_BYTES:
+        return None, None
+    return zlib.compress(raw, 6), body_format
+
+
+def read_replay(body: bytes, body_format: str) -> Any:
+    """What :func:`replay_body` kept: the kwargs, or the decoded Celery message body (``ValueError``
+    when it still cannot be decoded)."""
+    raw = zlib.decompress(body)
+    if body_format not in ("kwargs", "celery-json"):
+        raise ValueError(f"unknown dead-letter body format {body_format!r}")
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        pass
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to decode") from None
 
 
 def store(
@@ -57,17 +114,21 @@ def store(
     for r in rejections:
         payload = as_text(r.payload)
         fingerprint = hashlib.sha256(
-            f"{task_name}\0{task_id}\0{r.record_index}\0{payload}".encode()
+            f"{task_name}\0{task_id}\0{r.record_index}\0{payload}".encode("utf-8", "surrogatepass")
         ).hexdigest()
+        body, body_format = replay_body(r.replay)
         rows.append(
             {
                 "fingerprint": fingerprint,
-                "task_name": task_name,
-                "task_id": task_id,
+                "task_name": _storable(task_name)[:128],
+                "task_id": _storable(task_id)[:64] if task_id is not None else None,
                 "record_index": r.record_index,
-                "account_id": r.account_id,
-                "reason": r.reason[:4000],
+                # Refused input may carry anything in this field: keep it storable.
+                "account_id": _storable(r.account_id)[:64] if r.account_id is not None else None,
+                "reason": _storable(r.reason)[:4000],
                 "payload": payload,
+                "body": body,
+                "body_format": body_format,
             }
         )
         log.warning(

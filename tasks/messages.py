@@ -127,11 +127,24 @@ MESSAGES: tuple[type[Message], ...] = (
 
 
 @dataclass(frozen=True)
+class Resend:
+    """A message kept as a dead letter, sent to its task again as it was received
+    (``bulkguard dead-letters replay``). It is not validated here: the task validates it at its
+    boundary, as it does any client's, and keeps it again if it is still refused."""
+
+    TASK: str
+    body: dict[str, Any]
+
+    def kwargs(self) -> dict[str, Any]:
+        return self.body
+
+
+@dataclass(frozen=True)
 class FollowUp:
     """A message a stage decided to send once its transaction commits. The dedupe key keeps a
     redelivered stage from queueing the same follow-up twice (``tasks.outbox``)."""
 
-    message: Message
+    message: Message | Resend
     dedupe_key: str
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, ValidationError
 
 
 class Payload(BaseModel):
@@ -10,6 +10,25 @@ class Payload(BaseModel):
     infinities are refused; a validated payload cannot be changed by the code that reads it."""
 
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
+
+
+def _plain_text(value: str) -> str:
+    # A client on the standard library's JSON encoder (Celery's default) can send a lone
+    # surrogate escape ("\\ud800"), which is not Unicode and cannot be stored or re-encoded; and
+    # PostgreSQL cannot store NUL, which nothing a person writes contains. Either refuses the
+    # record that carries it, never the batch.
+    if "\x00" in value:
+        raise ValueError("contains a NUL character")
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("contains a lone surrogate: not valid Unicode text") from None
+    return value
+
+
+# Add to a text field's ``Annotated[str, ...]``: Unicode, without NUL.
+PLAIN_TEXT = AfterValidator(_plain_text)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

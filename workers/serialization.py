@@ -8,6 +8,7 @@ and pickle stays refused because ``accept_content`` names JSON alone.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -19,7 +20,18 @@ def _dumps(obj: Any) -> str:
 
 
 def _loads(data: bytes | str) -> Any:
-    return orjson.loads(data)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        pass
+    # Celery's default client encodes with the standard library, which writes NaN, Infinity,
+    # numbers beyond float range (1e999) and lone surrogate escapes that strict JSON refuses.
+    # Decode them as that library does, so that only the records carrying such values are
+    # refused (by the payload models, one by one) instead of the whole message.
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply to decode") from None
 
 
 def register_fast_json() -> None:

@@ -214,7 +214,9 @@ class AuditEvent(Base):
 
 
 class Delivery(Base):
-    """A completed hand-off to an outside receiver; the key makes re-sending detectable."""
+    """A hand-off to an outside receiver, recorded before it leaves: (kind, ref_id) is sent at
+    most once per attempt, and a row recorded but never confirmed is sent again by the sweep
+    (``infra.deliveries``)."""
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("kind", "ref_id"),)
@@ -223,7 +225,13 @@ class Delivery(Base):
     kind: Mapped[str] = mapped_column(String(32))  # platform_action | legal_notice
     ref_id: Mapped[int] = mapped_column(Integer)
     sink: Mapped[str] = mapped_column(Text)
-    delivered_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # What the receiver is sent (with its idempotency key), kept to send it again unchanged.
+    item: Mapped[dict[str, Any] | None] = mapped_column()
+    recorded_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    attempted_at: Mapped[dt.datetime | None] = mapped_column()
+    # When the receiver took it; NULL while it waits for its first (or another) attempt.
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(index=True)
 
 
 class Company(Base):
@@ -447,7 +455,14 @@ class DeadLetter(Base):
     record_index: Mapped[int | None] = mapped_column(Integer)
     account_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)
+    # For reading: what arrived, as text, cut to a bounded length.
     payload: Mapped[str] = mapped_column(Text)
+    # For replaying: the whole message, zlib-compressed, in ``body_format``: ``kwargs`` (the
+    # task's JSON keyword arguments for this item alone) or ``celery-json`` (a Celery JSON
+    # message body as it arrived). NULL when nothing can be sent again (a pickle body, say).
+    body: Mapped[bytes | None] = mapped_column(LargeBinary)
+    body_format: Mapped[str | None] = mapped_column(String(16))
+    replayed_at: Mapped[dt.datetime | None] = mapped_column()
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -462,3 +477,8 @@ class OutboxMessage(Base):
     kwargs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     published_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # Set in the consumer's own transaction when its effect (or its dead letter) commits: a
+    # broker that accepted the message and then lost it leaves this NULL, and the sweep
+    # publishes the message again.
+    completed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    publications: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -21,7 +21,7 @@ from tasks.evidence.documents import preserve
 from tasks.evidence.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
-from tasks.payload import Payload, describe_validation_error
+from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error
 from tasks.scoring.signals import CLOCK_SKEW_SECONDS
 
 EXCERPT_CHARS = 600
@@ -38,13 +38,13 @@ class Document(Payload):
         "public_claim"
     )
     observed_at: AwareDatetime
-    url: Annotated[str, Field(max_length=2000)] | None = None
-    publisher: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    title: Annotated[str, Field(max_length=500)] = ""
+    url: Annotated[str, Field(max_length=2000), PLAIN_TEXT] | None = None
+    publisher: Annotated[str, Field(min_length=1, max_length=200), PLAIN_TEXT] | None = None
+    title: Annotated[str, Field(max_length=500), PLAIN_TEXT] = ""
     # Plain text, Markdown or HTML, as fetched; HTML is reduced to text for analysis only.
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT_CHARS)]
     content_type: Literal["text/plain", "text/markdown", "text/html"] | None = None
-    submitted_by: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    submitted_by: Annotated[str, Field(min_length=1, max_length=200), PLAIN_TEXT] | None = None
 
     @field_validator("text")
     @classmethod
@@ -77,7 +77,9 @@ def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
         try:
             doc = _DOCUMENT.validate_python(raw)
         except ValidationError as exc:
-            rejected.append(Rejection(describe_validation_error(exc), raw, index))
+            rejected.append(
+                Rejection(describe_validation_error(exc), raw, index, replay={"documents": [raw]})
+            )
             continue
         body = doc.text.encode()
         document_id = preserve(session, body, doc.content_type or _content_type(doc.text))

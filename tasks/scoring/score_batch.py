@@ -20,7 +20,7 @@ from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
 from tasks.scoring.signals import ScoringRequest, validate_records
-from tasks.scoring.snapshot import store_batch
+from tasks.scoring.snapshot import encode_records, store_batch
 
 # The models that serve, active and shadow; asked only once a batch has records to score.
 Serving = Callable[[], tuple[Scorer, Scorer | None]]
@@ -36,8 +36,22 @@ def score_batch(
     lap: Lap = no_lap,
 ) -> Outcome:
     records, positions, invalid = validate_records(request.stage, request.accounts)
+    encoded, unencodable = encode_records(request.accounts, positions)
+    if unencodable:
+        refused = {position for position, _ in unencodable}
+        kept = [(p, r) for p, r in zip(positions, records, strict=True) if p not in refused]
+        positions, records = [p for p, _ in kept], [r for _, r in kept]
+        invalid = [*invalid, *((p, request.accounts[p], why) for p, why in unencodable)]
+        invalid.sort(key=lambda rejected: rejected[0])
     rejected = [
-        Rejection(reason, item, index, _account_id(item)) for index, item, reason in invalid
+        Rejection(
+            reason,
+            item,
+            index,
+            _account_id(item),
+            replay={"stage": request.stage.value, "accounts": [item]},
+        )
+        for index, item, reason in invalid
     ]
     lap("validate")
     if not records:
@@ -48,7 +62,7 @@ def score_batch(
         request.stage, records, active, shadow, neighbours, explain=False, lap=lap
     )
     snapshot_id = store_batch(
-        session, batch, accounts=request.accounts, positions=positions, task_id=task_id
+        session, batch, encoded=encoded, record_count=len(request.accounts), task_id=task_id
     )
     lap("store")
 

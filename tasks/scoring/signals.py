@@ -24,7 +24,7 @@ from pydantic import (
     model_validator,
 )
 
-from tasks.payload import Payload, describe_validation_error
+from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error
 
 
 class DetectionPoint(StrEnum):
@@ -37,7 +37,7 @@ class DetectionPoint(StrEnum):
 
 E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
 CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
 # Strict: JSON true or "100" is a wrong type, not a count (strict floats still accept integers).
 Ratio = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 Count = Annotated[int, Strict(), Field(ge=0, le=10_000_000)]
@@ -94,9 +94,9 @@ class FeedbackSignals(Payload):
 class BusinessProfile(Payload):
     """Optional business details; they later link an account to a company."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
-    website: Annotated[str, StringConstraints(max_length=300)] | None = None
-    email: Annotated[str, StringConstraints(max_length=320)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT] | None = None
+    website: Annotated[str, StringConstraints(max_length=300), PLAIN_TEXT] | None = None
+    email: Annotated[str, StringConstraints(max_length=320), PLAIN_TEXT] | None = None
 
 
 # How far the clocks of the services that stamp a record may disagree with this one's.

@@ -46,28 +46,48 @@ SCORE_COLUMNS = (
 )
 
 
+def encode_records(
+    accounts: Sequence[Any], positions: Sequence[int]
+) -> tuple[dict[int, bytes], list[tuple[int, str]]]:
+    """The valid records at ``positions`` as the snapshot keeps them, by position, and those
+    that cannot be kept, with the reason. A record can pass validation and still not encode:
+    fields bulkguard does not read are not validated, and one may hold a lone surrogate or be
+    nested deeper than the encoder allows; such a record is refused alone."""
+    encoded: dict[int, bytes] = {}
+    refused: list[tuple[int, str]] = []
+    for position in positions:
+        try:
+            encoded[position] = orjson.dumps(accounts[position])
+        except orjson.JSONEncodeError as exc:
+            refused.append((position, f"record cannot be kept as JSON: {exc}"))
+    return encoded, refused
+
+
 def store_batch(
     session: Session,
     batch: ScoredBatch,
     *,
-    accounts: Sequence[Any],
-    positions: Sequence[int],
+    encoded: Mapping[int, bytes],
+    record_count: int,
     task_id: str | None,
 ) -> int:
-    """Store the batch's snapshot (``accounts`` as received), its accounts and every model's
-    scores; the snapshot's id. ``positions`` are the scored records' indexes in ``accounts``.
+    """Store the batch's snapshot, its accounts and every model's scores; the snapshot's id.
+    ``encoded`` holds the scored records as received (:func:`encode_records`) by their index
+    in the request of ``record_count`` records; a refused record is kept as null, so positions
+    still index the request.
 
     Everything is prepared before the first write: on SQLite the first write takes the
     database's write lock, and the other worker processes wait for it until commit.
     """
     point = batch.point
-    raw = orjson.dumps(accounts)
+    raw = b"[" + b",".join(encoded.get(i, b"null") for i in range(record_count)) + b"]"
     content_hash = hashlib.sha256(point.value.encode() + b"\0" + raw).hexdigest()
+    positions = list(encoded)
     snapshot = {
         "content_hash": content_hash,
         "stage": point.value,
         "task_id": task_id,
-        "record_count": len(accounts),
+        "record_count": record_count,
         "records": zlib.compress(raw, 1),
     }
     conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables

@@ -10,7 +10,7 @@ from infra.db.models import (
     DeadLetter,
 )
 from infra.db.session import session_scope
-from infra.dead_letters import MAX_PAYLOAD_CHARS, Rejection, as_text, store
+from infra.dead_letters import MAX_PAYLOAD_CHARS, Rejection, as_text, read_replay, store
 
 
 def test_dead_letter_stored_once_per_redelivery(env: dict[str, str]) -> None:
@@ -54,3 +54,96 @@ def test_as_text_bounds_huge_payloads() -> None:
     assert text == "x" * MAX_PAYLOAD_CHARS + "... [10 more characters]"
     assert as_text({"b": float("nan")}) == '{"b":null}'
     assert as_text({1: object}).startswith("{1: <class")
+
+
+def test_the_whole_message_is_kept_for_replay_beyond_the_readable_cut(
+    env: dict[str, str],
+) -> None:
+    records = [{"account_id": f"a-{n}", "note": "x" * 200} for n in range(1000)]
+    kwargs = {"stage": "registration", "accounts": records}
+    with session_scope() as session:
+        store(
+            session, "scoring.score_accounts", "t-big", [Rejection("defect", kwargs, replay=kwargs)]
+        )
+    with session_scope() as session:
+        letter = session.scalars(select(DeadLetter)).one()
+        assert letter.payload.endswith("more characters]")  # the readable copy is cut
+        assert letter.body is not None and letter.body_format == "kwargs"
+        assert read_replay(letter.body, letter.body_format) == kwargs  # the replayable one is not
+        assert len(letter.body) < len(letter.payload)  # and compressed
+
+
+def _letters(env: dict[str, str]) -> dict[str, int]:
+    """Dead letters of each kind the replay meets, by name: their ids."""
+    bad_then = {"stage": "registration", "accounts": [{"account_id": "a-1"}]}
+    # A Celery protocol 2 body that an older, strict decoder refused (NaN is not strict JSON).
+    undecodable = b'[[], {"stage": "registration", "accounts": [{"x": NaN}]}, {}]'
+    with session_scope() as session:
+        store(
+            session,
+            "scoring.score_accounts",
+            "t-1",
+            [Rejection("bad: KeyError", bad_then, replay=bad_then)],
+        )
+        store(
+            session,
+            "scoring.score_accounts",
+            "t-2",
+            [Rejection("bad: undecodable", undecodable, replay=undecodable)],
+        )
+        store(
+            session,
+            "scoring.score_accounts",
+            "t-3",
+            [Rejection("bad: refused (pickle)", b"\x80\x04")],
+        )
+        store(
+            session,
+            "cli.evidence.add",
+            None,
+            [Rejection("bad: not JSON", "{oops", 3, replay={"a": 1})],
+        )
+        store(
+            session,
+            "enforcement.apply",
+            "t-4",
+            [Rejection("unrelated", {"snapshot_id": 1}, replay={"snapshot_id": 1})],
+        )
+    with session_scope() as session:
+        return {
+            row.task_id or "cli": row.id
+            for row in session.scalars(select(DeadLetter).order_by(DeadLetter.id))
+        }
+
+
+def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from infra.db.models import OutboxMessage
+    from workers.cli import main
+
+    ids = _letters(env)
+    dry = CliRunner().invoke(main, ["dead-letters", "replay", "--reason", "BAD", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert f"would send\t{ids['t-1']}\tscoring.score_accounts" in dry.output
+    assert f"would send\t{ids['t-2']}\tscoring.score_accounts" in dry.output
+    assert f"skipped\t{ids['t-3']}\tthe message was not kept whole" in dry.output
+    assert f"skipped\t{ids['cli']}\t'cli.evidence.add' is not a task" in dry.output
+    assert "enforcement.apply" not in dry.output  # its reason does not match
+    with session_scope() as session:
+        assert session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+    for _ in range(2):  # replaying again sends nothing twice
+        done = CliRunner().invoke(
+            main, ["dead-letters", "replay", "--reason", "BAD", "--task", "scoring.score_accounts"]
+        )
+        assert done.exit_code == 0, done.output
+    with session_scope() as session:
+        rows = session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        assert [r.dedupe_key for r in rows] == [f"replay:{ids['t-1']}", f"replay:{ids['t-2']}"]
+        assert rows[1].kwargs == {"stage": "registration", "accounts": [{"x": None}]}
+        assert all(r.published_at is not None for r in rows)
+        replayed = session.scalars(
+            select(DeadLetter.task_id).where(DeadLetter.replayed_at.is_not(None))
+        ).all()
+        assert sorted(replayed) == ["t-1", "t-2"]

@@ -1,0 +1,120 @@
+"""Values a plain Celery client can send that strict JSON, the database or the snapshot cannot
+hold: each refuses only the record that carries it, on SQLite and PostgreSQL alike.
+
+The body is encoded as Celery's default serializer does (the standard library's ``json``), and
+decoded by the workers' own serializer, as a worker would.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from kombu.serialization import loads
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from infra import dead_letters
+from infra.db.models import DeadLetter, Score
+from tasks.evidence.ingest import ingest_documents
+from tasks.messages import IngestEvidence, ScoreAccounts
+from tasks.scoring.model import Scorer
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.score_batch import score_batch
+from tests.records import messaging_accounts
+from workers.serialization import register_fast_json
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = {"x": value}
+    return value
+
+
+def hostile(good: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Each bad record by what is wrong with it, made from a good one."""
+
+    def variant(**changes: Any) -> dict[str, Any]:
+        record = json.loads(json.dumps(good))
+        for path, value in changes.items():
+            *parents, leaf = path.split("__")
+            target = record
+            for parent in parents:
+                target = target.setdefault(parent, {})
+            target[leaf] = value
+        return record
+
+    return {
+        "nan ratio": variant(messaging__reply_ratio=float("nan")),
+        "infinite cv": variant(messaging__send_interval_cv=float("inf")),
+        "count beyond float range": variant(messaging__msgs_last_day=float("inf")),
+        "surrogate account id": variant(account_id="acc-\ud800"),
+        "surrogate unknown field": variant(upstream_note="x\udc00y"),
+        "nested unknown field": variant(upstream_tree=nested(300)),
+        "nul account id": variant(account_id="acc-\x00-1"),
+        "nul business name": variant(business={"name": "Reach\x00 Media"}),
+        "surrogate business name": variant(business={"name": "Reach \ud83d Media"}),
+    }
+
+
+def decoded(kwargs: dict[str, Any]) -> Any:
+    """What a worker gets from a body that Celery's default (stdlib) JSON encoder wrote."""
+    register_fast_json()
+    body = json.dumps(kwargs)  # NaN, Infinity and "\\ud800" escapes, as the stdlib writes them
+    return loads(body, "application/json", "utf-8")
+
+
+def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer) -> None:
+    good = messaging_accounts(20, seed=11)
+    bad = hostile(good[0])
+    kwargs = decoded({"stage": "messaging", "accounts": [*good, *bad.values()]})
+
+    outcome = score_batch(
+        session,
+        ScoreAccounts.model_validate(kwargs),
+        serving=lambda: (scorer, None),
+        neighbours=MemoryNeighbourStore(),
+        task_id="task-hostile",
+    )
+    dead_letters.store(session, "scoring.score_accounts", "task-hostile", outcome.rejected)
+    session.flush()
+
+    assert outcome.summary["scored"] == 20
+    assert session.scalar(select(func.count()).select_from(Score)) == 20
+    reasons = {r.record_index: r.reason for r in outcome.rejected}
+    assert sorted(reasons) == list(range(20, 20 + len(bad)))
+    by_kind = dict(zip(bad, (reasons[i] for i in sorted(reasons)), strict=True))
+    assert "finite" in by_kind["nan ratio"]
+    assert "finite" in by_kind["infinite cv"]
+    assert "msgs_last_day" in by_kind["count beyond float range"]
+    assert "unicode" in by_kind["surrogate account id"]
+    assert "surrogates not allowed" in by_kind["surrogate unknown field"]
+    assert "recursion" in by_kind["nested unknown field"].lower()
+    assert "NUL" in by_kind["nul account id"]
+    assert "NUL" in by_kind["nul business name"]
+    assert "unicode" in by_kind["surrogate business name"]
+    # Kept, storable on either database, and whole for replay.
+    letters = session.scalars(select(DeadLetter).order_by(DeadLetter.record_index)).all()
+    assert len(letters) == len(bad)
+    assert all(letter.body is not None for letter in letters)
+    assert "\x00" not in "".join((letter.account_id or "") + letter.payload for letter in letters)
+
+
+@pytest.mark.parametrize(
+    "field", [("title", "Reach\x00"), ("title", "Reach\ud800"), ("publisher", "P\x00")]
+)
+def test_a_bad_document_value_refuses_only_its_document(
+    session: Session, field: tuple[str, str]
+) -> None:
+    name, value = field
+    base = {"observed_at": "2020-02-01T10:00:00+00:00", "text": "We send bulk messages."}
+    kwargs = decoded({"documents": [base, {**base, name: value}, {**base, "text": "Again."}]})
+
+    outcome = ingest_documents(session, IngestEvidence.model_validate(kwargs))
+    dead_letters.store(session, "evidence.ingest", "task-doc", outcome.rejected)
+    session.flush()
+
+    assert [r.record_index for r in outcome.rejected] == [1]
+    assert outcome.summary == {"ingested": 2, "rejected": 1}
