@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import logging
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -74,20 +75,37 @@ class PipelineTask(Task):  # type: ignore[type-arg]
         # A hard time limit kills the child before it can keep the input; Celery then reports
         # the failure here, in the parent, and acknowledges the message. Keep it first.
         if isinstance(exc, TimeLimitExceeded):
-            try:
-                dead_letters.store_standalone(
-                    self.name,
-                    task_id,
-                    dead_letters.Rejection(
-                        f"hard time limit exceeded ({exc}); the worker process was killed",
-                        {"args": list(args or ()), "kwargs": kwargs},
-                    ),
-                )
-            except Exception:
-                log.exception(
-                    "%s [%s] timed out and could not be dead-lettered", self.name, task_id
-                )
+            keep_input_from_parent(
+                self.name,
+                task_id,
+                f"hard time limit exceeded ({exc}); the worker process was killed",
+                args,
+                kwargs,
+            )
         super().on_failure(exc, task_id, args, kwargs, einfo)
+
+
+def keep_input_from_parent(
+    name: str, task_id: str | None, reason: str, args: Any, kwargs: Any
+) -> None:
+    """Keep the input of a task that failed outside its shell, from the worker's main process,
+    which Celery then acknowledges; log if even that fails, since the parent must not die.
+
+    The parent does not see the message's headers, so an outbox follow-up that fails this way
+    stays incomplete: the sweep publishes it again later (a time limit may have been a slow
+    moment) until its publications run out."""
+    try:
+        dead_letters.store_standalone(
+            name,
+            task_id,
+            dead_letters.Rejection(
+                reason,
+                {"args": list(args or ()), "kwargs": kwargs},
+                replay=kwargs if not args and isinstance(kwargs, dict) else None,
+            ),
+        )
+    except Exception:
+        log.exception("%s [%s] could not be dead-lettered: %s", name, task_id, reason)
 
 
 def backoff(retries: int) -> float:
@@ -116,6 +134,7 @@ def pipeline_task(
         @functools.wraps(shell)
         def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:
             task_id = self.request.id
+            completes = self.request.get(outbox.HEADER)
             try:
                 if args:
                     raise TypeError(
@@ -129,8 +148,12 @@ def pipeline_task(
                 _dead_letter(
                     name,
                     task_id,
-                    f"invalid payload: {reason}",
-                    {"args": list(args), "kwargs": kwargs},
+                    dead_letters.Rejection(
+                        f"invalid payload: {reason}",
+                        {"args": list(args), "kwargs": kwargs},
+                        replay=None if args else kwargs,
+                    ),
+                    completes=completes,
                 )
                 return {"status": "rejected", "reason": reason}
             try:
@@ -139,19 +162,25 @@ def pipeline_task(
                     lambda session: shell(TaskRun(session, task_id, self.app), data),
                     task_name=name,
                     task_id=task_id,
+                    completes=completes,
                 )
             except Exception as exc:
                 if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
                     raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
                 # A defect, an exhausted retry budget or a time limit: keep the input for an
-                # operator and fail the task, which acknowledges the message. If even the
-                # dead-letter store is unreachable, put the message back rather than lose it.
+                # operator and fail the task, which acknowledges the message.
                 try:
-                    _dead_letter(name, task_id, f"{type(exc).__name__}: {exc}", kwargs)
+                    _dead_letter(
+                        name,
+                        task_id,
+                        dead_letters.Rejection(
+                            f"{type(exc).__name__}: {exc}", kwargs, replay=kwargs
+                        ),
+                        completes=completes,
+                    )
                 except Exception as store_exc:
-                    log.exception("%s [%s] could not be dead-lettered; requeued", name, task_id)
-                    raise Reject(store_exc, requeue=True) from exc
+                    raise _later(self, exc, store_exc) from exc
                 raise
             if committed.publish_error is not None:
                 log.error(
@@ -176,6 +205,33 @@ def is_transient(exc: BaseException) -> bool:
     return False
 
 
-def _dead_letter(name: str, task_id: str | None, reason: str, payload: Any) -> None:
+def _dead_letter(
+    name: str, task_id: str | None, rejection: dead_letters.Rejection, *, completes: str | None
+) -> None:
     with session_scope() as session:
-        dead_letters.store(session, name, task_id, [dead_letters.Rejection(reason, payload)])
+        dead_letters.store(session, name, task_id, [rejection])
+        outbox.complete(session, completes)
+
+
+def _later(task: PipelineTask, exc: Exception, store_exc: Exception) -> BaseException:
+    """The exception that puts back a message whose input cannot be kept (the dead-letter store
+    is down too): a retry after a capped, jittered wait, allowed past the retry budget because
+    dropping the message is the one thing not to do. If the broker refuses even that, the
+    message is rejected back to its queue after a short wait, so that a worker does not spin
+    on it."""
+    log.error(
+        "%s [%s] could not be dead-lettered (%s); trying again later",
+        task.name,
+        task.request.id,
+        type(store_exc).__name__,
+    )
+    try:
+        return task.retry(
+            exc=exc,
+            countdown=backoff(task.request.retries),
+            max_retries=task.request.retries + 1,
+            throw=False,
+        )
+    except Exception:
+        time.sleep(backoff(min(task.request.retries, 3)))
+        return Reject(store_exc, requeue=True)

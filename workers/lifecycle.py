@@ -26,10 +26,9 @@ from celery.signals import (
     worker_ready,
 )
 
-from infra import dead_letters
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
-from tasks.pipeline import PipelineTask
+from tasks.pipeline import PipelineTask, keep_input_from_parent
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.processes import LAUNCHER_ENV
@@ -69,17 +68,13 @@ def _keep_failures_outside_the_task(
         return
     if isinstance(exception, TimeLimitExceeded):
         return  # kept by the task's on_failure
-    reason = f"failed before the task ran: {type(exception).__name__}: {exception}"
-    try:
-        dead_letters.store_standalone(
-            sender.name,
-            task_id,
-            dead_letters.Rejection(reason, {"args": list(args or ()), "kwargs": kwargs}),
-        )
-    except Exception:
-        log.exception(
-            "%s [%s] failed before it ran and could not be dead-lettered", sender.name, task_id
-        )
+    keep_input_from_parent(
+        sender.name,
+        task_id,
+        f"failed before the task ran: {type(exception).__name__}: {exception}",
+        args,
+        kwargs,
+    )
 
 
 @worker_process_init.connect

@@ -26,12 +26,19 @@ class Broker:
     def __init__(self, *, down: bool = False) -> None:
         self.down = down
         self.sent: list[tuple[str, Any]] = []
+        self.headers: list[dict[str, Any]] = []
 
-    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **_: Any) -> None:
+    def send_task(self, name: str, args: Any = None, kwargs: Any = None, **options: Any) -> None:
         if self.down:
             raise ConnectionError("broker unreachable")
         assert args is None, "bulkguard publishes keyword arguments only"
         self.sent.append((name, kwargs))
+        self.headers.append(options.get("headers") or {})
+
+    def forget(self) -> None:
+        """What a Redis restarted without persistence does: everything accepted is gone."""
+        self.sent.clear()
+        self.headers.clear()
 
 
 def count(model: Any) -> int:
@@ -101,13 +108,85 @@ def test_what_the_broker_refused_is_published_by_the_sweep(env: dict[str, str]) 
         assert session.scalars(select(OutboxMessage.published_at)).one() is None
 
     broker = Broker()
-    with session_scope() as session:  # too recent for a sweep that waits a minute
-        assert outbox.sweep(broker, session, older_than=dt.timedelta(minutes=1)) == 0
-    with session_scope() as session:
-        assert outbox.sweep(broker, session, older_than=dt.timedelta(0)) == 1
+    assert sweep(broker, older_than=dt.timedelta(minutes=1)).published == 0  # too recent
+    assert sweep(broker).published == 1
     assert broker.sent == [("legal.evaluate", {"company_id": 1})]
+    assert sweep(broker).published == 0
+
+
+HOUR = outbox.Redelivery(after=dt.timedelta(hours=1), max_publications=3)
+NOW = outbox.Redelivery(after=dt.timedelta(0), max_publications=3)
+
+
+def sweep(
+    broker: Broker,
+    *,
+    older_than: dt.timedelta = dt.timedelta(0),
+    redelivery: outbox.Redelivery = HOUR,
+) -> outbox.Swept:
     with session_scope() as session:
-        assert outbox.sweep(broker, session, older_than=dt.timedelta(0)) == 0
+        return outbox.sweep(broker, session, older_than=older_than, redelivery=redelivery)
+
+
+def consume(broker: Broker) -> None:
+    """A consumer committing its effect for each message it got, as the task shell does."""
+    for headers in broker.headers:
+        outbox.commit(
+            broker,
+            lambda _session: Outcome({}),
+            task_name="legal.evaluate",
+            task_id=None,
+            completes=headers[outbox.HEADER],
+        )
+
+
+def test_a_follow_up_is_done_when_its_consumer_commits_not_when_the_broker_takes_it(
+    env: dict[str, str],
+) -> None:
+    broker = Broker()
+    outbox.commit(broker, work([]), task_name="test.task", task_id=None)
+    assert broker.headers == [{outbox.HEADER: "legal.evaluate:1:x"}]
+    with session_scope() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert (row.publications, row.completed_at) == (1, None)
+    consume(broker)
+    with session_scope() as session:
+        assert session.scalars(select(OutboxMessage.completed_at)).one() is not None
+    broker.forget()
+    assert sweep(broker, redelivery=NOW) == outbox.Swept(0, 0, 0)  # nothing to send again
+
+
+def test_a_follow_up_the_broker_lost_is_published_again_until_it_is_done(
+    env: dict[str, str],
+) -> None:
+    broker = Broker()
+    outbox.commit(broker, work([]), task_name="test.task", task_id=None)
+    broker.forget()  # accepted, then lost with the broker's memory
+
+    assert sweep(broker).republished == 0  # not yet due: the consumer may just be busy
+    assert sweep(broker, redelivery=NOW).republished == 1
+    assert broker.sent == [("legal.evaluate", {"company_id": 1})]
+    consume(broker)
+    assert sweep(broker, redelivery=NOW).republished == 0
+    with session_scope() as session:
+        row = session.scalars(select(OutboxMessage)).one()
+        assert row.publications == 2
+        assert row.completed_at is not None
+
+
+def test_a_follow_up_never_done_ends_as_a_dead_letter_for_replay(env: dict[str, str]) -> None:
+    broker = Broker()
+    outbox.commit(broker, lambda _session: _follow_up_only(), task_name="t", task_id=None)
+    for _ in range(2):  # publications 2 and 3, each lost
+        assert sweep(broker, redelivery=NOW).republished == 1
+    assert sweep(broker, redelivery=NOW) == outbox.Swept(0, 0, 1)
+    assert len(broker.sent) == 3
+    assert sweep(broker, redelivery=NOW) == outbox.Swept(0, 0, 0)
+    with session_scope() as session:
+        letter = session.scalars(select(DeadLetter)).one()
+        assert letter.task_name == "legal.evaluate"
+        assert "published 3 times" in letter.reason
+        assert letter.body_format == "kwargs"
 
 
 def test_a_follow_up_queued_twice_is_kept_once(env: dict[str, str]) -> None:
