@@ -15,6 +15,8 @@ from typing import Any, Protocol
 
 import orjson
 
+from infra.settings import Settings
+
 
 class Sink(Protocol):
     """A receiver: ``str(sink)`` names it in delivery records."""
@@ -41,3 +43,8 @@ class JsonlSink:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def platform_sink(settings: Settings) -> Sink:
+    """The receiver of enforcement actions that ``settings`` configure."""
+    return JsonlSink(settings.platform_sink_path)

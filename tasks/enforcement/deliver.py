@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from infra import deliveries
 from infra.db.models import EnforcementAction
-from infra.deliveries import deliver_once
 from infra.sinks import Sink
 from tasks.messages import DeliverActions
 from tasks.outcome import Outcome
+
+PLATFORM_ACTION = "platform_action"
 
 
 def deliver_actions(session: Session, request: DeliverActions, *, sink: Sink) -> Outcome:
@@ -18,10 +20,10 @@ def deliver_actions(session: Session, request: DeliverActions, *, sink: Sink) ->
             EnforcementAction.id.in_(request.action_ids), EnforcementAction.status == "active"
         )
     ).all()
-    sent = deliver_once(
+    recorded = deliveries.record(
         session,
         sink,
-        "platform_action",
+        PLATFORM_ACTION,
         {
             a.id: {
                 "idempotency_key": f"action-{a.id}",
@@ -33,4 +35,12 @@ def deliver_actions(session: Session, request: DeliverActions, *, sink: Sink) ->
             for a in actions
         },
     )
-    return Outcome({"delivered": len(sent)})
+    # Sent once the record has committed: an outage before then sends nothing.
+    return Outcome(
+        {"recorded": len(recorded)},
+        after_commit=[lambda: _send(sink, recorded)] if recorded else [],
+    )
+
+
+def _send(sink: Sink, recorded: list[int]) -> None:
+    deliveries.send(sink, PLATFORM_ACTION, recorded)

@@ -6,7 +6,7 @@ import functools
 
 from infra.redis_client import get_redis
 from infra.settings import get_settings
-from infra.sinks import JsonlSink
+from infra.sinks import platform_sink
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
 from tasks.messages import ApplyEnforcement, DeliverActions
@@ -32,4 +32,4 @@ def apply(run: TaskRun, request: ApplyEnforcement) -> Outcome:
 @pipeline_task(DeliverActions, soft_time_limit=60, time_limit=90)
 def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
     """Tell the platform which accounts to ban or restrict, once per action."""
-    return deliver_actions(run.session, request, sink=JsonlSink(get_settings().platform_sink_path))
+    return deliver_actions(run.session, request, sink=platform_sink(get_settings()))

@@ -63,11 +63,20 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
     except MailRefusedError as exc:
         history.record(session, notice, f"delivery refused, not retried: {exc}")
         return Outcome({**summary, "status": notice.status, "delivered": False})
+    notice.sent_at = utcnow()
     session.execute(
         insert_ignore(session, Delivery),
-        [{"kind": "legal_notice", "ref_id": notice.id, "sink": str(mailer)}],
+        [
+            {
+                "kind": "legal_notice",
+                "ref_id": notice.id,
+                "sink": str(mailer),
+                "attempts": 1,
+                "attempted_at": notice.sent_at,
+                "delivered_at": notice.sent_at,
+            }
+        ],
     )
-    notice.sent_at = utcnow()
     days = load_policy(notice.policy_version).response_days
     notice.respond_by = notice.sent_at + dt.timedelta(days=days)
     notices.move(

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import orjson
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -356,7 +355,7 @@ def test_after_commit_counts_only_the_bans_in_force(session: Session, scorer: Sc
     assert sorted(neighbours.banned) == bans
 
 
-def test_deliver_tells_the_platform_of_each_action_in_force_once(
+def test_deliver_records_each_action_in_force_once_before_it_leaves(
     session: Session, scorer: Scorer, tmp_path: Path
 ) -> None:
     batch = scored(session, scorer, messaging_accounts(150))
@@ -375,11 +374,17 @@ def test_deliver_tells_the_platform_of_each_action_in_force_once(
     expected = [a for a in made if a.status == "active"]
     assert expected
     assert {a.id for a in expected} == set(request.action_ids) - {reversed_.id, review.id}
-    assert first.summary == {"delivered": len(expected)}
+    assert first.summary == {"recorded": len(expected)}
     assert first.follow_ups == []
-    written = sink.path.read_bytes()
-    lines = [orjson.loads(line) for line in written.splitlines()]
-    assert sorted(lines, key=lambda line: str(line["idempotency_key"])) == sorted(
+    # Recorded in the stage's transaction, sent only after it commits: nothing left yet.
+    assert not sink.path.exists()
+    assert len(first.after_commit) == 1
+    deliveries = session.scalars(select(Delivery)).all()
+    assert sorted(d.ref_id for d in deliveries) == sorted(a.id for a in expected)
+    assert {(d.kind, d.sink, d.delivered_at) for d in deliveries} == {
+        ("platform_action", str(sink), None)
+    }
+    assert sorted((d.item for d in deliveries), key=lambda i: str(i["idempotency_key"])) == sorted(
         (
             {
                 "idempotency_key": f"action-{a.id}",
@@ -392,12 +397,9 @@ def test_deliver_tells_the_platform_of_each_action_in_force_once(
         ),
         key=lambda line: line["idempotency_key"],
     )
-    deliveries = session.scalars(select(Delivery)).all()
-    assert sorted(d.ref_id for d in deliveries) == sorted(a.id for a in expected)
-    assert {(d.kind, d.sink) for d in deliveries} == {("platform_action", str(sink))}
 
     second = deliver_actions(session, request, sink=sink)
 
-    assert second.summary == {"delivered": 0}
-    assert sink.path.read_bytes() == written
+    assert second.summary == {"recorded": 0}
+    assert second.after_commit == []
     assert count(session, Delivery) == len(expected)
