@@ -21,6 +21,14 @@ class Settings(BaseSettings):
     # Accept the conventional unprefixed names that every deployment tool knows.
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    # The Celery broker: Redis (the default: REDIS_URL's server) or RabbitMQ (``amqp://``), whose
+    # guarantees differ (README, "Brokers"). Redis keeps the neighbourhood counters whichever
+    # broker carries the tasks. Unset or empty means REDIS_URL.
+    broker_url: str | None = Field(default=None, validation_alias="BROKER_URL")
+    # Redis only: seconds before a message delivered but never acknowledged (its worker died) is
+    # handed out again. Unset, workers.config derives it from the longest task; set it lower only
+    # for fault trials and tests, whose tasks are short.
+    redis_visibility_timeout_seconds: int | None = Field(default=None, ge=1)
 
     # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
     enforcement_mode: Literal["enforce", "shadow"] = "enforce"
@@ -48,6 +56,27 @@ class Settings(BaseSettings):
 
     # Outbox rows older than this that are still unpublished are re-published by beat.
     outbox_grace_seconds: int = Field(default=30, ge=1)
+    # A follow-up published this long ago whose consumer has not committed its effect is
+    # published again (the broker may have lost it); each further attempt waits twice as long,
+    # and after ``outbox_max_publications`` it is kept as a dead letter for an operator. Longer
+    # than a message may wait in a busy queue: an early re-publication costs a duplicate run.
+    outbox_redeliver_seconds: int = Field(default=900, ge=1)
+    outbox_max_publications: int = Field(default=5, ge=1)
+    # Deliveries recorded but not confirmed this long after their last attempt are sent again.
+    delivery_retry_seconds: int = Field(default=120, ge=1)
+
+    # Who may approve, reject and withdraw legal notices: a comma-separated list of reviewer
+    # names. Empty refuses every approval: nothing leaves for a company unless a named
+    # reviewer of the operator's choosing signed it.
+    legal_reviewers: str = ""
+
+    @property
+    def legal_reviewer_names(self) -> frozenset[str]:
+        return frozenset(n.strip() for n in self.legal_reviewers.split(",") if n.strip())
+
+    @property
+    def resolved_broker_url(self) -> str:
+        return self.broker_url or self.redis_url
 
     @property
     def resolved_database_url(self) -> str:

@@ -19,6 +19,7 @@ from infra.db.models import (
     NoticeRevision,
 )
 from infra.db.session import session_scope
+from infra.settings import get_settings
 from tasks.outcome import Outcome
 
 
@@ -85,7 +86,9 @@ def legal_show(notice_id: int, as_json: bool) -> None:
 
 @legal.command("approve")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="Who approves (recorded).")
+@click.option(
+    "--by", "actor", required=True, help="The approving legal reviewer (BULKGUARD_LEGAL_REVIEWERS)."
+)
 @click.option(
     "--sha256",
     "read_sha256",
@@ -98,7 +101,9 @@ def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str
     from tasks.legal.approvals import approve
 
     outcome = _decide(
-        lambda s: approve(s, notice_id, actor=actor, note=note, read_sha256=read_sha256)
+        lambda s: approve(
+            s, notice_id, actor=actor, reviewers=_reviewers(), note=note, read_sha256=read_sha256
+        )
     )
     click.echo(
         f"notice {notice_id} revision {outcome.summary['revision']} approved by {actor}; "
@@ -108,36 +113,36 @@ def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str
 
 @legal.command("reject")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True)
+@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
 @click.option("--reason", required=True, help="Why the notice must not be sent.")
 def legal_reject(notice_id: int, actor: str, reason: str) -> None:
     from tasks.legal.approvals import reject
 
-    _decide(lambda s: reject(s, notice_id, actor=actor, reason=reason))
+    _decide(lambda s: reject(s, notice_id, actor=actor, reviewers=_reviewers(), reason=reason))
     click.echo(f"notice {notice_id} rejected by {actor}")
 
 
 @legal.command("withdraw")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True)
+@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
 @click.option("--reason", required=True)
 def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
     """Withdraw a notice that has not been sent."""
     from tasks.legal.approvals import withdraw
 
-    _decide(lambda s: withdraw(s, notice_id, actor=actor, reason=reason))
+    _decide(lambda s: withdraw(s, notice_id, actor=actor, reviewers=_reviewers(), reason=reason))
     click.echo(f"notice {notice_id} withdrawn by {actor}")
 
 
 @legal.command("acknowledge")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True)
+@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
 @click.option("--note", required=True, help="What the company answered.")
 def legal_acknowledge(notice_id: int, actor: str, note: str) -> None:
     """Record the company's answer to a sent notice: it will not be escalated."""
     from tasks.legal.approvals import acknowledge
 
-    _decide(lambda s: acknowledge(s, notice_id, actor=actor, note=note))
+    _decide(lambda s: acknowledge(s, notice_id, actor=actor, reviewers=_reviewers(), note=note))
     click.echo(f"notice {notice_id} acknowledged, recorded by {actor}")
 
 
@@ -253,3 +258,7 @@ def _detail(session: Session, notice: LegalNotice) -> dict[str, Any]:
             )
         ],
     }
+
+
+def _reviewers() -> frozenset[str]:
+    return get_settings().legal_reviewer_names

@@ -4,9 +4,14 @@ withdrawal, and the company's acknowledgement once it was sent.
 Approval pins the text: the revision and the SHA-256 of what was approved are stored with the
 approver's name, and ``legal.send`` sends only that text. A caller that shows the text to the
 approver passes its hash, so a revision made in between is refused rather than approved unread.
+
+Every decision is made by a named legal reviewer: ``reviewers`` are the names the operator
+configured (``BULKGUARD_LEGAL_REVIEWERS``), and any other name is refused.
 """
 
 from __future__ import annotations
+
+from collections.abc import Set
 
 from sqlalchemy.orm import Session
 
@@ -21,10 +26,16 @@ class ApprovalError(RuntimeError):
 
 
 def approve(
-    session: Session, notice_id: int, *, actor: str, note: str, read_sha256: str | None = None
+    session: Session,
+    notice_id: int,
+    *,
+    actor: str,
+    reviewers: Set[str],
+    note: str,
+    read_sha256: str | None = None,
 ) -> Outcome:
     """Approve the notice's current text; its sending follows once this commits."""
-    notice = _decidable(session, notice_id, actor)
+    notice = _decidable(session, notice_id, actor, reviewers)
     if notice.status != "pending_review":
         raise ApprovalError(f"notice {notice.reference} is {notice.status}, not pending review")
     if read_sha256 is not None and not notice.body_sha256.startswith(read_sha256.lower()):
@@ -54,21 +65,29 @@ def approve(
     )
 
 
-def reject(session: Session, notice_id: int, *, actor: str, reason: str) -> Outcome:
-    return _close(session, notice_id, "rejected", actor=actor, reason=reason)
+def reject(
+    session: Session, notice_id: int, *, actor: str, reviewers: Set[str], reason: str
+) -> Outcome:
+    return _close(session, notice_id, "rejected", actor=actor, reviewers=reviewers, reason=reason)
 
 
-def withdraw(session: Session, notice_id: int, *, actor: str, reason: str) -> Outcome:
-    return _close(session, notice_id, "withdrawn", actor=actor, reason=reason)
+def withdraw(
+    session: Session, notice_id: int, *, actor: str, reviewers: Set[str], reason: str
+) -> Outcome:
+    return _close(session, notice_id, "withdrawn", actor=actor, reviewers=reviewers, reason=reason)
 
 
-def acknowledge(session: Session, notice_id: int, *, actor: str, note: str) -> Outcome:
+def acknowledge(
+    session: Session, notice_id: int, *, actor: str, reviewers: Set[str], note: str
+) -> Outcome:
     """The company answered a sent notice: the notice is closed without escalation."""
-    return _close(session, notice_id, "acknowledged", actor=actor, reason=note)
+    return _close(session, notice_id, "acknowledged", actor=actor, reviewers=reviewers, reason=note)
 
 
-def _close(session: Session, notice_id: int, to: str, *, actor: str, reason: str) -> Outcome:
-    notice = _decidable(session, notice_id, actor)
+def _close(
+    session: Session, notice_id: int, to: str, *, actor: str, reviewers: Set[str], reason: str
+) -> Outcome:
+    notice = _decidable(session, notice_id, actor, reviewers)
     if not reason.strip():
         raise ApprovalError(f"say why the notice is {to}, for the record")
     try:
@@ -78,9 +97,15 @@ def _close(session: Session, notice_id: int, to: str, *, actor: str, reason: str
     return Outcome({"notice_id": notice.id, "status": notice.status})
 
 
-def _decidable(session: Session, notice_id: int, actor: str) -> LegalNotice:
+def _decidable(session: Session, notice_id: int, actor: str, reviewers: Set[str]) -> LegalNotice:
     if not actor.strip():
         raise ApprovalError("a decision must name the person who makes it")
+    if actor not in reviewers:
+        configured = "" if reviewers else " (none is configured)"
+        raise ApprovalError(
+            f"{actor!r} is not a legal reviewer{configured}: decisions on notices are made by "
+            "the reviewers named in BULKGUARD_LEGAL_REVIEWERS"
+        )
     notice = session.get(LegalNotice, notice_id, with_for_update=True)
     if notice is None:
         raise ApprovalError(f"no legal notice {notice_id}")

@@ -244,7 +244,13 @@ def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
 
     # Approved (without sending yet), then new evidence: revision 2, which nobody approved.
     with session_scope() as session:
-        approve(session, notice.id, actor="counsel@example.org", note="")
+        approve(
+            session,
+            notice.id,
+            actor="counsel@example.org",
+            reviewers={"counsel@example.org"},
+            note="",
+        )
     doc = claim("2020-02-01T10:00:00+00:00", "https://promoblast.sk/", "sales@promoblast.sk")
     workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": [doc]})
     workers.wait_for(lambda: (notice_row() or notice).revision == 2, what="revision 2")

@@ -38,6 +38,8 @@ from tests.seed import banned_profile
 POLICY = load_policy("2019-12-07.2")
 SITE = "https://www.acmereach.sk"
 SENDER = "legal-notices@bulkguard.invalid"
+# The legal reviewers the operator configured: only they decide on notices.
+REVIEWERS = frozenset({"counsel@example.com"})
 
 
 def claim(observed_at: str, *, path: str = "/offer", text: str | None = None) -> dict[str, Any]:
@@ -164,7 +166,7 @@ def test_new_evidence_makes_a_new_revision_for_review(session: Session) -> None:
 
 def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", note="checked")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="checked")
     read = notice.body_sha256
     company_id = notice.company_id
     add_evidence(session, claim("2020-03-01T10:00:00+00:00", path="/prices"))
@@ -175,9 +177,21 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
         send(session, notice, SandboxMailer(tmp_path))
     # An approver who read revision 1 cannot approve revision 2 by mistake.
     with pytest.raises(ApprovalError, match="not the text you read"):
-        approve(session, notice.id, actor="counsel@example.com", note="", read_sha256=read[:12])
+        approve(
+            session,
+            notice.id,
+            actor="counsel@example.com",
+            reviewers=REVIEWERS,
+            note="",
+            read_sha256=read[:12],
+        )
     approve(
-        session, notice.id, actor="counsel@example.com", note="", read_sha256=notice.body_sha256
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        note="",
+        read_sha256=notice.body_sha256,
     )
     assert (notice.approved_revision, notice.approved_sha256) == (2, notice.body_sha256)
 
@@ -206,7 +220,13 @@ def test_one_open_notice_per_company_is_a_database_rule(session: Session) -> Non
 
 def test_a_closed_notice_is_not_redrafted_on_the_same_evidence(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    reject(session, notice.id, actor="counsel@example.com", reason="the page is a parody")
+    reject(
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        reason="the page is a parody",
+    )
     evaluate(session, notice.company_id)
     assert count(session, LegalNotice) == 1
     # New evidence is a new matter: a new notice with its own reference.
@@ -246,7 +266,9 @@ def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
 
 def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    outcome = approve(session, notice.id, actor="counsel@example.com", note="checked")
+    outcome = approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="checked"
+    )
     assert (notice.status, notice.approved_by) == ("approved", "counsel@example.com")
     assert (notice.approved_revision, notice.approved_sha256) == (1, notice.body_sha256)
     (follow_up,) = outcome.follow_ups
@@ -258,18 +280,43 @@ def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> Non
 def test_a_decision_must_name_its_person(session: Session, actor: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     with pytest.raises(ApprovalError, match="name the person"):
-        approve(session, notice.id, actor=actor, note="")
+        approve(session, notice.id, actor=actor, reviewers=REVIEWERS, note="")
+
+
+@pytest.mark.parametrize(
+    ("actor", "reviewers"),
+    [("anyone", REVIEWERS), ("Counsel@Example.com", REVIEWERS), ("counsel@example.com", set())],
+)
+def test_only_a_configured_legal_reviewer_decides(
+    session: Session, actor: str, reviewers: frozenset[str]
+) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    for decide in (
+        lambda: approve(session, notice.id, actor=actor, reviewers=reviewers, note=""),
+        lambda: reject(session, notice.id, actor=actor, reviewers=reviewers, reason="no"),
+        lambda: withdraw(session, notice.id, actor=actor, reviewers=reviewers, reason="no"),
+    ):
+        with pytest.raises(ApprovalError, match="not a legal reviewer"):
+            decide()
+    assert notice.status == "pending_review"
+    assert notice.approved_by is None
 
 
 def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     with pytest.raises(ApprovalError, match="say why"):
-        withdraw(session, notice.id, actor="counsel@example.com", reason=" ")
-    withdraw(session, notice.id, actor="counsel@example.com", reason="company dissolved")
+        withdraw(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason=" ")
+    withdraw(
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        reason="company dissolved",
+    )
     with pytest.raises(ApprovalError, match="not pending review"):
-        approve(session, notice.id, actor="counsel@example.com", note="")
+        approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     with pytest.raises(ApprovalError, match="cannot become rejected"):
-        reject(session, notice.id, actor="counsel@example.com", reason="late")
+        reject(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason="late")
 
 
 # ------------------------------------------------------------------------------ send
@@ -277,7 +324,7 @@ def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Sess
 
 def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", note="")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     mailer = SandboxMailer(tmp_path)
     assert send(session, notice, mailer).summary["delivered"] is True
     assert send(session, notice, mailer).summary["delivered"] is False  # redelivered task
@@ -299,7 +346,7 @@ def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) ->
 def test_only_an_approved_notice_is_sent(session: Session, tmp_path: Path, status: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     if status == "rejected":
-        reject(session, notice.id, actor="counsel@example.com", reason="no")
+        reject(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason="no")
     with pytest.raises(ApprovalError, match="only approved notices are sent"):
         send(session, notice, SandboxMailer(tmp_path))
     assert list(tmp_path.iterdir()) == []
@@ -307,7 +354,7 @@ def test_only_an_approved_notice_is_sent(session: Session, tmp_path: Path, statu
 
 def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", note="")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     notice.body += "\nP.S. an edit nobody approved"
     with pytest.raises(ApprovalError, match="not the text"):
         send(session, notice, SandboxMailer(tmp_path))
@@ -315,7 +362,7 @@ def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_pa
 
 def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", note="")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     with pytest.raises(TransientError, match="not sent yet"):
         send(session, notice, Refusing(MailDeferredError("421 try later")))
     outcome = send(session, notice, Refusing(MailRefusedError("550 no such user")))
@@ -330,7 +377,7 @@ def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session)
 def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: Path) -> None:
     text = "We send bulk WhatsApp messages to 100,000 customers. Call +421 905 111 222."
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00", text=text))
-    approve(session, notice.id, actor="counsel@example.com", note="")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     assert send(session, notice, SandboxMailer(tmp_path)).summary["delivered"] is False
     assert notice.status == "approved"
 
@@ -341,7 +388,7 @@ def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: 
 def sent(session: Session, tmp_path: Path) -> LegalNotice:
     """A notice sent 30 days ago (so that evidence after it is not in the future)."""
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", note="")
+    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
     send(session, notice, SandboxMailer(tmp_path))
     assert notice.sent_at is not None
     notice.sent_at -= dt.timedelta(days=30)
@@ -373,7 +420,13 @@ def test_an_unheeded_notice_is_escalated_when_the_activity_continues(
 
 def test_an_acknowledged_notice_is_not_escalated(session: Session, tmp_path: Path) -> None:
     notice = sent(session, tmp_path)
-    acknowledge(session, notice.id, actor="counsel@example.com", note="they took the page down")
+    acknowledge(
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        note="they took the page down",
+    )
     assert notice.respond_by is not None
     outcome = escalate_overdue(session, now=notice.respond_by + dt.timedelta(days=30))
     assert outcome.summary == {"overdue": 0, "escalated": 0, "drafted": []}
