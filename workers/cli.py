@@ -14,13 +14,14 @@ from rich.console import Console
 from sqlalchemy import select
 
 from infra.db.migrate import upgrade
-from infra.db.models import DeadLetter, ModelVersion
+from infra.db.models import ModelVersion
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection
 from infra.redaction import display_url, install_for_command_line
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
+from workers.dead_letters_cli import dead_letters
 from workers.legal_cli import legal
 
 console = Console(stderr=True)
@@ -370,18 +371,6 @@ def evidence_evaluate(path: Any, as_json: bool) -> None:
     Console().print(table)
 
 
-@main.command("dead-letters")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1))
-def dead_letters(limit: int) -> None:
-    """Show the most recent dead letters with their reasons."""
-    with session_scope() as session:
-        for row in session.scalars(select(DeadLetter).order_by(DeadLetter.id.desc()).limit(limit)):
-            click.echo(
-                f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.task_name}\t"
-                f"record={row.record_index}\t{row.reason}"
-            )
-
-
 @main.command()
 @click.argument("action_id", type=int)
 @click.option("--by", "actor", required=True)
@@ -414,6 +403,7 @@ def appeal(action_id: int, actor: str, reason: str) -> None:
 
 
 main.add_command(companies)
+main.add_command(dead_letters)
 main.add_command(legal)
 
 if __name__ == "__main__":
