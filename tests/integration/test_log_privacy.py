@@ -1,0 +1,225 @@
+"""No personal data in the logs: hostile input through real workers, and the whole demo, leave
+none of the phone numbers, e-mail addresses or business names they carried in any log or output,
+and no password of the URLs they ran with."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from kombu import Exchange
+from sqlalchemy import select
+
+from infra.db.migrate import upgrade
+from infra.db.models import Company, CompanyIndicator, DeadLetter, Score
+from infra.db.session import reset_engine, session_scope
+from infra.registry import register, set_role
+from infra.settings import get_settings
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.simulate_documents import documents
+from tests.integration.waiting import count
+from workers.processes import stop_workers
+
+pytestmark = pytest.mark.integration
+
+PUBLISHER = "Zyxwv Mass Messaging Holdings s.r.o."
+EMAIL = "ceo.private@zyxwv-mass-messaging.example"
+PHONE = "+421944123987"
+
+
+def _publish_raw(
+    app: Any, body: bytes, headers: dict[str, Any] | None, content_type: str = "application/json"
+) -> None:
+    with app.connection_for_write() as conn:
+        conn.Producer().publish(
+            body,
+            exchange=Exchange("bulkguard", type="direct"),
+            routing_key="scoring",
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers or {},
+            serializer=None,
+        )
+
+
+def _headers(name: str, **extra: Any) -> dict[str, Any]:
+    task_id = str(uuid.uuid4())
+    return {
+        "lang": "py",
+        "task": name,
+        "id": task_id,
+        "root_id": task_id,
+        "parent_id": None,
+        "group": None,
+        "retries": 0,
+        "eta": None,
+        "expires": None,
+        "argsrepr": "",
+        "kwargsrepr": "",
+        "origin": "test",
+        **extra,
+    }
+
+
+def _leaks(text: str, secrets: Iterable[str]) -> list[str]:
+    return sorted({s for s in secrets if s and s in text})
+
+
+def _wait_until_settled(what: str, predicate: Any, timeout: float = 90) -> None:
+    """Until ``predicate`` holds and the dead letters stop growing for two seconds."""
+    deadline = time.monotonic() + timeout
+    last, since = -1, time.monotonic()
+    while time.monotonic() < deadline:
+        now = count(DeadLetter)
+        if now != last:
+            last, since = now, time.monotonic()
+        if predicate() and time.monotonic() - since > 2:
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_model):
+    workers = start({"scoring": 1, "evidence": 1})
+    app = workers.app
+    good = [r for r in simulate(80, seed=21) if r["stage"] == "registration"][:12]
+    contact = {"phone": PHONE, "email": EMAIL, "publisher": PUBLISHER}
+    batch = {"stage": "registration", "accounts": good}
+    sent_kwargs = json.dumps(batch)
+
+    # Refused before any task runs: Celery's own handlers would print each of these whole.
+    _publish_raw(app, sent_kwargs[:-40].encode(), _headers("scoring.score_accounts"))
+    _publish_raw(app, json.dumps({"note": contact, "accounts": good}).encode(), None)
+    _publish_raw(
+        app,
+        json.dumps([[], batch, {}]).encode(),
+        _headers("scoring.no_such_task", kwargsrepr=repr(batch)[:1024]),
+    )
+    app.send_task("scoring.score_accounts", kwargs=batch, serializer="pickle")
+    # A stdlib-JSON client's NaN, and argument reprs a client filled with the batch.
+    nan_batch = {"stage": "registration", "accounts": [{**good[0], "x": float("nan")}]}
+    _publish_raw(
+        app,
+        json.dumps([[], nan_batch, {}]).encode(),
+        _headers("scoring.score_accounts", kwargsrepr=repr(nan_batch)[:1024]),
+    )
+    # Refused by the task: the wrong schema, positional arguments, bad records among good ones.
+    app.send_task("scoring.score_accounts", kwargs={"stage": "signup", "accounts": good})
+    app.send_task("scoring.score_accounts", args=["registration", good])
+    bad_records = [
+        {**good[1], "account_id": "bad-phone-type", "phone": int(PHONE[1:])},
+        {**good[2], "account_id": "bad-phone", "phone": f"call {PHONE} or {EMAIL}"},
+        {"account_id": "bad-missing", "phone": PHONE, "note": PUBLISHER},
+    ]
+    app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "registration", "accounts": good + bad_records}
+    )
+    # Documents: one well formed, naming a company and its contacts, and malformed ones.
+    doc = {
+        "source": "off_platform",
+        "kind": "public_claim",
+        "observed_at": "2020-02-03T10:00:00+00:00",
+        "url": "https://www.zyxwv-mass-messaging.example/",
+        "publisher": PUBLISHER,
+        "title": PUBLISHER,
+        "text": f"Bulk WhatsApp sender for hire. Call {PHONE} or write to {EMAIL}.",
+    }
+    app.send_task(
+        "evidence.ingest",
+        kwargs={"documents": [doc, {**doc, "kind": "rumour"}, {**doc, "observed_at": EMAIL}]},
+    )
+
+    _wait_until_settled(
+        "the good records to be scored and every refusal kept",
+        lambda: count(Score) == len(good) and count(DeadLetter) >= 10,
+    )
+    assert workers.alive()
+    stop_workers(workers.processes)  # flushes every line the workers had to write
+    logs = "\n".join(w.log_path.read_text(errors="replace") for w in workers.processes)
+
+    secrets = {PHONE, PHONE[1:], EMAIL, PUBLISHER, "zyxwv"}
+    secrets |= {r["phone"] for r in good} | {r["phone"][1:] for r in good}
+    assert _leaks(logs.lower(), {s.lower() for s in secrets}) == []
+    # What the workers did is still there to read, without the content.
+    assert "dropped message: task scoring.score_accounts" in logs
+    assert "undecodable message" in logs
+    assert "unknown task name 'scoring.no_such_task'" in logs
+    assert "not a task message" in logs
+    assert "refused message (application/x-python-serialize)" in logs
+    assert "dead letter: scoring.score_accounts" in logs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_the_demo_prints_no_personal_data_and_no_password(
+    tmp_path: Path, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    password = f"demo-{uuid.uuid4().hex[:12]}"
+    data = tmp_path / "data"
+    # A Redis with a password: the demo starts it (reading the password from a private file)
+    # and every worker connects with it.
+    url = f"redis://:{password}@127.0.0.1:{_free_port()}/0"
+    monkeypatch.setenv("BULKGUARD_DATA_DIR", str(data))
+    monkeypatch.setenv("REDIS_URL", url)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("BROKER_URL", raising=False)
+    get_settings.cache_clear()
+    reset_engine()
+    upgrade()
+    models = data / "models"
+    shutil.copytree(trained_model_dir, models / trained_model_dir.name)
+    with session_scope() as session:
+        set_role(session, register(session, models / trained_model_dir.name).version, "active")
+    reset_engine()
+    get_settings.cache_clear()
+
+    accounts, seed = 300, 9
+    result = subprocess.run(
+        [
+            *(sys.executable, "-m", "workers.cli", "demo"),
+            *("--accounts", str(accounts), "--seed", str(seed)),
+            *("--report", str(tmp_path / "report.json")),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "redis://:***@127.0.0.1" in "".join(output.split())
+    summary = json.loads((tmp_path / "report.json").read_text())
+    assert summary["scored"] == accounts
+    assert summary["companies_linked"] > 0
+
+    # Everything the demo sent, and every contact value the pipeline stored about companies.
+    secrets = {password}
+    for record in simulate(accounts, seed):
+        secrets |= {record["phone"], record["phone"].lstrip("+")}
+    for doc in documents(accounts, seed):
+        secrets.add(doc["publisher"])
+    with session_scope() as session:
+        indicators = session.execute(select(CompanyIndicator.kind, CompanyIndicator.value)).all()
+        names = set(session.scalars(select(Company.name)))
+    assert {kind for kind, _ in indicators} >= {"email", "phone"}
+    assert names
+    secrets |= names | {value for kind, value in indicators if kind in ("name", "email", "phone")}
+    logs = "\n".join(p.read_text(errors="replace") for p in sorted((data / "logs").glob("*.log")))
+    assert "Task scoring.score_accounts" in logs  # the workers did log their work
+    assert _leaks(output, secrets) == []
+    assert _leaks(logs, secrets) == []
+    get_settings.cache_clear()
+    reset_engine()
