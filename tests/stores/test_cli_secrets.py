@@ -38,7 +38,7 @@ def test_db_upgrade_prints_the_database_url_without_its_password(postgres_databa
     assert f"schemaatheadon{url.render_as_string(hide_password=True)}" in shown
 
 
-class _Stop(Exception):
+class _StopHereError(Exception):
     pass
 
 
@@ -56,13 +56,13 @@ def test_the_demo_prints_the_redis_url_without_its_password(
         yield True
 
     def stop() -> None:
-        raise _Stop
+        raise _StopHereError
 
     monkeypatch.setattr(demo, "ensure_redis", no_redis_answered)
     monkeypatch.setattr(demo, "upgrade", stop)  # the first step after the message
     out = io.StringIO()
     try:
-        with pytest.raises(_Stop):
+        with pytest.raises(_StopHereError):
             demo.run_demo(10, 1, tmp_path / "report.json", Console(file=out, width=200))
     finally:
         get_settings.cache_clear()
