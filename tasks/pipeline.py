@@ -167,7 +167,11 @@ def pipeline_task(
             except Exception as exc:
                 if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
-                    raise self.retry(exc=exc, countdown=backoff(self.request.retries)) from exc
+                    raise self.retry(
+                        exc=exc,
+                        countdown=backoff(self.request.retries),
+                        **_carrying(completes),
+                    ) from exc
                 # A defect, an exhausted retry budget or a time limit: keep the input for an
                 # operator and fail the task, which acknowledges the message.
                 try:
@@ -180,7 +184,7 @@ def pipeline_task(
                         completes=completes,
                     )
                 except Exception as store_exc:
-                    raise _later(self, exc, store_exc) from exc
+                    raise _later(self, exc, store_exc, completes) from exc
                 raise
             if committed.publish_error is not None:
                 log.error(
@@ -213,7 +217,15 @@ def _dead_letter(
         outbox.complete(session, completes)
 
 
-def _later(task: PipelineTask, exc: Exception, store_exc: Exception) -> BaseException:
+def _carrying(completes: str | None) -> dict[str, Any]:
+    """Options that keep a retried message's outbox key: Celery's retry copies only the headers
+    it knows of."""
+    return {"headers": {outbox.HEADER: completes}} if completes is not None else {}
+
+
+def _later(
+    task: PipelineTask, exc: Exception, store_exc: Exception, completes: str | None
+) -> BaseException:
     """The exception that puts back a message whose input cannot be kept (the dead-letter store
     is down too): a retry after a capped, jittered wait, allowed past the retry budget because
     dropping the message is the one thing not to do. If the broker refuses even that, the
@@ -231,6 +243,7 @@ def _later(task: PipelineTask, exc: Exception, store_exc: Exception) -> BaseExce
             countdown=backoff(task.request.retries),
             max_retries=task.request.retries + 1,
             throw=False,
+            **_carrying(completes),
         )
     except Exception:
         time.sleep(backoff(min(task.request.retries, 3)))
