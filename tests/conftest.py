@@ -1,8 +1,9 @@
 """Shared fixtures: a real Redis, real SQLite and PostgreSQL databases, a small trained model.
 
 The broker URL is fixed for the whole session before anything imports the Celery app, on its own
-Redis database number, so tests never touch the demo's queues. Each test that needs a database
-gets a fresh one, migrated with Alembic, and points the settings at it.
+Redis database number, so tests never touch the demo's queues; tests parametrized with
+``broker_url`` run on RabbitMQ as well. Each test that needs a database gets a fresh one,
+migrated with Alembic, and points the settings at it.
 """
 
 from __future__ import annotations
@@ -23,11 +24,16 @@ from sqlalchemy.orm import Session
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 os.environ["REDIS_URL"] = TEST_REDIS_URL
+os.environ.pop("BROKER_URL", None)  # the broker is Redis unless a test asks for another
 TEST_POSTGRES_URL = os.environ.get(
     "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
 # CI sets this so that a PostgreSQL that is down fails the run instead of skipping its tests.
 REQUIRE_POSTGRES = os.environ.get("BULKGUARD_REQUIRE_POSTGRES") == "1"
+# The second broker: tests that take ``broker_url`` as a parameter run on it too. Its queues
+# are purged before each such test; nothing else may use them.
+TEST_RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672//")
+REQUIRE_RABBITMQ = os.environ.get("BULKGUARD_REQUIRE_RABBITMQ") == "1"
 
 from infra.db.migrate import upgrade  # noqa: E402
 from infra.db.session import make_engine, reset_engine  # noqa: E402
@@ -46,6 +52,54 @@ def redis_url() -> Iterator[str]:
         client.flushdb()
         yield TEST_REDIS_URL
         client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_url() -> str:
+    """The RabbitMQ test broker; its tests are skipped when none answers, unless CI requires it."""
+    from kombu import Connection
+
+    try:
+        with Connection(TEST_RABBITMQ_URL, connect_timeout=3) as conn:
+            conn.ensure_connection(max_retries=1)
+    except Exception as exc:
+        if REQUIRE_RABBITMQ:
+            pytest.fail(f"RabbitMQ is required but does not answer at {TEST_RABBITMQ_URL}: {exc}")
+        pytest.skip(f"no RabbitMQ at {TEST_RABBITMQ_URL}")
+    return TEST_RABBITMQ_URL
+
+
+@pytest.fixture
+def broker_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+    """The broker of one test: Redis unless the test is parametrized with ``"rabbitmq"``
+    (``@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)``)."""
+    kind = getattr(request, "param", "redis")
+    if kind == "redis":
+        return redis_url
+    assert kind == "rabbitmq", kind
+    url: str = request.getfixturevalue("rabbitmq_url")
+    _purge_rabbitmq_queues(url)
+    return url
+
+
+def _purge_rabbitmq_queues(url: str) -> None:
+    """Empty the task queues, as the Redis fixture flushes its database."""
+    from kombu import Connection
+
+    from workers.queues import QUEUES
+
+    with Connection(url) as conn:
+        for queue in QUEUES:
+            channel: Any = conn.channel()  # kombu's stubs leave AMQP's methods off its type
+            try:
+                channel.queue_purge(queue)
+            except conn.channel_errors:
+                pass  # not declared yet
+            finally:
+                try:
+                    channel.close()
+                except conn.channel_errors + conn.connection_errors:
+                    pass
 
 
 def _postgres_available() -> bool:
@@ -153,15 +207,20 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 @pytest.fixture
 def env(
-    database_url: str, redis_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_url: str,
+    redis_url: str,
+    broker_url: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[dict[str, str]]:
     """Point this process's settings (and any worker started with the returned environment)
-    at the test database, the test broker and a private data directory."""
+    at the test database, the test Redis and broker, and a private data directory."""
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     values = {
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
+        "BROKER_URL": broker_url,
         "BULKGUARD_DATA_DIR": str(data_dir),
     }
     for key, value in values.items():

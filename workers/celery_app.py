@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 from celery import Celery
 
 from infra.settings import Settings, get_settings
@@ -13,12 +16,24 @@ from workers.serialization import register_fast_json
 register_fast_json()
 
 
+class BulkguardCelery(Celery):
+    def send_task(self, name: str, *args: Any, **options: Any) -> Any:
+        # Countdowns in whole seconds, rounded up: RabbitMQ's delayed delivery (quorum queues)
+        # counts whole seconds, and Celery refuses a countdown under one second there (it
+        # truncates it to 0). Jittered retry backoffs are fractions.
+        countdown = options.get("countdown")
+        if countdown is not None and countdown > 0:
+            options["countdown"] = math.ceil(countdown)
+        return super().send_task(name, *args, **options)
+
+
 def make_app(settings: Settings, *, current: bool = True) -> Celery:
     """A Celery app configured from ``settings``. The module's ``app`` is the one the workers
-    run; a tool whose broker is not the process's (the bench, in a process that already made
-    ``app``) makes its own with ``current=False`` to publish and ping by task name."""
+    run; a tool whose broker is not the process's (the bench, a test on another broker, in a
+    process that already made ``app``) makes its own with ``current=False`` to publish and ping
+    by task name."""
     # Task messages carry value-free argument reprs: see workers.privacy.
-    made = Celery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
+    made = BulkguardCelery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
     made.conf.update(celery_config(settings))
     return made
 

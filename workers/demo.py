@@ -22,7 +22,6 @@ from infra.db.migrate import upgrade
 from infra.db.session import session_scope
 from infra.local_redis import ensure_redis
 from infra.redaction import display_url
-from infra.redis_client import get_redis
 from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
 from tasks.messages import IngestEvidence, ScoreAccounts
@@ -72,6 +71,8 @@ def run_demo(
         env = {
             "BULKGUARD_DATA_DIR": str(settings.data_dir.resolve()),
             "REDIS_URL": settings.redis_url,
+            # The same broker as this process publishes to, whatever the environment says.
+            "BROKER_URL": settings.resolved_broker_url,
         }
         if settings.database_url:
             env["DATABASE_URL"] = settings.database_url
@@ -90,7 +91,7 @@ def run_demo(
                 app.send_task(IngestEvidence.TASK, kwargs={"documents": docs})
                 scored = progress.add_task("scored", total=len(records))
                 wait_until_drained(
-                    get_redis(),
+                    app,
                     account_ids=account_ids,
                     model_version=version,
                     timeout=drain_timeout,

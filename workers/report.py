@@ -7,6 +7,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
+from celery import Celery
+from kombu.common import ignore_errors
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
@@ -98,17 +100,48 @@ def pending_outbox(session: Session) -> int:
     )
 
 
-def broker_backlog(client: redis.Redis) -> int:
-    """Messages waiting in any queue plus messages delivered but not yet acknowledged."""
-    pipe = client.pipeline(transaction=False)
-    for queue in QUEUES:
-        pipe.llen(queue)
-    pipe.hlen("unacked")
-    return sum(int(n) for n in pipe.execute())
+def broker_backlog(app: Celery) -> int:
+    """Messages waiting in any queue plus messages delivered but not yet acknowledged, on the
+    app's broker."""
+    with app.connection_for_read() as conn:
+        if conn.transport.driver_type == "redis":
+            # Kombu's own keys: one list per queue, and the table of unacknowledged messages.
+            with redis.Redis.from_url(app.conf.broker_url) as client:
+                pipe = client.pipeline(transaction=False)
+                for queue in QUEUES:
+                    pipe.llen(queue)
+                pipe.hlen("unacked")
+                return sum(int(n) for n in pipe.execute())
+        waiting, consumers = 0, 0
+        for queue in QUEUES:
+            # AMQP says how many messages are ready, not how many consumers hold. (kombu's
+            # stubs leave AMQP's methods off the channel type.)
+            channel: Any = conn.channel()
+            try:
+                declared = channel.queue_declare(queue=queue, passive=True)
+            except conn.channel_errors:
+                continue  # not declared yet: nothing waits in it
+            finally:
+                ignore_errors(conn, channel.close)
+            waiting += declared.message_count
+            consumers += declared.consumer_count
+    if waiting or not consumers:
+        return waiting
+    return held_by_workers(app, consumers)
+
+
+def held_by_workers(app: Celery, workers: int) -> int:
+    """Tasks the running workers hold: executing, prefetched and waiting for an ETA."""
+    inspect = app.control.inspect(timeout=1.0, limit=workers)
+    held = 0
+    for query in (inspect.active, inspect.reserved, inspect.scheduled):
+        replies = query() or {}
+        held += sum(len(tasks) for tasks in replies.values())
+    return held
 
 
 def wait_until_drained(
-    client: redis.Redis,
+    app: Celery,
     *,
     account_ids: Sequence[str],
     model_version: str,
@@ -126,7 +159,7 @@ def wait_until_drained(
             outbox = pending_outbox(session)
         if on_poll is not None:
             on_poll(counts)
-        if broker_backlog(client) == 0 and outbox == 0 and counts == previous:
+        if broker_backlog(app) == 0 and outbox == 0 and counts == previous:
             return counts
         previous = counts
         time.sleep(interval)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from celery import Celery
 
-from infra.redis_client import get_redis
+from infra.settings import get_settings
 from tests.integration.waiting import wait_for
 from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 from workers.report import wait_until_drained
@@ -44,7 +44,7 @@ class Workers:
     def drain(self, account_ids: list[str], version: str, timeout: float = 120) -> dict[str, int]:
         try:
             return wait_until_drained(
-                get_redis(),
+                self.app,
                 account_ids=account_ids,
                 model_version=version,
                 timeout=timeout,
@@ -55,10 +55,27 @@ class Workers:
 
 
 @pytest.fixture
-def start(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[..., Workers]]:
-    """Start real workers for the given queues against this test's database and broker."""
-    from workers.celery_app import app
+def broker_app(env: Mapping[str, str], monkeypatch: pytest.MonkeyPatch) -> Iterator[Celery]:
+    """The app this process publishes with: the module's own on the session's Redis, or one made
+    for this test's broker and put where the CLI finds it."""
+    import workers.celery_app as module
 
+    settings = get_settings()
+    if settings.resolved_broker_url == module.app.conf.broker_url:
+        yield module.app
+        return
+    app = module.make_app(settings, current=False)
+    monkeypatch.setattr(module, "app", app)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def start(
+    env: Mapping[str, str], broker_app: Celery, tmp_path: Path
+) -> Iterator[Callable[..., Workers]]:
+    """Start real workers for the given queues against this test's database and broker."""
+    app = broker_app
     started: list[WorkerProcess] = []
 
     def _start(

@@ -47,6 +47,15 @@ def _send_population(app: Any, records: list[dict[str, Any]], batch: int = 200) 
             )
 
 
+# Each database on Redis, and the pipeline once more on RabbitMQ.
+BROKERS_AND_DATABASES = pytest.mark.parametrize(
+    ("broker_url", "database_url"),
+    [("redis", "sqlite"), ("redis", "postgresql"), ("rabbitmq", "sqlite")],
+    indirect=True,
+)
+
+
+@BROKERS_AND_DATABASES
 def test_population_flows_through_all_four_stages(start, active_model):
     workers = start()
     records = list(simulate(1200, seed=11))

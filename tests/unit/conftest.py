@@ -8,6 +8,8 @@ import pytest
 SERVICE_FIXTURES = frozenset(
     {
         "redis_url",
+        "rabbitmq_url",
+        "broker_url",
         "env",
         "database_url",
         "postgres_database",
