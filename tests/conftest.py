@@ -222,6 +222,7 @@ def env(
         "REDIS_URL": redis_url,
         "BROKER_URL": broker_url,
         "BULKGUARD_DATA_DIR": str(data_dir),
+        "BULKGUARD_LEGAL_REVIEWERS": "counsel@example.org",
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
