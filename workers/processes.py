@@ -11,7 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import redis
 from celery import Celery
+from kombu.exceptions import OperationalError as BrokerError
 
 # The process that launched a worker, for the worker to stop when it is gone (see
 # ``workers.lifecycle``): set for the workers the demo, the bench and the tests start.
@@ -78,7 +80,12 @@ def wait_until_ready(
             if w.process.poll() is not None:
                 tail = w.log_path.read_text(errors="replace")[-3000:]
                 raise RuntimeError(f"the {w.queue} worker exited on start:\n{tail}")
-        replies = app.control.ping(timeout=1.0) or []
+        try:
+            replies = app.control.ping(timeout=1.0) or []
+        except (ConnectionError, BrokerError, redis.RedisError):
+            # The broker is restarting (a fault trial, a failover): ask again.
+            time.sleep(0.5)
+            continue
         seen = {name.split("@", 1)[0] for reply in replies for name in reply}
         if wanted <= seen:
             return

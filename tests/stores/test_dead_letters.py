@@ -68,7 +68,8 @@ def test_the_whole_message_is_kept_for_replay_beyond_the_readable_cut(
     with session_scope() as session:
         letter = session.scalars(select(DeadLetter)).one()
         assert letter.payload.endswith("more characters]")  # the readable copy is cut
-        assert letter.body is not None and letter.body_format == "kwargs"
+        assert letter.body is not None
+        assert letter.body_format == "kwargs"
         assert read_replay(letter.body, letter.body_format) == kwargs  # the replayable one is not
         assert len(letter.body) < len(letter.payload)  # and compressed
 

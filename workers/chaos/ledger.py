@@ -1,0 +1,107 @@
+"""What became of a trial's accounts: scored, lost or doubled, read from the database and the
+platform sink once the pipeline has settled (or given up)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from infra.db.models import Delivery, EnforcementAction, OutboxMessage, Score
+from workers.report import CHUNK
+
+
+@dataclass(frozen=True)
+class Tally:
+    """One trial's account. ``lost`` counts effects that should exist and do not: valid accounts
+    never scored, follow-ups no consumer completed, actions in force never delivered.
+    ``duplicated`` counts deliveries the platform received more than once."""
+
+    scored: int
+    unscored: int
+    unfinished_follow_ups: int
+    undelivered_actions: int
+    duplicated: int
+
+    @property
+    def lost(self) -> int:
+        return self.unscored + self.unfinished_follow_ups + self.undelivered_actions
+
+    @property
+    def settled(self) -> bool:
+        return self.lost == 0
+
+
+def tally(
+    session: Session,
+    *,
+    expected: Sequence[str],
+    model_version: str,
+    since: dt.datetime,
+    sink: Path,
+) -> Tally:
+    """The account of the accounts ``expected`` to be scored, and of the follow-ups created
+    since ``since``."""
+    scored = 0
+    action_ids: list[int] = []
+    for start in range(0, len(expected), CHUNK):
+        chunk = list(expected[start : start + CHUNK])
+        scored += (
+            session.scalar(
+                select(func.count(distinct(Score.account_id))).where(
+                    Score.account_id.in_(chunk),
+                    Score.model_version == model_version,
+                    Score.shadow.is_(False),
+                )
+            )
+            or 0
+        )
+        action_ids += session.scalars(
+            select(EnforcementAction.id).where(
+                EnforcementAction.account_id.in_(chunk), EnforcementAction.status == "active"
+            )
+        ).all()
+    delivered: set[int] = set()
+    for start in range(0, len(action_ids), CHUNK):
+        delivered.update(
+            session.scalars(
+                select(Delivery.ref_id).where(
+                    Delivery.kind == "platform_action",
+                    Delivery.ref_id.in_(action_ids[start : start + CHUNK]),
+                    Delivery.delivered_at.is_not(None),
+                )
+            )
+        )
+    unfinished = (
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.created_at >= since, OutboxMessage.completed_at.is_(None))
+        )
+        or 0
+    )
+    keys = {f"action-{i}" for i in action_ids}
+    lines = Counter(k for k in _sink_keys(sink) if k in keys)
+    return Tally(
+        scored=scored,
+        unscored=len(expected) - scored,
+        unfinished_follow_ups=unfinished,
+        undelivered_actions=len(action_ids) - len(delivered),
+        duplicated=sum(n - 1 for n in lines.values()),
+    )
+
+
+def _sink_keys(sink: Path) -> list[str]:
+    if not sink.exists():
+        return []
+    return [
+        str(orjson.loads(line)["idempotency_key"])
+        for line in sink.read_bytes().splitlines()
+        if line.strip()
+    ]

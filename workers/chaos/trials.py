@@ -1,0 +1,406 @@
+"""Fault scenarios and the trials that run them.
+
+Each trial sends a fresh population of accounts (ids prefixed by the trial), injects its fault
+while that work is in flight, waits until the pipeline settles or the patience runs out, and
+tallies what was lost and doubled (``workers.chaos.ledger``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import signal
+import statistics
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from celery import Celery
+from kombu import Exchange
+
+from infra.db.models import utcnow
+from infra.db.session import session_scope
+from tasks.messages import ScoreAccounts
+from tasks.offline.simulate_accounts import simulate
+from tasks.scoring.signals import DetectionPoint, batches_by_stage, validate_records
+from tasks.scoring.snapshot import encode_records
+from workers.chaos.cluster import Cluster
+from workers.chaos.ledger import Tally, tally
+from workers.chaos.services import refuse_connections
+from workers.report import broker_backlog
+
+BATCH = 250
+
+
+@dataclass
+class Sent:
+    """What a trial's producer sent: ids expected to be scored, and the messages themselves
+    (task id, kwargs) for scenarios that send them again."""
+
+    accounts: int
+    expected: list[str]
+    messages: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Moment:
+    """Where a fault strikes: the running cluster, the app to publish with, the trial's random
+    source and what its producer sent."""
+
+    cluster: Cluster
+    app: Celery
+    rng: random.Random
+    sent: Sent
+
+
+Producer = Callable[[Celery, int, int, random.Random], Sent]
+Fault = Callable[[Moment], str]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    what: str
+    fault: Fault
+    producer: Producer
+    needs_postgres: bool = False
+
+
+@dataclass
+class Result:
+    scenario: str
+    trials: int = 0
+    accounts: int = 0
+    scored: int = 0
+    lost: int = 0
+    duplicated: int = 0
+    deaths: int = 0
+    recovery: list[float] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def row(self) -> dict[str, Any]:
+        return {
+            "scenario": self.scenario,
+            "trials": self.trials,
+            "accounts_sent": self.accounts,
+            "scored": self.scored,
+            "effects_lost": self.lost,
+            "effects_duplicated": self.duplicated,
+            "worker_deaths": self.deaths,
+            "recovery_s_median": round(statistics.median(self.recovery), 1)
+            if self.recovery
+            else None,
+            "recovery_s_max": round(max(self.recovery), 1) if self.recovery else None,
+            "notes": self.notes,
+        }
+
+
+# -- producers
+
+
+def population(trial: int, accounts: int, seed: int) -> list[dict[str, Any]]:
+    """Simulated records with ids and phone numbers of this trial alone."""
+    records = list(simulate(accounts, seed=seed))
+    for n, record in enumerate(records):
+        record["account_id"] = f"t{trial}-{record['account_id']}"
+        record["phone"] = f"+4219{(trial * 100_000 + n) % 10**8:08d}"
+    return records
+
+
+def send_accounts(app: Celery, trial: int, accounts: int, rng: random.Random) -> Sent:
+    records = population(trial, accounts, rng.randrange(10**6))
+    sent = Sent(accounts=len(records), expected=[r["account_id"] for r in records])
+    for stage, batch in batches_by_stage(records, BATCH):
+        task_id = str(uuid.uuid4())
+        kwargs = {"stage": stage, "accounts": batch}
+        app.send_task(ScoreAccounts.TASK, kwargs=kwargs, task_id=task_id)
+        sent.messages.append((task_id, kwargs))
+    return sent
+
+
+def send_hostile(app: Celery, trial: int, accounts: int, rng: random.Random) -> Sent:
+    """Good records mixed with values a plain Celery client (stdlib JSON) can send, as that
+    client encodes them, and raw messages that are no task at all."""
+    records = population(trial, accounts, rng.randrange(10**6))
+    for record in records[::7]:
+        _spoil(record, rng)
+    return _publish_plain(app, records, junk=True)
+
+
+def send_fuzz(app: Celery, trial: int, accounts: int, rng: random.Random) -> Sent:
+    """Records with random mutations: every field may be dropped, retyped or given an extreme."""
+    records = population(trial, accounts, rng.randrange(10**6))
+    for record in records:
+        if rng.random() < 0.5:
+            _mutate(record, rng)
+    return _publish_plain(app, records, junk=False)
+
+
+def _publish_plain(app: Celery, records: list[dict[str, Any]], *, junk: bool) -> Sent:
+    sent = Sent(accounts=len(records), expected=[])
+    for stage, batch in batches_by_stage(records, BATCH):
+        body = json.dumps([[], {"stage": stage, "accounts": batch}, {}]).encode()
+        _publish_raw(app, body, ScoreAccounts.TASK)
+        # What a worker will accept of it, decided as the task does.
+        decoded = json.loads(body)[1]["accounts"]
+        _, positions, _ = validate_records(DetectionPoint(stage), decoded)
+        encoded, _ = encode_records(decoded, positions)
+        sent.expected += [decoded[p]["account_id"] for p in encoded]
+    if junk:
+        _publish_raw(app, b'[[], {"stage": "messaging", "accounts": [', ScoreAccounts.TASK)
+        _publish_raw(app, b"[[], {}, {}]", "scoring.no_such_task")
+        _publish_raw(app, b"\x80\x04K\x01.", ScoreAccounts.TASK, "application/x-python-serialize")
+        _publish_raw(app, b"{}", None)
+    return sent
+
+
+def _publish_raw(
+    app: Celery, body: bytes, task: str | None, content_type: str = "application/json"
+) -> None:
+    task_id = str(uuid.uuid4())
+    headers = {"lang": "py", "task": task, "id": task_id, "root_id": task_id} if task else {}
+    with app.connection_for_write() as conn:
+        conn.Producer().publish(
+            body,
+            exchange=Exchange("bulkguard", type="direct"),
+            routing_key="scoring",
+            content_type=content_type,
+            content_encoding="utf-8",
+            headers=headers,
+            serializer=None,
+        )
+
+
+_SPOILS: list[Callable[[dict[str, Any], random.Random], None]] = [
+    lambda r, _: r["registration"].update(ip_country=float("nan")),
+    lambda r, _: r.update(observed_at=float("inf")),
+    lambda r, _: r.update(account_id=r["account_id"] + "\ud800"),
+    lambda r, _: r.update(account_id=r["account_id"] + "\x00"),
+    lambda r, _: r.update(business={"name": "Reach\x00Media"}),
+    lambda r, _: r.update(upstream={"note": "\udc00"}),
+    lambda r, rng: r.update(upstream=_nested(rng.randrange(260, 400))),
+    lambda r, _: r["registration"].update(network_id=1e999),
+]
+
+
+def _spoil(record: dict[str, Any], rng: random.Random) -> None:
+    rng.choice(_SPOILS)(record, rng)
+
+
+def _nested(depth: int) -> Any:
+    value: Any = 0
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+_EXTREMES: list[Any] = [
+    None,
+    -1,
+    0,
+    2**63,
+    1e308,
+    -0.0,
+    float("nan"),
+    float("inf"),
+    "",
+    "x" * 5000,
+    "\x00",
+    "\ud83d",
+    "+421",
+    [],
+    {},
+    True,
+    "2019-12-07T00:00:00",
+]
+
+
+def _mutate(record: dict[str, Any], rng: random.Random) -> None:
+    """Change one leaf (or drop it) anywhere in the record."""
+    target: dict[str, Any] = record
+    while True:
+        # The stage decides the batch a record travels in, as upstream sends them.
+        key = rng.choice([k for k in target if k != "stage"])
+        if isinstance(target[key], dict) and target[key] and rng.random() < 0.7:
+            target = target[key]
+            continue
+        break
+    if key == "account_id" and rng.random() < 0.8:
+        return  # keep most ids usable, so what was lost can still be told
+    if rng.random() < 0.2:
+        del target[key]
+    else:
+        target[key] = rng.choice(_EXTREMES)
+
+
+# -- faults
+
+
+def kill_pool(at: Moment) -> str:
+    queue = at.rng.choice(["scoring", "scoring", "enforcement", "maintenance"])
+    killed = at.cluster.kill_pool_process(queue, at.rng)
+    return f"SIGKILL a {queue} pool process" if killed else f"no {queue} pool process"
+
+
+def kill_main(at: Moment) -> str:
+    queue = at.rng.choice(["scoring", "enforcement", "maintenance"])
+    at.cluster.kill_worker(at.app, queue, signal.SIGKILL)
+    return f"SIGKILL the {queue} worker (main process and pool)"
+
+
+def sigterm(at: Moment) -> str:
+    queue = at.rng.choice(["scoring", "enforcement"])
+    at.cluster.kill_worker(at.app, queue, signal.SIGTERM)
+    return f"SIGTERM the {queue} worker mid-batch"
+
+
+def redis_crash(at: Moment) -> str:
+    at.cluster.redis.restart()
+    return "Redis killed and restarted (append-only file, fsync always)"
+
+
+def redis_forgets(at: Moment) -> str:
+    """Once the batches are scored, while their follow-ups (enforcement, delivery) are queued
+    or running: those must come back from the outbox. Batches still queued would be lost with
+    the broker's memory, as any message a client handed to a broker that forgets."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            done = tally(
+                session,
+                expected=at.sent.expected,
+                model_version=at.cluster.model_version,
+                since=utcnow(),
+                sink=at.cluster.sink,
+            )
+        if done.unscored == 0:
+            break
+        time.sleep(0.05)
+    at.cluster.redis.restart(empty=True)
+    return "Redis killed and restarted empty (no persistence) after scoring"
+
+
+def database_refuses(at: Moment) -> str:
+    if at.cluster.postgres_admin_url is None:
+        raise RuntimeError("this scenario needs PostgreSQL (--database postgresql)")
+    seconds = at.rng.uniform(5, 20)
+    refuse_connections(at.cluster.postgres_admin_url, at.cluster.database_url, seconds)
+    return f"PostgreSQL refused connections for {seconds:.0f}s"
+
+
+def redeliver(at: Moment) -> str:
+    """The same messages again, with the same task ids, after their effects committed."""
+    wait_settled(at.cluster, at.app, at.sent, since=utcnow(), patience=120)
+    for task_id, kwargs in at.sent.messages:
+        at.app.send_task(ScoreAccounts.TASK, kwargs=kwargs, task_id=task_id)
+    return "every batch delivered a second time after commit"
+
+
+def no_fault(_at: Moment) -> str:
+    return "no fault: the bodies are the attack"
+
+
+SCENARIOS: dict[str, Scenario] = {
+    s.name: s
+    for s in (
+        Scenario("kill-pool", "SIGKILL of pool processes", kill_pool, send_accounts),
+        Scenario("kill-main", "SIGKILL of a worker's main process", kill_main, send_accounts),
+        Scenario("sigterm", "SIGTERM (warm shutdown) mid-batch", sigterm, send_accounts),
+        Scenario("redis-crash", "Redis restarted from its AOF", redis_crash, send_accounts),
+        Scenario("redis-forgets", "Redis restarted empty", redis_forgets, send_accounts),
+        Scenario(
+            "db-refuses",
+            "PostgreSQL refusing connections",
+            database_refuses,
+            send_accounts,
+            needs_postgres=True,
+        ),
+        Scenario("redeliver", "redelivery after commit", redeliver, send_accounts),
+        Scenario("hostile", "hostile bodies from a plain client", no_fault, send_hostile),
+        Scenario("fuzz", "randomly mutated records", no_fault, send_fuzz),
+    )
+}
+
+
+# -- running
+
+
+def run_scenario(
+    cluster: Cluster,
+    app: Celery,
+    scenario: Scenario,
+    *,
+    trials: int,
+    accounts: int,
+    rng: random.Random,
+    patience: float,
+    first_trial: int,
+    on_trial: Callable[[Result], None] = lambda _result: None,
+) -> Result:
+    result = Result(scenario.name)
+    for n in range(trials):
+        trial = first_trial + n
+        since = utcnow()
+        deaths = cluster.deaths
+        sent = scenario.producer(app, trial, accounts, rng)
+        time.sleep(rng.uniform(0.05, 0.8))  # let the work get under way
+        fault_at = time.monotonic()
+        note = scenario.fault(Moment(cluster, app, rng, sent))
+        final = wait_settled(cluster, app, sent, since=since, patience=patience)
+        recovered = time.monotonic() - fault_at
+        exits = cluster.unexpected_exits()
+        for queue in exits:  # a worker that died on its own is a finding; keep the trial going
+            result.notes.append(f"trial {trial}: the {queue} worker exited unexpectedly")
+            cluster.deaths += 1
+            cluster.start_worker(app, queue)
+        result.trials += 1
+        result.accounts += sent.accounts
+        result.scored += final.scored
+        result.lost += final.lost
+        result.duplicated += final.duplicated
+        result.deaths += cluster.deaths - deaths
+        if final.settled:
+            result.recovery.append(recovered)
+        else:
+            result.notes.append(
+                f"trial {trial} ({note}): not settled after {patience:.0f}s: {final}"
+            )
+        on_trial(result)
+    return result
+
+
+def wait_settled(
+    cluster: Cluster, app: Celery, sent: Sent, *, since: dt.datetime, patience: float
+) -> Tally:
+    deadline = time.monotonic() + patience
+    while True:
+        with session_scope() as session:
+            current = tally(
+                session,
+                expected=sent.expected,
+                model_version=cluster.model_version,
+                since=since,
+                sink=cluster.sink,
+            )
+        if current.settled and _idle(app):
+            return current
+        if time.monotonic() > deadline:
+            return current
+        time.sleep(0.5)
+
+
+def _idle(app: Celery) -> bool:
+    try:
+        return broker_backlog(app) == 0
+    except Exception:
+        return False  # the broker is down: not settled
+
+
+def names(selected: Sequence[str]) -> list[Scenario]:
+    unknown = sorted(set(selected) - set(SCENARIOS))
+    if unknown:
+        raise KeyError(f"unknown scenario(s) {', '.join(unknown)}; known: {', '.join(SCENARIOS)}")
+    return [SCENARIOS[name] for name in selected]
