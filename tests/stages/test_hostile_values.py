@@ -11,6 +11,8 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from kombu.serialization import loads
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -118,3 +120,73 @@ def test_a_bad_document_value_refuses_only_its_document(
 
     assert [r.record_index for r in outcome.rejected] == [1]
     assert outcome.summary == {"ingested": 2, "rejected": 1}
+
+
+# Any JSON value a client could send, and the ones only a stdlib-JSON client can.
+_LEAVES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=40),
+    st.sampled_from(["\x00", "\ud800", "a\udc00b", "+421905123456", "", "x" * 400]),
+)
+_VALUES = st.recursive(
+    _LEAVES,
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def _spoiled(draw: st.DrawFn, good: dict[str, Any]) -> dict[str, Any]:
+    record = json.loads(json.dumps(good))
+    target = record
+    while True:
+        key = draw(st.sampled_from(sorted(target)))
+        if isinstance(target[key], dict) and draw(st.booleans()):
+            target = target[key]
+            continue
+        break
+    if draw(st.booleans()):
+        target[key] = draw(_VALUES)
+    elif draw(st.booleans()):
+        del target[key]
+    else:
+        target[draw(st.text(min_size=1, max_size=8))] = draw(_VALUES)  # an unknown field
+    return record
+
+
+_GOOD = messaging_accounts(12, seed=21)
+
+
+@settings(
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.data())
+def test_any_body_scores_or_refuses_every_record_and_nothing_else(
+    session: Session, scorer: Scorer, data: st.DataObject
+) -> None:
+    spoiled = [data.draw(_spoiled(good)) for good in _GOOD[:8]]
+    kwargs = decoded({"stage": "messaging", "accounts": [*_GOOD[8:], *spoiled]})
+
+    with session.begin_nested() as savepoint:
+        outcome = score_batch(
+            session,
+            ScoreAccounts.model_validate(kwargs),
+            serving=lambda: (scorer, None),
+            neighbours=MemoryNeighbourStore(),
+            task_id="task-fuzz",
+        )
+        dead_letters.store(session, "scoring.score_accounts", "task-fuzz", outcome.rejected)
+        session.flush()
+        savepoint.rollback()
+
+    rejected = sorted(r.record_index for r in outcome.rejected if r.record_index is not None)
+    assert outcome.summary["scored"] + len(rejected) == 12
+    assert set(range(4)).isdisjoint(rejected)  # the untouched records are always scored
+    assert all(r.reason for r in outcome.rejected)
