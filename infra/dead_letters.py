@@ -15,6 +15,7 @@ import orjson
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from infra import lenient_json
 from infra.db.inserts import insert_ignore
 from infra.db.models import DeadLetter
 from infra.db.session import make_engine
@@ -93,17 +94,9 @@ def replay_body(replay: dict[str, Any] | bytes | None) -> tuple[bytes | None, st
 def read_replay(body: bytes, body_format: str) -> Any:
     """What :func:`replay_body` kept: the kwargs, or the decoded Celery message body (``ValueError``
     when it still cannot be decoded)."""
-    raw = zlib.decompress(body)
     if body_format not in ("kwargs", "celery-json"):
         raise ValueError(f"unknown dead-letter body format {body_format!r}")
-    try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(raw)
-    except RecursionError:
-        raise ValueError("JSON nested too deeply to decode") from None
+    return lenient_json.loads(zlib.decompress(body))
 
 
 def store(

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,8 +17,7 @@ from typing import Any
 
 import pytest
 import redis
-from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
 TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -36,6 +34,7 @@ TEST_RABBITMQ_URL = os.environ.get("TEST_RABBITMQ_URL", "amqp://guest:guest@127.
 REQUIRE_RABBITMQ = os.environ.get("BULKGUARD_REQUIRE_RABBITMQ") == "1"
 
 from infra.db.migrate import upgrade  # noqa: E402
+from infra.db.scratch import scratch_database  # noqa: E402
 from infra.db.session import make_engine, reset_engine  # noqa: E402
 from infra.local_redis import ensure_redis  # noqa: E402
 from infra.redis_client import reset_redis  # noqa: E402
@@ -120,16 +119,8 @@ def _new_postgres_database() -> Iterator[str]:
         if REQUIRE_POSTGRES:
             pytest.fail(f"PostgreSQL is required but does not answer at {TEST_POSTGRES_URL}")
         pytest.skip(f"no PostgreSQL at {TEST_POSTGRES_URL}")
-    name = f"bulkguard_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(TEST_POSTGRES_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(TEST_POSTGRES_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with scratch_database(TEST_POSTGRES_URL, "bulkguard_test") as url:
+        yield url
 
 
 @pytest.fixture

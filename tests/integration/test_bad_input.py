@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
-from kombu import Exchange
 from sqlalchemy import select
 
 from infra.db.models import DeadLetter, Score
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
+from workers.chaos.plain_client import publish_raw, task_headers
 
 pytestmark = pytest.mark.integration
 
@@ -20,40 +19,6 @@ pytestmark = pytest.mark.integration
 def _dead_letters() -> list[DeadLetter]:
     with session_scope() as session:
         return list(session.scalars(select(DeadLetter).order_by(DeadLetter.id)))
-
-
-def _publish_raw(
-    app: Any, body: bytes, headers: dict[str, Any] | None, content_type: str = "application/json"
-) -> None:
-    """Publish bytes straight onto the scoring queue, bypassing Celery's own serializer."""
-    with app.connection_for_write() as conn:
-        conn.Producer().publish(
-            body,
-            exchange=Exchange("bulkguard", type="direct"),
-            routing_key="scoring",
-            content_type=content_type,
-            content_encoding="utf-8",
-            headers=headers or {},
-            serializer=None,
-        )
-
-
-def _task_headers(name: str) -> dict[str, Any]:
-    task_id = str(uuid.uuid4())
-    return {
-        "lang": "py",
-        "task": name,
-        "id": task_id,
-        "root_id": task_id,
-        "parent_id": None,
-        "group": None,
-        "retries": 0,
-        "eta": None,
-        "expires": None,
-        "argsrepr": "",
-        "kwargsrepr": "",
-        "origin": "test",
-    }
 
 
 def test_pickle_is_refused_and_kept(start, active_model):
@@ -94,8 +59,8 @@ def test_malformed_messages_are_dead_lettered_and_the_rest_is_scored(start, acti
     # 1. not JSON at all, 2. JSON without Celery headers, 3. an unknown task name,
     # 4. the wrong schema (unknown stage), 5. positional arguments, 6. a batch where three
     # records are bad and the others good.
-    _publish_raw(app, b"{this is not json", _task_headers("scoring.score_accounts"))
-    _publish_raw(app, b'{"hello": "world"}', None)
+    publish_raw(app, b"{this is not json", task_headers("scoring.score_accounts"))
+    publish_raw(app, b'{"hello": "world"}', None)
     app.send_task("scoring.no_such_task", kwargs={}, queue="scoring")
     app.send_task("scoring.score_accounts", kwargs={"stage": "signup", "accounts": good})
     app.send_task("scoring.score_accounts", args=["registration", good])

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from kombu import Exchange
 from sqlalchemy import select
 
 from infra.db.migrate import upgrade
@@ -27,6 +26,7 @@ from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tests.integration.waiting import count
+from workers.chaos.plain_client import publish_raw, task_headers
 from workers.processes import stop_workers
 
 pytestmark = pytest.mark.integration
@@ -34,40 +34,6 @@ pytestmark = pytest.mark.integration
 PUBLISHER = "Zyxwv Mass Messaging Holdings s.r.o."
 EMAIL = "ceo.private@zyxwv-mass-messaging.example"
 PHONE = "+421944123987"
-
-
-def _publish_raw(
-    app: Any, body: bytes, headers: dict[str, Any] | None, content_type: str = "application/json"
-) -> None:
-    with app.connection_for_write() as conn:
-        conn.Producer().publish(
-            body,
-            exchange=Exchange("bulkguard", type="direct"),
-            routing_key="scoring",
-            content_type=content_type,
-            content_encoding="utf-8",
-            headers=headers or {},
-            serializer=None,
-        )
-
-
-def _headers(name: str, **extra: Any) -> dict[str, Any]:
-    task_id = str(uuid.uuid4())
-    return {
-        "lang": "py",
-        "task": name,
-        "id": task_id,
-        "root_id": task_id,
-        "parent_id": None,
-        "group": None,
-        "retries": 0,
-        "eta": None,
-        "expires": None,
-        "argsrepr": "",
-        "kwargsrepr": "",
-        "origin": "test",
-        **extra,
-    }
 
 
 def _leaks(text: str, secrets: Iterable[str]) -> list[str]:
@@ -97,20 +63,20 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
     sent_kwargs = json.dumps(batch)
 
     # Refused before any task runs: Celery's own handlers would print each of these whole.
-    _publish_raw(app, sent_kwargs[:-40].encode(), _headers("scoring.score_accounts"))
-    _publish_raw(app, json.dumps({"note": contact, "accounts": good}).encode(), None)
-    _publish_raw(
+    publish_raw(app, sent_kwargs[:-40].encode(), task_headers("scoring.score_accounts"))
+    publish_raw(app, json.dumps({"note": contact, "accounts": good}).encode(), None)
+    publish_raw(
         app,
         json.dumps([[], batch, {}]).encode(),
-        _headers("scoring.no_such_task", kwargsrepr=repr(batch)[:1024]),
+        task_headers("scoring.no_such_task", kwargsrepr=repr(batch)[:1024]),
     )
     app.send_task("scoring.score_accounts", kwargs=batch, serializer="pickle")
     # A stdlib-JSON client's NaN, and argument reprs a client filled with the batch.
     nan_batch = {"stage": "registration", "accounts": [{**good[0], "x": float("nan")}]}
-    _publish_raw(
+    publish_raw(
         app,
         json.dumps([[], nan_batch, {}]).encode(),
-        _headers("scoring.score_accounts", kwargsrepr=repr(nan_batch)[:1024]),
+        task_headers("scoring.score_accounts", kwargsrepr=repr(nan_batch)[:1024]),
     )
     # Refused by the task: the wrong schema, positional arguments, bad records among good ones.
     app.send_task("scoring.score_accounts", kwargs={"stage": "signup", "accounts": good})

@@ -19,13 +19,14 @@ from rich.table import Table
 from sqlalchemy import func, select
 
 from infra.db.models import Score, utcnow
+from infra.db.scratch import scratch_database
 from infra.db.session import reset_engine, session_scope
 from infra.redis_client import reset_redis
 from infra.settings import get_settings
 from tasks.messages import ScoreAccounts
 from tasks.scoring.signals import batches_by_stage
 from workers.chaos.cluster import Cluster
-from workers.chaos.services import RedisServer, postgres_database
+from workers.chaos.services import RedisServer
 from workers.chaos.trials import (
     BATCH,
     Result,
@@ -54,7 +55,7 @@ def cluster_on_loopback(
         root = workdir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="chaos-")))
         root.mkdir(parents=True, exist_ok=True)
         if postgres_url is not None:
-            database_url = stack.enter_context(postgres_database(postgres_url))
+            database_url = stack.enter_context(scratch_database(postgres_url, "bulkguard_chaos"))
         else:
             database_url = f"sqlite:///{root / 'bulkguard.sqlite3'}"
         cluster = Cluster(

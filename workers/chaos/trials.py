@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from celery import Celery
-from kombu import Exchange
 
 from infra.db.models import utcnow
 from infra.db.session import session_scope
@@ -29,10 +28,12 @@ from tasks.scoring.signals import DetectionPoint, batches_by_stage, validate_rec
 from tasks.scoring.snapshot import encode_records
 from workers.chaos.cluster import Cluster
 from workers.chaos.ledger import Tally, tally
+from workers.chaos.plain_client import publish_raw, task_headers
 from workers.chaos.services import refuse_connections
 from workers.report import broker_backlog
 
 BATCH = 250
+TASK = ScoreAccounts.TASK
 
 
 @dataclass
@@ -143,35 +144,23 @@ def _publish_plain(app: Celery, records: list[dict[str, Any]], *, junk: bool) ->
     sent = Sent(accounts=len(records), expected=[])
     for stage, batch in batches_by_stage(records, BATCH):
         body = json.dumps([[], {"stage": stage, "accounts": batch}, {}]).encode()
-        _publish_raw(app, body, ScoreAccounts.TASK)
+        publish_raw(app, body, task_headers(ScoreAccounts.TASK))
         # What a worker will accept of it, decided as the task does.
         decoded = json.loads(body)[1]["accounts"]
         _, positions, _ = validate_records(DetectionPoint(stage), decoded)
         encoded, _ = encode_records(decoded, positions)
         sent.expected += [decoded[p]["account_id"] for p in encoded]
     if junk:
-        _publish_raw(app, b'[[], {"stage": "messaging", "accounts": [', ScoreAccounts.TASK)
-        _publish_raw(app, b"[[], {}, {}]", "scoring.no_such_task")
-        _publish_raw(app, b"\x80\x04K\x01.", ScoreAccounts.TASK, "application/x-python-serialize")
-        _publish_raw(app, b"{}", None)
-    return sent
-
-
-def _publish_raw(
-    app: Celery, body: bytes, task: str | None, content_type: str = "application/json"
-) -> None:
-    task_id = str(uuid.uuid4())
-    headers = {"lang": "py", "task": task, "id": task_id, "root_id": task_id} if task else {}
-    with app.connection_for_write() as conn:
-        conn.Producer().publish(
-            body,
-            exchange=Exchange("bulkguard", type="direct"),
-            routing_key="scoring",
-            content_type=content_type,
-            content_encoding="utf-8",
-            headers=headers,
-            serializer=None,
+        publish_raw(app, b'[[], {"stage": "messaging", "accounts": [', task_headers(TASK))
+        publish_raw(app, b"[[], {}, {}]", task_headers("scoring.no_such_task"))
+        publish_raw(
+            app,
+            b"\x80\x04K\x01.",
+            task_headers(TASK),
+            content_type="application/x-python-serialize",
         )
+        publish_raw(app, b"{}", None)
+    return sent
 
 
 _SPOILS: list[Callable[[dict[str, Any], random.Random], None]] = [
