@@ -8,9 +8,10 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Delivery, EnforcementAction, OutboxMessage, Score
@@ -21,13 +22,17 @@ from workers.report import CHUNK
 class Tally:
     """One trial's account. ``lost`` counts effects that should exist and do not: valid accounts
     never scored, follow-ups no consumer completed, actions in force never delivered.
-    ``duplicated`` counts deliveries the platform received more than once."""
+    ``duplicated`` counts effects made twice: a second score of the same observation by the same
+    model, a second active ban of an account. ``resent`` counts deliveries the platform received
+    again under an idempotency key it already had (a sender that died between the receiver's
+    write and its confirmation): at-least-once delivery, which the receiver drops by the key."""
 
     scored: int
     unscored: int
     unfinished_follow_ups: int
     undelivered_actions: int
     duplicated: int
+    resent: int
 
     @property
     def lost(self) -> int:
@@ -67,6 +72,25 @@ def tally(
                 EnforcementAction.account_id.in_(chunk), EnforcementAction.status == "active"
             )
         ).all()
+    duplicated = 0
+    for start in range(0, len(expected), CHUNK):
+        chunk = list(expected[start : start + CHUNK])
+        duplicated += _beyond_one(
+            session,
+            select(func.count().label("n"))
+            .where(Score.account_id.in_(chunk), Score.model_version == model_version)
+            .group_by(Score.account_id, Score.stage, Score.observed_at, Score.model_version),
+        )
+        duplicated += _beyond_one(
+            session,
+            select(func.count().label("n"))
+            .where(
+                EnforcementAction.account_id.in_(chunk),
+                EnforcementAction.action == "ban",
+                EnforcementAction.status == "active",
+            )
+            .group_by(EnforcementAction.account_id),
+        )
     delivered: set[int] = set()
     for start in range(0, len(action_ids), CHUNK):
         delivered.update(
@@ -93,8 +117,15 @@ def tally(
         unscored=len(expected) - scored,
         unfinished_follow_ups=unfinished,
         undelivered_actions=len(action_ids) - len(delivered),
-        duplicated=sum(n - 1 for n in lines.values()),
+        duplicated=duplicated,
+        resent=sum(n - 1 for n in lines.values()),
     )
+
+
+def _beyond_one(session: Session, grouped: Select[Any]) -> int:
+    """Rows beyond the first in each group of ``grouped`` (a count per group)."""
+    counts = grouped.subquery()
+    return session.scalar(select(func.coalesce(func.sum(counts.c.n - 1), 0))) or 0
 
 
 def _sink_keys(sink: Path) -> list[str]:

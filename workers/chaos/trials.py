@@ -78,6 +78,7 @@ class Result:
     scored: int = 0
     lost: int = 0
     duplicated: int = 0
+    resent: int = 0
     deaths: int = 0
     recovery: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -90,6 +91,7 @@ class Result:
             "scored": self.scored,
             "effects_lost": self.lost,
             "effects_duplicated": self.duplicated,
+            "deliveries_resent": self.resent,
             "worker_deaths": self.deaths,
             "recovery_s_median": round(statistics.median(self.recovery), 1)
             if self.recovery
@@ -350,6 +352,7 @@ def run_scenario(
         result.scored += final.scored
         result.lost += final.lost
         result.duplicated += final.duplicated
+        result.resent += final.resent
         result.deaths += cluster.deaths - deaths
         if final.settled:
             result.recovery.append(recovered)
