@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     notice_sender: str = "legal-notices@bulkguard.invalid"
     mail_sandbox: Path | None = None
 
+    # Retries of a task that failed for a transient reason (broker or database unreachable),
+    # with capped, jittered backoff; then its input is kept as a dead letter. Six retries ride out
+    # about a minute on average.
+    task_max_retries: int = Field(default=6, ge=0)
+
     # Outbox rows older than this that are still unpublished are re-published by beat.
     outbox_grace_seconds: int = Field(default=30, ge=1)
     # A follow-up published this long ago whose consumer has not committed its effect is

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from infra import dead_letters
 from infra.db.session import session_scope
+from infra.settings import get_settings
 from tasks import outbox
 from tasks.errors import TransientError
 from tasks.messages import Message
@@ -50,7 +51,6 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     TransientError,
 )
 _TRANSIENT_DB_WORDS = ("locked", "could not serialize", "deadlock", "connection", "server closed")
-MAX_RETRIES = 6
 BACKOFF_CAP_SECONDS = 120
 
 
@@ -129,7 +129,7 @@ def pipeline_task(
             name=name,
             soft_time_limit=soft_time_limit,
             time_limit=time_limit,
-            max_retries=MAX_RETRIES,
+            max_retries=get_settings().task_max_retries,
         )
         @functools.wraps(shell)
         def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:

@@ -3,10 +3,12 @@ PostgreSQL database it can make refuse connections."""
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import create_engine, text
@@ -94,9 +96,10 @@ class RedisServer:
                 self.process.wait()
 
 
-def refuse_connections(admin_url: str, database_url: str, seconds: float) -> None:
-    """Make the trial's PostgreSQL database refuse every connection for ``seconds``: new ones
-    are turned away and open ones are cut, as a failover or a restarting server does."""
+@contextlib.contextmanager
+def refusing_connections(admin_url: str, database_url: str) -> Iterator[None]:
+    """While inside, the PostgreSQL database of ``database_url`` refuses every connection: new
+    ones are turned away and open ones are cut, as a failover or a restarting server does."""
     name = make_url(database_url).database
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -109,8 +112,8 @@ def refuse_connections(admin_url: str, database_url: str, seconds: float) -> Non
                 ),
                 {"name": name},
             )
-        time.sleep(seconds)
+        yield
+    finally:
         with admin.connect() as conn:
             conn.execute(text(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-    finally:
         admin.dispose()

@@ -29,7 +29,7 @@ from tasks.scoring.snapshot import encode_records
 from workers.chaos.cluster import Cluster
 from workers.chaos.ledger import Tally, tally
 from workers.chaos.plain_client import publish_raw, task_headers
-from workers.chaos.services import refuse_connections
+from workers.chaos.services import refusing_connections
 from workers.report import broker_backlog
 
 BATCH = 250
@@ -278,7 +278,8 @@ def database_refuses(at: Moment) -> str:
     if at.cluster.postgres_admin_url is None:
         raise RuntimeError("this scenario needs PostgreSQL (--database postgresql)")
     seconds = at.rng.uniform(5, 20)
-    refuse_connections(at.cluster.postgres_admin_url, at.cluster.database_url, seconds)
+    with refusing_connections(at.cluster.postgres_admin_url, at.cluster.database_url):
+        time.sleep(seconds)
     return f"PostgreSQL refused connections for {seconds:.0f}s"
 
 
