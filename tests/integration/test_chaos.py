@@ -15,8 +15,11 @@ from workers.chaos.run import cluster_on_loopback, run_trials
 pytestmark = pytest.mark.integration
 
 # Deterministic ones: on Redis, a worker's main process killed between BRPOP and its unacked
-# record loses the message (README, "Brokers"), so kill-main runs in the full suite only.
+# record loses the message (README, "Brokers"), so kill-main runs there in the full suite only.
 SHORT = ["kill-pool", "sigterm", "redis-forgets", "redeliver", "hostile", "fuzz"]
+# RabbitMQ has no such window; Redis still keeps the neighbourhood counters (restarting it is
+# not a broker fault there).
+SHORT_RABBITMQ = ["kill-main", "kill-pool", "redeliver", "hostile"]
 
 
 def test_no_effect_is_lost_or_doubled_under_faults(trained_model_dir: Path, tmp_path: Path) -> None:
@@ -44,3 +47,24 @@ def test_no_effect_is_lost_or_doubled_under_faults(trained_model_dir: Path, tmp_
     # is scored (the trial counts as settled only if every acceptable record was).
     assert 0 < rows["hostile"]["scored"] < 800
     assert 0 < rows["fuzz"]["scored"] < 800
+
+
+def test_no_effect_is_lost_or_doubled_under_faults_on_rabbitmq(
+    trained_model_dir: Path, tmp_path: Path, rabbitmq_url: str
+) -> None:
+    with cluster_on_loopback(
+        tmp_path / "chaos", broker_url=rabbitmq_url, postgres_url=None, model_dir=trained_model_dir
+    ) as (cluster, app):
+        results = run_trials(
+            cluster,
+            app,
+            trials.names(SHORT_RABBITMQ),
+            trials=1,
+            accounts=800,
+            seed=12,
+            patience=90,
+            console=Console(quiet=True),
+        )
+    for result in results:
+        row = result.row()
+        assert (row["trials"], row["effects_lost"], row["effects_duplicated"]) == (1, 0, 0), row

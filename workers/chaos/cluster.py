@@ -51,6 +51,7 @@ class Cluster:
     beat: subprocess.Popen[bytes] | None = None
     model_version: str = ""
     deaths: int = 0  # worker processes that died, killed by a trial or not
+    exits: list[str] = field(default_factory=list)  # queues whose worker exited on its own
 
     @property
     def env(self) -> dict[str, str]:
@@ -152,8 +153,15 @@ class Cluster:
         self.deaths += 1 + (len(pool) if sig == signal.SIGKILL else 0)
         self.start_worker(app, queue)
 
-    def unexpected_exits(self) -> list[str]:
-        return [q for q, w in self.workers.items() if w.process.poll() is not None]
+    def supervise(self, app: Celery) -> list[str]:
+        """Start again any worker that exited on its own, as a supervisor (compose's
+        ``restart: unless-stopped``) does in production; the queues it restarted."""
+        exited = [q for q, w in self.workers.items() if w.process.poll() is not None]
+        for queue in exited:
+            self.deaths += 1
+            self.exits.append(queue)
+            self.start_worker(app, queue)
+        return exited
 
     def memory_kib(self) -> int:
         """Resident memory of every worker process, main and pool."""

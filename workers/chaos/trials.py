@@ -336,18 +336,16 @@ def run_scenario(
     for n in range(trials):
         trial = first_trial + n
         since = utcnow()
-        deaths = cluster.deaths
+        deaths, exits = cluster.deaths, len(cluster.exits)
         sent = scenario.producer(app, trial, accounts, rng)
         time.sleep(rng.uniform(0.05, 0.8))  # let the work get under way
         fault_at = time.monotonic()
         note = scenario.fault(Moment(cluster, app, rng, sent))
         final = wait_settled(cluster, app, sent, since=since, patience=patience)
         recovered = time.monotonic() - fault_at
-        exits = cluster.unexpected_exits()
-        for queue in exits:  # a worker that died on its own is a finding; keep the trial going
-            result.notes.append(f"trial {trial}: the {queue} worker exited unexpectedly")
-            cluster.deaths += 1
-            cluster.start_worker(app, queue)
+        # A worker that died on its own was restarted meanwhile; it is a finding all the same.
+        for queue in cluster.exits[exits:]:
+            result.notes.append(f"trial {trial} ({note}): the {queue} worker exited on its own")
         result.trials += 1
         result.accounts += sent.accounts
         result.scored += final.scored
@@ -370,6 +368,7 @@ def wait_settled(
 ) -> Tally:
     deadline = time.monotonic() + patience
     while True:
+        cluster.supervise(app)
         with session_scope() as session:
             current = tally(
                 session,
