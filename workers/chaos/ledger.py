@@ -53,6 +53,7 @@ def tally(
 ) -> Tally:
     """The account of the accounts ``expected`` to be scored, and of the follow-ups created
     since ``since``."""
+    expected = list(dict.fromkeys(expected))  # an id sent twice is one account
     scored = 0
     action_ids: list[int] = []
     for start in range(0, len(expected), CHUNK):
