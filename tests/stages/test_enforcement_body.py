@@ -384,7 +384,8 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
     assert {(d.kind, d.sink, d.delivered_at) for d in deliveries} == {
         ("platform_action", str(sink), None)
     }
-    assert sorted((d.item for d in deliveries), key=lambda i: str(i["idempotency_key"])) == sorted(
+    items = [d.item or {} for d in deliveries]
+    assert sorted(items, key=lambda i: str(i["idempotency_key"])) == sorted(
         (
             {
                 "idempotency_key": f"action-{a.id}",

@@ -39,7 +39,7 @@ def hostile(good: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each bad record by what is wrong with it, made from a good one."""
 
     def variant(**changes: Any) -> dict[str, Any]:
-        record = json.loads(json.dumps(good))
+        record: dict[str, Any] = json.loads(json.dumps(good))
         for path, value in changes.items():
             *parents, leaf = path.split("__")
             target = record
@@ -85,7 +85,7 @@ def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer
 
     assert outcome.summary["scored"] == 20
     assert session.scalar(select(func.count()).select_from(Score)) == 20
-    reasons = {r.record_index: r.reason for r in outcome.rejected}
+    reasons = {r.record_index or 0: r.reason for r in outcome.rejected}
     assert sorted(reasons) == list(range(20, 20 + len(bad)))
     by_kind = dict(zip(bad, (reasons[i] for i in sorted(reasons)), strict=True))
     assert "finite" in by_kind["nan ratio"]
@@ -142,7 +142,7 @@ _VALUES = st.recursive(
 
 @st.composite
 def _spoiled(draw: st.DrawFn, good: dict[str, Any]) -> dict[str, Any]:
-    record = json.loads(json.dumps(good))
+    record: dict[str, Any] = json.loads(json.dumps(good))
     target = record
     while True:
         key = draw(st.sampled_from(sorted(target)))

@@ -291,13 +291,12 @@ def test_only_a_configured_legal_reviewer_decides(
     session: Session, actor: str, reviewers: frozenset[str]
 ) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    for decide in (
-        lambda: approve(session, notice.id, actor=actor, reviewers=reviewers, note=""),
-        lambda: reject(session, notice.id, actor=actor, reviewers=reviewers, reason="no"),
-        lambda: withdraw(session, notice.id, actor=actor, reviewers=reviewers, reason="no"),
-    ):
-        with pytest.raises(ApprovalError, match="not a legal reviewer"):
-            decide()
+    with pytest.raises(ApprovalError, match="not a legal reviewer"):
+        approve(session, notice.id, actor=actor, reviewers=reviewers, note="")
+    with pytest.raises(ApprovalError, match="not a legal reviewer"):
+        reject(session, notice.id, actor=actor, reviewers=reviewers, reason="no")
+    with pytest.raises(ApprovalError, match="not a legal reviewer"):
+        withdraw(session, notice.id, actor=actor, reviewers=reviewers, reason="no")
     assert notice.status == "pending_review"
     assert notice.approved_by is None
 
