@@ -167,11 +167,7 @@ def pipeline_task(
             except Exception as exc:
                 if is_transient(exc) and self.request.retries < (self.max_retries or 0):
                     log.warning("%s [%s] transient failure, retrying: %s", name, task_id, exc)
-                    raise self.retry(
-                        exc=exc,
-                        countdown=backoff(self.request.retries),
-                        **_carrying(completes),
-                    ) from exc
+                    raise run_again(self, exc, completes) from exc
                 # A defect, an exhausted retry budget or a time limit: keep the input for an
                 # operator and fail the task, which acknowledges the message.
                 try:
@@ -184,7 +180,14 @@ def pipeline_task(
                         completes=completes,
                     )
                 except Exception as store_exc:
-                    raise _later(self, exc, store_exc, completes) from exc
+                    log.error(
+                        "%s [%s] could not be dead-lettered (%s); trying again later",
+                        name,
+                        task_id,
+                        type(store_exc).__name__,
+                    )
+                    # Past the retry budget: dropping the message is the one thing not to do.
+                    raise run_again(self, exc, completes, past_budget=True) from exc
                 raise
             if committed.publish_error is not None:
                 log.error(
@@ -223,28 +226,27 @@ def _carrying(completes: str | None) -> dict[str, Any]:
     return {"headers": {outbox.HEADER: completes}} if completes is not None else {}
 
 
-def _later(
-    task: PipelineTask, exc: Exception, store_exc: Exception, completes: str | None
+def run_again(
+    task: PipelineTask, exc: Exception, completes: str | None, *, past_budget: bool = False
 ) -> BaseException:
-    """The exception that puts back a message whose input cannot be kept (the dead-letter store
-    is down too): a retry after a capped, jittered wait, allowed past the retry budget because
-    dropping the message is the one thing not to do. If the broker refuses even that, the
-    message is rejected back to its queue after a short wait, so that a worker does not spin
-    on it."""
-    log.error(
-        "%s [%s] could not be dead-lettered (%s); trying again later",
-        task.name,
-        task.request.id,
-        type(store_exc).__name__,
-    )
+    """The exception that runs the message again after a capped, jittered wait: a retry (past
+    the retry budget if ``past_budget``). Publishing the retry needs the broker; if it is down
+    too, Celery would reject the message for good, so it is put back in its queue instead,
+    after a short wait that keeps a worker from spinning on it."""
     try:
         return task.retry(
             exc=exc,
             countdown=backoff(task.request.retries),
-            max_retries=task.request.retries + 1,
             throw=False,
+            max_retries=task.request.retries + 1 if past_budget else None,
             **_carrying(completes),
         )
-    except Exception:
+    except Exception as publish_exc:
+        log.warning(
+            "%s [%s] retry could not be published (%s); requeued",
+            task.name,
+            task.request.id,
+            type(publish_exc).__name__,
+        )
         time.sleep(backoff(min(task.request.retries, 3)))
-        return Reject(store_exc, requeue=True)
+        return Reject(exc, requeue=True)

@@ -17,7 +17,7 @@ import threading
 import time
 from typing import Any
 
-from celery.exceptions import TimeLimitExceeded
+from celery.exceptions import Reject, TimeLimitExceeded
 from celery.signals import (
     task_failure,
     worker_init,
@@ -68,6 +68,8 @@ def _keep_failures_outside_the_task(
         return
     if isinstance(exception, TimeLimitExceeded):
         return  # kept by the task's on_failure
+    if isinstance(exception, Reject) and getattr(exception, "requeue", False):
+        return  # put back in its queue (the broker refused a retry): nothing to keep
     keep_input_from_parent(
         sender.name,
         task_id,
