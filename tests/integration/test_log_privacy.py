@@ -5,8 +5,6 @@ and no password of the URLs they ran with."""
 from __future__ import annotations
 
 import json
-import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +16,15 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from infra.db.migrate import upgrade
 from infra.db.models import Company, CompanyIndicator, DeadLetter, Score
 from infra.db.session import reset_engine, session_scope
-from infra.registry import register, set_role
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
+from tests.integration.fresh_data import demo_data_dir
 from tests.integration.waiting import count
 from workers.chaos.plain_client import publish_raw, task_headers
+from workers.chaos.services import free_port
 from workers.processes import stop_workers
 
 pytestmark = pytest.mark.integration
@@ -124,12 +122,6 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
     assert "dead letter: scoring.score_accounts" in logs
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_the_demo_prints_no_personal_data_and_no_password(
     tmp_path: Path, trained_model_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,20 +129,8 @@ def test_the_demo_prints_no_personal_data_and_no_password(
     data = tmp_path / "data"
     # A Redis with a password: the demo starts it (reading the password from a private file)
     # and every worker connects with it.
-    url = f"redis://:{password}@127.0.0.1:{_free_port()}/0"
-    monkeypatch.setenv("BULKGUARD_DATA_DIR", str(data))
-    monkeypatch.setenv("REDIS_URL", url)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    monkeypatch.delenv("BROKER_URL", raising=False)
-    get_settings.cache_clear()
-    reset_engine()
-    upgrade()
-    models = data / "models"
-    shutil.copytree(trained_model_dir, models / trained_model_dir.name)
-    with session_scope() as session:
-        set_role(session, register(session, models / trained_model_dir.name).version, "active")
-    reset_engine()
-    get_settings.cache_clear()
+    url = f"redis://:{password}@127.0.0.1:{free_port()}/0"
+    demo_data_dir(data, url, trained_model_dir, monkeypatch)
 
     accounts, seed = 300, 9
     result = subprocess.run(
