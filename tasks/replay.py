@@ -38,6 +38,13 @@ class Plan:
     send: list[tuple[int, Resend]] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
 
+    def summary(self) -> dict[str, list[list[Any]]]:
+        """As JSON: ``sent`` (dead letter id, task) and ``skipped`` (dead letter id, why)."""
+        return {
+            "sent": [[letter_id, message.TASK] for letter_id, message in self.send],
+            "skipped": [[s.dead_letter_id, s.why] for s in self.skipped],
+        }
+
 
 def plan(
     session: Session, *, reason: str, task_name: str | None = None, limit: int = 10_000
@@ -72,10 +79,7 @@ def replay(session: Session, planned: Plan) -> Outcome:
             .values(replayed_at=utcnow())
         )
     return Outcome(
-        {
-            "sent": [[letter_id, message.TASK] for letter_id, message in planned.send],
-            "skipped": [[s.dead_letter_id, s.why] for s in planned.skipped],
-        },
+        planned.summary(),
         follow_ups=[
             FollowUp(message, dedupe_key=f"replay:{letter_id}")
             for letter_id, message in planned.send

@@ -21,6 +21,7 @@ from infra import dead_letters
 from infra.db.models import DeadLetter, Score
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence, ScoreAccounts
+from tasks.outcome import Outcome
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
@@ -68,11 +69,8 @@ def decoded(kwargs: dict[str, Any]) -> Any:
     return loads(body, "application/json", "utf-8")
 
 
-def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer) -> None:
-    good = messaging_accounts(20, seed=11)
-    bad = hostile(good[0])
-    kwargs = decoded({"stage": "messaging", "accounts": [*good, *bad.values()]})
-
+def score_and_keep(session: Session, scorer: Scorer, kwargs: Any) -> Outcome:
+    """The scoring body on ``kwargs``, its rejections kept as the task shell keeps them."""
     outcome = score_batch(
         session,
         ScoreAccounts.model_validate(kwargs),
@@ -82,6 +80,15 @@ def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer
     )
     dead_letters.store(session, "scoring.score_accounts", "task-hostile", outcome.rejected)
     session.flush()
+    return outcome
+
+
+def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer) -> None:
+    good = messaging_accounts(20, seed=11)
+    bad = hostile(good[0])
+    kwargs = decoded({"stage": "messaging", "accounts": [*good, *bad.values()]})
+
+    outcome = score_and_keep(session, scorer, kwargs)
 
     assert outcome.summary["scored"] == 20
     assert session.scalar(select(func.count()).select_from(Score)) == 20
@@ -175,15 +182,7 @@ def test_any_body_scores_or_refuses_every_record_and_nothing_else(
     kwargs = decoded({"stage": "messaging", "accounts": [*_GOOD[8:], *spoiled]})
 
     with session.begin_nested() as savepoint:
-        outcome = score_batch(
-            session,
-            ScoreAccounts.model_validate(kwargs),
-            serving=lambda: (scorer, None),
-            neighbours=MemoryNeighbourStore(),
-            task_id="task-fuzz",
-        )
-        dead_letters.store(session, "scoring.score_accounts", "task-fuzz", outcome.rejected)
-        session.flush()
+        outcome = score_and_keep(session, scorer, kwargs)
         savepoint.rollback()
 
     rejected = sorted(r.record_index for r in outcome.rejected if r.record_index is not None)

@@ -60,7 +60,7 @@ def cluster_on_loopback(
             database_url = f"sqlite:///{root / 'bulkguard.sqlite3'}"
         cluster = Cluster(
             root,
-            RedisServer(root / "redis", persistent=True),
+            RedisServer(root / "redis"),
             database_url,
             broker_url=broker_url,
             postgres_admin_url=postgres_url,

@@ -25,13 +25,12 @@ def free_port() -> int:
 
 
 class RedisServer:
-    """A redis-server on a loopback port, with or without append-only persistence (fsync on
-    every write: the strongest setting Redis offers, so that what a crash loses is Redis's
-    configuration's doing, not the trial's)."""
+    """A redis-server on a loopback port with append-only persistence, fsync on every write:
+    the strongest setting Redis offers, so that what a crash loses is Redis's doing, not the
+    trial's. A server without persistence is played by restarting it empty."""
 
-    def __init__(self, workdir: Path, *, persistent: bool) -> None:
+    def __init__(self, workdir: Path) -> None:
         self.workdir = workdir
-        self.persistent = persistent
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -50,7 +49,7 @@ class RedisServer:
             "--save",
             "",
             "--appendonly",
-            "yes" if self.persistent else "no",
+            "yes",
             "--appendfsync",
             "always",
             "--dir",
