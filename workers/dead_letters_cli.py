@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from infra.db.models import DeadLetter
 from infra.db.session import session_scope
+from infra.redaction import redact
 
 
 @click.group("dead-letters", invoke_without_command=True)
@@ -25,7 +26,7 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
             )
             click.echo(
                 f"{row.id}\t{row.created_at:%Y-%m-%d %H:%M:%S}\t{row.task_name}\t"
-                f"record={row.record_index}\t{replay}\t{row.reason}"
+                f"record={row.record_index}\t{replay}\t{redact(row.reason)}"
             )
 
 
@@ -49,9 +50,7 @@ def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> Non
 
     if dry_run:
         with session_scope() as session:
-            planned = plan(session, reason=reason, task_name=task_name, limit=limit)
-        sent = [[letter_id, message.TASK] for letter_id, message in planned.send]
-        skipped = [[s.dead_letter_id, s.why] for s in planned.skipped]
+            summary = plan(session, reason=reason, task_name=task_name, limit=limit).summary()
     else:
         committed = outbox.commit(
             app,
@@ -61,16 +60,17 @@ def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> Non
             task_name="cli.dead-letters.replay",
             task_id=None,
         )
-        sent, skipped = committed.outcome.summary["sent"], committed.outcome.summary["skipped"]
+        summary = committed.outcome.summary
         if committed.publish_error is not None:
             click.echo(
                 f"recorded; publishing failed ({type(committed.publish_error).__name__}): "
                 "the outbox sweep will send them",
                 err=True,
             )
+    sent, skipped = summary["sent"], summary["skipped"]
     for letter_id, task in sent:
         click.echo(f"{'would send' if dry_run else 'sent'}\t{letter_id}\t{task}")
     for letter_id, why in skipped:
-        click.echo(f"skipped\t{letter_id}\t{why}")
+        click.echo(f"skipped\t{letter_id}\t{redact(why)}")
     verb = "would replay" if dry_run else "replayed"
     click.echo(f"{verb} {len(sent)}; skipped {len(skipped)}", err=True)

@@ -148,3 +148,21 @@ def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> Non
             select(DeadLetter.task_id).where(DeadLetter.replayed_at.is_not(None))
         ).all()
         assert sorted(t or "" for t in replayed) == ["t-1", "t-2"]
+
+
+def test_the_listing_masks_contact_values_a_reason_carries(env: dict[str, str]) -> None:
+    from click.testing import CliRunner
+
+    from workers.cli import main
+
+    reason = (
+        "IntegrityError: duplicate key value violates unique constraint; DETAIL: Key "
+        "(kind, value)=(email, sales@blastgrowth.example) already exists; call +421905123456"
+    )
+    with session_scope() as session:
+        store(session, "evidence.link", "t-9", [Rejection(reason, {"evidence_ids": [1]})])
+    listed = CliRunner().invoke(main, ["dead-letters"])
+    assert listed.exit_code == 0, listed.output
+    assert "evidence.link" in listed.output
+    assert "sales@blastgrowth.example" not in listed.output
+    assert "+421905123456" not in listed.output
