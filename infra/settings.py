@@ -32,16 +32,36 @@ class Settings(BaseSettings):
 
     # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
     enforcement_mode: Literal["enforce", "shadow"] = "enforce"
-    # Policy version stamped on every action and notice, so an audit can say which rules applied.
+    # The enforcement policy file (TOML; ``bulkguard policy check`` validates one). Unset, the
+    # policy shipped with bulkguard applies. Workers pick up a change within seconds.
+    policy_file: Path | None = None
+    # The legal policy's version, stamped on every legal evaluation and notice.
     policy_version: str = "2019-12-07.2"
 
     # Threads XGBoost may use inside one worker process. Processes x threads must not
     # exceed the cores, so the default is one thread per prefork child.
     model_threads: int = Field(default=1, ge=1)
 
-    # Where delivered enforcement actions and legal notices go. A JSONL file keeps the demo
-    # self-contained; production points these at the platform's own receivers.
-    platform_sink: Path | None = None
+    # Where enforcement actions go (docs/platform-delivery.md). Unset: a JSONL file under the data
+    # directory, which keeps the demo self-contained; ``http://`` or ``https://``: the platform's
+    # webhook, each request signed with ``platform_webhook_secret``; ``stream:NAME``: the Redis
+    # Stream NAME on ``platform_stream_url`` (unset: REDIS_URL's server); anything else: the path
+    # of a JSONL file.
+    platform_sink: str | None = None
+    platform_webhook_secret: SecretStr | None = None
+    # One webhook attempt makes up to ``webhook_tries`` requests, each waiting at most this long
+    # to connect and as long again for the answer, with waits of a few seconds between them: keep
+    # the whole inside the minute that the delivering tasks may run.
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    webhook_tries: int = Field(default=3, ge=1)
+    platform_stream_url: str | None = None
+    # Entries the stream keeps, trimmed approximately (``MAXLEN ~``): consumers that fall further
+    # behind than this lose the oldest.
+    platform_stream_maxlen: int = Field(default=1_000_000, ge=1)
+    # Attempts before a delivery that never got through is marked failed and kept as a dead
+    # letter. With the waits doubling from ``delivery_retry_seconds`` up to an hour, the default
+    # eight attempts span about four hours.
+    delivery_max_attempts: int = Field(default=8, ge=1)
 
     # Legal notices go out by e-mail. Without an SMTP host they are written as .eml files to a
     # sandbox directory (the embedded default); in production point these at the mail relay.
@@ -95,7 +115,11 @@ class Settings(BaseSettings):
 
     @property
     def platform_sink_path(self) -> Path:
-        return self.platform_sink or self.data_dir / "outbound" / "platform-actions.jsonl"
+        """The JSONL file enforcement actions go to: meaningful only while ``platform_sink`` is
+        unset (the default under the data directory) or names a file."""
+        if self.platform_sink:
+            return Path(self.platform_sink)
+        return self.data_dir / "outbound" / "platform-actions.jsonl"
 
     @property
     def mail_sandbox_path(self) -> Path:

@@ -169,8 +169,9 @@ class Score(Base):
 class EnforcementAction(Base):
     __tablename__ = "enforcement_actions"
     __table_args__ = (
-        # A redelivered enforcement task finds its action already there.
-        UniqueConstraint("score_id"),
+        # A redelivered enforcement task finds its action already there; a person's decision
+        # on a review is a second action of another kind on the same score.
+        UniqueConstraint("score_id", "action"),
         # "Doubles no ban": one active ban per account, whatever path tries to add another.
         Index(
             "uq_enforcement_actions_one_active_ban",
@@ -185,14 +186,22 @@ class EnforcementAction(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
     action: Mapped[str] = mapped_column(String(16))  # ban | restrict | review
-    # active | shadow (recorded, not enforced) | pending (review) | reversed | dismissed
+    # active | shadow (recorded, not enforced) | pending (review awaiting a person) | decided
+    # (review a person enforced) | dismissed (review a person or the clock let go) | expired
+    # (restriction whose term ended) | reversed (overturned on appeal)
     status: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[list[Any] | None]
     policy_version: Mapped[str] = mapped_column(String(32))
+    # The policy rule that chose the action (``tasks.enforcement.policy``).
+    rule: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
+    # The review this action decided, when a person decided it.
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # End of a temporary restriction: beat lifts it then (``tasks.enforcement.expiry``).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     reversed_at: Mapped[dt.datetime | None]
     reversed_by: Mapped[str | None] = mapped_column(String(64))
     reversal_reason: Mapped[str | None] = mapped_column(Text)
@@ -232,6 +241,43 @@ class Delivery(Base):
     attempted_at: Mapped[dt.datetime | None] = mapped_column()
     # When the receiver took it; NULL while it waits for its first (or another) attempt.
     delivered_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    # pending (waiting for an attempt) | delivered | failed (refused for good, or out of
+    # attempts: kept as a dead letter until ``bulkguard deliveries retry``) | cancelled (an
+    # action that failed to reach the platform and was lifted since: never to be sent)
+    status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class Appeal(Base):
+    """A person's decision on an appeal against an enforcement action: one per action, so an
+    appeal sent twice decides once."""
+
+    __tablename__ = "appeals"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"), unique=True)
+    outcome: Mapped[str] = mapped_column(String(16))  # uphold | overturn
+    decided_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Label(Base):
+    """What a person found an account to be, against the score that was decided: a review's
+    outcome or an appeal's. Training reads these (``bulkguard labels export``)."""
+
+    __tablename__ = "labels"
+    __table_args__ = (UniqueConstraint("score_id", "source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
+    score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
+    abusive: Mapped[bool] = mapped_column(Boolean)
+    source: Mapped[str] = mapped_column(String(16))  # review | appeal
+    # The action decided on (the review, or the action appealed against).
+    action_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Company(Base):

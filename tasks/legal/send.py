@@ -74,6 +74,7 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
                 "attempts": 1,
                 "attempted_at": notice.sent_at,
                 "delivered_at": notice.sent_at,
+                "status": "delivered",
             }
         ],
     )
