@@ -73,6 +73,13 @@ def set_role(session: Session, version: str, role: str) -> ModelVersion:
     row = session.get(ModelVersion, version, with_for_update=True)
     if row is None:
         raise RegistryError(f"no model version {version!r} is registered")
+    if role == "shadow" and row.role == "active":
+        # The shadow slot is for a model beside the active one: moving the active model there
+        # would leave nothing to score with.
+        raise RegistryError(
+            f"{version} is the active model; activate another version first, "
+            "or give the shadow role to a candidate"
+        )
     if role in {"active", "shadow"}:
         session.execute(
             update(ModelVersion)

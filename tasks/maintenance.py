@@ -8,7 +8,7 @@ from infra import deliveries
 from infra.settings import get_settings
 from infra.sinks import platform_sink
 from tasks import outbox
-from tasks.enforcement.deliver import PLATFORM_ACTION
+from tasks.enforcement.deliver import PLATFORM_KINDS
 from tasks.messages import SweepOutbox
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
@@ -32,8 +32,9 @@ def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
     resent = deliveries.sweep(
         run.session,
         platform_sink(settings),
-        PLATFORM_ACTION,
+        PLATFORM_KINDS,
         retry_after=dt.timedelta(seconds=settings.delivery_retry_seconds),
+        max_attempts=settings.delivery_max_attempts,
     )
     return Outcome(
         {

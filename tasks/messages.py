@@ -11,11 +11,11 @@ enqueue``, which stand in for them) send the public ones by name with plain JSON
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, ClassVar, Protocol
+from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import Field
+from pydantic import Field, StringConstraints
 
-from tasks.payload import Payload
+from tasks.payload import PLAIN_TEXT, Payload
 from tasks.scoring.signals import ScoringRequest
 
 
@@ -60,6 +60,37 @@ class DeliverActions(Message):
     QUEUE = "enforcement"
 
     action_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class AppealAction(Message):
+    """A person's decision on an appeal (public: the platform's appeal service sends it)."""
+
+    TASK = "enforcement.appeal"
+    QUEUE = "enforcement"
+
+    action_id: int = Field(ge=1)
+    outcome: Literal["uphold", "overturn"]
+    decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), PLAIN_TEXT]
+
+
+class DecideReview(Message):
+    """A person's decision on a review case (public: a review tool may send it)."""
+
+    TASK = "enforcement.decide_review"
+    QUEUE = "enforcement"
+
+    review_id: int = Field(ge=1)
+    outcome: Literal["ban", "restrict", "dismiss"]
+    decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
+    note: Annotated[str, StringConstraints(max_length=2000), PLAIN_TEXT] = ""
+
+
+class ExpireActions(Message):
+    """Beat: lift restrictions past their term, dismiss review cases nobody decided."""
+
+    TASK = "enforcement.expire"
+    QUEUE = "enforcement"
 
 
 # -- evidence (ingest is public: crawlers and analysts' tools send documents)
@@ -117,6 +148,9 @@ MESSAGES: tuple[type[Message], ...] = (
     ScoreAccounts,
     ApplyEnforcement,
     DeliverActions,
+    AppealAction,
+    DecideReview,
+    ExpireActions,
     IngestEvidence,
     LinkEvidence,
     EvaluateCompany,

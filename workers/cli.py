@@ -22,6 +22,8 @@ from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
 from workers.dead_letters_cli import dead_letters
+from workers.deliveries_cli import deliveries
+from workers.enforcement_cli import appeal, policy, report, review
 from workers.legal_cli import legal
 
 console = Console(stderr=True)
@@ -143,10 +145,13 @@ def model_activate(version: str, shadow: bool) -> None:
 def score(path: Any, version: str | None, out: Any) -> None:
     """Score a JSONL file of account records offline, as the workers would decide them."""
     from tasks.offline.score_file import LineError, score_lines
-    from tasks.scoring.serving import current_scorers, scorer_for
+    from tasks.scoring.serving import NoActiveModelError, active_scorer, scorer_for
 
-    with session_scope() as session:
-        scorer = scorer_for(session, version) if version else current_scorers(session)[0]
+    try:
+        with session_scope() as session:
+            scorer = scorer_for(session, version) if version else active_scorer(session)
+    except (NoActiveModelError, LookupError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from exc
     scored = errors = 0
     for result in score_lines(path, scorer):
         if isinstance(result, LineError):
@@ -447,40 +452,14 @@ def chaos(
         sys.exit(1)
 
 
-@main.command()
-@click.argument("action_id", type=int)
-@click.option("--by", "actor", required=True)
-@click.option("--reason", required=True)
-def appeal(action_id: int, actor: str, reason: str) -> None:
-    """Reverse an enforcement action on appeal, with a reason; companies the ban was evidence
-    against are evaluated again."""
-    from tasks import outbox
-    from tasks.enforcement.appeals import AppealError, reverse_on_appeal
-    from workers.celery_app import app
-
-    try:
-        committed = outbox.commit(
-            app,
-            lambda session: reverse_on_appeal(session, action_id, actor=actor, reason=reason),
-            task_name="cli.appeal",
-            task_id=None,
-        )
-    except AppealError as exc:
-        raise click.ClickException(str(exc)) from exc
-    summary = committed.outcome.summary
-    click.echo(f"action {summary['action_id']} of {summary['account_id']} reversed")
-    if summary["companies"]:
-        click.echo(f"companies {summary['companies']} handed to legal for re-evaluation")
-    if committed.publish_error is not None:
-        click.echo(
-            f"the broker is unreachable ({committed.publish_error}); the outbox sweep "
-            "publishes the re-evaluations later"
-        )
-
-
+main.add_command(appeal)
 main.add_command(companies)
 main.add_command(dead_letters)
+main.add_command(deliveries)
 main.add_command(legal)
+main.add_command(policy)
+main.add_command(report)
+main.add_command(review)
 
 if __name__ == "__main__":
     sys.exit(main())

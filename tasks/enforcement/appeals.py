@@ -1,62 +1,115 @@
-"""Appeals: an enforcement action is reversed by a person, with a reason, and the account's
-standing is recomputed from what remains in force. A reversed ban stops being evidence: the
-companies it was cited against are evaluated again (their open notices redrafted or withdrawn)."""
+"""Appeals: a person upholds or overturns an enforcement action, with a reason.
+
+An overturn undoes everything the action caused: the action is reversed and the account's
+standing recomputed from what remains in force; the platform is told to lift it; a ban leaves
+the ban rates of its number's block, network and device; it stops being evidence, so the
+companies it was cited against are evaluated again (their open notices redrafted or
+withdrawn); and the account is labelled not abusive. An uphold is recorded, audited and
+labelled. One decision per action: an appeal sent twice decides once.
+"""
 
 from __future__ import annotations
+
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, AuditEvent, EnforcementAction, Evidence, EvidenceLink, utcnow
+from infra.db.inserts import insert_ignore
+from infra.db.models import (
+    Account,
+    Appeal,
+    AuditEvent,
+    EnforcementAction,
+    Evidence,
+    EvidenceLink,
+    utcnow,
+)
+from tasks.enforcement import labels
+from tasks.enforcement.enforce import end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
 from tasks.outcome import Outcome
+from tasks.scoring.neighbourhoods.rules import NeighbourStore
+
+AppealOutcome = Literal["uphold", "overturn"]
+# What an appeal can be made against: an action the platform carried out.
+APPEALABLE = ("active", "expired")
 
 
-class AppealError(RuntimeError):
-    pass
+class AppealError(ValueError):
+    """An appeal that cannot be decided: the reason says why."""
 
 
-def reverse(session: Session, action_id: int, *, actor: str, reason: str) -> EnforcementAction:
+def decide_appeal(
+    session: Session,
+    action_id: int,
+    *,
+    outcome: AppealOutcome,
+    actor: str,
+    reason: str,
+    neighbours: NeighbourStore,
+) -> Outcome:
     if not actor.strip() or not reason.strip():
-        raise AppealError("a reversal must name who decided it and why")
+        raise AppealError("an appeal decision must name who decided it and why")
     action = session.get(EnforcementAction, action_id, with_for_update=True)
     if action is None:
         raise AppealError(f"no enforcement action {action_id}")
-    if action.status == "reversed":
-        raise AppealError(f"action {action_id} was already reversed on {action.reversed_at}")
-    previous = action.status
-    action.status = "reversed"
+    decided = session.scalar(select(Appeal).where(Appeal.action_id == action_id))
+    if decided is not None:
+        if decided.outcome != outcome:
+            raise AppealError(
+                f"the appeal against action {action_id} was already decided: {decided.outcome} "
+                f"by {decided.decided_by} on {decided.decided_at:%Y-%m-%d %H:%M} UTC"
+            )
+        return Outcome(_summary(session, action, outcome, companies=[], already=True))
+    if action.action not in ("ban", "restrict") or action.status not in APPEALABLE:
+        raise AppealError(
+            f"action {action_id} is a {action.status} {action.action}: only a ban or "
+            "restriction the platform carried out can be appealed"
+        )
+    session.execute(
+        insert_ignore(session, Appeal),
+        [{"action_id": action.id, "outcome": outcome, "decided_by": actor, "reason": reason}],
+    )
+    labels.keep(session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor)
+    if outcome == "uphold":
+        session.add(
+            AuditEvent(
+                entity="enforcement_action",
+                entity_id=action.id,
+                event="appeal_upheld",
+                actor=actor,
+                details={"reason": reason},
+            )
+        )
+        return Outcome(_summary(session, action, outcome, companies=[]))
+    return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours)
+
+
+def _overturn(
+    session: Session,
+    action: EnforcementAction,
+    *,
+    actor: str,
+    reason: str,
+    neighbours: NeighbourStore,
+) -> Outcome:
+    was_in_force = action.status == "active"
     action.reversed_at = utcnow()
     action.reversed_by = actor
     action.reversal_reason = reason
-    session.add(
-        AuditEvent(
-            entity="enforcement_action",
-            entity_id=action.id,
-            event="reversed",
-            actor=actor,
-            details={"reason": reason, "previous_status": previous},
-        )
+    result = end(
+        session,
+        [action],
+        status="reversed",
+        actor=actor,
+        details={"reason": reason, "appeal": "overturn"},
+        key=f"lift:appeal:{action.id}",
     )
-    session.flush()
-    remaining = set(
-        session.scalars(
-            select(EnforcementAction.action).where(
-                EnforcementAction.account_id == action.account_id,
-                EnforcementAction.status == "active",
-            )
-        )
-    )
-    account = session.get_one(Account, action.account_id)
-    account.status = (
-        "banned" if "ban" in remaining else "restricted" if "restrict" in remaining else "active"
-    )
-    return action
-
-
-def reverse_on_appeal(session: Session, action_id: int, *, actor: str, reason: str) -> Outcome:
-    """``reverse``, then hand every company the ban was evidence against back to legal."""
-    action = reverse(session, action_id, actor=actor, reason=reason)
+    if action.action == "ban" and was_in_force:
+        records = list(scored_records(session, [action]).values())
+        if records:
+            result.after_commit.append(lambda: neighbours.forget_bans(records))
     companies = sorted(
         set(
             session.scalars(
@@ -66,12 +119,29 @@ def reverse_on_appeal(session: Session, action_id: int, *, actor: str, reason: s
             )
         )
     )
-    return Outcome(
-        {"action_id": action.id, "account_id": action.account_id, "companies": companies},
-        follow_ups=[
-            FollowUp(
-                EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:reversal:{action.id}"
-            )
-            for c in companies
-        ],
-    )
+    result.follow_ups += [
+        FollowUp(
+            EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:reversal:{action.id}"
+        )
+        for c in companies
+    ]
+    result.summary = _summary(session, action, "overturn", companies=companies)
+    return result
+
+
+def _summary(
+    session: Session,
+    action: EnforcementAction,
+    outcome: str,
+    *,
+    companies: list[int],
+    already: bool = False,
+) -> dict[str, object]:
+    return {
+        "action_id": action.id,
+        "account_id": action.account_id,
+        "outcome": outcome,
+        "account_status": session.get_one(Account, action.account_id).status,
+        "companies": companies,
+        "already_decided": already,
+    }

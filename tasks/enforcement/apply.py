@@ -1,31 +1,34 @@
 """``enforcement.apply``'s body: the actionable scores of one snapshot become actions.
 
-Idempotency lives in the database: one action per score (unique ``score_id``) and one active ban
-per account (a partial unique index), so a redelivered or concurrent run inserts nothing twice.
-Each action is explained by the exact contributions of the model that decided it, audited, and
-put in force on the account; bans in force are counted in the neighbourhood store once they
-commit, and the business profiles of accounts banned in force become on-platform evidence.
+Idempotency lives in the database: one action of a kind per score (unique ``score_id, action``)
+and one active ban per account (a partial unique index), so a redelivered or concurrent run
+inserts nothing twice. The policy in force chooses each action (``tasks.enforcement.policy``);
+each is explained by the exact contributions of the model that decided it, audited with the
+policy version and rule, and put in force (``tasks.enforcement.enforce``).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 
-from sqlalchemy import select, update
+from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
-from infra.db.inserts import insert_ignore_select
-from infra.db.models import Account, AuditEvent, EnforcementAction, Score
-from tasks.enforcement.policy import Candidate, Mode, PlannedAction, account_status_after, plan
-from tasks.evidence import on_platform
-from tasks.messages import ApplyEnforcement, DeliverActions, FollowUp, LinkEvidence
+from infra.db.models import Account, EnforcementAction, Score
+from tasks.enforcement.enforce import put_in_force, record_actions, term_end
+from tasks.enforcement.policy import Candidate, Mode, Policy, plan, signals_of
+from tasks.messages import ApplyEnforcement
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
+from tasks.scoring.signals import DetectionPoint
 from tasks.scoring.snapshot import feature_rows, records_at
 
 ACTOR = "classifier"
-IN_FORCE = ("ban", "restrict")
+# Restrictions that count as repeats: in force, run out, or decided by a person; not those
+# overturned on appeal or only recorded in shadow.
+COUNTED_RESTRICTIONS = ("active", "expired")
 
 
 def apply_actions(
@@ -33,14 +36,15 @@ def apply_actions(
     request: ApplyEnforcement,
     *,
     mode: Mode,
-    policy_version: str,
+    policy: Policy,
     scorer_for: Callable[[str], Scorer],
     neighbours: NeighbourStore,
+    now: dt.datetime,
 ) -> Outcome:
     """``scorer_for`` gives the scorer of a model version, to explain its decisions."""
-    planned = plan(_candidates(session, request), mode)
+    planned = plan(policy, _candidates(session, request, policy, now), mode)
     if not planned:
-        return Outcome({"actions": 0})
+        return Outcome({"actions": 0, "in_force": 0, "evidence": 0})
 
     scores = {
         s.id: s
@@ -51,63 +55,95 @@ def apply_actions(
         [scores[p.score_id] for p in planned],
         lambda: scorer_for(request.model_version),
     )
-    created = _record(session, planned, scores, policy_version)
-    in_force = [a for a in created if a.status == "active" and a.action in IN_FORCE]
-    _put_in_force(session, in_force)
-
-    outcome = Outcome({"actions": len(created), "in_force": len(in_force), "evidence": 0})
-    bans = [a for a in created if a.action == "ban"]
-    records = records_at(
-        session, request.snapshot_id, {a.id: scores[a.score_id].position for a in bans}
-    )
-    counted = [records[a.id] for a in bans if a.status == "active" and a.id in records]
-    if counted:
-        # Counted in Redis only once the bans are committed.
-        outcome.after_commit.append(lambda: neighbours.record_bans(counted))
-    # Only a ban in force is evidence: a shadow ban was never made, and a notice must not say so.
-    evidence_ids = on_platform.record_bans(
+    created = record_actions(
         session,
         [
-            on_platform.Ban(a.id, a.score, a.model_version, records[a.id])
-            for a in bans
-            if a.status == "active" and a.id in records
+            {
+                "account_id": p.account_id,
+                "score_id": p.score_id,
+                "action": p.action,
+                "status": p.status,
+                "model_version": scores[p.score_id].model_version,
+                "score": scores[p.score_id].score,
+                "reasons": scores[p.score_id].reasons,
+                "policy_version": policy.version,
+                "rule": p.rule,
+                "expires_at": term_end(now, p.term_days),
+            }
+            for p in planned
         ],
+        actor=ACTOR,
     )
-    outcome.summary["evidence"] = len(evidence_ids)
-    key = f"{request.snapshot_id}:{request.model_version}"
-    if in_force:
-        outcome.follow_ups.append(
-            FollowUp(
-                DeliverActions(action_ids=[a.id for a in in_force]),
-                dedupe_key=f"enforcement.deliver:{key}",
-            )
-        )
-    if evidence_ids:
-        outcome.follow_ups.append(
-            FollowUp(
-                LinkEvidence(evidence_ids=evidence_ids),
-                dedupe_key=f"evidence.link:snapshot:{key}",
-            )
-        )
+    outcome = put_in_force(
+        session,
+        created,
+        neighbours=neighbours,
+        key=f"snapshot:{request.snapshot_id}:{request.model_version}",
+    )
+    outcome.summary = {"actions": len(created), **outcome.summary}
     return outcome
 
 
-def _candidates(session: Session, request: ApplyEnforcement) -> list[Candidate]:
-    """The snapshot's actionable scores by the acting model that have no action yet."""
+def past_restrictions(
+    session: Session, account_ids: Sequence[str], policy: Policy, now: dt.datetime
+) -> dict[str, int]:
+    """Restrictions of each account within the policy's lookback: the step of its next one."""
+    if not account_ids:
+        return {}
+    since = now - dt.timedelta(days=policy.restrictions.lookback_days)
     rows = session.execute(
-        select(Score.id, Score.account_id, Score.decision, Account.status)
+        select(EnforcementAction.account_id, func.count())
+        .where(
+            EnforcementAction.account_id.in_(sorted(set(account_ids))),
+            EnforcementAction.action == "restrict",
+            EnforcementAction.status.in_(COUNTED_RESTRICTIONS),
+            EnforcementAction.created_at >= since,
+        )
+        .group_by(EnforcementAction.account_id)
+    )
+    return {str(account_id): int(n) for account_id, n in rows}
+
+
+def _candidates(
+    session: Session, request: ApplyEnforcement, policy: Policy, now: dt.datetime
+) -> list[Candidate]:
+    """The snapshot's actionable scores by the acting model that have no action yet, with the
+    signals the policy's rules may need and the account's past restrictions."""
+    rows = session.execute(
+        select(
+            Score.id,
+            Score.account_id,
+            Score.stage,
+            Score.decision,
+            Score.position,
+            Account.status,
+        )
         .join(Account, Account.account_id == Score.account_id)
-        .outerjoin(EnforcementAction, EnforcementAction.score_id == Score.id)
         .where(
             Score.snapshot_id == request.snapshot_id,
             Score.model_version == request.model_version,
             Score.shadow.is_(False),
             Score.decision.in_(ACTIONED),
-            EnforcementAction.id.is_(None),
+            ~exists().where(EnforcementAction.score_id == Score.id),
         )
         .order_by(Score.id)
     ).all()
-    return [Candidate(*row) for row in rows]
+    if not rows:
+        return []
+    records = records_at(session, request.snapshot_id, {r.id: r.position for r in rows})
+    past = past_restrictions(session, [r.account_id for r in rows], policy, now)
+    return [
+        Candidate(
+            score_id=r.id,
+            account_id=r.account_id,
+            stage=DetectionPoint(r.stage),
+            band=r.decision,
+            account_status=r.status,
+            signals=signals_of(records[r.id]) if r.id in records else frozenset(),
+            past_restrictions=past.get(r.account_id, 0),
+        )
+        for r in rows
+    ]
 
 
 def _explain(session: Session, scores: Sequence[Score], scorer: Callable[[], Scorer]) -> None:
@@ -118,59 +154,3 @@ def _explain(session: Session, scores: Sequence[Score], scorer: Callable[[], Sco
         for score, reasons in zip(todo, scorer().reasons(feature_rows(todo)), strict=True):
             score.reasons = reasons
         session.flush()
-
-
-def _record(
-    session: Session,
-    planned: Sequence[PlannedAction],
-    scores: dict[int, Score],
-    policy_version: str,
-) -> list[EnforcementAction]:
-    """Insert the planned actions (those already recorded are kept) with an audit event each."""
-    created: list[EnforcementAction] = insert_ignore_select(
-        session,
-        EnforcementAction,
-        [
-            {
-                "account_id": p.account_id,
-                "score_id": p.score_id,
-                "action": p.action,
-                "status": p.status,
-                "model_version": scores[p.score_id].model_version,
-                "score": scores[p.score_id].score,
-                "reasons": scores[p.score_id].reasons,
-                "policy_version": policy_version,
-                "actor": ACTOR,
-            }
-            for p in planned
-        ],
-        "score_id",
-    )
-    session.add_all(
-        AuditEvent(
-            entity="enforcement_action",
-            entity_id=a.id,
-            event=f"created:{a.status}",
-            actor=ACTOR,
-            details={
-                "action": a.action,
-                "score": a.score,
-                "model_version": a.model_version,
-                "policy_version": a.policy_version,
-            },
-        )
-        for a in created
-    )
-    return created
-
-
-def _put_in_force(session: Session, in_force: Sequence[EnforcementAction]) -> None:
-    for action in IN_FORCE:
-        ids = [a.account_id for a in in_force if a.action == action]
-        if ids:
-            # A restriction never overwrites a ban, even one committed by a concurrent run.
-            session.execute(
-                update(Account)
-                .where(Account.account_id.in_(ids), Account.status != "banned")
-                .values(status=account_status_after(action))
-            )

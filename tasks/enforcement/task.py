@@ -1,15 +1,27 @@
-"""``enforcement.apply`` and ``enforcement.deliver``: task shells around their bodies."""
+"""The enforcement tasks: thin shells around their bodies."""
 
 from __future__ import annotations
 
 import functools
 
+from infra.db.models import utcnow
+from infra.dead_letters import Rejection
 from infra.redis_client import get_redis
 from infra.settings import get_settings
 from infra.sinks import platform_sink
+from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
-from tasks.messages import ApplyEnforcement, DeliverActions
+from tasks.enforcement.expiry import expire
+from tasks.enforcement.policy_file import policy_in_force
+from tasks.enforcement.reviews import ReviewError, decide_review
+from tasks.messages import (
+    AppealAction,
+    ApplyEnforcement,
+    DecideReview,
+    DeliverActions,
+    ExpireActions,
+)
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
@@ -23,13 +35,67 @@ def apply(run: TaskRun, request: ApplyEnforcement) -> Outcome:
         run.session,
         request,
         mode=settings.enforcement_mode,
-        policy_version=settings.policy_version,
+        policy=policy_in_force(settings.policy_file),
         scorer_for=functools.partial(scorer_for, run.session),
         neighbours=RedisNeighbourStore(get_redis()),
+        now=utcnow(),
     )
 
 
 @pipeline_task(DeliverActions, soft_time_limit=60, time_limit=90)
 def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
-    """Tell the platform which accounts to ban or restrict, once per action."""
-    return deliver_actions(run.session, request, sink=platform_sink(get_settings()))
+    """Tell the platform which accounts to ban, restrict or lift, once per action and event."""
+    settings = get_settings()
+    return deliver_actions(
+        run.session,
+        request,
+        sink=platform_sink(settings),
+        max_attempts=settings.delivery_max_attempts,
+    )
+
+
+@pipeline_task(AppealAction, soft_time_limit=60, time_limit=90)
+def appeal(run: TaskRun, request: AppealAction) -> Outcome:
+    """Uphold or overturn an action; an appeal that cannot be decided is kept with its reason."""
+    try:
+        return decide_appeal(
+            run.session,
+            request.action_id,
+            outcome=request.outcome,
+            actor=request.decided_by,
+            reason=request.reason,
+            neighbours=RedisNeighbourStore(get_redis()),
+        )
+    except AppealError as exc:
+        return _refused(str(exc), request.kwargs())
+
+
+@pipeline_task(DecideReview, soft_time_limit=60, time_limit=90)
+def decide(run: TaskRun, request: DecideReview) -> Outcome:
+    """A person's decision on a review case, enforced like an automatic action."""
+    try:
+        return decide_review(
+            run.session,
+            request.review_id,
+            outcome=request.outcome,
+            actor=request.decided_by,
+            note=request.note,
+            policy=policy_in_force(get_settings().policy_file),
+            neighbours=RedisNeighbourStore(get_redis()),
+            now=utcnow(),
+        )
+    except ReviewError as exc:
+        return _refused(str(exc), request.kwargs())
+
+
+@pipeline_task(ExpireActions, soft_time_limit=60, time_limit=90)
+def expire_actions(run: TaskRun, _request: ExpireActions) -> Outcome:
+    return expire(run.session, policy=policy_in_force(get_settings().policy_file), now=utcnow())
+
+
+def _refused(reason: str, kwargs: dict[str, object]) -> Outcome:
+    # Kept as a dead letter, replayable once the cause is fixed; nothing else changes.
+    return Outcome(
+        {"status": "rejected", "reason": reason},
+        rejected=[Rejection(reason, kwargs, replay=kwargs)],
+    )

@@ -28,7 +28,11 @@ _checked_at = 0.0
 
 
 class NoActiveModelError(TransientError):
-    pass
+    def __init__(self) -> None:
+        super().__init__(
+            "no model version is active: run `bulkguard train --activate` "
+            "or `bulkguard model activate VERSION`"
+        )
 
 
 def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
@@ -39,14 +43,20 @@ def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
         return _serving
     rows = serving_versions(session)
     if "active" not in rows:
-        raise NoActiveModelError(
-            "no model version is active: run `bulkguard train --activate` "
-            "or `bulkguard model activate VERSION`"
-        )
+        raise NoActiveModelError
     shadow = rows.get("shadow")
     _serving = (_load(rows["active"]), _load(shadow) if shadow else None)
     _checked_at = now
     return _serving
+
+
+def active_scorer(session: Session) -> Scorer:
+    """The active model as the registry says now, past the per-process cache: for one-shot
+    tools, which must not act on a role read seconds ago."""
+    active = serving_versions(session).get("active")
+    if active is None:
+        raise NoActiveModelError
+    return _load(active)
 
 
 def scorer_for(session: Session, version: str) -> Scorer:

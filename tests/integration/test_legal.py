@@ -263,7 +263,17 @@ def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
 
     # The ban is overturned on appeal: the company is evaluated again, the ban no longer cited.
     appealed = CliRunner().invoke(
-        main, ["appeal", str(action_2018), "--by", "agent-7", "--reason", "appeal upheld"]
+        main,
+        [
+            "appeal",
+            str(action_2018),
+            "--outcome",
+            "overturn",
+            "--by",
+            "agent-7",
+            "--reason",
+            "appeal upheld",
+        ],
     )
     assert appealed.exit_code == 0, appealed.output
     workers.wait_for(lambda: (notice_row() or notice).revision == 3, what="revision 3")

@@ -24,7 +24,7 @@ from infra.db.models import (
 from infra.sinks import JsonlSink
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
-from tasks.enforcement.policy import Mode
+from tasks.enforcement.policy import Mode, Policy, Restrictions, Rule
 from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
@@ -34,7 +34,18 @@ from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import feature_rows
 from tests.records import messaging_accounts
 
-POLICY = "test-policy"
+# Each band gets the action of its name: the tests of the policy's own rules come after.
+PLAIN = Policy(
+    version="test-policy",
+    rules=(
+        Rule(name="ban-band", bands=("ban",), action="ban"),
+        Rule(name="restrict-band", bands=("restrict",), action="restrict"),
+        Rule(name="review-band", bands=("review",), action="review"),
+    ),
+    restrictions=Restrictions(ladder_days=(1, 7, 30)),
+)
+POLICY = PLAIN.version
+NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 
 
 class RecordingNeighbours(MemoryNeighbourStore):
@@ -92,14 +103,17 @@ def apply(
     *,
     mode: Mode = "enforce",
     neighbours: MemoryNeighbourStore | None = None,
+    policy: Policy = PLAIN,
+    now: dt.datetime = NOW,
 ) -> Outcome:
     return apply_actions(
         session,
         request,
         mode=mode,
-        policy_version=POLICY,
+        policy=policy,
         scorer_for=lambda version: _only(scorer, version),
         neighbours=neighbours if neighbours is not None else MemoryNeighbourStore(),
+        now=now,
     )
 
 
@@ -153,6 +167,10 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
         assert action.model_version == scorer.version
         assert action.score == score.score
         assert action.policy_version == POLICY
+        assert action.rule == f"{score.decision}-band"
+        assert action.expires_at == (
+            NOW + dt.timedelta(days=1) if score.decision == "restrict" else None
+        )
         assert action.actor == "classifier"
         assert reasons, f"score {score.id} ({score.score}) has no reasons"
         assert action.reasons == reasons
@@ -180,6 +198,8 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
             "score": action.score,
             "model_version": scorer.version,
             "policy_version": POLICY,
+            "rule": action.rule,
+            "expires_at": action.expires_at.isoformat() if action.expires_at else None,
         }
 
     in_force = sorted(a.id for a in made.values() if a.action in ("ban", "restrict"))
@@ -196,7 +216,7 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
     key = f"{batch.request.snapshot_id}:{scorer.version}"
     deliver, link = outcome.follow_ups
     assert isinstance(deliver.message, DeliverActions)
-    assert deliver.dedupe_key == f"enforcement.deliver:{key}"
+    assert deliver.dedupe_key == f"enforcement.deliver:snapshot:{key}"
     assert sorted(deliver.message.action_ids) == in_force
     assert isinstance(link.message, LinkEvidence)
     assert link.dedupe_key == f"evidence.link:snapshot:{key}"
@@ -235,7 +255,7 @@ def test_a_redelivered_request_adds_nothing(session: Session, scorer: Scorer) ->
 
     again = apply(session, scorer, batch.request)
 
-    assert again.summary == {"actions": 0}
+    assert again.summary == {"actions": 0, "in_force": 0, "evidence": 0}
     assert again.follow_ups == []
     assert again.after_commit == []
     assert [count(session, t) for t in tables] == before
@@ -330,8 +350,8 @@ def test_a_ban_is_never_downgraded_nor_doubled(session: Session, scorer: Scorer)
     assert after[restricted_then_ban] == "banned"
     assert made_for(restricted_twice) == []
     assert after[restricted_twice] == "restricted"
-    # Banned and restricted in one run: the restriction is recorded but does not overwrite.
-    assert made_for(ban_and_restrict) == [("ban", "active"), ("restrict", "active")]
+    # Banned and restricted in one run: the strongest action only.
+    assert made_for(ban_and_restrict) == [("ban", "active")]
     assert after[ban_and_restrict] == "banned"
     # One active ban per account, however many scores ask for one.
     assert made_for(two_bans) == [("ban", "active")]
@@ -369,7 +389,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
     request = DeliverActions(action_ids=[*request.action_ids, review.id])
     sink = JsonlSink(tmp_path / "platform" / "actions.jsonl")
 
-    first = deliver_actions(session, request, sink=sink)
+    first = deliver_actions(session, request, sink=sink, max_attempts=8)
 
     expected = [a for a in made if a.status == "active"]
     assert expected
@@ -385,21 +405,25 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
         ("platform_action", str(sink), None)
     }
     items = [d.item or {} for d in deliveries]
-    assert sorted(items, key=lambda i: str(i["idempotency_key"])) == sorted(
-        (
-            {
-                "idempotency_key": f"action-{a.id}",
-                "account_id": a.account_id,
-                "action": a.action,
-                "policy_version": POLICY,
-                "model_version": scorer.version,
-            }
-            for a in expected
-        ),
-        key=lambda line: line["idempotency_key"],
-    )
+    by_key = {str(i["idempotency_key"]): i for i in items}
+    assert set(by_key) == {f"action-{a.id}" for a in expected}
+    for a in expected:
+        item = by_key[f"action-{a.id}"]
+        assert item == {
+            "idempotency_key": f"action-{a.id}",
+            "event": a.action,
+            "action_id": a.id,
+            "account_id": a.account_id,
+            "action": a.action,
+            "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+            "reason": a.rule,
+            "policy_version": POLICY,
+            "model_version": scorer.version,
+            "issued_at": item["issued_at"],
+        }
+        assert dt.datetime.fromisoformat(item["issued_at"]).tzinfo is not None
 
-    second = deliver_actions(session, request, sink=sink)
+    second = deliver_actions(session, request, sink=sink, max_attempts=8)
 
     assert second.summary == {"recorded": 0}
     assert second.after_commit == []

@@ -22,7 +22,7 @@ from infra.db.models import (
     NoticeRevision,
 )
 from infra.mail import MailDeferredError, MailRefusedError, SandboxMailer
-from tasks.enforcement.appeals import reverse_on_appeal
+from tasks.enforcement.appeals import decide_appeal
 from tasks.errors import TransientError
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
@@ -33,6 +33,7 @@ from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
 from tasks.legal.send import send_notice
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
 from tasks.outcome import Outcome
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tests.seed import banned_profile
 
 POLICY = load_policy("2019-12-07.2")
@@ -253,9 +254,15 @@ def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
     assert "+421905000222" in notice.body
 
     # The ban is overturned on appeal: the company is evaluated again and the draft withdrawn.
-    outcome = reverse_on_appeal(session, action_id, actor="agent-7", reason="appeal upheld")
-    (follow_up,) = outcome.follow_ups
-    assert follow_up.message == EvaluateCompany(company_id=company_id)
+    outcome = decide_appeal(
+        session,
+        action_id,
+        outcome="overturn",
+        actor="agent-7",
+        reason="appeal upheld",
+        neighbours=MemoryNeighbourStore(),
+    )
+    assert EvaluateCompany(company_id=company_id) in [f.message for f in outcome.follow_ups]
     result = evaluate(session, company_id)
     assert result.summary["eligible"] is False
     assert notice.status == "withdrawn"

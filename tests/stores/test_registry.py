@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -15,6 +16,7 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.registry import RegistryError, register, serving_versions, set_role
 from infra.settings import get_settings
+from workers.cli import main
 
 
 def fake_model(version: str) -> Path:
@@ -94,3 +96,34 @@ def test_database_refuses_two_active_models(env: dict[str, str]) -> None:
             session.flush()
         session.rollback()
     assert roles() == {}
+
+
+def test_the_active_model_cannot_become_the_shadow(env: dict[str, str]) -> None:
+    with session_scope() as session:
+        register(session, fake_model("m-a"))
+        set_role(session, "m-a", "active")
+    with session_scope() as session, pytest.raises(RegistryError, match="is the active model"):
+        set_role(session, "m-a", "shadow")
+    assert roles() == {"m-a": "active"}
+
+    result = CliRunner().invoke(main, ["model", "activate", "m-a", "--shadow"])
+    assert result.exit_code == 1
+    assert "m-a is the active model" in result.output
+    assert roles() == {"m-a": "active"}
+
+
+def test_scoring_a_file_without_an_active_model_explains(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        register(session, fake_model("m-a"))
+    records = tmp_path / "records.jsonl"
+    records.write_text('{"account_id": "a1", "stage": "registration"}\n')
+
+    result = CliRunner().invoke(main, ["score", str(records)])
+    assert result.exit_code == 1
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "no model version is active" in result.output
+    result = CliRunner().invoke(main, ["score", str(records), "--model", "m-missing"])
+    assert result.exit_code == 1
+    assert "'m-missing' is not registered" in result.output

@@ -1,65 +1,146 @@
-"""Which action each decision leads to."""
+"""The enforcement policy: the file's schema, which action each score leads to, the ladder of
+restrictions, and a file changed under running workers."""
 
 from __future__ import annotations
 
+import logging
+import os
+from pathlib import Path
+
 import pytest
 
-from tasks.enforcement.policy import Candidate, PlannedAction, account_status_after, plan
+from tasks.enforcement.policy import (
+    Candidate,
+    PlannedAction,
+    Policy,
+    PolicyError,
+    account_status_after,
+    parse,
+    plan,
+    signals_of,
+)
+from tasks.enforcement.policy_file import DEFAULT_POLICY, PolicyFile
+from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tests.records import record
+
+SHIPPED = parse(DEFAULT_POLICY.read_text(), "shipped")
+MESSAGING = DetectionPoint.MESSAGING
 
 
-def one(decision: str, status: str = "active", mode: str = "enforce") -> list[PlannedAction]:
-    return plan([Candidate(7, "acc-7", decision, status)], mode)  # type: ignore[arg-type]
+def one(
+    band: str,
+    status: str = "active",
+    mode: str = "enforce",
+    *,
+    policy: Policy = SHIPPED,
+    stage: DetectionPoint = MESSAGING,
+    signals: frozenset[str] = frozenset(),
+    past: int = 0,
+) -> list[PlannedAction]:
+    candidate = Candidate(7, "acc-7", stage, band, status, signals, past)
+    return plan(policy, [candidate], mode)  # type: ignore[arg-type]
+
+
+def test_the_shipped_policy_is_valid_and_versioned() -> None:
+    assert SHIPPED.version
+    assert SHIPPED.restrictions.ladder_days == (1, 7, 30)
+    assert SHIPPED.rules[0].name == "modified-client-messaging"
 
 
 @pytest.mark.parametrize(
-    ("decision", "action", "status"),
-    [("ban", "ban", "active"), ("restrict", "restrict", "active"), ("review", "review", "pending")],
+    ("band", "action", "status", "term"),
+    [
+        ("ban", "ban", "active", None),
+        ("restrict", "restrict", "active", 1),
+        ("review", "review", "pending", None),
+    ],
 )
-def test_each_actionable_decision_on_an_active_account(
-    decision: str, action: str, status: str
+def test_each_band_on_an_active_account(
+    band: str, action: str, status: str, term: int | None
 ) -> None:
-    assert one(decision) == [PlannedAction(7, "acc-7", action, status)]
+    assert one(band) == [PlannedAction(7, "acc-7", action, status, f"{band}-band", term)]
 
 
-@pytest.mark.parametrize("decision", ["allow", "unknown", ""])
-def test_non_actionable_decisions_plan_nothing(decision: str) -> None:
-    assert one(decision) == []
+@pytest.mark.parametrize("band", ["allow", "unknown", ""])
+def test_bands_below_review_plan_nothing(band: str) -> None:
+    assert one(band) == []
 
 
-@pytest.mark.parametrize("decision", ["ban", "restrict", "review"])
-def test_banned_accounts_get_nothing_more(decision: str) -> None:
-    assert one(decision, "banned") == []
-    assert one(decision, "banned", "shadow") == []
+@pytest.mark.parametrize("band", ["ban", "restrict", "review"])
+def test_banned_accounts_get_nothing_more(band: str) -> None:
+    assert one(band, "banned") == []
+    assert one(band, "banned", "shadow") == []
 
 
 def test_restricted_account() -> None:
     assert one("restrict", "restricted") == []
-    assert one("ban", "restricted") == [PlannedAction(7, "acc-7", "ban", "active")]
-    assert one("review", "restricted") == [PlannedAction(7, "acc-7", "review", "pending")]
+    assert one("ban", "restricted") == [
+        PlannedAction(7, "acc-7", "ban", "active", "ban-band", None)
+    ]
+    assert one("review", "restricted")[0].action == "review"
+
+
+def test_restrictions_grow_with_each_repeat_then_ban() -> None:
+    terms = [one("restrict", past=n)[0] for n in range(5)]
+    assert [(p.action, p.term_days) for p in terms] == [
+        ("restrict", 1),
+        ("restrict", 7),
+        ("restrict", 30),
+        ("ban", None),
+        ("ban", None),
+    ]
+    assert terms[3].rule == "restrict-band:repeat"
+
+
+def test_a_modified_client_is_restricted_at_the_messaging_stage() -> None:
+    modified = frozenset({"modified_client"})
+    assert one("review", signals=modified) == [
+        PlannedAction(7, "acc-7", "restrict", "active", "modified-client-messaging", 1)
+    ]
+    # Only where the rule says: another stage, or the same client without the signal.
+    assert one("review", signals=modified, stage=DetectionPoint.FEEDBACK)[0].action == "review"
+    assert one("review")[0].action == "review"
+    # A repeat offender on a modified client climbs the same ladder to a ban.
+    assert one("review", signals=modified, past=3)[0].action == "ban"
+
+
+def test_signals_of_a_record() -> None:
+    raw = record("a1", client="modified")
+    raw["feedback"] = {"recipients_reached": 10, "blocks": 1, "reports": 2}
+    raw["business"] = {"name": "Acme"}
+    assert signals_of(AccountSignals.model_validate(raw)) == {
+        "modified_client",
+        "reported",
+        "business_profile",
+    }
 
 
 @pytest.mark.parametrize(
-    ("decision", "status"),
-    [("ban", "shadow"), ("restrict", "shadow"), ("review", "pending")],
+    ("band", "status"), [("ban", "shadow"), ("restrict", "shadow"), ("review", "pending")]
 )
-def test_shadow_mode_records_without_enforcing(decision: str, status: str) -> None:
-    (planned,) = one(decision, mode="shadow")
-    assert planned.action == decision
+def test_shadow_mode_records_without_enforcing(band: str, status: str) -> None:
+    (planned,) = one(band, mode="shadow")
+    assert planned.action == band
     assert planned.status == status
 
 
-def test_plan_keeps_order_and_identity() -> None:
+def test_one_action_per_account_the_strongest_in_score_order() -> None:
+    def c(score_id: int, account: str, band: str, status: str = "active") -> Candidate:
+        return Candidate(score_id, account, MESSAGING, band, status, frozenset(), 0)
+
     candidates = [
-        Candidate(1, "a", "ban", "active"),
-        Candidate(2, "b", "allow", "active"),
-        Candidate(3, "c", "review", "banned"),
-        Candidate(4, "d", "restrict", "active"),
-        Candidate(5, "e", "review", "active"),
+        c(1, "a", "ban"),
+        c(2, "b", "allow"),
+        c(3, "c", "review", "banned"),
+        c(4, "d", "restrict"),
+        c(5, "e", "review"),
+        c(6, "d", "ban"),
+        c(7, "e", "review"),
     ]
-    assert plan(iter(candidates), "enforce") == [
-        PlannedAction(1, "a", "ban", "active"),
-        PlannedAction(4, "d", "restrict", "active"),
-        PlannedAction(5, "e", "review", "pending"),
+    assert [(p.score_id, p.action) for p in plan(SHIPPED, iter(candidates), "enforce")] == [
+        (1, "ban"),
+        (5, "review"),
+        (6, "ban"),
     ]
 
 
@@ -68,3 +149,84 @@ def test_account_status_after() -> None:
     assert account_status_after("restrict") == "restricted"
     with pytest.raises(KeyError):
         account_status_after("review")
+
+
+VALID = """
+version = "v1"
+[[rules]]
+name = "ban-band"
+bands = ["ban"]
+action = "ban"
+[restrictions]
+ladder_days = [2]
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("version = ", "not valid TOML"),
+        (VALID.replace('action = "ban"', 'action = "delete"'), "rules.0.action"),
+        (VALID.replace('bands = ["ban"]', 'bands = ["allow"]'), "rules.0.bands.0"),
+        (VALID.replace('bands = ["ban"]', "bands = []"), "rules.0.bands"),
+        (VALID.replace("ladder_days = [2]", "ladder_days = [0]"), "restrictions.ladder_days.0"),
+        (VALID.replace('name = "ban-band"', 'name = "x"\nsignals = ["vpn"]'), "rules.0.signals"),
+        (VALID.replace('version = "v1"', ""), "version: Field required"),
+        (VALID + 'surprise = "yes"', "surprise: Extra inputs"),
+    ],
+)
+def test_invalid_files_are_refused_with_the_problem_named(text: str, problem: str) -> None:
+    with pytest.raises(PolicyError, match=r"policy\.toml") as refused:
+        parse(text, "policy.toml")
+    assert problem in str(refused.value)
+
+
+def test_rule_names_are_unique() -> None:
+    twice = VALID.replace(
+        "[restrictions]",
+        '[[rules]]\nname = "ban-band"\nbands = ["review"]\naction = "review"\n[restrictions]',
+    )
+    with pytest.raises(PolicyError, match="unique"):
+        parse(twice, "p")
+
+
+def _write(path: Path, text: str, tick: int) -> None:
+    path.write_text(text)
+    # Modification times a second apart, whatever the filesystem's resolution.
+    os.utime(path, ns=(tick * 1_000_000_000, tick * 1_000_000_000))
+
+
+def test_a_changed_file_is_picked_up_and_a_bad_change_refused(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "policy.toml"
+    _write(path, VALID, 1)
+    watched = PolicyFile(path, check_seconds=0)
+    assert watched.current().version == "v1"
+
+    _write(path, VALID.replace("v1", "v2").replace("[2]", "[3, 9]"), 2)
+    assert watched.current().restrictions.ladder_days == (3, 9)
+
+    with caplog.at_level(logging.ERROR):
+        _write(path, "version = ", 3)
+        assert watched.current().version == "v2"
+        _write(path, VALID.replace("v1", "v2"), 4)  # other rules under the same version
+        assert watched.current().restrictions.ladder_days == (3, 9)
+        path.unlink()
+        assert watched.current().version == "v2"
+    refusals = [r.getMessage() for r in caplog.records]
+    assert any("not valid TOML" in m for m in refusals)
+    assert any("still 'v2'; give the new rules a new version" in m for m in refusals)
+    assert any("cannot be read" in m for m in refusals)
+
+    _write(path, VALID.replace("v1", "v3"), 5)
+    assert watched.current().version == "v3"
+
+
+def test_no_valid_policy_ever_is_an_error(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    with pytest.raises(PolicyError, match="cannot be read"):
+        PolicyFile(path).current()
+    path.write_text("rules = 1")
+    with pytest.raises(PolicyError, match="version"):
+        PolicyFile(path).current()

@@ -54,6 +54,16 @@ def test_neighbourhood_keys() -> None:
 
 def test_counts_keys_unpack_fields_never_written_as_zero() -> None:
     counts = redis_store.unpack_counts(
-        [None, b"0000000007", b"\0" * 10 + b"0000000003", "000000001200000000050000000001"]
+        [
+            None,
+            b"0000000007",
+            b"\0" * 10 + b"0000000003",
+            "000000001200000000050000000001",
+            # Two of five bans lifted on appeal; more lifts than bans never go below zero.
+            "0000000012000000000500000000010000000002",
+            b"\0" * 30 + b"0000000001",
+        ]
     )
-    np.testing.assert_array_equal(counts, [[0, 0, 0], [7, 0, 0], [0, 3, 0], [12, 5, 1]])
+    np.testing.assert_array_equal(
+        counts, [[0, 0, 0], [7, 0, 0], [0, 3, 0], [12, 5, 1], [12, 3, 1], [0, 0, 0]]
+    )

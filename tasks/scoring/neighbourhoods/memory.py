@@ -55,6 +55,11 @@ class MemoryNeighbourStore:
                 self._members[(kind, key, "ban")].add(record.account_id)
                 self._warm(kind, key, record)
 
+    def forget_bans(self, records: Sequence[AccountSignals]) -> None:
+        for record in records:
+            for kind, key in zip(KINDS, neighbourhoods(record), strict=True):
+                self._members[(kind, key, "ban")].discard(record.account_id)
+
     def _warm(self, kind: str, key: str, record: AccountSignals) -> None:
         at = seconds(record.observed_at)
         self._heat[(kind, key)] = max(self._heat.get((kind, key), at), at)

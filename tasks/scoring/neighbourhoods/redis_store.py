@@ -83,12 +83,12 @@ local function each_slice(items, fn)
 end
 local expiring = {}
 
--- adds: [kind, id, metric 'acc' | 'rep' | 'ban', members]
+-- adds: [kind, id, metric 'acc' | 'ban' | 'rep' | 'lift', members]
 -- The three sketches' counts are kept in one key per neighbourhood ('<kind>:<id>:n'), ten
 -- digits each at fixed offsets, so that reads, most of the traffic, fetch a batch's hot
 -- neighbourhoods with one MGET of one key each instead of a PFCOUNT per sketch. A field never
 -- written reads as zero bytes.
-local offset = {acc = 0, ban = 10, rep = 20}
+local offset = {acc = 0, ban = 10, rep = 20, lift = 30}
 for _, a in ipairs(batch.adds) do
   local hood = p .. ':' .. a[1] .. ':' .. a[2]
   local k = hood .. ':' .. a[3]
@@ -184,6 +184,16 @@ class RedisNeighbourStore:
                 for kind, key in zip(KINDS, neighbourhoods(r), strict=True):
                     batch.add(kind, key, "ban", r.account_id)
                     batch.warm(kind, key, r)
+            self._run(batch, min(seconds(r.observed_at) for r in records))
+
+    def forget_bans(self, records: Sequence[AccountSignals]) -> None:
+        # A sketch cannot remove a member: overturned bans go into a sketch of their own
+        # ("lift"), which reads subtract from the bans.
+        if records:
+            batch = _Batch()
+            for r in records:
+                for kind, key in zip(KINDS, neighbourhoods(r), strict=True):
+                    batch.add(kind, key, "lift", r.account_id)
             self._run(batch, min(seconds(r.observed_at) for r in records))
 
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
@@ -308,16 +318,22 @@ _COUNT_DIGITS = 10
 _PLACES = 10 ** np.arange(_COUNT_DIGITS - 1, -1, -1, dtype=np.int64)
 
 
+_FIELDS = 4  # accounts, bans, reports, lifted bans
+
+
 def unpack_counts(values: Sequence[bytes | str | None]) -> npt.NDArray[np.float64]:
     """(accounts, banned, reported) per neighbourhood from its fixed-width counts key: ten
-    ASCII digits per field, or zero bytes for a field never written (or no key at all)."""
-    width = 3 * _COUNT_DIGITS
+    ASCII digits per field, or zero bytes for a field never written (or no key at all). Bans
+    lifted on appeal are taken off the bans."""
+    width = _FIELDS * _COUNT_DIGITS
     packed = b"".join(
         (v.encode() if isinstance(v, str) else v or b"").ljust(width, b"\0") for v in values
     )
-    digits = np.frombuffer(packed, dtype=np.uint8).reshape(len(values), 3, _COUNT_DIGITS)
+    digits = np.frombuffer(packed, dtype=np.uint8).reshape(len(values), _FIELDS, _COUNT_DIGITS)
     digits = np.where(digits == 0, 0, digits.astype(np.int64) - ord("0"))
-    return (digits @ _PLACES).astype(np.float64)
+    counts = (digits @ _PLACES).astype(np.float64)
+    counts[:, 1] = np.maximum(counts[:, 1] - counts[:, 3], 0.0)
+    return counts[:, :3]
 
 
 def _add_observations(

@@ -98,6 +98,9 @@ class NeighbourStore(Protocol):
     def record_bans(self, records: Sequence[AccountSignals]) -> None:
         """Count banned accounts in their neighbourhoods."""
 
+    def forget_bans(self, records: Sequence[AccountSignals]) -> None:
+        """Stop counting the bans of these accounts: they were overturned on appeal."""
+
     def lookup(self, records: Sequence[AccountSignals]) -> npt.NDArray[np.float32]:
         """One row of ``NEIGHBOUR_FEATURES`` per record."""
 

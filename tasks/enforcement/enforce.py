@@ -1,0 +1,192 @@
+"""Putting actions in force and ending them: one path for automatic actions, decisions on
+reviews and appeals, and expired restrictions.
+
+An action in force sets the account's standing, is counted in its neighbourhoods once committed
+(bans), becomes on-platform evidence (bans), and is delivered to the platform. Ending one
+(expiry, an overturn) recomputes the standing from what remains in force and delivers the lift.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from infra.db.inserts import insert_ignore_select
+from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from tasks.enforcement.policy import account_status_after
+from tasks.evidence import on_platform
+from tasks.messages import DeliverActions, FollowUp, LinkEvidence
+from tasks.outcome import Outcome
+from tasks.scoring.neighbourhoods.rules import NeighbourStore
+from tasks.scoring.signals import AccountSignals
+from tasks.scoring.snapshot import records_at
+
+IN_FORCE = ("ban", "restrict")
+
+
+def record_actions(
+    session: Session, rows: Sequence[dict[str, Any]], *, actor: str
+) -> list[EnforcementAction]:
+    """Insert actions (those already recorded for their score are kept), each audited with the
+    policy and rule behind it."""
+    created: list[EnforcementAction] = insert_ignore_select(
+        session,
+        EnforcementAction,
+        [{**row, "actor": actor} for row in rows],
+        ("score_id", "action"),
+    )
+    session.add_all(
+        AuditEvent(
+            entity="enforcement_action",
+            entity_id=a.id,
+            event=f"created:{a.status}",
+            actor=actor,
+            details={
+                "action": a.action,
+                "score": a.score,
+                "model_version": a.model_version,
+                "policy_version": a.policy_version,
+                "rule": a.rule,
+                "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+                **({"review": a.origin_id} if a.origin_id else {}),
+            },
+        )
+        for a in created
+    )
+    return created
+
+
+def term_end(now: dt.datetime, days: int | None) -> dt.datetime | None:
+    return now + dt.timedelta(days=days) if days is not None else None
+
+
+def put_in_force(
+    session: Session,
+    actions: Sequence[EnforcementAction],
+    *,
+    neighbours: NeighbourStore,
+    key: str,
+) -> Outcome:
+    """Make active ``actions`` count: the accounts' standing, the neighbourhood ban counts
+    (after commit), on-platform evidence of bans, and their delivery to the platform. ``key``
+    names this set of actions in the follow-ups' dedupe keys."""
+    in_force = [a for a in actions if a.status == "active" and a.action in IN_FORCE]
+    outcome = Outcome({"in_force": len(in_force), "evidence": 0})
+    if not in_force:
+        return outcome
+    for action in IN_FORCE:
+        ids = [a.account_id for a in in_force if a.action == action]
+        if ids:
+            # A restriction never overwrites a ban, even one committed by a concurrent run.
+            session.execute(
+                update(Account)
+                .where(Account.account_id.in_(ids), Account.status != "banned")
+                .values(status=account_status_after(action))
+            )
+    bans = [a for a in in_force if a.action == "ban"]
+    records = scored_records(session, bans)
+    counted = [records[a.id] for a in bans if a.id in records]
+    if counted:
+        # Counted in Redis only once the bans are committed.
+        outcome.after_commit.append(lambda: neighbours.record_bans(counted))
+    # Only a ban in force is evidence: a shadow ban was never made, and a notice must not say so.
+    evidence_ids = on_platform.record_bans(
+        session,
+        [
+            on_platform.Ban(a.id, a.score, a.model_version, records[a.id])
+            for a in bans
+            if a.id in records
+        ],
+    )
+    outcome.summary["evidence"] = len(evidence_ids)
+    outcome.follow_ups.append(
+        FollowUp(
+            DeliverActions(action_ids=[a.id for a in in_force]),
+            dedupe_key=f"enforcement.deliver:{key}",
+        )
+    )
+    if evidence_ids:
+        outcome.follow_ups.append(
+            FollowUp(LinkEvidence(evidence_ids=evidence_ids), dedupe_key=f"evidence.link:{key}")
+        )
+    return outcome
+
+
+def scored_records(
+    session: Session, actions: Sequence[EnforcementAction]
+) -> dict[int, AccountSignals]:
+    """The record each action's score was computed from, by action id."""
+    if not actions:
+        return {}
+    scores = {
+        s.id: s
+        for s in session.scalars(select(Score).where(Score.id.in_({a.score_id for a in actions})))
+    }
+    out: dict[int, AccountSignals] = {}
+    by_snapshot: dict[int, dict[int, int]] = {}
+    for a in actions:
+        score = scores[a.score_id]
+        by_snapshot.setdefault(score.snapshot_id, {})[a.id] = score.position
+    for snapshot_id, positions in by_snapshot.items():
+        out.update(records_at(session, snapshot_id, positions))
+    return out
+
+
+def restore_standing(session: Session, account_ids: Iterable[str]) -> None:
+    """Set each account's standing from the actions still in force on it."""
+    accounts = sorted(set(account_ids))
+    if not accounts:
+        return
+    in_force: dict[str, set[str]] = {}
+    for account_id, action in session.execute(
+        select(EnforcementAction.account_id, EnforcementAction.action).where(
+            EnforcementAction.account_id.in_(accounts),
+            EnforcementAction.status == "active",
+            EnforcementAction.action.in_(IN_FORCE),
+        )
+    ):
+        in_force.setdefault(account_id, set()).add(action)
+    for account_id in accounts:
+        held = in_force.get(account_id, set())
+        status = "banned" if "ban" in held else "restricted" if "restrict" in held else "active"
+        session.execute(
+            update(Account).where(Account.account_id == account_id).values(status=status)
+        )
+
+
+def end(
+    session: Session,
+    actions: Sequence[EnforcementAction],
+    *,
+    status: str,
+    actor: str,
+    details: dict[str, Any],
+    key: str,
+) -> Outcome:
+    """End ``actions`` (``expired`` or ``reversed``): audited, standing recomputed, the lift
+    delivered to the platform."""
+    for action in actions:
+        previous = action.status
+        action.status = status
+        session.add(
+            AuditEvent(
+                entity="enforcement_action",
+                entity_id=action.id,
+                event=status,
+                actor=actor,
+                details={**details, "previous_status": previous},
+            )
+        )
+    session.flush()
+    restore_standing(session, (a.account_id for a in actions))
+    lifted = [a.id for a in actions if a.action in IN_FORCE]
+    outcome = Outcome({status: len(actions)})
+    if lifted:
+        outcome.follow_ups.append(
+            FollowUp(DeliverActions(action_ids=lifted), dedupe_key=f"enforcement.deliver:{key}")
+        )
+    return outcome

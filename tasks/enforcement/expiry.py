@@ -1,0 +1,76 @@
+"""``enforcement.expire``'s body (beat): restrictions whose term has run out are lifted, and
+review cases nobody decided in time are dismissed."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infra.db.models import AuditEvent, EnforcementAction
+from tasks.enforcement.enforce import end
+from tasks.enforcement.policy import Policy
+from tasks.outcome import Outcome
+
+ACTOR = "policy"
+BATCH = 1000
+
+
+def expire(session: Session, *, policy: Policy, now: dt.datetime) -> Outcome:
+    """Lift up to ``BATCH`` restrictions past their term and dismiss as many stale reviews;
+    what is left waits for the next run."""
+    due = session.scalars(
+        select(EnforcementAction)
+        .where(
+            EnforcementAction.action == "restrict",
+            EnforcementAction.status == "active",
+            EnforcementAction.expires_at <= now,
+        )
+        .order_by(EnforcementAction.expires_at, EnforcementAction.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    outcome = (
+        end(
+            session,
+            due,
+            status="expired",
+            actor=ACTOR,
+            details={"term_ended_by": now.isoformat()},
+            key=f"lift:expired:{due[0].id}:{len(due)}",
+        )
+        if due
+        else Outcome({"expired": 0})
+    )
+    outcome.summary["reviews_dismissed"] = _dismiss_stale_reviews(session, policy, now)
+    return outcome
+
+
+def _dismiss_stale_reviews(session: Session, policy: Policy, now: dt.datetime) -> int:
+    """Reviews pending longer than the policy allows are dismissed: the account keeps its
+    standing, and no label is kept, since no person looked."""
+    cutoff = now - dt.timedelta(days=policy.reviews.expire_after_days)
+    stale = session.scalars(
+        select(EnforcementAction)
+        .where(
+            EnforcementAction.action == "review",
+            EnforcementAction.status == "pending",
+            EnforcementAction.created_at < cutoff,
+        )
+        .order_by(EnforcementAction.id)
+        .limit(BATCH)
+        .with_for_update(skip_locked=True)
+    ).all()
+    for review in stale:
+        review.status = "dismissed"
+        session.add(
+            AuditEvent(
+                entity="enforcement_action",
+                entity_id=review.id,
+                event="dismissed",
+                actor=ACTOR,
+                details={"reason": "expired", "pending_days": policy.reviews.expire_after_days},
+            )
+        )
+    return len(stale)

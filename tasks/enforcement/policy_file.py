@@ -1,0 +1,91 @@
+"""The enforcement policy in force in a worker process, re-read when its file changes.
+
+Workers look at the file's modification time at most every ``CHECK_SECONDS``, so a reviewed
+change reaches every worker without a restart. A change that does not parse, breaks the schema,
+or alters the rules under the same version is refused with the reason in the log, and the policy
+in force stays: actions are stamped with the version, and one version must mean one set of rules.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from tasks.enforcement.policy import Policy, PolicyError, parse
+
+log = logging.getLogger(__name__)
+
+DEFAULT_POLICY = Path(__file__).parent / "data" / "policy.toml"
+CHECK_SECONDS = 2.0
+
+
+@dataclass
+class _Loaded:
+    policy: Policy
+
+
+class PolicyFile:
+    """One policy file, as this process last accepted it."""
+
+    def __init__(self, path: Path, check_seconds: float = CHECK_SECONDS) -> None:
+        self.path = path
+        self.check_seconds = check_seconds
+        self._loaded: _Loaded | None = None
+        self._seen: tuple[int, int] | None = None
+        self._checked_at = -float("inf")
+
+    def current(self) -> Policy:
+        """The policy in force. Raises :class:`PolicyError` only while none was ever valid."""
+        now = time.monotonic()
+        if self._loaded is not None and now - self._checked_at < self.check_seconds:
+            return self._loaded.policy
+        self._checked_at = now
+        try:
+            stat = self.path.stat()
+        except OSError as exc:
+            return self._keep(f"{self.path}: cannot be read ({exc.strerror})")
+        seen = (stat.st_mtime_ns, stat.st_size)
+        if self._loaded is not None and seen == self._seen:
+            return self._loaded.policy
+        self._seen = seen
+        try:
+            policy = parse(self.path.read_text(encoding="utf-8"), str(self.path))
+        except (OSError, UnicodeDecodeError, PolicyError) as exc:
+            return self._keep(str(exc))
+        previous = self._loaded
+        if (
+            previous is not None
+            and policy != previous.policy
+            and policy.version == previous.policy.version
+        ):
+            return self._keep(
+                f"{self.path}: the rules changed but the version is still "
+                f"{policy.version!r}; give the new rules a new version"
+            )
+        if previous is None or policy.version != previous.policy.version:
+            log.info("enforcement policy %s in force (%s)", policy.version, self.path)
+        self._loaded = _Loaded(policy)
+        return policy
+
+    def _keep(self, problem: str) -> Policy:
+        if self._loaded is None:
+            raise PolicyError(problem)
+        log.error(
+            "enforcement policy change refused, %s stays in force: %s",
+            self._loaded.policy.version,
+            problem,
+        )
+        return self._loaded.policy
+
+
+_files: dict[Path, PolicyFile] = {}
+
+
+def policy_in_force(path: Path | None) -> Policy:
+    """The policy of ``path`` (the shipped default when None), cached per process."""
+    resolved = (path or DEFAULT_POLICY).resolve()
+    if resolved not in _files:
+        _files[resolved] = PolicyFile(resolved)
+    return _files[resolved].current()

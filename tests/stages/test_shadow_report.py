@@ -1,0 +1,103 @@
+"""The shadow report compares a shadow model's decisions with the live model's on the same
+records, on a real database (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from click.testing import CliRunner
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from infra.db.models import EnforcementAction, Score
+from infra.db.session import session_scope
+from tasks.enforcement.shadow_report import compare
+from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.scoring.model import Scorer, StageThresholds
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.score_batch import score_batch
+from tasks.scoring.signals import DetectionPoint
+from tests.records import messaging_accounts
+from tests.stages.test_enforcement_body import apply
+from workers.cli import main
+
+SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+
+
+def stricter(scorer: Scorer) -> Scorer:
+    """The same model as a shadow version that bans only the highest scores."""
+    return dataclasses.replace(
+        scorer,
+        version=f"{scorer.version}-strict",
+        thresholds={
+            stage: StageThresholds(review=0.9, restrict=0.995, ban=0.9999)
+            for stage in scorer.thresholds
+        },
+    )
+
+
+def score_with_shadow(session: Session, scorer: Scorer, shadow: Scorer) -> int:
+    outcome = score_batch(
+        session,
+        ScoreAccounts(stage=DetectionPoint.MESSAGING, accounts=messaging_accounts(150)),
+        serving=lambda: (scorer, shadow),
+        neighbours=MemoryNeighbourStore(),
+        task_id="task-1",
+    )
+    request = outcome.follow_ups[0].message
+    assert isinstance(request, ApplyEnforcement)
+    return request.snapshot_id
+
+
+def test_live_and_shadow_decisions_on_the_same_records(session: Session, scorer: Scorer) -> None:
+    shadow = stricter(scorer)
+    score_with_shadow(session, scorer, shadow)
+
+    report = compare(session, since=SINCE)
+
+    live = {s.account_id: s.decision for s in session.scalars(select(Score).where(~Score.shadow))}
+    shadowed = {
+        s.account_id: s.decision for s in session.scalars(select(Score).where(Score.shadow))
+    }
+    assert report.compared == len(live) == 150
+    differing = {a for a in live if live[a] != shadowed[a]}
+    assert differing, "a stricter shadow should disagree on some accounts"
+    assert report.agreed == 150 - len(differing)
+    assert {row["account_id"] for row in report.differing} == differing
+    for (live_decision, shadow_decision), n in report.pairs.items():
+        assert n == sum(
+            1 for a in live if (live[a], shadowed[a]) == (live_decision, shadow_decision)
+        )
+    assert report.versions == {("live", scorer.version): 150, ("shadow", shadow.version): 150}
+    # The shadow model's decisions never become actions.
+    assert report.shadow_actions == {}
+    assert compare(session, since=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).compared == 0
+
+
+def test_actions_recorded_in_shadow_mode_are_counted(session: Session, scorer: Scorer) -> None:
+    snapshot_id = score_with_shadow(session, scorer, stricter(scorer))
+    apply(
+        session,
+        scorer,
+        ApplyEnforcement(snapshot_id=snapshot_id, model_version=scorer.version),
+        mode="shadow",
+    )
+    made = session.scalars(
+        select(EnforcementAction.action).where(EnforcementAction.status == "shadow")
+    ).all()
+    assert made
+    report = compare(session, since=SINCE)
+    assert sum(report.shadow_actions.values()) == len(made)
+
+
+def test_the_command_prints_the_comparison(env: dict[str, str], scorer: Scorer) -> None:
+    with session_scope() as session:
+        score_with_shadow(session, scorer, stricter(scorer))
+    result = CliRunner().invoke(main, ["report", "shadow", "--since", "2000-01-01", "--json"])
+    assert result.exit_code == 0, result.output
+    assert '"compared": 150' in result.output
+    table = CliRunner().invoke(main, ["report", "shadow", "--since", "2000-01-01"])
+    assert table.exit_code == 0, table.output
+    assert "live vs shadow" in table.output
+    assert "agreed on" in table.output
