@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,6 +35,16 @@ class Settings(BaseSettings):
     # The enforcement policy file (TOML; ``bulkguard policy check`` validates one). Unset, the
     # policy shipped with bulkguard applies. Workers pick up a change within seconds.
     policy_file: Path | None = None
+    # Each automatic ban or restriction is put in force at a random moment this many seconds
+    # after it is decided, so abusers cannot time the detector (0 and 0: at once, as the demo).
+    release_delay_min_seconds: int = Field(default=300, ge=0)
+    release_delay_max_seconds: int = Field(default=3600, ge=0)
+    # The ban-storm breaker opens when the automatic bans of the last window exceed ``multiple``
+    # times the rate of the trailing baseline, and at least ``min_bans``.
+    breaker_window_minutes: int = Field(default=10, ge=1)
+    breaker_baseline_hours: int = Field(default=24, ge=1)
+    breaker_multiple: float = Field(default=5.0, gt=1)
+    breaker_min_bans: int = Field(default=200, ge=1)
     # The legal policy's version, stamped on every legal evaluation and notice.
     policy_version: str = "2019-12-07.2"
 
@@ -94,6 +104,12 @@ class Settings(BaseSettings):
     # names. Empty refuses every approval: nothing leaves for a company unless a named
     # reviewer of the operator's choosing signed it.
     legal_reviewers: str = ""
+
+    @field_validator("policy_file", mode="before")
+    @classmethod
+    def _unset_when_empty(cls, value: object) -> object:
+        # Compose passes an unset variable as an empty string: that means "the default".
+        return None if value == "" else value
 
     @property
     def legal_reviewer_names(self) -> frozenset[str]:

@@ -93,6 +93,13 @@ class ExpireActions(Message):
     QUEUE = "enforcement"
 
 
+class ReleaseActions(Message):
+    """Beat: put in force the actions whose release time has come."""
+
+    TASK = "enforcement.release"
+    QUEUE = "enforcement"
+
+
 # -- evidence (ingest is public: crawlers and analysts' tools send documents)
 
 
@@ -151,6 +158,7 @@ MESSAGES: tuple[type[Message], ...] = (
     AppealAction,
     DecideReview,
     ExpireActions,
+    ReleaseActions,
     IngestEvidence,
     LinkEvidence,
     EvaluateCompany,

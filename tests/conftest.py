@@ -41,6 +41,8 @@ from infra.redis_client import reset_redis  # noqa: E402
 from infra.registry import read_card  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
 from tasks.scoring.model import Scorer  # noqa: E402
+from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
+from workers.processes import DEMO_ENFORCEMENT  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -214,6 +216,7 @@ def env(
         "BROKER_URL": broker_url,
         "BULKGUARD_DATA_DIR": str(data_dir),
         "BULKGUARD_LEGAL_REVIEWERS": "counsel@example.org",
+        **DEMO_ENFORCEMENT,
     }
     for key, value in values.items():
         monkeypatch.setenv(key, value)
@@ -259,3 +262,10 @@ def active_model(env: dict[str, str], trained_model_dir: Path) -> str:
         row = register(session, target)
         set_role(session, row.version, "active")
         return row.version
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """The platform's webhook receiver on loopback (``tests.platform_receiver``)."""
+    with running_receiver() as running:
+        yield running

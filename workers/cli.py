@@ -23,7 +23,7 @@ from infra.settings import get_settings
 from workers.companies_cli import companies
 from workers.dead_letters_cli import dead_letters
 from workers.deliveries_cli import deliveries
-from workers.enforcement_cli import appeal, policy, report, review
+from workers.enforcement_cli import appeal, breaker, policy, report, review
 from workers.legal_cli import legal
 
 console = Console(stderr=True)
@@ -453,6 +453,7 @@ def chaos(
 
 
 main.add_command(appeal)
+main.add_command(breaker)
 main.add_command(companies)
 main.add_command(dead_letters)
 main.add_command(deliveries)

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.settings import Settings
-from tasks.messages import Escalate, ExpireActions, SweepOutbox
+from tasks.messages import Escalate, ExpireActions, ReleaseActions, SweepOutbox
 from tasks.pipeline import BACKOFF_CAP_SECONDS
 from workers.queues import declared_queues, routes
 
@@ -30,6 +30,8 @@ VISIBILITY_TIMEOUT_SECONDS = (
 # How often a worker looks for expired unacknowledged messages (kombu's default scans every
 # 100 s); the return of a killed worker's message is late by at most this much.
 RESTORE_SWEEP_SECONDS = 10
+# Beat releases scheduled enforcement actions this often: a release lands at most this late.
+RELEASE_EVERY_SECONDS = 30
 
 RABBITMQ_SCHEMES = frozenset({"amqp", "amqps", "pyamqp"})
 REDIS_SCHEMES = frozenset({"redis", "rediss", "redis+socket"})
@@ -125,6 +127,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             },
             "escalate-notices": {"task": Escalate.TASK, "schedule": dt.timedelta(hours=1)},
             "expire-actions": {"task": ExpireActions.TASK, "schedule": dt.timedelta(minutes=1)},
+            "release-actions": {
+                "task": ReleaseActions.TASK,
+                "schedule": dt.timedelta(seconds=RELEASE_EVERY_SECONDS),
+            },
         },
         "timezone": "UTC",
         "enable_utc": True,

@@ -29,7 +29,7 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
 from tasks.scoring.signals import batches_by_stage
-from workers.processes import start_workers, stop_workers, wait_until_ready
+from workers.processes import DEMO_ENFORCEMENT, start_workers, stop_workers, wait_until_ready
 from workers.report import pipeline_counts, wait_until_drained
 
 BATCH = 500
@@ -73,6 +73,7 @@ def run_demo(
             "REDIS_URL": settings.redis_url,
             # The same broker as this process publishes to, whatever the environment says.
             "BROKER_URL": settings.resolved_broker_url,
+            **DEMO_ENFORCEMENT,
         }
         if settings.database_url:
             env["DATABASE_URL"] = settings.database_url

@@ -19,6 +19,14 @@ from kombu.exceptions import OperationalError as BrokerError
 # ``workers.lifecycle``): set for the workers the demo, the bench and the tests start.
 LAUNCHER_ENV = "BULKGUARD_LAUNCHER_PID"
 
+# The demo shows its decisions at once: no release delay, and no ban-storm breaker tripping on
+# a cold start, where every ban is "more than the baseline" (the breaker is shown by the tests).
+DEMO_ENFORCEMENT = {
+    "BULKGUARD_RELEASE_DELAY_MIN_SECONDS": "0",
+    "BULKGUARD_RELEASE_DELAY_MAX_SECONDS": "0",
+    "BULKGUARD_BREAKER_MIN_BANS": "1000000",
+}
+
 
 @dataclass
 class WorkerProcess:

@@ -186,9 +186,10 @@ class EnforcementAction(Base):
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), index=True)
     score_id: Mapped[int] = mapped_column(ForeignKey("scores.id"))
     action: Mapped[str] = mapped_column(String(16))  # ban | restrict | review
-    # active | shadow (recorded, not enforced) | pending (review awaiting a person) | decided
-    # (review a person enforced) | dismissed (review a person or the clock let go) | expired
-    # (restriction whose term ended) | reversed (overturned on appeal)
+    # scheduled (decided, put in force at ``release_at``) | active | shadow (recorded, not
+    # enforced) | pending (review awaiting a person) | decided (review a person enforced) |
+    # dismissed (review a person or the clock let go) | expired (restriction whose term ended) |
+    # reversed (overturned on appeal) | superseded (the account was banned before its release)
     status: Mapped[str] = mapped_column(String(16))
     model_version: Mapped[str] = mapped_column(String(64))
     score: Mapped[float] = mapped_column(Float)
@@ -200,6 +201,8 @@ class EnforcementAction(Base):
     # The review this action decided, when a person decided it.
     origin_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When a scheduled action is put in force (``tasks.enforcement.release``).
+    release_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # End of a temporary restriction: beat lifts it then (``tasks.enforcement.expiry``).
     expires_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     reversed_at: Mapped[dt.datetime | None]
@@ -246,6 +249,27 @@ class Delivery(Base):
     # action that failed to reach the platform and was lifted since: never to be sent)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class BanCount(Base):
+    """Automatic bans put in force per minute: the rate the ban-storm breaker watches."""
+
+    __tablename__ = "ban_counts"
+
+    minute: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    bans: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Breaker(Base):
+    """A safety valve's state: open holds automatic bans for review until a person resets it."""
+
+    __tablename__ = "breakers"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    open: Mapped[bool] = mapped_column(Boolean, default=False)
+    reason: Mapped[str | None] = mapped_column(Text)
+    changed_at: Mapped[dt.datetime | None] = mapped_column()
+    changed_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Appeal(Base):

@@ -9,6 +9,7 @@ policy version and rule, and put in force (``tasks.enforcement.enforce``).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable, Sequence
 
@@ -16,8 +17,16 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, EnforcementAction, Score
-from tasks.enforcement.enforce import put_in_force, record_actions, term_end
-from tasks.enforcement.policy import Candidate, Mode, Policy, plan, signals_of
+from tasks.enforcement.breaker import BreakerLimits, hold_reason
+from tasks.enforcement.enforce import (
+    IN_FORCE,
+    actions_by_account,
+    put_in_force,
+    record_actions,
+    term_end,
+)
+from tasks.enforcement.policy import Candidate, Mode, PlannedAction, Policy, plan, signals_of
+from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import ApplyEnforcement
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
@@ -40,11 +49,13 @@ def apply_actions(
     scorer_for: Callable[[str], Scorer],
     neighbours: NeighbourStore,
     now: dt.datetime,
+    safeguards: Safeguards,
 ) -> Outcome:
     """``scorer_for`` gives the scorer of a model version, to explain its decisions."""
     planned = plan(policy, _candidates(session, request, policy, now), mode)
     if not planned:
-        return Outcome({"actions": 0, "in_force": 0, "evidence": 0})
+        return Outcome({"actions": 0, "scheduled": 0, "held": 0, "in_force": 0, "evidence": 0})
+    planned, held = _through_breaker(session, planned, safeguards.breaker, now)
 
     scores = {
         s.id: s
@@ -55,24 +66,32 @@ def apply_actions(
         [scores[p.score_id] for p in planned],
         lambda: scorer_for(request.model_version),
     )
-    created = record_actions(
-        session,
-        [
+    rows = []
+    for p in planned:
+        release_at = None
+        if p.status == "active" and p.action in IN_FORCE:
+            wait = safeguards.delay.draw(safeguards.rng)
+            release_at = now + wait if wait > dt.timedelta(0) else None
+        rows.append(
             {
                 "account_id": p.account_id,
                 "score_id": p.score_id,
                 "action": p.action,
-                "status": p.status,
+                "status": "scheduled" if release_at else p.status,
                 "model_version": scores[p.score_id].model_version,
                 "score": scores[p.score_id].score,
                 "reasons": scores[p.score_id].reasons,
                 "policy_version": policy.version,
                 "rule": p.rule,
-                "expires_at": term_end(now, p.term_days),
+                "release_at": release_at,
+                "expires_at": term_end(release_at or now, p.term_days),
             }
-            for p in planned
-        ],
+        )
+    created = record_actions(
+        session,
+        rows,
         actor=ACTOR,
+        notes={p.score_id: {"held": held} for p in planned if held and p.rule.endswith(HELD)},
     )
     outcome = put_in_force(
         session,
@@ -80,8 +99,35 @@ def apply_actions(
         neighbours=neighbours,
         key=f"snapshot:{request.snapshot_id}:{request.model_version}",
     )
-    outcome.summary = {"actions": len(created), **outcome.summary}
+    outcome.summary = {
+        "actions": len(created),
+        "scheduled": sum(a.status == "scheduled" for a in created),
+        "held": sum(bool(a.rule and a.rule.endswith(HELD)) for a in created),
+        **outcome.summary,
+    }
     return outcome
+
+
+HELD = ":held"
+
+
+def _through_breaker(
+    session: Session, planned: list[PlannedAction], limits: BreakerLimits, now: dt.datetime
+) -> tuple[list[PlannedAction], str | None]:
+    """The planned actions with automatic bans held as review cases while the breaker is (or
+    this batch makes it) open, and the reason."""
+    bans = sum(p.action == "ban" and p.status == "active" for p in planned)
+    reason = hold_reason(session, limits, now, bans) if bans else None
+    if reason is None:
+        return planned, None
+    return [
+        dataclasses.replace(
+            p, action="review", status="pending", rule=f"{p.rule}{HELD}", term_days=None
+        )
+        if p.action == "ban" and p.status == "active"
+        else p
+        for p in planned
+    ], reason
 
 
 def past_restrictions(
@@ -132,13 +178,15 @@ def _candidates(
         return []
     records = records_at(session, request.snapshot_id, {r.id: r.position for r in rows})
     past = past_restrictions(session, [r.account_id for r in rows], policy, now)
+    # An action decided but not yet released counts as in force: nothing is decided twice.
+    scheduled = actions_by_account(session, {r.account_id for r in rows}, "scheduled")
     return [
         Candidate(
             score_id=r.id,
             account_id=r.account_id,
             stage=DetectionPoint(r.stage),
             band=r.decision,
-            account_status=r.status,
+            account_status=_standing(r.status, scheduled.get(r.account_id, set())),
             signals=signals_of(records[r.id]) if r.id in records else frozenset(),
             past_restrictions=past.get(r.account_id, 0),
         )
@@ -154,3 +202,11 @@ def _explain(session: Session, scores: Sequence[Score], scorer: Callable[[], Sco
         for score, reasons in zip(todo, scorer().reasons(feature_rows(todo)), strict=True):
             score.reasons = reasons
         session.flush()
+
+
+def _standing(status: str, scheduled: set[str]) -> str:
+    if status == "banned" or "ban" in scheduled:
+        return "banned"
+    if status == "restricted" or "restrict" in scheduled:
+        return "restricted"
+    return status

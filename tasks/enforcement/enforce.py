@@ -9,7 +9,7 @@ An action in force sets the account's standing, is counted in its neighbourhoods
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -29,10 +29,14 @@ IN_FORCE = ("ban", "restrict")
 
 
 def record_actions(
-    session: Session, rows: Sequence[dict[str, Any]], *, actor: str
+    session: Session,
+    rows: Sequence[dict[str, Any]],
+    *,
+    actor: str,
+    notes: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[EnforcementAction]:
     """Insert actions (those already recorded for their score are kept), each audited with the
-    policy and rule behind it."""
+    policy and rule behind it, and the ``notes`` given for its score id."""
     created: list[EnforcementAction] = insert_ignore_select(
         session,
         EnforcementAction,
@@ -52,7 +56,9 @@ def record_actions(
                 "policy_version": a.policy_version,
                 "rule": a.rule,
                 "expires_at": a.expires_at.isoformat() if a.expires_at else None,
+                **({"release_at": a.release_at.isoformat()} if a.release_at else {}),
                 **({"review": a.origin_id} if a.origin_id else {}),
+                **(notes or {}).get(a.score_id, {}),
             },
         )
         for a in created
@@ -136,20 +142,27 @@ def scored_records(
     return out
 
 
+def actions_by_account(
+    session: Session, account_ids: Iterable[str], status: str
+) -> dict[str, set[str]]:
+    """The kinds of action in ``status`` on each of the accounts (those with none are absent)."""
+    found: dict[str, set[str]] = {}
+    for account_id, action in session.execute(
+        select(EnforcementAction.account_id, EnforcementAction.action).where(
+            EnforcementAction.account_id.in_(set(account_ids)),
+            EnforcementAction.status == status,
+        )
+    ):
+        found.setdefault(account_id, set()).add(action)
+    return found
+
+
 def restore_standing(session: Session, account_ids: Iterable[str]) -> None:
     """Set each account's standing from the actions still in force on it."""
     accounts = sorted(set(account_ids))
     if not accounts:
         return
-    in_force: dict[str, set[str]] = {}
-    for account_id, action in session.execute(
-        select(EnforcementAction.account_id, EnforcementAction.action).where(
-            EnforcementAction.account_id.in_(accounts),
-            EnforcementAction.status == "active",
-            EnforcementAction.action.in_(IN_FORCE),
-        )
-    ):
-        in_force.setdefault(account_id, set()).add(action)
+    in_force = actions_by_account(session, accounts, "active")
     for account_id in accounts:
         held = in_force.get(account_id, set())
         status = "banned" if "ban" in held else "restricted" if "restrict" in held else "active"

@@ -14,13 +14,16 @@ from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.expiry import expire
 from tasks.enforcement.policy_file import policy_in_force
+from tasks.enforcement.release import release_due
 from tasks.enforcement.reviews import ReviewError, decide_review
+from tasks.enforcement.safeguards import from_settings
 from tasks.messages import (
     AppealAction,
     ApplyEnforcement,
     DecideReview,
     DeliverActions,
     ExpireActions,
+    ReleaseActions,
 )
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
@@ -39,7 +42,14 @@ def apply(run: TaskRun, request: ApplyEnforcement) -> Outcome:
         scorer_for=functools.partial(scorer_for, run.session),
         neighbours=RedisNeighbourStore(get_redis()),
         now=utcnow(),
+        safeguards=from_settings(settings),
     )
+
+
+@pipeline_task(ReleaseActions, soft_time_limit=60, time_limit=90)
+def release(run: TaskRun, _request: ReleaseActions) -> Outcome:
+    """Put in force the actions whose random release time has come."""
+    return release_due(run.session, neighbours=RedisNeighbourStore(get_redis()), now=utcnow())
 
 
 @pipeline_task(DeliverActions, soft_time_limit=60, time_limit=90)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,8 +24,11 @@ from infra.db.models import (
 )
 from infra.sinks import JsonlSink
 from tasks.enforcement.apply import apply_actions
+from tasks.enforcement.breaker import BreakerLimits
 from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.policy import Mode, Policy, Restrictions, Rule
+from tasks.enforcement.release import ReleaseDelay
+from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
@@ -45,6 +49,17 @@ PLAIN = Policy(
     restrictions=Restrictions(ladder_days=(1, 7, 30)),
 )
 POLICY = PLAIN.version
+# Released at once, and a breaker no test batch can trip: the tests of both come later.
+AT_ONCE = Safeguards(
+    delay=ReleaseDelay(dt.timedelta(0), dt.timedelta(0)),
+    breaker=BreakerLimits(
+        window=dt.timedelta(minutes=10),
+        baseline=dt.timedelta(hours=24),
+        multiple=5.0,
+        min_bans=1_000_000,
+    ),
+    rng=random.Random(0),
+)
 NOW = dt.datetime(2026, 11, 30, 12, tzinfo=dt.UTC)
 
 
@@ -105,6 +120,7 @@ def apply(
     neighbours: MemoryNeighbourStore | None = None,
     policy: Policy = PLAIN,
     now: dt.datetime = NOW,
+    safeguards: Safeguards | None = None,
 ) -> Outcome:
     return apply_actions(
         session,
@@ -114,6 +130,7 @@ def apply(
         scorer_for=lambda version: _only(scorer, version),
         neighbours=neighbours if neighbours is not None else MemoryNeighbourStore(),
         now=now,
+        safeguards=safeguards or AT_ONCE,
     )
 
 
@@ -208,6 +225,8 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
     assert with_business, "some banned abusers should carry a business profile"
     assert outcome.summary == {
         "actions": len(scores),
+        "scheduled": 0,
+        "held": 0,
         "in_force": len(in_force),
         "evidence": len(with_business),
     }
@@ -255,7 +274,13 @@ def test_a_redelivered_request_adds_nothing(session: Session, scorer: Scorer) ->
 
     again = apply(session, scorer, batch.request)
 
-    assert again.summary == {"actions": 0, "in_force": 0, "evidence": 0}
+    assert again.summary == {
+        "actions": 0,
+        "scheduled": 0,
+        "held": 0,
+        "in_force": 0,
+        "evidence": 0,
+    }
     assert again.follow_ups == []
     assert again.after_commit == []
     assert [count(session, t) for t in tables] == before

@@ -21,6 +21,7 @@ EXPECTED = {
     "enforcement.appeal": "enforcement",
     "enforcement.decide_review": "enforcement",
     "enforcement.expire": "enforcement",
+    "enforcement.release": "enforcement",
     "evidence.ingest": "evidence",
     "evidence.link": "evidence",
     "legal.evaluate": "legal",

@@ -24,7 +24,13 @@ from infra.registry import register, set_role
 from infra.settings import get_settings
 from tasks.offline.training import TrainingConfig, train
 from workers.chaos.services import RedisServer
-from workers.processes import LAUNCHER_ENV, WorkerProcess, start_workers, wait_until_ready
+from workers.processes import (
+    DEMO_ENFORCEMENT,
+    LAUNCHER_ENV,
+    WorkerProcess,
+    start_workers,
+    wait_until_ready,
+)
 
 CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 # Short enough that a trial sees a lost message return, a lost follow-up re-sent and a failed
@@ -34,6 +40,7 @@ TRIAL_SETTINGS = {
     "BULKGUARD_OUTBOX_GRACE_SECONDS": "2",
     "BULKGUARD_OUTBOX_REDELIVER_SECONDS": "15",
     "BULKGUARD_DELIVERY_RETRY_SECONDS": "3",
+    **DEMO_ENFORCEMENT,
 }
 
 

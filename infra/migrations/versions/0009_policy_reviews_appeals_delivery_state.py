@@ -1,5 +1,5 @@
-"""actions chosen by a policy rule, with terms, decided reviews and appeals; labels; delivery
-state per item
+"""actions chosen by a policy rule, with terms and release times, decided reviews and appeals;
+labels; the ban-storm breaker; delivery state per item
 
 Revision ID: 0009
 Revises: 0008
@@ -22,6 +22,12 @@ def upgrade() -> None:
     with op.batch_alter_table("enforcement_actions", schema=None) as batch_op:
         batch_op.add_column(sa.Column("rule", sa.String(length=64), nullable=True))
         batch_op.add_column(sa.Column("origin_id", sa.Integer(), nullable=True))
+        batch_op.add_column(
+            sa.Column("release_at", infra.db.models.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.create_index(
+            batch_op.f("ix_enforcement_actions_release_at"), ["release_at"], unique=False
+        )
         batch_op.add_column(
             sa.Column("expires_at", infra.db.models.UTCDateTime(timezone=True), nullable=True)
         )
@@ -46,6 +52,21 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("last_error", sa.Text(), nullable=True))
     op.execute("UPDATE deliveries SET status = 'delivered' WHERE delivered_at IS NOT NULL")
 
+    op.create_table(
+        "ban_counts",
+        sa.Column("minute", infra.db.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("bans", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("minute", name=op.f("pk_ban_counts")),
+    )
+    op.create_table(
+        "breakers",
+        sa.Column("name", sa.String(length=32), nullable=False),
+        sa.Column("open", sa.Boolean(), nullable=False),
+        sa.Column("reason", sa.Text(), nullable=True),
+        sa.Column("changed_at", infra.db.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("changed_by", sa.String(length=64), nullable=True),
+        sa.PrimaryKeyConstraint("name", name=op.f("pk_breakers")),
+    )
     op.create_table(
         "appeals",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -95,6 +116,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_labels_account_id"))
     op.drop_table("labels")
     op.drop_table("appeals")
+    op.drop_table("breakers")
+    op.drop_table("ban_counts")
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.drop_column("last_error")
@@ -117,6 +140,8 @@ def downgrade() -> None:
             "fk_enforcement_actions_origin_id_enforcement_actions", type_="foreignkey"
         )
         batch_op.drop_index(batch_op.f("ix_enforcement_actions_expires_at"))
+        batch_op.drop_index(batch_op.f("ix_enforcement_actions_release_at"))
+        batch_op.drop_column("release_at")
         batch_op.drop_column("expires_at")
         batch_op.drop_column("origin_id")
         batch_op.drop_column("rule")

@@ -1,0 +1,285 @@
+"""Enforcement an operator runs, through real workers: deliveries to a Redis Stream and to a
+signed webhook on loopback, a review decided by a person, an overturn that reaches the platform
+and lowers the neighbourhood rate, a restriction's expiry, the ban-storm breaker and delayed
+release."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select, update
+
+from infra.db.models import Account, DeadLetter, Delivery, EnforcementAction, Label, Score
+from infra.db.session import session_scope
+from infra.redis_client import get_redis
+from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tests.integration.waiting import count
+from tests.platform_receiver import SECRET, Receiver
+from tests.records import messaging_accounts
+from workers.cli import main
+
+pytestmark = pytest.mark.integration
+
+QUEUES = {"scoring": 1, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
+STREAM = "bulkguard:platform-actions"
+SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+
+def score(workers: Any, accounts: list[dict[str, Any]]) -> None:
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": accounts}
+    )
+    ids = [a["account_id"] for a in accounts]
+    workers.wait_for(
+        lambda: count(Score, Score.account_id.in_(ids), ~Score.shadow) == len(ids),
+        what="the batch scored",
+    )
+
+
+def actions(*where: Any) -> list[EnforcementAction]:
+    with session_scope() as session:
+        return list(session.scalars(select(EnforcementAction).where(*where)))
+
+
+def in_force() -> list[EnforcementAction]:
+    return actions(
+        EnforcementAction.status == "active", EnforcementAction.action.in_(("ban", "restrict"))
+    )
+
+
+def read_stream(seen: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Read what is new on the stream as a platform consumer does, and acknowledge it."""
+    client = get_redis()
+    answer: Any = client.xreadgroup("platform", "consumer-1", {STREAM: ">"}, count=10_000)
+    for _stream, entries in answer:
+        for entry_id, fields in entries:
+            item = orjson.loads(fields[b"item"])
+            assert fields[b"key"].decode() == item["idempotency_key"]
+            seen.setdefault(item["idempotency_key"], item)
+            client.xack(STREAM, "platform", entry_id)
+    return seen
+
+
+def ban_rates(store: RedisNeighbourStore, record: AccountSignals) -> list[float]:
+    """The block, network and device ban rates a neighbour of ``record`` is scored with."""
+    row = store.lookup([record])[0]
+    return [float(row[0]), float(row[2]), float(row[4])]
+
+
+def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
+    workers = start(QUEUES, extra_env={"BULKGUARD_PLATFORM_SINK": f"stream:{STREAM}"})
+    client = get_redis()
+    client.xgroup_create(STREAM, "platform", id="0", mkstream=True)
+    accounts = messaging_accounts(200)
+    records = {a["account_id"]: AccountSignals.model_validate(a) for a in accounts}
+    # Each account registered beside a neighbour on its block, network and device: the
+    # neighbour's ban rates show the account's ban counted, then forgotten.
+    store = RedisNeighbourStore(client)
+    neighbours = {
+        account_id: r.model_copy(update={"account_id": f"n-{account_id}"})
+        for account_id, r in records.items()
+    }
+    store.observe([*records.values(), *neighbours.values()], DetectionPoint.REGISTRATION)
+
+    score(workers, accounts)
+    workers.wait_for(
+        lambda: count(Delivery, Delivery.status == "delivered") == len(in_force()) > 0,
+        what="every action in force delivered",
+    )
+    seen = read_stream({})
+    assert set(seen) == {f"action-{a.id}" for a in in_force()}
+    ban = next(a for a in in_force() if a.action == "ban")
+    assert seen[f"action-{ban.id}"]["event"] == "ban"
+    assert seen[f"action-{ban.id}"]["account_id"] == ban.account_id
+    workers.wait_for(
+        lambda: min(ban_rates(store, neighbours[ban.account_id])) > 0,
+        what="the ban counted in its neighbourhoods",
+    )
+    before = ban_rates(store, neighbours[ban.account_id])
+
+    # An overturn on appeal reaches the platform and leaves the neighbourhood rates.
+    appealed = CliRunner().invoke(
+        main,
+        ["appeal", str(ban.id), "--outcome", "overturn", "--by", "agent-7", "--reason", "verified"],
+    )
+    assert appealed.exit_code == 0, appealed.output
+    assert "account active" in appealed.output
+    after = ban_rates(store, neighbours[ban.account_id])
+    # Lower by this ban's share (abusers share networks and devices: others may stay).
+    assert all(a < b for a, b in zip(after, before, strict=True)), (before, after)
+    workers.wait_for(lambda: f"lift-{ban.id}" in read_stream(seen), what="the lift delivered")
+    assert seen[f"lift-{ban.id}"]["event"] == "lift"
+
+    # A person decides two review cases: a ban and a restriction, delivered like any action.
+    first, second = actions(EnforcementAction.status == "pending")[:2]
+    for review, outcome in ((first, "ban"), (second, "restrict")):
+        workers.app.send_task(
+            "enforcement.decide_review",
+            kwargs={
+                "review_id": review.id,
+                "outcome": outcome,
+                "decided_by": "analyst-1",
+                "note": "machine-regular timing",
+            },
+        )
+    workers.wait_for(
+        lambda: len(actions(EnforcementAction.origin_id.is_not(None))) == 2,
+        what="both decisions enforced",
+    )
+    decided = {a.origin_id: a for a in actions(EnforcementAction.origin_id.is_not(None))}
+    assert (decided[first.id].action, decided[second.id].action) == ("ban", "restrict")
+    workers.wait_for(
+        lambda: {f"action-{a.id}" for a in decided.values()} <= set(read_stream(seen)),
+        what="the people's decisions delivered",
+    )
+    restriction = decided[second.id]
+    assert seen[f"action-{restriction.id}"]["expires_at"] is not None
+    assert count(Label, Label.source == "review") == 2
+
+    # What cannot be decided is kept with its reason; the workers go on.
+    refused = [
+        (
+            "enforcement.appeal",
+            {"action_id": 999_999, "outcome": "overturn", "decided_by": "agent-7", "reason": "x"},
+        ),
+        (
+            "enforcement.appeal",
+            {"action_id": first.id, "outcome": "overturn", "decided_by": "agent-7", "reason": "x"},
+        ),
+        (
+            "enforcement.decide_review",
+            {"review_id": ban.id, "outcome": "ban", "decided_by": "analyst-1"},
+        ),
+        (
+            "enforcement.decide_review",
+            {"review_id": second.id, "outcome": "delete", "decided_by": "analyst-1"},
+        ),
+    ]
+    for name, kwargs in refused:
+        workers.app.send_task(name, kwargs=kwargs)
+    workers.wait_for(lambda: count(DeadLetter) == len(refused), what="refusals kept")
+    with session_scope() as session:
+        reasons = sorted(session.scalars(select(DeadLetter.reason)))
+    assert any("no enforcement action 999999" in r for r in reasons)
+    assert any(f"action {first.id} is a decided review" in r for r in reasons)
+    assert any(f"no review case {ban.id}" in r for r in reasons)
+    assert any("outcome" in r and "invalid payload" in r for r in reasons)
+
+    # The restriction's term ends: beat's expiry lifts it and tells the platform.
+    with session_scope() as session:
+        session.execute(
+            update(EnforcementAction)
+            .where(EnforcementAction.id == restriction.id)
+            .values(expires_at=restriction.created_at)
+        )
+    workers.app.send_task("enforcement.expire")
+    workers.wait_for(lambda: f"lift-{restriction.id}" in read_stream(seen), what="expiry lifted")
+    with session_scope() as session:
+        assert session.get_one(Account, restriction.account_id).status == "active"
+        assert session.get_one(EnforcementAction, restriction.id).status == "expired"
+
+
+@SQLITE_ONLY
+def test_a_signed_webhook_is_retried_and_a_replay_refused(start, active_model, receiver: Receiver):
+    receiver.unavailable = 4  # the first attempt's three tries fail, and the sweep's first
+    workers = start(
+        QUEUES,
+        extra_env={
+            "BULKGUARD_PLATFORM_SINK": receiver.url,
+            "BULKGUARD_PLATFORM_WEBHOOK_SECRET": SECRET,
+            "BULKGUARD_DELIVERY_RETRY_SECONDS": "1",
+        },
+    )
+    score(workers, messaging_accounts(150))
+    workers.wait_for(lambda: len(in_force()) > 0, what="actions in force")
+    deadline = time.monotonic() + 60
+    while count(Delivery, Delivery.status == "delivered") < len(in_force()):
+        assert time.monotonic() < deadline, workers.logs()
+        workers.app.send_task("maintenance.sweep_outbox")  # what beat sends
+        time.sleep(1.5)
+    assert sorted(receiver.applied) == sorted(f"action-{a.id}" for a in in_force())
+    with session_scope() as session:
+        attempts = set(session.scalars(select(Delivery.attempts)))
+    assert max(attempts) >= 2, "the unavailable receiver made the sweep try again"
+
+    # A captured request played again: within the tolerance it changes nothing (idempotency),
+    # after it the signature's timestamp is refused.
+    captured = receiver.requests[-1]
+    headers = {k: v for k, v in captured.headers.items() if k.startswith(("x-bulkguard", "idem"))}
+    headers["content-type"] = "application/json"
+    again = httpx.post(receiver.url, content=captured.body, headers=headers)
+    assert again.status_code == 200
+    assert again.json() == {"applied": 0}
+    receiver.clock_offset = 600
+    late = httpx.post(receiver.url, content=captured.body, headers=headers)
+    assert late.status_code == 401
+    forged = httpx.post(
+        receiver.url, content=captured.body.replace(b"ban", b"lift"), headers=headers
+    )
+    assert forged.status_code == 401
+
+
+@SQLITE_ONLY
+def test_a_flood_of_bans_trips_the_breaker_until_a_person_resets_it(start, active_model):
+    workers = start(QUEUES, extra_env={"BULKGUARD_BREAKER_MIN_BANS": "5"})
+    accounts = messaging_accounts(200)
+    score(workers, accounts)
+    workers.wait_for(
+        lambda: count(EnforcementAction, EnforcementAction.rule.like("%:held")) > 5,
+        what="bans held",
+    )
+    assert actions(EnforcementAction.action == "ban") == []
+    status = CliRunner().invoke(main, ["breaker", "status", "--json"])
+    assert status.exit_code == 0, status.output
+    state = json.loads(status.output)
+    assert state["open"] is True
+    assert state["reason"].startswith("ban storm")
+
+    reset = CliRunner().invoke(main, ["breaker", "reset", "--by", "oncall", "--note", "fixed"])
+    assert reset.exit_code == 0, reset.output
+    assert "breaker closed" in reset.output
+    # Closed, one abuser scored again is banned as usual.
+    held = actions(EnforcementAction.rule.like("%:held"))[0]
+    (again,) = [a for a in accounts if a["account_id"] == held.account_id]
+    observed = dt.datetime.fromisoformat(again["observed_at"]) + dt.timedelta(minutes=1)
+    again = {**again, "observed_at": observed.isoformat()}
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": [again]}
+    )
+    workers.wait_for(
+        lambda: len(actions(EnforcementAction.action == "ban")) == 1, what="a ban after reset"
+    )
+
+
+@SQLITE_ONLY
+def test_actions_are_released_when_due(start, active_model):
+    workers = start(
+        QUEUES,
+        extra_env={
+            "BULKGUARD_RELEASE_DELAY_MIN_SECONDS": "1",
+            "BULKGUARD_RELEASE_DELAY_MAX_SECONDS": "2",
+        },
+    )
+    score(workers, messaging_accounts(150))
+    workers.wait_for(
+        lambda: count(EnforcementAction, EnforcementAction.status == "scheduled") > 0,
+        what="actions scheduled",
+    )
+    scheduled = actions(EnforcementAction.status == "scheduled")
+    assert in_force() == []
+    assert count(Delivery) == 0
+    time.sleep(2.5)
+    workers.app.send_task("enforcement.release")  # what beat sends every 30 s
+    workers.wait_for(
+        lambda: count(Delivery, Delivery.status == "delivered") == len(scheduled),
+        what="released and delivered",
+    )
+    assert {a.id for a in in_force()} == {a.id for a in scheduled}
