@@ -3,23 +3,31 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 from infra import deliveries
-from infra.settings import get_settings
-from infra.sinks import platform_sink
+from infra.db.session import session_scope
+from infra.settings import Settings, get_settings
+from infra.sinks import Sink, platform_sink
 from tasks import outbox
-from tasks.enforcement.deliver import PLATFORM_KINDS
+from tasks.enforcement.deliver import PLATFORM_KINDS, owed_lifts
 from tasks.messages import SweepOutbox
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
+
+log = logging.getLogger(__name__)
 
 
 @pipeline_task(SweepOutbox, soft_time_limit=60, time_limit=90)
 def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
     """Publish follow-up tasks whose publisher died between commit and publish, and again those
-    whose consumer never committed an effect (those that never do end as dead letters). Send
-    again the deliveries recorded but never confirmed."""
+    whose consumer never committed an effect (those that never do end as dead letters); record
+    the lifts owed to the platform; then, in a transaction of its own, send again the
+    deliveries recorded but never confirmed."""
     settings = get_settings()
+    # Built first: a sink that cannot be built (a webhook without its secret) fails the run
+    # before anything is published, rather than rolling back what was.
+    sink = platform_sink(settings)
     swept = outbox.sweep(
         run.app,
         run.session,
@@ -29,18 +37,24 @@ def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
             max_publications=settings.outbox_max_publications,
         ),
     )
-    resent = deliveries.sweep(
-        run.session,
-        platform_sink(settings),
-        PLATFORM_KINDS,
-        retry_after=dt.timedelta(seconds=settings.delivery_retry_seconds),
-        max_attempts=settings.delivery_max_attempts,
+    outcome = owed_lifts(run.session)
+    outcome.summary.update(
+        published=swept.published, republished=swept.republished, abandoned=swept.abandoned
     )
-    return Outcome(
-        {
-            "deliveries_sent": resent,
-            "published": swept.published,
-            "republished": swept.republished,
-            "abandoned": swept.abandoned,
-        }
-    )
+    # After the commit: a slow receiver never holds the outbox's transaction (or SQLite's
+    # write lock) open.
+    outcome.after_commit.append(lambda: _resend(sink, settings))
+    return outcome
+
+
+def _resend(sink: Sink, settings: Settings) -> None:
+    with session_scope() as session:
+        sent = deliveries.sweep(
+            session,
+            sink,
+            PLATFORM_KINDS,
+            retry_after=dt.timedelta(seconds=settings.delivery_retry_seconds),
+            max_attempts=settings.delivery_max_attempts,
+        )
+    if sent:
+        log.info("sent again %d deliveries to %s", sent, sink)

@@ -31,6 +31,23 @@ def insert_ignore(session: Session, model: type[DeclarativeBase]) -> Insert:
     raise NotImplementedError(f"bulkguard supports SQLite and PostgreSQL, not {dialect}")
 
 
+def insert_new(
+    session: Session, model: type[DeclarativeBase], rows: Sequence[Mapping[str, Any]]
+) -> list[Any]:
+    """Insert ``rows``, skipping those a unique key refuses, and return the new rows only:
+    what this call inserted, not what a concurrent or earlier run did (``RETURNING`` on both
+    PostgreSQL and SQLite 3.35+), in insertion order."""
+    if not rows:
+        return []
+    table = model.__table__
+    assert isinstance(table, Table)
+    (key,) = table.primary_key.columns
+    ids = session.scalars(insert_ignore(session, model).returning(key), list(rows)).all()
+    if not ids:
+        return []
+    return list(session.scalars(select(model).where(key.in_(ids)).order_by(key)))
+
+
 def insert_ignore_select(
     session: Session,
     model: type[DeclarativeBase],

@@ -15,7 +15,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.inserts import insert_ignore
+from infra.db.inserts import insert_new
 from infra.db.models import (
     Account,
     Appeal,
@@ -56,21 +56,21 @@ def decide_appeal(
         raise AppealError(f"no enforcement action {action_id}")
     decided = session.scalar(select(Appeal).where(Appeal.action_id == action_id))
     if decided is not None:
-        if decided.outcome != outcome:
-            raise AppealError(
-                f"the appeal against action {action_id} was already decided: {decided.outcome} "
-                f"by {decided.decided_by} on {decided.decided_at:%Y-%m-%d %H:%M} UTC"
-            )
-        return Outcome(_summary(session, action, outcome, companies=[], already=True))
+        return _decided_before(session, action, decided, outcome)
     if action.action not in ("ban", "restrict") or action.status not in APPEALABLE:
         raise AppealError(
             f"action {action_id} is a {action.status} {action.action}: only a ban or "
             "restriction the platform carried out can be appealed"
         )
-    session.execute(
-        insert_ignore(session, Appeal),
+    recorded = insert_new(
+        session,
+        Appeal,
         [{"action_id": action.id, "outcome": outcome, "decided_by": actor, "reason": reason}],
     )
+    if not recorded:
+        # Another decision on this appeal committed first (SQLite takes no row lock above).
+        decided = session.scalars(select(Appeal).where(Appeal.action_id == action_id)).one()
+        return _decided_before(session, action, decided, outcome)
     labels.keep(session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor)
     if outcome == "uphold":
         session.add(
@@ -84,6 +84,18 @@ def decide_appeal(
         )
         return Outcome(_summary(session, action, outcome, companies=[]))
     return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours)
+
+
+def _decided_before(
+    session: Session, action: EnforcementAction, decided: Appeal, outcome: str
+) -> Outcome:
+    """The answer to an appeal already decided: the same outcome again changes nothing."""
+    if decided.outcome != outcome:
+        raise AppealError(
+            f"the appeal against action {action.id} was already decided: {decided.outcome} "
+            f"by {decided.decided_by} on {decided.decided_at:%Y-%m-%d %H:%M} UTC"
+        )
+    return Outcome(_summary(session, action, outcome, companies=[], already=True))
 
 
 def _overturn(

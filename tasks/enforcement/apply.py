@@ -17,7 +17,8 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, EnforcementAction, Score
-from tasks.enforcement.breaker import BreakerLimits, hold_reason
+from tasks.enforcement import breaker
+from tasks.enforcement.breaker import HELD, BreakerLimits, hold_reason
 from tasks.enforcement.enforce import (
     IN_FORCE,
     actions_by_account,
@@ -93,6 +94,12 @@ def apply_actions(
         actor=ACTOR,
         notes={p.score_id: {"held": held} for p in planned if held and p.rule.endswith(HELD)},
     )
+    # Counted once made: a concurrent run's rows are not this run's (record_actions).
+    breaker.count(
+        session,
+        now,
+        sum(a.action == "ban" and a.status in ("active", "scheduled") for a in created),
+    )
     outcome = put_in_force(
         session,
         created,
@@ -106,9 +113,6 @@ def apply_actions(
         **outcome.summary,
     }
     return outcome
-
-
-HELD = ":held"
 
 
 def _through_breaker(

@@ -23,6 +23,8 @@ from infra.db.models import AuditEvent, BanCount, Breaker
 log = logging.getLogger(__name__)
 
 NAME = "automatic-bans"
+# The rule of a ban held as a review ends so, after the rule that chose the ban.
+HELD = ":held"
 
 
 @dataclass(frozen=True)
@@ -51,12 +53,12 @@ def hold_reason(
     session: Session, limits: BreakerLimits, now: dt.datetime, new_bans: int
 ) -> str | None:
     """Why this batch's ``new_bans`` automatic bans must be held (the breaker is, or now goes,
-    open), or None: then they are counted and may go ahead."""
+    open), or None: then they may go ahead, and the caller counts those it makes (:func:`count`)."""
     if new_bans == 0:
         return None
-    state = session.get(Breaker, NAME)
-    if state is not None and state.open:
-        return state.reason
+    reason = open_reason(session)
+    if reason is not None:
+        return reason
     window_bans, expected = _rates(session, limits, now)
     limit = max(float(limits.min_bans), limits.multiple * expected)
     if window_bans + new_bans > limit:
@@ -69,8 +71,13 @@ def hold_reason(
         _set(session, now, is_open=True, reason=reason, actor="breaker")
         log.error("breaker opened: %s", reason)
         return reason
-    _count(session, now, new_bans)
     return None
+
+
+def open_reason(session: Session) -> str | None:
+    """Why the breaker is open, or None while it is closed."""
+    state = session.get(Breaker, NAME)
+    return state.reason if state is not None and state.open else None
 
 
 def status(session: Session, limits: BreakerLimits, now: dt.datetime) -> BreakerState:
@@ -112,7 +119,10 @@ def _rates(session: Session, limits: BreakerLimits, now: dt.datetime) -> tuple[i
     return int(window or 0), per_window
 
 
-def _count(session: Session, now: dt.datetime, bans: int) -> None:
+def count(session: Session, now: dt.datetime, bans: int) -> None:
+    """Count ``bans`` automatic bans made at ``now`` in the rate the breaker watches."""
+    if bans <= 0:
+        return
     bucket = minute(now)
     session.execute(insert_ignore(session, BanCount), [{"minute": bucket, "bans": 0}])
     session.execute(

@@ -1,9 +1,11 @@
 """``enforcement.deliver``'s body: the platform is told of each action in force, and of each
 one that ended (a restriction's term ran out, an appeal overturned it), once each.
 
-Every item carries its idempotency key and the moment it was issued: a receiver applies an
-event for an account only if it is newer than the last one it applied, so a lift that overtakes
-a late retry of its ban still wins.
+Every item carries its idempotency key, the moment it was issued and the account's standing
+once the event is applied (``account_status``: banned, restricted or active, as bulkguard holds
+it then). A receiver sets the account to the standing of the newest item it has seen for it, so a
+late retry of a ban never overrides the lift that followed, and lifting a restriction under a ban
+leaves the account banned (docs/platform-delivery.md).
 """
 
 from __future__ import annotations
@@ -11,13 +13,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session, aliased
 
 from infra import deliveries
-from infra.db.models import Delivery, EnforcementAction, utcnow
+from infra.db.models import Account, Delivery, EnforcementAction, utcnow
 from infra.sinks import Sink
-from tasks.messages import DeliverActions
+from tasks.messages import DeliverActions, FollowUp
 from tasks.outcome import Outcome
 
 PLATFORM_ACTION = "platform_action"
@@ -29,10 +31,26 @@ ENDED = ("expired", "reversed")
 def deliver_actions(
     session: Session, request: DeliverActions, *, sink: Sink, max_attempts: int
 ) -> Outcome:
+    # Locked, so an appeal or expiry that ends one of them waits for this record (PostgreSQL),
+    # and its own delivery then finds the action told and owes the lift; where that cannot be
+    # enforced (SQLite reads without a lock) the sweep records lifts still owed (owed_lifts).
     actions = session.scalars(
-        select(EnforcementAction).where(EnforcementAction.id.in_(request.action_ids))
+        select(EnforcementAction)
+        .where(EnforcementAction.id.in_(request.action_ids))
+        .order_by(EnforcementAction.id)
+        .with_for_update()
     ).all()
-    in_force = {a.id: _item(a, a.action) for a in actions if a.status == "active"}
+    standing: dict[str, str] = {
+        row.account_id: row.status
+        for row in session.execute(
+            select(Account.account_id, Account.status).where(
+                Account.account_id.in_({a.account_id for a in actions})
+            )
+        )
+    }
+    in_force = {
+        a.id: _item(a, a.action, standing[a.account_id]) for a in actions if a.status == "active"
+    }
     ended = [a for a in actions if a.status in ENDED]
     # A lift is owed only for what the platform was told of (or may have been: an attempt in
     # flight); an action that ended before it was ever recorded for delivery was never made.
@@ -43,7 +61,7 @@ def deliver_actions(
             )
         )
     )
-    lifts = {a.id: _item(a, "lift") for a in ended if a.id in told}
+    lifts = {a.id: _item(a, "lift", standing[a.account_id]) for a in ended if a.id in told}
     # An action not yet taken by the receiver need not be: the lift follows it either way.
     if lifts:
         session.execute(
@@ -70,13 +88,45 @@ def deliver_actions(
     )
 
 
-def _item(action: EnforcementAction, event: str) -> dict[str, Any]:
+def owed_lifts(session: Session, limit: int = 1000) -> Outcome:
+    """Follow-ups for the lifts owed but never recorded: an action the platform was told of
+    that has since ended (a delivery and an appeal crossed)."""
+    told = aliased(Delivery)
+    lifted = aliased(Delivery)
+    owed = list(
+        session.scalars(
+            select(told.ref_id)
+            .join(EnforcementAction, EnforcementAction.id == told.ref_id)
+            .where(
+                told.kind == PLATFORM_ACTION,
+                EnforcementAction.status.in_(ENDED),
+                ~exists().where(lifted.kind == PLATFORM_LIFT, lifted.ref_id == told.ref_id),
+            )
+            .order_by(told.ref_id)
+            .limit(limit)
+        )
+    )
+    if not owed:
+        return Outcome({"lifts_owed": 0})
+    return Outcome(
+        {"lifts_owed": len(owed)},
+        follow_ups=[
+            FollowUp(
+                DeliverActions(action_ids=owed),
+                dedupe_key=f"enforcement.deliver:owed:{owed[0]}:{owed[-1]}:{len(owed)}",
+            )
+        ],
+    )
+
+
+def _item(action: EnforcementAction, event: str, account_status: str) -> dict[str, Any]:
     lifted = event == "lift"
     return {
         "idempotency_key": f"{'lift' if lifted else 'action'}-{action.id}",
         "event": event,
         "action_id": action.id,
         "account_id": action.account_id,
+        "account_status": account_status,
         "action": action.action,
         "expires_at": None
         if lifted or action.expires_at is None

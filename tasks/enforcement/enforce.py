@@ -12,10 +12,10 @@ import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Exists, case, exists, select, update
 from sqlalchemy.orm import Session
 
-from infra.db.inserts import insert_ignore_select
+from infra.db.inserts import insert_new
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
 from tasks.enforcement.policy import account_status_after
 from tasks.evidence import on_platform
@@ -35,13 +35,11 @@ def record_actions(
     actor: str,
     notes: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[EnforcementAction]:
-    """Insert actions (those already recorded for their score are kept), each audited with the
-    policy and rule behind it, and the ``notes`` given for its score id."""
-    created: list[EnforcementAction] = insert_ignore_select(
-        session,
-        EnforcementAction,
-        [{**row, "actor": actor} for row in rows],
-        ("score_id", "action"),
+    """Insert actions and return those this call made, each audited with the policy and rule
+    behind it and the ``notes`` given for its score id. An action already recorded for its
+    score (a redelivered or concurrent run made it) is neither returned nor audited again."""
+    created: list[EnforcementAction] = insert_new(
+        session, EnforcementAction, [{**row, "actor": actor} for row in rows]
     )
     session.add_all(
         AuditEvent(
@@ -158,17 +156,36 @@ def actions_by_account(
 
 
 def restore_standing(session: Session, account_ids: Iterable[str]) -> None:
-    """Set each account's standing from the actions still in force on it."""
+    """Set each account's standing from the actions in force on it, as they are when the update
+    is written: a ban committed meanwhile by another transaction is never overwritten."""
     accounts = sorted(set(account_ids))
     if not accounts:
         return
-    in_force = actions_by_account(session, accounts, "active")
-    for account_id in accounts:
-        held = in_force.get(account_id, set())
-        status = "banned" if "ban" in held else "restricted" if "restrict" in held else "active"
-        session.execute(
-            update(Account).where(Account.account_id == account_id).values(status=status)
+    # PostgreSQL: wait for any transaction that holds these accounts (putting an action in
+    # force) to finish; the update below then runs on a snapshot that includes its action.
+    # SQLite writes one transaction at a time, and this one already writes.
+    session.execute(
+        select(Account.account_id)
+        .where(Account.account_id.in_(accounts))
+        .order_by(Account.account_id)
+        .with_for_update()
+    )
+
+    def held(kind: str) -> Exists:
+        return exists().where(
+            EnforcementAction.account_id == Account.account_id,
+            EnforcementAction.status == "active",
+            EnforcementAction.action == kind,
         )
+
+    session.execute(
+        update(Account)
+        .where(Account.account_id.in_(accounts))
+        .values(
+            status=case((held("ban"), "banned"), (held("restrict"), "restricted"), else_="active")
+        )
+        .execution_options(synchronize_session="fetch")
+    )
 
 
 def end(

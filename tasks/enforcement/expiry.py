@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import AuditEvent, EnforcementAction
+from tasks.enforcement.breaker import HELD
 from tasks.enforcement.enforce import end
 from tasks.enforcement.policy import Policy
 from tasks.outcome import Outcome
@@ -17,9 +18,9 @@ ACTOR = "policy"
 BATCH = 1000
 
 
-def expire(session: Session, *, policy: Policy, now: dt.datetime) -> Outcome:
-    """Lift up to ``BATCH`` restrictions past their term and dismiss as many stale reviews;
-    what is left waits for the next run."""
+def expire(session: Session, *, policy: Policy | None, now: dt.datetime) -> Outcome:
+    """Lift up to ``BATCH`` restrictions past their term and dismiss as many stale reviews
+    (none without a ``policy`` to say when a review is stale); the rest waits for the next run."""
     due = session.scalars(
         select(EnforcementAction)
         .where(
@@ -43,7 +44,9 @@ def expire(session: Session, *, policy: Policy, now: dt.datetime) -> Outcome:
         if due
         else Outcome({"expired": 0})
     )
-    outcome.summary["reviews_dismissed"] = _dismiss_stale_reviews(session, policy, now)
+    outcome.summary["reviews_dismissed"] = (
+        _dismiss_stale_reviews(session, policy, now) if policy is not None else 0
+    )
     return outcome
 
 
@@ -57,13 +60,26 @@ def _dismiss_stale_reviews(session: Session, policy: Policy, now: dt.datetime) -
             EnforcementAction.action == "review",
             EnforcementAction.status == "pending",
             EnforcementAction.created_at < cutoff,
+            # Bans the breaker held wait for a person however long it takes: dismissing them
+            # unseen would let a real storm's abusers go.
+            or_(EnforcementAction.rule.is_(None), ~EnforcementAction.rule.endswith(HELD)),
         )
         .order_by(EnforcementAction.id)
         .limit(BATCH)
         .with_for_update(skip_locked=True)
     ).all()
+    dismissed = 0
     for review in stale:
-        review.status = "dismissed"
+        # Only while still pending: a person's decision that committed first stands.
+        taken = session.execute(
+            update(EnforcementAction)
+            .where(EnforcementAction.id == review.id, EnforcementAction.status == "pending")
+            .values(status="dismissed")
+            .execution_options(synchronize_session="fetch")
+        )
+        if taken.rowcount != 1:  # type: ignore[attr-defined]
+            continue
+        dismissed += 1
         session.add(
             AuditEvent(
                 entity="enforcement_action",
@@ -73,4 +89,4 @@ def _dismiss_stale_reviews(session: Session, policy: Policy, now: dt.datetime) -
                 details={"reason": "expired", "pending_days": policy.reviews.expire_after_days},
             )
         )
-    return len(stale)
+    return dismissed

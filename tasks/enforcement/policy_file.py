@@ -14,11 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tasks.enforcement.policy import Policy, PolicyError, parse
+from tasks.errors import TransientError
 
 log = logging.getLogger(__name__)
 
 DEFAULT_POLICY = Path(__file__).parent / "data" / "policy.toml"
 CHECK_SECONDS = 2.0
+# A file changed this recently may still be being written.
+SETTLE = 1.0
+
+
+class NoPolicyError(PolicyError, TransientError):
+    """No valid policy has been read yet: a task that needs one waits and tries again rather
+    than deciding without it."""
 
 
 @dataclass
@@ -37,23 +45,28 @@ class PolicyFile:
         self._checked_at = -float("inf")
 
     def current(self) -> Policy:
-        """The policy in force. Raises :class:`PolicyError` only while none was ever valid."""
+        """The policy in force. Raises :class:`NoPolicyError` only while none was ever valid."""
         now = time.monotonic()
         if self._loaded is not None and now - self._checked_at < self.check_seconds:
             return self._loaded.policy
         self._checked_at = now
         try:
-            stat = self.path.stat()
+            changed = self._changed_text()
         except OSError as exc:
-            return self._keep(f"{self.path}: cannot be read ({exc.strerror})")
-        seen = (stat.st_mtime_ns, stat.st_size)
-        if self._loaded is not None and seen == self._seen:
+            return self._keep(f"{self.path}: cannot be read ({exc.strerror or exc})")
+        except UnicodeDecodeError as exc:
+            return self._keep(f"{self.path}: not UTF-8 text ({exc.reason})")
+        if changed is None:
+            if self._loaded is None:
+                raise NoPolicyError(f"{self.path}: being written; try again in a moment")
             return self._loaded.policy
-        self._seen = seen
         try:
-            policy = parse(self.path.read_text(encoding="utf-8"), str(self.path))
-        except (OSError, UnicodeDecodeError, PolicyError) as exc:
+            return self._accept(parse(changed, str(self.path)))
+        except PolicyError as exc:
             return self._keep(str(exc))
+
+    def _accept(self, policy: Policy) -> Policy:
+        """Put ``policy`` in force, unless it changes the rules under the version in force."""
         previous = self._loaded
         if (
             previous is not None
@@ -69,9 +82,24 @@ class PolicyFile:
         self._loaded = _Loaded(policy)
         return policy
 
+    def _changed_text(self) -> str | None:
+        """The file's text if it changed since it was last read and has settled; None if it
+        is unchanged or still being written (an editor saving in place: half a file must never
+        pass for a policy; replacing the file by a rename avoids the wait)."""
+        before = self.path.stat()
+        seen = (before.st_mtime_ns, before.st_size)
+        if self._loaded is not None and seen == self._seen:
+            return None
+        text = self.path.read_text(encoding="utf-8")
+        after = self.path.stat()
+        if (after.st_mtime_ns, after.st_size) != seen or time.time() - after.st_mtime < SETTLE:
+            return None
+        self._seen = seen
+        return text
+
     def _keep(self, problem: str) -> Policy:
         if self._loaded is None:
-            raise PolicyError(problem)
+            raise NoPolicyError(problem)
         log.error(
             "enforcement policy change refused, %s stays in force: %s",
             self._loaded.policy.version,

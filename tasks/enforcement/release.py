@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import AuditEvent, EnforcementAction
+from tasks.enforcement.breaker import HELD, open_reason
 from tasks.enforcement.enforce import actions_by_account, put_in_force
 from tasks.outcome import Outcome
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
@@ -51,8 +52,12 @@ def release_due(session: Session, *, neighbours: NeighbourStore, now: dt.datetim
         return Outcome({"released": 0, "superseded": 0})
     held = actions_by_account(session, {a.account_id for a in due}, "active")
     released, superseded = [], []
+    storm = open_reason(session)
     for action in due:
         in_force = held.setdefault(action.account_id, set())
+        if storm is not None and action.action == "ban":
+            _hold(session, action, storm)
+            continue
         if "ban" in in_force or (action.action == "restrict" and "restrict" in in_force):
             action.status = "superseded"
             superseded.append(action)
@@ -75,5 +80,26 @@ def release_due(session: Session, *, neighbours: NeighbourStore, now: dt.datetim
     outcome = put_in_force(
         session, released, neighbours=neighbours, key=f"release:{due[0].id}:{len(due)}"
     )
-    outcome.summary = {"released": len(released), "superseded": len(superseded), **outcome.summary}
+    outcome.summary = {
+        "released": len(released),
+        "superseded": len(superseded),
+        "held": sum(a.status == "pending" for a in due),
+        **outcome.summary,
+    }
     return outcome
+
+
+def _hold(session: Session, action: EnforcementAction, reason: str) -> None:
+    """A scheduled ban due while the breaker is open becomes a review case, as new bans do."""
+    action.action, action.status = "review", "pending"
+    action.rule = f"{action.rule or 'ban'}{HELD}"
+    action.expires_at = None
+    session.add(
+        AuditEvent(
+            entity="enforcement_action",
+            entity_id=action.id,
+            event="held",
+            actor=ACTOR,
+            details={"held": reason},
+        )
+    )

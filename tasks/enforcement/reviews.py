@@ -12,7 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
@@ -46,9 +46,17 @@ def decide_review(
     review = session.get(EnforcementAction, review_id, with_for_update=True)
     if review is None or review.action != "review":
         raise ReviewError(f"no review case {review_id}")
-    if review.status != "pending":
+    # Taken only while still pending, by the database: a decision or the expiry that committed
+    # first wins, and this one is answered as already decided (SQLite takes no row lock above).
+    taken = session.execute(
+        update(EnforcementAction)
+        .where(EnforcementAction.id == review.id, EnforcementAction.status == "pending")
+        .values(status="dismissed" if outcome == "dismiss" else "decided")
+        .execution_options(synchronize_session="fetch")
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        session.refresh(review)
         return _already(session, review, outcome)
-    review.status = "dismissed" if outcome == "dismiss" else "decided"
     session.add(
         AuditEvent(
             entity="enforcement_action",
@@ -72,7 +80,7 @@ def decide_review(
         term, escalated = restriction_term(policy.restrictions, past.get(review.account_id, 0))
         if escalated:
             action = "ban"
-    (created,) = record_actions(
+    made = record_actions(
         session,
         [
             {
@@ -91,6 +99,11 @@ def decide_review(
         ],
         actor=actor,
     )
+    if not made:
+        # The one active ban per account refused it: banned meanwhile by another transaction.
+        summary["note"] = "account already banned: nothing more to enforce"
+        return Outcome(summary)
+    (created,) = made
     result = put_in_force(session, [created], neighbours=neighbours, key=f"review:{review.id}")
     result.summary = {**summary, "action_id": created.id, "action": action, **result.summary}
     return result

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 from infra.db.models import utcnow
 from infra.dead_letters import Rejection
@@ -13,6 +14,7 @@ from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.expiry import expire
+from tasks.enforcement.policy import Policy, PolicyError
 from tasks.enforcement.policy_file import policy_in_force
 from tasks.enforcement.release import release_due
 from tasks.enforcement.reviews import ReviewError, decide_review
@@ -29,6 +31,8 @@ from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.serving import scorer_for
+
+log = logging.getLogger(__name__)
 
 
 @pipeline_task(ApplyEnforcement, soft_time_limit=120, time_limit=150)
@@ -100,7 +104,14 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
 
 @pipeline_task(ExpireActions, soft_time_limit=60, time_limit=90)
 def expire_actions(run: TaskRun, _request: ExpireActions) -> Outcome:
-    return expire(run.session, policy=policy_in_force(get_settings().policy_file), now=utcnow())
+    """Lift restrictions whose term ended (no policy needed) and dismiss stale review cases
+    (after the policy's time, so not while no valid policy can be read)."""
+    try:
+        policy: Policy | None = policy_in_force(get_settings().policy_file)
+    except PolicyError:
+        log.exception("no enforcement policy: restrictions are lifted, reviews wait")
+        policy = None
+    return expire(run.session, policy=policy, now=utcnow())
 
 
 def _refused(reason: str, kwargs: dict[str, object]) -> Outcome:

@@ -22,7 +22,7 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.sinks import JsonlSink
 from tasks.enforcement.appeals import AppealError, decide_appeal
-from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions
+from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions, owed_lifts
 from tasks.enforcement.enforce import scored_records
 from tasks.messages import DeliverActions
 from tasks.scoring.model import Scorer
@@ -242,3 +242,34 @@ def test_reversal_time_is_recorded(env: dict[str, str]) -> None:
         reversed_at = session.get_one(EnforcementAction, ban).reversed_at
         assert reversed_at is not None
         assert reversed_at >= before - dt.timedelta(seconds=1)
+
+
+def test_a_lift_owed_but_never_recorded_is_recorded_by_the_sweep(
+    session: Session, scorer: Scorer, tmp_path: Path
+) -> None:
+    batch = scored(session, scorer, messaging_accounts(150))
+    apply(session, scorer, batch.request)
+    ban = session.scalars(
+        select(EnforcementAction).where(EnforcementAction.action == "ban")
+    ).first()
+    assert ban is not None
+    sink = JsonlSink(tmp_path / "p.jsonl")
+    # The ban's delivery and its overturn crossed: the overturn's own delivery found nothing
+    # told yet, and the ban's delivery recorded it afterwards.
+    ban.status = "reversed"
+    session.flush()
+    deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
+    ban.status = "active"
+    session.flush()
+    deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
+    ban.status = "reversed"
+    session.flush()
+    assert owed_lifts(session).follow_ups  # the platform was told of a ban that no longer stands
+
+    (follow_up,) = owed_lifts(session).follow_ups
+    assert follow_up.message == DeliverActions(action_ids=[ban.id])
+    deliver_actions(session, follow_up.message, sink=sink, max_attempts=8)
+    lift = session.scalars(select(Delivery).where(Delivery.kind == PLATFORM_LIFT)).one()
+    assert lift.item is not None
+    assert lift.item["account_status"] == session.get_one(Account, ban.account_id).status
+    assert owed_lifts(session).summary == {"lifts_owed": 0}

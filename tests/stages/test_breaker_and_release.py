@@ -11,12 +11,14 @@ from sqlalchemy.orm import Session
 from infra.db.models import Account, AuditEvent, BanCount, EnforcementAction
 from tasks.enforcement import breaker
 from tasks.enforcement.breaker import BreakerLimits
+from tasks.enforcement.enforce import record_actions
+from tasks.enforcement.expiry import expire
 from tasks.enforcement.release import ReleaseDelay, release_due
 from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import DeliverActions
 from tasks.scoring.model import Scorer
 from tests.records import messaging_accounts
-from tests.stages.test_enforcement_body import NOW, RecordingNeighbours, apply, scored
+from tests.stages.test_enforcement_body import NOW, PLAIN, RecordingNeighbours, apply, scored
 
 LIMITS = BreakerLimits(
     window=dt.timedelta(minutes=10), baseline=dt.timedelta(hours=24), multiple=5.0, min_bans=20
@@ -158,6 +160,7 @@ def test_an_account_banned_meanwhile_gets_nothing_more(session: Session, scorer:
             score=ban.score,
             policy_version="p",
             actor="analyst-1",
+            origin_id=other.id,
         )
     )
     session.flush()
@@ -166,3 +169,47 @@ def test_an_account_banned_meanwhile_gets_nothing_more(session: Session, scorer:
     )
     assert ban.status == "superseded"
     assert outcome.summary["superseded"] == 1
+
+
+def test_a_ban_due_while_the_breaker_is_open_is_held_and_never_dismissed_by_the_clock(
+    session: Session, scorer: Scorer
+) -> None:
+    delay = ReleaseDelay(dt.timedelta(minutes=5), dt.timedelta(minutes=5))
+    batch = scored(session, scorer, messaging_accounts(150))
+    apply(session, scorer, batch.request, safeguards=guards(delay=delay))
+    scheduled = by_action(session)["ban"]
+    # A storm elsewhere opens the breaker before these bans are due.
+    baseline(session, per_hour=0)
+    assert breaker.hold_reason(session, LIMITS, NOW, LIMITS.min_bans + 1) is not None
+
+    outcome = release_due(session, neighbours=RecordingNeighbours(), now=NOW + delay.longest)
+
+    assert outcome.summary["held"] == len(scheduled)
+    assert outcome.summary["released"] == len(by_action(session).get("restrict", []))
+    held = [a for a in scheduled if a.action == "review"]
+    assert len(held) == len(scheduled)
+    assert all(a.status == "pending" and a.rule and a.rule.endswith(":held") for a in held)
+    # Weeks later nobody has looked: held cases still wait for a person.
+    later = expire(session, policy=PLAIN, now=NOW + dt.timedelta(days=60))
+    assert all(a.status == "pending" for a in held)
+    assert later.summary["reviews_dismissed"] == len(by_action(session)["review"]) - len(held)
+
+
+def test_actions_already_recorded_are_neither_returned_nor_audited_again(
+    session: Session, scorer: Scorer
+) -> None:
+    batch = scored(session, scorer, messaging_accounts(150))
+    apply(session, scorer, batch.request)
+    made = by_action(session)["ban"][0]
+    row = {
+        "account_id": made.account_id,
+        "score_id": made.score_id,
+        "action": "ban",
+        "status": "active",
+        "model_version": made.model_version,
+        "score": made.score,
+        "policy_version": "p",
+    }
+    events = len(session.scalars(select(AuditEvent)).all())
+    assert record_actions(session, [row], actor="classifier") == []
+    assert len(session.scalars(select(AuditEvent)).all()) == events

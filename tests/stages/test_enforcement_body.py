@@ -439,6 +439,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
             "event": a.action,
             "action_id": a.id,
             "account_id": a.account_id,
+            "account_status": session.get_one(Account, a.account_id).status,
             "action": a.action,
             "expires_at": a.expires_at.isoformat() if a.expires_at else None,
             "reason": a.rule,

@@ -227,6 +227,22 @@ def test_no_valid_policy_ever_is_an_error(tmp_path: Path) -> None:
     path = tmp_path / "policy.toml"
     with pytest.raises(PolicyError, match="cannot be read"):
         PolicyFile(path).current()
-    path.write_text("rules = 1")
+    _write(path, "rules = 1", 1)
     with pytest.raises(PolicyError, match="version"):
         PolicyFile(path).current()
+
+
+def test_a_file_being_written_is_read_once_it_settles(tmp_path: Path) -> None:
+    path = tmp_path / "policy.toml"
+    _write(path, VALID, 1)
+    watched = PolicyFile(path, check_seconds=0)
+    assert watched.current().version == "v1"
+    # Modified this instant, half written: not read yet, the policy in force stays.
+    path.write_text(VALID.replace("v1", "v2").split("[restrictions]")[0])
+    assert watched.current().version == "v1"
+    _write(path, VALID.replace("v1", "v2"), 2)  # finished, and settled
+    assert watched.current().version == "v2"
+    fresh = tmp_path / "fresh.toml"
+    fresh.write_text(VALID)
+    with pytest.raises(PolicyError, match="being written"):
+        PolicyFile(fresh).current()

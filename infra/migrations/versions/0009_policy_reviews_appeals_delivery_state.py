@@ -42,7 +42,14 @@ def upgrade() -> None:
         )
         batch_op.drop_constraint("uq_enforcement_actions_score_id", type_="unique")
         batch_op.create_unique_constraint(
-            batch_op.f("uq_enforcement_actions_score_id_action"), ["score_id", "action"]
+            batch_op.f("uq_enforcement_actions_origin_id"), ["origin_id"]
+        )
+        batch_op.create_index(
+            "uq_enforcement_actions_one_automatic",
+            ["score_id"],
+            unique=True,
+            sqlite_where=sa.text("origin_id IS NULL"),
+            postgresql_where=sa.text("origin_id IS NULL"),
         )
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
@@ -134,7 +141,8 @@ def downgrade() -> None:
     )
     op.execute("DELETE FROM enforcement_actions WHERE origin_id IS NOT NULL")
     with op.batch_alter_table("enforcement_actions", schema=None) as batch_op:
-        batch_op.drop_constraint("uq_enforcement_actions_score_id_action", type_="unique")
+        batch_op.drop_index("uq_enforcement_actions_one_automatic")
+        batch_op.drop_constraint("uq_enforcement_actions_origin_id", type_="unique")
         batch_op.create_unique_constraint("uq_enforcement_actions_score_id", ["score_id"])
         batch_op.drop_constraint(
             "fk_enforcement_actions_origin_id_enforcement_actions", type_="foreignkey"
