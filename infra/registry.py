@@ -1,14 +1,19 @@
-"""The model registry: versioned model files on disk, with the active one recorded in the database.
+"""The model registry: every version, its card and its model file in the database, with which one
+is active or shadow.
 
-Files live under ``<data_dir>/models/<version>/`` (native XGBoost ``model.ubj``, ``card.json``,
-``card.md``, plots) with a ``manifest.json`` listing every version. Which version is active or
-shadow is database state, so every worker on every machine agrees on it and can pick up a change
-without a restart.
+Training writes ``<data_dir>/models/<version>/`` (native XGBoost ``model.ubj``, ``card.json``,
+``card.md``, plots) with a ``manifest.json`` listing every version; registering copies the model
+file and its SHA-256 into the database. A worker on any host loads a version from its own disk
+cache, checked against that hash, and fills the cache from the database when the file is absent
+or different: no disk is shared. Which version is active or shadow is database state, so every
+worker agrees on it and picks up a change without a restart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -54,16 +59,46 @@ def write_manifest(models_dir: Path) -> None:
 
 
 def register(session: Session, model_dir: Path) -> ModelVersion:
+    """Record the version in ``model_dir`` (once) with its card and model file."""
     card = read_card(model_dir)
+    artifact = (model_dir / "model.ubj").read_bytes()
     row = session.get(ModelVersion, card["version"])
     if row is None:
         row = ModelVersion(
             version=card["version"], role="candidate", path=f"{model_dir.name}/model.ubj", card=card
         )
         session.add(row)
-        session.flush()
+    if row.artifact_sha256 is None:
+        row.artifact = artifact
+        row.artifact_sha256 = hashlib.sha256(artifact).hexdigest()
+    session.flush()
     write_manifest(model_dir.parent)
     return row
+
+
+def local_model_file(session: Session, models_dir: Path, row: ModelVersion) -> Path:
+    """The version's model file on this host, written from the database when it is missing or
+    does not match the registered hash (a shared disk is never assumed)."""
+    path = model_path(models_dir, row)
+    expected = row.artifact_sha256
+    if expected is None:
+        return path  # registered before files were kept in the database: its own disk only
+    if path.exists() and hashlib.sha256(path.read_bytes()).hexdigest() == expected:
+        return path
+    artifact = session.scalar(
+        select(ModelVersion.artifact).where(ModelVersion.version == row.version)
+    )
+    if artifact is None or hashlib.sha256(artifact).hexdigest() != expected:
+        raise RegistryError(
+            f"model version {row.version}: the stored file does not match its SHA-256 "
+            f"{expected[:12]}; register it again"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside and renamed over, so another process never reads half a file.
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    partial.write_bytes(artifact)
+    partial.replace(path)
+    return path
 
 
 def set_role(session: Session, version: str, role: str) -> ModelVersion:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ from workers.companies_cli import companies
 from workers.dead_letters_cli import dead_letters
 from workers.deliveries_cli import deliveries
 from workers.enforcement_cli import appeal, breaker, policy, report, review
+from workers.learning_cli import labels
 from workers.legal_cli import legal
 
 console = Console(stderr=True)
@@ -86,27 +87,66 @@ def simulate(
 @click.option("--seed", default=1, show_default=True, type=int)
 @click.option("--label-noise", default=0.01, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
+@click.option(
+    "--data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Train on this labelled JSONL history (records with stage and label) instead.",
+)
+@click.option("--trees", default=300, show_default=True, type=click.IntRange(10, 5000))
 @click.option("--activate/--no-activate", default=False, show_default=True)
 @click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
 def train(
-    accounts: int, seed: int, label_noise: float, drift: float, activate: bool, shadow: bool
+    accounts: int,
+    seed: int,
+    label_noise: float,
+    drift: float,
+    data: Path | None,
+    trees: int,
+    activate: bool,
+    shadow: bool,
 ) -> None:
-    """Train a model on simulated data and register it (with its model card)."""
-    from tasks.offline.training import TrainingConfig
+    """Train a model on simulated data, or on labelled history with --data, and register it
+    (with its model card)."""
+    from tasks.offline.labelled import LabelledFileError, read_labelled
+    from tasks.offline.training import TrainingConfig, train_on_file
     from tasks.offline.training import train as run
 
+    config = TrainingConfig(
+        accounts=accounts, seed=seed, label_noise=label_noise, drift=drift, trees=trees
+    )
     with console.status("training"):
-        model_dir = run(
-            TrainingConfig(accounts=accounts, seed=seed, label_noise=label_noise, drift=drift),
-            get_settings().models_dir,
-        )
+        try:
+            if data is None:
+                model_dir = run(config, get_settings().models_dir)
+            else:
+                labelled = read_labelled(data)
+                _report_rejected_lines(labelled.errors)
+                model_dir = train_on_file(labelled, config, get_settings().models_dir)
+        except (LabelledFileError, ValueError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    _register(model_dir, activate=activate, shadow=shadow)
+
+
+def _report_rejected_lines(errors: Sequence[Any]) -> None:
+    for error in errors[:20]:
+        console.print(f"line {error.line} skipped: {error.reason}")
+    if len(errors) > 20:
+        console.print(f"... and {len(errors) - 20} more lines skipped")
+
+
+def _register(model_dir: Path, *, activate: bool, shadow: bool) -> None:
     upgrade()
-    with session_scope() as session:
-        row = register(session, model_dir)
-        if activate or shadow:
-            set_role(session, row.version, "shadow" if shadow else "active")
-        console.print(f"{row.version} registered as {row.role}; card: {model_dir / 'card.md'}")
-    click.echo(row.version)
+    try:
+        with session_scope() as session:
+            row = register(session, model_dir)
+            if activate or shadow:
+                set_role(session, row.version, "shadow" if shadow else "active")
+            console.print(f"{row.version} registered as {row.role}; card: {model_dir / 'card.md'}")
+            version = row.version
+    except RegistryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(version)
 
 
 @main.group()
@@ -123,6 +163,33 @@ def model_list() -> None:
                 f"{row.version}\t{row.role}\troc_auc={metrics.get('roc_auc')}\t"
                 f"pr_auc={metrics.get('pr_auc')}"
             )
+
+
+@model.command("register")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--labels",
+    "labels_path",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Labelled JSONL history to set its thresholds on and write its card from.",
+)
+@click.option("--activate/--no-activate", default=False, show_default=True)
+@click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
+def model_register(path: Path, labels_path: Path, activate: bool, shadow: bool) -> None:
+    """Register a model trained elsewhere (an XGBoost file): its features, objective and a
+    smoke prediction are checked, and its thresholds and card come from labelled history."""
+    from tasks.offline.labelled import LabelledFileError, read_labelled
+    from tasks.offline.register_model import ModelFileError, register_file
+
+    with console.status("checking and carding the model"):
+        try:
+            labelled = read_labelled(labels_path)
+            _report_rejected_lines(labelled.errors)
+            model_dir = register_file(path, labelled, get_settings().models_dir)
+        except (LabelledFileError, ModelFileError) as exc:
+            raise click.ClickException(str(exc)) from exc
+    _register(model_dir, activate=activate, shadow=shadow)
 
 
 @model.command("activate")
@@ -457,6 +524,7 @@ main.add_command(breaker)
 main.add_command(companies)
 main.add_command(dead_letters)
 main.add_command(deliveries)
+main.add_command(labels)
 main.add_command(legal)
 main.add_command(policy)
 main.add_command(report)

@@ -119,6 +119,11 @@ class ModelVersion(Base):
     role: Mapped[str] = mapped_column(String(16), default="candidate")
     path: Mapped[str] = mapped_column(Text)
     card: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # The model file itself, so that workers on any host load it from here (and cache it on
+    # their disk by hash) without a shared disk. Loaded only when asked for: the serving check
+    # reads this table every few seconds.
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    artifact_sha256: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -169,9 +174,16 @@ class Score(Base):
 class EnforcementAction(Base):
     __tablename__ = "enforcement_actions"
     __table_args__ = (
-        # A redelivered enforcement task finds its action already there; a person's decision
-        # on a review is a second action of another kind on the same score.
-        UniqueConstraint("score_id", "action"),
+        # A redelivered or concurrent enforcement task finds its action already there: one
+        # automatic action per score. A person's decision on a review is a second action on the
+        # same score, one per review (``origin_id``).
+        Index(
+            "uq_enforcement_actions_one_automatic",
+            "score_id",
+            unique=True,
+            sqlite_where=text("origin_id IS NULL"),
+            postgresql_where=text("origin_id IS NULL"),
+        ),
         # "Doubles no ban": one active ban per account, whatever path tries to add another.
         Index(
             "uq_enforcement_actions_one_active_ban",
@@ -199,7 +211,7 @@ class EnforcementAction(Base):
     rule: Mapped[str | None] = mapped_column(String(64))
     actor: Mapped[str] = mapped_column(String(64))
     # The review this action decided, when a person decided it.
-    origin_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"))
+    origin_id: Mapped[int | None] = mapped_column(ForeignKey("enforcement_actions.id"), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     # When a scheduled action is put in force (``tasks.enforcement.release``).
     release_at: Mapped[dt.datetime | None] = mapped_column(index=True)

@@ -8,13 +8,14 @@ served. Earlier enforcement is replayed too: a share of the abusers are banned a
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
+from tasks.offline.labelled import LabelledRecord
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME
 from tasks.scoring.features import feature_matrix
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
@@ -31,64 +32,92 @@ class Dataset:
     features: npt.NDArray[np.float32]
     labels: npt.NDArray[np.int8]
     true_labels: npt.NDArray[np.int8]  # before label noise, for honest evaluation
+    weights: npt.NDArray[np.float32]
     stages: npt.NDArray[np.int8]
-    populations: list[str]
+    populations: list[str | None]  # known for simulated rows only
     accounts: list[str]
 
 
-def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
-    """Replay records in time order through the serving feature path."""
+@dataclass(frozen=True)
+class Row:
+    """One record to learn from: what training is told (``label``), what evaluation measures
+    (``true_label``: the same for real history, the simulator's truth before noise), and how much
+    the row counts."""
+
+    record: StagedAccount
+    label: int
+    true_label: int
+    population: str | None = None
+    weight: float = 1.0
+
+
+def replay(rows: Iterable[Row], caught: Callable[[Row], bool]) -> Dataset:
+    """Replay ``rows`` in the given (time) order through the serving feature path; the rows
+    ``caught`` says earlier enforcement banned are counted in their neighbourhoods after their
+    batch, as the workers count bans after they commit."""
     store = MemoryNeighbourStore()
-    rng = np.random.default_rng([seed, 3])
     blocks: list[npt.NDArray[np.float32]] = []
-    labels: list[int] = []
-    true_labels: list[int] = []
-    stages: list[int] = []
-    populations: list[str] = []
-    accounts: list[str] = []
-    chunk: list[StagedAccount] = []
-    truths: list[dict[str, Any]] = []
+    kept: list[Row] = []
+    chunk: list[Row] = []
 
     def flush() -> None:
         # One feature_matrix call per stage, as one scoring batch carries one stage.
         for stage in DetectionPoint:
-            idx = [i for i, r in enumerate(chunk) if r.stage is stage]
-            if not idx:
+            group = [row for row in chunk if row.record.stage is stage]
+            if not group:
                 continue
-            group = [chunk[i] for i in idx]
-            blocks.append(feature_matrix(group, stage, store))
-            for i in idx:
-                truth = truths[i]
-                labels.append(int(truth["label"]))
-                population = truth["population"]
-                true_labels.append(int(POPULATION_BY_NAME[population].abusive))
-                stages.append(list(DetectionPoint).index(stage))
-                populations.append(population)
-                accounts.append(chunk[i].account_id)
-            caught = [
-                r
-                for r, i in zip(group, idx, strict=True)
-                if stage is not DetectionPoint.REGISTRATION
-                and POPULATION_BY_NAME[truths[i]["population"]].abusive
-                and rng.random() < HISTORICAL_RECALL
-            ]
-            store.record_bans(caught)
+            blocks.append(feature_matrix([row.record for row in group], stage, store))
+            kept.extend(group)
+            store.record_bans([row.record for row in group if caught(row)])
         chunk.clear()
-        truths.clear()
 
-    for raw in records:
-        chunk.append(StagedAccount.model_validate(raw))
-        truths.append(raw["truth"])
+    for row in rows:
+        chunk.append(row)
         if len(chunk) >= REPLAY_CHUNK:
             flush()
     flush()
     return Dataset(
         features=np.vstack(blocks),
-        labels=np.array(labels, dtype=np.int8),
-        true_labels=np.array(true_labels, dtype=np.int8),
-        stages=np.array(stages, dtype=np.int8),
-        populations=populations,
-        accounts=accounts,
+        labels=np.array([r.label for r in kept], dtype=np.int8),
+        true_labels=np.array([r.true_label for r in kept], dtype=np.int8),
+        weights=np.array([r.weight for r in kept], dtype=np.float32),
+        stages=np.array([list(DetectionPoint).index(r.record.stage) for r in kept], dtype=np.int8),
+        populations=[r.population for r in kept],
+        accounts=[r.record.account_id for r in kept],
+    )
+
+
+def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
+    """Simulated records (each with its ``truth``), replayed in time order. Earlier enforcement
+    caught a share of the abusers past registration: what neighbourhood ban rates are made of."""
+    rng = np.random.default_rng([seed, 3])
+
+    def rows() -> Iterator[Row]:
+        for raw in records:
+            population = raw["truth"]["population"]
+            yield Row(
+                StagedAccount.model_validate(raw),
+                label=int(raw["truth"]["label"]),
+                true_label=int(POPULATION_BY_NAME[population].abusive),
+                population=population,
+            )
+
+    return replay(
+        rows(),
+        lambda row: (
+            row.record.stage is not DetectionPoint.REGISTRATION
+            and bool(row.true_label)
+            and rng.random() < HISTORICAL_RECALL
+        ),
+    )
+
+
+def labelled_dataset(records: Iterable[LabelledRecord]) -> Dataset:
+    """Real history, in time order. The accounts labelled abusive past registration are the
+    bans the platform made: replayed into the neighbourhoods as the workers would have."""
+    return replay(
+        (Row(r, label=int(r.label), true_label=int(r.label), weight=r.weight) for r in records),
+        lambda row: row.record.stage is not DetectionPoint.REGISTRATION and row.label == 1,
     )
 
 

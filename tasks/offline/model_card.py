@@ -25,10 +25,8 @@ def render_card_markdown(card: dict[str, Any]) -> str:
     lines = [
         f"# Model card: {card['version']}",
         "",
-        f"Trained {card['created_at']} on {card['data']['rows']} simulated rows "
-        f"({card['data']['accounts']} accounts x 3 detection points, simulator seed "
-        f"{card['data']['simulator_seed']}, label noise {card['data']['label_noise']}, "
-        f"drift {card['data']['drift']}); split {card['data']['split']}.",
+        f"Trained {card['created_at']} on {describe_data(card['data'])}; "
+        f"split {card['data']['split']}.",
         "",
         f"Held-out test: ROC-AUC **{m['roc_auc']}**, PR-AUC **{m['pr_auc']}** "
         f"({card['data']['test_rows']} rows, true labels).",
@@ -42,6 +40,9 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for stage, sm in m["stages"].items():
+        if "bands" not in sm:
+            lines.append(f"| {stage} | all closed | 1.0 | | | | {sm['note']} |")
+            continue
         for band, bm in sm["bands"].items():
             lines.append(
                 f"| {stage} | {band} | {bm['threshold']} | {bm['precision']} | "
@@ -69,6 +70,24 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def describe_data(data: dict[str, Any]) -> str:
+    """The data a model learned from, in one sentence."""
+    if data.get("source") == "labelled file":
+        period = data["period"]
+        sources = ", ".join(f"{k} {v}" for k, v in data["label_sources"].items())
+        return (
+            f"{data['rows']} labelled rows of {data['accounts']} accounts from `{data['file']}` "
+            f"(SHA-256 {data['sha256'][:16]}…, {period['first'][:10]} to {period['last'][:10]}, "
+            f"{data['abusive']} abusive; label sources: {sources}"
+            f"{'; weighted' if data['weighted'] else ''})"
+        )
+    return (
+        f"{data['rows']} simulated rows ({data['accounts']} accounts x 3 detection points, "
+        f"simulator seed {data['simulator_seed']}, label noise {data['label_noise']}, "
+        f"drift {data['drift']})"
+    )
 
 
 def write_plots(out: Path, labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32]) -> None:

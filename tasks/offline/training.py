@@ -13,7 +13,8 @@ import numpy.typing as npt
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from tasks.offline.dataset import Dataset, build_dataset, split_by_account
+from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
+from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME, simulate
 from tasks.offline.thresholds import PRECISION_TARGETS, band_metrics, threshold_for_precision
@@ -43,12 +44,73 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         drift=config.drift,
     )
     data = build_dataset(records, config.seed)
+    described = {
+        "source": "simulator",
+        "simulator_seed": config.seed,
+        "accounts": config.accounts,
+        "label_noise": config.label_noise,
+        "drift": config.drift,
+    }
+    return fit_and_write(data, described, config, out_root)
+
+
+def train_on_file(labelled: LabelledFile, config: TrainingConfig, out_root: Path) -> Path:
+    """Train on the platform's own labelled history: the same features, thresholds procedure
+    and model card as simulated training, the card naming the file it learned from."""
+    data = labelled_dataset(labelled.records)
+    return fit_and_write(data, labelled.describe(), config, out_root)
+
+
+def fit_and_write(
+    data: Dataset, described: dict[str, Any], config: TrainingConfig, out_root: Path
+) -> Path:
+    """Split by account, fit on the training split, set thresholds on validation, measure on
+    test, and write the versioned model directory with its card."""
     split = split_by_account(data.accounts)
     train_idx, valid_idx, test_idx = (np.nonzero(split == k)[0] for k in range(3))
+    for name, rows in (("validation", valid_idx), ("test", test_idx)):
+        if len(np.unique(data.true_labels[rows])) < 2:
+            raise ValueError(
+                f"the {name} split has only one class: too few labelled accounts to set "
+                "thresholds and measure them (label more accounts of each kind)"
+            )
     booster = _fit(config, data, train_idx, valid_idx)
     scores = booster.inplace_predict(data.features, validate_features=False).astype(np.float32)
-    thresholds, stage_metrics = _thresholds(data, scores, valid_idx, test_idx)
+    return write_model(
+        booster,
+        data,
+        scores,
+        valid_idx=valid_idx,
+        test_idx=test_idx,
+        described={
+            **described,
+            "rows": len(data.labels),
+            "split": "60/20/20 by account",
+            "test_rows": len(test_idx),
+        },
+        training={
+            "trees": config.trees,
+            "max_depth": config.depth,
+            "learning_rate": config.learning_rate,
+        },
+        out_root=out_root,
+    )
 
+
+def write_model(
+    booster: xgb.Booster,
+    data: Dataset,
+    scores: npt.NDArray[np.float32],
+    *,
+    valid_idx: npt.NDArray[np.intp],
+    test_idx: npt.NDArray[np.intp],
+    described: dict[str, Any],
+    training: dict[str, Any],
+    out_root: Path,
+) -> Path:
+    """Thresholds from the validation rows, metrics from the test rows, and the model with its
+    card in a new versioned directory under ``out_root``."""
+    thresholds, stage_metrics = _thresholds(data, scores, valid_idx, test_idx)
     version = _version(booster)
     out = out_root / version
     out.mkdir(parents=True, exist_ok=True)
@@ -57,20 +119,8 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
     card = {
         "version": version,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "data": {
-            "simulator_seed": config.seed,
-            "accounts": config.accounts,
-            "rows": len(data.labels),
-            "label_noise": config.label_noise,
-            "drift": config.drift,
-            "split": "60/20/20 by account",
-            "test_rows": len(test_idx),
-        },
-        "training": {
-            "trees": config.trees,
-            "max_depth": config.depth,
-            "learning_rate": config.learning_rate,
-        },
+        "data": described,
+        "training": training,
         "features": list(FEATURES),
         "precision_targets": PRECISION_TARGETS,
         "thresholds": thresholds,
@@ -106,10 +156,16 @@ def _fit(
         "seed": config.seed,
     }
     dtrain = xgb.DMatrix(
-        data.features[train_idx], label=data.labels[train_idx], feature_names=list(FEATURES)
+        data.features[train_idx],
+        label=data.labels[train_idx],
+        weight=data.weights[train_idx],
+        feature_names=list(FEATURES),
     )
     dvalid = xgb.DMatrix(
-        data.features[valid_idx], label=data.labels[valid_idx], feature_names=list(FEATURES)
+        data.features[valid_idx],
+        label=data.labels[valid_idx],
+        weight=data.weights[valid_idx],
+        feature_names=list(FEATURES),
     )
     return xgb.train(
         params,
@@ -133,6 +189,15 @@ def _thresholds(
     for code, point in enumerate(DetectionPoint):
         v = valid_idx[data.stages[valid_idx] == code]
         t = test_idx[data.stages[test_idx] == code]
+        if min(_classes(data.true_labels[v]), _classes(data.true_labels[t])) < 2:
+            # Labelled history need not cover every detection point: with no abusive and
+            # benign rows to measure a band by, the stage decides nothing automatically.
+            thresholds[point.value] = dict.fromkeys(PRECISION_TARGETS, 1.0)
+            stage_metrics[point.value] = {
+                "rows": len(t),
+                "note": "too few labelled rows of both kinds: every band closed",
+            }
+            continue
         # The model learns from noisy labels (appeals overturn some bans, some abuse is never
         # reported), but thresholds are set on an audited validation sample whose labels were
         # checked by hand: a 99.5% precision promise cannot be measured against noisy labels.
@@ -153,6 +218,10 @@ def _thresholds(
             },
         }
     return thresholds, stage_metrics
+
+
+def _classes(labels: npt.NDArray[np.int8]) -> int:
+    return len(np.unique(labels))
 
 
 def _population_rates(

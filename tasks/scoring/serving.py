@@ -1,7 +1,8 @@
 """The models a worker process serves, loaded lazily after fork and swapped without a restart.
 
 Which versions serve is read from the registry table at most every ``REFRESH_SECONDS``; a
-version seen for the first time is loaded from disk in this process (never in the prefork
+version seen for the first time is loaded in this process from its file on this host (written
+from the registry table when missing) (never in the prefork
 parent: XGBoost's OpenMP runtime does not survive fork). Enforcement also loads the exact
 version that scored an account, to explain its decision, so a few recent versions stay cached.
 """
@@ -14,7 +15,7 @@ from collections import OrderedDict
 from sqlalchemy.orm import Session
 
 from infra.db.models import ModelVersion
-from infra.registry import model_path, serving_versions
+from infra.registry import local_model_file, serving_versions
 from infra.settings import get_settings
 from tasks.errors import TransientError
 from tasks.scoring.model import Scorer
@@ -45,7 +46,7 @@ def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
     if "active" not in rows:
         raise NoActiveModelError
     shadow = rows.get("shadow")
-    _serving = (_load(rows["active"]), _load(shadow) if shadow else None)
+    _serving = (_load(session, rows["active"]), _load(session, shadow) if shadow else None)
     _checked_at = now
     return _serving
 
@@ -56,7 +57,7 @@ def active_scorer(session: Session) -> Scorer:
     active = serving_versions(session).get("active")
     if active is None:
         raise NoActiveModelError
-    return _load(active)
+    return _load(session, active)
 
 
 def scorer_for(session: Session, version: str) -> Scorer:
@@ -67,16 +68,15 @@ def scorer_for(session: Session, version: str) -> Scorer:
     row = session.get(ModelVersion, version)
     if row is None:
         raise LookupError(f"model version {version!r} is not registered")
-    return _load(row)
+    return _load(session, row)
 
 
-def _load(row: ModelVersion) -> Scorer:
+def _load(session: Session, row: ModelVersion) -> Scorer:
     scorer = _loaded.get(row.version)
     if scorer is None:
         settings = get_settings()
-        scorer = Scorer.load(
-            row.version, model_path(settings.models_dir, row), row.card, settings.model_threads
-        )
+        path = local_model_file(session, settings.models_dir, row)
+        scorer = Scorer.load(row.version, path, row.card, settings.model_threads)
         _loaded[row.version] = scorer
         # Forget the least recently used versions so a long-lived worker stays flat.
         while len(_loaded) > CACHED_VERSIONS:

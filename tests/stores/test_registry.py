@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
 from pathlib import Path
 
+import orjson
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
@@ -14,8 +17,15 @@ from infra.db.models import (
     ModelVersion,
 )
 from infra.db.session import session_scope
-from infra.registry import RegistryError, register, serving_versions, set_role
+from infra.registry import (
+    RegistryError,
+    local_model_file,
+    register,
+    serving_versions,
+    set_role,
+)
 from infra.settings import get_settings
+from tasks.offline.simulate_accounts import simulate
 from workers.cli import main
 
 
@@ -29,6 +39,7 @@ def fake_model(version: str) -> Path:
         "thresholds": {"registration": {"review": 0.5, "restrict": 0.8, "ban": 0.9}},
     }
     (directory / "card.json").write_text(json.dumps(card))
+    (directory / "model.ubj").write_bytes(f"model {version}".encode())
     return directory
 
 
@@ -127,3 +138,67 @@ def test_scoring_a_file_without_an_active_model_explains(
     result = CliRunner().invoke(main, ["score", str(records), "--model", "m-missing"])
     assert result.exit_code == 1
     assert "'m-missing' is not registered" in result.output
+
+
+def test_workers_on_another_host_load_the_model_from_the_database(
+    env: dict[str, str], trained_model_dir: Path, tmp_path: Path
+) -> None:
+    models_dir = get_settings().models_dir
+    models_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copytree(trained_model_dir, models_dir / trained_model_dir.name)
+    with session_scope() as session:
+        row = register(session, models_dir / trained_model_dir.name)
+        expected = row.artifact_sha256
+    original = (trained_model_dir / "model.ubj").read_bytes()
+    assert expected == hashlib.sha256(original).hexdigest()
+
+    elsewhere = tmp_path / "another-host" / "models"  # nothing shared with the first
+    with session_scope() as session:
+        row = session.get_one(ModelVersion, trained_model_dir.name)
+        path = local_model_file(session, elsewhere, row)
+        assert path.read_bytes() == original
+        # A damaged cache is written again from the database.
+        path.write_bytes(b"damaged")
+        assert local_model_file(session, elsewhere, row).read_bytes() == original
+        # A database copy that does not match its hash is refused, never served.
+        row.artifact = b"tampered"
+        session.flush()
+        path.unlink()
+        with pytest.raises(RegistryError, match="does not match its SHA-256"):
+            local_model_file(session, elsewhere, row)
+        session.rollback()
+
+
+def test_train_on_labelled_history_and_register_a_model_from_elsewhere(
+    env: dict[str, str], trained_model_dir: Path, tmp_path: Path
+) -> None:
+    history = tmp_path / "history.jsonl"
+    lines = []
+    for raw in simulate(6000, 31, stages="all"):
+        truth = raw.pop("truth")
+        lines.append(orjson.dumps({**raw, "label": truth["label"], "label_source": "appeal"}))
+    history.write_bytes(b"\n".join([*lines, b"{broken"]) + b"\n")
+
+    trained = CliRunner().invoke(main, ["train", "--data", str(history), "--trees", "30"])
+    assert trained.exit_code == 0, trained.output
+    assert "skipped: not JSON" in trained.output
+    version = trained.output.strip().splitlines()[-1]
+
+    elsewhere = tmp_path / "their-model.ubj"
+    shutil.copy(trained_model_dir / "model.ubj", elsewhere)
+    registered = CliRunner().invoke(
+        main, ["model", "register", str(elsewhere), "--labels", str(history), "--activate"]
+    )
+    assert registered.exit_code == 0, registered.output
+    theirs = registered.output.strip().splitlines()[-1]
+    assert roles() == {version: "candidate", theirs: "active"}
+    with session_scope() as session:
+        card = session.get_one(ModelVersion, theirs).card
+        assert card["data"]["model_file"] == "their-model.ubj"
+        assert card["data"]["label_sources"] == {"appeal": len(lines)}
+
+    bad = tmp_path / "bad.ubj"
+    bad.write_bytes(b"nope")
+    refused = CliRunner().invoke(main, ["model", "register", str(bad), "--labels", str(history)])
+    assert refused.exit_code == 1
+    assert "not an XGBoost model" in refused.output
