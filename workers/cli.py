@@ -209,16 +209,32 @@ def model_activate(version: str, shadow: bool) -> None:
 @click.argument("path", type=click.File("rb"))
 @click.option("--model", "version", default=None, help="A registered version; default: active.")
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)
-def score(path: Any, version: str | None, out: Any) -> None:
-    """Score a JSONL file of account records offline, as the workers would decide them."""
+@click.option(
+    "--labels",
+    "labelled",
+    is_flag=True,
+    help="The records carry `label`: report precision, recall and volume per stage and band.",
+)
+@click.option(
+    "--compare", default=None, help="With --labels: also this version, and where the two disagree."
+)
+def score(path: Any, version: str | None, out: Any, labelled: bool, compare: str | None) -> None:
+    """Score a JSONL file of account records offline, as the workers would decide them; with
+    --labels, backtest a version (or two) on labelled history instead."""
     from tasks.offline.score_file import LineError, score_lines
     from tasks.scoring.serving import NoActiveModelError, active_scorer, scorer_for
 
     try:
         with session_scope() as session:
             scorer = scorer_for(session, version) if version else active_scorer(session)
+            other = scorer_for(session, compare) if compare else None
     except (NoActiveModelError, LookupError) as exc:
-        raise click.ClickException(str(exc).strip("'\"")) from exc
+        raise click.ClickException(str(exc)) from exc
+    if labelled:
+        _backtest(path, scorer, other, out)
+        return
+    if other is not None:
+        raise click.UsageError("--compare needs --labels")
     scored = errors = 0
     for result in score_lines(path, scorer):
         if isinstance(result, LineError):
@@ -228,6 +244,45 @@ def score(path: Any, version: str | None, out: Any) -> None:
         out.write(orjson.dumps(result) + b"\n")
         scored += 1
     console.print(f"scored {scored} accounts with {scorer.version}; {errors} lines rejected")
+
+
+def _backtest(path: Any, scorer: Any, other: Any, out: Any) -> None:
+    from rich.table import Table
+
+    from tasks.offline.backtest import BANDS, backtest, disagreements
+    from tasks.offline.labelled import parse_lines
+
+    found = parse_lines(path)
+    _report_rejected_lines(found.errors)
+    if not found.records:
+        raise click.ClickException("no valid labelled record in the file")
+    results = [backtest(found.records, s) for s in (scorer, other) if s is not None]
+    report: dict[str, Any] = {
+        "records": len(found.records),
+        "versions": [r.as_json() for r in results],
+    }
+    if len(results) == 2:
+        report["disagreements"] = disagreements(found.records, results[0], results[1])
+    out.write(orjson.dumps(report, option=orjson.OPT_INDENT_2) + b"\n")
+    for result in results:
+        table = Table(title=f"{result.version} on {len(found.records)} labelled records")
+        for column in ("stage", "band", "flagged", "share", "precision", "recall"):
+            table.add_column(column, justify="left" if column in ("stage", "band") else "right")
+        for stage, figures in result.stages.items():
+            for band in BANDS:
+                f = figures[band]
+                table.add_row(
+                    stage,
+                    band,
+                    str(f["flagged"]),
+                    str(f["share"]),
+                    str(f["precision"]),
+                    str(f["recall"]),
+                )
+        console.print(table)
+    if "disagreements" in report:
+        d = report["disagreements"]
+        console.print(f"the versions decide {d['differ']} of {d['records']} records differently")
 
 
 @main.group()

@@ -32,6 +32,32 @@ class LineError:
 
 def score_lines(lines: Iterable[bytes], scorer: Scorer) -> Iterator[dict[str, Any] | LineError]:
     """Yield one result per account (or a LineError for a line that is not a valid record)."""
+    errors: list[LineError] = []
+
+    def records() -> Iterator[StagedAccount]:
+        for number, line in enumerate(lines, 1):
+            if not line.strip():
+                continue
+            try:
+                yield StagedAccount.model_validate(orjson.loads(line))
+            except orjson.JSONDecodeError as exc:
+                errors.append(LineError(number, f"not JSON: {exc}"))
+            except ValidationError as exc:
+                errors.append(LineError(number, describe_validation_error(exc)))
+
+    for result in score_in_order(records(), scorer):
+        # A bad line is reported when the batch it was read in has been scored.
+        yield from errors
+        errors.clear()
+        yield result
+    yield from errors
+
+
+def score_in_order(
+    records: Iterable[StagedAccount], scorer: Scorer, *, explain: bool = True
+) -> Iterator[dict[str, Any]]:
+    """One result per record: consecutive records of one stage are scored together, in order,
+    with neighbourhood counters replayed in memory from the records themselves."""
     store = MemoryNeighbourStore()
     pending: list[StagedAccount] = []
 
@@ -39,7 +65,7 @@ def score_lines(lines: Iterable[bytes], scorer: Scorer) -> Iterator[dict[str, An
         if not pending:
             return
         stage = pending[0].stage
-        batch = score_records(stage, pending, scorer, None, store, explain=True)
+        batch = score_records(stage, pending, scorer, None, store, explain=explain)
         acting = batch.acting
         for i, record in enumerate(batch.records):
             out: dict[str, Any] = {
@@ -54,17 +80,7 @@ def score_lines(lines: Iterable[bytes], scorer: Scorer) -> Iterator[dict[str, An
             yield out
         pending.clear()
 
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            record = StagedAccount.model_validate(orjson.loads(line))
-        except orjson.JSONDecodeError as exc:
-            yield LineError(number, f"not JSON: {exc}")
-            continue
-        except ValidationError as exc:
-            yield LineError(number, describe_validation_error(exc))
-            continue
+    for record in records:
         if pending and (record.stage is not pending[0].stage or len(pending) >= BATCH):
             yield from flush()
         pending.append(record)

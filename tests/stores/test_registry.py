@@ -197,6 +197,16 @@ def test_train_on_labelled_history_and_register_a_model_from_elsewhere(
         assert card["data"]["model_file"] == "their-model.ubj"
         assert card["data"]["label_sources"] == {"appeal": len(lines)}
 
+    # A backtest of both on the same history, and where they disagree.
+    compared = CliRunner().invoke(
+        main, ["score", str(history), "--labels", "--model", version, "--compare", theirs]
+    )
+    assert compared.exit_code == 0, compared.output
+    report = json.loads(compared.stdout)
+    assert [v["version"] for v in report["versions"]] == [version, theirs]
+    assert set(report["versions"][0]["stages"]) == {"registration", "messaging", "feedback"}
+    assert report["disagreements"]["records"] == len(lines)
+
     bad = tmp_path / "bad.ubj"
     bad.write_bytes(b"nope")
     refused = CliRunner().invoke(main, ["model", "register", str(bad), "--labels", str(history)])

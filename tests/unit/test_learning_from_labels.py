@@ -3,6 +3,7 @@ trained elsewhere. No service is needed: the files are real, the models are trai
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from pathlib import Path
@@ -13,11 +14,13 @@ import orjson
 import pytest
 import xgboost as xgb
 
+from tasks.offline.backtest import BANDS, backtest, disagreements
 from tasks.offline.labelled import LabelledFileError, parse_lines, read_labelled
 from tasks.offline.register_model import ModelFileError, register_file, validated_booster
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.training import TrainingConfig, train_on_file
 from tasks.scoring.features import FEATURES
+from tasks.scoring.model import Scorer, StageThresholds
 from tests.records import record
 
 SMALL = TrainingConfig(trees=30, depth=4, seed=5)
@@ -169,3 +172,36 @@ def test_a_model_trained_elsewhere_is_carded_on_labelled_history(
     assert card["training"] == {"trained": "elsewhere"}
     assert card["metrics"]["roc_auc"] > 0.9
     assert (model_dir / "model.ubj").exists()
+
+
+def test_a_backtest_reports_nested_bands_and_where_two_versions_disagree(
+    history: Path, scorer: Scorer
+) -> None:
+    records = read_labelled(history).records[:3000]
+    result = backtest(records, scorer)
+    for stage, figures in result.stages.items():
+        total = figures["all"]
+        flagged = [figures[band]["flagged"] for band in BANDS]
+        assert flagged == sorted(flagged, reverse=True), stage  # review ⊇ restrict ⊇ ban
+        recalls = [figures[band]["recall"] for band in BANDS]
+        assert recalls == sorted(recalls, reverse=True), stage
+        assert figures["review"]["share"] == round(flagged[0] / total["records"], 6)
+    messaging = [
+        (d, r.label)
+        for d, r in zip(result.decisions, records, strict=True)
+        if r.stage.value == "messaging"
+    ]
+    banned = [label for d, label in messaging if d == "ban"]
+    assert result.stages["messaging"]["ban"]["precision"] == round(sum(banned) / len(banned), 5)
+
+    strict = dataclasses.replace(
+        scorer,
+        version="strict",
+        thresholds={s: StageThresholds(0.9, 0.99, 0.999) for s in scorer.thresholds},
+    )
+    compared = disagreements(records, result, backtest(records, strict))
+    assert compared["differ"] > 0
+    assert sum(p["records"] for p in compared["pairs"]) == compared["differ"]
+    assert compared["differ"] == sum(
+        a != b for a, b in zip(result.decisions, backtest(records, strict).decisions, strict=True)
+    )
