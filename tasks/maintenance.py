@@ -6,14 +6,16 @@ import datetime as dt
 import logging
 
 from infra import deliveries
+from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import Settings, get_settings
 from infra.sinks import Sink, platform_sink
 from tasks import outbox
 from tasks.enforcement.deliver import PLATFORM_KINDS, owed_lifts
-from tasks.messages import SweepOutbox
+from tasks.messages import CheckDrift, SweepOutbox
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
+from tasks.scoring.drift_check import check_drift
 
 log = logging.getLogger(__name__)
 
@@ -58,3 +60,10 @@ def _resend(sink: Sink, settings: Settings) -> None:
         )
     if sent:
         log.info("sent again %d deliveries to %s", sent, sink)
+
+
+@pipeline_task(CheckDrift, soft_time_limit=120, time_limit=150)
+def check_model_drift(run: TaskRun, _request: CheckDrift) -> Outcome:
+    """Record how far each stage's recent traffic has moved from the active model's training
+    data (``bulkguard model drift`` shows it)."""
+    return check_drift(run.session, now=utcnow())

@@ -151,6 +151,13 @@ class SweepOutbox(Message):
     QUEUE = "maintenance"
 
 
+class CheckDrift(Message):
+    """Beat: live traffic of each detection point against the active model's training data."""
+
+    TASK = "maintenance.check_drift"
+    QUEUE = "maintenance"
+
+
 MESSAGES: tuple[type[Message], ...] = (
     ScoreAccounts,
     ApplyEnforcement,
@@ -165,6 +172,7 @@ MESSAGES: tuple[type[Message], ...] = (
     SendNotice,
     Escalate,
     SweepOutbox,
+    CheckDrift,
 )
 
 

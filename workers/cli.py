@@ -192,6 +192,50 @@ def model_register(path: Path, labels_path: Path, activate: bool, shadow: bool) 
     _register(model_dir, activate=activate, shadow=shadow)
 
 
+@model.command("drift")
+@click.option("--json", "as_json", is_flag=True, help="Print the checks as JSON.")
+@click.option("--history", default=1, show_default=True, type=click.IntRange(1, 1000))
+def model_drift(as_json: bool, history: int) -> None:
+    """The latest drift checks per detection point: the PSI of the live scores and of the most
+    moved signal feature against the active model's training data. Above 0.1: watch; above
+    0.25: alert (retrain, or backtest the thresholds on recent labels)."""
+    from infra.db.models import DriftCheck
+
+    shown: list[dict[str, Any]] = []
+    with session_scope() as session:
+        for stage in ("registration", "messaging", "feedback"):
+            rows = session.scalars(
+                select(DriftCheck)
+                .where(DriftCheck.stage == stage)
+                .order_by(DriftCheck.checked_at.desc(), DriftCheck.id.desc())
+                .limit(history)
+            )
+            shown += [
+                {
+                    "stage": r.stage,
+                    "checked_at": r.checked_at.isoformat(timespec="seconds"),
+                    "model_version": r.model_version,
+                    "records": r.records,
+                    "score_psi": r.score_psi,
+                    "worst_feature": r.worst_feature,
+                    "worst_psi": r.worst_psi,
+                    "level": r.level,
+                }
+                for r in rows
+            ]
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
+        return
+    if not shown:
+        click.echo("no drift check yet (beat runs maintenance.check_drift hourly)")
+    for r in shown:
+        click.echo(
+            f"{r['stage']}\t{r['checked_at']}\t{r['level'].upper()}\tscore PSI {r['score_psi']}"
+            f"\t{r['worst_feature']} PSI {r['worst_psi']}\t{r['records']} records\t"
+            f"{r['model_version']}"
+        )
+
+
 @model.command("activate")
 @click.argument("version")
 @click.option("--shadow", is_flag=True, help="Score beside the active model without acting.")

@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.settings import Settings
-from tasks.messages import Escalate, ExpireActions, ReleaseActions, SweepOutbox
+from tasks.messages import CheckDrift, Escalate, ExpireActions, ReleaseActions, SweepOutbox
 from tasks.pipeline import BACKOFF_CAP_SECONDS
 from workers.queues import declared_queues, routes
 
@@ -126,6 +126,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
                 "schedule": dt.timedelta(seconds=settings.outbox_grace_seconds),
             },
             "escalate-notices": {"task": Escalate.TASK, "schedule": dt.timedelta(hours=1)},
+            "check-drift": {"task": CheckDrift.TASK, "schedule": dt.timedelta(hours=1)},
             "expire-actions": {"task": ExpireActions.TASK, "schedule": dt.timedelta(minutes=1)},
             "release-actions": {
                 "task": ReleaseActions.TASK,

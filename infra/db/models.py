@@ -128,6 +128,25 @@ class ModelVersion(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
 
+class DriftCheck(Base):
+    """One measure of how far a stage's live traffic has moved from a model's training data
+    (``tasks.scoring.drift``), recorded by beat."""
+
+    __tablename__ = "drift_checks"
+    __table_args__ = (Index("ix_drift_checks_stage_checked_at", "stage", "checked_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    model_version: Mapped[str] = mapped_column(String(64))
+    stage: Mapped[str] = mapped_column(String(16))
+    records: Mapped[int] = mapped_column(Integer)
+    score_psi: Mapped[float] = mapped_column(Float)
+    worst_feature: Mapped[str] = mapped_column(String(64))
+    worst_psi: Mapped[float] = mapped_column(Float)
+    level: Mapped[str] = mapped_column(String(8))  # ok | watch | alert
+    features: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
 class SignalSnapshot(Base):
     """One scoring batch as it was received: what the model saw, kept for audits and appeals.
 

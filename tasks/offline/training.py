@@ -18,7 +18,8 @@ from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME, simulate
 from tasks.offline.thresholds import PRECISION_TARGETS, band_metrics, threshold_for_precision
-from tasks.scoring.features import FEATURES
+from tasks.scoring import drift
+from tasks.scoring.features import FEATURES, SIGNAL_FEATURES
 from tasks.scoring.signals import DetectionPoint
 
 
@@ -132,6 +133,8 @@ def write_model(
             "stages": stage_metrics,
             "populations": _population_rates(data, scores, test_idx, thresholds),
         },
+        # What the model learned on, for the drift check to compare live traffic with.
+        "reference": drift.reference(data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages),
     }
     write_card(out, card, data.true_labels[test_idx], test_scores)
     return out

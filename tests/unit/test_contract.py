@@ -28,6 +28,7 @@ EXPECTED = {
     "legal.send": "legal",
     "legal.escalate": "legal",
     "maintenance.sweep_outbox": "maintenance",
+    "maintenance.check_drift": "maintenance",
 }
 
 
