@@ -329,6 +329,45 @@ def _backtest(path: Any, scorer: Any, other: Any, out: Any) -> None:
         console.print(f"the versions decide {d['differ']} of {d['records']} records differently")
 
 
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+def status(as_json: bool) -> None:
+    """Queue depths, workers online per queue, model versions, breaker, dead letters, outbox,
+    review backlog, deliveries and notices awaiting approval."""
+    from rich.table import Table
+
+    from workers.celery_app import app
+    from workers.status import collect
+
+    with session_scope() as session:
+        found = collect(app, session)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    out = Console()
+    table = Table(title=f"bulkguard at {found['at']}")
+    for column in ("queue", "waiting", "workers"):
+        table.add_column(column, justify="right" if column == "waiting" else "left")
+    for queue, waiting in found["queues"].items():
+        table.add_row(queue, str(waiting), ", ".join(found["workers"].get(queue, [])) or "NONE")
+    out.print(table)
+    models = ", ".join(f"{role} {v}" for role, v in found["models"].items()) or "NONE ACTIVE"
+    breaker = "OPEN: " + found["breaker"]["reason"] if found["breaker"]["open"] else "closed"
+    reviews, outbox = found["reviews"], found["outbox"]
+    out.print(f"models: {models}")
+    out.print(f"breaker: {breaker}")
+    out.print(
+        f"reviews pending: {reviews['pending']} (oldest {reviews['oldest_seconds']} s); "
+        f"notices awaiting approval: {found['notices_awaiting_approval']}"
+    )
+    out.print(
+        f"outbox: {outbox['unpublished']} unpublished, {outbox['unfinished']} unfinished "
+        f"(oldest {outbox['oldest_unfinished_seconds']} s); dead letters: "
+        f"{found['dead_letters']['total']} ({found['dead_letters']['last_24h']} in 24 h); "
+        f"deliveries: {found['deliveries']}"
+    )
+
+
 @main.group()
 def bench() -> None:
     """Benchmarks that report ratios against a baseline measured in the same run."""

@@ -1,0 +1,112 @@
+"""``bulkguard status``: what an operator checks first, read from the broker and the database.
+
+Workers are asked once, by one broadcast (``inspect active_queues``) with a short timeout: this
+is a command a person runs, not a probe run every few seconds by every container.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import redis
+from celery import Celery
+from kombu.common import ignore_errors
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from infra.db.models import (
+    DeadLetter,
+    Delivery,
+    EnforcementAction,
+    LegalNotice,
+    OutboxMessage,
+    utcnow,
+)
+from infra.registry import serving_versions
+from tasks.enforcement.breaker import open_reason
+from workers.queues import QUEUES
+
+# Kombu's Redis transport keeps a queue's messages of each priority step in its own list.
+_PRIORITY_SEPARATOR = "\x06\x16"
+
+
+def queue_depths(app: Celery) -> dict[str, int]:
+    """Messages waiting in each queue (not counting those a worker holds)."""
+    with app.connection_for_read() as conn:
+        if conn.transport.driver_type == "redis":
+            with redis.Redis.from_url(app.conf.broker_url) as client:
+                depths = {}
+                for queue in QUEUES:
+                    keys = [queue, *client.scan_iter(match=f"{queue}{_PRIORITY_SEPARATOR}*")]
+                    depths[queue] = sum(int(client.llen(key)) for key in keys)
+                return depths
+        depths = {}
+        for queue in QUEUES:
+            channel: Any = conn.channel()
+            try:
+                depths[queue] = channel.queue_declare(queue=queue, passive=True).message_count
+            except conn.channel_errors:
+                depths[queue] = 0  # not declared yet: nothing waits in it
+            finally:
+                ignore_errors(conn, channel.close)
+        return depths
+
+
+def workers_online(app: Celery, timeout: float = 1.0) -> dict[str, list[str]]:
+    """The workers that answered, by the queue they consume."""
+    answers = app.control.inspect(timeout=timeout).active_queues() or {}
+    online: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+    for worker, queues in sorted(answers.items()):
+        for queue in queues:
+            online.setdefault(queue["name"], []).append(worker)
+    return online
+
+
+def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
+    """Models, breaker, dead letters, outbox, reviews, deliveries and notices."""
+    serving = serving_versions(session)
+
+    def count(model: Any, *where: Any) -> int:
+        return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
+
+    def age(column: Any, *where: Any) -> float | None:
+        oldest = session.scalar(select(func.min(column)).where(*where))
+        return round((now - oldest).total_seconds(), 1) if oldest is not None else None
+
+    pending_review = (EnforcementAction.action == "review", EnforcementAction.status == "pending")
+    unfinished = (OutboxMessage.completed_at.is_(None),)
+    return {
+        "models": {role: row.version for role, row in sorted(serving.items())},
+        "breaker": {"open": open_reason(session) is not None, "reason": open_reason(session)},
+        "dead_letters": {
+            "total": count(DeadLetter),
+            "last_24h": count(DeadLetter, DeadLetter.created_at >= now - dt.timedelta(days=1)),
+        },
+        "outbox": {
+            "unpublished": count(OutboxMessage, OutboxMessage.published_at.is_(None)),
+            "unfinished": count(OutboxMessage, *unfinished),
+            "oldest_unfinished_seconds": age(OutboxMessage.created_at, *unfinished),
+        },
+        "reviews": {
+            "pending": count(EnforcementAction, *pending_review),
+            "oldest_seconds": age(EnforcementAction.created_at, *pending_review),
+        },
+        "deliveries": {
+            row.status: row.n
+            for row in session.execute(
+                select(Delivery.status, func.count().label("n")).group_by(Delivery.status)
+            )
+        },
+        "notices_awaiting_approval": count(LegalNotice, LegalNotice.status == "pending_review"),
+    }
+
+
+def collect(app: Celery, session: Session) -> dict[str, Any]:
+    now = utcnow()
+    return {
+        "at": now.isoformat(timespec="seconds"),
+        "queues": queue_depths(app),
+        "workers": workers_online(app),
+        **database_status(session, now),
+    }
