@@ -282,3 +282,29 @@ def test_registration_batches_survive_redis_forgetting_the_script(
     expected = MemoryNeighbourStore().observe_and_lookup(recs, DetectionPoint.REGISTRATION)
     np.testing.assert_array_equal(rows, expected)
     assert rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")].max() > 0
+
+
+def test_a_ban_lifted_on_appeal_leaves_the_rates(store: NeighbourStore) -> None:
+    recs = neighbourhood_records()
+    store.observe(recs, DetectionPoint.REGISTRATION)
+    store.record_bans(recs[:1])
+    store.forget_bans(recs[:1])
+    unbanned = EXPECTED.copy()
+    unbanned[:, [0, 2, 4]] = 0.0  # a1's ban was the only one
+    np.testing.assert_allclose(store.lookup(recs), unbanned, rtol=1e-6)
+
+
+def test_lifts_never_outlive_the_bans_they_lift(redis_client: redis.Redis) -> None:
+    store = RedisNeighbourStore(redis_client)
+    recs = neighbourhood_records()
+    store.observe(recs, DetectionPoint.REGISTRATION)
+    # A lift of a ban the store no longer knows (its sketch expired) lifts nothing.
+    store.forget_bans(recs[:1])
+    store.record_bans(recs[:1])
+    np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)
+    # A lift recorded, then the bans expire and a new one comes: the old lift is gone with them.
+    store.forget_bans(recs[:1])
+    for key in redis_client.scan_iter(match=f"{redis_store.PREFIX}:*:ban"):
+        redis_client.delete(key)
+    store.record_bans(recs[:1])
+    np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)

@@ -89,13 +89,23 @@ local expiring = {}
 -- neighbourhoods with one MGET of one key each instead of a PFCOUNT per sketch. A field never
 -- written reads as zero bytes.
 local offset = {acc = 0, ban = 10, rep = 20, lift = 30}
+-- Lifted bans (overturned on appeal) are a sketch of their own that reads subtract from the
+-- bans. It must describe the same bans: a lift whose neighbourhood's bans have expired lifts
+-- nothing, and a ban sketch started afresh starts with no lifts.
 for _, a in ipairs(batch.adds) do
   local hood = p .. ':' .. a[1] .. ':' .. a[2]
   local k = hood .. ':' .. a[3]
-  each_slice(a[4], function(members) redis.call('PFADD', k, unpack(members)) end)
-  local count = string.format('%010d', redis.call('PFCOUNT', k))
-  redis.call('SETRANGE', hood .. ':n', offset[a[3]], count)
-  expiring[k], expiring[hood .. ':n'] = recent, recent
+  local bans_known = redis.call('EXISTS', hood .. ':ban') == 1
+  if a[3] == 'ban' and not bans_known then
+    redis.call('DEL', hood .. ':lift')
+    redis.call('SETRANGE', hood .. ':n', offset.lift, string.rep('0', 10))
+  end
+  if a[3] ~= 'lift' or bans_known then
+    each_slice(a[4], function(members) redis.call('PFADD', k, unpack(members)) end)
+    local count = string.format('%010d', redis.call('PFCOUNT', k))
+    redis.call('SETRANGE', hood .. ':n', offset[a[3]], count)
+    expiring[k], expiring[hood .. ':n'] = recent, recent
+  end
 end
 -- registrations: [account, day, counters 'kind:hour:id']
 for _, r in ipairs(batch.registrations) do
