@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # Deliveries recorded but not confirmed this long after their last attempt are sent again.
     delivery_retry_seconds: int = Field(default=120, ge=1)
 
+    # The metrics exporter's basic-auth credentials: it refuses to start without both.
+    metrics_user: str | None = None
+    metrics_password: SecretStr | None = None
+
     # Who may approve, reject and withdraw legal notices: a comma-separated list of reviewer
     # names. Empty refuses every approval: nothing leaves for a company unless a named
     # reviewer of the operator's choosing signed it.

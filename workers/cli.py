@@ -369,6 +369,31 @@ def status(as_json: bool) -> None:
 
 
 @main.group()
+def metrics() -> None:
+    """The system's own metrics for Prometheus."""
+
+
+@metrics.command("serve")
+@click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=9808, show_default=True, type=click.IntRange(1, 65535))
+def metrics_serve(bind: str, port: int) -> None:
+    """Serve /metrics behind basic auth (BULKGUARD_METRICS_USER, BULKGUARD_METRICS_PASSWORD)."""
+    from workers.celery_app import app
+    from workers.metrics import make_metrics_server
+
+    settings = get_settings()
+    password = settings.metrics_password.get_secret_value() if settings.metrics_password else ""
+    if not settings.metrics_user or not password:
+        raise click.ClickException(
+            "set BULKGUARD_METRICS_USER and BULKGUARD_METRICS_PASSWORD: the metrics describe "
+            "enforcement and are never served without authentication"
+        )
+    server = make_metrics_server(app, bind, port, settings.metrics_user, password)
+    console.print(f"metrics on http://{bind}:{server.server_port}/metrics (basic auth)")
+    server.serve_forever()
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks that report ratios against a baseline measured in the same run."""
 
