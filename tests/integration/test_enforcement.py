@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +21,8 @@ from sqlalchemy import select, update
 from infra.db.models import Account, DeadLetter, Delivery, EnforcementAction, Label, Score
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from tasks.enforcement.policy import parse
+from tasks.enforcement.policy_file import DEFAULT_POLICY
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tests.integration.waiting import count
@@ -283,3 +287,57 @@ def test_actions_are_released_when_due(start, active_model):
         what="released and delivered",
     )
     assert {a.id for a in in_force()} == {a.id for a in scheduled}
+
+
+def put(path: Path, text: str) -> None:
+    """Replace the file by a rename, as a deployment does, dated a few seconds back (settled)."""
+    partial = path.with_suffix(".partial")
+    partial.write_text(text)
+    past = time.time() - 5
+    os.utime(partial, (past, past))
+    partial.replace(path)
+
+
+@SQLITE_ONLY
+def test_a_policy_changed_under_running_workers_applies_without_a_restart(
+    start, active_model, tmp_path: Path
+):
+    shipped = DEFAULT_POLICY.read_text()
+    version = parse(shipped, "shipped").version
+    policy = tmp_path / "policy.toml"
+    put(policy, shipped)
+    workers = start(QUEUES, extra_env={"BULKGUARD_POLICY_FILE": str(policy)})
+    score(workers, messaging_accounts(100))
+    workers.wait_for(lambda: len(in_force()) > 0, what="actions under the first policy")
+    assert {a.policy_version for a in actions()} == {version}
+
+    # A cautious rollout: the ban band goes to people instead, under a new version.
+    cautious = shipped.replace(f'version = "{version}"', 'version = "cautious-1"').replace(
+        'bands = ["ban"]\naction = "ban"', 'bands = ["ban"]\naction = "review"'
+    )
+    assert cautious != shipped
+    put(policy, cautious)
+    time.sleep(2.5)  # workers look at the file every 2 s
+    later = messaging_accounts(100, seed=9)
+    score(workers, later)
+    ids = [a["account_id"] for a in later]
+    workers.wait_for(
+        lambda: bool(actions(EnforcementAction.account_id.in_(ids))), what="actions under it"
+    )
+    under_new = actions(EnforcementAction.account_id.in_(ids))
+    assert {a.policy_version for a in under_new} == {"cautious-1"}
+    assert "ban" not in {a.action for a in under_new}
+
+    # A broken change is refused and the policy in force stays.
+    put(policy, "version = ")
+    time.sleep(2.5)
+    third = messaging_accounts(100, seed=10)
+    score(workers, third)
+    third_ids = [a["account_id"] for a in third]
+    workers.wait_for(
+        lambda: bool(actions(EnforcementAction.account_id.in_(third_ids))), what="third batch"
+    )
+    assert {a.policy_version for a in actions(EnforcementAction.account_id.in_(third_ids))} == {
+        "cautious-1"
+    }
+    assert "enforcement policy change refused" in workers.logs()
