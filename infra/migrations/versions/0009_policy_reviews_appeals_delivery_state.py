@@ -5,6 +5,7 @@ Revision ID: 0009
 Revises: 0008
 """
 
+import datetime as dt
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -51,6 +52,8 @@ def upgrade() -> None:
             sqlite_where=sa.text("origin_id IS NULL"),
             postgresql_where=sa.text("origin_id IS NULL"),
         )
+
+    _give_legacy_restrictions_a_term()
 
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.add_column(
@@ -116,6 +119,36 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("labels", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_labels_account_id"), ["account_id"], unique=False)
+
+
+# Restrictions made before they had terms were open-ended; they get the first step of the
+# shipped policy's ladder from when they were made, so beat lifts them (at once if that is past).
+LEGACY_TERM = dt.timedelta(days=1)
+
+
+def _give_legacy_restrictions_a_term() -> None:
+    actions = sa.table(
+        "enforcement_actions",
+        sa.column("id", sa.Integer),
+        sa.column("action", sa.String),
+        sa.column("status", sa.String),
+        sa.column("created_at", infra.db.models.UTCDateTime(timezone=True)),
+        sa.column("expires_at", infra.db.models.UTCDateTime(timezone=True)),
+    )
+    bind = op.get_bind()
+    legacy = bind.execute(
+        sa.select(actions.c.id, actions.c.created_at).where(
+            actions.c.action == "restrict",
+            actions.c.status == "active",
+            actions.c.expires_at.is_(None),
+        )
+    ).all()
+    for action_id, created_at in legacy:
+        bind.execute(
+            sa.update(actions)
+            .where(actions.c.id == action_id)
+            .values(expires_at=created_at + LEGACY_TERM)
+        )
 
 
 def downgrade() -> None:
