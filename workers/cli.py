@@ -187,7 +187,7 @@ def model_register(path: Path, labels_path: Path, activate: bool, shadow: bool) 
             labelled = read_labelled(labels_path)
             _report_rejected_lines(labelled.errors)
             model_dir = register_file(path, labelled, get_settings().models_dir)
-        except (LabelledFileError, ModelFileError) as exc:
+        except (LabelledFileError, ModelFileError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
     _register(model_dir, activate=activate, shadow=shadow)
 

@@ -71,22 +71,14 @@ def register_file(path: Path, labelled: LabelledFile, out_root: Path) -> Path:
     data = labelled_dataset(labelled.records)
     held_out = split_by_account(data.accounts) == 2
     valid_idx, test_idx = np.nonzero(~held_out)[0], np.nonzero(held_out)[0]
-    for name, rows in (("threshold", valid_idx), ("test", test_idx)):
-        if len(np.unique(data.true_labels[rows])) < 2:
-            raise ModelFileError(
-                f"the {name} rows of {labelled.name} hold one class only: label more accounts"
-            )
-    scores = booster.inplace_predict(data.features, validate_features=False).astype(np.float32)
     return write_model(
         booster,
         data,
-        scores,
         valid_idx=valid_idx,
         test_idx=test_idx,
         described={
             **labelled.describe(),
             "split": "80/20 by account (thresholds/test): the model was trained elsewhere",
-            "test_rows": len(test_idx),
             "model_file": path.name,
             "model_file_sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
         },

@@ -69,25 +69,16 @@ def fit_and_write(
     test, and write the versioned model directory with its card."""
     split = split_by_account(data.accounts)
     train_idx, valid_idx, test_idx = (np.nonzero(split == k)[0] for k in range(3))
-    for name, rows in (("validation", valid_idx), ("test", test_idx)):
-        if len(np.unique(data.true_labels[rows])) < 2:
-            raise ValueError(
-                f"the {name} split has only one class: too few labelled accounts to set "
-                "thresholds and measure them (label more accounts of each kind)"
-            )
     booster = _fit(config, data, train_idx, valid_idx)
-    scores = booster.inplace_predict(data.features, validate_features=False).astype(np.float32)
     return write_model(
         booster,
         data,
-        scores,
         valid_idx=valid_idx,
         test_idx=test_idx,
         described={
             **described,
             "rows": len(data.labels),
             "split": "60/20/20 by account",
-            "test_rows": len(test_idx),
         },
         training={
             "trees": config.trees,
@@ -101,7 +92,6 @@ def fit_and_write(
 def write_model(
     booster: xgb.Booster,
     data: Dataset,
-    scores: npt.NDArray[np.float32],
     *,
     valid_idx: npt.NDArray[np.intp],
     test_idx: npt.NDArray[np.intp],
@@ -111,6 +101,9 @@ def write_model(
 ) -> Path:
     """Thresholds from the validation rows, metrics from the test rows, and the model with its
     card in a new versioned directory under ``out_root``."""
+    _require_both_classes(data, valid_idx, test_idx)
+    scores = booster.inplace_predict(data.features, validate_features=False).astype(np.float32)
+    described = {**described, "test_rows": len(test_idx)}
     thresholds, stage_metrics = _thresholds(data, scores, valid_idx, test_idx)
     version = _version(booster)
     out = out_root / version
@@ -221,6 +214,19 @@ def _thresholds(
             },
         }
     return thresholds, stage_metrics
+
+
+def _require_both_classes(
+    data: Dataset, valid_idx: npt.NDArray[np.intp], test_idx: npt.NDArray[np.intp]
+) -> None:
+    """Thresholds are set on the validation rows and measured on the test rows: each needs
+    abusive and benign rows."""
+    for name, rows in (("validation", valid_idx), ("test", test_idx)):
+        if _classes(data.true_labels[rows]) < 2:
+            raise ValueError(
+                f"the {name} split has only one class: too few labelled accounts to set "
+                "thresholds and measure them (label more accounts of each kind)"
+            )
 
 
 def _classes(labels: npt.NDArray[np.int8]) -> int:
