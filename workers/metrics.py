@@ -34,6 +34,7 @@ from infra.db.models import (
     utcnow,
 )
 from infra.db.session import session_scope
+from infra.redaction import redact
 from workers.status import database_status, queue_depths
 
 REFRESH_SECONDS = 30.0
@@ -191,7 +192,8 @@ def _gauge(name: str, doc: str, value: float) -> Metric:
 def _reason_kinds(rows: Iterable[Any]) -> list[tuple[str, str, int]]:
     counts: dict[tuple[str, str], int] = {}
     for task, reason in rows:
-        kind = reason.split(":", 1)[0].strip()[:60] if ":" in reason else "other"
+        # Masked: a label value is shown wherever the series is, so no number or address in it.
+        kind = redact(reason.split(":", 1)[0].strip()[:60]) if ":" in reason else "other"
         counts[(task, kind)] = counts.get((task, kind), 0) + 1
     top = sorted(counts.items(), key=lambda item: -item[1])
     kept = top[:REASON_KINDS]

@@ -19,14 +19,13 @@ from infra.db.inserts import insert_new
 from infra.db.models import (
     Account,
     Appeal,
-    AuditEvent,
     EnforcementAction,
     Evidence,
     EvidenceLink,
     utcnow,
 )
 from tasks.enforcement import labels
-from tasks.enforcement.enforce import end, scored_records
+from tasks.enforcement.enforce import audit, end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
 from tasks.outcome import Outcome
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
@@ -73,15 +72,7 @@ def decide_appeal(
         return _decided_before(session, action, decided, outcome)
     labels.keep(session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor)
     if outcome == "uphold":
-        session.add(
-            AuditEvent(
-                entity="enforcement_action",
-                entity_id=action.id,
-                event="appeal_upheld",
-                actor=actor,
-                details={"reason": reason},
-            )
-        )
+        audit(session, action.id, "appeal_upheld", actor=actor, details={"reason": reason})
         return Outcome(_summary(session, action, outcome, companies=[]))
     return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours)
 

@@ -64,6 +64,21 @@ def record_actions(
     return created
 
 
+def audit(
+    session: Session, action_id: int, event: str, *, actor: str, details: dict[str, Any]
+) -> None:
+    """Append to the action's audit trail: who did what to it, and why."""
+    session.add(
+        AuditEvent(
+            entity="enforcement_action",
+            entity_id=action_id,
+            event=event,
+            actor=actor,
+            details=details,
+        )
+    )
+
+
 def term_end(now: dt.datetime, days: int | None) -> dt.datetime | None:
     return now + dt.timedelta(days=days) if days is not None else None
 
@@ -202,14 +217,12 @@ def end(
     for action in actions:
         previous = action.status
         action.status = status
-        session.add(
-            AuditEvent(
-                entity="enforcement_action",
-                entity_id=action.id,
-                event=status,
-                actor=actor,
-                details={**details, "previous_status": previous},
-            )
+        audit(
+            session,
+            action.id,
+            status,
+            actor=actor,
+            details={**details, "previous_status": previous},
         )
     session.flush()
     restore_standing(session, (a.account_id for a in actions))

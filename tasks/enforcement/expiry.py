@@ -8,9 +8,9 @@ import datetime as dt
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from infra.db.models import AuditEvent, EnforcementAction
+from infra.db.models import EnforcementAction
 from tasks.enforcement.breaker import HELD
-from tasks.enforcement.enforce import end
+from tasks.enforcement.enforce import audit, end
 from tasks.enforcement.policy import Policy
 from tasks.outcome import Outcome
 
@@ -80,13 +80,11 @@ def _dismiss_stale_reviews(session: Session, policy: Policy, now: dt.datetime) -
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             continue
         dismissed += 1
-        session.add(
-            AuditEvent(
-                entity="enforcement_action",
-                entity_id=review.id,
-                event="dismissed",
-                actor=ACTOR,
-                details={"reason": "expired", "pending_days": policy.reviews.expire_after_days},
-            )
+        audit(
+            session,
+            review.id,
+            "dismissed",
+            actor=ACTOR,
+            details={"reason": "expired", "pending_days": policy.reviews.expire_after_days},
         )
     return dismissed

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import AuditEvent, EnforcementAction
+from infra.db.models import EnforcementAction
 from tasks.enforcement.breaker import HELD, open_reason
-from tasks.enforcement.enforce import actions_by_account, put_in_force
+from tasks.enforcement.enforce import actions_by_account, audit, put_in_force
 from tasks.outcome import Outcome
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
 
@@ -65,16 +65,12 @@ def release_due(session: Session, *, neighbours: NeighbourStore, now: dt.datetim
             action.status = "active"
             in_force.add(action.action)
             released.append(action)
-        session.add(
-            AuditEvent(
-                entity="enforcement_action",
-                entity_id=action.id,
-                event=action.status if action.status == "superseded" else "released",
-                actor=ACTOR,
-                details={
-                    "release_at": action.release_at.isoformat() if action.release_at else None
-                },
-            )
+        audit(
+            session,
+            action.id,
+            action.status if action.status == "superseded" else "released",
+            actor=ACTOR,
+            details={"release_at": action.release_at.isoformat() if action.release_at else None},
         )
     session.flush()
     outcome = put_in_force(
@@ -94,12 +90,4 @@ def _hold(session: Session, action: EnforcementAction, reason: str) -> None:
     action.action, action.status = "review", "pending"
     action.rule = f"{action.rule or 'ban'}{HELD}"
     action.expires_at = None
-    session.add(
-        AuditEvent(
-            entity="enforcement_action",
-            entity_id=action.id,
-            event="held",
-            actor=ACTOR,
-            details={"held": reason},
-        )
-    )
+    audit(session, action.id, "held", actor=ACTOR, details={"held": reason})

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
 from tasks.enforcement import labels
 from tasks.enforcement.apply import past_restrictions
-from tasks.enforcement.enforce import put_in_force, record_actions, scored_records, term_end
+from tasks.enforcement.enforce import audit, put_in_force, record_actions, scored_records, term_end
 from tasks.enforcement.policy import Policy, restriction_term
 from tasks.outcome import Outcome
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
@@ -57,14 +57,12 @@ def decide_review(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(review)
         return _already(session, review, outcome)
-    session.add(
-        AuditEvent(
-            entity="enforcement_action",
-            entity_id=review.id,
-            event=f"review:{outcome}",
-            actor=actor,
-            details={"note": note, "policy_version": policy.version},
-        )
+    audit(
+        session,
+        review.id,
+        f"review:{outcome}",
+        actor=actor,
+        details={"note": note, "policy_version": policy.version},
     )
     labels.keep(session, review, abusive=outcome != "dismiss", source="review", decided_by=actor)
     summary: dict[str, Any] = {"review_id": review.id, "outcome": outcome, "action_id": None}
