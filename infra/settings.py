@@ -104,12 +104,31 @@ class Settings(BaseSettings):
     metrics_user: str | None = None
     metrics_password: SecretStr | None = None
 
+    # Worker logs as plain lines ("text") or one JSON object per line ("json": infra.json_logs),
+    # and the key of the hash that JSON lines show in place of an account id: set a secret of
+    # the deployment's, so that only who holds it can tell which hash is which account.
+    log_format: Literal["text", "json"] = "text"
+    log_hash_key: SecretStr = SecretStr("bulkguard-log-ref")
+
+    # Where each worker keeps its liveness and readiness files (workers.health); unset, none.
+    health_dir: Path | None = None
+
+    # Flower (``bulkguard flower``): refuses to start without both credentials; listens on
+    # loopback unless told otherwise (compose sets 0.0.0.0 inside the container and publishes
+    # the port on the host's loopback only); keeps its state under the data directory.
+    flower_user: str | None = None
+    flower_password: SecretStr | None = None
+    flower_address: str = "127.0.0.1"
+    flower_port: int = Field(default=5555, ge=0, le=65535)
+    # Tasks Flower keeps in memory and in its state file; the oldest are dropped first.
+    flower_max_tasks: int = Field(default=10_000, ge=1)
+
     # Who may approve, reject and withdraw legal notices: a comma-separated list of reviewer
     # names. Empty refuses every approval: nothing leaves for a company unless a named
     # reviewer of the operator's choosing signed it.
     legal_reviewers: str = ""
 
-    @field_validator("policy_file", mode="before")
+    @field_validator("policy_file", "health_dir", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # Compose passes an unset variable as an empty string: that means "the default".
@@ -128,6 +147,10 @@ class Settings(BaseSettings):
         if self.database_url:
             return normalize_database_url(self.database_url)
         return f"sqlite:///{(self.data_dir / 'bulkguard.sqlite3').resolve()}"
+
+    @property
+    def flower_state_path(self) -> Path:
+        return self.data_dir / "flower" / "state"
 
     @property
     def models_dir(self) -> Path:

@@ -9,6 +9,7 @@ from celery import Celery
 
 from infra.settings import Settings, get_settings
 from workers.config import celery_config
+from workers.health import HealthFiles
 from workers.privacy import ValueFreeAMQP
 from workers.queues import TASK_MODULES
 from workers.serialization import register_fast_json
@@ -35,6 +36,7 @@ def make_app(settings: Settings, *, current: bool = True) -> Celery:
     # Task messages carry value-free argument reprs: see workers.privacy.
     made = BulkguardCelery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
     made.conf.update(celery_config(settings))
+    made.steps["consumer"].add(HealthFiles)
     return made
 
 
@@ -44,4 +46,5 @@ app.loader.import_default_modules()
 for module in TASK_MODULES:
     __import__(module)
 
-import workers.lifecycle  # noqa: E402, F401 - connects the per-process signal handlers
+import workers.lifecycle  # noqa: E402 - connects the per-process signal handlers
+import workers.log_format  # noqa: E402, F401 - connects the log format's signal handlers

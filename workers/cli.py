@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -10,9 +11,11 @@ from typing import Any
 
 import click
 import orjson
+from pydantic import SecretStr
 from rich.console import Console
 from sqlalchemy import select
 
+from infra.basic_auth import BasicAuth
 from infra.db.migrate import upgrade
 from infra.db.models import ModelVersion
 from infra.db.session import session_scope
@@ -24,6 +27,7 @@ from workers.companies_cli import companies
 from workers.dead_letters_cli import dead_letters
 from workers.deliveries_cli import deliveries
 from workers.enforcement_cli import appeal, breaker, policy, report, review
+from workers.health_cli import health
 from workers.learning_cli import labels
 from workers.legal_cli import legal
 
@@ -46,11 +50,16 @@ def main() -> None:
     show_default=True,
     type=click.Path(dir_okay=False, path_type=Path),
 )
-def demo(accounts: int, seed: int, report: Path) -> None:
-    """Run the whole pipeline end to end on a simulated population."""
+@click.option(
+    "--keep-running",
+    is_flag=True,
+    help="After the report, keep the workers and Flower up until Ctrl-C.",
+)
+def demo(accounts: int, seed: int, report: Path, keep_running: bool) -> None:
+    """Run the whole pipeline end to end on a simulated population, with Flower beside it."""
     from workers.demo import run_demo
 
-    run_demo(accounts, seed, report, Console())
+    run_demo(accounts, seed, report, Console(), keep_running=keep_running)
 
 
 @main.group()
@@ -368,6 +377,15 @@ def status(as_json: bool) -> None:
     )
 
 
+@main.command("log-ref")
+@click.argument("account_id")
+def log_ref(account_id: str) -> None:
+    """The hash JSON logs show for ACCOUNT_ID (under BULKGUARD_LOG_HASH_KEY)."""
+    from infra.json_logs import account_ref
+
+    click.echo(account_ref(account_id, get_settings().log_hash_key.get_secret_value()))
+
+
 @main.group()
 def metrics() -> None:
     """The system's own metrics for Prometheus."""
@@ -375,22 +393,63 @@ def metrics() -> None:
 
 @metrics.command("serve")
 @click.option("--bind", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=9808, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--port", default=9808, show_default=True, type=click.IntRange(0, 65535))
 def metrics_serve(bind: str, port: int) -> None:
     """Serve /metrics behind basic auth (BULKGUARD_METRICS_USER, BULKGUARD_METRICS_PASSWORD)."""
     from workers.celery_app import app
     from workers.metrics import make_metrics_server
 
     settings = get_settings()
-    password = settings.metrics_password.get_secret_value() if settings.metrics_password else ""
-    if not settings.metrics_user or not password:
-        raise click.ClickException(
-            "set BULKGUARD_METRICS_USER and BULKGUARD_METRICS_PASSWORD: the metrics describe "
-            "enforcement and are never served without authentication"
-        )
-    server = make_metrics_server(app, bind, port, settings.metrics_user, password)
+    auth = _operator_auth(settings.metrics_user, settings.metrics_password, "METRICS")
+    server = make_metrics_server(app, bind, port, auth)
     console.print(f"metrics on http://{bind}:{server.server_port}/metrics (basic auth)")
-    server.serve_forever()
+    # SIGTERM (`docker compose stop`) is a clean stop, as Ctrl-C is.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.option("--address", default=None, help="Address to listen on [BULKGUARD_FLOWER_ADDRESS].")
+@click.option("--port", default=None, type=click.IntRange(0, 65535), help="[BULKGUARD_FLOWER_PORT]")
+def flower(address: str | None, port: int | None) -> None:
+    """Flower, every path behind basic auth (BULKGUARD_FLOWER_USER, BULKGUARD_FLOWER_PASSWORD)."""
+    from workers.celery_app import app
+    from workers.flower_service import build, serve
+
+    settings = get_settings()
+    auth = _operator_auth(settings.flower_user, settings.flower_password, "FLOWER")
+    address = address or settings.flower_address
+    service = build(
+        app,
+        auth,
+        address=address,
+        port=settings.flower_port if port is None else port,
+        state_path=settings.flower_state_path,
+        max_tasks=settings.flower_max_tasks,
+    )
+    serve(
+        service,
+        # Printed on stdout, flushed: the demo and the tests read the port from this line.
+        lambda bound: print(f"flower on http://{address}:{bound}/ (basic auth)", flush=True),
+    )
+
+
+def _operator_auth(user: str | None, password: SecretStr | None, kind: str) -> BasicAuth:
+    secret = password.get_secret_value() if password else ""
+    if not user or not secret:
+        raise click.ClickException(
+            f"set BULKGUARD_{kind}_USER and BULKGUARD_{kind}_PASSWORD: it shows how enforcement "
+            "runs and is never served without authentication"
+        )
+    try:
+        return BasicAuth(user, secret)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
 
 
 @main.group()
@@ -692,6 +751,7 @@ main.add_command(legal)
 main.add_command(policy)
 main.add_command(report)
 main.add_command(review)
+main.add_command(health)
 
 if __name__ == "__main__":
     sys.exit(main())

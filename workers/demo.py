@@ -1,13 +1,18 @@
 """``bulkguard demo``: the whole job, end to end, on one machine.
 
 It starts what is missing (a local Redis, the schema, a first model), starts one worker per
-queue as separate processes, enqueues a simulated population by task name as an upstream
-service would, waits for the four stages to drain, and reports what happened.
+queue as separate processes and Flower (with credentials made for this run), enqueues a
+simulated population by task name as an upstream service would, waits for the four stages to
+drain, and reports what happened.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
+import signal
+import socket
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +23,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from infra.basic_auth import BasicAuth
 from infra.db.migrate import upgrade
 from infra.db.session import session_scope
 from infra.local_redis import ensure_redis
@@ -29,7 +35,14 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
 from tasks.scoring.signals import batches_by_stage
-from workers.processes import DEMO_ENFORCEMENT, start_workers, stop_workers, wait_until_ready
+from workers.processes import (
+    DEMO_ENFORCEMENT,
+    start_flower,
+    start_workers,
+    stop_flower,
+    stop_workers,
+    wait_until_ready,
+)
 from workers.report import pipeline_counts, wait_until_drained
 
 BATCH = 500
@@ -47,7 +60,13 @@ class DemoResult:
 
 
 def run_demo(
-    accounts: int, seed: int, report: Path, console: Console, drain_timeout: float = 1800.0
+    accounts: int,
+    seed: int,
+    report: Path,
+    console: Console,
+    *,
+    drain_timeout: float = 1800.0,
+    keep_running: bool = False,
 ) -> DemoResult:
     settings = get_settings()
     started = time.monotonic()
@@ -79,10 +98,20 @@ def run_demo(
             env["DATABASE_URL"] = settings.database_url
         log_dir = settings.data_dir / "logs"
         workers = start_workers(DEMO_CONCURRENCY, env, log_dir, tag)
+        flower = None
         try:
-            with console.status("Starting one worker per queue"):
+            with console.status("Starting one worker per queue, and Flower"):
+                # One-time credentials: Flower never runs without authentication.
+                auth = BasicAuth("demo", secrets.token_urlsafe(12))
+                flower = start_flower(
+                    env, auth, log_dir / "flower.log", port=_free_or_any(settings.flower_port)
+                )
                 wait_until_ready(app, workers, tag)
             console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
+            console.print(
+                f"Flower: {flower.url} (user [bold]{auth.user}[/], "
+                f"password [bold]{auth.password}[/], for this run only)"
+            )
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
                 # Sent by task name with plain JSON, as upstream services send them.
@@ -98,9 +127,13 @@ def run_demo(
                     timeout=drain_timeout,
                     on_poll=lambda counts: progress.update(scored, completed=counts["scored"]),
                 )
+            if keep_running:
+                _hold(console)
         finally:
             with console.status("Stopping workers"):
                 stop_workers(workers)
+                if flower is not None:
+                    stop_flower(flower)
 
         with session_scope() as session:
             counts = pipeline_counts(session, account_ids, version)
@@ -115,6 +148,27 @@ def run_demo(
     report.write_text(json.dumps(summary, indent=2) + "\n")
     _print_summary(console, summary, report)
     return DemoResult(summary)
+
+
+def _free_or_any(port: int) -> int:
+    """``port`` when nothing listens there, else 0 (any free port)."""
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
+    return port
+
+
+def _hold(console: Console) -> None:
+    console.print("Workers and Flower keep running: press Ctrl-C to stop them.")
+    # SIGTERM (a service manager, `kill`) stops them the same way, through the caller's finally.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        console.print()
 
 
 def _ensure_model(console: Console, seed: int) -> str:

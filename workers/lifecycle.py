@@ -12,9 +12,6 @@ from __future__ import annotations
 import gc
 import logging
 import os
-import signal
-import threading
-import time
 from typing import Any
 
 from celery.exceptions import Reject, TimeLimitExceeded
@@ -31,7 +28,7 @@ from infra.redis_client import reset_redis
 from tasks.pipeline import PipelineTask, keep_input_from_parent
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
-from workers.processes import LAUNCHER_ENV
+from workers.processes import stop_with_launcher
 
 log = logging.getLogger(__name__)
 
@@ -109,14 +106,4 @@ def _watch_launcher(**_: Any) -> None:
     """A worker launched by bulkguard itself (the demo, the benchmark, the tests) stops when its
     launcher is gone, however the launcher died: an orphaned worker would otherwise keep taking
     tasks from the queues of whoever runs next. Workers an operator starts are not affected."""
-    launcher = os.environ.get(LAUNCHER_ENV)
-    if not launcher:
-        return
-
-    def watch() -> None:
-        while os.getppid() == int(launcher):
-            time.sleep(1.0)
-        log.warning("launcher %s is gone: shutting down", launcher)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="launcher-watch", daemon=True).start()
+    stop_with_launcher()

@@ -9,8 +9,6 @@ failures come from Flower's own metrics (README, "Operating it").
 
 from __future__ import annotations
 
-import base64
-import hmac
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -23,6 +21,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from sqlalchemy import func, select
 
+from infra.basic_auth import CHALLENGE, BasicAuth
 from infra.db.models import (
     DeadLetter,
     Delivery,
@@ -204,18 +203,12 @@ def _reason_kinds(rows: Iterable[Any]) -> list[tuple[str, str, int]]:
     return out
 
 
-def authenticated(app: Any, user: str, password: str) -> Any:
-    """Answer 401 to a request without these basic-auth credentials (compared in constant
-    time), on every path."""
-    expected = base64.b64encode(f"{user}:{password}".encode()).decode()
+def authenticated(app: Any, auth: BasicAuth) -> Any:
+    """Answer 401 to a request without ``auth``'s credentials, on every path."""
 
     def guarded(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        given = environ.get("HTTP_AUTHORIZATION", "")
-        if not hmac.compare_digest(given.encode(), f"Basic {expected}".encode()):
-            start_response(
-                "401 Unauthorized",
-                [("WWW-Authenticate", 'Basic realm="bulkguard"'), ("Content-Type", "text/plain")],
-            )
+        if not auth.accepts(environ.get("HTTP_AUTHORIZATION")):
+            start_response("401 Unauthorized", [CHALLENGE, ("Content-Type", "text/plain")])
             return [b"authentication required\n"]
         result: Iterable[bytes] = app(environ, start_response)
         return result
@@ -228,13 +221,13 @@ class _QuietHandler(WSGIRequestHandler):
         pass  # scrapes every few seconds would drown the log
 
 
-def make_metrics_server(app: Celery, host: str, port: int, user: str, password: str) -> WSGIServer:
+def make_metrics_server(app: Celery, host: str, port: int, auth: BasicAuth) -> WSGIServer:
     """A server for ``/metrics`` (and any path) behind basic auth, not yet serving."""
     registry = CollectorRegistry(auto_describe=False)
     registry.register(BulkguardCollector(app))
     return make_server(
         host,
         port,
-        authenticated(make_wsgi_app(registry), user, password),
+        authenticated(make_wsgi_app(registry), auth),
         handler_class=_QuietHandler,
     )

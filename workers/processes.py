@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -14,6 +17,10 @@ from pathlib import Path
 import redis
 from celery import Celery
 from kombu.exceptions import OperationalError as BrokerError
+
+from infra.basic_auth import BasicAuth
+
+log = logging.getLogger(__name__)
 
 # The process that launched a worker, for the worker to stop when it is gone (see
 # ``workers.lifecycle``): set for the workers the demo, the bench and the tests start.
@@ -26,6 +33,22 @@ DEMO_ENFORCEMENT = {
     "BULKGUARD_RELEASE_DELAY_MAX_SECONDS": "0",
     "BULKGUARD_BREAKER_MIN_BANS": "1000000",
 }
+
+
+def stop_with_launcher() -> None:
+    """In a process this module started (``LAUNCHER_ENV`` set), send ourselves SIGTERM once the
+    launcher is gone, however it died; a process an operator starts is not affected."""
+    launcher = os.environ.get(LAUNCHER_ENV)
+    if not launcher:
+        return
+
+    def watch() -> None:
+        while os.getppid() == int(launcher):
+            time.sleep(1.0)
+        log.warning("launcher %s is gone: shutting down", launcher)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="launcher-watch", daemon=True).start()
 
 
 @dataclass
@@ -113,3 +136,58 @@ def stop_workers(workers: Sequence[WorkerProcess], timeout: float = 60.0) -> Non
         except subprocess.TimeoutExpired:
             os.killpg(w.process.pid, signal.SIGKILL)
             w.process.wait()
+
+
+@dataclass
+class FlowerProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+
+# The line ``bulkguard flower`` prints once it listens (see ``workers.cli.flower``).
+_LISTENING = re.compile(rb"flower on (http://\S+/) ")
+
+
+def start_flower(
+    env: Mapping[str, str], auth: BasicAuth, log_path: Path, port: int = 0, timeout: float = 30.0
+) -> FlowerProcess:
+    """``bulkguard flower`` on loopback with these credentials, once it listens."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    argv = [sys.executable, "-m", "workers.cli", "flower", "--address=127.0.0.1", f"--port={port}"]
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            argv,
+            env={
+                **os.environ,
+                **env,
+                "BULKGUARD_FLOWER_USER": auth.user,
+                "BULKGUARD_FLOWER_PASSWORD": auth.password,
+                LAUNCHER_ENV: str(os.getpid()),
+            },
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = _LISTENING.search(log_path.read_bytes())
+        if found:
+            return FlowerProcess(process, found.group(1).decode(), log_path)
+        if process.poll() is not None:
+            break
+        time.sleep(0.1)
+    stop_flower(FlowerProcess(process, "", log_path))
+    tail = log_path.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"flower did not start listening:\n{tail}")
+
+
+def stop_flower(flower: FlowerProcess, timeout: float = 15.0) -> None:
+    """SIGTERM: Flower saves its state, then exits."""
+    if flower.process.poll() is None:
+        flower.process.send_signal(signal.SIGTERM)
+    try:
+        flower.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(flower.process.pid, signal.SIGKILL)
+        flower.process.wait()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import functools
 import logging
 
-from infra.db.models import utcnow
+from infra.db.models import EnforcementAction, utcnow
 from infra.dead_letters import Rejection
+from infra.json_logs import ACCOUNT_ATTRIBUTE
 from infra.redis_client import get_redis
 from infra.settings import get_settings
 from infra.sinks import platform_sink
@@ -72,7 +73,7 @@ def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
 def appeal(run: TaskRun, request: AppealAction) -> Outcome:
     """Uphold or overturn an action; an appeal that cannot be decided is kept with its reason."""
     try:
-        return decide_appeal(
+        decided = decide_appeal(
             run.session,
             request.action_id,
             outcome=request.outcome,
@@ -80,6 +81,7 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
             reason=request.reason,
             neighbours=RedisNeighbourStore(get_redis()),
         )
+        return _logged(run, decided, "appeal", request.action_id)
     except AppealError as exc:
         return _refused(str(exc), request.kwargs())
 
@@ -88,7 +90,7 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
 def decide(run: TaskRun, request: DecideReview) -> Outcome:
     """A person's decision on a review case, enforced like an automatic action."""
     try:
-        return decide_review(
+        decided = decide_review(
             run.session,
             request.review_id,
             outcome=request.outcome,
@@ -98,8 +100,24 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
             neighbours=RedisNeighbourStore(get_redis()),
             now=utcnow(),
         )
+        return _logged(run, decided, "review", request.review_id)
     except ReviewError as exc:
         return _refused(str(exc), request.kwargs())
+
+
+def _logged(run: TaskRun, outcome: Outcome, kind: str, action_id: int) -> Outcome:
+    """A person's decision, logged once it has committed, with the account it is about (JSON
+    logs show a hash of it: infra.json_logs)."""
+    if outcome.summary.get("already_decided"):
+        return outcome
+    account_id = run.session.get_one(EnforcementAction, action_id).account_id
+    decision = outcome.summary.get("outcome")
+    outcome.after_commit.append(
+        lambda: log.info(
+            "%s %s decided: %s", kind, action_id, decision, extra={ACCOUNT_ATTRIBUTE: account_id}
+        )
+    )
+    return outcome
 
 
 @pipeline_task(ExpireActions, soft_time_limit=60, time_limit=90)

@@ -56,13 +56,15 @@ COMPOSE_VARIABLES = {
     "REDIS_PASSWORD": "redis-test-secret",
     "FLOWER_USER": "operator",
     "FLOWER_PASSWORD": "flower-test-secret",
+    "METRICS_USER": "prometheus",
+    "METRICS_PASSWORD": "metrics-test-secret",
 }
 CONTAINER_DATA_DIR = "/data"
 
 WORKER_SERVICES = {f"worker-{queue}": queue for queue in QUEUES}
 # Every service the tests below run or check; a service added to the compose file without a test
 # fails test_every_service_is_tested.
-TESTED_SERVICES = {"redis", "postgres", "migrate", "beat", "flower", *WORKER_SERVICES}
+TESTED_SERVICES = {"redis", "postgres", "migrate", "beat", "flower", "metrics", *WORKER_SERVICES}
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -462,6 +464,10 @@ def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
     data_dir = Path(env["BULKGUARD_DATA_DIR"])
     started: list[WorkerProcess] = []
 
+    def worker_env(name: str) -> dict[str, str]:
+        # One health directory per service, as each container has its own /tmp.
+        return service_env(name, {**env, "BULKGUARD_HEALTH_DIR": str(tmp_path / name)})
+
     def logs() -> str:
         return "\n".join(log_text(w.log_path, 3000) for w in started)
 
@@ -475,7 +481,7 @@ def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
             with log_path.open("ab") as log_file:
                 process = subprocess.Popen(
                     local,
-                    env=service_env(name, env),
+                    env=worker_env(name),
                     stdout=log_file,
                     stderr=subprocess.STDOUT,
                     cwd=tmp_path,
@@ -496,6 +502,13 @@ def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
         }
         assert consumed == {queue: [queue] for queue in nodes}, f"{consumed}\n{logs()}"
 
+        # Each container's healthcheck, run as Compose runs it: ready, from its own files.
+        for name in sorted(WORKER_SERVICES):
+            checked = subprocess.run(
+                healthcheck(name), env=worker_env(name), capture_output=True, text=True, check=False
+            )
+            assert checked.returncode == 0, f"{name}: {checked.stderr}\n{logs()}"
+
         # SIGTERM, as `docker compose stop` sends: a warm shutdown and a clean exit.
         stop_workers(started, timeout=STOP_TIMEOUT)
         for w in started:
@@ -503,6 +516,11 @@ def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
                 f"{w.queue}: exit status {w.process.returncode}\n{log_text(w.log_path)}"
             )
             assert "Warm shutdown" in w.log_path.read_text(errors="replace"), log_text(w.log_path)
+        for name in WORKER_SERVICES:
+            after = subprocess.run(
+                healthcheck(name), env=worker_env(name), capture_output=True, check=False
+            )
+            assert after.returncode == 1, f"{name}: a stopped worker is not ready"
     finally:
         stop_workers(started, timeout=STOP_TIMEOUT)
 
@@ -539,7 +557,7 @@ def test_beat_sends_the_outbox_sweep_to_maintenance(env: dict[str, str], tmp_pat
     assert list(data_dir.glob(Path(schedule).name + "*")), "beat kept no schedule in /data"
 
 
-# --- flower -----------------------------------------------------------------------------------
+# --- flower and metrics ------------------------------------------------------------------------
 
 
 def _status(url: str, user: str | None = None, password: str | None = None) -> int:
@@ -560,26 +578,99 @@ def _status(url: str, user: str | None = None, password: str | None = None) -> i
         return 0
 
 
-@sqlite_only
-def test_flower_requires_basic_auth(env: dict[str, str], tmp_path: Path) -> None:
-    argv = local_command(command("flower"), Path(env["BULKGUARD_DATA_DIR"]))
-    assert option(argv, "--port") == "5555"
-    assert any(port.endswith(":5555") for port in service("flower")["ports"])
-    port = free_port()
-    argv = replace_option(argv, "--port", str(port))
-    if option(argv, "--address") is None:
-        argv = replace_option(argv, "--address", "127.0.0.1")
-    base = f"http://127.0.0.1:{port}"
-    user, password = COMPOSE_VARIABLES["FLOWER_USER"], COMPOSE_VARIABLES["FLOWER_PASSWORD"]
-    log_path = tmp_path / "flower.log"
+def healthcheck(name: str) -> list[str]:
+    """The service's healthcheck command, without Compose's ``CMD``."""
+    test = service(name)["healthcheck"]["test"]
+    assert test[0] == "CMD", f"{name}: exec form, no shell"
+    return local_command([str(part) for part in test[1:]])
 
-    with running(argv, service_env("flower", env), log_path) as process:
-        # The compose healthcheck's page: the one page open without credentials.
+
+def published_on_loopback(name: str, port: int) -> None:
+    (published,) = service(name)["ports"]
+    assert published == f"127.0.0.1:{port}:{port}", f"{name} must publish on loopback only"
+
+
+def _operator_service(
+    name: str,
+    env: dict[str, str],
+    tmp_path: Path,
+    *,
+    port_variable: str | None,
+    container_port: int,
+    user: str,
+    password: str,
+) -> None:
+    """Run the service's command and its healthcheck: every path refuses strangers; the
+    healthcheck passes; without credentials the service refuses to start."""
+    published_on_loopback(name, container_port)
+    argv = local_command(command(name), Path(env["BULKGUARD_DATA_DIR"]))
+    port = free_port()
+    overrides = {"BULKGUARD_FLOWER_ADDRESS": "127.0.0.1"} if name == "flower" else {}
+    if port_variable is not None:
+        overrides[port_variable] = str(port)
+    else:
+        argv = replace_option(replace_option(argv, "--port", str(port)), "--bind", "127.0.0.1")
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / f"{name}.log"
+    run_env = service_env(name, env, **overrides)
+
+    with running(argv, run_env, log_path) as process:
         wait_for(
-            lambda: _status(f"{base}/healthcheck") == 200, process, log_path, "flower to answer"
+            lambda: _status(base + "/", user, password) in {200, 404},
+            process,
+            log_path,
+            f"{name} to answer",
         )
-        for path in ("/", "/api/workers"):
+        for path in ("/", "/metrics", "/healthcheck", "/api/workers", "/static/x.css"):
             assert _status(base + path) == 401, path
             assert _status(base + path, user, "wrong") == 401, path
-            assert _status(base + path, user, password) == 200, f"{path}\n{log_text(log_path)}"
+        probe = healthcheck(name)
+        if option(probe, "--port"):
+            probe = replace_option(probe, "--port", str(port))
+        checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr + log_text(log_path)
         stop(process, log_path)
+    # The healthcheck fails when nothing answers.
+    checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+
+    anonymous = {k: v for k, v in run_env.items() if not k.endswith(("_USER", "_PASSWORD"))}
+    refused = subprocess.run(
+        argv, env=anonymous, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert refused.returncode != 0
+    assert "never served without authentication" in refused.stderr
+
+
+@sqlite_only
+def test_flower_refuses_strangers_on_every_path(env: dict[str, str], tmp_path: Path) -> None:
+    flower_env = environment("flower")
+    assert flower_env["BULKGUARD_FLOWER_PORT"] == "5555"
+    user, password = COMPOSE_VARIABLES["FLOWER_USER"], COMPOSE_VARIABLES["FLOWER_PASSWORD"]
+    assert flower_env["BULKGUARD_FLOWER_USER"] == user
+    _operator_service(
+        "flower",
+        env,
+        tmp_path,
+        port_variable="BULKGUARD_FLOWER_PORT",
+        container_port=5555,
+        user=user,
+        password=password,
+    )
+    assert (Path(env["BULKGUARD_DATA_DIR"]) / "flower").is_dir(), "Flower keeps its state in /data"
+
+
+@sqlite_only
+def test_metrics_refuse_strangers_on_every_path(env: dict[str, str], tmp_path: Path) -> None:
+    user, password = COMPOSE_VARIABLES["METRICS_USER"], COMPOSE_VARIABLES["METRICS_PASSWORD"]
+    assert environment("metrics")["BULKGUARD_METRICS_USER"] == user
+    assert option(command("metrics"), "--port") == "9808"
+    _operator_service(
+        "metrics",
+        env,
+        tmp_path,
+        port_variable=None,
+        container_port=9808,
+        user=user,
+        password=password,
+    )

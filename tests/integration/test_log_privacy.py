@@ -53,7 +53,9 @@ def _wait_until_settled(what: str, predicate: Any, timeout: float = 90) -> None:
 
 
 def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_model):
-    workers = start({"scoring": 1, "evidence": 1})
+    workers = start({"scoring": 1})
+    # The evidence worker logs JSON lines, as compose runs them: the same privacy holds.
+    json_workers = start({"evidence": 1}, extra_env={"BULKGUARD_LOG_FORMAT": "json"})
     app = workers.app
     good = [r for r in simulate(80, seed=21) if r["stage"] == "registration"][:12]
     contact = {"phone": PHONE, "email": EMAIL, "publisher": PUBLISHER}
@@ -107,8 +109,10 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
         lambda: count(Score) == len(good) and count(DeadLetter) >= 10,
     )
     assert workers.alive()
-    stop_workers(workers.processes)  # flushes every line the workers had to write
-    logs = "\n".join(w.log_path.read_text(errors="replace") for w in workers.processes)
+    assert json_workers.alive()
+    processes = workers.processes + json_workers.processes
+    stop_workers(processes)  # flushes every line the workers had to write
+    logs = "\n".join(w.log_path.read_text(errors="replace") for w in processes)
 
     secrets = {PHONE, PHONE[1:], EMAIL, PUBLISHER, "zyxwv"}
     secrets |= {r["phone"] for r in good} | {r["phone"][1:] for r in good}
@@ -120,6 +124,17 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
     assert "not a task message" in logs
     assert "refused message (application/x-python-serialize)" in logs
     assert "dead letter: scoring.score_accounts" in logs
+
+    # Every log line of the JSON worker is one object (Celery's start banner is not a log
+    # line); those written inside a task name it, its id and its queue.
+    (evidence,) = json_workers.processes
+    lines = evidence.log_path.read_text().splitlines()
+    entries = [json.loads(line) for line in lines if line.startswith("{")]
+    assert entries, lines[-20:]
+    assert {"time", "level", "logger", "message", "process"} <= set(entries[0])
+    in_task = [e for e in entries if e.get("task") == "evidence.ingest"]
+    assert in_task, entries[-10:]
+    assert all(e["queue"] == "evidence" and e["task_id"] for e in in_task)
 
 
 def test_the_demo_prints_no_personal_data_and_no_password(

@@ -14,6 +14,7 @@ import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
+from infra.basic_auth import BasicAuth
 from infra.db.models import DeadLetter
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection, store
@@ -30,7 +31,7 @@ def metrics_url(env: dict[str, str]) -> Iterator[str]:
     from workers.celery_app import make_app
 
     app = make_app(get_settings(), current=False)
-    server = make_metrics_server(app, "127.0.0.1", 0, USER, PASSWORD)
+    server = make_metrics_server(app, "127.0.0.1", 0, BasicAuth(USER, PASSWORD))
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
     thread.start()
     try:

@@ -1,0 +1,205 @@
+"""``bulkguard flower`` against real workers: what it shows, what it refuses, what it keeps.
+
+The dashboard is also loaded in a headless Chromium (Debian's ``chromium``; ``make browser``
+installs it) and its screenshot kept under ``build/test-artifacts/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.basic_auth import BasicAuth
+from infra.db.models import Score
+from tasks.messages import ApplyEnforcement, IngestEvidence, ScoreAccounts
+from tasks.offline.simulate_documents import documents
+from tests.integration.conftest import ALL_QUEUES
+from tests.integration.waiting import count
+from tests.records import messaging_accounts
+from workers.processes import FlowerProcess, start_flower, stop_flower
+
+pytestmark = pytest.mark.integration
+
+AUTH = BasicAuth("operator", "flower-test-secret")
+ARTIFACTS = Path(__file__).parents[2] / "build" / "test-artifacts"
+# Every kind of path Flower answers: pages, the API (read and control), metrics, the health
+# check, static files, login, and a path it does not know.
+PATHS = [
+    "/",
+    "/workers",
+    "/tasks",
+    "/broker",
+    "/tasks/datatable",
+    "/api/workers",
+    "/api/tasks",
+    "/api/task/types",
+    "/api/queues/length",
+    "/api/task/info/00000000-0000-0000-0000-000000000000",
+    "/metrics",
+    "/healthcheck",
+    "/static/css/flower.css",
+    "/login",
+    "/no-such-page",
+]
+_PHONE = re.compile(r"\+\d{8,15}")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def request(url: str, auth: BasicAuth | None = AUTH, method: str = "GET") -> tuple[int, bytes]:
+    headers = {"Authorization": auth.header} if auth is not None else {}
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+    data = b"{}" if method == "POST" else None
+    req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
+    try:
+        with opener.open(req, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        with exc:
+            return exc.code, exc.read()
+
+
+def api(flower: FlowerProcess, path: str) -> Any:
+    status, body = request(flower.url.rstrip("/") + path)
+    assert status == 200, (path, status, body[:300])
+    return json.loads(body)
+
+
+@pytest.fixture
+def flower_env(env: dict[str, str]) -> dict[str, str]:
+    return {**env, "BULKGUARD_FLOWER_MAX_TASKS": "1000"}
+
+
+@pytest.fixture
+def flower(flower_env: dict[str, str], tmp_path: Path) -> Iterator[FlowerProcess]:
+    process = start_flower(flower_env, AUTH, tmp_path / "flower.log")
+    try:
+        yield process
+    finally:
+        stop_flower(process)
+
+
+def personal_values(records: list[dict[str, Any]], docs: list[dict[str, Any]]) -> set[str]:
+    """Phone numbers, e-mail addresses and business names sent in the run."""
+    found: set[str] = set()
+    for r in records:
+        found.add(r["phone"])
+        business = r.get("business") or {}
+        found.update(v for k, v in business.items() if k in {"name", "email"} and v)
+    for d in docs:
+        found.add(d["publisher"])
+        found.update(_PHONE.findall(d["text"]))
+        found.update(_EMAIL.findall(d["text"]))
+    return found
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_flower_shows_every_queue_and_task_without_personal_data(
+    start, active_model, flower, flower_env, tmp_path
+):
+    workers = start(ALL_QUEUES)
+    records = messaging_accounts(120)
+    docs = documents(400, 5)
+    workers.app.send_task(ScoreAccounts.TASK, kwargs={"stage": "messaging", "accounts": records})
+    workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": docs})
+    workers.wait_for(lambda: count(Score) == len(records), what="scored")
+
+    # The API lists one worker per queue, each consuming its own queue.
+    def queues_shown() -> set[str]:
+        shown = api(flower, "/api/workers?refresh=1")
+        return {q["name"] for info in shown.values() for q in info.get("active_queues", [])}
+
+    workers.wait_for(lambda: queues_shown() >= set(ALL_QUEUES), what="every queue in Flower")
+
+    # ... and the run's tasks, every stage of the chain among them.
+    def task_names() -> set[str]:
+        return {t["name"] for t in api(flower, "/api/tasks").values() if t.get("name")}
+
+    wanted = {ScoreAccounts.TASK, IngestEvidence.TASK, ApplyEnforcement.TASK}
+    workers.wait_for(lambda: task_names() >= wanted, what=f"{sorted(wanted)} in Flower")
+
+    # Nothing Flower holds about those tasks names a person or a business.
+    shown = json.dumps(api(flower, "/api/tasks"))
+    leaked = sorted(v for v in personal_values(records, docs) if v in shown)
+    assert leaked == [], f"Flower shows personal data: {leaked[:5]}"
+
+    # Every path refuses a request without the credentials, or with wrong ones.
+    base = flower.url.rstrip("/")
+    wrong = BasicAuth(AUTH.user, "not-the-password")
+    for path in PATHS:
+        for auth in (None, wrong):
+            status, _ = request(base + path, auth)
+            assert status == 401, (path, auth)
+    assert request(f"{base}/api/task/async-apply/legal.escalate", None, "POST")[0] == 401
+    assert request(f"{base}/healthcheck")[0] == 200
+    assert b"flower_events_total" in request(f"{base}/metrics")[1]
+
+    screenshot_workers(flower, [w.queue for w in workers.processes])
+
+    api_tasks_before = api(flower, "/api/tasks")
+    # State survives a restart, and the history is bounded: restarted with room for 5 tasks,
+    # Flower shows 5 of this run's, with no worker running.
+    stop_flower(flower)
+    for w in workers.processes:
+        w.process.terminate()
+    restarted = start_flower(
+        {**flower_env, "BULKGUARD_FLOWER_MAX_TASKS": "5"}, AUTH, tmp_path / "flower-2.log"
+    )
+    try:
+        kept = api(restarted, "/api/tasks")
+        assert len(kept) == 5
+        assert set(kept) <= set(api_tasks_before)
+    finally:
+        stop_flower(restarted)
+
+
+def screenshot_workers(flower: FlowerProcess, queues: list[str]) -> None:
+    """Load the workers page in headless Chromium; keep the PNG; check every queue's worker is
+    on the page the browser rendered."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        if os.environ.get("BULKGUARD_REQUIRE_BROWSER"):
+            pytest.fail("chromium is required here (make browser installs it)")
+        pytest.skip("no chromium: `make browser` installs Debian's package")
+    # Credentials in the address: Chromium sends them with the page and its requests.
+    url = flower.url.replace("http://", f"http://{AUTH.user}:{AUTH.password}@") + "workers"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / "flower-workers.png"
+    png.unlink(missing_ok=True)
+    profile = ARTIFACTS / "chromium-profile"
+    shutil.rmtree(profile, ignore_errors=True)
+    common = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={profile}",
+        "--window-size=1400,900",
+        "--virtual-time-budget=5000",
+    ]
+    dom = subprocess.run(
+        [*common, "--dump-dom", url], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
+    subprocess.run(
+        [*common, f"--screenshot={png}", url], capture_output=True, timeout=60, check=True
+    )
+    shutil.rmtree(profile, ignore_errors=True)
+    assert png.stat().st_size > 10_000, "the screenshot is empty"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    missing = [q for q in queues if f"{q}-" not in dom]
+    assert missing == [], f"workers of {missing} not on the dashboard"
+    assert "Online" in dom
