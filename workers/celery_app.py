@@ -47,4 +47,5 @@ for module in TASK_MODULES:
     __import__(module)
 
 import workers.lifecycle  # noqa: E402 - connects the per-process signal handlers
-import workers.log_format  # noqa: E402, F401 - connects the log format's signal handlers
+import workers.log_format  # noqa: E402 - connects the log format's signal handlers
+import workers.queue_age  # noqa: E402, F401 - stamps every published task with its sending time

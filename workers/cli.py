@@ -355,10 +355,16 @@ def status(as_json: bool) -> None:
         return
     out = Console()
     table = Table(title=f"bulkguard at {found['at']}")
-    for column in ("queue", "waiting", "workers"):
-        table.add_column(column, justify="right" if column == "waiting" else "left")
+    for column in ("queue", "waiting", "oldest (s)", "workers"):
+        table.add_column(column, justify="left" if column in ("queue", "workers") else "right")
     for queue, waiting in found["queues"].items():
-        table.add_row(queue, str(waiting), ", ".join(found["workers"].get(queue, [])) or "NONE")
+        oldest = found["oldest_message_seconds"].get(queue)
+        table.add_row(
+            queue,
+            str(waiting),
+            "?" if oldest is None else f"{oldest:g}",
+            ", ".join(found["workers"].get(queue, [])) or "NONE",
+        )
     out.print(table)
     models = ", ".join(f"{role} {v}" for role, v in found["models"].items()) or "NONE ACTIVE"
     breaker = "OPEN: " + found["breaker"]["reason"] if found["breaker"]["open"] else "closed"

@@ -34,6 +34,7 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.redaction import redact
+from workers.queue_age import QueueAges
 from workers.status import database_status, queue_depths
 
 REFRESH_SECONDS = 30.0
@@ -49,6 +50,7 @@ class BulkguardCollector(Collector):
         self._cached: list[Metric] = []
         self._at = -float("inf")
         self._lock = threading.Lock()
+        self.queue_ages = QueueAges()
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -168,6 +170,15 @@ class BulkguardCollector(Collector):
         for queue, waiting in queue_depths(self.app).items():
             depths.add_metric([queue], waiting)
         yield depths
+        oldest = GaugeMetricFamily(
+            "bulkguard_queue_oldest_message_age_seconds",
+            "How long the oldest waiting message of each queue has waited (Redis broker only)",
+            labels=["queue"],
+        )
+        for queue, age in self.queue_ages.read(self.app).items():
+            if age is not None:
+                oldest.add_metric([queue], age)
+        yield oldest
 
 
 def _family(

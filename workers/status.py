@@ -25,10 +25,8 @@ from infra.db.models import (
 )
 from infra.registry import serving_versions
 from tasks.enforcement.breaker import open_reason
+from workers.queue_age import QueueAges, queue_keys
 from workers.queues import QUEUES
-
-# Kombu's Redis transport keeps a queue's messages of each priority step in its own list.
-_PRIORITY_SEPARATOR = "\x06\x16"
 
 
 def queue_depths(app: Celery) -> dict[str, int]:
@@ -38,7 +36,7 @@ def queue_depths(app: Celery) -> dict[str, int]:
             with redis.Redis.from_url(app.conf.broker_url) as client:
                 depths = {}
                 for queue in QUEUES:
-                    keys = [queue, *client.scan_iter(match=f"{queue}{_PRIORITY_SEPARATOR}*")]
+                    keys = queue_keys(client, queue)
                     depths[queue] = sum(int(client.llen(key)) for key in keys)
                 return depths
         depths = {}
@@ -107,6 +105,8 @@ def collect(app: Celery, session: Session) -> dict[str, Any]:
     return {
         "at": now.isoformat(timespec="seconds"),
         "queues": queue_depths(app),
+        # Without memory between runs: the age of messages sent with the header only.
+        "oldest_message_seconds": QueueAges().read(app),
         "workers": workers_online(app),
         **database_status(session, now),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -26,6 +27,7 @@ def test_status_reports_what_redis_and_the_database_hold(start, active_model):
     )
     workers.app.send_task("scoring.score_accounts", kwargs={"stage": "nonsense", "accounts": [1]})
     workers.app.send_task("legal.escalate")
+    escalation_sent = time.monotonic()
     workers.wait_for(lambda: count(Score) == len(accounts), what="scored")
     workers.wait_for(lambda: count(DeadLetter) == 1, what="the bad batch kept")
     workers.wait_for(
@@ -40,6 +42,8 @@ def test_status_reports_what_redis_and_the_database_hold(start, active_model):
     redis = get_redis()
     assert status["queues"] == {queue: redis.llen(queue) for queue in status["queues"]}
     assert status["queues"]["legal"] == 1
+    assert 0 < status["oldest_message_seconds"]["legal"] <= time.monotonic() - escalation_sent + 1
+    assert status["oldest_message_seconds"]["scoring"] == 0
     assert status["queues"]["evidence"] >= 1
     assert len(status["workers"]["scoring"]) == 1
     assert len(status["workers"]["enforcement"]) == 1
