@@ -233,12 +233,17 @@ def env(
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A small model trained once per session on simulated data (same code as `bulkguard train`)."""
+    from tasks.offline.thresholds import ReviewBudget
     from tasks.offline.training import TrainingConfig, train
 
     root = tmp_path_factory.mktemp("models")
     # 40,000 accounts: the validation split must hold enough abusers for a 99.5% ban precision
-    # to be certified at 95% confidence; a smaller model would (rightly) never ban.
-    return train(TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5), root)
+    # to be certified at 95% confidence; a smaller model would (rightly) never ban. Its review
+    # band is set by precision alone (no caps, no budget), so that the tests of review cases have
+    # cases at every stage: the default procedure closes the messaging review band on this
+    # simulator (tests/unit/test_review_budget.py).
+    budget = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
+    return train(TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget), root)
 
 
 @pytest.fixture(scope="session")

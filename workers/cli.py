@@ -97,6 +97,25 @@ def simulate(
 @click.option("--label-noise", default=0.01, show_default=True, type=click.FloatRange(0, 0.5))
 @click.option("--drift", default=0.0, show_default=True, type=click.FloatRange(0, 1))
 @click.option(
+    "--evasion",
+    default=None,
+    type=click.FloatRange(0, 1),
+    help="Share of simulated abusers that evade [default: 0.3].",
+)
+@click.option(
+    "--review-share",
+    default=None,
+    type=click.FloatRange(0, 1),
+    help="Review budget: the most of a stage's daily traffic the review band may hold "
+    "[default: 0.01].",
+)
+@click.option(
+    "--traffic-per-day",
+    default=None,
+    type=click.IntRange(1),
+    help="The traffic level the card states daily volumes at [default: 1000000].",
+)
+@click.option(
     "--data",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
@@ -110,6 +129,9 @@ def train(
     seed: int,
     label_noise: float,
     drift: float,
+    evasion: float | None,
+    review_share: float | None,
+    traffic_per_day: int | None,
     data: Path | None,
     trees: int,
     activate: bool,
@@ -118,11 +140,23 @@ def train(
     """Train a model on simulated data, or on labelled history with --data, and register it
     (with its model card)."""
     from tasks.offline.labelled import LabelledFileError, read_labelled
+    from tasks.offline.simulate_accounts import DEFAULT_EVASION
+    from tasks.offline.thresholds import ReviewBudget
     from tasks.offline.training import TrainingConfig, train_on_file
     from tasks.offline.training import train as run
 
+    budget = ReviewBudget()
     config = TrainingConfig(
-        accounts=accounts, seed=seed, label_noise=label_noise, drift=drift, trees=trees
+        accounts=accounts,
+        seed=seed,
+        label_noise=label_noise,
+        drift=drift,
+        evasion=DEFAULT_EVASION if evasion is None else evasion,
+        budget=ReviewBudget(
+            share=budget.share if review_share is None else review_share,
+            traffic_per_day=traffic_per_day or budget.traffic_per_day,
+        ),
+        trees=trees,
     )
     with console.status("training"):
         try:

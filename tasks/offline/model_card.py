@@ -34,32 +34,47 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "## Thresholds and held-out performance per detection point",
         "",
         "Thresholds are chosen on the validation split for the precision targets "
-        f"{card['precision_targets']}.",
+        f"{card['precision_targets']}, then the lowest open band is raised to keep benign "
+        "populations under their caps and the review band under the review budget; a band "
+        "that adds no recall over the one above is closed. Recall counts the band and those "
+        "above it; the daily volume is the band's own share of the stage's accounts "
+        f"{_at_traffic(card)}.",
         "",
-        "| stage | band | threshold | precision | recall | FPR | flagged |",
-        "|---|---|---|---|---|---|---|",
+        "| stage | band | threshold | precision | recall | FPR | flagged | per day |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for stage, sm in m["stages"].items():
         if "bands" not in sm:
-            lines.append(f"| {stage} | all closed | 1.0 | | | | {sm['note']} |")
+            lines.append(f"| {stage} | all closed | 1.0 | | | | {sm['note']} | |")
             continue
+        volumes = sm.get("volumes", {})
         for band, bm in sm["bands"].items():
+            per_day = volumes.get(band, {}).get("per_day", "")
             lines.append(
                 f"| {stage} | {band} | {bm['threshold']} | {bm['precision']} | "
-                f"{bm['recall']} | {bm['false_positive_rate']} | {bm['flagged']} |"
+                f"{bm['recall']} | {bm['false_positive_rate']} | {bm['flagged']} | {per_day} |"
             )
+    notes = [
+        f"{stage}: {n}" for stage, sm in m["stages"].items() for n in sm.get("threshold_notes", [])
+    ]
+    if notes:
+        lines += ["", "Why thresholds moved from the precision targets:", ""]
+        lines += [f"- {n}" for n in notes]
     lines += [
         "",
         "## Per population (test split)",
         "",
         "For a benign population the shares are false-positive rates; for an abusive one, recall.",
         "",
-        "| population | kind | rows | banned | review or worse |",
-        "|---|---|---|---|---|",
+        "| population | kind | rows | banned | review or worse | cap |",
+        "|---|---|---|---|---|---|",
     ]
     for name, p in m["populations"].items():
         kind = "abusive" if p["abusive"] else ("benign, hard look-alike" if p["hard"] else "benign")
-        lines.append(f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} |")
+        cap = p.get("cap", "")
+        lines.append(
+            f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} | {cap} |"
+        )
     lines += [
         "",
         "## Features",
@@ -70,6 +85,17 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _at_traffic(card: dict[str, Any]) -> str:
+    budget = card.get("review_budget")
+    if not budget:
+        return "(no review budget recorded)"
+    return (
+        f"times {budget['traffic_per_day']:,} scored accounts a day at that stage (review budget "
+        f"{budget['share']:.1%} of them; caps {budget['casual_cap']:.1%} of casual users, "
+        f"{budget['lookalike_cap']:.1%} of each benign look-alike population)"
+    )
 
 
 def describe_data(data: dict[str, Any]) -> str:
@@ -86,7 +112,7 @@ def describe_data(data: dict[str, Any]) -> str:
     return (
         f"{data['rows']} simulated rows ({data['accounts']} accounts x 3 detection points, "
         f"simulator seed {data['simulator_seed']}, label noise {data['label_noise']}, "
-        f"drift {data['drift']})"
+        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)})"
     )
 
 

@@ -270,6 +270,80 @@ def _compromised(rng: Rng, drift: float) -> Behaviour:
     return b
 
 
+# ------------------------------------------------------------------------------- overlap
+
+# How strongly the shared latent intensity scales an account's volumes: exp(0.45 z), z ~ N(0, 1),
+# so one account in twenty sends about twice its population's typical volume on every count at
+# once, and benign heavy tails reach abusive values.
+INTENSITY_SCALE = 0.45
+# Share of benign accounts with one abuser-like signal (and nothing else unusual).
+ODD_SIGNAL_SHARE = 0.15
+# Share of abusive accounts (except taken-over ones) that evade, by three to six tactics at once.
+DEFAULT_EVASION = 0.3
+_VOLUMES = ("peak_15s", "per_hour", "per_day", "recipients", "adds")
+
+
+def _with_intensity(b: Behaviour, z: float) -> Behaviour:
+    """Everyone has a latent intensity that moves all their volumes together: busy people are
+    busy on every count, and type and answer a little less."""
+    factor = float(np.exp(INTENSITY_SCALE * z))
+    out = {**b, **{k: max(round(b[k] * factor), 0) for k in _VOLUMES}}
+    out["peak_15s"] = max(out["peak_15s"], 1)
+    out["per_day"] = max(out["per_day"], out["peak_15s"])
+    out["typing"] = _clip01(b["typing"] - 0.04 * z)
+    out["reply"] = _clip01(b["reply"] - 0.03 * z)
+    return out
+
+
+def _odd_signal(rng: Rng, b: Behaviour) -> Behaviour:
+    """One abuser-like value on one signal, for a person with a habit: voice notes only, a
+    scheduled reminder, one greeting pasted to many, messages to shops, the web client abroad."""
+    habit = int(rng.integers(6))
+    odd = dict(b)
+    if habit == 0:
+        odd["typing"] = _beta(rng, 0.1)
+    elif habit == 1:
+        odd["interval_cv"] = float(rng.uniform(0.1, 0.5))
+    elif habit == 2:
+        odd["identical"] = _beta(rng, 0.8)
+    elif habit == 3:
+        odd["non_contact"] = _beta(rng, 0.7)
+    elif habit == 4:
+        odd["peak_15s"] = int(rng.integers(40, 120))
+    else:
+        odd["client"] = "web"
+        odd["mismatch"] = True
+    return odd
+
+
+def _evade(rng: Rng, b: Behaviour) -> Behaviour:
+    """Three to six evasion tactics: drip sending, human-like delays, an emulated typing
+    indicator, numbers warmed up with seeded conversations, aged accounts, varied templates."""
+    tactics = rng.choice(6, size=int(rng.integers(3, 7)), replace=False)
+    e = dict(b)
+    for tactic in tactics:
+        if tactic == 0:
+            e.update(
+                per_day=int(rng.integers(100, 400)),
+                per_hour=int(rng.integers(10, 60)),
+                peak_15s=int(rng.integers(3, 12)),
+                recipients=int(rng.integers(60, 300)),
+            )
+        elif tactic == 1:
+            e["interval_cv"] = float(rng.uniform(1.0, 2.5))
+        elif tactic == 2:
+            e["typing"] = _beta(rng, 0.75)
+        elif tactic == 3:
+            e["reply"] = _beta(rng, 0.45)
+            e["non_contact"] = _beta(rng, 0.35)
+        elif tactic == 4:
+            e.update(aged=True, new_account=False, rack=False, farm=False)
+            e["first_burst_min"] = float(rng.uniform(60 * 24, 60 * 24 * 30))
+        else:
+            e["identical"] = _beta(rng, 0.25)
+    return e
+
+
 POPULATIONS: tuple[Population, ...] = (
     Population("casual", False, 0.61, _casual, established=0.5),
     Population("heavy_legit", False, 0.08, _heavy_legit, hard=True, established=0.5),
@@ -340,6 +414,7 @@ def simulate(
     stages: str = "mixed",
     label_noise: float = 0.0,
     drift: float = 0.0,
+    evasion: float = DEFAULT_EVASION,
     start: dt.datetime = DEFAULT_START,
     span_days: int = DEFAULT_SPAN_DAYS,
 ) -> Iterator[dict[str, Any]]:
@@ -347,8 +422,9 @@ def simulate(
 
     ``stages="mixed"`` gives each account one record at a stage drawn as in live traffic;
     ``stages="all"`` gives every account a record at each of the three detection points (for
-    training). ``label_noise`` flips that share of labels; ``drift`` (0..1) moves abusers toward
-    benign behaviour, for testing a model against evasion.
+    training). ``label_noise`` flips that share of labels, in both directions; ``drift`` (0..1)
+    moves abusers toward benign behaviour, for testing a model against a changing adversary;
+    ``evasion`` is the share of abusive accounts that evade (see :func:`_evade`).
     """
     rng = np.random.default_rng(seed)
     weights = np.array([p.weight for p in POPULATIONS])
@@ -361,7 +437,7 @@ def simulate(
     records: list[tuple[dt.datetime, int, dict[str, Any]]] = []
     for i, pick in enumerate(picks):
         population = POPULATIONS[pick]
-        b = population.draw(rng, drift)
+        b = _behaviour(rng, population, drift, evasion)
         # Racks and farms operate in crews of ~25 accounts sharing a network and a few devices.
         crew = i // 25 if b.get("rack") or b.get("farm") else None
         registered = start + span * float(rng.random())
@@ -373,7 +449,9 @@ def simulate(
                 + dt.timedelta(minutes=float(rng.uniform(0, 50)))
             )
         active_from = registered
-        established = population.established > 0 and rng.random() < population.established
+        established = b.get("aged", False) or (
+            population.established > 0 and rng.random() < population.established
+        )
         if established:
             # Seen now, registered long ago: its registration was an ordinary one.
             registered -= dt.timedelta(days=float(rng.uniform(200, 2000)))
@@ -437,6 +515,17 @@ def simulate(
     records.sort(key=lambda item: (item[0], item[1]))
     for _, _, record in records:
         yield record
+
+
+def _behaviour(rng: Rng, population: Population, drift: float, evasion: float) -> Behaviour:
+    """One account's behaviour: its population's, scaled by its latent intensity, with a
+    benign account's odd habit or an abuser's evasion."""
+    b = _with_intensity(population.draw(rng, drift), float(rng.normal()))
+    if not population.abusive and rng.random() < ODD_SIGNAL_SHARE:
+        return _odd_signal(rng, b)
+    if population.abusive and population.established < 1 and rng.random() < evasion:
+        return _evade(rng, b)
+    return b
 
 
 def _live_stage(rng: Rng) -> DetectionPoint:

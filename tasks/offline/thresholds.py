@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import numpy.typing as npt
 
@@ -56,3 +58,114 @@ def band_metrics(
         "false_positive_rate": round(fp / negatives, 6) if negatives else 0.0,
         "flagged": int(flagged.sum()),
     }
+
+
+@dataclass(frozen=True)
+class ReviewBudget:
+    """What people can review, and what ordinary people may be put through.
+
+    ``share``: at most this share of a stage's scored accounts a day lands in the review band
+    (the cases people decide). ``traffic_per_day``: the traffic level the card states daily
+    volumes at. ``casual_cap`` and ``lookalike_cap``: at most these shares of casual users and of
+    any benign look-alike population (heavy users, small businesses, community admins, people
+    announcing a new number) reach review or worse. Caps apply where the data names
+    populations (simulated training); labelled history is held to the budget alone.
+    """
+
+    share: float = 0.01
+    traffic_per_day: int = 1_000_000
+    casual_cap: float = 0.005
+    lookalike_cap: float = 0.02
+    # A population with fewer validation rows than this at a stage cannot be measured to a cap.
+    min_population_rows: int = 100
+
+    def cap(self, population: str) -> float:
+        return self.casual_cap if population == "casual" else self.lookalike_cap
+
+
+def threshold_for_share(
+    scores: npt.NDArray[np.float32], share: float, *, confident: bool = False
+) -> float:
+    """The lowest score at which at most ``share`` of ``scores`` are at or above it (ties
+    share a decision, so the cut is between distinct scores). ``confident``: the share's upper
+    one-sided 95% Wilson bound must stay within ``share``, so that a cap met on a validation
+    sample holds on new data too, as the precision targets do."""
+    if len(scores) == 0:
+        return 0.0
+    ordered = np.sort(scores)[::-1]
+    allowed = int(np.floor(share * len(ordered)))
+    if confident and allowed > 0:
+        counts = np.arange(allowed + 1, dtype=np.int64)
+        n = np.full_like(counts, len(ordered))
+        upper = 1 - wilson_lower_bound(n - counts, n)
+        allowed = int(counts[upper <= share].max(initial=0))
+    if allowed >= len(ordered):
+        return float(ordered[-1])
+    # Everything strictly above the (allowed+1)-th highest score fits the share.
+    return float(np.nextafter(ordered[allowed], np.float32(np.inf)))
+
+
+def choose_bands(
+    labels: npt.NDArray[np.int8],
+    scores: npt.NDArray[np.float32],
+    populations: npt.NDArray[np.str_],
+    benign_populations: frozenset[str],
+    budget: ReviewBudget,
+) -> tuple[dict[str, float], list[str]]:
+    """One stage's thresholds from its validation rows: the precision targets first; then the
+    lowest band raised until every benign population with enough rows stays under its cap and
+    the review band under the budget; a band that adds no recall over the band above it is
+    closed (its threshold set to that band's). Returns the thresholds and why each moved."""
+    bounds = {
+        band: threshold_for_precision(labels, scores, target)
+        for band, target in PRECISION_TARGETS.items()
+    }
+    bounds["restrict"] = max(bounds["restrict"], bounds["review"])
+    bounds["ban"] = max(bounds["ban"], bounds["restrict"])
+    notes: list[str] = []
+    for name in sorted(benign_populations):
+        rows = scores[populations == name]
+        if len(rows) < budget.min_population_rows:
+            continue
+        capped = threshold_for_share(rows, budget.cap(name), confident=True)
+        if capped > bounds["review"]:
+            notes.append(f"review raised to {capped:.4f}: {name} cap {budget.cap(name):.1%}")
+            bounds["review"] = capped
+    bounds["restrict"] = max(bounds["restrict"], bounds["review"])
+    bounds["ban"] = max(bounds["ban"], bounds["restrict"])
+    in_review = (scores >= bounds["review"]) & (scores < bounds["restrict"])
+    if in_review.mean() > budget.share:
+        # Raise review until the band below restrict holds at most the budget.
+        above_restrict = int((scores >= bounds["restrict"]).sum())
+        allowed = budget.share + above_restrict / len(scores)
+        bounds["review"] = max(bounds["review"], threshold_for_share(scores, allowed))
+        notes.append(f"review raised to {bounds['review']:.4f}: budget {budget.share:.1%}")
+    for band, above in (("restrict", "ban"), ("review", "restrict")):
+        if bounds[band] < bounds[above] and _recall(labels, scores, bounds[band]) <= _recall(
+            labels, scores, bounds[above]
+        ):
+            notes.append(f"{band} closed: no recall over {above}")
+            bounds[band] = bounds[above]
+    return bounds, notes
+
+
+def _recall(labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32], bound: float) -> float:
+    positives = int((labels == 1).sum())
+    return int(((scores >= bound) & (labels == 1)).sum()) / positives if positives else 0.0
+
+
+def band_volumes(
+    scores: npt.NDArray[np.float32], bounds: dict[str, float], traffic_per_day: int
+) -> dict[str, dict[str, float]]:
+    """Each band's share of a stage's accounts (bands exclusive: a banned account is not also
+    counted as restricted) and the expected count a day at ``traffic_per_day``."""
+    edges = (
+        ("ban", bounds["ban"], np.inf),
+        ("restrict", bounds["restrict"], bounds["ban"]),
+        ("review", bounds["review"], bounds["restrict"]),
+    )
+    out = {}
+    for band, low, high in edges:
+        share = float(((scores >= low) & (scores < high)).mean()) if len(scores) else 0.0
+        out[band] = {"share": round(share, 6), "per_day": round(share * traffic_per_day)}
+    return out

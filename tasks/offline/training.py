@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,14 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
 from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
-from tasks.offline.simulate_accounts import POPULATION_BY_NAME, simulate
-from tasks.offline.thresholds import PRECISION_TARGETS, band_metrics, threshold_for_precision
+from tasks.offline.simulate_accounts import DEFAULT_EVASION, POPULATION_BY_NAME, simulate
+from tasks.offline.thresholds import (
+    PRECISION_TARGETS,
+    ReviewBudget,
+    band_metrics,
+    band_volumes,
+    choose_bands,
+)
 from tasks.scoring import drift
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES
 from tasks.scoring.signals import DetectionPoint
@@ -29,10 +35,15 @@ class TrainingConfig:
     seed: int = 1
     label_noise: float = 0.01
     drift: float = 0.0
+    evasion: float = DEFAULT_EVASION
+    budget: ReviewBudget = field(default_factory=ReviewBudget)
     trees: int = 300
     depth: int = 6
     learning_rate: float = 0.1
     threads: int = 2
+
+
+BENIGN_POPULATIONS = frozenset(p.name for p in POPULATION_BY_NAME.values() if not p.abusive)
 
 
 def train(config: TrainingConfig, out_root: Path) -> Path:
@@ -43,6 +54,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         stages="all",
         label_noise=config.label_noise,
         drift=config.drift,
+        evasion=config.evasion,
     )
     data = build_dataset(records, config.seed)
     described = {
@@ -51,6 +63,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         "accounts": config.accounts,
         "label_noise": config.label_noise,
         "drift": config.drift,
+        "evasion": config.evasion,
     }
     return fit_and_write(data, described, config, out_root)
 
@@ -86,6 +99,7 @@ def fit_and_write(
             "learning_rate": config.learning_rate,
         },
         out_root=out_root,
+        budget=config.budget,
     )
 
 
@@ -98,13 +112,15 @@ def write_model(
     described: dict[str, Any],
     training: dict[str, Any],
     out_root: Path,
+    budget: ReviewBudget | None = None,
 ) -> Path:
     """Thresholds from the validation rows, metrics from the test rows, and the model with its
     card in a new versioned directory under ``out_root``."""
+    budget = budget or ReviewBudget()
     _require_both_classes(data, valid_idx, test_idx)
     scores = booster.inplace_predict(data.features, validate_features=False).astype(np.float32)
     described = {**described, "test_rows": len(test_idx)}
-    thresholds, stage_metrics = _thresholds(data, scores, valid_idx, test_idx)
+    thresholds, stage_metrics = _thresholds(data, scores, valid_idx, test_idx, budget)
     version = _version(booster)
     out = out_root / version
     out.mkdir(parents=True, exist_ok=True)
@@ -117,6 +133,7 @@ def write_model(
         "training": training,
         "features": list(FEATURES),
         "precision_targets": PRECISION_TARGETS,
+        "review_budget": asdict(budget),
         "thresholds": thresholds,
         "metrics": {
             "roc_auc": round(float(roc_auc_score(data.true_labels[test_idx], test_scores)), 5),
@@ -124,7 +141,7 @@ def write_model(
                 float(average_precision_score(data.true_labels[test_idx], test_scores)), 5
             ),
             "stages": stage_metrics,
-            "populations": _population_rates(data, scores, test_idx, thresholds),
+            "populations": _population_rates(data, scores, test_idx, thresholds, budget),
         },
         # What the model learned on, for the drift check to compare live traffic with.
         "reference": drift.reference(data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages),
@@ -177,11 +194,14 @@ def _thresholds(
     scores: npt.NDArray[np.float32],
     valid_idx: npt.NDArray[np.intp],
     test_idx: npt.NDArray[np.intp],
+    budget: ReviewBudget,
 ) -> tuple[dict[str, dict[str, float]], dict[str, Any]]:
-    """Per detection point, the bands' thresholds (set on validation rows) and how each band
-    does on the held-out test rows."""
+    """Per detection point, the bands' thresholds (set on validation rows, for the precision
+    targets and the review budget) and how each band does on the held-out test rows, with its
+    expected daily volume."""
     thresholds: dict[str, dict[str, float]] = {}
     stage_metrics: dict[str, Any] = {}
+    pops = np.array([p or "" for p in data.populations])
     for code, point in enumerate(DetectionPoint):
         v = valid_idx[data.stages[valid_idx] == code]
         t = test_idx[data.stages[test_idx] == code]
@@ -197,12 +217,9 @@ def _thresholds(
         # The model learns from noisy labels (appeals overturn some bans, some abuse is never
         # reported), but thresholds are set on an audited validation sample whose labels were
         # checked by hand: a 99.5% precision promise cannot be measured against noisy labels.
-        bounds = {
-            band: threshold_for_precision(data.true_labels[v], scores[v], target)
-            for band, target in PRECISION_TARGETS.items()
-        }
-        bounds["restrict"] = max(bounds["restrict"], bounds["review"])
-        bounds["ban"] = max(bounds["ban"], bounds["restrict"])
+        bounds, notes = choose_bands(
+            data.true_labels[v], scores[v], pops[v], BENIGN_POPULATIONS, budget
+        )
         thresholds[point.value] = bounds
         stage_metrics[point.value] = {
             "rows": len(t),
@@ -212,6 +229,8 @@ def _thresholds(
                 band: band_metrics(data.true_labels[t], scores[t], bound)
                 for band, bound in bounds.items()
             },
+            "volumes": band_volumes(scores[t], bounds, budget.traffic_per_day),
+            "threshold_notes": notes,
         }
     return thresholds, stage_metrics
 
@@ -238,9 +257,11 @@ def _population_rates(
     scores: npt.NDArray[np.float32],
     test_idx: npt.NDArray[np.intp],
     thresholds: dict[str, dict[str, float]],
+    budget: ReviewBudget,
 ) -> dict[str, dict[str, Any]]:
     """Share of each population's test rows at or above its stage's ban and review bounds:
-    the false-positive rate of a benign population, the recall of an abusive one."""
+    the false-positive rate of a benign population (beside its cap), the recall of an abusive
+    one."""
     out: dict[str, dict[str, Any]] = {}
     pops = np.array(data.populations)
     stage_names = [s.value for s in DetectionPoint]
@@ -257,6 +278,8 @@ def _population_rates(
             "banned": round(float((scores[rows] >= ban).mean()), 6),
             "review_or_worse": round(float((scores[rows] >= review).mean()), 6),
         }
+        if not population.abusive:
+            out[name]["cap"] = budget.cap(name)
     return out
 
 
