@@ -3,7 +3,9 @@ budget, and no band that adds nothing; and a simulator hard enough that recall f
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -17,6 +19,11 @@ from tasks.offline.thresholds import (
     threshold_for_share,
 )
 from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.batch import score_records
+from tasks.scoring.model import Scorer
+from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.signals import DetectionPoint
+from tests.records import T0, messaging_block, parse, record
 
 OPEN = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
 
@@ -108,17 +115,55 @@ def test_small_populations_are_not_held_to_a_cap_they_cannot_measure() -> None:
     assert not any("community_admin" in n for n in notes)
 
 
-def test_the_default_card_certifies_precision_without_perfect_recall(tmp_path: Path) -> None:
-    """The default procedure on the default simulator (fewer trees, same data size): abuse
-    evades enough that the messaging ban band misses some at certified precision, and no benign
-    population reaches review beyond its cap by much (caps are set on validation, measured on
-    test)."""
-    card = read_card(train(TrainingConfig(accounts=40_000, seed=5, trees=60, depth=5), tmp_path))
+@pytest.fixture(scope="module")
+def default_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The default procedure on the default simulator (fewer trees, same data size)."""
+    config = TrainingConfig(accounts=40_000, seed=5, trees=60, depth=5)
+    return train(config, tmp_path_factory.mktemp("default-model"))
+
+
+def test_the_default_card_certifies_precision_without_perfect_recall(default_model: Path) -> None:
+    """Abuse evades enough that the messaging ban band misses some at certified precision, and
+    no benign population reaches review beyond its cap (caps are set on validation with a
+    confidence margin, measured here on test)."""
+    card = read_card(default_model)
     ban = card["metrics"]["stages"]["messaging"]["bands"]["ban"]
     assert ban["precision"] >= 0.99
     assert ban["recall"] < 1.0
     for name, p in card["metrics"]["populations"].items():
         if not p["abusive"]:
-            assert p["review_or_worse"] <= 2 * p["cap"], (name, p)
+            assert p["review_or_worse"] <= p["cap"], (name, p)
     assert card["review_budget"]["share"] == ReviewBudget().share
     assert set(card["metrics"]["stages"]["messaging"]["volumes"]) == {"ban", "restrict", "review"}
+
+
+# One abuser-like value on one signal of an ordinary, established account that writes to its
+# contacts, who answer: a habit, not abuse.
+ONE_SIGNAL: dict[str, dict[str, Any]] = {
+    "voice notes only": {"typing_ratio": 0.0},
+    "a scheduled reminder": {"send_interval_cv": 0.05},
+    "one greeting pasted to all": {"identical_content_ratio": 0.95},
+    "messages to shops": {"non_contact_ratio": 0.85},
+    "an album forwarded": {"peak_msgs_15s": 90, "msgs_last_hour": 120},
+    "a busy day": {"msgs_last_day": 900, "unique_recipients_day": 60},
+}
+
+
+@pytest.mark.parametrize("habit", sorted(ONE_SIGNAL))
+def test_an_ordinary_account_is_not_sent_to_review_by_one_signal(
+    default_model: Path, habit: str
+) -> None:
+    card = read_card(default_model)
+    scorer = Scorer.load(card["version"], default_model / "model.ubj", card, threads=1)
+    raw = record(
+        f"ordinary-{habit}",
+        registered_at=T0 - dt.timedelta(days=600),
+        observed_at=T0,
+        messaging=messaging_block(**ONE_SIGNAL[habit]),
+    )
+    stage = DetectionPoint.MESSAGING
+    batch = score_records(
+        stage, parse([raw], stage), scorer, None, MemoryNeighbourStore(), explain=False
+    )
+    decision, score = batch.acting.decisions[0], float(batch.acting.scores[0])
+    assert decision == "allow", f"{habit}: {decision} at {score:.4f}"
