@@ -295,53 +295,53 @@ def _with_intensity(b: Behaviour, z: float) -> Behaviour:
     return out
 
 
+# The habits that give an ordinary person one abuser-like value: voice notes only, a scheduled
+# reminder, one greeting pasted to many, messages to shops, a forwarded album, the web client
+# abroad. Each draws the values it changes.
+_HABITS: tuple[Callable[[Rng], Behaviour], ...] = (
+    lambda rng: {"typing": _beta(rng, 0.1)},
+    lambda rng: {"interval_cv": float(rng.uniform(0.1, 0.5))},
+    lambda rng: {"identical": _beta(rng, 0.8)},
+    lambda rng: {"non_contact": _beta(rng, 0.7)},
+    lambda rng: {"peak_15s": int(rng.integers(40, 120))},
+    lambda _rng: {"client": "web", "mismatch": True},
+)
+
+# Evasion tactics: drip sending, human-like delays, an emulated typing indicator, numbers warmed
+# up with seeded conversations, aged accounts (seen long after registering), varied templates.
+_TACTICS: tuple[Callable[[Rng], Behaviour], ...] = (
+    lambda rng: {
+        "per_day": int(rng.integers(100, 400)),
+        "per_hour": int(rng.integers(10, 60)),
+        "peak_15s": int(rng.integers(3, 12)),
+        "recipients": int(rng.integers(60, 300)),
+    },
+    lambda rng: {"interval_cv": float(rng.uniform(1.0, 2.5))},
+    lambda rng: {"typing": _beta(rng, 0.75)},
+    lambda rng: {"reply": _beta(rng, 0.45), "non_contact": _beta(rng, 0.35)},
+    lambda rng: {
+        "aged": True,
+        "new_account": False,
+        "rack": False,
+        "farm": False,
+        "first_burst_min": float(rng.uniform(60 * 24, 60 * 24 * 30)),
+    },
+    lambda rng: {"identical": _beta(rng, 0.25)},
+)
+
+
 def _odd_signal(rng: Rng, b: Behaviour) -> Behaviour:
-    """One abuser-like value on one signal, for a person with a habit: voice notes only, a
-    scheduled reminder, one greeting pasted to many, messages to shops, the web client abroad."""
-    habit = int(rng.integers(6))
-    odd = dict(b)
-    if habit == 0:
-        odd["typing"] = _beta(rng, 0.1)
-    elif habit == 1:
-        odd["interval_cv"] = float(rng.uniform(0.1, 0.5))
-    elif habit == 2:
-        odd["identical"] = _beta(rng, 0.8)
-    elif habit == 3:
-        odd["non_contact"] = _beta(rng, 0.7)
-    elif habit == 4:
-        odd["peak_15s"] = int(rng.integers(40, 120))
-    else:
-        odd["client"] = "web"
-        odd["mismatch"] = True
-    return odd
+    """One abuser-like value on one signal, for a person with a habit."""
+    return {**b, **_HABITS[int(rng.integers(len(_HABITS)))](rng)}
 
 
 def _evade(rng: Rng, b: Behaviour) -> Behaviour:
-    """Three to six evasion tactics: drip sending, human-like delays, an emulated typing
-    indicator, numbers warmed up with seeded conversations, aged accounts, varied templates."""
-    tactics = rng.choice(6, size=int(rng.integers(3, 7)), replace=False)
-    e = dict(b)
+    """Three to six evasion tactics at once."""
+    tactics = rng.choice(len(_TACTICS), size=int(rng.integers(3, 7)), replace=False)
+    evading = dict(b)
     for tactic in tactics:
-        if tactic == 0:
-            e.update(
-                per_day=int(rng.integers(100, 400)),
-                per_hour=int(rng.integers(10, 60)),
-                peak_15s=int(rng.integers(3, 12)),
-                recipients=int(rng.integers(60, 300)),
-            )
-        elif tactic == 1:
-            e["interval_cv"] = float(rng.uniform(1.0, 2.5))
-        elif tactic == 2:
-            e["typing"] = _beta(rng, 0.75)
-        elif tactic == 3:
-            e["reply"] = _beta(rng, 0.45)
-            e["non_contact"] = _beta(rng, 0.35)
-        elif tactic == 4:
-            e.update(aged=True, new_account=False, rack=False, farm=False)
-            e["first_burst_min"] = float(rng.uniform(60 * 24, 60 * 24 * 30))
-        else:
-            e["identical"] = _beta(rng, 0.25)
-    return e
+        evading.update(_TACTICS[int(tactic)](rng))
+    return evading
 
 
 POPULATIONS: tuple[Population, ...] = (
