@@ -9,9 +9,13 @@ Everything is measured in one run, on one model and the same simulated accounts:
   building, XGBoost and the SQLite writes, until every decision is stored, for batch sizes 1,
   100 and 1,000, on messaging-stage accounts whose registrations (and the bans of the abusive
   ones) the neighbourhood store already holds, as in production;
-* for each end-to-end run, the CPU time per account of each part of the system, all sharing
-  the same cores: the producer (and the poll that waits for the decisions), the worker's main
-  process, the scoring processes and the Redis server; their total bounds the rate;
+* the drain rate at batch 1,000: the queue filled while the workers do not consume, then timed
+  from the moment they consume again until every decision is stored, as in production, where
+  producers are upstream services on other hosts and their cost is not the fleet's;
+* for each end-to-end run and the drain, the CPU time per account of each part of the system,
+  all sharing the same cores: the producer (and the poll that waits for the decisions), the
+  worker's main process, the scoring processes and the Redis server; their total bounds the
+  rate;
 * the latency from enqueue to stored decision of a single registration-time account;
 * the peak RSS of the scoring worker processes, and the neighbourhood store's Redis memory per
   registration it holds;
@@ -39,6 +43,7 @@ from typing import Any
 import orjson
 import redis
 import xgboost as xgb
+from celery.utils.nodenames import host_format
 from rich.table import Table
 from sqlalchemy import bindparam, func, select
 
@@ -269,6 +274,52 @@ def _end_to_end(
     return len(records) / (time.perf_counter() - started)
 
 
+def _drain(
+    app: Any, nodes: list[str], records: list[dict[str, Any]], batch: int, stage: DetectionPoint
+) -> float:
+    """Accounts/s at which running workers drain a queue filled while they did not consume:
+    as in production, where the producers are upstream services on other hosts, the producer's
+    cost is left out. Timed from the moment the workers are told to consume again until every
+    decision is stored."""
+    app.control.cancel_consumer("scoring", destination=nodes, reply=True, timeout=10)
+    after = _last_score_id()
+    for i in range(0, len(records), batch):
+        app.send_task(
+            ScoreAccounts.TASK,
+            kwargs={"stage": stage.value, "accounts": records[i : i + batch]},
+        )
+    started = time.perf_counter()
+    app.control.add_consumer("scoring", destination=nodes, reply=True, timeout=10)
+    # Polled every 50 ms: an indexed count on a separate connection, a small share of a core.
+    _wait_for_scores(after, len(records), poll=0.05)
+    return len(records) / (time.perf_counter() - started)
+
+
+def _drain_run(app: Any, tag: str, main_pid: int, accounts: int) -> dict[str, Any]:
+    """One drain of ``accounts`` messaging records in batches of 1,000, with its CPU split."""
+    records = simulated(accounts, 913, DetectionPoint.MESSAGING)
+    nodes = [host_format(f"scoring-{tag}@%h")]
+    cpu_before = cpu_used(main_pid, get_redis())
+    rate = _drain(app, nodes, records, 1000, DetectionPoint.MESSAGING)
+    return {
+        "accounts": accounts,
+        "accounts_per_s": round(rate, 1),
+        "cpu_us_per_account": cpu_per_account(
+            cpu_before, cpu_used(main_pid, get_redis()), accounts
+        ),
+    }
+
+
+def _latency_figures(app: Any, samples: int) -> dict[str, Any]:
+    lat = _latencies(app, simulated(samples, 990, DetectionPoint.REGISTRATION))
+    quantiles = statistics.quantiles(lat, n=100)
+    return {
+        "samples": len(lat),
+        "p50": round(statistics.median(lat), 2),
+        "p99": round(quantiles[98], 2),
+    }
+
+
 def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
     """Milliseconds from enqueueing each record alone to its stored decision.
 
@@ -366,12 +417,7 @@ def bench_scoring(
     ):
         redis.Redis.from_url(redis_url).flushdb()
         upgrade()
-        models = Path(tmp) / "models"
-        models.mkdir()
-        target = models / model_dir.name
-        subprocess.run(["cp", "-r", str(model_dir), str(target)], check=True)
-        with session_scope() as session:
-            set_role(session, register(session, target).version, "active")
+        target = _activate_copy(model_dir, Path(tmp) / "models")
 
         result: dict[str, Any] = {
             "model_version": read_card(model_dir)["version"],
@@ -391,7 +437,7 @@ def bench_scoring(
         memory_before = int(get_redis().info("memory")["used_memory"])
         registered = register_history(
             [(seed, 1000) for seed in range(920, 926)]
-            + [(910, 2000), (911, accounts), (912, accounts)]
+            + [(910, 2000), (911, accounts), (912, accounts), (913, accounts)]
         )
         result["neighbourhood_bytes_per_registration"] = round(
             (int(get_redis().info("memory")["used_memory"]) - memory_before) / registered
@@ -429,6 +475,9 @@ def bench_scoring(
                     "accounts_per_s": round(rates[batch], 1),
                     "cpu_us_per_account": cpu,
                 }
+            # The drain rate at batch 1,000: the queue filled first, then drained.
+            baselines.append(raw.rows_per_s(cores))
+            result["drain"] = {"1000": _drain_run(app, tag, main_pid, accounts)}
             baselines.append(raw.rows_per_s(cores))
             baseline = max(baselines)
             result["raw_predict_rows_per_s_all_cores"] = baseline
@@ -437,13 +486,9 @@ def bench_scoring(
                 result["end_to_end"][str(batch)]["ratio_to_raw_all_cores"] = round(
                     rate / baseline, 4
                 )
-            lat = _latencies(app, simulated(latency_samples, 990, DetectionPoint.REGISTRATION))
-            quantiles = statistics.quantiles(lat, n=100)
-            result["single_account_latency_ms"] = {
-                "samples": len(lat),
-                "p50": round(statistics.median(lat), 2),
-                "p99": round(quantiles[98], 2),
-            }
+            drain = result["drain"]["1000"]
+            drain["ratio_to_raw_all_cores"] = round(drain["accounts_per_s"] / baseline, 4)
+            result["single_account_latency_ms"] = _latency_figures(app, latency_samples)
             result["worker_peak_rss_mib"] = round(_peak_rss_mib(main_pid), 1)
         finally:
             stop_workers(workers)
@@ -452,6 +497,16 @@ def bench_scoring(
         if isinstance(value, float):
             result[key] = round(value, 1)
     return result
+
+
+def _activate_copy(model_dir: Path, models: Path) -> Path:
+    """Copy the model into the bench's registry and make it the active version."""
+    models.mkdir()
+    target = models / model_dir.name
+    subprocess.run(["cp", "-r", str(model_dir), str(target)], check=True)
+    with session_scope() as session:
+        set_role(session, register(session, target).version, "active")
+    return target
 
 
 def _standard_model(cache: Path) -> Path:
@@ -483,6 +538,12 @@ def results_table(result: dict[str, Any]) -> Table:
             f"{e2e['accounts_per_s']:,.0f}",
             f"{e2e['ratio_to_raw_all_cores']:.4f}",
         )
+    drain = result["drain"]["1000"]
+    table.add_row(
+        "drain accounts/s, batch 1000 (queue filled first)",
+        f"{drain['accounts_per_s']:,.0f}",
+        f"{drain['ratio_to_raw_all_cores']:.4f}",
+    )
     lat = result["single_account_latency_ms"]
     table.add_row("single account enqueue→stored p50 (ms)", f"{lat['p50']}", "")
     table.add_row("single account enqueue→stored p99 (ms)", f"{lat['p99']}", "")
@@ -494,6 +555,8 @@ def results_table(result: dict[str, Any]) -> Table:
     )
     for part, cost in result["end_to_end"]["1000"]["cpu_us_per_account"].items():
         table.add_row(f"CPU {part} (us/account, batch 1000)", f"{cost}", "")
+    for part, cost in drain["cpu_us_per_account"].items():
+        table.add_row(f"CPU {part} (us/account, drain)", f"{cost}", "")
     for step, cost in result["task_step_us_per_account"].items():
         table.add_row(f"task step {step} (us/account, batch 1000)", f"{cost}", "")
     return table

@@ -37,6 +37,13 @@ def test_bench_reports_every_figure_beside_its_baseline(
             run["accounts_per_s"] / baseline, abs=1e-4
         )
         assert run["cpu_us_per_account"]["scoring_processes"] > 0
+    drain = result["drain"]["1000"]
+    assert drain["accounts"] == 300
+    assert drain["accounts_per_s"] > 0
+    assert drain["ratio_to_raw_all_cores"] == pytest.approx(
+        drain["accounts_per_s"] / baseline, abs=1e-4
+    )
+    assert drain["cpu_us_per_account"]["scoring_processes"] > 0
     latency = result["single_account_latency_ms"]
     assert latency["samples"] == 20
     assert 0 < latency["p50"] <= latency["p99"]
