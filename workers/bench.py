@@ -48,7 +48,7 @@ from rich.table import Table
 from sqlalchemy import bindparam, func, select
 
 from infra.db.migrate import upgrade
-from infra.db.models import Score
+from infra.db.models import Account, Score, SignalSnapshot
 from infra.db.session import get_engine, reset_engine, session_scope
 from infra.local_redis import ensure_redis
 from infra.redis_client import get_redis, reset_redis
@@ -402,6 +402,29 @@ def cpu_per_account(
     return out
 
 
+def per_core(drain: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """What one core of each kind carries, from the drain's CPU split, and what each account
+    costs the broker and the database: the inputs of docs/capacity.md."""
+    cpu = drain["cpu_us_per_account"]
+    # As an upstream service sends them: the simulator's truth block is not part of a record.
+    sent = [{k: v for k, v in r.items() if k != "truth"} for r in records]
+    body = orjson.dumps({"stage": DetectionPoint.MESSAGING.value, "accounts": sent})
+    with session_scope() as session:
+        scores = session.scalar(select(func.count()).select_from(Score)) or 1
+        rows = scores + sum(
+            session.scalar(select(func.count()).select_from(model)) or 0
+            for model in (Account, SignalSnapshot)
+        )
+    return {
+        "worker_accounts_per_core_s": round(
+            1e6 / (cpu["worker_main_process"] + cpu["scoring_processes"])
+        ),
+        "redis_accounts_per_core_s": round(1e6 / cpu["redis_server"]),
+        "broker_body_bytes_per_account": round(len(body) / len(records)),
+        "database_rows_per_account": round(rows / scores, 3),
+    }
+
+
 def bench_scoring(
     *,
     model_cache: Path,
@@ -478,6 +501,9 @@ def bench_scoring(
             # The drain rate at batch 1,000: the queue filled first, then drained.
             baselines.append(raw.rows_per_s(cores))
             result["drain"] = {"1000": _drain_run(app, tag, main_pid, accounts)}
+            result["per_core"] = per_core(
+                result["drain"]["1000"], simulated(1000, 913, DetectionPoint.MESSAGING)
+            )
             baselines.append(raw.rows_per_s(cores))
             baseline = max(baselines)
             result["raw_predict_rows_per_s_all_cores"] = baseline
@@ -557,6 +583,8 @@ def results_table(result: dict[str, Any]) -> Table:
         table.add_row(f"CPU {part} (us/account, batch 1000)", f"{cost}", "")
     for part, cost in drain["cpu_us_per_account"].items():
         table.add_row(f"CPU {part} (us/account, drain)", f"{cost}", "")
+    for name, value in result["per_core"].items():
+        table.add_row(f"capacity input: {name}", f"{value:,}", "")
     for step, cost in result["task_step_us_per_account"].items():
         table.add_row(f"task step {step} (us/account, batch 1000)", f"{cost}", "")
     return table

@@ -44,6 +44,13 @@ def test_bench_reports_every_figure_beside_its_baseline(
         drain["accounts_per_s"] / baseline, abs=1e-4
     )
     assert drain["cpu_us_per_account"]["scoring_processes"] > 0
+    capacity = result["per_core"]
+    assert capacity["worker_accounts_per_core_s"] > 0
+    assert capacity["redis_accounts_per_core_s"] > 0
+    assert 300 < capacity["broker_body_bytes_per_account"] < 2000
+    assert (
+        1.0 < capacity["database_rows_per_account"] < 3.0
+    )  # a score, an account, a share of a snapshot
     latency = result["single_account_latency_ms"]
     assert latency["samples"] == 20
     assert 0 < latency["p50"] <= latency["p99"]
