@@ -49,8 +49,10 @@ class QueueAges:
     def read(self, app: Celery) -> dict[str, float | None]:
         """Seconds the oldest message of each queue has waited: 0 for an empty queue, None where
         the broker cannot tell (RabbitMQ)."""
-        if not app.conf.broker_url.startswith(("redis://", "rediss://", "redis+socket://")):
-            return dict.fromkeys(QUEUES)
+        with app.connection_for_read() as conn:
+            # The same test as the queue depths' (workers.status): the transport's own kind.
+            if conn.transport.driver_type != "redis":
+                return dict.fromkeys(QUEUES)
         now = time.time()
         ages: dict[str, float | None] = {}
         with redis.Redis.from_url(app.conf.broker_url) as client:

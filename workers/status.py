@@ -64,6 +64,7 @@ def workers_online(app: Celery, timeout: float = 1.0) -> dict[str, list[str]]:
 def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
     """Models, breaker, dead letters, outbox, reviews, deliveries and notices."""
     serving = serving_versions(session)
+    breaker_reason = open_reason(session)
 
     def count(model: Any, *where: Any) -> int:
         return session.scalar(select(func.count()).select_from(model).where(*where)) or 0
@@ -76,7 +77,7 @@ def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
     unfinished = (OutboxMessage.completed_at.is_(None),)
     return {
         "models": {role: row.version for role, row in sorted(serving.items())},
-        "breaker": {"open": open_reason(session) is not None, "reason": open_reason(session)},
+        "breaker": {"open": breaker_reason is not None, "reason": breaker_reason},
         "dead_letters": {
             "total": count(DeadLetter),
             "last_24h": count(DeadLetter, DeadLetter.created_at >= now - dt.timedelta(days=1)),
