@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     # handed out again. Unset, workers.config derives it from the longest task; set it lower only
     # for fault trials and tests, whose tasks are short.
     redis_visibility_timeout_seconds: int | None = Field(default=None, ge=1)
+    # Where the scoring stage's neighbourhood counters live: unset or empty, REDIS_URL's server;
+    # any node of a Redis Cluster spreads them across the cluster's primaries (detected on
+    # connect; README, "Counters on a Redis Cluster").
+    counters_redis_url: str | None = None
 
     # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
     enforcement_mode: Literal["enforce", "shadow"] = "enforce"

@@ -42,6 +42,7 @@ from infra.registry import read_card  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
 from tasks.scoring.model import Scorer  # noqa: E402
 from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
+from tests.redis_cluster import LocalRedisCluster  # noqa: E402
 from workers.processes import DEMO_ENFORCEMENT  # noqa: E402
 
 
@@ -53,6 +54,17 @@ def redis_url() -> Iterator[str]:
         client.flushdb()
         yield TEST_REDIS_URL
         client.flushdb()
+
+
+@pytest.fixture(scope="session")
+def redis_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalRedisCluster]:
+    """A real three-primary Redis Cluster on loopback, started for the session when asked for."""
+    cluster = LocalRedisCluster(tmp_path_factory.mktemp("redis-cluster"))
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ import logging
 from infra.db.models import EnforcementAction, utcnow
 from infra.dead_letters import Rejection
 from infra.json_logs import ACCOUNT_ATTRIBUTE
-from infra.redis_client import get_redis
+from infra.redis_client import get_counters_redis
 from infra.settings import get_settings
 from infra.sinks import platform_sink
 from tasks.enforcement.appeals import AppealError, decide_appeal
@@ -45,7 +45,7 @@ def apply(run: TaskRun, request: ApplyEnforcement) -> Outcome:
         mode=settings.enforcement_mode,
         policy=policy_in_force(settings.policy_file),
         scorer_for=functools.partial(scorer_for, run.session),
-        neighbours=RedisNeighbourStore(get_redis()),
+        neighbours=RedisNeighbourStore(get_counters_redis()),
         now=utcnow(),
         safeguards=from_settings(settings),
     )
@@ -54,7 +54,8 @@ def apply(run: TaskRun, request: ApplyEnforcement) -> Outcome:
 @pipeline_task(ReleaseActions, soft_time_limit=60, time_limit=90)
 def release(run: TaskRun, _request: ReleaseActions) -> Outcome:
     """Put in force the actions whose random release time has come."""
-    return release_due(run.session, neighbours=RedisNeighbourStore(get_redis()), now=utcnow())
+    neighbours = RedisNeighbourStore(get_counters_redis())
+    return release_due(run.session, neighbours=neighbours, now=utcnow())
 
 
 @pipeline_task(DeliverActions, soft_time_limit=60, time_limit=90)
@@ -79,7 +80,7 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
             outcome=request.outcome,
             actor=request.decided_by,
             reason=request.reason,
-            neighbours=RedisNeighbourStore(get_redis()),
+            neighbours=RedisNeighbourStore(get_counters_redis()),
         )
         return _logged(run, decided, "appeal", request.action_id)
     except AppealError as exc:
@@ -97,7 +98,7 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
             actor=request.decided_by,
             note=request.note,
             policy=policy_in_force(get_settings().policy_file),
-            neighbours=RedisNeighbourStore(get_redis()),
+            neighbours=RedisNeighbourStore(get_counters_redis()),
             now=utcnow(),
         )
         return _logged(run, decided, "review", request.review_id)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from infra.redis_client import get_redis
+from infra.redis_client import get_counters_redis
 from tasks.messages import ScoreAccounts
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
@@ -19,6 +19,6 @@ def score_accounts(run: TaskRun, request: ScoreAccounts) -> Outcome:
         run.session,
         request,
         serving=functools.partial(current_scorers, run.session),
-        neighbours=RedisNeighbourStore(get_redis()),
+        neighbours=RedisNeighbourStore(get_counters_redis()),
         task_id=run.task_id,
     )

@@ -57,3 +57,8 @@ def test_bench_reports_every_figure_beside_its_baseline(
     assert list(result["task_step_us_per_account"]) == list(STEPS)
     assert result["worker_peak_rss_mib"] > 50
     assert result["neighbourhood_bytes_per_registration"] > 0
+    assert (
+        0
+        < result["neighbourhood_redelivery_bytes_per_registration"]
+        < (result["neighbourhood_bytes_per_registration"])
+    )

@@ -68,7 +68,7 @@ def test_population_flows_through_all_four_stages(start, active_model):
     assert counts["dead_letters"] == 0, workers.logs()
     assert counts["banned"] > 0
     # Bans feed the neighbourhood ban rates in Redis once committed.
-    assert any(get_redis().scan_iter(match=f"{redis_store.PREFIX}:device:*:ban", count=1000))
+    assert any(get_redis().scan_iter(match=f"{redis_store.PREFIX}:{{device:*}}:ban", count=1000))
     with session_scope() as session:
         # Each account appears once, so every actionable decision became exactly one action.
         actionable = session.scalar(

@@ -43,10 +43,13 @@ def redis_client(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[re
     client.close()
 
 
-@pytest.fixture(params=["memory", "redis"])
+@pytest.fixture(params=["memory", "redis", "cluster"])
 def store(request: pytest.FixtureRequest) -> NeighbourStore:
+    """The same rules held by memory (training), one Redis and a three-node Redis Cluster."""
     if request.param == "memory":
         return MemoryNeighbourStore()
+    if request.param == "cluster":
+        return RedisNeighbourStore(request.getfixturevalue("cluster_client"))
     return RedisNeighbourStore(request.getfixturevalue("redis_client"))
 
 
@@ -167,22 +170,25 @@ def test_redis_keys_expire(redis_client: redis.Redis) -> None:
     served.record_bans(recs[:1])
     prefix = redis_store.PREFIX
     keys = {k.decode() for k in redis_client.scan_iter(f"{prefix}:*")}
+    hour = int(T0.timestamp()) // 3600
+    # Every key names its neighbourhood or counter as its hash tag (one slot on a cluster).
     assert {
-        f"{prefix}:block:+421905123:acc",
-        f"{prefix}:device:d2:rep",
-        f"{prefix}:hot:block",
+        f"{prefix}:{{block:+421905123}}:acc",
+        f"{prefix}:{{block:+421905123}}:ban",
+        f"{prefix}:{{block:+421905123}}:n",
+        f"{prefix}:{{device:d2}}:rep",
+        f"{prefix}:{{regs:network:{hour}:n1}}",
+        f"{prefix}:{{regs:network:{hour}:n1}}:seen",
     } <= keys
-    limits = {
-        "regs": BURST_TTL_SECONDS,
-        "registered": REDELIVERY_SECONDS,
-        "hot": RECENT_TTL_SECONDS,
-        "block": RECENT_TTL_SECONDS,
-        "network": RECENT_TTL_SECONDS,
-        "device": RECENT_TTL_SECONDS,
-    }
-    assert {k.split(":")[1] for k in keys} == set(limits)
     for key in keys:
-        assert 0 < redis_client.ttl(key) <= limits[key.split(":")[1]], key
+        if key.endswith(":seen"):
+            limit = REDELIVERY_SECONDS
+        elif ":{regs:" in key:
+            limit = BURST_TTL_SECONDS
+        else:
+            assert key.rsplit(":", 1)[1] in {"acc", "ban", "rep", "n"}, key
+            limit = RECENT_TTL_SECONDS
+        assert 0 < redis_client.ttl(key) <= limit, key
 
 
 def test_messaging_stage_only_reads(redis_client: redis.Redis) -> None:
@@ -202,7 +208,7 @@ def test_rates_of_a_neighbourhood_cool_down_with_its_window(redis_client: redis.
     served.record_bans(recs[:1])
     assert served.lookup(recs)[0, 0] == pytest.approx(THIRD)
     # As if the ban were older than the window: the neighbourhood is no longer hot.
-    redis_client.zadd(f"{redis_store.PREFIX}:hot:block", {"+421905123": 1.0}, xx=True)
+    redis_client.setrange(f"{redis_store.PREFIX}:{{block:+421905123}}:n", 40, "0000000001")
     assert served.lookup(recs)[0, 0] == 0.0
 
 
@@ -304,7 +310,7 @@ def test_lifts_never_outlive_the_bans_they_lift(redis_client: redis.Redis) -> No
     np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)
     # A lift recorded, then the bans expire and a new one comes: the old lift is gone with them.
     store.forget_bans(recs[:1])
-    for key in redis_client.scan_iter(match=f"{redis_store.PREFIX}:*:ban"):
+    for key in redis_client.scan_iter(match=f"{redis_store.PREFIX}:*}}:ban"):
         redis_client.delete(key)
     store.record_bans(recs[:1])
     np.testing.assert_allclose(store.lookup(recs), EXPECTED, rtol=1e-6)

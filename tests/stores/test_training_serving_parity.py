@@ -37,6 +37,8 @@ def redis_store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Red
 def _store(kind: str, request: pytest.FixtureRequest) -> NeighbourStore:
     if kind == "memory":
         return MemoryNeighbourStore()
+    if kind == "cluster":
+        return RedisNeighbourStore(request.getfixturevalue("cluster_client"))
     store: NeighbourStore = request.getfixturevalue("redis_store")
     return store
 
@@ -55,7 +57,7 @@ def _served(
     return np.vstack(blocks)
 
 
-@pytest.mark.parametrize("store_kind", ["memory", "redis"])
+@pytest.mark.parametrize("store_kind", ["memory", "redis", "cluster"])
 def test_training_rows_equal_served_rows_over_several_batches(
     store_kind: str, request: pytest.FixtureRequest
 ) -> None:
@@ -74,7 +76,7 @@ def test_training_rows_equal_served_rows_over_several_batches(
 
 
 @pytest.mark.parametrize("stage", [DetectionPoint.MESSAGING, DetectionPoint.FEEDBACK])
-@pytest.mark.parametrize("store_kind", ["memory", "redis"])
+@pytest.mark.parametrize("store_kind", ["memory", "redis", "cluster"])
 def test_training_rows_equal_served_rows_in_one_batch(
     stage: DetectionPoint, store_kind: str, request: pytest.FixtureRequest
 ) -> None:

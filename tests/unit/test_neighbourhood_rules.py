@@ -62,8 +62,19 @@ def test_counts_keys_unpack_fields_never_written_as_zero() -> None:
             # Two of five bans lifted on appeal; more lifts than bans never go below zero.
             "0000000012000000000500000000010000000002",
             b"\0" * 30 + b"0000000001",
+            # The latest ban or report, as seconds since the epoch.
+            "0000000012000000000500000000010000000000" + "1764590400",
         ]
     )
     np.testing.assert_array_equal(
-        counts, [[0, 0, 0], [7, 0, 0], [0, 3, 0], [12, 5, 1], [12, 3, 1], [0, 0, 0]]
+        counts,
+        [
+            [0, 0, 0, 0],
+            [7, 0, 0, 0],
+            [0, 3, 0, 0],
+            [12, 5, 1, 0],
+            [12, 3, 1, 0],
+            [0, 0, 0, 0],
+            [12, 5, 1, 1764590400],
+        ],
     )

@@ -1,0 +1,157 @@
+"""Where the neighbourhood counters live: one Redis, or the primaries of a Redis Cluster.
+
+A batch's counter work is one script call of writes plus a list of keys to read. On one Redis
+both go in a single pipelined round trip, the reads as a plain MGET (a Lua loop costs Redis
+three to four times the CPU for the same keys). On a cluster, every key carries a hash tag
+(one neighbourhood's or one counter's keys share a slot), the writes and reads are split by the
+primary that owns each tag's slot, and each primary gets one script call that writes its part
+and reads its keys: a plain MGET cannot span slots, and one command per key would cost the
+client far more than the script costs Redis. The per-node calls go out together (redis-py's
+cluster pipeline writes to every node before reading any answer).
+
+A script without a shebang line may touch keys of any slot its node serves (Redis 7 keeps that
+behaviour of earlier versions for such scripts; the ``allow-cross-slot-keys`` flag that says so
+explicitly needs Redis 7, and the embedded Redis is 6.2). While a slot is being moved, or after
+the client's map of slots went stale, a node refuses keys it no longer serves; every write of the
+script is idempotent (sketch adds, set-gated counters, maxima), so the batch is re-split on a
+fresh map and sent
+again, and if the cluster still moves slots the error is a transient one that the task retries.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import orjson
+import redis
+from redis.cluster import ClusterNode, RedisCluster
+
+# Attempts on a fresh slot map before a cluster that is moving slots counts as unavailable.
+_CLUSTER_ATTEMPTS = 3
+
+
+class SlotsMoving(redis.ConnectionError):
+    """The cluster moved a batch's slots between reading the slot map and running the batch, on
+    every attempt; a transient error (a subclass of ``redis.ConnectionError``, so tasks retry)."""
+
+
+class Placement(Protocol):
+    def run(
+        self,
+        script: str,
+        sha: str,
+        args: Sequence[Any],
+        writes: Sequence[tuple[str, Any]],
+        reads: Sequence[str],
+    ) -> list[bytes | None]:
+        """Run ``script`` (its SHA-1 ``sha``) with ``args`` and the JSON list of the ``writes``
+        entries, each given with a key whose slot is the entry's, then read ``reads``: their
+        values in the same order. ``args`` are the script's first arguments; the fourth it gets
+        says how it reads (``none`` or ``get``), then the entries, then any keys to read."""
+        ...
+
+
+class OneRedis:
+    def __init__(self, client: redis.Redis) -> None:
+        self._client = client
+
+    def run(
+        self,
+        script: str,
+        sha: str,
+        args: Sequence[Any],
+        writes: Sequence[tuple[str, Any]],
+        reads: Sequence[str],
+    ) -> list[bytes | None]:
+        def send() -> list[Any]:
+            pipe = self._client.pipeline(transaction=False)
+            if writes:
+                # EVALSHA itself: redis-py's pipelined scripts cost a SCRIPT EXISTS round trip
+                # each time, a tenth of a single-account registration's neighbourhood step.
+                pipe.evalsha(sha, 0, *args, "none", _entries(writes))
+            if reads:
+                pipe.mget(reads)
+            return pipe.execute()
+
+        try:
+            replies = send()
+        except redis.exceptions.NoScriptError:
+            # Redis restarted or flushed its scripts; the script did not run, and the reads
+            # after it are harmless to repeat.
+            self._client.script_load(script)
+            replies = send()
+        return list(replies[-1]) if reads else []
+
+
+class ClusterPrimaries:
+    def __init__(self, client: RedisCluster) -> None:
+        self._client = client
+
+    def run(
+        self,
+        script: str,
+        sha: str,
+        args: Sequence[Any],
+        writes: Sequence[tuple[str, Any]],
+        reads: Sequence[str],
+    ) -> list[bytes | None]:
+        for attempt in range(_CLUSTER_ATTEMPTS):
+            try:
+                return self._run_once(sha, args, writes, reads)
+            except redis.exceptions.NoScriptError:
+                # A node that never saw the script (new, restarted or flushed): load it on every
+                # primary; nothing of the node's part ran.
+                self._client.script_load(script)
+            except redis.exceptions.ResponseError as exc:
+                if "non local key" not in str(exc) and "MOVED" not in str(exc):
+                    raise
+                self._client.nodes_manager.initialize()
+            if attempt == _CLUSTER_ATTEMPTS - 1:
+                break
+        raise SlotsMoving(
+            f"the counters' Redis Cluster kept moving slots over {_CLUSTER_ATTEMPTS} attempts"
+        )
+
+    def _run_once(
+        self,
+        sha: str,
+        args: Sequence[Any],
+        writes: Sequence[tuple[str, Any]],
+        reads: Sequence[str],
+    ) -> list[bytes | None]:
+        node_writes: dict[str, list[tuple[str, Any]]] = defaultdict(list)
+        node_reads: dict[str, list[int]] = defaultdict(list)
+        nodes: dict[str, ClusterNode] = {}
+        for key, entry in writes:
+            node_writes[self._node(key, nodes)].append((key, entry))
+        for i, key in enumerate(reads):
+            node_reads[self._node(key, nodes)].append(i)
+        pipe = self._client.pipeline()  # type: ignore[no-untyped-call]  # redis-py: untyped
+        order: list[str] = []
+        for name in nodes:
+            mine, wanted = node_writes.get(name, []), node_reads.get(name, [])
+            # The first key routes the call to the node; the script itself does not use KEYS.
+            route = mine[0][0] if mine else reads[wanted[0]]
+            # Through execute_command: redis-py's cluster pipeline refuses its own evalsha()
+            # (it cannot tell a script's keys), but routes a command by its first key.
+            pipe.execute_command(
+                "EVALSHA", sha, 1, route, *args, "get", _entries(mine), *(reads[i] for i in wanted)
+            )
+            order.append(name)
+        values: list[bytes | None] = [None] * len(reads)
+        for name, reply in zip(order, pipe.execute(), strict=True):
+            for i, value in zip(node_reads.get(name, []), reply, strict=True):
+                values[i] = value
+        return values
+
+    def _node(self, key: str, nodes: dict[str, ClusterNode]) -> str:
+        slot = self._client.keyslot(key)  # type: ignore[no-untyped-call]  # redis-py: untyped
+        node = self._client.nodes_manager.get_node_from_slot(slot)
+        nodes.setdefault(node.name, node)
+        return node.name
+
+
+def _entries(writes: Sequence[tuple[str, Any]]) -> bytes:
+    return orjson.dumps([entry for _, entry in writes])
