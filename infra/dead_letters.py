@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from infra import lenient_json
@@ -129,6 +129,24 @@ def store(
         )
     if rows:
         session.execute(insert_ignore(session, DeadLetter), rows)
+
+
+def kept_with_reason(
+    session: Session, task_name: str, task_id: str | None, reason_start: str
+) -> bool:
+    """Whether a dead letter of this task run begins with ``reason_start``."""
+    if task_id is None:
+        return False
+    found = session.scalar(
+        select(DeadLetter.id)
+        .where(
+            DeadLetter.task_name == task_name,
+            DeadLetter.task_id == task_id,
+            DeadLetter.reason.startswith(reason_start, autoescape=True),
+        )
+        .limit(1)
+    )
+    return found is not None
 
 
 _standalone: tuple[int, str, Engine] | None = None

@@ -50,6 +50,13 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
     ConnectionError,
     TransientError,
 )
+# How the dead letter of a run stopped by its hard time limit begins (prefork's parent and a solo
+# worker's watchdog keep it): a redelivered message with one is not run again.
+HARD_LIMIT_REASON = "hard time limit exceeded"
+# Set on an exception whose input the shell has kept, so that the worker's handler of failures
+# outside the shell (``workers.lifecycle``), which sees every failure in a solo worker, does
+# not keep it twice.
+KEPT = "bulkguard_input_kept"
 _TRANSIENT_DB_WORDS = ("locked", "could not serialize", "deadlock", "connection", "server closed")
 BACKOFF_CAP_SECONDS = 120
 
@@ -78,7 +85,7 @@ class PipelineTask(Task):  # type: ignore[type-arg]
             keep_input_from_parent(
                 self.name,
                 task_id,
-                f"hard time limit exceeded ({exc}); the worker process was killed",
+                f"{HARD_LIMIT_REASON} ({exc}); the worker process was killed",
                 args,
                 kwargs,
             )
@@ -135,6 +142,9 @@ def pipeline_task(
         def task(self: PipelineTask, *args: Any, **kwargs: Any) -> dict[str, Any]:
             task_id = self.request.id
             completes = self.request.get(outbox.HEADER)
+            if _stopped_before(self, name):
+                # Its input is kept already; running it again would stop a worker again.
+                return {"status": "rejected", "reason": HARD_LIMIT_REASON}
             try:
                 if args:
                     raise TypeError(
@@ -188,6 +198,7 @@ def pipeline_task(
                     )
                     # Past the retry budget: dropping the message is the one thing not to do.
                     raise run_again(self, exc, completes, past_budget=True) from exc
+                setattr(exc, KEPT, True)
                 raise
             if committed.publish_error is not None:
                 log.error(
@@ -201,6 +212,15 @@ def pipeline_task(
         return task
 
     return decorate
+
+
+def _stopped_before(task: PipelineTask, name: str) -> bool:
+    """Whether this message was delivered before and its run stopped at the hard time limit.
+    Asked of redelivered messages only (rare): a first delivery costs nothing."""
+    if not (task.request.delivery_info or {}).get("redelivered"):
+        return False
+    with session_scope() as session:
+        return dead_letters.kept_with_reason(session, name, task.request.id, HARD_LIMIT_REASON)
 
 
 def is_transient(exc: BaseException) -> bool:

@@ -5,7 +5,7 @@ Everything is measured in one run, on one model and the same simulated accounts:
 * the baseline: the best ``inplace_predict`` rows/s of the booster on all cores, on the feature
   matrix of the same accounts, measured before each end-to-end run and after the last (and
   per core, and the cost of exact and approximate contributions);
-* end to end: accounts/s from the producer through Redis, two prefork worker processes, feature
+* end to end: accounts/s from the producer through Redis, two solo scoring workers, feature
   building, XGBoost and the SQLite writes, until every decision is stored, for batch sizes 1,
   100 and 1,000, on messaging-stage accounts whose registrations (and the bans of the abusive
   ones) the neighbourhood store already holds, as in production;
@@ -14,8 +14,8 @@ Everything is measured in one run, on one model and the same simulated accounts:
   producers are upstream services on other hosts and their cost is not the fleet's;
 * for each end-to-end run and the drain, the CPU time per account of each part of the system,
   all sharing the same cores: the producer (and the poll that waits for the decisions), the
-  worker's main process, the scoring processes and the Redis server; their total bounds the
-  rate;
+  workers' own processes, their pool processes (none for solo workers) and the Redis server;
+  their total bounds the rate;
 * the latency from enqueue to stored decision of a single registration-time account;
 * the peak RSS of the scoring worker processes, and the neighbourhood store's Redis memory per
   registration it holds;
@@ -65,7 +65,7 @@ from tasks.scoring.score_batch import score_batch
 from tasks.scoring.serving import current_scorers
 from tasks.scoring.signals import DetectionPoint, StagedAccount, validate_records
 from workers.celery_app import make_app
-from workers.processes import start_workers, stop_workers, wait_until_ready
+from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 
 # The steps of a scoring batch the bench times (``task_step_us_per_account``), in order.
 STEPS = (
@@ -305,18 +305,17 @@ def _drain(
     return len(records) / (time.perf_counter() - started)
 
 
-def _drain_run(app: Any, tag: str, main_pid: int, accounts: int) -> dict[str, Any]:
+def _drain_run(app: Any, workers: Sequence[WorkerProcess], accounts: int) -> dict[str, Any]:
     """One drain of ``accounts`` messaging records in batches of 1,000, with its CPU split."""
     records = simulated(accounts, 913, DetectionPoint.MESSAGING)
-    nodes = [host_format(f"scoring-{tag}@%h")]
-    cpu_before = cpu_used(main_pid, get_redis())
+    nodes = [host_format(f"{w.name}@%h") for w in workers]
+    pids = [w.process.pid for w in workers]
+    cpu_before = cpu_used(pids, get_redis())
     rate = _drain(app, nodes, records, 1000, DetectionPoint.MESSAGING)
     return {
         "accounts": accounts,
         "accounts_per_s": round(rate, 1),
-        "cpu_us_per_account": cpu_per_account(
-            cpu_before, cpu_used(main_pid, get_redis()), accounts
-        ),
+        "cpu_us_per_account": cpu_per_account(cpu_before, cpu_used(pids, get_redis()), accounts),
     }
 
 
@@ -360,9 +359,10 @@ def _family(parent_pid: int) -> list[int]:
     return [parent_pid, *(int(p) for p in children)]
 
 
-def _peak_rss_mib(parent_pid: int) -> float:
+def _peak_rss_mib(worker_pids: Sequence[int]) -> float:
+    """The largest peak resident memory of any process of these workers."""
     peak = 0
-    for pid in _family(parent_pid):
+    for pid in (p for worker in worker_pids for p in _family(worker)):
         try:
             for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                 if line.startswith("VmHWM:"):
@@ -383,21 +383,25 @@ def _cpu_seconds(pid: int, *, reaped: bool = False) -> float:
     return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_used(worker_pid: int, client: redis.Redis) -> dict[str, float]:
+def cpu_used(worker_pids: Sequence[int], client: redis.Redis) -> dict[str, float]:
     """CPU seconds used so far by each part of the measured system, all on the same cores.
 
-    A pool process that exits (recycled) moves its time into its parent's reaped-children
-    time, so it is counted either way. Redis's figure is the whole server's: the bench's own
-    database on a server nobody else is using keeps it the bench's.
+    The workers' own processes (a solo worker's does all of its work; a prefork worker's main
+    process reads, decodes and hands messages on) and their pool processes (prefork's children,
+    none for solo workers). A pool process that exits (recycled) moves its time into its
+    parent's reaped-children time, so it is counted either way. Redis's figure is the whole
+    server's: the bench's own database on a server nobody else is using keeps it the bench's.
     """
     own = resource.getrusage(resource.RUSAGE_SELF)
-    main, *pool = _family(worker_pid)
+    families = [_family(pid) for pid in worker_pids]
     server = client.info("cpu")
     return {
         "producer_and_poll": own.ru_utime + own.ru_stime,
-        "worker_main_process": _cpu_seconds(main),
-        "scoring_processes": sum(_cpu_seconds(pid) for pid in pool)
-        + _cpu_seconds(main, reaped=True),
+        "worker_processes": sum(_cpu_seconds(main) for main, *_ in families),
+        "pool_processes": sum(
+            sum(_cpu_seconds(pid) for pid in pool) + _cpu_seconds(main, reaped=True)
+            for main, *pool in families
+        ),
         "redis_server": float(server["used_cpu_user"]) + float(server["used_cpu_sys"]),
     }
 
@@ -427,7 +431,7 @@ def per_core(drain: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[s
         )
     return {
         "worker_accounts_per_core_s": round(
-            1e6 / (cpu["worker_main_process"] + cpu["scoring_processes"])
+            1e6 / (cpu["worker_processes"] + cpu["pool_processes"])
         ),
         "redis_accounts_per_core_s": round(1e6 / cpu["redis_server"]),
         "broker_body_bytes_per_account": round(len(body) / len(records)),
@@ -490,7 +494,7 @@ def bench_scoring(
         tag = uuid.uuid4().hex[:8]
         workers = start_workers({"scoring": 2}, env, Path(tmp) / "logs", tag)
         try:
-            wait_until_ready(app, workers, tag)
+            wait_until_ready(app, workers)
             _end_to_end(
                 app,
                 simulated(200, 901, DetectionPoint.MESSAGING),
@@ -498,16 +502,16 @@ def bench_scoring(
                 DetectionPoint.MESSAGING,
             )  # warm
             result["end_to_end"] = {}
-            main_pid = workers[0].process.pid
+            pids = [w.process.pid for w in workers]
             rates = {}
             for seed, (batch, n) in enumerate(
                 ((1, min(accounts, 2000)), (100, accounts), (1000, accounts)), start=910
             ):
                 records = simulated(n, seed, DetectionPoint.MESSAGING)
                 baselines.append(raw.rows_per_s(cores))
-                cpu_before = cpu_used(main_pid, get_redis())
+                cpu_before = cpu_used(pids, get_redis())
                 rates[batch] = _end_to_end(app, records, batch, DetectionPoint.MESSAGING)
-                cpu = cpu_per_account(cpu_before, cpu_used(main_pid, get_redis()), n)
+                cpu = cpu_per_account(cpu_before, cpu_used(pids, get_redis()), n)
                 result["end_to_end"][str(batch)] = {
                     "accounts": n,
                     "accounts_per_s": round(rates[batch], 1),
@@ -515,7 +519,7 @@ def bench_scoring(
                 }
             # The drain rate at batch 1,000: the queue filled first, then drained.
             baselines.append(raw.rows_per_s(cores))
-            result["drain"] = {"1000": _drain_run(app, tag, main_pid, accounts)}
+            result["drain"] = {"1000": _drain_run(app, workers, accounts)}
             result["per_core"] = per_core(
                 result["drain"]["1000"], simulated(1000, 913, DetectionPoint.MESSAGING)
             )
@@ -530,7 +534,7 @@ def bench_scoring(
             drain = result["drain"]["1000"]
             drain["ratio_to_raw_all_cores"] = round(drain["accounts_per_s"] / baseline, 4)
             result["single_account_latency_ms"] = _latency_figures(app, latency_samples)
-            result["worker_peak_rss_mib"] = round(_peak_rss_mib(main_pid), 1)
+            result["worker_peak_rss_mib"] = round(_peak_rss_mib(pids), 1)
         finally:
             stop_workers(workers)
             app.close()

@@ -48,4 +48,5 @@ for module in TASK_MODULES:
 
 import workers.lifecycle  # noqa: E402 - connects the per-process signal handlers
 import workers.log_format  # noqa: E402 - connects the log format's signal handlers
-import workers.queue_age  # noqa: E402, F401 - stamps every published task with its sending time
+import workers.queue_age  # noqa: E402 - stamps every published task with its sending time
+import workers.solo_limits  # noqa: E402, F401 - enforces time limits in solo workers

@@ -502,7 +502,7 @@ def bench() -> None:
 @click.option("--latency-samples", default=200, show_default=True, type=click.IntRange(10))
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
-    """Scoring end to end (Redis, two prefork workers, SQLite) vs raw XGBoost prediction."""
+    """Scoring end to end (Redis, two solo scoring workers, SQLite) vs raw XGBoost prediction."""
     from workers.bench import bench_scoring as run
     from workers.bench import results_table
 

@@ -106,7 +106,7 @@ def run_demo(
                 flower = start_flower(
                     env, auth, log_dir / "flower.log", port=_free_or_any(settings.flower_port)
                 )
-                wait_until_ready(app, workers, tag)
+                wait_until_ready(app, workers)
             console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
             console.print(
                 f"Flower: {flower.url} (user [bold]{auth.user}[/], "

@@ -25,7 +25,7 @@ from celery.signals import (
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
-from tasks.pipeline import PipelineTask, keep_input_from_parent
+from tasks.pipeline import KEPT, PipelineTask, keep_input_from_parent
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.processes import stop_with_launcher
@@ -63,6 +63,8 @@ def _keep_failures_outside_the_task(
     """
     if os.getpid() != _parent_pid or not isinstance(sender, PipelineTask):
         return
+    if getattr(exception, KEPT, False):
+        return  # a solo worker runs the task here: its shell kept the input already
     if isinstance(exception, TimeLimitExceeded):
         return  # kept by the task's on_failure
     if isinstance(exception, Reject) and getattr(exception, "requeue", False):

@@ -51,60 +51,71 @@ def stop_with_launcher() -> None:
     threading.Thread(target=watch, name="launcher-watch", daemon=True).start()
 
 
+# The pool each queue's workers run. Scoring is CPU-bound and its messages are large: a solo
+# worker decodes each batch and runs it in one process, where the prefork parent decodes it,
+# re-encodes it for the unacked index and pickles it down a pipe to a child (about a quarter of
+# the CPU per account, by the bench); scoring scales with one solo process per core, each
+# supervised like any service, and gets its time limits from ``workers.solo_limits``. The other
+# queues wait on I/O more than they compute, and keep prefork's pool of processes.
+POOLS: Mapping[str, str] = {"scoring": "solo"}
+
+
 @dataclass
 class WorkerProcess:
     queue: str
     process: subprocess.Popen[bytes]
     log_path: Path
+    # Its node name before the "@": "<queue>-<tag>", or "<queue>-<tag>-<n>" for each of a solo
+    # queue's processes.
+    name: str
 
 
-def worker_command(queue: str, concurrency: int, hostname: str) -> list[str]:
-    """The command line of one queue's worker: the same one docker-compose.yml runs."""
+def worker_command(queue: str, concurrency: int, hostname: str, pool: str = "prefork") -> list[str]:
+    """The command line of one queue's worker: the same one docker-compose.yml runs. A solo
+    worker is one process; ``concurrency`` applies to prefork."""
+    sizing = ["-c", str(concurrency)] if pool == "prefork" else []
     return [
         sys.executable,
-        "-m",
-        "celery",
-        "-A",
-        "workers",
-        "worker",
-        "-Q",
-        queue,
-        "-c",
-        str(concurrency),
-        "-P",
-        "prefork",
-        "-n",
-        hostname,
-        "--without-gossip",
-        "--without-mingle",
-        "-l",
-        "INFO",
+        *("-m", "celery", "-A", "workers", "worker", "-Q", queue),
+        *sizing,
+        *("-P", pool, "-n", hostname),
+        *("--without-gossip", "--without-mingle", "-l", "INFO"),
     ]
 
 
 def start_workers(
-    concurrency: Mapping[str, int], env: Mapping[str, str], log_dir: Path, tag: str
+    concurrency: Mapping[str, int],
+    env: Mapping[str, str],
+    log_dir: Path,
+    tag: str,
+    pools: Mapping[str, str] = POOLS,
 ) -> list[WorkerProcess]:
+    """Each queue's worker: one prefork worker of ``concurrency`` processes, or as many solo
+    workers (``pools``, by queue; prefork where unnamed)."""
     log_dir.mkdir(parents=True, exist_ok=True)
     started = []
     for queue, n in concurrency.items():
-        log_path = log_dir / f"worker-{queue}.log"
-        with log_path.open("ab") as log_file:
-            process = subprocess.Popen(
-                worker_command(queue, n, f"{queue}-{tag}@%h"),
-                env={**os.environ, **env, LAUNCHER_ENV: str(os.getpid())},
-                stdout=log_file,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # our Ctrl-C is handled here, not by each worker
-            )
-        started.append(WorkerProcess(queue, process, log_path))
+        pool = pools.get(queue, "prefork")
+        names = (
+            [f"{queue}-{tag}"] if pool == "prefork" else [f"{queue}-{tag}-{i}" for i in range(n)]
+        )
+        for name in names:
+            log_path = log_dir / f"worker-{name.replace(f'-{tag}', '')}.log"
+            with log_path.open("ab") as log_file:
+                process = subprocess.Popen(
+                    worker_command(queue, n, f"{name}@%h", pool),
+                    env={**os.environ, **env, LAUNCHER_ENV: str(os.getpid())},
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # our Ctrl-C is handled here, not by each worker
+                )
+            started.append(WorkerProcess(queue, process, log_path, name))
     return started
 
 
-def wait_until_ready(
-    app: Celery, workers: Sequence[WorkerProcess], tag: str, timeout: float = 90.0
-) -> None:
-    wanted = {f"{w.queue}-{tag}" for w in workers}
+def wait_until_ready(app: Celery, workers: Sequence[WorkerProcess], timeout: float = 90.0) -> None:
+    """Until every worker in ``workers`` answers a ping."""
+    wanted = {w.name for w in workers}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for w in workers:

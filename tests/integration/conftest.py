@@ -1,4 +1,5 @@
-"""Real worker processes: ``celery -A workers worker`` with the prefork pool, one per queue."""
+"""Real worker processes: ``celery -A workers worker``, each queue with the pool it runs in
+production (``workers.processes.POOLS``: solo scoring workers, prefork elsewhere)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from celery import Celery
 
 from infra.settings import get_settings
 from tests.integration.waiting import wait_for
-from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
+from workers.processes import POOLS, WorkerProcess, start_workers, stop_workers, wait_until_ready
 from workers.report import wait_until_drained
 
 ALL_QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
@@ -79,14 +80,16 @@ def start(
     started: list[WorkerProcess] = []
 
     def _start(
-        concurrency: Mapping[str, int] = ALL_QUEUES, extra_env: Mapping[str, str] | None = None
+        concurrency: Mapping[str, int] = ALL_QUEUES,
+        extra_env: Mapping[str, str] | None = None,
+        pools: Mapping[str, str] = POOLS,
     ) -> Workers:
         tag = uuid.uuid4().hex[:8]
         processes = start_workers(
-            concurrency, {**env, **(extra_env or {})}, tmp_path / f"logs-{tag}", tag
+            concurrency, {**env, **(extra_env or {})}, tmp_path / f"logs-{tag}", tag, pools
         )
         started.extend(processes)
-        wait_until_ready(app, processes, tag)
+        wait_until_ready(app, processes)
         return Workers(app, processes)
 
     yield _start

@@ -103,8 +103,11 @@ def _interrupt(workers: Any, stage: str, accounts: list[Any], soft_limit: float)
     assert workers.alive()
 
 
-def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, active_model):
-    workers = start({"scoring": 1})
+# Solo workers (production's scoring) enforce the limit with their own timer
+# (workers.solo_limits); prefork workers through Celery's pool.
+@pytest.mark.parametrize("pool", ["solo", "prefork"])
+def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, active_model, pool):
+    workers = start({"scoring": 1}, pools={"scoring": pool})
     # The limit must land inside the task's body, after Celery has handed the batch to it:
     # registration records are the smallest to deliver and the slowest to score (each writes
     # neighbourhood counters), so 10,000 of them take about a second in the body and a tenth of

@@ -36,14 +36,16 @@ def test_bench_reports_every_figure_beside_its_baseline(
         assert run["ratio_to_raw_all_cores"] == pytest.approx(
             run["accounts_per_s"] / baseline, abs=1e-4
         )
-        assert run["cpu_us_per_account"]["scoring_processes"] > 0
+        # Solo scoring workers: all the work in the workers' own processes, no pool.
+        assert run["cpu_us_per_account"]["worker_processes"] > 0
+        assert run["cpu_us_per_account"]["pool_processes"] == 0
     drain = result["drain"]["1000"]
     assert drain["accounts"] == 300
     assert drain["accounts_per_s"] > 0
     assert drain["ratio_to_raw_all_cores"] == pytest.approx(
         drain["accounts_per_s"] / baseline, abs=1e-4
     )
-    assert drain["cpu_us_per_account"]["scoring_processes"] > 0
+    assert drain["cpu_us_per_account"]["worker_processes"] > 0
     capacity = result["per_core"]
     assert capacity["worker_accounts_per_core_s"] > 0
     assert capacity["redis_accounts_per_core_s"] > 0

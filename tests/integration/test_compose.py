@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, inspect, text
 from infra.local_redis import server_binary
 from workers.celery_app import app  # its broker is the test one: conftest set REDIS_URL
 from workers.config import LONGEST_HARD_LIMIT_SECONDS
-from workers.processes import WorkerProcess, stop_workers, wait_until_ready
+from workers.processes import POOLS, WorkerProcess, stop_workers, wait_until_ready
 from workers.queues import QUEUES
 
 pytestmark = pytest.mark.integration
@@ -303,7 +303,7 @@ def test_workers_wait_for_schema_and_broker_and_get_time_to_finish() -> None:
         assert int(grace[1]) > LONGEST_HARD_LIMIT_SECONDS, name
         argv = command(name)
         assert option(argv, "-Q") == queue
-        assert option(argv, "-P") == "prefork"
+        assert option(argv, "-P") == POOLS.get(queue, "prefork")
     assert environment("worker-scoring")["BULKGUARD_MODEL_THREADS"] == "1"
 
 
@@ -487,9 +487,9 @@ def test_each_worker_service_consumes_only_its_queue_and_shuts_down_warm(
                     cwd=tmp_path,
                     start_new_session=True,
                 )
-            started.append(WorkerProcess(queue, process, log_path))
+            started.append(WorkerProcess(queue, process, log_path, f"{queue}-{tag}"))
         try:
-            wait_until_ready(app, started, tag, timeout=START_TIMEOUT)
+            wait_until_ready(app, started, timeout=START_TIMEOUT)
         except (RuntimeError, TimeoutError) as exc:
             pytest.fail(f"{exc}\n{logs()}")
 

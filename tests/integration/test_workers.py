@@ -40,7 +40,9 @@ def _children(pid: int) -> list[int]:
 def test_two_prefork_children_both_score_without_hanging(start, active_model):
     # The model is loaded in each child after fork (XGBoost's OpenMP hangs a forked child that
     # inherited a booster used by its parent). Both children must score.
-    workers = start({"scoring": 2}, extra_env={"BULKGUARD_MODEL_THREADS": "1"})
+    workers = start(
+        {"scoring": 2}, extra_env={"BULKGUARD_MODEL_THREADS": "1"}, pools={"scoring": "prefork"}
+    )
     batches = _batches("messaging", 3000, seed=21, size=50)
     for batch in batches:
         workers.app.send_task(
@@ -88,7 +90,9 @@ def test_activating_a_model_reaches_running_workers(start, active_model, tmp_pat
 
 @SQLITE_ONLY
 def test_a_killed_child_loses_no_account_and_doubles_no_ban(start, active_model):
-    workers = start()  # every queue: enforcement hands work to evidence and legal
+    # Every queue (enforcement hands work to evidence and legal), scoring on prefork: the child
+    # dies, not the worker (a solo worker's death is test_consumer_death's).
+    workers = start(pools={"scoring": "prefork"})
     batches = _batches("messaging", 6000, seed=31, size=100)
     ids = [r["account_id"] for b in batches for r in b]
     for batch in batches:

@@ -43,23 +43,23 @@ def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
     # This test process stands in for a worker's main process; a child that works and exits
     # stands in for a recycled pool process, whose time must not vanish with it.
     client = redis.Redis.from_url(redis_url)
-    before = cpu_used(os.getpid(), client)
+    before = cpu_used([os.getpid()], client)
     deadline = time.process_time() + 0.2
     while time.process_time() < deadline:  # burn 0.2 s of CPU here
         pass
     burn = "import time\nd = time.process_time() + 0.2\nwhile time.process_time() < d: pass"
     subprocess.run([sys.executable, "-c", burn], check=True)
-    cost = cpu_per_account(before, cpu_used(os.getpid(), client), accounts=1000)
+    cost = cpu_per_account(before, cpu_used([os.getpid()], client), accounts=1000)
     assert set(cost) == {
         "producer_and_poll",
-        "worker_main_process",
-        "scoring_processes",
+        "worker_processes",
+        "pool_processes",
         "redis_server",
         "total",
     }
     assert cost["producer_and_poll"] >= 150  # us per account: 0.2 s over 1,000 accounts
-    assert cost["worker_main_process"] >= 150
-    assert cost["scoring_processes"] >= 150  # the exited child, through its parent
+    assert cost["worker_processes"] >= 150
+    assert cost["pool_processes"] >= 150  # the exited child, through its parent
     assert cost["redis_server"] >= 0
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=0.5)
 

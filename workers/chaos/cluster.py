@@ -123,9 +123,13 @@ class Cluster:
 
     def start_worker(self, app: Celery, queue: str) -> None:
         tag = uuid.uuid4().hex[:8]
-        (worker,) = start_workers({queue: CONCURRENCY[queue]}, self.env, self.root / "logs", tag)
+        # Prefork on every queue, scoring included: the trials kill pool processes apart from
+        # their worker (a solo scoring worker's death is the main-process trial's case).
+        (worker,) = start_workers(
+            {queue: CONCURRENCY[queue]}, self.env, self.root / "logs", tag, pools={}
+        )
         self.workers[queue] = worker
-        wait_until_ready(app, [worker], tag)
+        wait_until_ready(app, [worker])
 
     def pool_children(self, queue: str) -> list[int]:
         pid = self.workers[queue].process.pid

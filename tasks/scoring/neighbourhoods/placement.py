@@ -14,8 +14,8 @@ behaviour of earlier versions for such scripts; the ``allow-cross-slot-keys`` fl
 explicitly needs Redis 7, and the embedded Redis is 6.2). While a slot is being moved, or after
 the client's map of slots went stale, a node refuses keys it no longer serves; every write of the
 script is idempotent (sketch adds, set-gated counters, maxima), so the batch is re-split on a
-fresh map and sent
-again, and if the cluster still moves slots the error is a transient one that the task retries.
+fresh map and sent again, and if the cluster still moves slots the error is a transient one that
+the task retries.
 """
 
 from __future__ import annotations
