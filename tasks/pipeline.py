@@ -219,8 +219,14 @@ def _stopped_before(task: PipelineTask, name: str) -> bool:
     Asked of redelivered messages only (rare): a first delivery costs nothing."""
     if not (task.request.delivery_info or {}).get("redelivered"):
         return False
-    with session_scope() as session:
-        return dead_letters.kept_with_reason(session, name, task.request.id, HARD_LIMIT_REASON)
+    try:
+        with session_scope() as session:
+            return dead_letters.kept_with_reason(session, name, task.request.id, HARD_LIMIT_REASON)
+    except Exception:
+        # Unknown (the database is unreachable): run it, which loses nothing; the worst case
+        # is another stop at the hard limit.
+        log.warning("%s [%s] could not tell whether it was stopped before", name, task.request.id)
+        return False
 
 
 def is_transient(exc: BaseException) -> bool:
