@@ -30,6 +30,7 @@ from redis.cluster import ClusterNode, RedisCluster
 
 # Attempts on a fresh slot map before a cluster that is moving slots counts as unavailable.
 _CLUSTER_ATTEMPTS = 3
+_MOVING = ("non local key", "MOVED", "ASK", "TRYAGAIN")
 
 
 class SlotsMoving(redis.ConnectionError):
@@ -105,7 +106,8 @@ class ClusterPrimaries:
                 # primary; nothing of the node's part ran.
                 self._client.script_load(script)
             except redis.exceptions.ResponseError as exc:
-                if "non local key" not in str(exc) and "MOVED" not in str(exc):
+                # A key its node no longer serves, or one of a slot being moved right now.
+                if not any(word in str(exc) for word in _MOVING):
                     raise
                 self._client.nodes_manager.initialize()
             if attempt == _CLUSTER_ATTEMPTS - 1:
