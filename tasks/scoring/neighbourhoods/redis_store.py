@@ -214,24 +214,28 @@ class RedisNeighbourStore:
             return out
         columns = tuple(list(column) for column in zip(*map(neighbourhoods, records), strict=True))
         observed, registered = times(records)
+        # Four counters per record: its network and device, in its hour and the hour before;
+        # none for a record observed too long after registering to have burst figures (they
+        # are missing for it whatever the counters say), which messaging records often are.
+        known = np.flatnonzero(burst_known(observed, registered)).tolist()
         hours = hour_buckets(registered).tolist()
-        # Four counters per record: its network and device, in its hour and the hour before.
         counters = [
-            _counter(kind, hour + delta, key)
+            _counter(kind, hours[i] + delta, column[i])
             for kind, column in (("network", columns[1]), ("device", columns[2]))
             for delta in (-1, 0)
-            for hour, key in zip(hours, column, strict=True)
+            for i in known
         ]
         hoods = [(k, key) for k, column in enumerate(columns) for key in dict.fromkeys(column)]
         counts_keys = [f"{_hood(KINDS[k], key)}:n" for k, key in hoods]
         values = self._run(batch, counters + counts_keys)
         regs, counts = values[: len(counters)], values[len(counters) :]
 
-        per_record = np.array([int(v) if v else 0 for v in regs], dtype=np.float32)
-        per_record = per_record.reshape(4, n)
-        out[:, 6] = per_record[0] + per_record[1]
-        out[:, 7] = per_record[2] + per_record[3]
-        out[~burst_known(observed, registered), BURST_COLUMNS] = np.nan
+        out[:, BURST_COLUMNS] = np.nan
+        if known:
+            per_record = np.array([int(v) if v else 0 for v in regs], dtype=np.float32)
+            per_record = per_record.reshape(4, len(known))
+            out[known, 6] = per_record[0] + per_record[1]
+            out[known, 7] = per_record[2] + per_record[3]
         # Only a neighbourhood with a ban or a report has rates; each record decides whether
         # its latest one is recent to it.
         heated = [(hoods[i], v) for i, v in enumerate(counts) if v is not None and len(v) > _HOT_AT]
