@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,7 @@ from tasks.outcome import Outcome
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
+from tasks.scoring.snapshot import encode_records
 from tests.records import messaging_accounts
 from workers.serialization import register_fast_json
 
@@ -189,3 +191,20 @@ def test_any_body_scores_or_refuses_every_record_and_nothing_else(
     assert outcome.summary["scored"] + len(rejected) == 12
     assert set(range(4)).isdisjoint(rejected)  # the untouched records are always scored
     assert all(r.reason for r in outcome.rejected)
+
+
+def test_a_batch_encodes_to_the_same_bytes_whole_or_record_by_record() -> None:
+    # The snapshot's content hash makes a redelivered batch one snapshot: an all-valid batch,
+    # encoded in one call, must give the bytes its records give one by one, and a record that
+    # cannot be encoded is refused alone, null at its index.
+    accounts = messaging_accounts(20)
+    whole, refused = encode_records(accounts, range(20))
+    assert refused == []
+    assert whole.raw == b"[" + b",".join(orjson.dumps(a) for a in accounts) + b"]"
+    assert whole.positions == list(range(20))
+    hostile = [*accounts[:5], {**accounts[5], "upstream_note": "x\udc00y"}, *accounts[6:]]
+    kept, refused = encode_records(hostile, range(20))
+    assert [position for position, _ in refused] == [5]
+    assert kept.positions == [i for i in range(20) if i != 5]
+    assert orjson.loads(kept.raw)[5] is None
+    assert orjson.loads(kept.raw)[6] == accounts[6]

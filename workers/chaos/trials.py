@@ -151,7 +151,7 @@ def _publish_plain(app: Celery, records: list[dict[str, Any]], *, junk: bool) ->
         decoded = json.loads(body)[1]["accounts"]
         _, positions, _ = validate_records(DetectionPoint(stage), decoded)
         encoded, _ = encode_records(decoded, positions)
-        sent.expected += [decoded[p]["account_id"] for p in encoded]
+        sent.expected += [decoded[p]["account_id"] for p in encoded.positions]
     if junk:
         publish_raw(app, b'[[], {"stage": "messaging", "accounts": [', task_headers(TASK))
         publish_raw(app, b"[[], {}, {}]", task_headers("scoring.no_such_task"))
