@@ -150,8 +150,8 @@ class DriftCheck(Base):
 class SignalSnapshot(Base):
     """One scoring batch as it was received: what the model saw, kept for audits and appeals.
 
-    Stored per batch (zlib-compressed JSON of the valid records) rather than per account: one row
-    per batch keeps the write path of scoring short.
+    Stored per batch (zstd-compressed JSON of the valid records; zlib before) rather than per
+    account: one row per batch keeps the write path of scoring short.
     """
 
     __tablename__ = "signal_snapshots"

