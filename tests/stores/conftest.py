@@ -1,4 +1,5 @@
-"""Fixtures of the store tests: a cluster client under a prefix of its own."""
+"""Fixtures of the store tests: Redis and Redis Cluster clients whose neighbourhood counters
+live under a prefix of the test's own, removed afterwards."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+import redis
 from redis.cluster import RedisCluster
 
 from tasks.scoring.neighbourhoods import redis_store
@@ -13,17 +15,32 @@ from tests.redis_cluster import LocalRedisCluster
 
 
 @pytest.fixture
-def cluster_client(
-    redis_cluster: LocalRedisCluster, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[RedisCluster]:
-    """A client of the session's Redis Cluster; the counters' keys get a prefix of this test's,
-    removed from every node afterwards."""
+def counters_prefix(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The counters' key prefix for this test, on every client it uses."""
     prefix = f"test-nb-{uuid.uuid4().hex}"
     monkeypatch.setattr(redis_store, "PREFIX", prefix)
+    return prefix
+
+
+@pytest.fixture
+def redis_client(redis_url: str, counters_prefix: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    keys = list(client.scan_iter(f"{counters_prefix}:*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
+
+
+@pytest.fixture
+def cluster_client(
+    redis_cluster: LocalRedisCluster, counters_prefix: str
+) -> Iterator[RedisCluster]:
+    """A client of the session's Redis Cluster."""
     client = RedisCluster.from_url(redis_cluster.url)
     yield client
     for port in redis_cluster.ports:
         node = redis_cluster.node(port)
-        for key in node.scan_iter(f"{prefix}:*"):
+        for key in node.scan_iter(f"{counters_prefix}:*"):
             node.delete(key)
     client.close()

@@ -5,7 +5,6 @@ operator moves slots or a node forgets its scripts."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 
 import numpy as np
 import numpy.typing as npt
@@ -26,15 +25,9 @@ ACCOUNTS = 3000
 
 
 @pytest.fixture
-def one_redis(redis_url: str) -> Iterator[RedisNeighbourStore]:
-    """The reference: the same store on one Redis, under the test's prefix (the cluster_client
-    fixture sets it)."""
-    client = redis.Redis.from_url(redis_url)
-    yield RedisNeighbourStore(client)
-    keys = list(client.scan_iter(f"{redis_store.PREFIX}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def one_redis(redis_client: redis.Redis) -> RedisNeighbourStore:
+    """The reference: the same store on one Redis."""
+    return RedisNeighbourStore(redis_client)
 
 
 def history() -> dict[DetectionPoint, list[AccountSignals]]:

@@ -4,8 +4,6 @@ same rules on the same records."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -29,18 +27,6 @@ from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tests.records import T0, feedback_block, messaging_block, parse, record
 
 THIRD = 1.0 / 3.0
-
-
-@pytest.fixture
-def redis_client(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[redis.Redis]:
-    prefix = f"test-nb-{uuid.uuid4().hex}"
-    monkeypatch.setattr(redis_store, "PREFIX", prefix)
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture(params=["memory", "redis", "cluster"])

@@ -3,8 +3,6 @@ in-memory store and through Redis, build the same features from the same records
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -14,7 +12,6 @@ import redis
 
 from tasks.offline.dataset import REPLAY_CHUNK, build_dataset
 from tasks.scoring.features import FEATURES, feature_matrix
-from tasks.scoring.neighbourhoods import redis_store as redis_store_module
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
@@ -23,15 +20,8 @@ from tests.records import simulated_at
 
 
 @pytest.fixture
-def redis_store(redis_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[RedisNeighbourStore]:
-    prefix = f"test-features-{uuid.uuid4().hex}"
-    monkeypatch.setattr(redis_store_module, "PREFIX", prefix)
-    client = redis.Redis.from_url(redis_url)
-    yield RedisNeighbourStore(client)
-    keys = list(client.scan_iter(f"{prefix}:*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
+def redis_store(redis_client: redis.Redis) -> RedisNeighbourStore:
+    return RedisNeighbourStore(redis_client)
 
 
 def _store(kind: str, request: pytest.FixtureRequest) -> NeighbourStore:
