@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import redis
 from celery import Celery, Task, shared_task
-from celery.exceptions import Reject, TimeLimitExceeded
+from celery.exceptions import Reject, SoftTimeLimitExceeded, TimeLimitExceeded
 from kombu.exceptions import OperationalError as BrokerError
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
@@ -53,12 +53,20 @@ TRANSIENT_ERRORS: tuple[type[Exception], ...] = (
 # How the dead letter of a run stopped by its hard time limit begins (prefork's parent and a solo
 # worker's watchdog keep it): a redelivered message with one is not run again.
 HARD_LIMIT_REASON = "hard time limit exceeded"
-# Set on an exception whose input the shell has kept, so that the worker's handler of failures
-# outside the shell (``workers.lifecycle``), which sees every failure in a solo worker, does
-# not keep it twice.
-KEPT = "bulkguard_input_kept"
 _TRANSIENT_DB_WORDS = ("locked", "could not serialize", "deadlock", "connection", "server closed")
 BACKOFF_CAP_SECONDS = 120
+# The runs whose failure the shell has kept in this process, so that the worker's handler of
+# failures outside the shell (``workers.lifecycle``), which sees every failure in a solo worker,
+# does not keep them twice. By task id: Celery may replace an exception it cannot pickle.
+_kept_failures: set[str] = set()
+
+
+def failure_kept(task_id: str | None) -> bool:
+    """Whether the shell kept this run's failed input (asked once per failure)."""
+    if task_id is None or task_id not in _kept_failures:
+        return False
+    _kept_failures.discard(task_id)
+    return True
 
 
 @dataclass(frozen=True)
@@ -198,7 +206,8 @@ def pipeline_task(
                     )
                     # Past the retry budget: dropping the message is the one thing not to do.
                     raise run_again(self, exc, completes, past_budget=True) from exc
-                setattr(exc, KEPT, True)
+                if task_id is not None:
+                    _kept_failures.add(task_id)
                 raise
             if committed.publish_error is not None:
                 log.error(
@@ -222,6 +231,8 @@ def _stopped_before(task: PipelineTask, name: str) -> bool:
     try:
         with session_scope() as session:
             return dead_letters.kept_with_reason(session, name, task.request.id, HARD_LIMIT_REASON)
+    except SoftTimeLimitExceeded:
+        raise
     except Exception:
         # Unknown (the database is unreachable): run it, which loses nothing; the worst case
         # is another stop at the hard limit.

@@ -10,8 +10,10 @@ import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import redis
+from redis.crc import key_slot
 
 from infra.local_redis import server_binary
 
@@ -91,8 +93,20 @@ class LocalRedisCluster:
         _cli("--cluster", "create", *nodes, "--cluster-replicas", "0", "--cluster-yes")
         self._wait(self._settled, "the cluster to agree on its slots")
 
+    def command(self, port: int, *args: object) -> Any:
+        """A command sent to the node on ``port`` as it is, without following redirections."""
+        return self.node(port).execute_command(*args)  # type: ignore[no-untyped-call]
+
+    def owner(self, key: str) -> int:
+        """The port of the primary serving ``key``'s slot."""
+        slot = key_slot(key.encode())
+        for first, last, (_host, port, *_) in self.command(self.ports[0], "CLUSTER SLOTS"):
+            if first <= slot <= last:
+                return int(port)
+        raise LookupError(f"no primary serves slot {slot}")
+
     def node_id(self, port: int) -> str:
-        return str(self.node(port).execute_command("CLUSTER MYID").decode())  # type: ignore[no-untyped-call]
+        return str(self.command(port, "CLUSTER MYID").decode())
 
     def move_slots(self, source: int, target: int, count: int) -> None:
         """Move ``count`` slots, keys included, from the primary on port ``source`` to the one on
@@ -125,12 +139,12 @@ class LocalRedisCluster:
     def _settled(self) -> bool:
         views = []
         for port in self.ports:
-            info = self.node(port).execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
+            info = self.command(port, "CLUSTER INFO")
             if info.get("cluster_state") != "ok" or info.get("cluster_known_nodes") != str(
                 len(self.ports)
             ):
                 return False
-            slots = self.node(port).execute_command("CLUSTER SLOTS")  # type: ignore[no-untyped-call]
+            slots = self.command(port, "CLUSTER SLOTS")
             views.append(sorted((int(s[0]), int(s[1]), int(s[2][1])) for s in slots))
         return all(view == views[0] for view in views)
 

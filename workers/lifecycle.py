@@ -25,7 +25,7 @@ from celery.signals import (
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
-from tasks.pipeline import KEPT, PipelineTask, keep_input_from_parent
+from tasks.pipeline import PipelineTask, failure_kept, keep_input_from_parent
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.processes import stop_with_launcher
@@ -61,10 +61,11 @@ def _keep_failures_outside_the_task(
     a soft time limit that lands while the message is still being handed over, for instance.
     Celery acknowledges such a message, so without this its input would be lost.
     """
-    if os.getpid() != _parent_pid or not isinstance(sender, PipelineTask):
+    # Asked first, in every process, so that the record of a kept failure is dropped where the
+    # task ran (a prefork child); in a solo worker the task ran here, and its shell kept it.
+    kept_by_shell = failure_kept(task_id)
+    if os.getpid() != _parent_pid or not isinstance(sender, PipelineTask) or kept_by_shell:
         return
-    if getattr(exception, KEPT, False):
-        return  # a solo worker runs the task here: its shell kept the input already
     if isinstance(exception, TimeLimitExceeded):
         return  # kept by the task's on_failure
     if isinstance(exception, Reject) and getattr(exception, "requeue", False):

@@ -67,24 +67,26 @@ class _Watchdog:
     def _watch(self) -> None:
         while True:
             time.sleep(0.1)
+            # Under the lock to the end: a task that finishes meanwhile (``stop``) waits for the
+            # exit, and one that finished just before is not kept as stopped.
             with self._lock:
                 late = self._running
-            if late is None or time.monotonic() < late.deadline:
-                continue
-            log.critical(
-                "%s [%s] is past its hard time limit (%s s): stopping this worker",
-                late.name,
-                late.task_id,
-                late.hard_limit,
-            )
-            keep_input_from_parent(
-                late.name,
-                late.task_id,
-                f"{HARD_LIMIT_REASON} ({late.hard_limit:g} s); the solo worker was stopped",
-                late.args,
-                late.kwargs,
-            )
-            os._exit(70)  # EX_SOFTWARE: nothing else in this process can be trusted to finish
+                if late is None or time.monotonic() < late.deadline:
+                    continue
+                log.critical(
+                    "%s [%s] is past its hard time limit (%s s): stopping this worker",
+                    late.name,
+                    late.task_id,
+                    late.hard_limit,
+                )
+                keep_input_from_parent(
+                    late.name,
+                    late.task_id,
+                    f"{HARD_LIMIT_REASON} ({late.hard_limit:g} s); the solo worker was stopped",
+                    late.args,
+                    late.kwargs,
+                )
+                os._exit(70)  # EX_SOFTWARE: nothing else in this process can be trusted to finish
 
 
 _watchdog: _Watchdog | None = None
@@ -133,5 +135,8 @@ def _arm(
 def _disarm(**_: Any) -> None:
     if not _solo or _watchdog is None:
         return
-    signal.setitimer(signal.ITIMER_REAL, 0)
-    _watchdog.stop()
+    try:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    finally:
+        # Even if the soft limit lands right here, the watchdog lets the finished task go.
+        _watchdog.stop()

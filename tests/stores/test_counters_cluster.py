@@ -11,6 +11,7 @@ import numpy.typing as npt
 import pytest
 import redis
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from infra.redis_client import get_counters_redis, reset_redis
 from infra.settings import get_settings
@@ -18,7 +19,7 @@ from tasks.scoring.neighbourhoods import redis_store
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.scoring.signals import AccountSignals, DetectionPoint
-from tests.records import parse, simulated_at
+from tests.records import T0, parse, record, simulated_at
 from tests.redis_cluster import LocalRedisCluster
 
 ACCOUNTS = 3000
@@ -160,4 +161,52 @@ def test_a_cluster_that_keeps_moving_slots_is_a_transient_error(
     records = history()[DetectionPoint.MESSAGING][:10]
     with pytest.raises(redis.ConnectionError, match="kept moving slots"):
         RedisNeighbourStore(cluster_client).lookup(records)
-    assert len(refreshed) == 3
+    assert len(refreshed) == placement.CLUSTER_ATTEMPTS
+
+
+def test_a_half_moved_slot_neither_splits_nor_double_counts_a_counter(
+    cluster_client: RedisCluster, redis_cluster: LocalRedisCluster
+) -> None:
+    # An operator's move takes a slot's keys one at a time. Caught halfway, with a counter's
+    # set of counted accounts already on the new node and the counter still on the old one, a
+    # registration must be refused whole (and retried by its task), never split between them.
+    def registration(account: str) -> list[AccountSignals]:
+        raw = [record(account, phone=f"+4219051{account[-2:]}000", network_id="net-move")]
+        return parse(raw, DetectionPoint.REGISTRATION)
+
+    store = RedisNeighbourStore(cluster_client)
+    store.observe(registration("acc-01"), DetectionPoint.REGISTRATION)
+    counter = redis_store._counter("network", int(T0.timestamp()) // 3600, "net-move")
+    slot = key_slot(counter.encode())
+    ports = {port: redis_cluster.node(port) for port in redis_cluster.ports}
+    source = redis_cluster.owner(counter)
+    target = next(p for p in ports if p != source)
+    ids = {port: redis_cluster.node_id(port) for port in ports}
+    command = redis_cluster.command
+    command(target, "CLUSTER SETSLOT", slot, "IMPORTING", ids[source])
+    command(source, "CLUSTER SETSLOT", slot, "MIGRATING", ids[target])
+    migrate = ("MIGRATE", "127.0.0.1", target, "", 0, 5000, "KEYS")
+
+    def keys_in_slot(port: int) -> list[str]:
+        found = command(port, "CLUSTER GETKEYSINSLOT", slot, 100)
+        return [k if isinstance(k, str) else k.decode() for k in found]
+
+    def finish_move() -> None:
+        if rest := keys_in_slot(source):
+            command(source, *migrate, *rest)
+        for port in ports:
+            command(port, "CLUSTER SETSLOT", slot, "NODE", ids[target])
+
+    try:
+        command(source, *migrate, f"{counter}:seen")
+        with pytest.raises(redis.ConnectionError, match="kept moving slots"):
+            store.observe(registration("acc-02"), DetectionPoint.REGISTRATION)
+        # Nothing was made on the new node beside the key that moved.
+        assert keys_in_slot(target) == [f"{counter}:seen"]
+    finally:
+        finish_move()
+    # The move complete, the task's retry counts the second account once.
+    store.observe(registration("acc-02"), DetectionPoint.REGISTRATION)
+    store.observe(registration("acc-02"), DetectionPoint.REGISTRATION)  # redelivered
+    assert ports[target].get(counter) == b"2"
+    assert ports[target].smembers(f"{counter}:seen") == {b"acc-01", b"acc-02"}

@@ -6,8 +6,8 @@ three to four times the CPU for the same keys). On a cluster, every key carries 
 (one neighbourhood's or one counter's keys share a slot), the writes and reads are split by the
 primary that owns each tag's slot, and each primary gets one script call that writes its part
 and reads its keys: a plain MGET cannot span slots, and one command per key would cost the
-client far more than the script costs Redis. The per-node calls go out together (redis-py's
-cluster pipeline writes to every node before reading any answer).
+client far more than the script costs Redis. The calls go to the primaries one after another,
+each on that node's own connection.
 
 A script without a shebang line may touch keys of any slot its node serves (Redis 7 keeps that
 behaviour of earlier versions for such scripts; the ``allow-cross-slot-keys`` flag that says so
@@ -15,11 +15,14 @@ explicitly needs Redis 7, and the embedded Redis is 6.2). While a slot is being 
 the client's map of slots went stale, a node refuses keys it no longer serves; every write of the
 script is idempotent (sketch adds, set-gated counters, maxima), so the batch is re-split on a
 fresh map and sent again, and if the cluster still moves slots the error is a transient one that
-the task retries.
+the task retries. Redirections are never followed (see ``_run_once``), and the script touches a
+registration counter before the set of accounts it counted, so that a half-moved slot refuses
+the pair before either is written.
 """
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any, Protocol
@@ -28,9 +31,19 @@ import orjson
 import redis
 from redis.cluster import ClusterNode, RedisCluster
 
-# Attempts on a fresh slot map before a cluster that is moving slots counts as unavailable.
-_CLUSTER_ATTEMPTS = 3
-_MOVING = ("non local key", "MOVED", "ASK", "TRYAGAIN")
+# Attempts on a fresh slot map, a moment apart (0.05 s doubling: ~1.5 s in all), before a
+# cluster that is moving slots counts as unavailable.
+CLUSTER_ATTEMPTS = 5
+# The node's answers while a batch's slots move: redirections (never followed, see below), a
+# cluster without a primary for a slot, and a script touching a key its node does not serve.
+_SLOTS_MOVING = (
+    redis.exceptions.MovedError,
+    redis.exceptions.AskError,
+    redis.exceptions.TryAgainError,
+    redis.exceptions.ClusterDownError,
+    redis.exceptions.SlotNotCoveredError,
+)
+_NON_LOCAL = "attempted to access a non local key"
 
 
 class SlotsMoving(redis.ConnectionError):
@@ -98,22 +111,25 @@ class ClusterPrimaries:
         writes: Sequence[tuple[str, Any]],
         reads: Sequence[str],
     ) -> list[bytes | None]:
-        for attempt in range(_CLUSTER_ATTEMPTS):
+        for attempt in range(CLUSTER_ATTEMPTS):
             try:
                 return self._run_once(sha, args, writes, reads)
             except redis.exceptions.NoScriptError:
                 # A node that never saw the script (new, restarted or flushed): load it on every
                 # primary; nothing of the node's part ran.
                 self._client.script_load(script)
+                continue
+            except _SLOTS_MOVING:
+                pass
             except redis.exceptions.ResponseError as exc:
-                # A key its node no longer serves, or one of a slot being moved right now.
-                if not any(word in str(exc) for word in _MOVING):
+                if _NON_LOCAL not in str(exc):
                     raise
-                self._client.nodes_manager.initialize()
-            if attempt == _CLUSTER_ATTEMPTS - 1:
-                break
+            # A key its node no longer serves, or one of a slot being moved right now: wait a
+            # little for the move, read the slot map again and send the batch again.
+            time.sleep(0.05 * 2**attempt)
+            self._client.nodes_manager.initialize()
         raise SlotsMoving(
-            f"the counters' Redis Cluster kept moving slots over {_CLUSTER_ATTEMPTS} attempts"
+            f"the counters' Redis Cluster kept moving slots over {CLUSTER_ATTEMPTS} attempts"
         )
 
     def _run_once(
@@ -130,21 +146,18 @@ class ClusterPrimaries:
             node_writes[self._node(key, nodes)].append((key, entry))
         for i, key in enumerate(reads):
             node_reads[self._node(key, nodes)].append(i)
-        pipe = self._client.pipeline()  # type: ignore[no-untyped-call]  # redis-py: untyped
-        order: list[str] = []
-        for name in nodes:
+        values: list[bytes | None] = [None] * len(reads)
+        for name, node in nodes.items():
             mine, wanted = node_writes.get(name, []), node_reads.get(name, [])
             # The first key routes the call to the node; the script itself does not use KEYS.
             route = mine[0][0] if mine else reads[wanted[0]]
-            # Through execute_command: redis-py's cluster pipeline refuses its own evalsha()
-            # (it cannot tell a script's keys), but routes a command by its first key.
-            pipe.execute_command(
-                "EVALSHA", sha, 1, route, *args, "get", _entries(mine), *(reads[i] for i in wanted)
+            # On the node's own connection, which never follows a redirection: following ASK
+            # during a slot's move would run the whole part on the importing node and create
+            # there the keys not yet moved, which the move then cannot place.
+            reply = self._client.get_redis_connection(node).evalsha(
+                sha, 1, route, *args, "get", _entries(mine), *(reads[i] for i in wanted)
             )
-            order.append(name)
-        values: list[bytes | None] = [None] * len(reads)
-        for name, reply in zip(order, pipe.execute(), strict=True):
-            for i, value in zip(node_reads.get(name, []), reply, strict=True):
+            for i, value in zip(wanted, reply, strict=True):
                 values[i] = value
         return values
 

@@ -109,6 +109,9 @@ for _, e in ipairs(entries) do
   else
     -- ['r', counter, accounts registered]
     local counter, seen, added = e[2], e[2] .. ':seen', 0
+    -- The counter first: on a cluster, while its slot moves, a node refuses a key it no longer
+    -- holds, and the counter must not stay behind a set that already counts the accounts.
+    redis.call('EXISTS', counter)
     each_slice(e[3], function(members)
       added = added + redis.call('SADD', seen, unpack(members))
     end)
