@@ -145,14 +145,15 @@ class _Batch:
     """What one script call adds."""
 
     def __init__(self) -> None:
-        # (kind, id, metric) -> [members, latest observation of a ban or report among them]
-        self.adds: dict[tuple[str, str, str], tuple[list[str], list[int]]] = {}
+        # (kind, id, metric) -> members, and the latest observation of a ban or report among them
+        self.adds: dict[tuple[str, str, str], list[str]] = {}
+        self.hot_at: dict[tuple[str, str, str], int] = {}
         self.registrations: dict[str, list[str]] = {}
 
     def add(self, kind: str, key: str, metric: str, member: str, *, hot_at: int = 0) -> None:
-        members, hot = self.adds.setdefault((kind, key, metric), ([], [0]))
-        members.append(member)
-        hot[0] = max(hot[0], hot_at)
+        self.adds.setdefault((kind, key, metric), []).append(member)
+        if hot_at > self.hot_at.get((kind, key, metric), 0):
+            self.hot_at[(kind, key, metric)] = hot_at
 
     def register(self, account_id: str, network: str, device: str, hour: int) -> None:
         self.add("network", network, "acc", account_id)
@@ -163,9 +164,9 @@ class _Batch:
     def entries(self) -> list[tuple[str, Any]]:
         """Each write with a key of its slot."""
         out: list[tuple[str, Any]] = []
-        for (kind, key, metric), (members, hot) in self.adds.items():
-            hood = _hood(kind, key)
-            out.append((hood, ["n", hood, metric, members, hot[0]]))
+        for (kind, key, metric), members in self.adds.items():
+            hood, hot_at = _hood(kind, key), self.hot_at.get((kind, key, metric), 0)
+            out.append((hood, ["n", hood, metric, members, hot_at]))
         out.extend((c, ["r", c, members]) for c, members in self.registrations.items())
         return out
 
