@@ -47,6 +47,18 @@ def play(store: RedisNeighbourStore, records: dict[DetectionPoint, list[AccountS
     store.observe(records[DetectionPoint.FEEDBACK], DetectionPoint.FEEDBACK)
 
 
+def played_on_both(
+    cluster_client: RedisCluster, one_redis: RedisNeighbourStore
+) -> tuple[RedisNeighbourStore, dict[DetectionPoint, list[AccountSignals]]]:
+    """The same history played on the cluster and on one Redis: the cluster's store, and the
+    history's records."""
+    records = history()
+    on_cluster = RedisNeighbourStore(cluster_client)
+    for store in (on_cluster, one_redis):
+        play(store, records)
+    return on_cluster, records
+
+
 def rows(
     store: RedisNeighbourStore, records: dict[DetectionPoint, list[AccountSignals]]
 ) -> npt.NDArray[np.float32]:
@@ -58,10 +70,7 @@ def test_a_history_reads_the_same_on_the_cluster_as_on_one_redis(
     one_redis: RedisNeighbourStore,
     redis_cluster: LocalRedisCluster,
 ) -> None:
-    records = history()
-    on_cluster = RedisNeighbourStore(cluster_client)
-    for store in (on_cluster, one_redis):
-        play(store, records)
+    on_cluster, records = played_on_both(cluster_client, one_redis)
     clustered = rows(on_cluster, records)
     np.testing.assert_array_equal(clustered, rows(one_redis, records))
     # Not trivially equal: rates and bursts were found.
@@ -82,44 +91,40 @@ def test_scoring_goes_on_while_slots_move(
     redis_cluster: LocalRedisCluster,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    records = history()
-    on_cluster = RedisNeighbourStore(cluster_client)
-    for store in (on_cluster, one_redis):
-        play(store, records)
+    on_cluster, records = played_on_both(cluster_client, one_redis)
     before = rows(on_cluster, records)
     # An operator moves a third of the first node's slots, keys included, to the second; the
     # client still holds the old map, so its first calls reach nodes that no longer serve them.
     first, second, _ = redis_cluster.ports
     redis_cluster.move_slots(first, second, 1800)
-    assert cluster_client.nodes_manager.get_node_from_slot(0).port == first  # stale map
-    refreshed: list[bool] = []
-    refresh = cluster_client.nodes_manager.initialize
+    try:
+        assert cluster_client.nodes_manager.get_node_from_slot(0).port == first  # stale map
+        refreshed: list[bool] = []
+        refresh = cluster_client.nodes_manager.initialize
 
-    def counted_refresh() -> None:
-        refreshed.append(True)
-        refresh()
+        def counted_refresh() -> None:
+            refreshed.append(True)
+            refresh()
 
-    monkeypatch.setattr(cluster_client.nodes_manager, "initialize", counted_refresh)
-    np.testing.assert_array_equal(rows(on_cluster, records), before)
-    assert refreshed  # the stale map was found out and read again
-    assert cluster_client.nodes_manager.get_node_from_slot(0).port == second
-    # Writes after the move land where the keys now live.
-    later = records[DetectionPoint.REGISTRATION][1::7]
-    for store in (on_cluster, one_redis):
-        store.record_bans(later)
-    np.testing.assert_array_equal(rows(on_cluster, records), rows(one_redis, records))
-    redis_cluster.move_slots(second, first, 1800)
+        monkeypatch.setattr(cluster_client.nodes_manager, "initialize", counted_refresh)
+        np.testing.assert_array_equal(rows(on_cluster, records), before)
+        assert refreshed  # the stale map was found out and read again
+        assert cluster_client.nodes_manager.get_node_from_slot(0).port == second
+        # Writes after the move land where the keys now live.
+        later = records[DetectionPoint.REGISTRATION][1::7]
+        for store in (on_cluster, one_redis):
+            store.record_bans(later)
+        np.testing.assert_array_equal(rows(on_cluster, records), rows(one_redis, records))
+    finally:
+        redis_cluster.move_slots(second, first, 1800)  # the session's cluster as it was
 
 
 def test_nodes_that_forgot_the_script_get_it_again(
     cluster_client: RedisCluster, one_redis: RedisNeighbourStore, redis_cluster: LocalRedisCluster
 ) -> None:
-    records = history()
-    on_cluster = RedisNeighbourStore(cluster_client)
     for port in redis_cluster.ports:
         redis_cluster.node(port).script_flush()
-    for store in (on_cluster, one_redis):
-        play(store, records)
+    on_cluster, records = played_on_both(cluster_client, one_redis)
     np.testing.assert_array_equal(rows(on_cluster, records), rows(one_redis, records))
 
 
