@@ -50,3 +50,8 @@ import workers.lifecycle  # noqa: E402 - connects the per-process signal handler
 import workers.log_format  # noqa: E402 - connects the log format's signal handlers
 import workers.queue_age  # noqa: E402 - stamps every published task with its sending time
 import workers.solo_limits  # noqa: E402, F401 - enforces time limits in solo workers
+from tasks.pipeline import PipelineTask  # noqa: E402
+
+# Every bulkguard task's messages become requests of this class in the worker (read when the
+# worker builds its task strategies, after this module is imported).
+PipelineTask.Request = "workers.requests:DecodedOnceRequest"

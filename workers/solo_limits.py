@@ -108,6 +108,11 @@ def _start_if_solo(**_: Any) -> None:
     _watchdog = _Watchdog()
 
 
+def running_solo() -> bool:
+    """Whether this process is a solo worker, which runs its tasks itself."""
+    return _solo
+
+
 def _soft_limit_reached(_signum: int, _frame: Any) -> None:
     raise SoftTimeLimitExceeded("soft time limit exceeded")
 
