@@ -16,7 +16,7 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from tasks.evidence.on_platform import Ban, record_bans
-from tasks.scoring.signals import AccountSignals
+from tasks.scoring.signals import AccountSignals, parse_record
 from tests.records import record
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)
@@ -136,5 +136,5 @@ def banned_profile(
         registered_at=observed_at - dt.timedelta(days=1),
         observed_at=observed_at,
     )
-    ban = Ban(action_id, 0.99, "m-a", AccountSignals.model_validate(raw))
+    ban = Ban(action_id, 0.99, "m-a", parse_record(raw, AccountSignals))
     return action_id, record_bans(session, [ban])

@@ -63,7 +63,7 @@ from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import DetectionPoint, StagedAccount, validate_records
+from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record, validate_records
 from workers.celery_app import make_app
 from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 
@@ -185,7 +185,7 @@ class RawPredict:
     """The baseline: the booster alone, on the feature rows of the same simulated accounts."""
 
     def __init__(self, model_path: Path, records: Sequence[dict[str, Any]]) -> None:
-        staged = [StagedAccount.model_validate(r) for r in records]
+        staged = [parse_record(r, StagedAccount) for r in records]
         self.features = feature_matrix(staged, DetectionPoint.MESSAGING, MemoryNeighbourStore())
         self.booster = xgb.Booster()
         self.booster.load_model(str(model_path))

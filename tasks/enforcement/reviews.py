@@ -22,6 +22,7 @@ from tasks.enforcement.enforce import audit, put_in_force, record_actions, score
 from tasks.enforcement.policy import Policy, restriction_term
 from tasks.outcome import Outcome
 from tasks.scoring.neighbourhoods.rules import NeighbourStore
+from tasks.scoring.signals import as_json
 
 ReviewOutcome = Literal["ban", "restrict", "dismiss"]
 
@@ -179,6 +180,6 @@ def case_of(session: Session, review: EnforcementAction, score: Score) -> Case:
         review=review,
         score=score,
         account=session.get_one(Account, review.account_id),
-        record=record.model_dump(mode="json") if record else None,
+        record=as_json(record) if record else None,
         history=history,
     )

@@ -37,7 +37,7 @@ def backtest(records: Sequence[LabelledRecord], scorer: Scorer) -> Backtest:
     by_stage: dict[str, list[tuple[int, bool]]] = {}
     for record, result in zip(records, results, strict=True):
         by_stage.setdefault(result["stage"], []).append(
-            (DECISIONS.index(result["decision"]), record.label)
+            (DECISIONS.index(result["decision"]), bool(record.label))
         )
     for stage, rows in sorted(by_stage.items()):
         positives = sum(label for _, label in rows)

@@ -19,7 +19,7 @@ from tasks.offline.labelled import LabelledRecord
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME
 from tasks.scoring.features import feature_matrix
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint, StagedAccount
+from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record
 
 REPLAY_CHUNK = 500
 # Share of abusive accounts the previous enforcement caught, which is what neighbourhood ban
@@ -96,7 +96,7 @@ def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
         for raw in records:
             population = raw["truth"]["population"]
             yield Row(
-                StagedAccount.model_validate(raw),
+                parse_record(raw, StagedAccount),
                 label=int(raw["truth"]["label"]),
                 true_label=int(POPULATION_BY_NAME[population].abusive),
                 population=population,

@@ -17,26 +17,23 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from pydantic import Field, StrictBool, ValidationError, field_validator
+from msgspec import Meta
+from msgspec.structs import force_setattr
 
-from tasks.payload import describe_validation_error
-from tasks.scoring.signals import StagedAccount
+from tasks.scoring.signals import RecordError, StagedAccount, parse_record
 
 LabelSource = Literal["appeal", "review", "report", "manual", "other"]
 
 
-class LabelledRecord(StagedAccount):
-    label: StrictBool
+class LabelledRecord(StagedAccount, frozen=True, kw_only=True):
+    # 0 and 1 are how most exports write a binary label; anything else is a mistake.
+    label: bool | Annotated[int, Meta(ge=0, le=1)]
     label_source: LabelSource = "other"
-    weight: Annotated[float, Field(gt=0, le=1000)] = 1.0
+    weight: Annotated[float, Meta(gt=0, le=1000)] = 1.0
 
-    @field_validator("label", mode="before")
-    @classmethod
-    def _zero_or_one(cls, value: Any) -> Any:
-        # 0 and 1 are how most exports write a binary label; anything else is a mistake.
-        if value in (0, 1) and not isinstance(value, bool):
-            return bool(value)
-        return value
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        force_setattr(self, "label", bool(self.label))  # read as true or false from here on
 
 
 @dataclass(frozen=True)
@@ -103,11 +100,11 @@ def parse_lines(lines: Iterable[bytes]) -> LabelledFile:
         if not line.strip():
             continue
         try:
-            records.append(LabelledRecord.model_validate(orjson.loads(line)))
+            records.append(parse_record(orjson.loads(line), LabelledRecord))
         except orjson.JSONDecodeError as exc:
             errors.append(LineError(number, f"not JSON: {exc}"))
-        except ValidationError as exc:
-            errors.append(LineError(number, describe_validation_error(exc)))
+        except RecordError as exc:
+            errors.append(LineError(number, str(exc)))
     # Replayed in time order, as the neighbourhood counters saw them.
     records.sort(key=lambda r: r.observed_at)
     return LabelledFile(name="", sha256="", records=records, errors=errors)

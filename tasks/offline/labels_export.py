@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Label, Score
+from tasks.scoring.signals import as_json
 from tasks.scoring.snapshot import records_at
 
 # Later sources overrule earlier ones for the same score.
@@ -41,7 +42,7 @@ def export(session: Session) -> Iterator[dict[str, Any]]:
             for score_id, record in records_at(session, snapshot_id, positions).items():
                 label = chosen[score_id]
                 yield {
-                    **record.model_dump(mode="json", exclude_none=True),
+                    **as_json(record),
                     "stage": stage[score_id],
                     "label": label.abusive,
                     "label_source": label.source,

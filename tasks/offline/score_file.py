@@ -13,13 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
 
-from tasks.payload import describe_validation_error
 from tasks.scoring.batch import score_records
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import StagedAccount
+from tasks.scoring.signals import RecordError, StagedAccount, parse_record
 
 BATCH = 1000
 
@@ -39,11 +37,11 @@ def score_lines(lines: Iterable[bytes], scorer: Scorer) -> Iterator[dict[str, An
             if not line.strip():
                 continue
             try:
-                yield StagedAccount.model_validate(orjson.loads(line))
+                yield parse_record(orjson.loads(line), StagedAccount)
             except orjson.JSONDecodeError as exc:
                 errors.append(LineError(number, f"not JSON: {exc}"))
-            except ValidationError as exc:
-                errors.append(LineError(number, describe_validation_error(exc)))
+            except RecordError as exc:
+                errors.append(LineError(number, str(exc)))
 
     for result in score_in_order(records(), scorer):
         # A bad line is reported when the batch it was read in has been scored.

@@ -1,30 +1,33 @@
 """The public payload contract of ``scoring.score_accounts``.
 
-Upstream services send ``{"stage": ..., "accounts": [...]}``. The envelope is validated first;
-each account record is then validated on its own so that one bad record is dead-lettered with
-its reason while the rest of the batch is scored. Unknown fields are ignored (upstream may add
-signals before bulkguard uses them); wrong types, out-of-range values, NaN and missing required
-fields reject the record. Message text never travels: repeated content is a ratio of hashes.
+Upstream services send ``{"stage": ..., "accounts": [...]}``. The envelope is validated first
+(pydantic, like every other message); each account record is then validated on its own so that
+one bad record is dead-lettered with its reason while the rest of the batch is scored. Unknown
+fields are ignored (upstream may add signals before bulkguard uses them); wrong types,
+out-of-range values, NaN and infinities, and missing required fields reject the record. Message
+text never travels: repeated content is a ratio of hashes.
+
+Account records are msgspec Structs rather than pydantic models: they are validated on the
+scoring path, a thousand per batch, where msgspec checks the same constraints (types without
+coercion, ranges, patterns, time zones) at about a quarter of pydantic's cost. The published
+JSON Schema is generated from these same definitions (:func:`json_schema`).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
+import re
 import time
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import (
-    AwareDatetime,
-    Field,
-    Strict,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-    model_validator,
-)
+import msgspec
+from msgspec import Meta
+from pydantic import Field
 
-from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error
+from tasks.payload import Payload
 
 
 class DetectionPoint(StrEnum):
@@ -35,15 +38,27 @@ class DetectionPoint(StrEnum):
     FEEDBACK = "feedback"
 
 
-E164 = Annotated[str, StringConstraints(pattern=r"^\+[1-9]\d{6,14}$")]
-CountryCode = Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")]
-Identifier = Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
-# Strict: JSON true or "100" is a wrong type, not a count (strict floats still accept integers).
-Ratio = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
-Count = Annotated[int, Strict(), Field(ge=0, le=10_000_000)]
+E164 = Annotated[str, Meta(pattern=r"^\+[1-9]\d{6,14}$")]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$")]
+Identifier = Annotated[str, Meta(min_length=1, max_length=64)]
+# No coercion: JSON true or "100" is a wrong type, not a count (a float field still takes an
+# integer). A range also refuses NaN, which compares false with either bound.
+Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
+Count = Annotated[int, Meta(ge=0, le=10_000_000)]
+AwareDatetime = Annotated[dt.datetime, Meta(tz=True)]
 
 
-class RegistrationSignals(Payload):
+class Record(msgspec.Struct, frozen=True, omit_defaults=True):
+    """The base of account records: immutable once validated; unknown keys are ignored."""
+
+
+def as_json(record: Record) -> dict[str, Any]:
+    """A record as JSON values (times as ISO 8601 text), without the fields it left out."""
+    out: dict[str, Any] = msgspec.to_builtins(record)
+    return out
+
+
+class RegistrationSignals(Record, frozen=True):
     """Known from the moment the account registers."""
 
     registered_at: AwareDatetime
@@ -54,14 +69,12 @@ class RegistrationSignals(Payload):
     client: Literal["official", "business", "web", "modified"]
 
 
-class MessagingSignals(Payload):
+class MessagingSignals(Record, frozen=True):
     """Behaviour while messaging, aggregated by upstream over the stated windows."""
 
     peak_msgs_15s: Count
     msgs_last_hour: Count
     msgs_last_day: Count
-    # Minutes from registration to the first burst of sending; absent if none happened.
-    minutes_to_first_burst: Annotated[float, Field(ge=0.0)] | None = None
     unique_recipients_day: Count
     # Share of recipients who do not have the sender in their contacts.
     non_contact_ratio: Ratio
@@ -71,39 +84,40 @@ class MessagingSignals(Payload):
     groups_created_day: Count
     group_members_added_day: Count
     # Coefficient of variation of the intervals between sends: near 0 is machine-regular.
-    send_interval_cv: Annotated[float, Field(ge=0.0, le=100.0)]
+    send_interval_cv: Annotated[float, Meta(ge=0.0, le=100.0)]
     # Share of messages whose content hash equals another message's hash.
     identical_content_ratio: Ratio
+    # Minutes from registration to the first burst of sending; absent if none happened. (The
+    # bound, far beyond any account's age, is what refuses infinity.)
+    minutes_to_first_burst: Annotated[float, Meta(ge=0.0, le=1e8)] | None = None
 
 
-class FeedbackSignals(Payload):
+class FeedbackSignals(Record, frozen=True):
     """Negative feedback from recipients."""
 
     recipients_reached: Count
     blocks: Count
     reports: Count
 
-    @model_validator(mode="after")
-    def _within_reach(self) -> FeedbackSignals:
+    def __post_init__(self) -> None:
         # Only recipients can block or report: more of either than recipients is corrupt input.
         if max(self.blocks, self.reports) > self.recipients_reached:
             raise ValueError("blocks and reports cannot exceed recipients_reached")
-        return self
 
 
-class BusinessProfile(Payload):
+class BusinessProfile(Record, frozen=True):
     """Optional business details; they later link an account to a company."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT] | None = None
-    website: Annotated[str, StringConstraints(max_length=300), PLAIN_TEXT] | None = None
-    email: Annotated[str, StringConstraints(max_length=320), PLAIN_TEXT] | None = None
+    name: Annotated[str, Meta(min_length=1, max_length=200)] | None = None
+    website: Annotated[str, Meta(max_length=300)] | None = None
+    email: Annotated[str, Meta(max_length=320)] | None = None
 
 
 # How far the clocks of the services that stamp a record may disagree with this one's.
 CLOCK_SKEW_SECONDS = 15 * 60
 
 
-class AccountSignals(Payload):
+class AccountSignals(Record, frozen=True):
     account_id: Identifier
     phone: E164
     observed_at: AwareDatetime
@@ -112,8 +126,8 @@ class AccountSignals(Payload):
     feedback: FeedbackSignals | None = None
     business: BusinessProfile | None = None
 
-    @model_validator(mode="after")
-    def _times_in_order(self) -> AccountSignals:
+    def __post_init__(self) -> None:
+        _plain_text(self)
         # Neighbourhood windows are measured on observation times: a record stamped in the
         # future would keep its neighbourhoods "recently banned" until that date.
         # In seconds since the epoch: comparing aware datetimes costs several times more, and
@@ -129,7 +143,45 @@ class AccountSignals(Payload):
                 f"observed_at {self.observed_at.isoformat()} is before the account registered "
                 f"(registration.registered_at {self.registration.registered_at.isoformat()})"
             )
-        return self
+
+
+def _plain_text(record: AccountSignals) -> None:
+    """Refuse text that cannot be stored: a client on the standard library's JSON encoder
+    (Celery's default) can send a lone surrogate escape ("\\ud800"), which is not Unicode and
+    cannot be stored or re-encoded, and PostgreSQL cannot store NUL, which nothing a person
+    writes contains. Either refuses the record that carries it, never the batch."""
+    registration, business = record.registration, record.business
+    # Every field at once, since this runs for every record; which one is at fault is looked
+    # for only when one is.
+    joined = record.account_id + registration.network_id + registration.device_id
+    if business is not None:
+        joined += (business.name or "") + (business.website or "") + (business.email or "")
+    if "\x00" in joined or not (joined.isascii() or _is_unicode(joined)):
+        _refuse_text(record)
+
+
+def _refuse_text(record: AccountSignals) -> None:
+    registration, business = record.registration, record.business
+    texts = {
+        "account_id": record.account_id,
+        "registration.network_id": registration.network_id,
+        "registration.device_id": registration.device_id,
+    }
+    if business is not None:
+        texts |= {f"business.{k}": getattr(business, k) or "" for k in ("name", "website", "email")}
+    for path, text in texts.items():
+        if "\x00" in text:
+            raise ValueError(f"{path} contains a NUL character")
+        if not _is_unicode(text):
+            raise ValueError(f"{path} contains a lone surrogate: not valid Unicode text")
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # What each detection point requires beyond the registration block.
@@ -148,19 +200,18 @@ class ScoringRequest(Payload):
     accounts: Annotated[list[Any], Field(min_length=1, max_length=10_000)]
 
 
-class StagedAccount(AccountSignals):
+class RecordError(ValueError):
+    """An account record that is not valid, with a reason an operator can read."""
+
+
+class StagedAccount(AccountSignals, frozen=True, kw_only=True):
     """An account record that carries its own stage: the line format of offline files."""
 
     stage: DetectionPoint
 
-    @model_validator(mode="after")
-    def _stage_blocks(self) -> StagedAccount:
+    def __post_init__(self) -> None:
+        super().__post_init__()
         check_stage_blocks(self, self.stage)
-        return self
-
-
-class RecordError(ValueError):
-    pass
 
 
 def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
@@ -169,22 +220,86 @@ def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
         raise RecordError(f"stage {stage.value!r} requires the {', '.join(missing)} block")
 
 
-_ACCOUNT = TypeAdapter(AccountSignals)
-_ACCOUNTS = TypeAdapter(list[AccountSignals])
+R = TypeVar("R", bound=AccountSignals)
+
+
+def parse_record(raw: Any, kind: type[R]) -> R:
+    """One record (decoded JSON) as ``kind``; :class:`RecordError` with the reason if invalid."""
+    try:
+        return msgspec.convert(raw, kind)
+    except msgspec.ValidationError as exc:
+        raise RecordError(describe_record_error(exc, raw)) from None
+    except UnicodeEncodeError:
+        # msgspec encodes text it parses (times, patterns, names of choices) as UTF-8, which a
+        # lone surrogate from a standard-library client cannot be.
+        where = _first_surrogate(raw) or "(record)"
+        raise RecordError(f"{where}: contains a lone surrogate: not valid Unicode text") from None
+
+
+# msgspec's messages end with the path of the value they are about: " - at `$.a.b[2]`".
+_LOCATED = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
+_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
+_NOT_FINITE = "Expected a finite number"
+
+
+def describe_record_error(exc: msgspec.ValidationError, raw: Any) -> str:
+    """``path: problem`` for one record, e.g. ``messaging.reply_ratio: Expected `float` <= 1.0``;
+    ``(record)`` where the problem is the record as a whole."""
+    located = _LOCATED.match(str(exc))
+    assert located is not None  # the pattern matches any text
+    message, path = located["message"], located["path"] or ""
+    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
+    missing = _MISSING.match(message)
+    if missing:
+        parts.append(missing["field"])
+        message = "Field required"
+    elif _is_not_finite(raw, parts):
+        # A range check is what refuses NaN; saying so would mislead whoever reads the reason.
+        message = _NOT_FINITE
+    return f"{'.'.join(parts) or '(record)'}: {message}"
+
+
+def _first_surrogate(raw: Any, path: str = "") -> str | None:
+    """The path of the first key or text in ``raw`` that is not valid Unicode."""
+    items = (
+        raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
+    )
+    for key, value in items:
+        here = f"{path}.{key}" if path else str(key)
+        if isinstance(key, str) and not _is_unicode(key):
+            return here
+        if isinstance(value, str) and not _is_unicode(value):
+            return here
+        found = _first_surrogate(value, here)
+        if found:
+            return found
+    return None
+
+
+def _is_not_finite(raw: Any, parts: list[str]) -> bool:
+    value = raw
+    for part in parts:
+        if isinstance(value, dict):
+            value = value.get(part)
+        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return False
+    return isinstance(value, float) and not math.isfinite(value)
 
 
 def validate_records(
     stage: DetectionPoint, raw: list[Any]
 ) -> tuple[list[AccountSignals], list[int], list[tuple[int, Any, str]]]:
     """Split raw records into valid ones (with their positions) and rejects with reasons."""
-    # Nearly every batch is valid throughout: one validator call for the whole list costs a
-    # fifth less than one per record. Any error sends the batch record by record, which names
-    # each bad record and keeps the others.
+    # Nearly every batch is valid throughout: one call for the whole list costs less than one
+    # per record. Any error sends the batch record by record, which names each bad record and
+    # keeps the others.
     try:
-        records = _ACCOUNTS.validate_python(raw)
+        records = msgspec.convert(raw, list[AccountSignals])
         for record in records:
             check_stage_blocks(record, stage)
-    except (ValidationError, RecordError):
+    except (msgspec.ValidationError, RecordError, UnicodeEncodeError):
         pass
     else:
         return records, list(range(len(records))), []
@@ -193,11 +308,8 @@ def validate_records(
     rejected: list[tuple[int, Any, str]] = []
     for index, item in enumerate(raw):
         try:
-            record = _ACCOUNT.validate_python(item)
+            record = parse_record(item, AccountSignals)
             check_stage_blocks(record, stage)
-        except ValidationError as exc:
-            rejected.append((index, item, describe_validation_error(exc)))
-            continue
         except RecordError as exc:
             rejected.append((index, item, str(exc)))
             continue
@@ -224,7 +336,8 @@ def batches_by_stage(
 
 
 def json_schema() -> dict[str, Any]:
-    """JSON Schema of the scoring payload, for upstream teams (printed by ``bulkguard schema``)."""
+    """JSON Schema of the scoring payload, for upstream teams (printed by ``bulkguard schema``):
+    the envelope's from its pydantic model, the records' from the Structs above."""
     schema = ScoringRequest.model_json_schema()
     # The ``stage`` field's type keeps the name it was published under (upstream teams generate
     # code from this schema), whatever the enum is called here.
@@ -232,8 +345,9 @@ def json_schema() -> dict[str, Any]:
     stage = {**defs.pop(DetectionPoint.__name__), "title": "Stage"}
     schema["$defs"] = {"Stage": stage, **defs}
     schema["properties"]["stage"] = {"$ref": "#/$defs/Stage"}
-    schema["properties"]["accounts"]["items"] = {"$ref": "#/$defs/AccountSignals"}
-    account = AccountSignals.model_json_schema()
-    defs = {**account.pop("$defs", {}), "AccountSignals": account}
-    schema.setdefault("$defs", {}).update(defs)
+    (account,), records = msgspec.json.schema_components(
+        [AccountSignals], ref_template="#/$defs/{name}"
+    )
+    schema["properties"]["accounts"]["items"] = account
+    schema["$defs"].update(records)
     return schema

@@ -20,7 +20,6 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import zstandard
-from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore_select, prepare_insert_ignore
@@ -28,7 +27,7 @@ from infra.db.models import Account, Score, SignalSnapshot, utcnow
 from tasks.scoring.batch import ScoredBatch
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.phones import number_info, phone_block
-from tasks.scoring.signals import AccountSignals
+from tasks.scoring.signals import AccountSignals, RecordError, parse_record
 
 _ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
 # The order of the rows store_batch writes to ``scores``.
@@ -215,7 +214,7 @@ def records_at(
     out = {}
     for key, position in positions.items():
         try:
-            out[key] = AccountSignals.model_validate(raw[position])
-        except (IndexError, ValidationError):
+            out[key] = parse_record(raw[position], AccountSignals)
+        except (IndexError, RecordError):
             continue
     return out

@@ -16,6 +16,7 @@ import httpx
 import orjson
 import pytest
 from click.testing import CliRunner
+from msgspec.structs import replace
 from sqlalchemy import select, update
 
 from infra.db.models import Account, DeadLetter, Delivery, EnforcementAction, Label, Score
@@ -24,7 +25,7 @@ from infra.redis_client import get_redis
 from tasks.enforcement.policy import parse
 from tasks.enforcement.policy_file import DEFAULT_POLICY
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
 from tests.integration.waiting import count
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
@@ -83,13 +84,12 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     client = get_redis()
     client.xgroup_create(STREAM, "platform", id="0", mkstream=True)
     accounts = messaging_accounts(200)
-    records = {a["account_id"]: AccountSignals.model_validate(a) for a in accounts}
+    records = {a["account_id"]: parse_record(a, AccountSignals) for a in accounts}
     # Each account registered beside a neighbour on its block, network and device: the
     # neighbour's ban rates show the account's ban counted, then forgotten.
     store = RedisNeighbourStore(client)
     neighbours = {
-        account_id: r.model_copy(update={"account_id": f"n-{account_id}"})
-        for account_id, r in records.items()
+        account_id: replace(r, account_id=f"n-{account_id}") for account_id, r in records.items()
     }
     store.observe([*records.values(), *neighbours.values()], DetectionPoint.REGISTRATION)
 

@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from msgspec.structs import replace
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -66,7 +67,7 @@ def test_an_overturned_ban_is_lifted_everywhere(
     deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
     (record,) = scored_records(session, [ban]).values()
     # Another account registered in the same block, network and device.
-    neighbour = record.model_copy(update={"account_id": "neighbour-1"})
+    neighbour = replace(record, account_id="neighbour-1")
     neighbours.observe([record, neighbour], DetectionPoint.REGISTRATION)
     rates_before = neighbours.lookup([record])[0][[0, 2, 4]]
     assert list(rates_before) == [0.5, 0.5, 0.5]  # one of two accounts banned: this one

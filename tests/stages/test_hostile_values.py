@@ -101,12 +101,12 @@ def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer
     assert "finite" in by_kind["nan ratio"]
     assert "finite" in by_kind["infinite cv"]
     assert "msgs_last_day" in by_kind["count beyond float range"]
-    assert "unicode" in by_kind["surrogate account id"]
+    assert "unicode" in by_kind["surrogate account id"].lower()
     assert "surrogates not allowed" in by_kind["surrogate unknown field"]
     assert "recursion" in by_kind["nested unknown field"].lower()
     assert "NUL" in by_kind["nul account id"]
     assert "NUL" in by_kind["nul business name"]
-    assert "unicode" in by_kind["surrogate business name"]
+    assert "unicode" in by_kind["surrogate business name"].lower()
     # Kept, storable on either database, and whole for replay.
     letters = session.scalars(select(DeadLetter).order_by(DeadLetter.record_index)).all()
     assert len(letters) == len(bad)

@@ -17,6 +17,7 @@ from tasks.offline.labels_export import export
 from tasks.offline.training import TrainingConfig, train_on_file
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.signals import parse_record
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply, scored
 from tests.stages.test_reviews_and_expiry import decide, reviews
@@ -68,7 +69,7 @@ def test_people_decisions_become_labelled_records_training_reads(
     }
     assert {a: (x["label"], x["label_source"]) for a, x in by_account.items()} == expected
     for line in lines:
-        parsed = LabelledRecord.model_validate(line)  # what `bulkguard train --data` reads
+        parsed = parse_record(line, LabelledRecord)  # what `bulkguard train --data` reads
         assert parsed.stage.value == "messaging"
         assert "messaging" in line
 

@@ -100,7 +100,7 @@ def test_a_bad_record_rejects_only_itself(session: Session, scorer: Scorer) -> N
         "snapshot_id": outcome.summary["snapshot_id"],
     }
     reasons = {r.record_index: (r.account_id, r.reason) for r in outcome.rejected}
-    assert reasons[1] == ("bad", "messaging.reply_ratio: Input should be less than or equal to 1")
+    assert reasons[1] == ("bad", "messaging.reply_ratio: Expected `float` <= 1.0")
     assert reasons[2] == ("missing", "stage 'messaging' requires the messaging block")
     assert reasons[3][0] is None
     (score,) = session.scalars(select(Score)).all()

@@ -8,6 +8,7 @@ import datetime as dt
 import numpy as np
 import pytest
 import redis
+from msgspec.structs import replace
 
 from tasks.scoring.neighbourhoods import redis_store
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
@@ -200,9 +201,7 @@ def test_rates_of_a_neighbourhood_cool_down_with_its_window(redis_client: redis.
 
 def _seen_later(recs: list[AccountSignals], after: dt.timedelta) -> list[AccountSignals]:
     """The same accounts observed again at the messaging stage, ``after`` their registration."""
-    return [
-        r.model_copy(update={"observed_at": r.registration.registered_at + after}) for r in recs
-    ]
+    return [replace(r, observed_at=r.registration.registered_at + after) for r in recs]
 
 
 def test_bursts_are_known_within_their_window_only(store: NeighbourStore) -> None:
@@ -229,7 +228,9 @@ def test_rates_count_while_the_last_ban_is_recent_to_the_record(store: Neighbour
     )
     assert store.lookup(_seen_later(recs[:1], recent + dt.timedelta(hours=1)))[0, rate] == 0.0
     # A ban observed earlier, recorded later (batches land in any order), does not cool it.
-    old = [recs[3].model_copy(update={"observed_at": T0 - dt.timedelta(days=20)})]
+    earlier = T0 - dt.timedelta(days=20)
+    registration = replace(recs[3].registration, registered_at=earlier - dt.timedelta(days=1))
+    old = [replace(recs[3], observed_at=earlier, registration=registration)]
     store.record_bans(old)
     assert store.lookup(_seen_later(recs[:1], recent - dt.timedelta(hours=1)))[0, rate] == (
         pytest.approx(2 / 3)

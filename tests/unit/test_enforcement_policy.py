@@ -20,7 +20,7 @@ from tasks.enforcement.policy import (
     signals_of,
 )
 from tasks.enforcement.policy_file import DEFAULT_POLICY, PolicyFile
-from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
 from tests.records import record
 
 SHIPPED = parse(DEFAULT_POLICY.read_text(), "shipped")
@@ -108,7 +108,7 @@ def test_signals_of_a_record() -> None:
     raw = record("a1", client="modified")
     raw["feedback"] = {"recipients_reached": 10, "blocks": 1, "reports": 2}
     raw["business"] = {"name": "Acme"}
-    assert signals_of(AccountSignals.model_validate(raw)) == {
+    assert signals_of(parse_record(raw, AccountSignals)) == {
         "modified_client",
         "reported",
         "business_profile",

@@ -84,7 +84,9 @@ def test_files_that_cannot_teach_are_refused(tmp_path: Path) -> None:
     with pytest.raises(LabelledFileError, match="no valid labelled record; line 1: not JSON"):
         read_labelled(junk)
     scalar = write(tmp_path / "scalar.jsonl", ["not a record"])
-    with pytest.raises(LabelledFileError, match=r"line 1: \(record\): Input should be"):
+    with pytest.raises(
+        LabelledFileError, match=r"line 1: \(record\): Expected `object`, got `str`"
+    ):
         read_labelled(scalar)
     assert parse_lines([b"", b"  "]).records == []
 
