@@ -91,23 +91,30 @@ def simulated(n: int, seed: int, stage: DetectionPoint) -> list[dict[str, Any]]:
 
 
 def register_history(seeds: Sequence[tuple[int, int]]) -> int:
-    """Give the neighbourhood store the history it has in production before accounts reach the
-    messaging stage: the accounts of each (seed, count) population registered and were scored
-    then, and the abusive ones among them were banned. Lookups then find counters and hot
-    neighbourhoods, as they do in production, rather than an empty store. The number of
+    """Give the store the history it has in production before accounts reach the messaging
+    stage: the accounts of each (seed, count) population registered and were scored then, by
+    the scoring task's own body, and the abusive ones among them were banned. Their account
+    rows and registration scores are in the database, and lookups find counters and hot
+    neighbourhoods, as in production, rather than an empty store. The number of
     registrations recorded."""
     store = RedisNeighbourStore(get_counters_redis())
     registered = 0
+    with session_scope() as session:
+        scorers = current_scorers(session)
     for seed, n in seeds:
         raw = simulated(n, seed, DetectionPoint.REGISTRATION)
         for start in range(0, len(raw), 1000):
             chunk = raw[start : start + 1000]
+            request = ScoreAccounts.model_validate({"stage": "registration", "accounts": chunk})
+            with session_scope() as session:
+                outcome = score_batch(
+                    session, request, serving=lambda: scorers, neighbours=store, task_id=None
+                )
             records, positions, _ = validate_records(DetectionPoint.REGISTRATION, chunk)
-            store.observe(records, DetectionPoint.REGISTRATION)
             store.record_bans(
                 [r for r, i in zip(records, positions, strict=True) if chunk[i]["truth"]["label"]]
             )
-            registered += len(records)
+            registered += int(outcome.summary["scored"])
     return registered
 
 

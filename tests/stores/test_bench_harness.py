@@ -13,7 +13,7 @@ import pytest
 import redis
 from sqlalchemy import func, select
 
-from infra.db.models import Score
+from infra.db.models import Account, Score
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
 from tasks.scoring.neighbourhoods import redis_store
@@ -64,13 +64,17 @@ def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
     assert cost["total"] == pytest.approx(sum(v for k, v in cost.items() if k != "total"), abs=0.5)
 
 
-def test_history_makes_the_measured_neighbourhoods_known(
+def test_history_registers_and_scores_the_measured_accounts(
     active_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     prefix = f"test-bench-{uuid.uuid4().hex}"
     monkeypatch.setattr(redis_store, "PREFIX", prefix)
     try:
-        assert register_history([(3, 300)]) == len(simulated(300, 3, DetectionPoint.REGISTRATION))
+        assert register_history([(3, 300)]) == 300
+        with session_scope() as session:
+            # Registered and scored then, as the task would have: the accounts are known.
+            assert session.scalar(select(func.count()).select_from(Account)) == 300
+            assert session.scalar(select(func.count()).select_from(Score)) == 300
         records, _, _ = validate_records(
             DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
         )
