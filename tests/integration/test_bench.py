@@ -40,7 +40,7 @@ def test_bench_reports_every_figure_beside_its_baseline(
         assert run["cpu_us_per_account"]["worker_processes"] > 0
         assert run["cpu_us_per_account"]["pool_processes"] == 0
     drain = result["drain"]["1000"]
-    assert drain["accounts"] == 300
+    assert drain["accounts"] == 3 * 300  # a longer window for the steady rate
     assert drain["accounts_per_s"] > 0
     assert drain["ratio_to_raw_all_cores"] == pytest.approx(
         drain["accounts_per_s"] / baseline, abs=1e-4
