@@ -16,8 +16,6 @@ JSON Schema is generated from these same definitions (:func:`json_schema`).
 from __future__ import annotations
 
 import datetime as dt
-import math
-import re
 import time
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
@@ -28,6 +26,8 @@ from msgspec import Meta
 from pydantic import Field
 
 from tasks.payload import Payload
+from tasks.scoring import record_errors
+from tasks.scoring.record_errors import is_unicode
 
 
 class DetectionPoint(StrEnum):
@@ -38,8 +38,9 @@ class DetectionPoint(StrEnum):
     FEEDBACK = "feedback"
 
 
-E164 = Annotated[str, Meta(pattern=r"^\+[1-9]\d{6,14}$")]
-CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}$")]
+# "(?!\n)": Python's "$" also matches before a final newline, and "+421905123456\n" is not E.164.
+E164 = Annotated[str, Meta(pattern=r"^\+[1-9]\d{6,14}(?!\n)$")]
+CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}(?!\n)$")]
 Identifier = Annotated[str, Meta(min_length=1, max_length=64)]
 # No coercion: JSON true or "100" is a wrong type, not a count (a float field still takes an
 # integer). A range also refuses NaN, which compares false with either bound.
@@ -156,7 +157,7 @@ def _plain_text(record: AccountSignals) -> None:
     joined = record.account_id + registration.network_id + registration.device_id
     if business is not None:
         joined += (business.name or "") + (business.website or "") + (business.email or "")
-    if "\x00" in joined or not (joined.isascii() or _is_unicode(joined)):
+    if "\x00" in joined or not (joined.isascii() or is_unicode(joined)):
         _refuse_text(record)
 
 
@@ -172,16 +173,8 @@ def _refuse_text(record: AccountSignals) -> None:
     for path, text in texts.items():
         if "\x00" in text:
             raise ValueError(f"{path} contains a NUL character")
-        if not _is_unicode(text):
+        if not is_unicode(text):
             raise ValueError(f"{path} contains a lone surrogate: not valid Unicode text")
-
-
-def _is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # What each detection point requires beyond the registration block.
@@ -223,69 +216,20 @@ def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
 R = TypeVar("R", bound=AccountSignals)
 
 
-def parse_record(raw: Any, kind: type[R]) -> R:
-    """One record (decoded JSON) as ``kind``; :class:`RecordError` with the reason if invalid."""
+def parse_record(raw: Any, kind: type[R], *, strict: bool = True) -> R:
+    """One record (decoded JSON) as ``kind``; :class:`RecordError` with the reason if invalid.
+    ``strict=False`` reads history: records a past release accepted in forms this one refuses
+    (numbers as text, Unix times)."""
     try:
-        return msgspec.convert(raw, kind)
+        return msgspec.convert(raw, kind, strict=strict)
     except msgspec.ValidationError as exc:
-        raise RecordError(describe_record_error(exc, raw)) from None
+        raise RecordError(record_errors.describe(exc, raw, kind)) from None
     except UnicodeEncodeError:
         # msgspec encodes text it parses (times, patterns, names of choices) as UTF-8, which a
         # lone surrogate from a standard-library client cannot be.
-        where = _first_surrogate(raw) or "(record)"
-        raise RecordError(f"{where}: contains a lone surrogate: not valid Unicode text") from None
-
-
-# msgspec's messages end with the path of the value they are about: " - at `$.a.b[2]`".
-_LOCATED = re.compile(r"^(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?$", re.DOTALL)
-_MISSING = re.compile(r"^Object missing required field `(?P<field>[^`]+)`$")
-_NOT_FINITE = "Expected a finite number"
-
-
-def describe_record_error(exc: msgspec.ValidationError, raw: Any) -> str:
-    """``path: problem`` for one record, e.g. ``messaging.reply_ratio: Expected `float` <= 1.0``;
-    ``(record)`` where the problem is the record as a whole."""
-    located = _LOCATED.match(str(exc))
-    assert located is not None  # the pattern matches any text
-    message, path = located["message"], located["path"] or ""
-    parts = [p for p in re.split(r"\.|\[(\d+)\]", path) if p]
-    missing = _MISSING.match(message)
-    if missing:
-        parts.append(missing["field"])
-        message = "Field required"
-    elif _is_not_finite(raw, parts):
-        # A range check is what refuses NaN; saying so would mislead whoever reads the reason.
-        message = _NOT_FINITE
-    return f"{'.'.join(parts) or '(record)'}: {message}"
-
-
-def _first_surrogate(raw: Any, path: str = "") -> str | None:
-    """The path of the first key or text in ``raw`` that is not valid Unicode."""
-    items = (
-        raw.items() if isinstance(raw, dict) else enumerate(raw) if isinstance(raw, list) else ()
-    )
-    for key, value in items:
-        here = f"{path}.{key}" if path else str(key)
-        if isinstance(key, str) and not _is_unicode(key):
-            return here
-        if isinstance(value, str) and not _is_unicode(value):
-            return here
-        found = _first_surrogate(value, here)
-        if found:
-            return found
-    return None
-
-
-def _is_not_finite(raw: Any, parts: list[str]) -> bool:
-    value = raw
-    for part in parts:
-        if isinstance(value, dict):
-            value = value.get(part)
-        elif isinstance(value, list) and part.isdigit() and int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return False
-    return isinstance(value, float) and not math.isfinite(value)
+        raise RecordError(record_errors.not_unicode(raw)) from None
+    except RecursionError:
+        raise RecordError("(record): nested too deeply to read") from None
 
 
 def validate_records(

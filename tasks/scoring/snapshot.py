@@ -10,6 +10,7 @@ score was made from (by its position in the snapshot).
 from __future__ import annotations
 
 import hashlib
+import logging
 import math
 import zlib
 from collections.abc import Mapping, Sequence
@@ -46,6 +47,7 @@ SCORE_COLUMNS = (
     "created_at",
 )
 
+log = logging.getLogger(__name__)
 
 # Level 1: a batch of 1,000 accounts (~660 KB of JSON) in ~0.7 ms and ~85 KB, where zlib's
 # fastest level took ~2.3 ms and ~120 KB (measured here), on the scoring path of every batch.
@@ -206,15 +208,26 @@ def records_at(
 ) -> dict[int, AccountSignals]:
     """The validated records at the given positions of a snapshot, by the key each position
     is given under (a score id, say). A position whose record failed validation (it was
-    dead-lettered by scoring and has no score) is left out."""
+    dead-lettered by scoring and has no score) is left out.
+
+    Records are read as history, leniently (``strict=False``): a record an earlier release
+    scored may hold forms this release refuses on input (a Unix time, a number as text), and
+    it must still explain its decision. One that cannot be read even so is left out, logged."""
     snapshot = session.get(SignalSnapshot, snapshot_id)
     if snapshot is None or not positions:
         return {}
     raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
     out = {}
     for key, position in positions.items():
-        try:
-            out[key] = parse_record(raw[position], AccountSignals)
-        except (IndexError, RecordError):
+        if not 0 <= position < len(raw) or raw[position] is None:
             continue
+        try:
+            out[key] = parse_record(raw[position], AccountSignals, strict=False)
+        except RecordError as exc:
+            log.warning(
+                "snapshot %d, position %d: stored record no longer readable: %s",
+                snapshot_id,
+                position,
+                exc,
+            )
     return out

@@ -11,6 +11,7 @@ import pytest
 from msgspec.structs import fields
 from pydantic import ValidationError
 
+from tasks.scoring.record_errors import MAX_REASON
 from tasks.scoring.signals import (
     AccountSignals,
     DetectionPoint,
@@ -111,7 +112,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
         ("registration.registered_at", 1578657600, "Expected `datetime`, got `int`"),
         ("observed_at", "2020-01-10T12:01:00", "Expected `datetime` with a timezone"),
         ("registration.ip_country", "sk", "Expected `str` matching regex"),
-        ("registration.client", "hacked", "Invalid enum value 'hacked'"),
+        ("registration.client", "hacked", "Expected one of 'business', 'modified'"),
         ("registration.network_id", "", "Expected `str` of length >= 1"),
         ("phone", "0905123456", "Expected `str` matching regex"),
         ("phone", "+0421905123456", "Expected `str` matching regex"),
@@ -279,7 +280,7 @@ def test_staged_account_checks_its_own_stage() -> None:
         parse_record(raw, StagedAccount)
     ok = parse_record({**raw, "messaging": messaging_block()}, StagedAccount)
     assert ok.stage is DetectionPoint.MESSAGING
-    with pytest.raises(RecordError, match="stage: Invalid enum value 'payment'"):
+    with pytest.raises(RecordError, match="stage: Expected one of 'registration'"):
         parse_record({**raw, "stage": "payment"}, StagedAccount)
 
 
@@ -338,7 +339,7 @@ def test_json_schema_describes_the_payload() -> None:
     } <= set(defs)
     account = defs["AccountSignals"]
     assert set(account["required"]) == {"account_id", "phone", "observed_at", "registration"}
-    assert account["properties"]["phone"]["pattern"] == r"^\+[1-9]\d{6,14}$"
+    assert account["properties"]["phone"]["pattern"] == r"^\+[1-9]\d{6,14}(?!\n)$"
     assert "$defs" not in account  # hoisted to the top level, where the $refs point
     assert set(defs["Stage"]["enum"]) == {"registration", "messaging", "feedback"}
     messaging = defs["MessagingSignals"]
@@ -389,3 +390,58 @@ def test_a_lone_surrogate_where_text_is_parsed_names_its_field(path: str, value:
     valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
     assert [r.account_id for r in valid] == ["ok"]
     assert rejected == [(1, bad, f"{path}: contains a lone surrogate: not valid Unicode text")]
+
+
+@pytest.mark.parametrize(
+    ("path", "value"), [("phone", "+421905123456\n"), ("registration.ip_country", "SK\n")]
+)
+def test_a_trailing_newline_is_not_part_of_a_pattern(path: str, value: str) -> None:
+    # Python's "$" matches before a final newline; the contract's patterns end at the text's end.
+    _, _, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [with_value(full_record(), path, value)]
+    )
+    assert rejected[0][2].startswith(f"{path}: Expected `str` matching regex")
+
+
+def test_a_refused_choice_names_the_allowed_values_not_the_value_sent() -> None:
+    sent = "+421905123456 Jana Novakova"
+    bad = with_value(full_record(), "registration.client", sent)
+    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad])[2]
+    assert reason == (
+        "registration.client: Expected one of 'business', 'modified', 'official', 'web'"
+    )
+    with pytest.raises(RecordError) as refused:
+        parse_record({**full_record(), "stage": sent * 100}, StagedAccount)
+    assert sent not in str(refused.value)
+    assert str(refused.value) == "stage: Expected one of 'registration', 'messaging', 'feedback'"
+
+
+def test_reasons_are_short_whatever_the_record() -> None:
+    bad = {**full_record(), "registration": {"x" * 5000: 1}}
+    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad])[2]
+    assert len(reason) <= MAX_REASON
+
+
+def test_a_deeply_nested_record_is_refused_alone() -> None:
+    deep: Any = "leaf"
+    for _ in range(5000):
+        deep = [deep]
+    bad = {"upstream_tree": deep, **with_value(full_record(), "registration.client", "x\ud800")}
+    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
+    assert [r.account_id for r in valid] == ["ok"]
+    assert rejected == [
+        (1, bad, "registration.client: contains a lone surrogate: not valid Unicode text")
+    ]
+
+
+def test_history_is_read_in_the_forms_an_earlier_release_accepted() -> None:
+    # Snapshots keep records as received; one scored before this release may carry a Unix time
+    # or a number as text, and must still explain its decision.
+    old = with_value(full_record(), "registration.registered_at", 1578657600)
+    old = with_value(old, "messaging.send_interval_cv", "2.5")
+    with pytest.raises(RecordError):
+        parse_record(old, AccountSignals)
+    read = parse_record(old, AccountSignals, strict=False)
+    assert read.registration.registered_at == T0
+    assert read.messaging is not None
+    assert read.messaging.send_interval_cv == 2.5
