@@ -71,9 +71,11 @@ def test_history_registers_and_scores_the_measured_accounts(
     monkeypatch.setattr(redis_store, "PREFIX", prefix)
     try:
         assert register_history([(3, 300)]) == 300
+        measured = {r["account_id"] for r in simulated(300, 3, DetectionPoint.MESSAGING)}
         with session_scope() as session:
             # Registered and scored then, as the task would have: the accounts are known.
-            assert session.scalar(select(func.count()).select_from(Account)) == 300
+            known = set(session.scalars(select(Account.account_id)))
+            assert known == measured
             assert session.scalar(select(func.count()).select_from(Score)) == 300
         records, _, _ = validate_records(
             DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
