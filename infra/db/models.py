@@ -552,7 +552,9 @@ class DeadLetter(Base):
     # Hash of (task id, record index, payload): a redelivered bad message is stored once.
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
     task_name: Mapped[str] = mapped_column(String(128), index=True)
-    task_id: Mapped[str | None] = mapped_column(String(64))
+    # Indexed: every redelivered message asks whether its run was stopped at the hard limit
+    # (tasks.pipeline), and after a broker failover that is every unacknowledged message.
+    task_id: Mapped[str | None] = mapped_column(String(64), index=True)
     record_index: Mapped[int | None] = mapped_column(Integer)
     account_id: Mapped[str | None] = mapped_column(String(64))
     reason: Mapped[str] = mapped_column(Text)

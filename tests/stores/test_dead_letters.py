@@ -10,7 +10,14 @@ from infra.db.models import (
     DeadLetter,
 )
 from infra.db.session import session_scope
-from infra.dead_letters import MAX_PAYLOAD_CHARS, Rejection, as_text, read_replay, store
+from infra.dead_letters import (
+    MAX_PAYLOAD_CHARS,
+    Rejection,
+    as_text,
+    kept_with_reason,
+    read_replay,
+    store,
+)
 
 
 def test_dead_letter_stored_once_per_redelivery(env: dict[str, str]) -> None:
@@ -166,3 +173,22 @@ def test_the_listing_masks_contact_values_a_reason_carries(env: dict[str, str]) 
     assert "evidence.link" in listed.output
     assert "sales@blastgrowth.example" not in listed.output
     assert "+421905123456" not in listed.output
+
+
+def test_a_stopped_run_is_found_by_its_task_id_through_an_index(env: dict[str, str]) -> None:
+    # Every redelivered message asks this (tasks.pipeline), after a failover all of them at once.
+    reason = "hard time limit exceeded (TimeLimitExceeded(150)); the worker process was killed"
+    with session_scope() as session:
+        store(session, "scoring.score_accounts", "task-x", [Rejection(reason, {"a": 1})])
+        store(session, "scoring.score_accounts", "task-y", [Rejection("bad record", {"a": 2}, 0)])
+    with session_scope() as session:
+        assert kept_with_reason(session, "scoring.score_accounts", "task-x", "hard time limit")
+        assert not kept_with_reason(session, "scoring.score_accounts", "task-y", "hard time limit")
+        assert not kept_with_reason(session, "scoring.score_accounts", None, "hard time limit")
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            plan = connection.exec_driver_sql(
+                "EXPLAIN QUERY PLAN SELECT id FROM dead_letters "
+                "WHERE task_name = 'scoring.score_accounts' AND task_id = 'task-x'"
+            ).fetchall()
+            assert "USING INDEX ix_dead_letters_task_id" in str(plan)
