@@ -12,18 +12,30 @@ class Payload(BaseModel):
     model_config = ConfigDict(extra="ignore", allow_inf_nan=False, frozen=True)
 
 
-def _plain_text(value: str) -> str:
-    # A client on the standard library's JSON encoder (Celery's default) can send a lone
-    # surrogate escape ("\\ud800"), which is not Unicode and cannot be stored or re-encoded; and
-    # PostgreSQL cannot store NUL, which nothing a person writes contains. Either refuses the
-    # record that carries it, never the batch.
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be kept as text, or None. A client on the standard library's JSON
+    encoder (Celery's default) can send a lone surrogate escape ("\\ud800"), which is not Unicode
+    and cannot be stored or re-encoded; and PostgreSQL cannot store NUL, which nothing a person
+    writes contains. Either refuses the record that carries it, never the batch."""
     if "\x00" in value:
-        raise ValueError("contains a NUL character")
-    if not value.isascii():
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            raise ValueError("contains a lone surrogate: not valid Unicode text") from None
+        return "contains a NUL character"
+    if not (value.isascii() or is_unicode(value)):
+        return "contains a lone surrogate: not valid Unicode text"
+    return None
+
+
+def is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _plain_text(value: str) -> str:
+    problem = text_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
     return value
 
 

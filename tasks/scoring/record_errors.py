@@ -17,6 +17,8 @@ from typing import Any
 import msgspec
 from msgspec import inspect
 
+from tasks.payload import is_unicode
+
 MAX_REASON = 300
 
 # msgspec's messages end with the path of the value they are about: " - at `$.a.b[2]`".
@@ -45,28 +47,39 @@ def describe(exc: msgspec.ValidationError, raw: Any, kind: type[Any]) -> str:
     return _capped(f"{'.'.join(parts) or '(record)'}: {message}")
 
 
-def not_unicode(raw: Any) -> str:
+def not_unicode(raw: Any, kind: type[Any]) -> str:
     """The reason for a record holding text that is not Unicode (a lone surrogate escape from a
-    standard-library client), naming the first key or text that is."""
-    return _capped(
-        f"{_first_surrogate(raw) or '(record)'}: contains a lone surrogate: not valid Unicode text"
-    )
+    standard-library client), naming the first field of ``kind`` that does; only declared
+    fields are named, since an unknown key is the client's own text."""
+    found = _surrogate_field(raw, inspect.type_info(kind))
+    return f"{found or '(record)'}: contains a lone surrogate: not valid Unicode text"
 
 
 def _capped(reason: str) -> str:
     return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
+def _fields(node: inspect.Type) -> dict[str, inspect.Type]:
+    """The declared fields of the Structs ``node`` may be (a Struct, or a union with some)."""
+    alternatives = node.types if isinstance(node, inspect.UnionType) else (node,)
+    return {
+        field.encode_name: field.type
+        for option in alternatives
+        if isinstance(option, inspect.StructType)
+        for field in option.fields
+    }
+
+
 def _choices(kind: type[Any], parts: list[str]) -> list[Any]:
     """The values allowed at ``parts`` of ``kind``, if a choice (a literal or an enum) is there."""
     node: inspect.Type = inspect.type_info(kind)
     for part in parts:
-        structs = [t for t in _alternatives(node) if isinstance(t, inspect.StructType)]
-        fields = {f.encode_name: f.type for s in structs for f in s.fields}
+        fields = _fields(node)
         if part not in fields:
             return []
         node = fields[part]
-    for option in _alternatives(node):
+    alternatives = node.types if isinstance(node, inspect.UnionType) else (node,)
+    for option in alternatives:
         if isinstance(option, inspect.LiteralType):
             return list(option.values)
         if isinstance(option, inspect.EnumType):
@@ -74,43 +87,19 @@ def _choices(kind: type[Any], parts: list[str]) -> list[Any]:
     return []
 
 
-def _alternatives(node: inspect.Type) -> list[inspect.Type]:
-    return list(node.types) if isinstance(node, inspect.UnionType) else [node]
-
-
-def _first_surrogate(raw: Any) -> str | None:
-    """The path of the first key or text in ``raw`` that is not valid Unicode. Walked with a
-    stack of its own: a record may nest as deep as the JSON decoder allows."""
-    pending: list[tuple[str, Any]] = [("", raw)]
-    while pending:
-        path, value = pending.pop()
-        if isinstance(value, str):
-            if not is_unicode(value):
-                return path or None
-            continue
-        items = (
-            value.items()
-            if isinstance(value, dict)
-            else enumerate(value)
-            if isinstance(value, list)
-            else ()
-        )
-        children = []
-        for key, child in items:
-            here = f"{path}.{key}" if path else str(key)
-            if isinstance(key, str) and not is_unicode(key):
-                return here
-            children.append((here, child))
-        pending.extend(reversed(children))  # depth first, in the record's order
+def _surrogate_field(raw: Any, node: inspect.Type, path: str = "") -> str | None:
+    """The path of the first declared field of ``node`` in ``raw`` whose text is not Unicode.
+    As deep as the declared types go (two levels), however deep ``raw`` nests."""
+    if not isinstance(raw, dict):
+        return None
+    for name, field_type in _fields(node).items():
+        value, here = raw.get(name), f"{path}.{name}" if path else name
+        if isinstance(value, str) and not is_unicode(value):
+            return here
+        found = _surrogate_field(value, field_type, here)
+        if found:
+            return found
     return None
-
-
-def is_unicode(text: str) -> bool:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 def _is_not_finite(raw: Any, parts: list[str]) -> bool:

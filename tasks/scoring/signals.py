@@ -25,9 +25,8 @@ import msgspec
 from msgspec import Meta
 from pydantic import Field
 
-from tasks.payload import Payload
+from tasks.payload import Payload, text_problem
 from tasks.scoring import record_errors
-from tasks.scoring.record_errors import is_unicode
 
 
 class DetectionPoint(StrEnum):
@@ -146,35 +145,38 @@ class AccountSignals(Record, frozen=True):
             )
 
 
+# The record's free text (no pattern or choice limits it), checked by ``_plain_text``; a test
+# holds this list to the Structs' fields.
+TEXT_FIELDS = (
+    "account_id",
+    "registration.network_id",
+    "registration.device_id",
+    "business.name",
+    "business.website",
+    "business.email",
+)
+
+
 def _plain_text(record: AccountSignals) -> None:
-    """Refuse text that cannot be stored: a client on the standard library's JSON encoder
-    (Celery's default) can send a lone surrogate escape ("\\ud800"), which is not Unicode and
-    cannot be stored or re-encoded, and PostgreSQL cannot store NUL, which nothing a person
-    writes contains. Either refuses the record that carries it, never the batch."""
+    """Refuse a record whose free text cannot be kept (``tasks.payload.text_problem``)."""
     registration, business = record.registration, record.business
-    # Every field at once, since this runs for every record; which one is at fault is looked
-    # for only when one is.
+    # The fields of TEXT_FIELDS joined and checked at once, since this runs for every record;
+    # which one is at fault is looked for only when one is.
     joined = record.account_id + registration.network_id + registration.device_id
     if business is not None:
         joined += (business.name or "") + (business.website or "") + (business.email or "")
-    if "\x00" in joined or not (joined.isascii() or is_unicode(joined)):
+    if text_problem(joined) is not None:
         _refuse_text(record)
 
 
 def _refuse_text(record: AccountSignals) -> None:
-    registration, business = record.registration, record.business
-    texts = {
-        "account_id": record.account_id,
-        "registration.network_id": registration.network_id,
-        "registration.device_id": registration.device_id,
-    }
-    if business is not None:
-        texts |= {f"business.{k}": getattr(business, k) or "" for k in ("name", "website", "email")}
-    for path, text in texts.items():
-        if "\x00" in text:
-            raise ValueError(f"{path} contains a NUL character")
-        if not is_unicode(text):
-            raise ValueError(f"{path} contains a lone surrogate: not valid Unicode text")
+    for path in TEXT_FIELDS:
+        value: Any = record
+        for name in path.split("."):
+            value = getattr(value, name, None) if value is not None else None
+        problem = text_problem(value) if isinstance(value, str) else None
+        if problem is not None:
+            raise ValueError(f"{path} {problem}")
 
 
 # What each detection point requires beyond the registration block.
@@ -227,7 +229,7 @@ def parse_record(raw: Any, kind: type[R], *, strict: bool = True) -> R:
     except UnicodeEncodeError:
         # msgspec encodes text it parses (times, patterns, names of choices) as UTF-8, which a
         # lone surrogate from a standard-library client cannot be.
-        raise RecordError(record_errors.not_unicode(raw)) from None
+        raise RecordError(record_errors.not_unicode(raw, kind)) from None
     except RecursionError:
         raise RecordError("(record): nested too deeply to read") from None
 
@@ -243,8 +245,8 @@ def validate_records(
         records = msgspec.convert(raw, list[AccountSignals])
         for record in records:
             check_stage_blocks(record, stage)
-    except (msgspec.ValidationError, RecordError, UnicodeEncodeError):
-        pass
+    except (msgspec.ValidationError, RecordError, UnicodeEncodeError, RecursionError):
+        pass  # told apart record by record below (``parse_record`` names each failure)
     else:
         return records, list(range(len(records))), []
     valid: list[AccountSignals] = []

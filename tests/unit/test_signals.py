@@ -7,12 +7,16 @@ import datetime as dt
 import json
 from typing import Any
 
+import msgspec
 import pytest
+from msgspec import inspect
 from msgspec.structs import fields
 from pydantic import ValidationError
 
+from tasks.scoring import record_errors
 from tasks.scoring.record_errors import MAX_REASON
 from tasks.scoring.signals import (
+    TEXT_FIELDS,
     AccountSignals,
     DetectionPoint,
     MessagingSignals,
@@ -420,6 +424,49 @@ def test_reasons_are_short_whatever_the_record() -> None:
     bad = {**full_record(), "registration": {"x" * 5000: 1}}
     ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad])[2]
     assert len(reason) <= MAX_REASON
+    # Whatever msgspec says, however long, a reason is cut to the bound.
+    long = msgspec.ValidationError("Expected `str` " + "x" * 5000 + " - at `$.phone`")
+    cut = record_errors.describe(long, full_record(), AccountSignals)
+    assert cut.startswith("phone: Expected `str` xxx")
+    assert len(cut) == MAX_REASON
+    assert cut.endswith("…")
+
+
+def _declared_free_text(node: inspect.Type, path: str = "") -> set[str]:
+    """Every str field of the record types that no pattern or choice limits."""
+    found: set[str] = set()
+    alternatives = node.types if isinstance(node, inspect.UnionType) else (node,)
+    for option in alternatives:
+        if isinstance(option, inspect.StructType):
+            for field in option.fields:
+                found |= _declared_free_text(field.type, f"{path}.{field.name}".lstrip("."))
+        elif isinstance(option, inspect.StrType) and option.pattern is None:
+            found.add(path)
+    return found
+
+
+def test_every_free_text_field_is_checked() -> None:
+    assert set(TEXT_FIELDS) == _declared_free_text(inspect.type_info(AccountSignals))
+
+
+@pytest.mark.parametrize("path", TEXT_FIELDS)
+@pytest.mark.parametrize(("value", "problem"), [("a\x00b", "NUL"), ("a\ud800b", "lone surrogate")])
+def test_each_free_text_field_refuses_what_cannot_be_kept(
+    path: str, value: str, problem: str
+) -> None:
+    bad = with_value(full_record(), path, value)
+    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
+    assert rejected[0][2].startswith(f"(record): {path} contains a {problem}")
+
+
+def test_an_unknown_key_that_is_not_unicode_is_not_quoted() -> None:
+    # The key is the client's text: a reason names declared fields only.
+    key = "contact jana@example.com +421905123456 \ud800"
+    bad = {key: 1, **with_value(full_record(), "registration.client", "x\ud800")}
+    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
+    assert rejected[0][2] == (
+        "registration.client: contains a lone surrogate: not valid Unicode text"
+    )
 
 
 def test_a_deeply_nested_record_is_refused_alone() -> None:
