@@ -64,7 +64,12 @@ from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record, validate_records
+from tasks.scoring.signals import (
+    AccountSignals,
+    DetectionPoint,
+    StagedAccount,
+    parse_record,
+)
 from workers.celery_app import make_app
 from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 
@@ -115,9 +120,9 @@ def register_history(seeds: Sequence[tuple[int, int]]) -> int:
                 outcome = score_batch(
                     session, request, serving=lambda: scorers, neighbours=store, task_id=None
                 )
-            records, positions, _ = validate_records(DetectionPoint.REGISTRATION, chunk)
+            # The abusers among them, read again for the bans alone: score_batch keeps its own.
             store.record_bans(
-                [r for r, i in zip(records, positions, strict=True) if chunk[i]["truth"]["label"]]
+                [parse_record(r, AccountSignals) for r in chunk if r["truth"]["label"]]
             )
             registered += int(outcome.summary["scored"])
     return registered

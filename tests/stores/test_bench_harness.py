@@ -6,7 +6,6 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ from sqlalchemy import func, select
 
 from infra.db.models import Account, Score
 from infra.db.session import session_scope
-from infra.redis_client import get_redis
-from tasks.scoring.neighbourhoods import redis_store
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.signals import DetectionPoint, validate_records
@@ -65,27 +62,19 @@ def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
 
 
 def test_history_registers_and_scores_the_measured_accounts(
-    active_model: str, monkeypatch: pytest.MonkeyPatch
+    active_model: str, redis_client: redis.Redis
 ) -> None:
-    prefix = f"test-bench-{uuid.uuid4().hex}"
-    monkeypatch.setattr(redis_store, "PREFIX", prefix)
-    try:
-        assert register_history([(3, 300)]) == 300
-        measured = {r["account_id"] for r in simulated(300, 3, DetectionPoint.MESSAGING)}
-        with session_scope() as session:
-            # Registered and scored then, as the task would have: the accounts are known.
-            known = set(session.scalars(select(Account.account_id)))
-            assert known == measured
-            assert session.scalar(select(func.count()).select_from(Score)) == 300
-        records, _, _ = validate_records(
-            DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
-        )
-        rows = RedisNeighbourStore(get_redis()).lookup(records)
-        assert np.nanmax(rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")]) > 0
-        rates = [NEIGHBOUR_FEATURES.index(f"{kind}_ban_rate") for kind in KINDS]
-        assert rows[:, rates].max() > 0  # the banned abusers made neighbourhoods hot
-    finally:
-        client = get_redis()
-        keys = list(client.scan_iter(f"{prefix}:*"))
-        if keys:
-            client.delete(*keys)
+    assert register_history([(3, 300)]) == 300
+    measured = {r["account_id"] for r in simulated(300, 3, DetectionPoint.MESSAGING)}
+    with session_scope() as session:
+        # Registered and scored then, as the task would have: the accounts are known.
+        known = set(session.scalars(select(Account.account_id)))
+        assert known == measured
+        assert session.scalar(select(func.count()).select_from(Score)) == 300
+    records, _, _ = validate_records(
+        DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
+    )
+    rows = RedisNeighbourStore(redis_client).lookup(records)
+    assert np.nanmax(rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")]) > 0
+    rates = [NEIGHBOUR_FEATURES.index(f"{kind}_ban_rate") for kind in KINDS]
+    assert rows[:, rates].max() > 0  # the banned abusers made neighbourhoods hot
