@@ -151,9 +151,10 @@ class _Batch:
         self.registrations: dict[str, list[str]] = {}
 
     def add(self, kind: str, key: str, metric: str, member: str, *, hot_at: int = 0) -> None:
-        self.adds.setdefault((kind, key, metric), []).append(member)
-        if hot_at > self.hot_at.get((kind, key, metric), 0):
-            self.hot_at[(kind, key, metric)] = hot_at
+        entry = (kind, key, metric)
+        self.adds.setdefault(entry, []).append(member)
+        if hot_at and hot_at > self.hot_at.get(entry, 0):  # registrations carry no time
+            self.hot_at[entry] = hot_at
 
     def register(self, account_id: str, network: str, device: str, hour: int) -> None:
         self.add("network", network, "acc", account_id)
