@@ -49,7 +49,7 @@ from rich.table import Table
 from sqlalchemy import bindparam, func, select
 
 from infra.db.migrate import upgrade
-from infra.db.models import Account, Score, SignalSnapshot
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
 from infra.db.session import get_engine, reset_engine, session_scope
 from infra.local_redis import ensure_redis
 from infra.redis_client import get_counters_redis, get_redis, reset_redis
@@ -58,6 +58,7 @@ from infra.settings import get_settings
 from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.decisions import decided_count, latest_batch_id
 from tasks.scoring.features import FEATURES, feature_matrix
 from tasks.scoring.neighbourhoods import redis_store
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
@@ -276,25 +277,21 @@ def _environment(root: Path, redis_url: str) -> Iterator[dict[str, str]]:
         reset_redis()
 
 
-def _last_score_id() -> int:
+def _last_batch_id() -> int:
     with session_scope() as session:
-        return session.scalar(select(func.max(Score.id))) or 0
+        return latest_batch_id(session)
 
 
-def _scores_after(score_id: int) -> int:
-    with session_scope() as session:
-        return session.scalar(select(func.count()).where(Score.id > score_id)) or 0
-
-
-def _wait_for_scores(after: int, count: int, poll: float) -> None:
-    """Wait until ``count`` scores are stored after id ``after``.
+def _wait_for_decisions(after: int, count: int, poll: float) -> None:
+    """Wait until ``count`` decisions are stored in batches after id ``after``.
 
     The poll runs on the cores the workers are measured on, so it must cost them next to
-    nothing: the highest id is one index probe, where a COUNT(*) scans every stored score.
-    Ids count rows on SQLite (a new row takes the highest id plus one, an ignored duplicate
-    takes none); one exact count of the new rows confirms it at the end.
+    nothing: it sums the decision counts of the few batch rows stored since ``after``.
     """
-    while _last_score_id() < after + count or _scores_after(after) < count:
+    while True:
+        with session_scope() as session:
+            if decided_count(session, after_id=after) >= count:
+                return
         time.sleep(poll)
 
 
@@ -304,14 +301,14 @@ def _end_to_end(
     """Accounts/s of ``records`` sent in batches of ``batch`` until all are stored. They are
     sent as an upstream service sends them, by name with plain JSON: the producer's cost is
     that of any Celery-protocol client, not of building bulkguard's payload models."""
-    after = _last_score_id()
+    after = _last_batch_id()
     started = time.perf_counter()
     for i in range(0, len(records), batch):
         app.send_task(
             ScoreAccounts.TASK,
             kwargs={"stage": stage.value, "accounts": records[i : i + batch]},
         )
-    _wait_for_scores(after, len(records), poll=0.02)
+    _wait_for_decisions(after, len(records), poll=0.02)
     return len(records) / (time.perf_counter() - started)
 
 
@@ -323,7 +320,7 @@ def _drain(
     cost is left out. Timed from the moment the workers are told to consume again until every
     decision is stored."""
     app.control.cancel_consumer("scoring", destination=nodes, reply=True, timeout=10)
-    after = _last_score_id()
+    after = _last_batch_id()
     for i in range(0, len(records), batch):
         app.send_task(
             ScoreAccounts.TASK,
@@ -332,7 +329,7 @@ def _drain(
     started = time.perf_counter()
     app.control.add_consumer("scoring", destination=nodes, reply=True, timeout=10)
     # Polled every 20 ms: one index probe on a separate connection, a small share of a core.
-    _wait_for_scores(after, len(records), poll=0.02)
+    _wait_for_decisions(after, len(records), poll=0.02)
     return len(records) / (time.perf_counter() - started)
 
 
@@ -368,7 +365,11 @@ def _latencies(app: Any, records: list[dict[str, Any]]) -> list[float]:
     share of a core from the measured path.
     """
     out = []
-    lookup = select(Score.id).where(Score.account_id == bindparam("account")).limit(1)
+    lookup = (
+        select(AccountDecision.snapshot_id)
+        .where(AccountDecision.account_id == bindparam("account"))
+        .limit(1)
+    )
     with get_engine().connect().execution_options(isolation_level="AUTOCOMMIT") as poll:
         for record in records:
             started = time.perf_counter()
@@ -455,10 +456,10 @@ def per_core(drain: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[s
     sent = [{k: v for k, v in r.items() if k != "truth"} for r in records]
     body = orjson.dumps({"stage": DetectionPoint.MESSAGING.value, "accounts": sent})
     with session_scope() as session:
-        scores = session.scalar(select(func.count()).select_from(Score)) or 1
-        rows = scores + sum(
+        decisions = decided_count(session) or 1
+        rows = sum(
             session.scalar(select(func.count()).select_from(model)) or 0
-            for model in (Account, SignalSnapshot)
+            for model in (Account, SignalSnapshot, DecisionBatch, AccountDecision, Score)
         )
     return {
         "worker_accounts_per_core_s": round(
@@ -466,7 +467,7 @@ def per_core(drain: dict[str, Any], records: Sequence[dict[str, Any]]) -> dict[s
         ),
         "redis_accounts_per_core_s": round(1e6 / cpu["redis_server"]),
         "broker_body_bytes_per_account": round(len(body) / len(records)),
-        "database_rows_per_account": round(rows / scores, 3),
+        "database_rows_per_account": round(rows / decisions, 3),
     }
 
 

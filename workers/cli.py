@@ -25,6 +25,7 @@ from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
 from workers.companies_cli import companies
 from workers.dead_letters_cli import dead_letters
+from workers.decisions_cli import decisions
 from workers.deliveries_cli import deliveries
 from workers.enforcement_cli import appeal, breaker, policy, report, review
 from workers.health_cli import health
@@ -785,6 +786,7 @@ main.add_command(appeal)
 main.add_command(breaker)
 main.add_command(companies)
 main.add_command(dead_letters)
+main.add_command(decisions)
 main.add_command(deliveries)
 main.add_command(labels)
 main.add_command(legal)

@@ -29,11 +29,11 @@ from infra.db.models import (
     EnforcementAction,
     Evidence,
     LegalNotice,
-    Score,
     utcnow,
 )
 from infra.db.session import session_scope
 from infra.redaction import redact
+from tasks.scoring.decisions import decision_counts
 from workers.queue_age import QueueAges
 from workers.status import database_status, queue_depths
 
@@ -69,7 +69,7 @@ class BulkguardCollector(Collector):
                 query = select(*columns, func.count()).select_from(model).group_by(*columns)
                 return [tuple(row) for row in session.execute(query)]
 
-            scores = grouped(Score.stage, Score.decision)
+            scores = list(decision_counts(session))
             actions = grouped(EnforcementAction.action, EnforcementAction.status)
             deliveries = grouped(Delivery.kind, Delivery.status)
             notices = grouped(LegalNotice.status)
@@ -88,7 +88,7 @@ class BulkguardCollector(Collector):
         yield _family(
             CounterMetricFamily,
             "bulkguard_scores",
-            "Accounts scored, by detection point and decision",
+            "Decisions of the acting models, by detection point and decision",
             ["stage", "decision"],
             scores,
         )

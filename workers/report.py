@@ -19,9 +19,9 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
     OutboxMessage,
-    Score,
 )
 from infra.db.session import session_scope
+from tasks.scoring.decisions import scored_accounts
 from workers.queues import QUEUES
 
 CHUNK = 5000
@@ -42,14 +42,7 @@ def pipeline_counts(
         "accounts": _count_in(
             session, select(func.count()).select_from(Account), Account.account_id, account_ids
         ),
-        "scored": _count_in(
-            session,
-            select(func.count(distinct(Score.account_id))).where(
-                Score.model_version == model_version, Score.shadow.is_(False)
-            ),
-            Score.account_id,
-            account_ids,
-        ),
+        "scored": scored_accounts(session, account_ids, model_version),
         "banned": _count_in(
             session,
             select(func.count())

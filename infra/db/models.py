@@ -165,7 +165,56 @@ class SignalSnapshot(Base):
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
+class DecisionBatch(Base):
+    """One model's decisions on one snapshot: every record's score and decision, packed.
+
+    Every decision is durable here before the batch is acknowledged, at the cost of one row per
+    batch and model: ``scores`` holds a little-endian float32 per position of the snapshot
+    (NaN where the record was refused) and ``decisions`` one byte per position, an index into
+    ``tasks.scoring.model.DECISIONS`` (255 where refused). Actioned decisions also get a
+    :class:`Score` row, which enforcement, reviews and labels refer to; an allow decision needs
+    none, and not writing ~1,000 wide rows with their index entries a batch is what keeps
+    scoring's store short (``tasks.scoring.decisions`` packs and reads them). A redelivered
+    batch has the same content-addressed snapshot, so the unique key keeps one row.
+    """
+
+    __tablename__ = "decision_batches"
+    __table_args__ = (UniqueConstraint("snapshot_id", "model_version"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"))
+    model_version: Mapped[str] = mapped_column(String(64))
+    shadow: Mapped[bool] = mapped_column(Boolean)
+    stage: Mapped[str] = mapped_column(String(16))
+    # Decisions by kind, so that counting them never unpacks a batch.
+    allowed: Mapped[int] = mapped_column(Integer)
+    reviewed: Mapped[int] = mapped_column(Integer)
+    restricted: Mapped[int] = mapped_column(Integer)
+    banned: Mapped[int] = mapped_column(Integer)
+    scores: Mapped[bytes] = mapped_column(LargeBinary)
+    decisions: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AccountDecision(Base):
+    """Where an account was decided on: its position in a snapshot, whose :class:`DecisionBatch`
+    rows hold every model's decision. The per-account index of all decisions, allow included,
+    kept as narrow as it can be (no row id on SQLite): its random inserts are what a batch's
+    store costs most."""
+
+    __tablename__ = "account_decisions"
+    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - read by SQLAlchemy
+
+    account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+
+
 class Score(Base):
+    """An actioned decision (review, restrict or ban) of one model on one record: what
+    enforcement acts on, reviews and appeals refer to and labels are attached to. Allow
+    decisions are kept only in :class:`DecisionBatch`."""
+
     __tablename__ = "scores"
     __table_args__ = (UniqueConstraint("account_id", "stage", "observed_at", "model_version"),)
 

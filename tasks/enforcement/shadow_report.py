@@ -1,8 +1,9 @@
 """How a shadow model would have decided, against the live model on the same records.
 
-Both models score every record of a batch (``Score.shadow`` marks the shadow one's), so each
-account observed at a moment has a live and a shadow decision to compare. The shadow model's
-decisions never become actions; this report is how an operator judges it before activating it.
+Both models score every record of a batch (each model's decisions are one ``DecisionBatch`` row,
+``shadow`` marking the shadow model's), so each record has a live and a shadow decision to
+compare. The shadow model's decisions never become actions; this report is how an operator
+judges it before activating it.
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from typing import Any
 from sqlalchemy import and_, select
 from sqlalchemy.orm import Session, aliased
 
-from infra.db.models import EnforcementAction, Score
+from infra.db.models import DecisionBatch, EnforcementAction
+from tasks.scoring.decisions import Decided, unpack
+from tasks.scoring.snapshot import records_at
 
 
 @dataclass
@@ -55,47 +58,49 @@ class ShadowComparison:
 
 
 def compare(session: Session, *, since: dt.datetime, sample: int = 50) -> ShadowComparison:
-    """Live against shadow decisions on the records scored since ``since``."""
-    live, shadow = aliased(Score), aliased(Score)
+    """Live against shadow decisions on the records of the batches decided since ``since``."""
+    live, shadow = aliased(DecisionBatch), aliased(DecisionBatch)
     rows = session.execute(
         select(
-            live.account_id,
+            live.snapshot_id,
             live.stage,
-            live.observed_at,
             live.model_version,
-            live.score,
-            live.decision,
+            live.scores,
+            live.decisions,
             shadow.model_version,
-            shadow.score,
-            shadow.decision,
+            shadow.scores,
+            shadow.decisions,
         )
-        .join(
-            shadow,
-            and_(
-                shadow.account_id == live.account_id,
-                shadow.stage == live.stage,
-                shadow.observed_at == live.observed_at,
-                shadow.shadow.is_(True),
-            ),
-        )
+        .join(shadow, and_(shadow.snapshot_id == live.snapshot_id, shadow.shadow.is_(True)))
         .where(live.shadow.is_(False), live.created_at >= since)
-        .order_by(live.id)
+        .order_by(live.id, shadow.id)
     )
     report = ShadowComparison()
-    for account, stage, observed, live_v, live_s, live_d, shadow_v, shadow_s, shadow_d in rows:
-        report.pairs[(live_d, shadow_d)] += 1
-        report.versions[("live", live_v)] += 1
-        report.versions[("shadow", shadow_v)] += 1
-        if live_d != shadow_d and len(report.differing) < sample:
-            report.differing.append(
-                {
-                    "account_id": account,
-                    "stage": stage,
-                    "observed_at": observed.isoformat(),
-                    "live": {"decision": live_d, "score": round(live_s, 4)},
-                    "shadow": {"decision": shadow_d, "score": round(shadow_s, 4)},
-                }
-            )
+    for snapshot_id, stage, live_v, live_s, live_d, shadow_v, shadow_s, shadow_d in rows:
+        by_live, by_shadow = unpack(live_s, live_d), unpack(shadow_s, shadow_d)
+        both = [position for position in by_live if position in by_shadow]
+        differing = []
+        for position in both:
+            pair = (by_live[position].decision, by_shadow[position].decision)
+            report.pairs[pair] += 1
+            if pair[0] != pair[1]:
+                differing.append(position)
+        report.versions[("live", live_v)] += len(both)
+        report.versions[("shadow", shadow_v)] += len(both)
+        room = sample - len(report.differing)
+        if differing and room > 0:
+            # Only the sampled records are read back from the snapshot, for who and when.
+            chosen = {position: position for position in differing[:room]}
+            for position, record in records_at(session, snapshot_id, chosen).items():
+                report.differing.append(
+                    {
+                        "account_id": record.account_id,
+                        "stage": stage,
+                        "observed_at": record.observed_at.isoformat(),
+                        "live": _shown(by_live[position]),
+                        "shadow": _shown(by_shadow[position]),
+                    }
+                )
     report.shadow_actions.update(
         session.scalars(
             select(EnforcementAction.action).where(
@@ -104,3 +109,7 @@ def compare(session: Session, *, since: dt.datetime, sample: int = 50) -> Shadow
         )
     )
     return report
+
+
+def _shown(decided: Decided) -> dict[str, object]:
+    return {"decision": decided.decision, "score": round(decided.score, 4)}

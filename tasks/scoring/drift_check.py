@@ -15,10 +15,11 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import DriftCheck, Score, SignalSnapshot
+from infra.db.models import DriftCheck, SignalSnapshot
 from infra.registry import serving_versions
 from tasks.outcome import Outcome
 from tasks.scoring import drift
+from tasks.scoring.decisions import decisions_at
 from tasks.scoring.features import signal_matrix
 from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import records_at
@@ -85,18 +86,10 @@ def _recent(
         .limit(200)
     ).all()
     for snapshot_id in snapshots:
-        scored = dict(
-            session.execute(
-                select(Score.position, Score.score).where(
-                    Score.snapshot_id == snapshot_id,
-                    Score.model_version == version,
-                    Score.shadow.is_(False),
-                )
-            ).all()
-        )
+        scored = decisions_at(session, snapshot_id, version)
         for position, record in records_at(session, snapshot_id, {p: p for p in scored}).items():
             records.append(record)
-            scores.append(scored[position])
+            scores.append(scored[position].score)
         if len(records) >= sample:
             break
     return records[:sample], scores[:sample]

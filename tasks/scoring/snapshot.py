@@ -1,14 +1,17 @@
 """The scoring snapshot: one batch as received, the accounts it names and every model's scores.
 
 This module is the one owner of how a batch is kept: it writes the snapshot (the request's
-records, zstd-compressed JSON, addressed by content hash), the account and score rows, and the
-feature rows of actioned scores (missing values as JSON null); and it reads them back, for
-enforcement to explain a decision from the exact row the model saw and to find the record a
-score was made from (by its position in the snapshot).
+records, zstd-compressed JSON, addressed by content hash), the account rows, every model's
+decisions (packed per batch by ``tasks.scoring.decisions``, with a per-account index entry),
+and a score row, with the feature row the model saw (missing values as JSON null), for each
+actioned decision; and it reads them back, for enforcement to explain a decision from the exact
+row the model saw and to find the record a score was made from (by its position in the
+snapshot).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import logging
 import math
@@ -24,8 +27,9 @@ import zstandard
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore_select, prepare_insert_ignore
-from infra.db.models import Account, Score, SignalSnapshot, utcnow
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
 from tasks.scoring.batch import ScoredBatch
+from tasks.scoring.decisions import BATCH_COLUMNS, INDEX_COLUMNS, batch_row
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.phones import number_info, phone_block
 from tasks.scoring.signals import AccountSignals, RecordError, parse_record
@@ -110,7 +114,7 @@ def store_batch(
     record_count: int,
     task_id: str | None,
 ) -> int:
-    """Store the batch's snapshot, its accounts and every model's scores; the snapshot's id.
+    """Store the batch's snapshot, its accounts and every model's decisions; the snapshot's id.
     ``encoded`` holds the request's records as received (:func:`encode_records`), of
     ``record_count`` records.
 
@@ -131,14 +135,28 @@ def store_batch(
     account_rows = prepare_insert_ignore(
         session, Account, _ACCOUNT_COLUMNS, _account_rows(batch), conversions
     )
+    now = utcnow()
+    decided = [
+        batch_row(r, stage=point.value, positions=positions, record_count=record_count, now=now)
+        for r in batch.results
+    ]
+    batch_rows = prepare_insert_ignore(session, DecisionBatch, BATCH_COLUMNS, decided)
+    index_rows = prepare_insert_ignore(
+        session,
+        AccountDecision,
+        INDEX_COLUMNS,
+        [(r.account_id, None, p) for r, p in zip(batch.records, positions, strict=True)],
+    )
     score_rows = prepare_insert_ignore(
-        session, Score, SCORE_COLUMNS, _score_rows(batch, positions), conversions
+        session, Score, SCORE_COLUMNS, _score_rows(batch, positions, now), conversions
     )
     ids: list[int] = insert_ignore_select(
         session, SignalSnapshot, [snapshot], "content_hash", SignalSnapshot.id
     )
     (snapshot_id,) = ids
     account_rows.execute(session)
+    batch_rows.execute(session, snapshot_id=snapshot_id)
+    index_rows.execute(session, snapshot_id=snapshot_id)
     score_rows.execute(session, snapshot_id=snapshot_id)
     return snapshot_id
 
@@ -158,20 +176,20 @@ def _account_rows(batch: ScoredBatch) -> list[tuple[Any, ...]]:
     ]
 
 
-def _score_rows(batch: ScoredBatch, positions: Sequence[int]) -> list[tuple[Any, ...]]:
-    """Rows of ``SCORE_COLUMNS`` for every model's decisions, the snapshot id left to fill in.
-
-    The acting model's actioned rows keep their features, for enforcement to explain them.
-    """
-    now = utcnow()
+def _score_rows(
+    batch: ScoredBatch, positions: Sequence[int], now: dt.datetime
+) -> list[tuple[Any, ...]]:
+    """Rows of ``SCORE_COLUMNS`` for every model's actioned decisions, the snapshot id left to
+    fill in. The acting model's keep their features, for enforcement to explain them."""
     point = batch.point.value
     rows = []
     for result in batch.results:
         acting = not result.shadow
-        for i, (record, decision, score) in enumerate(
-            zip(batch.records, result.decisions, result.scores.tolist(), strict=True)
-        ):
-            features = _encode(batch.features[i]) if acting and decision in ACTIONED else None
+        for i, decision in enumerate(result.decisions):
+            if decision not in ACTIONED:
+                continue
+            record, score = batch.records[i], float(result.scores[i])
+            features = _encode(batch.features[i]) if acting else None
             rows.append(
                 (
                     None,  # snapshot_id

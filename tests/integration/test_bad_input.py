@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from infra.db.models import DeadLetter, Score
+from infra.db.models import AccountDecision, DeadLetter
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
@@ -34,12 +34,14 @@ def test_pickle_is_refused_and_kept(start, active_model):
     assert letter.task_name == "scoring.score_accounts"
     assert "pickle" in letter.reason
     assert "refused" in letter.reason
-    assert count(Score) == 0  # its content was never deserialized, let alone scored
+    assert count(AccountDecision) == 0  # its content was never deserialized, let alone scored
     # The same records sent as JSON are scored by the same, still running, worker.
     workers.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": records}
     )
-    workers.wait_for(lambda: count(Score) == len(records), what="the JSON batch to be scored")
+    workers.wait_for(
+        lambda: count(AccountDecision) == len(records), what="the JSON batch to be scored"
+    )
     assert workers.alive()
 
 
@@ -68,7 +70,9 @@ def test_malformed_messages_are_dead_lettered_and_the_rest_is_scored(start, acti
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": good + bad_records}
     )
 
-    workers.wait_for(lambda: count(Score) == len(good), what="the good records to be scored")
+    workers.wait_for(
+        lambda: count(AccountDecision) == len(good), what="the good records to be scored"
+    )
     workers.wait_for(lambda: count(DeadLetter) == 8, what="eight dead letters")
     reasons = [d.reason for d in _dead_letters()]
     joined = "\n".join(reasons)
@@ -100,7 +104,7 @@ def _interrupt(workers: Any, stage: str, accounts: list[Any], soft_limit: float)
     assert letter.task_name == "scoring.score_accounts"
     assert "SoftTimeLimitExceeded" in letter.reason
     assert accounts[0]["account_id"] in letter.payload
-    assert count(Score) == 0  # its transaction was rolled back whole
+    assert count(AccountDecision) == 0  # its transaction was rolled back whole
     assert workers.alive()
 
 
@@ -121,7 +125,9 @@ def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, activ
     workers.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": small}
     )
-    workers.wait_for(lambda: count(Score) == len(small), what="the next batch to be scored")
+    workers.wait_for(
+        lambda: count(AccountDecision) == len(small), what="the next batch to be scored"
+    )
     assert workers.alive()
 
 

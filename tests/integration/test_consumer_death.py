@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 
-from infra.db.models import Score
+from infra.db.models import AccountDecision
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
 from workers.processes import WorkerProcess
@@ -103,6 +103,8 @@ def test_a_killed_main_process_gives_its_message_back(
     if not rabbitmq:
         # Not before the visibility timeout, and within a sweep of it (or of a worker's start).
         assert TRIAL_VISIBILITY_TIMEOUT <= redelivered < TRIAL_VISIBILITY_TIMEOUT + 30
-    second.wait_for(lambda: count(Score) == len(records), timeout=90, what="every account scored")
-    assert count(Score) == len(records)
+    second.wait_for(
+        lambda: count(AccountDecision) == len(records), timeout=90, what="every account scored"
+    )
+    assert count(AccountDecision) == len(records)
     assert second.alive()

@@ -19,7 +19,14 @@ from click.testing import CliRunner
 from msgspec.structs import replace
 from sqlalchemy import select, update
 
-from infra.db.models import Account, DeadLetter, Delivery, EnforcementAction, Label, Score
+from infra.db.models import (
+    Account,
+    AccountDecision,
+    DeadLetter,
+    Delivery,
+    EnforcementAction,
+    Label,
+)
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
 from tasks.enforcement.policy import parse
@@ -44,7 +51,7 @@ def score(workers: Any, accounts: list[dict[str, Any]]) -> None:
     )
     ids = [a["account_id"] for a in accounts]
     workers.wait_for(
-        lambda: count(Score, Score.account_id.in_(ids), ~Score.shadow) == len(ids),
+        lambda: count(AccountDecision, AccountDecision.account_id.in_(ids)) == len(ids),
         what="the batch scored",
     )
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from infra.basic_auth import BasicAuth
-from infra.db.models import Score
+from infra.db.models import AccountDecision
 from tasks.messages import ApplyEnforcement, IngestEvidence, ScoreAccounts
 from tasks.offline.simulate_documents import documents
 from tests.integration.conftest import ALL_QUEUES
@@ -112,7 +112,7 @@ def test_flower_shows_every_queue_and_task_without_personal_data(
     docs = documents(400, 5)
     workers.app.send_task(ScoreAccounts.TASK, kwargs={"stage": "messaging", "accounts": records})
     workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": docs})
-    workers.wait_for(lambda: count(Score) == len(records), what="scored")
+    workers.wait_for(lambda: count(AccountDecision) == len(records), what="scored")
 
     # The API lists one worker per queue, each consuming its own queue.
     def queues_shown() -> set[str]:

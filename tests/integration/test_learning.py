@@ -12,7 +12,7 @@ import xgboost as xgb
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from infra.db.models import Score
+from infra.db.models import AccountDecision, DecisionBatch
 from infra.db.session import session_scope
 from infra.registry import register, set_role
 from infra.settings import get_settings
@@ -29,7 +29,9 @@ def versions_scoring(ids: list[str]) -> set[str]:
     with session_scope() as session:
         return set(
             session.scalars(
-                select(Score.model_version).where(Score.account_id.in_(ids), ~Score.shadow)
+                select(DecisionBatch.model_version)
+                .join(AccountDecision, AccountDecision.snapshot_id == DecisionBatch.snapshot_id)
+                .where(AccountDecision.account_id.in_(ids), ~DecisionBatch.shadow)
             )
         )
 

@@ -16,13 +16,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from infra.db.models import Company, CompanyIndicator, DeadLetter, Score
+from infra.db.models import Company, CompanyIndicator, DeadLetter
 from infra.db.session import reset_engine, session_scope
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tests.integration.fresh_data import demo_data_dir
-from tests.integration.waiting import count
+from tests.integration.waiting import count, scored
 from workers.chaos.plain_client import publish_raw, task_headers
 from workers.chaos.services import free_port
 from workers.processes import stop_workers
@@ -58,6 +58,7 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
     json_workers = start({"evidence": 1}, extra_env={"BULKGUARD_LOG_FORMAT": "json"})
     app = workers.app
     good = [r for r in simulate(80, seed=21) if r["stage"] == "registration"][:12]
+    ids = [r["account_id"] for r in good]
     contact = {"phone": PHONE, "email": EMAIL, "publisher": PUBLISHER}
     batch = {"stage": "registration", "accounts": good}
     sent_kwargs = json.dumps(batch)
@@ -106,7 +107,9 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
 
     _wait_until_settled(
         "the good records to be scored and every refusal kept",
-        lambda: count(Score) == len(good) and count(DeadLetter) >= 10,
+        # good[0] is scored twice: alone in the NaN batch (an unknown field is not read) and
+        # with the others.
+        lambda: scored(ids, active_model) == len(good) and count(DeadLetter) >= 10,
     )
     assert workers.alive()
     assert json_workers.alive()

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from infra.db.models import DeadLetter, Score
+from infra.db.models import AccountDecision, DeadLetter
 from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tests.conftest import TEST_POSTGRES_URL
@@ -41,7 +41,7 @@ def test_a_database_outage_is_waited_out_not_stormed(start, active_model, env) -
     assert 2 <= attempts <= 16, workers.logs()
     # The next attempt after the outage runs the body again: scored (or, had it failed, kept).
     workers.wait_for(
-        lambda: count(Score) == len(records) or count(DeadLetter) == 1,
+        lambda: count(AccountDecision) == len(records) or count(DeadLetter) == 1,
         timeout=90,
         what="the batch scored or kept after the outage",
     )

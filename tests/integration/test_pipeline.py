@@ -13,7 +13,9 @@ from sqlalchemy import func, select
 from infra.db.models import (
     Account,
     AccountCompanyLink,
+    AccountDecision,
     CompanyIndicator,
+    DecisionBatch,
     Delivery,
     EnforcementAction,
     EvidenceLink,
@@ -131,7 +133,15 @@ def test_population_flows_through_all_four_stages(start, active_model):
 def _effects() -> dict[str, int]:
     return {
         model.__tablename__: count(model)
-        for model in (Score, SignalSnapshot, EnforcementAction, OutboxMessage, Delivery)
+        for model in (
+            AccountDecision,
+            DecisionBatch,
+            Score,
+            SignalSnapshot,
+            EnforcementAction,
+            OutboxMessage,
+            Delivery,
+        )
     }
 
 
@@ -145,7 +155,8 @@ def test_same_scoring_payload_twice_leaves_one_set_of_effects(start, active_mode
     first = workers.drain(ids, active_model)
     before = _effects()
     assert before["enforcement_actions"] > 0
-    assert before["scores"] == len(records)
+    assert before["account_decisions"] == len(records)
+    assert before["decision_batches"] == 1
 
     workers.app.send_task("scoring.score_accounts", kwargs=payload)
     second = workers.drain(ids, active_model)

@@ -8,7 +8,7 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from infra.db.models import DeadLetter, Score
+from infra.db.models import AccountDecision, DeadLetter
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
@@ -43,7 +43,7 @@ def test_a_solo_worker_past_its_hard_limit_keeps_the_batch_once(
     assert letter.task_id == task_id
     assert letter.reason.startswith("hard time limit exceeded (0.2 s)")
     assert big[0]["account_id"] in letter.payload
-    assert count(Score) == 0
+    assert count(AccountDecision) == 0
 
     # The supervisor starts a new worker; the unacknowledged message comes back to it after the
     # visibility timeout and is acknowledged without running.
@@ -61,10 +61,12 @@ def test_a_solo_worker_past_its_hard_limit_keeps_the_batch_once(
     finally:
         broker.close()
     assert count(DeadLetter) == 1
-    assert count(Score) == 0
+    assert count(AccountDecision) == 0
     small = [r for r in simulate(60, seed=7) if r["stage"] == "registration"]
     second.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": small}
     )
-    second.wait_for(lambda: count(Score) == len(small), what="the next batch to be scored")
+    second.wait_for(
+        lambda: count(AccountDecision) == len(small), what="the next batch to be scored"
+    )
     assert second.alive()

@@ -8,7 +8,7 @@ import time
 import pytest
 from click.testing import CliRunner
 
-from infra.db.models import DeadLetter, EnforcementAction, OutboxMessage, Score
+from infra.db.models import AccountDecision, DeadLetter, EnforcementAction, OutboxMessage
 from infra.redis_client import get_redis
 from tests.integration.waiting import count
 from tests.records import messaging_accounts
@@ -28,7 +28,7 @@ def test_status_reports_what_redis_and_the_database_hold(start, active_model):
     workers.app.send_task("scoring.score_accounts", kwargs={"stage": "nonsense", "accounts": [1]})
     workers.app.send_task("legal.escalate")
     escalation_sent = time.monotonic()
-    workers.wait_for(lambda: count(Score) == len(accounts), what="scored")
+    workers.wait_for(lambda: count(AccountDecision) == len(accounts), what="scored")
     workers.wait_for(lambda: count(DeadLetter) == 1, what="the bad batch kept")
     workers.wait_for(
         lambda: count(EnforcementAction) > 0 and get_redis().llen("evidence") > 0,

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from infra.db.models import EnforcementAction, Score
+from infra.db.models import AccountDecision, DecisionBatch, EnforcementAction
 from infra.db.session import session_scope
 from infra.registry import register, set_role
 from infra.settings import get_settings
@@ -49,7 +49,7 @@ def test_two_prefork_children_both_score_without_hanging(start, active_model):
             "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": batch}
         )
     total = sum(len(b) for b in batches)
-    workers.wait_for(lambda: count(Score) == total, timeout=90, what="all batches scored")
+    workers.wait_for(lambda: count(AccountDecision) == total, timeout=90, what="all batches scored")
     stats = workers.app.control.inspect(timeout=2).stats() or {}
     (worker_stats,) = stats.values()
     per_child = [int(n) for n in worker_stats["pool"]["writes"]["raw"].split(", ")]
@@ -65,7 +65,7 @@ def test_activating_a_model_reaches_running_workers(start, active_model, tmp_pat
     workers.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": first}
     )
-    workers.wait_for(lambda: count(Score) == len(first), what="first batch scored")
+    workers.wait_for(lambda: count(AccountDecision) == len(first), what="first batch scored")
 
     new_dir = train(
         TrainingConfig(accounts=2000, seed=99, trees=20, depth=4), get_settings().models_dir
@@ -78,11 +78,21 @@ def test_activating_a_model_reaches_running_workers(start, active_model, tmp_pat
     workers.app.send_task(
         "scoring.score_accounts", kwargs={"stage": "registration", "accounts": second}
     )
-    workers.wait_for(lambda: count(Score) == len(first) + len(second), what="second batch")
+    workers.wait_for(
+        lambda: count(AccountDecision) == len(first) + len(second), what="second batch"
+    )
     with session_scope() as session:
         versions = dict(
             session.execute(
-                select(Score.model_version, func.count()).group_by(Score.model_version)
+                select(
+                    DecisionBatch.model_version,
+                    func.sum(
+                        DecisionBatch.allowed
+                        + DecisionBatch.reviewed
+                        + DecisionBatch.restricted
+                        + DecisionBatch.banned
+                    ),
+                ).group_by(DecisionBatch.model_version)
             ).all()
         )
     assert versions == {active_model: len(first), new_version: len(second)}
@@ -100,7 +110,7 @@ def test_a_killed_child_loses_no_account_and_doubles_no_ban(start, active_model)
             "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": batch}
         )
     scoring = next(w for w in workers.processes if w.queue == "scoring")
-    workers.wait_for(lambda: count(Score) > 0, what="scoring to start")
+    workers.wait_for(lambda: count(AccountDecision) > 0, what="scoring to start")
     killed = 0
     for child in _children(scoring.process.pid)[:1]:
         os.kill(child, signal.SIGKILL)  # mid-batch: its message was delivered, never acked
@@ -116,7 +126,8 @@ def test_a_killed_child_loses_no_account_and_doubles_no_ban(start, active_model)
             .having(func.count() > 1)
         ).all()
         assert per_account == []
-        assert session.scalar(select(func.count(Score.id))) == len(ids)
+        # Each account decided once: the killed child's batch, redelivered, added nothing.
+        assert session.scalar(select(func.count()).select_from(AccountDecision)) == len(ids)
     assert workers.alive()
 
 

@@ -16,14 +16,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kombu.serialization import loads
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra import dead_letters
-from infra.db.models import DeadLetter, Score
+from infra.db.models import DeadLetter
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence, ScoreAccounts
 from tasks.outcome import Outcome
+from tasks.scoring.decisions import decided_count
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
@@ -94,7 +95,7 @@ def test_each_bad_value_refuses_only_its_record(session: Session, scorer: Scorer
     outcome = score_and_keep(session, scorer, kwargs)
 
     assert outcome.summary["scored"] == 20
-    assert session.scalar(select(func.count()).select_from(Score)) == 20
+    assert decided_count(session) == 20
     reasons = {r.record_index or 0: r.reason for r in outcome.rejected}
     assert sorted(reasons) == list(range(20, 20 + len(bad)))
     by_kind = dict(zip(bad, (reasons[i] for i in sorted(reasons)), strict=True))

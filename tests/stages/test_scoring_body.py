@@ -9,10 +9,11 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, Score, SignalSnapshot
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
 from infra.registry import read_card
 from tasks.messages import ApplyEnforcement, ScoreAccounts
 from tasks.outcome import Outcome
+from tasks.scoring.decisions import decisions_at, decisions_of
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
@@ -45,18 +46,32 @@ def test_a_batch_is_stored_and_its_actions_handed_on(session: Session, scorer: S
     assert outcome.rejected == []
     assert count(session, SignalSnapshot) == 1
     assert count(session, Account) == 300
+    snapshot_id = outcome.summary["snapshot_id"]
+    # Every decision is kept in the batch's packed row, and every account is indexed to it.
+    (batch,) = session.scalars(select(DecisionBatch)).all()
+    assert (batch.snapshot_id, batch.model_version, batch.shadow) == (
+        snapshot_id,
+        scorer.version,
+        False,
+    )
+    decided = decisions_at(session, snapshot_id, scorer.version)
+    assert sorted(decided) == list(range(300))
+    assert batch.allowed + batch.reviewed + batch.restricted + batch.banned == 300
+    assert batch.allowed == sum(1 for d in decided.values() if d.decision == "allow")
+    indexed = session.execute(select(AccountDecision.account_id, AccountDecision.position))
+    assert sorted(indexed) == sorted((a["account_id"], i) for i, a in enumerate(accounts))
+    # Actioned decisions, and only those, are score rows with the row the model saw, for
+    # enforcement to act on and explain.
     scores = session.scalars(select(Score)).all()
-    assert len(scores) == 300
-    assert {s.model_version for s in scores} == {scorer.version}
-    actioned = [s for s in scores if s.decision in ACTIONED]
-    assert actioned, "the simulated abusers should be actioned"
-    assert outcome.summary["actioned"] == len(actioned)
-    # Only actioned scores keep the row the model saw, for enforcement to explain.
-    assert all(s.features is not None for s in actioned)
-    assert all(s.features is None for s in scores if s.decision not in ACTIONED)
+    assert scores, "the simulated abusers should be actioned"
+    assert outcome.summary["actioned"] == len(scores)
+    assert {s.position for s in scores} == {p for p, d in decided.items() if d.decision in ACTIONED}
+    for s in scores:
+        assert (s.decision, s.score) == (decided[s.position].decision, decided[s.position].score)
+        assert s.features is not None
+        assert s.model_version == scorer.version
 
     (follow_up,) = outcome.follow_ups
-    snapshot_id = outcome.summary["snapshot_id"]
     assert follow_up.message == ApplyEnforcement(
         snapshot_id=snapshot_id, model_version=scorer.version
     )
@@ -83,7 +98,9 @@ def test_a_redelivered_batch_adds_nothing(session: Session, scorer: Scorer) -> N
     second = run(session, scorer, accounts)
     assert second.summary["snapshot_id"] == first.summary["snapshot_id"]
     assert count(session, SignalSnapshot) == 1
-    assert count(session, Score) == 100
+    assert count(session, DecisionBatch) == 1
+    assert count(session, AccountDecision) == 100
+    assert count(session, Score) == first.summary["actioned"]
     assert [f.dedupe_key for f in second.follow_ups] == [f.dedupe_key for f in first.follow_ups]
 
 
@@ -103,8 +120,12 @@ def test_a_bad_record_rejects_only_itself(session: Session, scorer: Scorer) -> N
     assert reasons[1] == ("bad", "messaging.reply_ratio: Expected `float` <= 1.0")
     assert reasons[2] == ("missing", "stage 'messaging' requires the messaging block")
     assert reasons[3][0] is None
-    (score,) = session.scalars(select(Score)).all()
-    assert (score.account_id, score.position) == ("good", 0)
+    snapshot_id = outcome.summary["snapshot_id"]
+    assert list(decisions_at(session, snapshot_id, scorer.version)) == [0]
+    indexed = session.execute(select(AccountDecision.account_id, AccountDecision.position))
+    assert list(indexed) == [("good", 0)]
+    (decided,) = decisions_of(session, "good")
+    assert (decided.snapshot_id, decided.stage, decided.shadow) == (snapshot_id, "messaging", False)
 
 
 def test_a_batch_without_valid_records_needs_no_model(session: Session) -> None:
@@ -130,10 +151,15 @@ def test_a_shadow_model_is_stored_and_never_acted_on(
     shadow = Scorer.load("shadow-version", trained_model_dir / "model.ubj", card, threads=1)
     outcome = run(session, scorer, messaging_accounts(100), shadow=shadow)
 
+    (batch,) = session.scalars(select(DecisionBatch).where(DecisionBatch.shadow)).all()
+    assert batch.model_version == "shadow-version"
+    assert len(decisions_at(session, batch.snapshot_id, "shadow-version")) == 100
     rows = session.scalars(select(Score).where(Score.shadow.is_(True))).all()
-    assert len(rows) == 100
-    assert {r.model_version for r in rows} == {"shadow-version"}
-    assert all(r.features is None for r in rows)
+    assert len(rows) == batch.reviewed + batch.restricted + batch.banned
+    assert all(r.model_version == "shadow-version" and r.features is None for r in rows)
+    # Each account has the acting and the shadow model's decision.
+    account = messaging_accounts(100)[0]["account_id"]
+    assert sorted(d.shadow for d in decisions_of(session, account)) == [False, True]
     assert [f.message for f in outcome.follow_ups] == [
         ApplyEnforcement(snapshot_id=outcome.summary["snapshot_id"], model_version=scorer.version)
     ]

@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 
 from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import EnforcementAction, Score
+from infra.db.models import EnforcementAction
 from infra.db.session import session_scope
 from tasks.enforcement.shadow_report import compare
 from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.scoring.decisions import decisions_of
 from tasks.scoring.model import Scorer, StageThresholds
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
@@ -23,6 +25,7 @@ from tests.stages.test_enforcement_body import apply
 from workers.cli import main
 
 SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+ACCOUNTS = messaging_accounts(150)
 
 
 def stricter(scorer: Scorer) -> Scorer:
@@ -40,7 +43,7 @@ def stricter(scorer: Scorer) -> Scorer:
 def score_with_shadow(session: Session, scorer: Scorer, shadow: Scorer) -> int:
     outcome = score_batch(
         session,
-        ScoreAccounts(stage=DetectionPoint.MESSAGING, accounts=messaging_accounts(150)),
+        ScoreAccounts(stage=DetectionPoint.MESSAGING, accounts=ACCOUNTS),
         serving=lambda: (scorer, shadow),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
@@ -56,10 +59,9 @@ def test_live_and_shadow_decisions_on_the_same_records(session: Session, scorer:
 
     report = compare(session, since=SINCE)
 
-    live = {s.account_id: s.decision for s in session.scalars(select(Score).where(~Score.shadow))}
-    shadowed = {
-        s.account_id: s.decision for s in session.scalars(select(Score).where(Score.shadow))
-    }
+    decided = {a["account_id"]: decisions_of(session, a["account_id"]) for a in ACCOUNTS}
+    live = {a: d.decision for a, ds in decided.items() for d in ds if not d.shadow}
+    shadowed = {a: d.decision for a, ds in decided.items() for d in ds if d.shadow}
     assert report.compared == len(live) == 150
     differing = {a for a in live if live[a] != shadowed[a]}
     assert differing, "a stricter shadow should disagree on some accounts"
@@ -101,3 +103,25 @@ def test_the_command_prints_the_comparison(env: dict[str, str], scorer: Scorer) 
     assert table.exit_code == 0, table.output
     assert "live vs shadow" in table.output
     assert "agreed on" in table.output
+
+
+def test_an_accounts_decisions_are_listed_by_account(env: dict[str, str], scorer: Scorer) -> None:
+    shadow = stricter(scorer)
+    with session_scope() as session:
+        snapshot_id = score_with_shadow(session, scorer, shadow)
+    account = ACCOUNTS[0]["account_id"]
+    result = CliRunner().invoke(main, ["decisions", account, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    assert [(r["model_version"], r["shadow"]) for r in rows] == [
+        (scorer.version, False),
+        (shadow.version, True),
+    ]
+    assert {(r["snapshot_id"], r["stage"]) for r in rows} == {(snapshot_id, "messaging")}
+    assert all(r["decision"] in {"allow", "review", "restrict", "ban"} for r in rows)
+    table = CliRunner().invoke(main, ["decisions", account])
+    assert table.exit_code == 0, table.output
+    assert f"{scorer.version} (acting)" in table.output
+    missing = CliRunner().invoke(main, ["decisions", "nobody"])
+    assert missing.exit_code != 0
+    assert "no decision on account 'nobody'" in missing.output

@@ -10,10 +10,11 @@ import time
 import numpy as np
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import select
 
-from infra.db.models import Account, Score
+from infra.db.models import Account
 from infra.db.session import session_scope
+from tasks.scoring.decisions import decided_count
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.signals import DetectionPoint, validate_records
@@ -33,7 +34,7 @@ def test_step_costs_time_every_step_and_store_the_scores(active_model: str) -> N
     assert list(costs) == list(STEPS)
     assert all(cost > 0 for cost in costs.values())
     with session_scope() as session:
-        assert session.scalar(select(func.count()).select_from(Score)) == 100
+        assert decided_count(session) == 100
 
 
 def test_cpu_accounting_charges_the_process_that_worked(redis_url: str) -> None:
@@ -70,7 +71,7 @@ def test_history_registers_and_scores_the_measured_accounts(
         # Registered and scored then, as the task would have: the accounts are known.
         known = set(session.scalars(select(Account.account_id)))
         assert known == measured
-        assert session.scalar(select(func.count()).select_from(Score)) == 300
+        assert decided_count(session) == 300
     records, _, _ = validate_records(
         DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
     )

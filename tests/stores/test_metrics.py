@@ -13,9 +13,10 @@ import httpx
 import pytest
 import yaml
 from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import select
 
 from infra.basic_auth import BasicAuth
-from infra.db.models import DeadLetter
+from infra.db.models import DeadLetter, DecisionBatch, SignalSnapshot
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection, store
 from tests.seed import enforced
@@ -62,6 +63,22 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
     enforced("banned", [("restrict", "expired"), ("ban", "active"), ("review", "pending")])
     with session_scope() as session:
         store(session, "scoring.score_accounts", "t1", [Rejection("invalid payload: stage", {})])
+        snapshot_id = session.scalars(select(SignalSnapshot.id)).one()
+        for version, shadow, banned in (("m-a", False, 1), ("m-b", True, 3)):
+            session.add(
+                DecisionBatch(
+                    snapshot_id=snapshot_id,
+                    model_version=version,
+                    shadow=shadow,
+                    stage="messaging",
+                    allowed=2,
+                    reviewed=0,
+                    restricted=0,
+                    banned=banned,
+                    scores=b"",
+                    decisions=b"",
+                )
+            )
     text = httpx.get(metrics_url + "/metrics", auth=(USER, PASSWORD)).text
     found = samples(text)
 
@@ -69,7 +86,10 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
     assert found[("bulkguard_actions", (("action", "restrict"), ("status", "expired")))] == 1
     assert found[("bulkguard_review_backlog", ())] == 1
     assert found[("bulkguard_breaker_open", ())] == 0
+    # The acting models' decisions only: a shadow model's decide nothing.
     assert found[("bulkguard_scores_total", (("decision", "ban"), ("stage", "messaging")))] == 1
+    assert found[("bulkguard_scores_total", (("decision", "allow"), ("stage", "messaging")))] == 2
+    assert ("bulkguard_scores_total", (("decision", "review"), ("stage", "messaging"))) not in found
     key = (
         "bulkguard_dead_letters_total",
         (("reason", "invalid payload"), ("task", "scoring.score_accounts")),

@@ -11,10 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Delivery, EnforcementAction, OutboxMessage, Score
+from infra.db.models import (
+    AccountDecision,
+    DecisionBatch,
+    Delivery,
+    EnforcementAction,
+    OutboxMessage,
+)
+from tasks.scoring.decisions import scored_accounts
 from workers.report import CHUNK
 
 
@@ -22,10 +29,11 @@ from workers.report import CHUNK
 class Tally:
     """One trial's account. ``lost`` counts effects that should exist and do not: valid accounts
     never scored, follow-ups no consumer completed, actions in force never delivered.
-    ``duplicated`` counts effects made twice: a second score of the same observation by the same
-    model, a second active ban of an account. ``resent`` counts deliveries the platform received
-    again under an idempotency key it already had (a sender that died between the receiver's
-    write and its confirmation): at-least-once delivery, which the receiver drops by the key."""
+    ``duplicated`` counts effects made twice: a second decision by the same model on an account
+    sent once to a stage, a second active ban of an account. ``resent`` counts deliveries the
+    platform received again under an idempotency key it already had (a sender that died between
+    the receiver's write and its confirmation): at-least-once delivery, which the receiver drops
+    by the key."""
 
     scored: int
     unscored: int
@@ -54,20 +62,10 @@ def tally(
     """The account of the accounts ``expected`` to be scored, and of the follow-ups created
     since ``since``."""
     expected = list(dict.fromkeys(expected))  # an id sent twice is one account
-    scored = 0
+    scored = scored_accounts(session, expected, model_version)
     action_ids: list[int] = []
     for start in range(0, len(expected), CHUNK):
         chunk = list(expected[start : start + CHUNK])
-        scored += (
-            session.scalar(
-                select(func.count(distinct(Score.account_id))).where(
-                    Score.account_id.in_(chunk),
-                    Score.model_version == model_version,
-                    Score.shadow.is_(False),
-                )
-            )
-            or 0
-        )
         action_ids += session.scalars(
             select(EnforcementAction.id).where(
                 EnforcementAction.account_id.in_(chunk), EnforcementAction.status == "active"
@@ -79,8 +77,12 @@ def tally(
         duplicated += _beyond_one(
             session,
             select(func.count().label("n"))
-            .where(Score.account_id.in_(chunk), Score.model_version == model_version)
-            .group_by(Score.account_id, Score.stage, Score.observed_at, Score.model_version),
+            .select_from(AccountDecision)
+            .join(DecisionBatch, DecisionBatch.snapshot_id == AccountDecision.snapshot_id)
+            .where(
+                AccountDecision.account_id.in_(chunk), DecisionBatch.model_version == model_version
+            )
+            .group_by(AccountDecision.account_id, DecisionBatch.stage),
         )
         duplicated += _beyond_one(
             session,

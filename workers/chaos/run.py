@@ -16,14 +16,14 @@ from typing import Any
 from celery import Celery
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import func, select
 
-from infra.db.models import Score, utcnow
+from infra.db.models import utcnow
 from infra.db.scratch import scratch_database
 from infra.db.session import reset_engine, session_scope
 from infra.redis_client import reset_redis
 from infra.settings import get_settings
 from tasks.messages import ScoreAccounts
+from tasks.scoring.decisions import decided_count
 from tasks.scoring.signals import batches_by_stage
 from workers.chaos.cluster import Cluster
 from workers.chaos.services import RedisServer
@@ -178,7 +178,7 @@ def soak(
 
 def _scored() -> int:
     with session_scope() as session:
-        return session.scalar(select(func.count()).select_from(Score)) or 0
+        return decided_count(session)
 
 
 def print_table(console: Console, results: Sequence[Result], broker: str, database: str) -> None:
