@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +103,34 @@ def test_a_redelivered_batch_adds_nothing(session: Session, scorer: Scorer) -> N
     assert count(session, AccountDecision) == 100
     assert count(session, Score) == first.summary["actioned"]
     assert [f.dedupe_key for f in second.follow_ups] == [f.dedupe_key for f in first.follow_ups]
+
+
+def test_known_accounts_keep_their_first_sighting(session: Session, scorer: Scorer) -> None:
+    first = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
+    run(session, scorer, [record("known", registered_at=first, messaging=messaging_block())])
+    later = first + dt.timedelta(days=2)
+    # The same account again beside a new one, and the new one twice in the batch.
+    accounts = [
+        record("known", registered_at=first, observed_at=later, messaging=messaging_block()),
+        record("new", registered_at=first, observed_at=later, messaging=messaging_block()),
+        record(
+            "new",
+            registered_at=first,
+            observed_at=later + dt.timedelta(minutes=5),
+            messaging=messaging_block(),
+        ),
+    ]
+    outcome = run(session, scorer, accounts)
+
+    assert outcome.summary["scored"] == 3
+    seen = dict(session.execute(select(Account.account_id, Account.first_seen_at)).all())
+    assert seen == {"known": first + dt.timedelta(minutes=1), "new": later}
+    indexed = session.execute(
+        select(AccountDecision.account_id, AccountDecision.position).where(
+            AccountDecision.snapshot_id == outcome.summary["snapshot_id"]
+        )
+    )
+    assert sorted(indexed) == [("known", 0), ("new", 1), ("new", 2)]
 
 
 def test_a_bad_record_rejects_only_itself(session: Session, scorer: Scorer) -> None:
