@@ -27,7 +27,7 @@ import zstandard
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.inserts import insert_ignore_select, prepare_insert_ignore
+from infra.db.inserts import insert_ignore, prepare_insert_ignore
 from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
 from tasks.scoring.batch import ScoredBatch
 from tasks.scoring.decisions import BATCH_COLUMNS, INDEX_COLUMNS, batch_row
@@ -37,6 +37,8 @@ from tasks.scoring.signals import AccountSignals, RecordError, parse_record
 
 _ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
 _LOOKUP_CHUNK = 1000  # account ids per IN (...) list
+# From this many accounts a batch looks up the known ones first (``_new_account_rows``).
+_LOOKUP_FROM = 100
 # The order of the rows store_batch writes to ``scores``.
 SCORE_COLUMNS = (
     "snapshot_id",
@@ -152,10 +154,15 @@ def store_batch(
     score_rows = prepare_insert_ignore(
         session, Score, SCORE_COLUMNS, _score_rows(batch, positions, now), conversions
     )
-    ids: list[int] = insert_ignore_select(
-        session, SignalSnapshot, [snapshot], "content_hash", SignalSnapshot.id
+    # One statement for a new snapshot (RETURNING gives its id), a second only for a batch
+    # delivered again, whose snapshot is there: a single account's latency counts them.
+    snapshot_id = session.scalar(
+        insert_ignore(session, SignalSnapshot).values(snapshot).returning(SignalSnapshot.id)
     )
-    (snapshot_id,) = ids
+    if snapshot_id is None:
+        snapshot_id = session.scalars(
+            select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
+        ).one()
     account_rows.execute(session)
     batch_rows.execute(session, snapshot_id=snapshot_id)
     index_rows.execute(session, snapshot_id=snapshot_id)
@@ -166,16 +173,19 @@ def store_batch(
 def _new_account_rows(session: Session, batch: ScoredBatch) -> list[tuple[Any, ...]]:
     """Rows of ``_ACCOUNT_COLUMNS`` for the batch's accounts not yet known, as first seen.
 
-    Past registration nearly every account is known: looking them up (a read, before the
-    transaction writes) costs a fraction of converting and offering a row for each that the
-    insert would ignore. One that another worker adds meanwhile is ignored by the insert."""
+    Past registration nearly every account is known: in a large batch, looking them up (a read,
+    before the transaction writes) costs a fraction of converting and offering a row for each
+    that the insert would ignore. A small batch offers them all: the query's own cost (~1 ms)
+    is more than its rows', and a single account's latency is what such a batch is about. One
+    that another worker adds meanwhile is ignored by the insert."""
     ids = list(dict.fromkeys(r.account_id for r in batch.records))
     known: set[str] = set()
-    for start in range(0, len(ids), _LOOKUP_CHUNK):
-        chunk = ids[start : start + _LOOKUP_CHUNK]
-        known.update(
-            session.scalars(select(Account.account_id).where(Account.account_id.in_(chunk)))
-        )
+    if len(ids) >= _LOOKUP_FROM:
+        for start in range(0, len(ids), _LOOKUP_CHUNK):
+            chunk = ids[start : start + _LOOKUP_CHUNK]
+            known.update(
+                session.scalars(select(Account.account_id).where(Account.account_id.in_(chunk)))
+            )
     return [
         (
             r.account_id,

@@ -14,6 +14,7 @@ from infra.db.models import Account, AccountDecision, DecisionBatch, Score, Sign
 from infra.registry import read_card
 from tasks.messages import ApplyEnforcement, ScoreAccounts
 from tasks.outcome import Outcome
+from tasks.scoring import snapshot
 from tasks.scoring.decisions import decisions_at, decisions_of
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
@@ -105,7 +106,12 @@ def test_a_redelivered_batch_adds_nothing(session: Session, scorer: Scorer) -> N
     assert [f.dedupe_key for f in second.follow_ups] == [f.dedupe_key for f in first.follow_ups]
 
 
-def test_known_accounts_keep_their_first_sighting(session: Session, scorer: Scorer) -> None:
+@pytest.mark.parametrize("lookup_from", [1, 1000], ids=["looked-up", "offered"])
+def test_known_accounts_keep_their_first_sighting(
+    session: Session, scorer: Scorer, monkeypatch: pytest.MonkeyPatch, lookup_from: int
+) -> None:
+    # Large batches look the known accounts up first, small ones offer every row: the same rows.
+    monkeypatch.setattr(snapshot, "_LOOKUP_FROM", lookup_from)
     first = dt.datetime(2026, 3, 1, 9, tzinfo=dt.UTC)
     run(session, scorer, [record("known", registered_at=first, messaging=messaging_block())])
     later = first + dt.timedelta(days=2)
