@@ -136,11 +136,12 @@ def latest_batch_id(session: Session) -> int:
 
 
 def scored_accounts(session: Session, account_ids: Sequence[str], model_version: str) -> int:
-    """How many of ``account_ids`` ``model_version`` decided on (a thousand ids a query)."""
+    """How many of ``account_ids`` ``model_version`` decided on as the acting model (a thousand
+    ids a query): what it scored as a shadow, before it was promoted, does not count."""
     query = (
         select(func.count(distinct(AccountDecision.account_id)))
         .join(DecisionBatch, DecisionBatch.snapshot_id == AccountDecision.snapshot_id)
-        .where(DecisionBatch.model_version == model_version)
+        .where(DecisionBatch.model_version == model_version, DecisionBatch.shadow.is_(False))
     )
     ids = list(dict.fromkeys(account_ids))
     return sum(

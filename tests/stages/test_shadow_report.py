@@ -15,7 +15,7 @@ from infra.db.models import EnforcementAction
 from infra.db.session import session_scope
 from tasks.enforcement.shadow_report import compare
 from tasks.messages import ApplyEnforcement, ScoreAccounts
-from tasks.scoring.decisions import decisions_of
+from tasks.scoring.decisions import decisions_of, scored_accounts
 from tasks.scoring.model import Scorer, StageThresholds
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
@@ -72,8 +72,11 @@ def test_live_and_shadow_decisions_on_the_same_records(session: Session, scorer:
             1 for a in live if (live[a], shadowed[a]) == (live_decision, shadow_decision)
         )
     assert report.versions == {("live", scorer.version): 150, ("shadow", shadow.version): 150}
-    # The shadow model's decisions never become actions.
+    # The shadow model's decisions never become actions, nor count as its scoring.
     assert report.shadow_actions == {}
+    ids = [a["account_id"] for a in ACCOUNTS]
+    assert scored_accounts(session, ids, scorer.version) == 150
+    assert scored_accounts(session, ids, shadow.version) == 0
     assert compare(session, since=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).compared == 0
 
 

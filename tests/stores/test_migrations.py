@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.orm import Session
 
 from infra.db.migrate import downgrade, upgrade
-from infra.db.models import Base, DecisionBatch, EnforcementAction, Score
+from infra.db.models import Base, DecisionBatch, EnforcementAction, Score, UTCDateTime
 from tasks.scoring.decisions import Decided, decisions_at, decisions_of
 from tasks.scoring.snapshot import compress_records
 
@@ -78,7 +78,8 @@ def test_scores_become_compact_decisions_and_back(database_url: str) -> None:
     seen = [made - dt.timedelta(minutes=1), made - dt.timedelta(minutes=2)]
     records = orjson.dumps(
         [
-            {"account_id": "a1", "observed_at": seen[0].isoformat()},
+            # As a client may write it: scoring reads a lower-case "z" too.
+            {"account_id": "a1", "observed_at": f"{seen[0]:%Y-%m-%dT%H:%M:%S}z"},
             None,  # a refused record keeps its place
             {"account_id": "a2", "observed_at": seen[1].isoformat()},
         ]
@@ -140,9 +141,15 @@ def test_scores_become_compact_decisions_and_back(database_url: str) -> None:
         downgrade(database_url, "0012")
         with engine.connect() as connection:
             back = connection.execute(
-                text("SELECT account_id, position, score, decision FROM scores ORDER BY position")
+                text(
+                    "SELECT account_id, position, score, decision, observed_at FROM scores "
+                    "ORDER BY position"
+                ).columns(observed_at=UTCDateTime())
             ).all()
-        assert [tuple(row) for row in back] == [("a1", 0, 0.25, "allow"), ("a2", 2, 0.75, "ban")]
+        assert [tuple(row) for row in back] == [
+            ("a1", 0, 0.25, "allow", seen[0]),
+            ("a2", 2, 0.75, "ban", seen[1]),
+        ]
         upgrade(database_url)
     finally:
         engine.dispose()

@@ -16,6 +16,7 @@ import struct
 import zlib
 from collections.abc import Sequence
 
+import msgspec
 import sqlalchemy as sa
 import zstandard
 from alembic import op
@@ -151,45 +152,50 @@ def _carry_scores_over() -> None:
 
 def downgrade() -> None:
     bind = op.get_bind()
-    batches = bind.execute(
-        sa.text(
-            "SELECT b.snapshot_id, b.model_version, b.shadow, b.stage, b.scores, b.decisions, "
-            "b.created_at, n.records FROM decision_batches b "
-            "JOIN signal_snapshots n ON n.id = b.snapshot_id ORDER BY b.id"
-        ).columns(created_at=TIME)
+    snapshots = bind.scalars(
+        sa.text("SELECT DISTINCT snapshot_id FROM decision_batches ORDER BY snapshot_id")
     ).all()
-    for snapshot_id, version, shadow, stage, packed, codes, created, stored in batches:
+    restore = sa.text(
+        "INSERT INTO scores (snapshot_id, position, account_id, stage, observed_at, "
+        "model_version, shadow, score, decision, created_at) VALUES "
+        "(:s, :p, :a, :stage, :o, :v, :shadow, :score, 'allow', :at) ON CONFLICT DO NOTHING"
+    ).bindparams(sa.bindparam("o", type_=TIME), sa.bindparam("at", type_=TIME))
+    # One snapshot at a time: its records are read and decompressed once, for all its models.
+    for snapshot_id in snapshots:
+        stored = bind.scalar(
+            sa.text("SELECT records FROM signal_snapshots WHERE id = :s"), {"s": snapshot_id}
+        )
         records = json.loads(_decompressed(stored))
         where = bind.execute(
             sa.text("SELECT position, account_id FROM account_decisions WHERE snapshot_id = :s"),
             {"s": snapshot_id},
         ).all()
-        scores = struct.unpack(f"<{len(codes)}f", packed)
-        allowed = [
-            {
-                "s": snapshot_id,
-                "p": position,
-                "a": account_id,
-                "stage": stage,
-                "o": dt.datetime.fromisoformat(records[position]["observed_at"]),
-                "v": version,
-                "shadow": shadow,
-                "score": scores[position],
-                "at": created,
-            }
-            for position, account_id in where
-            if codes[position] == 0
-        ]
-        if allowed:
-            bind.execute(
-                sa.text(
-                    "INSERT INTO scores (snapshot_id, position, account_id, stage, observed_at, "
-                    "model_version, shadow, score, decision, created_at) VALUES "
-                    "(:s, :p, :a, :stage, :o, :v, :shadow, :score, 'allow', :at) "
-                    "ON CONFLICT DO NOTHING"
-                ).bindparams(sa.bindparam("o", type_=TIME), sa.bindparam("at", type_=TIME)),
-                allowed,
-            )
+        batches = bind.execute(
+            sa.text(
+                "SELECT model_version, shadow, stage, scores, decisions, created_at "
+                "FROM decision_batches WHERE snapshot_id = :s ORDER BY id"
+            ).columns(created_at=TIME),
+            {"s": snapshot_id},
+        ).all()
+        for version, shadow, stage, packed, codes, created in batches:
+            scores = struct.unpack(f"<{len(codes)}f", packed)
+            allowed = [
+                {
+                    "s": snapshot_id,
+                    "p": position,
+                    "a": account_id,
+                    "stage": stage,
+                    "o": _observed(records[position]["observed_at"]),
+                    "v": version,
+                    "shadow": shadow,
+                    "score": scores[position],
+                    "at": created,
+                }
+                for position, account_id in where
+                if codes[position] == 0
+            ]
+            if allowed:
+                bind.execute(restore, allowed)
     op.drop_table("account_decisions")
     op.drop_index(op.f("ix_decision_batches_created_at"), table_name="decision_batches")
     op.drop_table("decision_batches")
@@ -200,3 +206,9 @@ def _decompressed(stored: bytes) -> bytes:
     if stored.startswith(b"\x28\xb5\x2f\xfd"):
         return zstandard.ZstdDecompressor().decompress(stored)
     return zlib.decompress(stored)
+
+
+def _observed(value: object) -> dt.datetime:
+    """A stored record's observation time, read as scoring read it (RFC 3339 text in any form
+    it took, or a Unix time, which earlier releases also took)."""
+    return msgspec.convert(value, dt.datetime, strict=False)
