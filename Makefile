@@ -4,8 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ACCOUNTS ?= 10000
+# pytest-xdist workers: one per core by default (JOBS=4 make test on a bigger machine, JOBS=0 for
+# one process). Tests that share one machine-wide resource (RabbitMQ's queues, the Redis
+# Cluster) are grouped onto one worker by --dist loadgroup (tests/conftest.py).
+JOBS ?= auto
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
 
-.PHONY: install browser demo test lint unit services integration bench clean
+.PHONY: install browser demo check test lint unit services integration bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,13 +29,16 @@ lint: $(STAMP)  ## ruff and strict mypy
 	$(BIN)/mypy .
 
 unit: $(STAMP)  ## pure logic and the contract, called directly: no Redis, no database
-	$(BIN)/python -m pytest tests/unit
+	$(PYTEST) tests/unit
 
 services: $(STAMP)  ## stage bodies and stores on real SQLite, PostgreSQL and Redis, no workers
-	$(BIN)/python -m pytest tests/stages tests/stores
+	$(PYTEST) tests/stages tests/stores
 
 integration: $(STAMP) browser  ## real worker processes on a real Redis broker, SQLite and PostgreSQL
-	$(BIN)/python -m pytest tests/integration
+	$(PYTEST) tests/integration
+
+check: lint  ## the loop between commits: lint, then the unit, stage and store tests (no workers)
+	$(PYTEST) tests/unit tests/stages tests/stores
 
 # The Flower dashboard test loads it in a headless browser: Debian's chromium, installed when
 # missing and this is a Debian machine we may install on (as root); otherwise that test skips.
@@ -41,8 +49,8 @@ browser:  ## Debian's chromium for the dashboard screenshot test
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
 	  else echo "no chromium and no way to install it here: the dashboard screenshot test will skip"; fi; }
 
-test: lint browser  ## lint, then the whole test suite
-	$(BIN)/python -m pytest
+test: lint browser  ## lint, then the whole test suite in parallel: what CI runs
+	$(PYTEST)
 
 bench: $(STAMP)  ## scoring throughput and latency against raw XGBoost prediction
 	$(BIN)/bulkguard bench scoring

@@ -8,19 +8,37 @@ migrated with Alembic, and points the settings at it.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
+from filelock import FileLock
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session
 
-TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+# Each pytest-xdist worker ("gw0", "gw1", …) gets Redis databases of its own: the configured
+# one less its index for queues and stores, and that one plus 8 (mod 16) as a spare for tests
+# that need a second, empty database. PostgreSQL databases and data directories are already
+# per test or per process (random names, tmp_path), so nothing else is shared between workers.
+WORKER_INDEX = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+
+
+def _redis_db(url: str, offset: int) -> str:
+    base, _, db = url.rpartition("/")
+    return f"{base}/{(int(db or 0) + offset) % 16}"
+
+
+TEST_REDIS_URL = _redis_db(
+    os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"), -WORKER_INDEX
+)
+SPARE_REDIS_URL = _redis_db(TEST_REDIS_URL, 8)
 os.environ["REDIS_URL"] = TEST_REDIS_URL
 os.environ.pop("BROKER_URL", None)  # the broker is Redis unless a test asks for another
 TEST_POSTGRES_URL = os.environ.get(
@@ -36,7 +54,7 @@ REQUIRE_RABBITMQ = os.environ.get("BULKGUARD_REQUIRE_RABBITMQ") == "1"
 from infra.db.migrate import upgrade  # noqa: E402
 from infra.db.scratch import scratch_database  # noqa: E402
 from infra.db.session import make_engine, reset_engine  # noqa: E402
-from infra.local_redis import ensure_redis  # noqa: E402
+from infra.local_redis import LocalRedisError, ensure_redis  # noqa: E402
 from infra.redis_client import reset_redis  # noqa: E402
 from infra.registry import read_card  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
@@ -45,15 +63,63 @@ from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
 from tests.redis_cluster import LocalRedisCluster  # noqa: E402
 from workers.processes import DEMO_ENFORCEMENT  # noqa: E402
 
+_LOCAL_REDIS = pytest.StashKey[ExitStack]()
+_LOCAL_REDIS_ERROR = "BULKGUARD_TEST_REDIS_ERROR"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Start a local redis-server for the whole run when none answers: once, in the process
+    that outlives every pytest-xdist worker, so that no worker stops it under another. Unit
+    tests need no Redis, so a machine that cannot start one fails only the tests that use it."""
+    if hasattr(session.config, "workerinput"):
+        return  # an xdist worker: its controller has done this before starting it
+    stack = ExitStack()
+    try:
+        stack.enter_context(ensure_redis(TEST_REDIS_URL))
+    except LocalRedisError as exc:
+        os.environ[_LOCAL_REDIS_ERROR] = str(exc)  # workers inherit the controller's environment
+    session.config.stash[_LOCAL_REDIS] = stack
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    stack = session.config.stash.get(_LOCAL_REDIS, None)
+    if stack is not None:
+        stack.close()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration, and keep the tests that share one external
+    resource on one xdist worker (``--dist loadgroup``): the RabbitMQ broker's queues and the
+    session's Redis Cluster are each one for the whole machine."""
+    integration = Path(__file__).parent / "integration"
+    for item in items:
+        if integration in item.path.parents:
+            item.add_marker(pytest.mark.integration)
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and callspec.params.get("broker_url") == "rabbitmq":
+            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
+        elif "redis_cluster" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("redis-cluster"))
+
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
-    """The test broker: the configured one, or a local redis-server started for the session."""
-    with ensure_redis(TEST_REDIS_URL):
-        client = redis.Redis.from_url(TEST_REDIS_URL)
-        client.flushdb()
-        yield TEST_REDIS_URL
-        client.flushdb()
+    """This worker's test database on the configured Redis, or on the local redis-server
+    started for the run."""
+    if _LOCAL_REDIS_ERROR in os.environ:
+        pytest.fail(os.environ[_LOCAL_REDIS_ERROR], pytrace=False)
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    client.flushdb()
+    yield TEST_REDIS_URL
+    client.flushdb()
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def spare_redis_url(redis_url: str) -> Iterator[str]:
+    """A second, empty Redis database of this worker's, for code that empties its own."""
+    yield SPARE_REDIS_URL
+    redis.Redis.from_url(SPARE_REDIS_URL).flushdb()
 
 
 @pytest.fixture(scope="session")
@@ -243,19 +309,47 @@ def env(
 
 
 @pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small model trained once per session on simulated data (same code as `bulkguard train`)."""
+def trained_model_dir(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Path:
+    """A small model trained on simulated data (same code as `bulkguard train`), once per
+    content of the code that makes it: kept in pytest's cache under a hash of the training
+    config, the library versions and every source file of ``tasks`` and ``infra``, so that
+    parallel workers and later runs share it and any change to that code trains it anew."""
     from tasks.offline.thresholds import ReviewBudget
     from tasks.offline.training import TrainingConfig, train
 
-    root = tmp_path_factory.mktemp("models")
     # 40,000 accounts: the validation split must hold enough abusers for a 99.5% ban precision
     # to be certified at 95% confidence; a smaller model would (rightly) never ban. Its review
     # band is set by precision alone (no caps, no budget), so that the tests of review cases have
     # cases at every stage: the default procedure closes the messaging review band on this
     # simulator (tests/unit/test_review_budget.py).
     budget = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
-    return train(TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget), root)
+    config = TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget)
+    name = f"bulkguard-model-{_training_hash(config)}"
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
+    root = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
+    with FileLock(str(root) + ".lock"):
+        done = root / "trained"
+        if done.exists():
+            return root / done.read_text()
+        for partial in root.iterdir():  # left by a run that was stopped while training
+            shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+        model_dir = train(config, root)
+        done.write_text(model_dir.name)  # written last: the model directory is complete
+        return model_dir
+
+
+def _training_hash(config: object) -> str:
+    """What the session's model depends on: its config, the libraries that fit it, the code."""
+    digest = hashlib.sha256(repr(config).encode())
+    for package in ("xgboost-cpu", "numpy", "scikit-learn"):
+        digest.update(f"{package}={version(package)}".encode())
+    root = Path(__file__).resolve().parents[1]
+    for path in sorted([*root.glob("tasks/**/*.py"), *root.glob("infra/**/*.py")]):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 @pytest.fixture(scope="session")

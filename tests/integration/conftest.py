@@ -17,8 +17,6 @@ from workers.report import wait_until_drained
 
 ALL_QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 
-pytestmark = pytest.mark.integration
-
 
 class Workers:
     def __init__(self, app: Celery, processes: list[WorkerProcess]) -> None:

@@ -13,8 +13,6 @@ from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
 from workers.chaos.plain_client import publish_raw, task_headers
 
-pytestmark = pytest.mark.integration
-
 
 def _dead_letters() -> list[DeadLetter]:
     with session_scope() as session:

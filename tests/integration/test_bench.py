@@ -10,18 +10,16 @@ import pytest
 
 from workers.bench import STEPS, bench_scoring
 
-pytestmark = pytest.mark.integration
-
 
 def test_bench_reports_every_figure_beside_its_baseline(
-    trained_model_dir: Path, tmp_path: Path, redis_url: str
+    trained_model_dir: Path, tmp_path: Path, spare_redis_url: str
 ) -> None:
     cache = tmp_path / "bench-model"
     shutil.copytree(trained_model_dir, cache / trained_model_dir.name)
     # The bench empties the Redis database it is given: its own, beside the tests' one.
-    bench_db = redis_url.rsplit("/", 1)[0] + "/14"
-
-    result = bench_scoring(model_cache=cache, accounts=300, latency_samples=20, redis_url=bench_db)
+    result = bench_scoring(
+        model_cache=cache, accounts=300, latency_samples=20, redis_url=spare_redis_url
+    )
 
     baseline = result["raw_predict_rows_per_s_all_cores"]
     assert baseline == pytest.approx(

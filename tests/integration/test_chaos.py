@@ -12,8 +12,6 @@ from rich.console import Console
 from workers.chaos import trials
 from workers.chaos.run import cluster_on_loopback, run_trials
 
-pytestmark = pytest.mark.integration
-
 # Deterministic ones: on Redis, a worker's main process killed between BRPOP and its unacked
 # record loses the message (README, "Brokers"), so kill-main runs there in the full suite only.
 SHORT = ["kill-pool", "sigterm", "redis-forgets", "redeliver", "hostile", "fuzz"]

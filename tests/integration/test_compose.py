@@ -44,8 +44,6 @@ from workers.config import LONGEST_HARD_LIMIT_SECONDS
 from workers.processes import POOLS, WorkerProcess, stop_workers, wait_until_ready
 from workers.queues import QUEUES
 
-pytestmark = pytest.mark.integration
-
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "infra" / "Dockerfile"

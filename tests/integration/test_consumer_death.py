@@ -23,8 +23,6 @@ from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
 from workers.processes import WorkerProcess
 
-pytestmark = pytest.mark.integration
-
 BROKERS = pytest.mark.parametrize(
     ("broker_url", "database_url"), [("redis", "sqlite"), ("rabbitmq", "sqlite")], indirect=True
 )

@@ -10,8 +10,6 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.neighbourhoods import redis_store
 from tests.redis_cluster import LocalRedisCluster
 
-pytestmark = pytest.mark.integration
-
 QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 
 

@@ -38,8 +38,6 @@ from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
 from workers.cli import main
 
-pytestmark = pytest.mark.integration
-
 QUEUES = {"scoring": 1, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 STREAM = "bulkguard:platform-actions"
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

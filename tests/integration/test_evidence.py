@@ -13,7 +13,6 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 
 from infra.db.models import Company, Evidence, EvidenceLink, LegalNotice
@@ -21,8 +20,6 @@ from infra.db.session import session_scope
 from tasks.evidence.documents import document_bytes
 from tasks.messages import IngestEvidence
 from tests.integration.waiting import count
-
-pytestmark = pytest.mark.integration
 
 AFTER_CUTOFF = "2020-03-02T09:00:00+00:00"
 

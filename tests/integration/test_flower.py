@@ -28,8 +28,6 @@ from tests.integration.waiting import count
 from tests.records import messaging_accounts
 from workers.processes import FlowerProcess, start_flower, stop_flower
 
-pytestmark = pytest.mark.integration
-
 AUTH = BasicAuth("operator", "flower-test-secret")
 ARTIFACTS = Path(__file__).parents[2] / "build" / "test-artifacts"
 ALERTS = Path(__file__).parents[2] / "docs" / "alerts.md"

@@ -18,8 +18,6 @@ from workers.cli import main
 from workers.health import BEAT_SECONDS
 from workers.processes import start_workers, stop_workers
 
-pytestmark = pytest.mark.integration
-
 STALE = 2 * BEAT_SECONDS
 
 

@@ -20,8 +20,6 @@ from tasks.offline.simulate_accounts import simulate
 from tests.records import messaging_accounts
 from workers.cli import main
 
-pytestmark = pytest.mark.integration
-
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 

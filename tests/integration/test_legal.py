@@ -27,8 +27,6 @@ from tasks.messages import Escalate, IngestEvidence, SendNotice
 from tests.integration.waiting import count
 from workers.cli import main
 
-pytestmark = pytest.mark.integration
-
 
 @dataclass
 class Inbox:

@@ -27,8 +27,6 @@ from workers.chaos.plain_client import publish_raw, task_headers
 from workers.chaos.services import free_port
 from workers.processes import stop_workers
 
-pytestmark = pytest.mark.integration
-
 PUBLISHER = "Zyxwv Mass Messaging Holdings s.r.o."
 EMAIL = "ceo.private@zyxwv-mass-messaging.example"
 PHONE = "+421944123987"

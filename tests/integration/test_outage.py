@@ -16,8 +16,6 @@ from tests.conftest import TEST_POSTGRES_URL
 from tests.integration.waiting import count
 from workers.chaos.services import refusing_connections
 
-pytestmark = pytest.mark.integration
-
 OUTAGE_SECONDS = 20
 
 

@@ -34,8 +34,6 @@ from tasks.scoring.neighbourhoods import redis_store
 from tests.integration.waiting import count
 from workers.cli import main
 
-pytestmark = pytest.mark.integration
-
 
 def _send_population(app: Any, records: list[dict[str, Any]], batch: int = 200) -> None:
     by_stage: dict[str, list[dict[str, Any]]] = {}

@@ -13,8 +13,6 @@ from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
 
-pytestmark = pytest.mark.integration
-
 VISIBILITY_SECONDS = 4
 
 

@@ -14,8 +14,6 @@ from tests.integration.waiting import count
 from tests.records import messaging_accounts
 from workers.cli import main
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 def test_status_reports_what_redis_and_the_database_hold(start, active_model):

@@ -21,8 +21,6 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.training import TrainingConfig, train
 from tests.integration.waiting import count
 
-pytestmark = pytest.mark.integration
-
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 
