@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
 from pathlib import Path
@@ -58,6 +58,8 @@ from infra.local_redis import LocalRedisError, ensure_redis  # noqa: E402
 from infra.redis_client import reset_redis  # noqa: E402
 from infra.registry import read_card  # noqa: E402
 from infra.settings import get_settings  # noqa: E402
+from tasks.offline.thresholds import ReviewBudget  # noqa: E402
+from tasks.offline.training import TrainingConfig, train  # noqa: E402
 from tasks.scoring.model import Scorer  # noqa: E402
 from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
 from tests.redis_cluster import LocalRedisCluster  # noqa: E402
@@ -309,35 +311,44 @@ def env(
 
 
 @pytest.fixture(scope="session")
-def trained_model_dir(
+def cached_training(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Path:
-    """A small model trained on simulated data (same code as `bulkguard train`), once per
-    content of the code that makes it: kept in pytest's cache under a hash of the training
-    config, the library versions and every source file of ``tasks`` and ``infra``, so that
-    parallel workers and later runs share it and any change to that code trains it anew."""
-    from tasks.offline.thresholds import ReviewBudget
-    from tasks.offline.training import TrainingConfig, train
+) -> Callable[[TrainingConfig], Path]:
+    """Train on simulated data (same code as `bulkguard train`) once per config and content of
+    the code that makes the model: kept in pytest's cache under a hash of the config, the
+    library versions and every source file of ``tasks`` and ``infra``, so that parallel
+    workers and later runs share it and any change to that code trains it anew. Tests copy
+    the model before changing anything of it."""
+    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
 
+    def cached(config: TrainingConfig) -> Path:
+        name = f"bulkguard-model-{_training_hash(config)}"
+        root = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
+        with FileLock(str(root) + ".lock"):
+            done = root / "trained"
+            if done.exists():
+                return root / done.read_text()
+            for partial in root.iterdir():  # left by a run that was stopped while training
+                shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
+            model_dir = train(config, root)
+            done.write_text(model_dir.name)  # written last: the model directory is complete
+            return model_dir
+
+    return cached
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(cached_training: Callable[[TrainingConfig], Path]) -> Path:
+    """The session's model: small, and with review cases at every stage."""
     # 40,000 accounts: the validation split must hold enough abusers for a 99.5% ban precision
     # to be certified at 95% confidence; a smaller model would (rightly) never ban. Its review
     # band is set by precision alone (no caps, no budget), so that the tests of review cases have
     # cases at every stage: the default procedure closes the messaging review band on this
     # simulator (tests/unit/test_review_budget.py).
     budget = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
-    config = TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget)
-    name = f"bulkguard-model-{_training_hash(config)}"
-    cache = getattr(request.config, "cache", None)  # None under -p no:cacheprovider
-    root = cache.mkdir(name) if cache is not None else tmp_path_factory.mktemp(name)
-    with FileLock(str(root) + ".lock"):
-        done = root / "trained"
-        if done.exists():
-            return root / done.read_text()
-        for partial in root.iterdir():  # left by a run that was stopped while training
-            shutil.rmtree(partial) if partial.is_dir() else partial.unlink()
-        model_dir = train(config, root)
-        done.write_text(model_dir.name)  # written last: the model directory is complete
-        return model_dir
+    return cached_training(
+        TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget)
+    )
 
 
 def _training_hash(config: object) -> str:

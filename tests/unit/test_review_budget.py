@@ -4,6 +4,7 @@ budget, and no band that adds nothing; and a simulator hard enough that recall f
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tasks.offline.thresholds import (
     choose_bands,
     threshold_for_share,
 )
-from tasks.offline.training import TrainingConfig, train
+from tasks.offline.training import TrainingConfig
 from tasks.scoring.batch import score_records
 from tasks.scoring.model import Scorer
 from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
@@ -116,10 +117,9 @@ def test_small_populations_are_not_held_to_a_cap_they_cannot_measure() -> None:
 
 
 @pytest.fixture(scope="module")
-def default_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def default_model(cached_training: Callable[[TrainingConfig], Path]) -> Path:
     """The default procedure on the default simulator (fewer trees, same data size)."""
-    config = TrainingConfig(accounts=40_000, seed=5, trees=60, depth=5)
-    return train(config, tmp_path_factory.mktemp("default-model"))
+    return cached_training(TrainingConfig(accounts=40_000, seed=5, trees=60, depth=5))
 
 
 def test_the_default_card_certifies_precision_without_perfect_recall(default_model: Path) -> None:
