@@ -22,7 +22,7 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     # The Celery broker: Redis (the default: REDIS_URL's server) or RabbitMQ (``amqp://``), whose
-    # guarantees differ (README, "Brokers"). Redis keeps the neighbourhood counters whichever
+    # guarantees differ (docs/reliability.md, "Brokers"). Redis keeps the neighbourhood counters whichever
     # broker carries the tasks. Unset or empty means REDIS_URL.
     broker_url: str | None = Field(default=None, validation_alias="BROKER_URL")
     # Redis only: seconds before a message delivered but never acknowledged (its worker died) is
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     redis_visibility_timeout_seconds: int | None = Field(default=None, ge=1)
     # Where the scoring stage's neighbourhood counters live: unset or empty, REDIS_URL's server;
     # any node of a Redis Cluster spreads them across the cluster's primaries (detected on
-    # connect; README, "Counters on a Redis Cluster").
+    # connect; docs/model.md, "Counters on a Redis Cluster").
     counters_redis_url: str | None = None
 
     # Enforcement safety valve: in shadow mode decisions are recorded but nothing is enforced.
