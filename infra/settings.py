@@ -22,8 +22,8 @@ class Settings(BaseSettings):
     database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
     # The Celery broker: Redis (the default: REDIS_URL's server) or RabbitMQ (``amqp://``), whose
-    # guarantees differ (docs/reliability.md, "Brokers"). Redis keeps the neighbourhood counters whichever
-    # broker carries the tasks. Unset or empty means REDIS_URL.
+    # guarantees differ (docs/reliability.md, "Brokers"). Redis keeps the neighbourhood counters
+    # whichever broker carries the tasks. Unset or empty means REDIS_URL.
     broker_url: str | None = Field(default=None, validation_alias="BROKER_URL")
     # Redis only: seconds before a message delivered but never acknowledged (its worker died) is
     # handed out again. Unset, workers.config derives it from the longest task; set it lower only
