@@ -43,7 +43,7 @@ from infra.settings import get_settings  # noqa: E402
 from tasks.scoring.model import Scorer  # noqa: E402
 from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
 from tests.redis_cluster import LocalRedisCluster  # noqa: E402
-from workers.processes import DEMO_ENFORCEMENT  # noqa: E402
+from workers.harness.processes import DEMO_ENFORCEMENT  # noqa: E402
 
 
 @pytest.fixture(scope="session")

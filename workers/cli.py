@@ -58,7 +58,7 @@ def main() -> None:
 )
 def demo(accounts: int, seed: int, report: Path, keep_running: bool) -> None:
     """Run the whole pipeline end to end on a simulated population, with Flower beside it."""
-    from workers.demo import run_demo
+    from workers.harness.demo import run_demo
 
     run_demo(accounts, seed, report, Console(), keep_running=keep_running)
 
@@ -504,8 +504,8 @@ def bench() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
     """Scoring end to end (Redis, two solo scoring workers, SQLite) vs raw XGBoost prediction."""
-    from workers.bench import bench_scoring as run
-    from workers.bench import results_table
+    from workers.harness.bench import bench_scoring as run
+    from workers.harness.bench import results_table
 
     with console.status("benchmarking scoring"):
         result = run(
@@ -738,8 +738,14 @@ def chaos(
 ) -> None:
     """Fault trials with real processes on loopback: per scenario, the accounts sent and
     scored, the effects lost and doubled, the worker deaths and the recovery time."""
-    from workers.chaos import trials as chaos_trials
-    from workers.chaos.run import cluster_on_loopback, print_table, run_trials, soak, write_json
+    from workers.harness.chaos import trials as chaos_trials
+    from workers.harness.chaos.run import (
+        cluster_on_loopback,
+        print_table,
+        run_trials,
+        soak,
+        write_json,
+    )
 
     out = Console(width=160)
     soaking = "soak" in scenarios

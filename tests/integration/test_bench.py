@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.bench import STEPS, bench_scoring
+from workers.harness.bench import STEPS, bench_scoring
 
 pytestmark = pytest.mark.integration
 
