@@ -43,10 +43,10 @@ def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> Non
     """Send dead letters to their tasks again, each once: a message still refused is kept again
     as a new dead letter."""
     # Celery and the task modules load only for this command, as in the other command groups.
-    from tasks import outbox  # noqa: PLC0415
-    from tasks.replay import plan  # noqa: PLC0415
-    from tasks.replay import replay as replay_planned  # noqa: PLC0415
-    from workers.celery_app import app  # noqa: PLC0415
+    from tasks import outbox
+    from tasks.replay import plan
+    from tasks.replay import replay as replay_planned
+    from workers.celery_app import app
 
     if dry_run:
         with session_scope() as session:

@@ -23,14 +23,14 @@ from infra.dead_letters import Rejection
 from infra.redaction import display_url, install_for_command_line
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
-from workers.companies_cli import companies
-from workers.dead_letters_cli import dead_letters
-from workers.decisions_cli import decisions
-from workers.deliveries_cli import deliveries
-from workers.enforcement_cli import appeal, breaker, policy, report, review
-from workers.health_cli import health
-from workers.learning_cli import labels
-from workers.legal_cli import legal
+from workers.cli.companies import companies
+from workers.cli.dead_letters import dead_letters
+from workers.cli.decisions import decisions
+from workers.cli.deliveries import deliveries
+from workers.cli.health import health
+from workers.cli.labels import labels
+from workers.cli.legal import legal
+from workers.cli.review import appeal, breaker, policy, report, review
 
 console = Console(stderr=True)
 
@@ -800,6 +800,3 @@ main.add_command(policy)
 main.add_command(report)
 main.add_command(review)
 main.add_command(health)
-
-if __name__ == "__main__":
-    sys.exit(main())

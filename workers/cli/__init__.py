@@ -1,0 +1,1 @@
+"""The operator CLI (``bulkguard``): one module per command group, assembled in ``main``."""
