@@ -21,6 +21,7 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.settings import get_settings
 from tasks.outcome import Outcome
+from workers.cli.commit import commit_as_operator
 
 
 @click.group()
@@ -184,20 +185,15 @@ def legal_evaluations(company_id: int, as_json: bool) -> None:
 
 
 def _decide(work: Callable[[Session], Outcome]) -> Outcome:
-    from tasks import outbox
+    """A legal reviewer's decision on a notice, committed as the legal workers commit theirs."""
     from tasks.legal.approvals import ApprovalError
-    from workers.celery_app import app
 
-    try:
-        committed = outbox.commit(app, work, task_name="cli.legal", task_id=None)
-    except ApprovalError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if committed.publish_error is not None:  # the decision is committed either way
-        click.echo(
-            f"the broker is unreachable ({committed.publish_error}); the send waits in the "
-            "outbox and is published by the next outbox sweep once workers and beat run"
-        )
-    return committed.outcome
+    return commit_as_operator(
+        work,
+        recorded_as="cli.legal",
+        follow_ups="the sending of the notice",
+        refused=(ApprovalError,),
+    )
 
 
 def _summary(notice: LegalNotice) -> dict[str, Any]:

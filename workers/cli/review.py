@@ -5,35 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
 import click
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
 from infra.settings import get_settings
-from tasks.outcome import Outcome
-
-console = Console(stderr=True)
-
-
-def _commit(work: Callable[[Session], Outcome], name: str) -> dict[str, Any]:
-    """Run ``work`` as the tasks do (one transaction, effects and follow-ups after commit)."""
-    from tasks import outbox
-    from workers.celery_app import app
-
-    committed = outbox.commit(app, work, task_name=name, task_id=None)
-    if committed.publish_error is not None:
-        console.print(
-            f"the broker is unreachable ({type(committed.publish_error).__name__}); "
-            "the outbox sweep sends the follow-ups later"
-        )
-    return committed.outcome.summary
+from workers.cli.commit import commit_as_operator
 
 
 def _neighbours() -> Any:
@@ -119,22 +101,20 @@ def review_decide(
     from tasks.enforcement.reviews import ReviewError, decide_review
 
     policy = policy_in_force(get_settings().policy_file)
-    try:
-        summary = _commit(
-            lambda session: decide_review(
-                session,
-                review_id,
-                outcome=outcome,
-                actor=actor,
-                note=note,
-                policy=policy,
-                neighbours=_neighbours(),
-                now=utcnow(),
-            ),
-            "cli.review.decide",
-        )
-    except ReviewError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = commit_as_operator(
+        lambda session: decide_review(
+            session,
+            review_id,
+            outcome=outcome,
+            actor=actor,
+            note=note,
+            policy=policy,
+            neighbours=_neighbours(),
+            now=utcnow(),
+        ),
+        recorded_as="cli.review.decide",
+        refused=(ReviewError,),
+    ).summary
     made = summary.get("action_id")
     again = " (already decided so)" if summary.get("already_decided") else ""
     click.echo(
@@ -155,20 +135,18 @@ def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, r
     the account not abusive; an uphold is recorded and labelled."""
     from tasks.enforcement.appeals import AppealError, decide_appeal
 
-    try:
-        summary = _commit(
-            lambda session: decide_appeal(
-                session,
-                action_id,
-                outcome=outcome,
-                actor=actor,
-                reason=reason,
-                neighbours=_neighbours(),
-            ),
-            "cli.appeal",
-        )
-    except AppealError as exc:
-        raise click.ClickException(str(exc)) from exc
+    summary = commit_as_operator(
+        lambda session: decide_appeal(
+            session,
+            action_id,
+            outcome=outcome,
+            actor=actor,
+            reason=reason,
+            neighbours=_neighbours(),
+        ),
+        recorded_as="cli.appeal",
+        refused=(AppealError,),
+    ).summary
     again = " (already decided so)" if summary["already_decided"] else ""
     click.echo(
         f"action {summary['action_id']} of {summary['account_id']}: {outcome}{again}; "
