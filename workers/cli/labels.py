@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 
 from infra.db.session import session_scope
-
-console = Console(stderr=True)
+from workers.cli.common import console
 
 
 @click.group()
