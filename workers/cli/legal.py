@@ -23,6 +23,11 @@ from infra.settings import get_settings
 from tasks.outcome import Outcome
 from workers.cli.commit import commit_as_operator
 
+# Who decides: only the names in BULKGUARD_LEGAL_REVIEWERS may (``tasks.legal.approvals``).
+_by_reviewer = click.option(
+    "--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS)."
+)
+
 
 @click.group()
 def legal() -> None:
@@ -114,7 +119,7 @@ def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str
 
 @legal.command("reject")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--reason", required=True, help="Why the notice must not be sent.")
 def legal_reject(notice_id: int, actor: str, reason: str) -> None:
     from tasks.legal.approvals import reject
@@ -125,7 +130,7 @@ def legal_reject(notice_id: int, actor: str, reason: str) -> None:
 
 @legal.command("withdraw")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--reason", required=True)
 def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
     """Withdraw a notice that has not been sent."""
@@ -137,7 +142,7 @@ def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
 
 @legal.command("acknowledge")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--note", required=True, help="What the company answered.")
 def legal_acknowledge(notice_id: int, actor: str, note: str) -> None:
     """Record the company's answer to a sent notice: it will not be escalated."""
