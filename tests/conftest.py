@@ -63,7 +63,7 @@ from tasks.offline.training import TrainingConfig, train  # noqa: E402
 from tasks.scoring.model import Scorer  # noqa: E402
 from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
 from tests.redis_cluster import LocalRedisCluster  # noqa: E402
-from workers.processes import DEMO_ENFORCEMENT  # noqa: E402
+from workers.harness.processes import DEMO_ENFORCEMENT  # noqa: E402
 
 _LOCAL_REDIS = pytest.StashKey[ExitStack]()
 _LOCAL_REDIS_ERROR = "BULKGUARD_TEST_REDIS_ERROR"

@@ -1,4 +1,7 @@
-"""The runtime: the Celery app and its configuration, queues and routing, worker lifecycle, CLI.
+"""The runtime: the Celery app and its configuration, queues and routing, worker lifecycle.
+
+Beside it, each in its own package, the operator CLI (``workers.cli``) and the harness
+(``workers.harness``); the runtime imports neither.
 
 ``celery -A workers ...`` finds the app as ``workers.app``. It is imported on first access, so
 that CLI commands that never talk to the broker (``bulkguard db upgrade``, ``bulkguard schema``)

@@ -27,7 +27,7 @@ from tornado.httputil import HTTPServerRequest
 from tornado.web import RequestHandler
 
 from infra.basic_auth import CHALLENGE, BasicAuth
-from workers.processes import stop_with_launcher
+from workers.launcher import stop_with_launcher
 
 STATE_SAVE_MILLISECONDS = 60_000
 # Offline workers' series leave Flower's /metrics after an hour, so a scaled-down fleet does

@@ -28,7 +28,7 @@ from infra.redis_client import reset_redis
 from tasks.pipeline import PipelineTask, failure_kept, keep_input_from_parent
 from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
-from workers.processes import stop_with_launcher
+from workers.launcher import stop_with_launcher
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,5 @@
 """Real worker processes: ``celery -A workers worker``, each queue with the pool it runs in
-production (``workers.processes.POOLS``: solo scoring workers, prefork elsewhere)."""
+production (``workers.harness.processes.POOLS``: solo scoring workers, prefork elsewhere)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,14 @@ from celery import Celery
 
 from infra.settings import get_settings
 from tests.integration.waiting import wait_for
-from workers.processes import POOLS, WorkerProcess, start_workers, stop_workers, wait_until_ready
-from workers.report import wait_until_drained
+from workers.harness.processes import (
+    POOLS,
+    WorkerProcess,
+    start_workers,
+    stop_workers,
+    wait_until_ready,
+)
+from workers.harness.report import wait_until_drained
 
 ALL_QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 

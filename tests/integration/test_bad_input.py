@@ -11,7 +11,7 @@ from infra.db.models import AccountDecision, DeadLetter
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
-from workers.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.plain_client import publish_raw, task_headers
 
 
 def _dead_letters() -> list[DeadLetter]:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workers.bench import STEPS, bench_scoring
+from workers.harness.bench import STEPS, bench_scoring
 
 
 def test_bench_reports_every_figure_beside_its_baseline(

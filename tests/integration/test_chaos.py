@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from workers.chaos import trials
-from workers.chaos.run import cluster_on_loopback, run_trials
+from workers.harness.chaos import trials
+from workers.harness.chaos.run import cluster_on_loopback, run_trials
 
 # Deterministic ones: on Redis, a worker's main process killed between BRPOP and its unacked
 # record loses the message (README, "Brokers"), so kill-main runs there in the full suite only.

@@ -41,7 +41,7 @@ from sqlalchemy import create_engine, inspect, text
 from infra.local_redis import server_binary
 from workers.celery_app import app  # its broker is the test one: conftest set REDIS_URL
 from workers.config import LONGEST_HARD_LIMIT_SECONDS
-from workers.processes import POOLS, WorkerProcess, stop_workers, wait_until_ready
+from workers.harness.processes import POOLS, WorkerProcess, stop_workers, wait_until_ready
 from workers.queues import QUEUES
 
 ROOT = Path(__file__).resolve().parents[2]

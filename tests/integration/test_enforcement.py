@@ -36,7 +36,7 @@ from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
 from tests.integration.waiting import count
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
-from workers.cli import main
+from workers.cli.main import main
 
 QUEUES = {"scoring": 1, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 STREAM = "bulkguard:platform-actions"

@@ -26,7 +26,7 @@ from tasks.offline.simulate_documents import documents
 from tests.integration.conftest import ALL_QUEUES
 from tests.integration.waiting import count
 from tests.records import messaging_accounts
-from workers.processes import FlowerProcess, start_flower, stop_flower
+from workers.harness.processes import FlowerProcess, start_flower, stop_flower
 
 AUTH = BasicAuth("operator", "flower-test-secret")
 ARTIFACTS = Path(__file__).parents[2] / "build" / "test-artifacts"

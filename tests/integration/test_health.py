@@ -13,10 +13,10 @@ from click.testing import CliRunner
 
 from infra.settings import get_settings
 from tests.integration.waiting import wait_for
-from workers.chaos.services import RedisServer
-from workers.cli import main
+from workers.cli.main import main
+from workers.harness.chaos.services import RedisServer
+from workers.harness.processes import start_workers, stop_workers
 from workers.health import BEAT_SECONDS
-from workers.processes import start_workers, stop_workers
 
 STALE = 2 * BEAT_SECONDS
 

@@ -18,7 +18,7 @@ from infra.registry import register, set_role
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
 from tests.records import messaging_accounts
-from workers.cli import main
+from workers.cli.main import main
 
 SQLITE_ONLY = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 

@@ -25,7 +25,7 @@ from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice
 from infra.db.session import session_scope
 from tasks.messages import Escalate, IngestEvidence, SendNotice
 from tests.integration.waiting import count
-from workers.cli import main
+from workers.cli.main import main
 
 
 @dataclass

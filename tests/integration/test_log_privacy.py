@@ -23,9 +23,9 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tests.integration.fresh_data import demo_data_dir
 from tests.integration.waiting import count, scored
-from workers.chaos.plain_client import publish_raw, task_headers
-from workers.chaos.services import free_port
-from workers.processes import stop_workers
+from workers.harness.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.services import free_port
+from workers.harness.processes import stop_workers
 
 PUBLISHER = "Zyxwv Mass Messaging Holdings s.r.o."
 EMAIL = "ceo.private@zyxwv-mass-messaging.example"

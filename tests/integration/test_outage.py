@@ -14,7 +14,7 @@ from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tests.conftest import TEST_POSTGRES_URL
 from tests.integration.waiting import count
-from workers.chaos.services import refusing_connections
+from workers.harness.chaos.services import refusing_connections
 
 OUTAGE_SECONDS = 20
 

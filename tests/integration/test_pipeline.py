@@ -32,7 +32,7 @@ from tasks.offline.simulate_documents import documents
 from tasks.scoring.model import ACTIONED
 from tasks.scoring.neighbourhoods import redis_store
 from tests.integration.waiting import count
-from workers.cli import main
+from workers.cli.main import main
 
 
 def _send_population(app: Any, records: list[dict[str, Any]], batch: int = 200) -> None:

@@ -12,7 +12,7 @@ from infra.db.models import AccountDecision, DeadLetter, EnforcementAction, Outb
 from infra.redis_client import get_redis
 from tests.integration.waiting import count
 from tests.records import messaging_accounts
-from workers.cli import main
+from workers.cli.main import main
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)

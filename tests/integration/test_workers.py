@@ -132,7 +132,7 @@ def test_a_killed_child_loses_no_account_and_doubles_no_ban(start, active_model)
 LAUNCHER = """
 import os, sys
 from pathlib import Path
-from workers.processes import start_workers
+from workers.harness.processes import start_workers
 (worker,) = start_workers({"maintenance": 1}, {}, Path(sys.argv[1]), "orphan")
 print(worker.process.pid, flush=True)
 os._exit(0)  # dies without stopping its worker, as a killed demo or test run would

@@ -22,7 +22,7 @@ from tasks.scoring.score_batch import score_batch
 from tasks.scoring.signals import DetectionPoint
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply
-from workers.cli import main
+from workers.cli.main import main
 
 SINCE = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 ACCOUNTS = messaging_accounts(150)

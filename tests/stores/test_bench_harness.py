@@ -18,7 +18,7 @@ from tasks.scoring.decisions import decided_count
 from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.signals import DetectionPoint, validate_records
-from workers.bench import (
+from workers.harness.bench import (
     STEPS,
     cpu_per_account,
     cpu_used,

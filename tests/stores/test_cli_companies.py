@@ -13,7 +13,7 @@ from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.messages import IngestEvidence, LinkEvidence
-from workers.cli import main
+from workers.cli.main import main
 
 
 def _linked(*texts: tuple[str, str]) -> None:

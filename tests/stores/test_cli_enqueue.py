@@ -10,7 +10,7 @@ from typing import Any
 import redis
 from click.testing import CliRunner
 
-from workers.cli import main
+from workers.cli.main import main
 
 
 def queued(redis_url: str) -> list[tuple[str, dict[str, Any]]]:

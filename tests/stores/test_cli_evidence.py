@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence
-from workers.cli import main
+from workers.cli.main import main
 
 
 def test_documents_are_sent_in_batches_with_their_submitter(

@@ -45,7 +45,7 @@ class _StopHereError(Exception):
 def test_the_demo_prints_the_redis_url_without_its_password(
     monkeypatch: pytest.MonkeyPatch, tmp_path
 ) -> None:
-    from workers import demo
+    from workers.harness import demo
 
     monkeypatch.setenv("REDIS_URL", f"redis://:{SECRET}@127.0.0.1:6399/0")
     monkeypatch.setenv("BULKGUARD_DATA_DIR", str(tmp_path))

@@ -128,7 +128,7 @@ def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> Non
     from click.testing import CliRunner
 
     from infra.db.models import OutboxMessage
-    from workers.cli import main
+    from workers.cli.main import main
 
     ids = _letters(env)
     dry = CliRunner().invoke(main, ["dead-letters", "replay", "--reason", "BAD", "--dry-run"])
@@ -160,7 +160,7 @@ def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> Non
 def test_the_listing_masks_contact_values_a_reason_carries(env: dict[str, str]) -> None:
     from click.testing import CliRunner
 
-    from workers.cli import main
+    from workers.cli.main import main
 
     reason = (
         "IntegrityError: duplicate key value violates unique constraint; DETAIL: Key "

@@ -18,7 +18,7 @@ from infra.db.models import DeadLetter, Delivery
 from infra.db.session import session_scope
 from infra.settings import get_settings
 from infra.sinks import DeliveryRefusedError, JsonlSink
-from workers.deliveries_cli import deliveries as deliveries_cli
+from workers.cli.deliveries import deliveries as deliveries_cli
 
 KIND = "platform_action"
 ITEMS = {n: {"idempotency_key": f"action-{n}", "account_id": f"acc-{n}"} for n in (1, 2, 3)}

@@ -12,7 +12,7 @@ import redis
 from celery import Celery
 
 from tasks.messages import Escalate
-from workers.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.plain_client import publish_raw, task_headers
 from workers.queue_age import SENT_AT_HEADER, QueueAges
 
 

@@ -26,7 +26,7 @@ from infra.registry import (
 )
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
-from workers.cli import main
+from workers.cli.main import main
 
 
 def fake_model(version: str) -> Path:

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from tasks.evidence.analysis import analyze
 from tasks.offline.evidence_evaluation import bundled_set, evaluate
-from workers.cli import main
+from workers.cli.main import main
 
 VENDOR_PAGE = """<html><head><title>ZapBlaster | Bulk WhatsApp sender</title>
 <meta property="article:published_time" content="2021-03-12T08:00:00Z"></head>

@@ -52,7 +52,7 @@ def test_accounts_are_shown_as_keyed_hashes():
 
 def test_the_cli_prints_the_hash_an_operator_searches_for(monkeypatch):
     from infra.settings import get_settings
-    from workers.cli import main
+    from workers.cli.main import main
 
     monkeypatch.setenv("BULKGUARD_LOG_HASH_KEY", "deployment-secret")
     get_settings.cache_clear()

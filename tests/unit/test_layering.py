@@ -62,3 +62,55 @@ def test_stage_bodies_import_no_celery() -> None:
         and str(path.relative_to(ROOT)) not in CELERY_ALLOWED
     }
     assert found == set()
+
+
+# Inside workers/: the runtime (the modules at its top, which ``celery -A workers`` loads) and,
+# each in its own package beside it, the operator CLI, the harness and whatever else serves
+# people or programs (a console, an api). Those packages use the runtime, the stages and infra;
+# the runtime uses none of them, and none uses another, but for the CLI's commands that run the
+# harness (demo, bench, chaos).
+WORKERS = ROOT / "workers"
+BESIDE_RUNTIME = sorted(p.parent.name for p in WORKERS.glob("*/__init__.py"))
+MAY_IMPORT = {("cli", "harness")}
+
+
+def packages_beside_the_runtime(path: Path) -> set[str]:
+    """The packages beside the runtime that ``path`` imports, as ``workers.cli...`` or as
+    ``from workers import cli``."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] + [f"{node.module}.{alias.name}" for alias in node.names]
+        else:
+            continue
+        for name in names:
+            parts = name.split(".")
+            if parts[0] == "workers" and len(parts) > 1 and parts[1] in BESIDE_RUNTIME:
+                found.add(parts[1])
+    return found
+
+
+def test_the_packages_beside_the_runtime_are_there() -> None:
+    assert {"cli", "harness"} <= set(BESIDE_RUNTIME)
+
+
+def test_the_runtime_imports_no_package_beside_it() -> None:
+    found = {
+        f"{path.relative_to(ROOT)} imports workers.{package}"
+        for path in sorted(WORKERS.glob("*.py"))
+        for package in packages_beside_the_runtime(path)
+    }
+    assert found == set()
+
+
+@pytest.mark.parametrize("package", BESIDE_RUNTIME)
+def test_packages_beside_the_runtime_import_not_each_other(package: str) -> None:
+    found = {
+        f"{path.relative_to(ROOT)} imports workers.{other}"
+        for path in sources(f"workers/{package}")
+        for other in packages_beside_the_runtime(path)
+        if other != package and (package, other) not in MAY_IMPORT
+    }
+    assert found == set()

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from infra.db.models import DeadLetter
 from infra.db.session import session_scope
 from infra.redaction import redact
+from workers.cli.commit import commit_as_operator
 
 
 @click.group("dead-letters", invoke_without_command=True)
@@ -42,31 +43,21 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> None:
     """Send dead letters to their tasks again, each once: a message still refused is kept again
     as a new dead letter."""
-    # Celery and the task modules load only for this command, as in the other command groups.
-    from tasks import outbox  # noqa: PLC0415
-    from tasks.replay import plan  # noqa: PLC0415
-    from tasks.replay import replay as replay_planned  # noqa: PLC0415
-    from workers.celery_app import app  # noqa: PLC0415
+    # The task modules load only for this command, as in the other command groups.
+    from tasks.replay import plan
+    from tasks.replay import replay as replay_planned
 
     if dry_run:
         with session_scope() as session:
             summary = plan(session, reason=reason, task_name=task_name, limit=limit).summary()
     else:
-        committed = outbox.commit(
-            app,
+        summary = commit_as_operator(
             lambda session: replay_planned(
                 session, plan(session, reason=reason, task_name=task_name, limit=limit)
             ),
-            task_name="cli.dead-letters.replay",
-            task_id=None,
-        )
-        summary = committed.outcome.summary
-        if committed.publish_error is not None:
-            click.echo(
-                f"recorded; publishing failed ({type(committed.publish_error).__name__}): "
-                "the outbox sweep will send them",
-                err=True,
-            )
+            recorded_as="cli.dead-letters.replay",
+            follow_ups="the replayed messages",
+        ).summary
     sent, skipped = summary["sent"], summary["skipped"]
     for letter_id, task in sent:
         click.echo(f"{'would send' if dry_run else 'sent'}\t{letter_id}\t{task}")

@@ -21,6 +21,12 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.settings import get_settings
 from tasks.outcome import Outcome
+from workers.cli.commit import commit_as_operator
+
+# Who decides: only the names in BULKGUARD_LEGAL_REVIEWERS may (``tasks.legal.approvals``).
+_by_reviewer = click.option(
+    "--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS)."
+)
 
 
 @click.group()
@@ -113,7 +119,7 @@ def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str
 
 @legal.command("reject")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--reason", required=True, help="Why the notice must not be sent.")
 def legal_reject(notice_id: int, actor: str, reason: str) -> None:
     from tasks.legal.approvals import reject
@@ -124,7 +130,7 @@ def legal_reject(notice_id: int, actor: str, reason: str) -> None:
 
 @legal.command("withdraw")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--reason", required=True)
 def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
     """Withdraw a notice that has not been sent."""
@@ -136,7 +142,7 @@ def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
 
 @legal.command("acknowledge")
 @click.argument("notice_id", type=int)
-@click.option("--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS).")
+@_by_reviewer
 @click.option("--note", required=True, help="What the company answered.")
 def legal_acknowledge(notice_id: int, actor: str, note: str) -> None:
     """Record the company's answer to a sent notice: it will not be escalated."""
@@ -184,20 +190,15 @@ def legal_evaluations(company_id: int, as_json: bool) -> None:
 
 
 def _decide(work: Callable[[Session], Outcome]) -> Outcome:
-    from tasks import outbox
+    """A legal reviewer's decision on a notice, committed as the legal workers commit theirs."""
     from tasks.legal.approvals import ApprovalError
-    from workers.celery_app import app
 
-    try:
-        committed = outbox.commit(app, work, task_name="cli.legal", task_id=None)
-    except ApprovalError as exc:
-        raise click.ClickException(str(exc)) from exc
-    if committed.publish_error is not None:  # the decision is committed either way
-        click.echo(
-            f"the broker is unreachable ({committed.publish_error}); the send waits in the "
-            "outbox and is published by the next outbox sweep once workers and beat run"
-        )
-    return committed.outcome
+    return commit_as_operator(
+        work,
+        recorded_as="cli.legal",
+        follow_ups="the sending of the notice",
+        refused=(ApprovalError,),
+    )
 
 
 def _summary(notice: LegalNotice) -> dict[str, Any]:

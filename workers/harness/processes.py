@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,12 +17,7 @@ from celery import Celery
 from kombu.exceptions import OperationalError as BrokerError
 
 from infra.basic_auth import BasicAuth
-
-log = logging.getLogger(__name__)
-
-# The process that launched a worker, for the worker to stop when it is gone (see
-# ``workers.lifecycle``): set for the workers the demo, the bench and the tests start.
-LAUNCHER_ENV = "BULKGUARD_LAUNCHER_PID"
+from workers.launcher import LAUNCHER_ENV
 
 # The demo shows its decisions at once: no release delay, and no ban-storm breaker tripping on
 # a cold start, where every ban is "more than the baseline" (the breaker is shown by the tests).
@@ -33,22 +26,6 @@ DEMO_ENFORCEMENT = {
     "BULKGUARD_RELEASE_DELAY_MAX_SECONDS": "0",
     "BULKGUARD_BREAKER_MIN_BANS": "1000000",
 }
-
-
-def stop_with_launcher() -> None:
-    """In a process this module started (``LAUNCHER_ENV`` set), send ourselves SIGTERM once the
-    launcher is gone, however it died; a process an operator starts is not affected."""
-    launcher = os.environ.get(LAUNCHER_ENV)
-    if not launcher:
-        return
-
-    def watch() -> None:
-        while os.getppid() == int(launcher):
-            time.sleep(1.0)
-        log.warning("launcher %s is gone: shutting down", launcher)
-        os.kill(os.getpid(), signal.SIGTERM)
-
-    threading.Thread(target=watch, name="launcher-watch", daemon=True).start()
 
 
 # The pool each queue's workers run. Scoring is CPU-bound and its messages are large: a solo

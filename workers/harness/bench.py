@@ -72,7 +72,7 @@ from tasks.scoring.signals import (
     parse_record,
 )
 from workers.celery_app import make_app
-from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
+from workers.harness.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 
 # The steps of a scoring batch the bench times (``task_step_us_per_account``), in order.
 STEPS = (

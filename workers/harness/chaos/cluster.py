@@ -23,14 +23,14 @@ from infra.redis_client import reset_redis
 from infra.registry import register, set_role
 from infra.settings import get_settings
 from tasks.offline.training import TrainingConfig, train
-from workers.chaos.services import RedisServer
-from workers.processes import (
+from workers.harness.chaos.services import RedisServer
+from workers.harness.processes import (
     DEMO_ENFORCEMENT,
-    LAUNCHER_ENV,
     WorkerProcess,
     start_workers,
     wait_until_ready,
 )
+from workers.launcher import LAUNCHER_ENV
 
 CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 # Short enough that a trial sees a lost message return, a lost follow-up re-sent and a failed

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from rich.console import Console
 
 from infra.db.session import session_scope
-
-console = Console(stderr=True)
+from workers.cli.common import console
 
 
 @click.group()
@@ -22,9 +20,9 @@ def labels() -> None:
 def labels_export(out: Any) -> None:
     """Write every labelled record as JSONL that `bulkguard train --data` reads: the record the
     model scored, its stage, the label and where it came from."""
-    import orjson  # noqa: PLC0415
+    import orjson
 
-    from tasks.offline.labels_export import export  # noqa: PLC0415 - loaded when run
+    from tasks.offline.labels_export import export
 
     written = 0
     with session_scope() as session:

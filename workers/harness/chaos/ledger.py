@@ -22,7 +22,7 @@ from infra.db.models import (
     OutboxMessage,
 )
 from tasks.scoring.decisions import scored_accounts
-from workers.report import CHUNK
+from workers.harness.report import CHUNK
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 Each trial sends a fresh population of accounts (ids prefixed by the trial), injects its fault
 while that work is in flight, waits until the pipeline settles or the patience runs out, and
-tallies what was lost and doubled (``workers.chaos.ledger``).
+tallies what was lost and doubled (``workers.harness.chaos.ledger``).
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.scoring.snapshot import encode_records
-from workers.chaos.cluster import Cluster
-from workers.chaos.ledger import Tally, tally
-from workers.chaos.plain_client import publish_raw, task_headers
-from workers.chaos.services import refusing_connections
-from workers.report import broker_backlog
+from workers.harness.chaos.cluster import Cluster
+from workers.harness.chaos.ledger import Tally, tally
+from workers.harness.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.services import refusing_connections
+from workers.harness.report import broker_backlog
 
 BATCH = 250
 TASK = ScoreAccounts.TASK

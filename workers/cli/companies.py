@@ -14,6 +14,7 @@ from infra.db.models import Company, CompanyIndicator, EvidenceLink
 from infra.db.session import session_scope
 from tasks.evidence.company_graph import CompanyGraph, GraphError
 from tasks.outcome import Outcome
+from workers.cli.commit import commit_as_operator
 
 
 @click.group()
@@ -112,20 +113,14 @@ def companies_split(
     )
 
 
-def _correct(work: Callable[[Session], Outcome], task_name: str) -> dict[str, Any]:
-    from tasks import outbox
-    from workers.celery_app import app
-
-    try:
-        committed = outbox.commit(app, work, task_name=task_name, task_id=None)
-    except (GraphError, LookupError) as exc:
-        raise click.ClickException(str(exc)) from exc
-    if committed.publish_error is not None:
-        click.echo(
-            f"the broker is unreachable ({committed.publish_error}); the legal re-evaluation "
-            "waits in the outbox and is published by the next outbox sweep"
-        )
-    return committed.outcome.summary
+def _correct(work: Callable[[Session], Outcome], recorded_as: str) -> dict[str, Any]:
+    """An operator's correction of the company graph; legal re-evaluates what it changed."""
+    return commit_as_operator(
+        work,
+        recorded_as=recorded_as,
+        follow_ups="the legal re-evaluation",
+        refused=(GraphError, LookupError),
+    ).summary
 
 
 def _as_json(graph: CompanyGraph) -> dict[str, Any]:

@@ -25,9 +25,9 @@ from infra.settings import get_settings
 from tasks.messages import ScoreAccounts
 from tasks.scoring.decisions import decided_count
 from tasks.scoring.signals import batches_by_stage
-from workers.chaos.cluster import Cluster
-from workers.chaos.services import RedisServer
-from workers.chaos.trials import (
+from workers.harness.chaos.cluster import Cluster
+from workers.harness.chaos.services import RedisServer
+from workers.harness.chaos.trials import (
     BATCH,
     Result,
     Scenario,
@@ -36,7 +36,7 @@ from workers.chaos.trials import (
     run_scenario,
     wait_settled,
 )
-from workers.report import broker_backlog
+from workers.harness.report import broker_backlog
 
 
 @contextlib.contextmanager

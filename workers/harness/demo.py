@@ -35,7 +35,7 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
 from tasks.scoring.signals import batches_by_stage
-from workers.processes import (
+from workers.harness.processes import (
     DEMO_ENFORCEMENT,
     start_flower,
     start_workers,
@@ -43,7 +43,7 @@ from workers.processes import (
     stop_workers,
     wait_until_ready,
 )
-from workers.report import pipeline_counts, wait_until_drained
+from workers.harness.report import pipeline_counts, wait_until_drained
 
 BATCH = 500
 # Scoring is CPU-bound: one child per core, one XGBoost thread each. The other queues do small

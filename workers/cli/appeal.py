@@ -1,0 +1,42 @@
+"""``bulkguard appeal``: a person decides an appeal against an enforcement action."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import click
+
+from workers.cli.commit import commit_as_operator
+from workers.cli.common import neighbour_store
+
+
+@click.command()
+@click.argument("action_id", type=int)
+@click.option("--outcome", type=click.Choice(["uphold", "overturn"]), required=True)
+@click.option("--by", "actor", required=True, help="Who decided (recorded).")
+@click.option("--reason", required=True, help="Why (recorded).")
+def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, reason: str) -> None:
+    """Decide an appeal against an action. An overturn lifts it on the platform, takes a ban
+    out of the neighbourhood rates, withdraws it as evidence (legal re-evaluates) and labels
+    the account not abusive; an uphold is recorded and labelled."""
+    from tasks.enforcement.appeals import AppealError, decide_appeal
+
+    summary = commit_as_operator(
+        lambda session: decide_appeal(
+            session,
+            action_id,
+            outcome=outcome,
+            actor=actor,
+            reason=reason,
+            neighbours=neighbour_store(),
+        ),
+        recorded_as="cli.appeal",
+        refused=(AppealError,),
+    ).summary
+    again = " (already decided so)" if summary["already_decided"] else ""
+    click.echo(
+        f"action {summary['action_id']} of {summary['account_id']}: {outcome}{again}; "
+        f"account {summary['account_status']}"
+    )
+    if summary["companies"]:
+        click.echo(f"companies {summary['companies']} handed to legal for re-evaluation")
