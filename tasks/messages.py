@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, StringConstraints
 
+from tasks.accounts.signals import ScoringRequest
 from tasks.payload import PLAIN_TEXT, Payload
-from tasks.scoring.signals import ScoringRequest
 
 
 class Message(Payload):

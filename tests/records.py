@@ -6,8 +6,8 @@ import copy
 import datetime as dt
 from typing import Any
 
+from tasks.accounts.signals import AccountSignals, DetectionPoint, validate_records
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring.signals import AccountSignals, DetectionPoint, validate_records
 
 T0 = dt.datetime(2020, 1, 10, 12, 0, tzinfo=dt.UTC)
 

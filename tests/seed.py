@@ -15,8 +15,8 @@ from infra.db.models import (
     SignalSnapshot,
 )
 from infra.db.session import session_scope
+from tasks.accounts.signals import AccountSignals, parse_record
 from tasks.evidence.on_platform import Ban, record_bans
-from tasks.scoring.signals import AccountSignals, parse_record
 from tests.records import record
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)

@@ -55,22 +55,22 @@ from infra.local_redis import ensure_redis
 from infra.redis_client import get_counters_redis, get_redis, reset_redis
 from infra.registry import read_card, register, set_role
 from infra.settings import get_settings
-from tasks.messages import ScoreAccounts
-from tasks.offline.simulate_accounts import simulate
-from tasks.offline.training import TrainingConfig, train
-from tasks.scoring.decisions import decided_count, latest_batch_id
-from tasks.scoring.features import FEATURES, feature_matrix
-from tasks.scoring.neighbourhoods import redis_store
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.score_batch import score_batch
-from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import (
+from tasks.accounts.signals import (
     AccountSignals,
     DetectionPoint,
     StagedAccount,
     parse_record,
 )
+from tasks.messages import ScoreAccounts
+from tasks.neighbourhoods import redis_store
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.decisions import decided_count, latest_batch_id
+from tasks.scoring.features import FEATURES, feature_matrix
+from tasks.scoring.score_batch import score_batch
+from tasks.scoring.serving import current_scorers
 from workers.celery_app import make_app
 from workers.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 

@@ -38,7 +38,7 @@ def _commit(work: Callable[[Session], Outcome], name: str) -> dict[str, Any]:
 
 def _neighbours() -> Any:
     from infra.redis_client import get_counters_redis
-    from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
+    from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 
     return RedisNeighbourStore(get_counters_redis())
 

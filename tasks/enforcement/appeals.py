@@ -27,8 +27,8 @@ from infra.db.models import (
 from tasks.enforcement import labels
 from tasks.enforcement.enforce import audit, end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
 
 AppealOutcome = Literal["uphold", "overturn"]
 # What an appeal can be made against: an action the platform carried out.

@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_new
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from tasks.accounts.signals import AccountSignals
 from tasks.enforcement.policy import account_status_after
 from tasks.evidence import on_platform
 from tasks.messages import DeliverActions, FollowUp, LinkEvidence
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import AccountSignals
 from tasks.scoring.snapshot import records_at
 
 IN_FORCE = ("ban", "restrict")

@@ -28,9 +28,9 @@ from tasks.messages import (
     ExpireActions,
     ReleaseActions,
 )
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.serving import scorer_for
 
 log = logging.getLogger(__name__)

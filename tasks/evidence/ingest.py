@@ -15,6 +15,7 @@ from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_v
 from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
+from tasks.accounts.signals import CLOCK_SKEW_SECONDS
 from tasks.evidence import store
 from tasks.evidence.analysis import Analysis, analyze
 from tasks.evidence.documents import preserve
@@ -22,7 +23,6 @@ from tasks.evidence.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error
-from tasks.scoring.signals import CLOCK_SKEW_SECONDS
 
 EXCERPT_CHARS = 600
 # Larger documents are refused whole (a dead letter with the reason): at up to 4 bytes a

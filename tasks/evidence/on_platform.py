@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from tasks.accounts.signals import AccountSignals
 from tasks.evidence import store
 from tasks.evidence.indicators import email_domain, registered_domain
 from tasks.evidence.shared_domains import is_shared
-from tasks.scoring.signals import AccountSignals
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tasks.accounts.signals import DetectionPoint, StagedAccount, parse_record
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.labelled import LabelledRecord
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME
 from tasks.scoring.features import feature_matrix
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record
 
 REPLAY_CHUNK = 500
 # Share of abusive accounts the previous enforcement caught, which is what neighbourhood ban

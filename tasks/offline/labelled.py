@@ -20,7 +20,7 @@ import orjson
 from msgspec import Meta
 from msgspec.structs import force_setattr
 
-from tasks.scoring.signals import RecordError, StagedAccount, parse_record
+from tasks.accounts.signals import RecordError, StagedAccount, parse_record
 
 LabelSource = Literal["appeal", "review", "report", "manual", "other"]
 

@@ -14,10 +14,10 @@ from typing import Any
 
 import orjson
 
+from tasks.accounts.signals import RecordError, StagedAccount, parse_record
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.batch import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import RecordError, StagedAccount, parse_record
 
 BATCH = 1000
 

@@ -13,6 +13,7 @@ import numpy.typing as npt
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from tasks.accounts.signals import DetectionPoint
 from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
 from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
@@ -26,7 +27,6 @@ from tasks.offline.thresholds import (
 )
 from tasks.scoring import drift
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES
-from tasks.scoring.signals import DetectionPoint
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
+from tasks.accounts.signals import ScoringRequest, validate_records
 from tasks.messages import ApplyEnforcement, FollowUp
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.batch import score_records
 from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import ScoringRequest, validate_records
 from tasks.scoring.snapshot import encode_records, store_batch
 
 # The models that serve, active and shadow; asked only once a batch has records to score.

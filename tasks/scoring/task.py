@@ -6,9 +6,9 @@ import functools
 
 from infra.redis_client import get_counters_redis
 from tasks.messages import ScoreAccounts
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.serving import current_scorers
 

@@ -29,10 +29,10 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.enforcement.policy import parse
 from tasks.enforcement.policy_file import DEFAULT_POLICY
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tests.integration.waiting import count
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts

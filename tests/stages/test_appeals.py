@@ -22,13 +22,13 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.sinks import JsonlSink
+from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions, owed_lifts
 from tasks.enforcement.enforce import scored_records
 from tasks.messages import DeliverActions
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint
 from tests.records import messaging_accounts
 from tests.seed import account_status, enforced
 from tests.stages.test_enforcement_body import apply, scored

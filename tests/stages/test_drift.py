@@ -12,14 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import DriftCheck, ModelVersion, SignalSnapshot, utcnow
+from tasks.accounts.signals import DetectionPoint
 from tasks.messages import ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.simulate_accounts import simulate
 from tasks.scoring import drift
 from tasks.scoring.drift_check import check_drift
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 
 
 def activate(session: Session, model_dir: Path) -> None:

@@ -23,6 +23,7 @@ from infra.db.models import (
     Score,
 )
 from infra.sinks import JsonlSink
+from tasks.accounts.signals import AccountSignals, DetectionPoint
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.breaker import BreakerLimits
 from tasks.enforcement.deliver import deliver_actions
@@ -30,11 +31,10 @@ from tasks.enforcement.policy import Mode, Policy, Restrictions, Rule
 from tasks.enforcement.release import ReleaseDelay
 from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import feature_rows
 from tests.records import messaging_accounts
 

@@ -23,10 +23,10 @@ from infra import dead_letters
 from infra.db.models import DeadLetter
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.decisions import decided_count
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.snapshot import compress_records, decompress_records, encode_records
 from tests.records import messaging_accounts

@@ -11,13 +11,13 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction
 from infra.registry import read_card
+from tasks.accounts.signals import parse_record
 from tasks.enforcement.appeals import decide_appeal
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.labelled import LabelledRecord, read_labelled
 from tasks.offline.labels_export import export
 from tasks.offline.training import TrainingConfig, train_on_file
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import parse_record
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply, scored
 from tests.stages.test_reviews_and_expiry import decide, reviews

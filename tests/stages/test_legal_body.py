@@ -32,8 +32,8 @@ from tasks.legal.evaluate import evaluate_company
 from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
 from tasks.legal.send import send_notice
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tests.seed import banned_profile
 
 POLICY = load_policy("2019-12-07.2")

@@ -13,9 +13,9 @@ from infra.db.models import Account, AuditEvent, EnforcementAction, Evidence, La
 from tasks.enforcement.expiry import expire
 from tasks.enforcement.reviews import ReviewError, decide_review, next_case
 from tasks.messages import DeliverActions, LinkEvidence
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import NOW, PLAIN, RecordingNeighbours, apply, scored
 

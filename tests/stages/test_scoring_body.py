@@ -12,14 +12,14 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
 from infra.registry import read_card
+from tasks.accounts.signals import DetectionPoint
 from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring import snapshot
 from tasks.scoring.decisions import decisions_at, decisions_of
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 from tasks.scoring.snapshot import feature_rows, records_at
 from tests.records import messaging_accounts, messaging_block, record
 

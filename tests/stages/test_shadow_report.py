@@ -13,13 +13,13 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.shadow_report import compare
 from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.decisions import decisions_of, scored_accounts
 from tasks.scoring.model import Scorer, StageThresholds
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply
 from workers.cli import main

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from infra.db.models import Account
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.decisions import decided_count
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
-from tasks.scoring.signals import DetectionPoint, validate_records
 from workers.bench import (
     STEPS,
     cpu_per_account,

@@ -10,12 +10,12 @@ import numpy.typing as npt
 import pytest
 import redis
 
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.offline.dataset import REPLAY_CHUNK, build_dataset
 from tasks.scoring.features import FEATURES, feature_matrix
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import DetectionPoint, validate_records
 from tests.records import simulated_at
 
 

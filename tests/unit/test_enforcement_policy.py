@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.enforcement.policy import (
     Candidate,
     PlannedAction,
@@ -20,7 +21,6 @@ from tasks.enforcement.policy import (
     signals_of,
 )
 from tasks.enforcement.policy_file import DEFAULT_POLICY, PolicyFile
-from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
 from tests.records import record
 
 SHIPPED = parse(DEFAULT_POLICY.read_text(), "shipped")

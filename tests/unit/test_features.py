@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 import pytest
 
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.offline.dataset import build_dataset
 from tasks.scoring.batch import score_records
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
-from tasks.scoring.signals import DetectionPoint, validate_records
 from tests.records import T0, feedback_block, messaging_block, parse, record, simulated_at
 
 MESSAGING_FEATURES = (

@@ -10,11 +10,11 @@ import pytest
 import xgboost as xgb
 
 from infra.registry import read_card
+from tasks.accounts.signals import DetectionPoint, StagedAccount, parse_record
 from tasks.offline.dataset import build_dataset
 from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.features import FEATURES
 from tasks.scoring.model import TOP_REASONS, Scorer, StageThresholds
-from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record
 
 
 @pytest.fixture(scope="module")

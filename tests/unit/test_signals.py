@@ -13,9 +13,9 @@ from msgspec import inspect
 from msgspec.structs import fields
 from pydantic import ValidationError
 
-from tasks.scoring import record_errors
-from tasks.scoring.record_errors import MAX_REASON
-from tasks.scoring.signals import (
+from tasks.accounts import record_errors
+from tasks.accounts.record_errors import MAX_REASON
+from tasks.accounts.signals import (
     TEXT_FIELDS,
     AccountSignals,
     DetectionPoint,

@@ -22,9 +22,9 @@ from celery import Celery
 
 from infra.db.models import utcnow
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.scoring.snapshot import encode_records
 from workers.chaos.cluster import Cluster
 from workers.chaos.ledger import Tally, tally

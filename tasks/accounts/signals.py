@@ -25,8 +25,8 @@ import msgspec
 from msgspec import Meta
 from pydantic import Field
 
+from tasks.accounts import record_errors
 from tasks.payload import Payload, text_problem
-from tasks.scoring import record_errors
 
 
 class DetectionPoint(StrEnum):
