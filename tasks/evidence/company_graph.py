@@ -34,7 +34,7 @@ from infra.db.models import (
 )
 from tasks.evidence.indicators import normalize_company_name, registered_domain
 from tasks.evidence.shared_domains import is_shared
-from tasks.legal import notices
+from tasks.legal import notice_status
 
 Key = tuple[str, str]  # (kind, value): ("domain", "acme.sk"), ("phone", "+4219...")
 KEY_KINDS = ("domain", "email", "phone")
@@ -466,10 +466,10 @@ def _withdraw_drafts(session: Session, company_id: int, why: str, actor: str) ->
     drafts = list(
         session.scalars(
             select(LegalNotice).where(
-                LegalNotice.company_id == company_id, LegalNotice.status.in_(notices.OPEN)
+                LegalNotice.company_id == company_id, LegalNotice.status.in_(notice_status.OPEN)
             )
         )
     )
     for notice in drafts:
-        notices.move(session, notice, "withdrawn", why, actor=actor)
+        notice_status.move(session, notice, "withdrawn", why, actor=actor)
     return [n.id for n in drafts]

@@ -16,7 +16,7 @@ from collections.abc import Set
 from sqlalchemy.orm import Session
 
 from infra.db.models import LegalNotice, utcnow
-from tasks.legal import notices
+from tasks.legal import notice_status
 from tasks.messages import FollowUp, SendNotice
 from tasks.outcome import Outcome
 
@@ -47,7 +47,7 @@ def approve(
     notice.approved_at = utcnow()
     notice.approved_revision = notice.revision
     notice.approved_sha256 = notice.body_sha256
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "approved",
@@ -91,8 +91,8 @@ def _close(
     if not reason.strip():
         raise ApprovalError(f"say why the notice is {to}, for the record")
     try:
-        notices.move(session, notice, to, reason, actor=actor)
-    except notices.NoticeStateError as exc:
+        notice_status.move(session, notice, to, reason, actor=actor)
+    except notice_status.NoticeStateError as exc:
         raise ApprovalError(str(exc)) from exc
     return Outcome({"notice_id": notice.id, "status": notice.status})
 

@@ -20,7 +20,7 @@ from infra.db.inserts import insert_ignore
 from infra.db.models import CompanyIndicator, Delivery, LegalNotice, utcnow
 from infra.mail import MailDeferredError, Mailer, MailRefusedError
 from tasks.errors import TransientError
-from tasks.legal import history, notices
+from tasks.legal import history, notice_status
 from tasks.legal.approvals import ApprovalError
 from tasks.legal.policy import load_policy
 from tasks.messages import SendNotice
@@ -80,7 +80,7 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
     )
     days = load_policy(notice.policy_version).response_days
     notice.respond_by = notice.sent_at + dt.timedelta(days=days)
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "sent",
@@ -97,7 +97,7 @@ def _check_approved(notice: LegalNotice) -> None:
         raise ApprovalError(
             f"legal notice {notice.reference} is {notice.status}: only approved notices are sent"
         )
-    text_hash = notices.digest(notice.body)
+    text_hash = notice_status.digest(notice.body)
     if (
         notice.approved_revision != notice.revision
         or notice.approved_sha256 != text_hash

@@ -16,7 +16,7 @@ import orjson
 
 from tasks.accounts.signals import RecordError, StagedAccount, parse_record
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
 
 BATCH = 1000

@@ -25,7 +25,7 @@ from tasks.offline.thresholds import (
     band_volumes,
     choose_bands,
 )
-from tasks.scoring import drift
+from tasks.scoring import stability
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES
 
 
@@ -144,7 +144,9 @@ def write_model(
             "populations": _population_rates(data, scores, test_idx, thresholds, budget),
         },
         # What the model learned on, for the drift check to compare live traffic with.
-        "reference": drift.reference(data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages),
+        "reference": stability.reference(
+            data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages
+        ),
     }
     write_card(out, card, data.true_labels[test_idx], test_scores)
     return out

@@ -17,7 +17,7 @@ from tasks.accounts.signals import ScoringRequest, validate_records
 from tasks.messages import ApplyEnforcement, FollowUp
 from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.snapshot import encode_records, store_batch

@@ -31,8 +31,8 @@ from infra.db.inserts import insert_ignore, prepare_insert_ignore
 from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
 from tasks.accounts.phones import number_info, phone_block
 from tasks.accounts.signals import AccountSignals, RecordError, parse_record
-from tasks.scoring.batch import ScoredBatch
 from tasks.scoring.decisions import BATCH_COLUMNS, INDEX_COLUMNS, batch_row
+from tasks.scoring.inference import ScoredBatch
 from tasks.scoring.model import ACTIONED
 
 _ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")

@@ -13,8 +13,8 @@ from tasks.accounts.signals import DetectionPoint, validate_records
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.offline.dataset import build_dataset
-from tasks.scoring.batch import score_records
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
 from tests.records import T0, feedback_block, messaging_block, parse, record, simulated_at
 

@@ -9,7 +9,7 @@ import pytest
 
 from tasks.accounts.signals import DetectionPoint
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
 from tests.records import T0, messaging_block, parse, record
 

@@ -21,7 +21,7 @@ from tasks.offline.thresholds import (
     threshold_for_share,
 )
 from tasks.offline.training import TrainingConfig, train
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
 from tests.records import T0, messaging_block, parse, record
 
