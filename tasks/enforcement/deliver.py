@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session, aliased
 
 from infra import deliveries
 from infra.db.models import Account, Delivery, EnforcementAction, utcnow
-from infra.sinks import Sink
+from infra.sink_contract import Sink
 from tasks.messages import DeliverActions, FollowUp
 from tasks.outcome import Outcome
 
