@@ -131,6 +131,21 @@ class EvaluateCompany(Message):
     company_id: int = Field(ge=1)
 
 
+class WithdrawDrafts(Message):
+    """A company changed shape (merged into another, or keys split off): its notices that were
+    open then are withdrawn, and the company it is now is evaluated afresh."""
+
+    TASK = "legal.withdraw_drafts"
+    QUEUE = "legal"
+
+    company_id: int = Field(ge=1)
+    notice_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    # "merged": into ``other_id``; "split": keys split off to the new company ``other_id``.
+    change: Literal["merged", "split"]
+    other_id: int = Field(ge=1)
+    actor: Annotated[str, StringConstraints(max_length=64), PLAIN_TEXT]
+
+
 class SendNotice(Message):
     TASK = "legal.send"
     QUEUE = "legal"
@@ -169,6 +184,7 @@ MESSAGES: tuple[type[Message], ...] = (
     IngestEvidence,
     LinkEvidence,
     EvaluateCompany,
+    WithdrawDrafts,
     SendNotice,
     Escalate,
     SweepOutbox,

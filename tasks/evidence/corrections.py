@@ -1,5 +1,6 @@
 """An operator's corrections to the company graph, as units of work: the change, its audit
-record (``company_graph``) and a fresh legal evaluation of every company it reshaped."""
+record (``company_graph``) and a fresh legal evaluation of every company it reshaped, after the
+withdrawal of the notices to it that were open (``legal.withdraw_drafts``)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,13 @@ def merge_companies(
     if not reason.strip():
         raise GraphError("a merge needs a reason, for the record")
     kept = company_graph.live_company(session, survivor).id
+    withdrawals: list[FollowUp] = []
     for other in others:
-        company_graph.merge(session, kept, other, actor=actor, reason=reason)
-    return Outcome({"company_id": kept, "merged": list(others)}, follow_ups=_evaluate([kept]))
+        withdrawals += company_graph.merge(session, kept, other, actor=actor, reason=reason)
+    return Outcome(
+        {"company_id": kept, "merged": list(others)},
+        follow_ups=withdrawals + _evaluate([kept]),
+    )
 
 
 def split_company(
@@ -38,10 +43,14 @@ def split_company(
     """Move ``keys`` of ``company_id`` to a new company kept apart from it."""
     if not reason.strip():
         raise GraphError("a split needs a reason, for the record")
-    new = company_graph.split(session, company_id, keys, actor=actor, reason=reason, name=name)
+    new, withdrawal = company_graph.split(
+        session, company_id, keys, actor=actor, reason=reason, name=name
+    )
+    # Withdrawing the old company's open notices evaluates it afresh, in that order: an
+    # evaluation of its own could otherwise revise a notice about to be withdrawn.
     return Outcome(
         {"company_id": company_id, "new_company_id": new.id},
-        follow_ups=_evaluate([company_id, new.id]),
+        follow_ups=withdrawal + _evaluate([new.id] if withdrawal else [company_id, new.id]),
     )
 
 

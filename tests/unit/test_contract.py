@@ -25,6 +25,7 @@ EXPECTED = {
     "evidence.ingest": "evidence",
     "evidence.link": "evidence",
     "legal.evaluate": "legal",
+    "legal.withdraw_drafts": "legal",
     "legal.send": "legal",
     "legal.escalate": "legal",
     "maintenance.sweep_outbox": "maintenance",
