@@ -121,6 +121,16 @@ class LinkEvidence(Message):
     evidence_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
 
 
+class RecordBanEvidence(Message):
+    """Bans put in force whose accounts carry a business profile: the evidence stage makes each
+    on-platform evidence and links it to companies (``tasks.evidence.on_platform``)."""
+
+    TASK = "evidence.record_bans"
+    QUEUE = "evidence"
+
+    action_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
+
+
 # -- legal (internal and beat)
 
 
@@ -183,6 +193,7 @@ MESSAGES: tuple[type[Message], ...] = (
     ReleaseActions,
     IngestEvidence,
     LinkEvidence,
+    RecordBanEvidence,
     EvaluateCompany,
     WithdrawDrafts,
     SendNotice,

@@ -30,7 +30,14 @@ from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.policy import Mode, Policy, Restrictions, Rule
 from tasks.enforcement.release import ReleaseDelay
 from tasks.enforcement.safeguards import Safeguards
-from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
+from tasks.evidence.on_platform import record_ban_evidence
+from tasks.messages import (
+    ApplyEnforcement,
+    DeliverActions,
+    EvaluateCompany,
+    RecordBanEvidence,
+    ScoreAccounts,
+)
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
@@ -233,16 +240,22 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
     assert outcome.rejected == []
 
     key = f"{batch.request.snapshot_id}:{scorer.version}"
-    deliver, link = outcome.follow_ups
+    deliver, bans_made = outcome.follow_ups
     assert isinstance(deliver.message, DeliverActions)
     assert deliver.dedupe_key == f"enforcement.deliver:snapshot:{key}"
     assert sorted(deliver.message.action_ids) == in_force
-    assert isinstance(link.message, LinkEvidence)
-    assert link.dedupe_key == f"evidence.link:snapshot:{key}"
+    assert isinstance(bans_made.message, RecordBanEvidence)
+    assert bans_made.dedupe_key == f"evidence.record_bans:snapshot:{key}"
+    assert bans_made.message.action_ids == sorted(a.id for a in with_business)
 
+    # The evidence stage makes them evidence once this commits, as the pipeline runs it.
+    assert count(session, Evidence) == 0
+    recorded = record_ban_evidence(session, bans_made.message)
     evidence = session.scalars(select(Evidence).order_by(Evidence.id)).all()
-    assert link.message.evidence_ids == [e.id for e in evidence]
+    assert recorded.summary["evidence"] == len(evidence) == len(with_business)
     assert {e.account_id for e in evidence} == {a.account_id for a in with_business}
+    assert {e.action_id for e in evidence} == set(bans_made.message.action_ids)
+    assert all(isinstance(f.message, EvaluateCompany) for f in recorded.follow_ups)
     for item in evidence:
         raw = batch.record(item.account_id or "")
         business = raw["business"]

@@ -24,6 +24,7 @@ EXPECTED = {
     "enforcement.release": "enforcement",
     "evidence.ingest": "evidence",
     "evidence.link": "evidence",
+    "evidence.record_bans": "evidence",
     "legal.evaluate": "legal",
     "legal.withdraw_drafts": "legal",
     "legal.send": "legal",
