@@ -39,6 +39,7 @@ def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
             after=dt.timedelta(seconds=settings.outbox_redeliver_seconds),
             max_publications=settings.outbox_max_publications,
         ),
+        now=utcnow(),
     )
     outcome = owed_lifts(run.session)
     outcome.summary.update(

@@ -164,6 +164,7 @@ def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, r
                 actor=actor,
                 reason=reason,
                 neighbours=_neighbours(),
+                now=utcnow(),
             ),
             "cli.appeal",
         )

@@ -67,6 +67,7 @@ def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
         request,
         sink=platform_sink(settings),
         max_attempts=settings.delivery_max_attempts,
+        now=utcnow(),
     )
 
 
@@ -81,6 +82,7 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
             actor=request.decided_by,
             reason=request.reason,
             neighbours=RedisNeighbourStore(get_counters_redis()),
+            now=utcnow(),
         )
         return _logged(run, decided, "appeal", request.action_id)
     except AppealError as exc:

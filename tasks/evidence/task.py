@@ -4,6 +4,7 @@ their bodies."""
 
 from __future__ import annotations
 
+from infra.db.models import utcnow
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.evidence.on_platform import record_ban_evidence
@@ -14,7 +15,7 @@ from tasks.pipeline import TaskRun, pipeline_task
 
 @pipeline_task(IngestEvidence, soft_time_limit=120, time_limit=150)
 def ingest(run: TaskRun, request: IngestEvidence) -> Outcome:
-    return ingest_documents(run.session, request)
+    return ingest_documents(run.session, request, now=utcnow())
 
 
 @pipeline_task(LinkEvidence, soft_time_limit=120, time_limit=150)

@@ -72,6 +72,7 @@ def _escalate(session: Session, notice: LegalNotice, now: dt.datetime) -> LegalN
         Standing(after, standing.cited),
         evaluation_id=evaluation.id,
         note=f"drafted: escalation of {notice.reference}",
+        now=now,
         kind="escalation",
         previous=notice,
     )

@@ -9,6 +9,7 @@ revision, which needs its own approval: an approver never signs a text they did 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -27,7 +28,6 @@ from infra.db.models import (
     EvidenceLink,
     LegalEvaluation,
     LegalNotice,
-    utcnow,
 )
 from tasks.evidence.company_graph import keys_of, live_company
 from tasks.evidence.indicators import host_parts, normalize_company_name
@@ -53,7 +53,10 @@ class Standing:
     cited: dict[int, CitedEvidence]
 
 
-def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Policy) -> Outcome:
+def evaluate_company(
+    session: Session, request: EvaluateCompany, *, policy: Policy, now: dt.datetime
+) -> Outcome:
+    """Evaluate the company at ``now``: its notice drafted, revised or withdrawn to match."""
     # A company merged into another since the request was made is evaluated as that one; its
     # row lock keeps two evaluations of one company from drafting two notices.
     company = live_company(session, request.company_id)
@@ -89,6 +92,7 @@ def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Poli
             standing,
             evaluation_id=evaluation.id,
             note=f"drafted: {verdict.reason}",
+            now=now,
         )
     else:
         body = _render(session, company, notice, policy=policy, verdict=verdict, standing=standing)
@@ -251,12 +255,12 @@ def draft_notice(
     *,
     evaluation_id: int,
     note: str,
+    now: dt.datetime,
     kind: str = "notice",
     previous: LegalNotice | None = None,
 ) -> LegalNotice:
-    """A new notice with its own reference and its first revision, submitted for review; an
-    escalation follows ``previous`` in its language."""
-    now = utcnow()
+    """A new notice with its own reference (of ``now``'s year) and its first revision,
+    submitted for review; an escalation follows ``previous`` in its language."""
     notice = LegalNotice(
         # A placeholder until the row has its id, from which the reference is made.
         reference=uuid.uuid4().hex[:32],

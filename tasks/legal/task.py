@@ -23,21 +23,25 @@ from tasks.pipeline import TaskRun, pipeline_task
 @pipeline_task(EvaluateCompany, soft_time_limit=60, time_limit=90)
 def evaluate(run: TaskRun, request: EvaluateCompany) -> Outcome:
     policy = load_policy(get_settings().policy_version)
-    return evaluate_company(run.session, request, policy=policy)
+    return evaluate_company(run.session, request, policy=policy, now=utcnow())
 
 
 @pipeline_task(WithdrawDrafts, soft_time_limit=60, time_limit=90)
 def withdraw(run: TaskRun, request: WithdrawDrafts) -> Outcome:
     """Notices to a company that was merged or split are withdrawn; it is evaluated afresh."""
     policy = load_policy(get_settings().policy_version)
-    return withdraw_drafts(run.session, request, policy=policy)
+    return withdraw_drafts(run.session, request, policy=policy, now=utcnow())
 
 
 @pipeline_task(SendNotice, soft_time_limit=90, time_limit=120)
 def send(run: TaskRun, request: SendNotice) -> Outcome:
     settings = get_settings()
     return send_notice(
-        run.session, request, mailer=mailer_from(settings), sender=settings.notice_sender
+        run.session,
+        request,
+        mailer=mailer_from(settings),
+        sender=settings.notice_sender,
+        now=utcnow(),
     )
 
 

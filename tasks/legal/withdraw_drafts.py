@@ -10,6 +10,8 @@ evaluation before the withdrawal would revise a notice about to be withdrawn.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -22,7 +24,10 @@ from tasks.messages import EvaluateCompany, WithdrawDrafts
 from tasks.outcome import Outcome
 
 
-def withdraw_drafts(session: Session, request: WithdrawDrafts, *, policy: Policy) -> Outcome:
+def withdraw_drafts(
+    session: Session, request: WithdrawDrafts, *, policy: Policy, now: dt.datetime
+) -> Outcome:
+    """Withdraw ``request``'s notices still open, then evaluate the company at ``now``."""
     why = (
         f"company merged into {request.other_id}"
         if request.change == "merged"
@@ -45,7 +50,7 @@ def withdraw_drafts(session: Session, request: WithdrawDrafts, *, policy: Policy
     for notice in notices:
         notice_status.move(session, notice, "withdrawn", why, actor=request.actor)
     evaluated = evaluate_company(
-        session, EvaluateCompany(company_id=request.company_id), policy=policy
+        session, EvaluateCompany(company_id=request.company_id), policy=policy, now=now
     )
     return Outcome(
         {

@@ -7,6 +7,7 @@ served. Earlier enforcement is replayed too: a share of the abusers are banned a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -91,12 +92,13 @@ def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
     """Simulated records (each with its ``truth``), replayed in time order. Earlier enforcement
     caught a share of the abusers past registration: what neighbourhood ban rates are made of."""
     rng = np.random.default_rng([seed, 3])
+    now = dt.datetime.now(dt.UTC)  # records observed later than they are read are refused
 
     def rows() -> Iterator[Row]:
         for raw in records:
             population = raw["truth"]["population"]
             yield Row(
-                parse_record(raw, StagedAccount),
+                parse_record(raw, StagedAccount, now=now),
                 label=int(raw["truth"]["label"]),
                 true_label=int(POPULATION_BY_NAME[population].abusive),
                 population=population,

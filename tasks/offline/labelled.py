@@ -96,11 +96,12 @@ def read_labelled(path: Path) -> LabelledFile:
 def parse_lines(lines: Iterable[bytes]) -> LabelledFile:
     records: list[LabelledRecord] = []
     errors: list[LineError] = []
+    now = dt.datetime.now(dt.UTC)  # records observed later than the file is read are refused
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(parse_record(orjson.loads(line), LabelledRecord))
+            records.append(parse_record(orjson.loads(line), LabelledRecord, now=now))
         except orjson.JSONDecodeError as exc:
             errors.append(LineError(number, f"not JSON: {exc}"))
         except RecordError as exc:

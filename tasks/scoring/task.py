@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from infra.db.models import utcnow
 from infra.redis_client import get_counters_redis
 from tasks.messages import ScoreAccounts
 from tasks.neighbourhoods.redis_store import RedisNeighbourStore
@@ -21,4 +22,5 @@ def score_accounts(run: TaskRun, request: ScoreAccounts) -> Outcome:
         serving=functools.partial(current_scorers, run.session),
         neighbours=RedisNeighbourStore(get_counters_redis()),
         task_id=run.task_id,
+        now=utcnow(),
     )

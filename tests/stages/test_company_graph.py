@@ -16,6 +16,7 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
     NoticeEvent,
+    utcnow,
 )
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import GraphError
@@ -44,7 +45,9 @@ def linked(session: Session, *documents: Any) -> list[int]:
     """Ingest and link ``documents`` one batch each, in order; their evidence ids."""
     ids = []
     for doc in documents:
-        (follow_up,) = ingest_documents(session, IngestEvidence(documents=[doc])).follow_ups
+        (follow_up,) = ingest_documents(
+            session, IngestEvidence(documents=[doc]), now=utcnow()
+        ).follow_ups
         assert isinstance(follow_up.message, LinkEvidence)
         link_evidence(session, follow_up.message)
         ids += follow_up.message.evidence_ids
@@ -100,9 +103,13 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     older, younger = owner(session, first), owner(session, second)
     assert older < younger
     for company_id in (older, younger):
-        evaluate_company(session, EvaluateCompany(company_id=company_id), policy=POLICY)
+        evaluate_company(
+            session, EvaluateCompany(company_id=company_id), policy=POLICY, now=utcnow()
+        )
     bridging = page("https://alpha-send.com/partners", "Also at beta-blast.com, +44 7911 200002.")
-    (ingested,) = ingest_documents(session, IngestEvidence(documents=[bridging])).follow_ups
+    (ingested,) = ingest_documents(
+        session, IngestEvidence(documents=[bridging]), now=utcnow()
+    ).follow_ups
     assert isinstance(ingested.message, LinkEvidence)
     (bridge,) = ingested.message.evidence_ids
     merging = link_evidence(session, ingested.message)
@@ -115,11 +122,13 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     (withdrawal,) = [f.message for f in merging.follow_ups if isinstance(f.message, WithdrawDrafts)]
     assert (withdrawal.company_id, withdrawal.notice_ids) == (younger, [draft.id])
     assert (withdrawal.change, withdrawal.other_id) == ("merged", older)
-    withdrawn = withdraw_drafts(session, withdrawal, policy=POLICY)
+    withdrawn = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
     assert withdrawn.summary["withdrawn"] == [draft.reference]
     # Delivered again, it withdraws nothing more.
-    assert withdraw_drafts(session, withdrawal, policy=POLICY).summary["withdrawn"] == []
+    assert (
+        withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow()).summary["withdrawn"] == []
+    )
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.entity == "company").order_by(AuditEvent.id)
     ).all()
@@ -128,7 +137,9 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
         (younger, "merged", "evidence.link"),
     ]
     # A late evaluation of the absorbed company evaluates the one it became.
-    outcome = evaluate_company(session, EvaluateCompany(company_id=younger), policy=POLICY)
+    outcome = evaluate_company(
+        session, EvaluateCompany(company_id=younger), policy=POLICY, now=utcnow()
+    )
     assert outcome.summary["company_id"] == older
 
 
@@ -261,7 +272,7 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Sessi
         page("https://beta-blast.com/", "Call +44 7911 100001. Or sales@beta-blast.com"),
     )
     (company,) = live(session)
-    evaluate_company(session, EvaluateCompany(company_id=company.id), policy=POLICY)
+    evaluate_company(session, EvaluateCompany(company_id=company.id), policy=POLICY, now=utcnow())
     draft = session.scalars(select(LegalNotice).where(LegalNotice.company_id == company.id)).one()
 
     split = split_company(
@@ -270,6 +281,7 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Sessi
         [("domain", "beta-blast.com"), ("email", "sales@beta-blast.com")],
         actor="counsel@example.com",
         reason="a reseller quoting the other's number",
+        now=utcnow(),
     )
     new = split.summary["new_company_id"]
     # The withdrawal evaluates the company afterwards: no evaluation of its own races it.
@@ -284,7 +296,7 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Sessi
     assert evaluation == EvaluateCompany(company_id=new)
     assert draft.status != "withdrawn"  # not by the evidence stage
 
-    outcome = withdraw_drafts(session, withdrawal, policy=POLICY)
+    outcome = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
     assert outcome.summary["evaluated"]["company_id"] == company.id
     event = session.scalars(

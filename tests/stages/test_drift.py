@@ -40,6 +40,7 @@ def score_messaging(session: Session, scorer: Scorer, *, drift_level: float, see
         serving=lambda: (scorer, None),
         neighbours=MemoryNeighbourStore(),
         task_id=f"drift-{seed}",
+        now=utcnow(),
     )
 
 

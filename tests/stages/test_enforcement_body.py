@@ -21,6 +21,7 @@ from infra.db.models import (
     EnforcementAction,
     Evidence,
     Score,
+    utcnow,
 )
 from infra.sinks import JsonlSink
 from tasks.accounts.signals import AccountSignals, DetectionPoint
@@ -103,6 +104,7 @@ def scored(session: Session, scorer: Scorer, accounts: list[dict[str, Any]]) -> 
         serving=lambda: (scorer, None),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
     (follow_up,) = outcome.follow_ups
     request = follow_up.message
@@ -427,7 +429,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
     request = DeliverActions(action_ids=[*request.action_ids, review.id])
     sink = JsonlSink(tmp_path / "platform" / "actions.jsonl")
 
-    first = deliver_actions(session, request, sink=sink, max_attempts=8)
+    first = deliver_actions(session, request, sink=sink, max_attempts=8, now=utcnow())
 
     expected = [a for a in made if a.status == "active"]
     assert expected
@@ -462,7 +464,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
         }
         assert dt.datetime.fromisoformat(item["issued_at"]).tzinfo is not None
 
-    second = deliver_actions(session, request, sink=sink, max_attempts=8)
+    second = deliver_actions(session, request, sink=sink, max_attempts=8, now=utcnow())
 
     assert second.summary == {"recorded": 0}
     assert second.after_commit == []

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
 from infra.registry import read_card
 from tasks.accounts.signals import DetectionPoint
 from tasks.messages import ApplyEnforcement, ScoreAccounts
@@ -33,6 +33,7 @@ def run(
         serving=lambda: (scorer, shadow),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
 
 
@@ -173,6 +174,7 @@ def test_a_batch_without_valid_records_needs_no_model(session: Session) -> None:
         serving=no_model,
         neighbours=MemoryNeighbourStore(),
         task_id=None,
+        now=utcnow(),
     )
     assert outcome.summary == {"scored": 0, "rejected": 1}
     assert outcome.follow_ups == []

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import EnforcementAction
+from infra.db.models import EnforcementAction, utcnow
 from infra.db.session import session_scope
 from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.shadow_report import compare
@@ -47,6 +47,7 @@ def score_with_shadow(session: Session, scorer: Scorer, shadow: Scorer) -> int:
         serving=lambda: (scorer, shadow),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
     request = outcome.follow_ups[0].message
     assert isinstance(request, ApplyEnforcement)

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from infra.db.models import utcnow
 from tasks.accounts.signals import DetectionPoint, validate_records
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
@@ -217,7 +218,7 @@ def test_an_account_counts_in_its_own_neighbourhood() -> None:
 def test_scored_batch_uses_the_training_rows(scorer: Scorer) -> None:
     raw = simulated_at(DetectionPoint.MESSAGING, 300, seed=13)
     data = build_dataset(raw, seed=13)
-    valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw)
+    valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw, now=utcnow())
     assert rejected == []
     batch = score_records(
         DetectionPoint.MESSAGING, valid, scorer, None, MemoryNeighbourStore(), explain=True
