@@ -28,7 +28,7 @@ from infra import dead_letters
 from infra.db.inserts import insert_ignore
 from infra.db.models import Delivery, utcnow
 from infra.db.session import session_scope
-from infra.sinks import DeliveryRefusedError, Sink
+from infra.sink_contract import DeliveryRefusedError, Sink
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ that ``BULKGUARD_PLATFORM_SINK`` chooses (docs/platform-delivery.md).
 - a Redis Stream that the platform's consumers read in a consumer group.
 
 Every item carries its idempotency key, so a receiver can drop the duplicate that at-least-once
-delivery may send. A sink tells its caller how a failure is to be taken: ``DeliveryRefusedError``
-means the items were refused for good (sending them again cannot help); any other exception means
-they were not taken this time and are worth another try later.
+delivery may send. A sink tells its caller how a failure is to be taken (``infra.sink_contract``:
+the ``Sink`` protocol and its errors, which the webhook sink imports without importing this
+module).
 """
 
 from __future__ import annotations
@@ -18,36 +18,19 @@ import fcntl
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import orjson
 import redis
 
 from infra.settings import Settings
+from infra.sink_contract import Sink
 
 if TYPE_CHECKING:
     from infra.webhook import WebhookSink
 
 # Seconds a stream sink waits for Redis before the attempt counts as failed.
 STREAM_TIMEOUT_SECONDS = 10
-
-
-class DeliveryRefusedError(RuntimeError):
-    """The receiver refused the items for good: sending them again would be refused again."""
-
-
-class DeliveryDeferredError(RuntimeError):
-    """The receiver did not take the items this time; another attempt later may succeed."""
-
-
-class Sink(Protocol):
-    """A receiver: ``str(sink)`` names it in delivery records, without credentials."""
-
-    def __str__(self) -> str: ...
-
-    def deliver(self, items: Sequence[dict[str, Any]]) -> None:
-        """Hand over ``items``; ``DeliveryRefusedError`` if they are refused for good, any other
-        exception if they should be tried again later."""
 
 
 class JsonlSink:

@@ -26,7 +26,7 @@ import httpx
 import orjson
 
 from infra.redaction import redact
-from infra.sinks import DeliveryDeferredError, DeliveryRefusedError
+from infra.sink_contract import DeliveryDeferredError, DeliveryRefusedError
 
 TIMESTAMP_HEADER = "X-Bulkguard-Timestamp"
 SIGNATURE_HEADER = "X-Bulkguard-Signature"

@@ -9,7 +9,8 @@ from infra import deliveries
 from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import Settings, get_settings
-from infra.sinks import Sink, platform_sink
+from infra.sink_contract import Sink
+from infra.sinks import platform_sink
 from tasks import outbox
 from tasks.enforcement.deliver import PLATFORM_KINDS, owed_lifts
 from tasks.messages import CheckDrift, SweepOutbox
@@ -38,6 +39,7 @@ def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
             after=dt.timedelta(seconds=settings.outbox_redeliver_seconds),
             max_publications=settings.outbox_max_publications,
         ),
+        now=utcnow(),
     )
     outcome = owed_lifts(run.session)
     outcome.summary.update(

@@ -15,8 +15,8 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, StringConstraints
 
+from tasks.accounts.signals import ScoringRequest
 from tasks.payload import PLAIN_TEXT, Payload
-from tasks.scoring.signals import ScoringRequest
 
 
 class Message(Payload):
@@ -121,6 +121,16 @@ class LinkEvidence(Message):
     evidence_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
 
 
+class RecordBanEvidence(Message):
+    """Bans put in force whose accounts carry a business profile: the evidence stage makes each
+    on-platform evidence and links it to companies (``tasks.evidence.on_platform``)."""
+
+    TASK = "evidence.record_bans"
+    QUEUE = "evidence"
+
+    action_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
+
+
 # -- legal (internal and beat)
 
 
@@ -129,6 +139,21 @@ class EvaluateCompany(Message):
     QUEUE = "legal"
 
     company_id: int = Field(ge=1)
+
+
+class WithdrawDrafts(Message):
+    """A company changed shape (merged into another, or keys split off): its notices that were
+    open then are withdrawn, and the company it is now is evaluated afresh."""
+
+    TASK = "legal.withdraw_drafts"
+    QUEUE = "legal"
+
+    company_id: int = Field(ge=1)
+    notice_ids: Annotated[list[int], Field(min_length=1, max_length=1000)]
+    # "merged": into ``other_id``; "split": keys split off to the new company ``other_id``.
+    change: Literal["merged", "split"]
+    other_id: int = Field(ge=1)
+    actor: Annotated[str, StringConstraints(max_length=64), PLAIN_TEXT]
 
 
 class SendNotice(Message):
@@ -168,7 +193,9 @@ MESSAGES: tuple[type[Message], ...] = (
     ReleaseActions,
     IngestEvidence,
     LinkEvidence,
+    RecordBanEvidence,
     EvaluateCompany,
+    WithdrawDrafts,
     SendNotice,
     Escalate,
     SweepOutbox,

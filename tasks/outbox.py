@@ -58,18 +58,20 @@ def add(session: Session, follow_ups: Sequence[FollowUp]) -> list[str]:
 HEADER = "bulkguard_outbox"
 
 
-def complete(session: Session, dedupe_key: str | None) -> None:
-    """Mark the outbox row of the message being consumed done, in the consumer's transaction."""
+def complete(session: Session, dedupe_key: str | None, *, now: dt.datetime) -> None:
+    """Mark the outbox row of the message being consumed done at ``now``, in the consumer's
+    transaction."""
     if dedupe_key is not None:
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.dedupe_key == dedupe_key, OutboxMessage.completed_at.is_(None))
-            .values(completed_at=utcnow())
+            .values(completed_at=now)
         )
 
 
-def publish(app: Publisher, dedupe_keys: Sequence[str]) -> int:
-    """Publish the given outbox rows that are still unpublished (call after commit)."""
+def publish(app: Publisher, dedupe_keys: Sequence[str], *, now: dt.datetime) -> int:
+    """Publish the given outbox rows that are still unpublished (call after commit), marked
+    published at ``now``."""
     if not dedupe_keys:
         return 0
     with session_scope() as session:
@@ -78,7 +80,7 @@ def publish(app: Publisher, dedupe_keys: Sequence[str]) -> int:
                 OutboxMessage.dedupe_key.in_(dedupe_keys), OutboxMessage.published_at.is_(None)
             )
         ).all()
-        return _send(app, session, rows)
+        return _send(app, session, rows, now)
 
 
 @dataclass(frozen=True)
@@ -103,13 +105,14 @@ class Swept:
 def sweep(
     app: Publisher,
     session: Session,
+    *,
     older_than: dt.timedelta,
     redelivery: Redelivery,
+    now: dt.datetime,
     limit: int = 1000,
 ) -> Swept:
-    """Publish rows left unpublished or unfinished; marked in ``session``. Rows that used up
-    their publications are kept as dead letters (replayable) and marked complete."""
-    now = utcnow()
+    """Publish rows left unpublished or unfinished at ``now``; marked in ``session``. Rows that
+    used up their publications are kept as dead letters (replayable) and marked complete."""
     unpublished = session.scalars(
         select(OutboxMessage)
         .where(OutboxMessage.published_at.is_(None), OutboxMessage.created_at < now - older_than)
@@ -134,7 +137,7 @@ def sweep(
     ]
     abandoned = [row for row in due if row.publications >= redelivery.max_publications]
     if abandoned:
-        _abandon(session, abandoned)
+        _abandon(session, abandoned, now)
     again = [row for row in due if row.publications < redelivery.max_publications]
     for row in again:
         log.warning(
@@ -143,11 +146,11 @@ def sweep(
             row.dedupe_key,
             row.publications,
         )
-    _send(app, session, [*unpublished, *again])
+    _send(app, session, [*unpublished, *again], now)
     return Swept(len(unpublished), len(again), len(abandoned))
 
 
-def _abandon(session: Session, rows: Sequence[OutboxMessage]) -> None:
+def _abandon(session: Session, rows: Sequence[OutboxMessage], now: dt.datetime) -> None:
     for row in rows:
         log.error(
             "%s (%s) published %d times without an effect: kept as a dead letter",
@@ -172,11 +175,11 @@ def _abandon(session: Session, rows: Sequence[OutboxMessage]) -> None:
     session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id.in_([r.id for r in rows]))
-        .values(completed_at=utcnow())
+        .values(completed_at=now)
     )
 
 
-def _send(app: Publisher, session: Session, rows: Sequence[OutboxMessage]) -> int:
+def _send(app: Publisher, session: Session, rows: Sequence[OutboxMessage], now: dt.datetime) -> int:
     for row in rows:
         app.send_task(row.task_name, kwargs=row.kwargs, headers={HEADER: row.dedupe_key})
         log.debug("published %s (%s)", row.task_name, row.dedupe_key)
@@ -184,7 +187,7 @@ def _send(app: Publisher, session: Session, rows: Sequence[OutboxMessage]) -> in
         session.execute(
             update(OutboxMessage)
             .where(OutboxMessage.id.in_([r.id for r in rows]))
-            .values(published_at=utcnow(), publications=OutboxMessage.publications + 1)
+            .values(published_at=now, publications=OutboxMessage.publications + 1)
         )
     return len(rows)
 
@@ -208,20 +211,20 @@ def commit(
     of the outbox row it consumes (``completes``); commit, then run its side effects and publish
     its follow-ups. Errors of ``work`` roll everything back and propagate; a failed side effect
     is logged, and a failed publication is returned, since the effects stand and the outbox
-    sweep publishes what was left."""
+    sweep publishes what was left. The clock is read here, for the rows of each moment."""
     with session_scope() as session:
         outcome = work(session)
         if outcome.rejected:
             dead_letters.store(session, task_name, task_id, outcome.rejected)
         keys = add(session, outcome.follow_ups)
-        complete(session, completes)
+        complete(session, completes, now=utcnow())
     for effect in outcome.after_commit:
         try:
             effect()
         except Exception:
             log.exception("%s [%s] committed; a side effect failed", task_name, task_id)
     try:
-        publish(app, keys)
+        publish(app, keys, now=utcnow())
     except Exception as exc:
         return Committed(outcome, publish_error=exc)
     return Committed(outcome)

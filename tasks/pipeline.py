@@ -28,6 +28,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from infra import dead_letters
+from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import get_settings
 from tasks import outbox
@@ -254,7 +255,7 @@ def _dead_letter(
 ) -> None:
     with session_scope() as session:
         dead_letters.store(session, name, task_id, [rejection])
-        outbox.complete(session, completes)
+        outbox.complete(session, completes, now=utcnow())
 
 
 def _carrying(completes: str | None) -> dict[str, Any]:

@@ -10,6 +10,7 @@ still bad is kept again, as a new dead letter.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +18,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from infra.db.models import DeadLetter, utcnow
+from infra.db.models import DeadLetter
 from infra.dead_letters import read_replay
 from tasks.messages import MESSAGES, FollowUp, Resend
 from tasks.outcome import Outcome
@@ -69,14 +70,14 @@ def plan(
     return out
 
 
-def replay(session: Session, planned: Plan) -> Outcome:
-    """Send ``planned`` through the outbox and mark its dead letters replayed."""
+def replay(session: Session, planned: Plan, *, now: dt.datetime) -> Outcome:
+    """Send ``planned`` through the outbox and mark its dead letters replayed at ``now``."""
     ids = [letter_id for letter_id, _ in planned.send]
     if ids:
         session.execute(
             update(DeadLetter)
             .where(DeadLetter.id.in_(ids), DeadLetter.replayed_at.is_(None))
-            .values(replayed_at=utcnow())
+            .values(replayed_at=now)
         )
     return Outcome(
         planned.summary(),

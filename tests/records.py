@@ -6,8 +6,9 @@ import copy
 import datetime as dt
 from typing import Any
 
+from infra.db.models import utcnow
+from tasks.accounts.signals import AccountSignals, DetectionPoint, validate_records
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring.signals import AccountSignals, DetectionPoint, validate_records
 
 T0 = dt.datetime(2020, 1, 10, 12, 0, tzinfo=dt.UTC)
 
@@ -75,7 +76,7 @@ def record(
 
 def parse(raw: list[dict[str, Any]], stage: DetectionPoint) -> list[AccountSignals]:
     """Validate records at the boundary, as the scoring task does; all must be valid."""
-    valid, _positions, rejected = validate_records(stage, raw)
+    valid, _positions, rejected = validate_records(stage, raw, now=utcnow())
     assert rejected == []
     return valid
 

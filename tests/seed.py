@@ -13,10 +13,11 @@ from infra.db.models import (
     EnforcementAction,
     Score,
     SignalSnapshot,
+    utcnow,
 )
 from infra.db.session import session_scope
+from tasks.accounts.signals import AccountSignals, parse_record
 from tasks.evidence.on_platform import Ban, record_bans
-from tasks.scoring.signals import AccountSignals, parse_record
 from tests.records import record
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)
@@ -136,5 +137,5 @@ def banned_profile(
         registered_at=observed_at - dt.timedelta(days=1),
         observed_at=observed_at,
     )
-    ban = Ban(action_id, 0.99, "m-a", parse_record(raw, AccountSignals))
+    ban = Ban(action_id, 0.99, "m-a", parse_record(raw, AccountSignals, now=utcnow()))
     return action_id, record_bans(session, [ban])

@@ -4,7 +4,7 @@ The prefork parent imports the task modules but opens no database connection, lo
 and makes no Redis client of its own; each child does so on start (``worker_process_init``) and
 warms the active model, so the first real task does not pay for loading it. The parent does
 load one thing, plain data the children share: the phone numbering plans (see
-``tasks.scoring.phones.load_all``).
+``tasks.accounts.phones.load_all``).
 """
 
 from __future__ import annotations
@@ -25,8 +25,8 @@ from celery.signals import (
 
 from infra.db.session import new_session, reset_engine
 from infra.redis_client import reset_redis
+from tasks.accounts import phones
 from tasks.pipeline import PipelineTask, failure_kept, keep_input_from_parent
-from tasks.scoring import phones
 from tasks.scoring.serving import NoActiveModelError, current_scorers
 from workers.launcher import stop_with_launcher
 

@@ -130,7 +130,7 @@ class ModelVersion(Base):
 
 class DriftCheck(Base):
     """One measure of how far a stage's live traffic has moved from a model's training data
-    (``tasks.scoring.drift``), recorded by beat."""
+    (``tasks.scoring.stability``), recorded by beat."""
 
     __tablename__ = "drift_checks"
     __table_args__ = (Index("ix_drift_checks_stage_checked_at", "stage", "checked_at"),)
@@ -498,7 +498,7 @@ OPEN_NOTICE_STATUSES = ("draft", "pending_review", "approved")
 
 
 class LegalNotice(Base):
-    """A letter to a company, through its status machine (``tasks.legal.notices``)."""
+    """A letter to a company, through its status machine (``tasks.legal.notice_status``)."""
 
     __tablename__ = "legal_notices"
     __table_args__ = (

@@ -10,6 +10,7 @@ labelled. One decision per action: an appeal sent twice decides once.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Literal
 
 from sqlalchemy import select
@@ -22,13 +23,12 @@ from infra.db.models import (
     EnforcementAction,
     Evidence,
     EvidenceLink,
-    utcnow,
 )
 from tasks.enforcement import labels
 from tasks.enforcement.enforce import audit, end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
 
 AppealOutcome = Literal["uphold", "overturn"]
 # What an appeal can be made against: an action the platform carried out.
@@ -47,7 +47,9 @@ def decide_appeal(
     actor: str,
     reason: str,
     neighbours: NeighbourStore,
+    now: dt.datetime,
 ) -> Outcome:
+    """Decide the appeal against ``action_id`` at ``now``: uphold, or overturn (lifted)."""
     if not actor.strip() or not reason.strip():
         raise AppealError("an appeal decision must name who decided it and why")
     action = session.get(EnforcementAction, action_id, with_for_update=True)
@@ -74,7 +76,7 @@ def decide_appeal(
     if outcome == "uphold":
         audit(session, action.id, "appeal_upheld", actor=actor, details={"reason": reason})
         return Outcome(_summary(session, action, outcome, companies=[]))
-    return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours)
+    return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours, now=now)
 
 
 def _decided_before(
@@ -96,9 +98,10 @@ def _overturn(
     actor: str,
     reason: str,
     neighbours: NeighbourStore,
+    now: dt.datetime,
 ) -> Outcome:
     was_in_force = action.status == "active"
-    action.reversed_at = utcnow()
+    action.reversed_at = now
     action.reversed_by = actor
     action.reversal_reason = reason
     result = end(

@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, EnforcementAction, Score
+from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement import breaker
 from tasks.enforcement.breaker import HELD, BreakerLimits, hold_reason
 from tasks.enforcement.enforce import (
@@ -29,10 +30,9 @@ from tasks.enforcement.enforce import (
 from tasks.enforcement.policy import Candidate, Mode, PlannedAction, Policy, plan, signals_of
 from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import ApplyEnforcement
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import DetectionPoint
 from tasks.scoring.snapshot import feature_rows, records_at
 
 ACTOR = "classifier"

@@ -10,6 +10,7 @@ leaves the account banned (docs/platform-delivery.md).
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -17,8 +18,8 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from infra import deliveries
-from infra.db.models import Account, Delivery, EnforcementAction, utcnow
-from infra.sinks import Sink
+from infra.db.models import Account, Delivery, EnforcementAction
+from infra.sink_contract import Sink
 from tasks.messages import DeliverActions, FollowUp
 from tasks.outcome import Outcome
 
@@ -29,8 +30,15 @@ ENDED = ("expired", "reversed")
 
 
 def deliver_actions(
-    session: Session, request: DeliverActions, *, sink: Sink, max_attempts: int
+    session: Session,
+    request: DeliverActions,
+    *,
+    sink: Sink,
+    max_attempts: int,
+    now: dt.datetime,
 ) -> Outcome:
+    """Record the items that tell the platform of ``request``'s actions (issued at ``now``) and
+    send them once that commits."""
     # Locked, so an appeal or expiry that ends one of them waits for this record (PostgreSQL),
     # and its own delivery then finds the action told and owes the lift; where that cannot be
     # enforced (SQLite reads without a lock) the sweep records lifts still owed (owed_lifts).
@@ -49,7 +57,9 @@ def deliver_actions(
         )
     }
     in_force = {
-        a.id: _item(a, a.action, standing[a.account_id]) for a in actions if a.status == "active"
+        a.id: _item(a, a.action, standing[a.account_id], now)
+        for a in actions
+        if a.status == "active"
     }
     ended = [a for a in actions if a.status in ENDED]
     # A lift is owed only for what the platform was told of (or may have been: an attempt in
@@ -61,7 +71,7 @@ def deliver_actions(
             )
         )
     )
-    lifts = {a.id: _item(a, "lift", standing[a.account_id]) for a in ended if a.id in told}
+    lifts = {a.id: _item(a, "lift", standing[a.account_id], now) for a in ended if a.id in told}
     # An action not yet taken by the receiver need not be: the lift follows it either way.
     if lifts:
         session.execute(
@@ -119,7 +129,9 @@ def owed_lifts(session: Session, limit: int = 1000) -> Outcome:
     )
 
 
-def _item(action: EnforcementAction, event: str, account_status: str) -> dict[str, Any]:
+def _item(
+    action: EnforcementAction, event: str, account_status: str, now: dt.datetime
+) -> dict[str, Any]:
     lifted = event == "lift"
     return {
         "idempotency_key": f"{'lift' if lifted else 'action'}-{action.id}",
@@ -134,7 +146,7 @@ def _item(action: EnforcementAction, event: str, account_status: str) -> dict[st
         "reason": action.status if lifted else action.rule,
         "policy_version": action.policy_version,
         "model_version": action.model_version,
-        "issued_at": utcnow().isoformat(),
+        "issued_at": now.isoformat(),
     }
 
 

@@ -2,7 +2,8 @@
 reviews and appeals, and expired restrictions.
 
 An action in force sets the account's standing, is counted in its neighbourhoods once committed
-(bans), becomes on-platform evidence (bans), and is delivered to the platform. Ending one
+(bans), is handed to the evidence stage (bans of accounts with a business profile, which it makes
+on-platform evidence: ``evidence.record_bans``), and is delivered to the platform. Ending one
 (expiry, an overturn) recomputes the standing from what remains in force and delivers the lift.
 """
 
@@ -17,12 +18,11 @@ from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_new
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from tasks.accounts.signals import AccountSignals
 from tasks.enforcement.policy import account_status_after
-from tasks.evidence import on_platform
-from tasks.messages import DeliverActions, FollowUp, LinkEvidence
+from tasks.messages import DeliverActions, FollowUp, RecordBanEvidence
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import AccountSignals
 from tasks.scoring.snapshot import records_at
 
 IN_FORCE = ("ban", "restrict")
@@ -92,7 +92,8 @@ def put_in_force(
 ) -> Outcome:
     """Make active ``actions`` count: the accounts' standing, the neighbourhood ban counts
     (after commit), on-platform evidence of bans, and their delivery to the platform. ``key``
-    names this set of actions in the follow-ups' dedupe keys."""
+    names this set of actions in the follow-ups' dedupe keys; ``evidence`` in the summary counts
+    the bans handed to the evidence stage."""
     in_force = [a for a in actions if a.status == "active" and a.action in IN_FORCE]
     outcome = Outcome({"in_force": len(in_force), "evidence": 0})
     if not in_force:
@@ -113,24 +114,22 @@ def put_in_force(
         # Counted in Redis only once the bans are committed.
         outcome.after_commit.append(lambda: neighbours.record_bans(counted))
     # Only a ban in force is evidence: a shadow ban was never made, and a notice must not say so.
-    evidence_ids = on_platform.record_bans(
-        session,
-        [
-            on_platform.Ban(a.id, a.score, a.model_version, records[a.id])
-            for a in bans
-            if a.id in records
-        ],
-    )
-    outcome.summary["evidence"] = len(evidence_ids)
+    # A banned account's business profile points at the company behind it; one without a
+    # profile points at nobody, and is not sent.
+    profiled = [a.id for a in bans if a.id in records and records[a.id].business is not None]
+    outcome.summary["evidence"] = len(profiled)
     outcome.follow_ups.append(
         FollowUp(
             DeliverActions(action_ids=[a.id for a in in_force]),
             dedupe_key=f"enforcement.deliver:{key}",
         )
     )
-    if evidence_ids:
+    if profiled:
         outcome.follow_ups.append(
-            FollowUp(LinkEvidence(evidence_ids=evidence_ids), dedupe_key=f"evidence.link:{key}")
+            FollowUp(
+                RecordBanEvidence(action_ids=profiled),
+                dedupe_key=f"{RecordBanEvidence.TASK}:{key}",
+            )
         )
     return outcome
 

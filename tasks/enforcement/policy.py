@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tasks.accounts.signals import AccountSignals, DetectionPoint
 
 Mode = Literal["enforce", "shadow"]
 Band = Literal["review", "restrict", "ban"]

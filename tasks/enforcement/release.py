@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session
 from infra.db.models import EnforcementAction
 from tasks.enforcement.breaker import HELD, open_reason
 from tasks.enforcement.enforce import actions_by_account, audit, put_in_force
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
 
 ACTOR = "release"
 BATCH = 1000

@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from tasks.accounts.signals import as_json
 from tasks.enforcement import labels
 from tasks.enforcement.apply import past_restrictions
 from tasks.enforcement.enforce import audit, put_in_force, record_actions, scored_records, term_end
 from tasks.enforcement.policy import Policy, restriction_term
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import as_json
 
 ReviewOutcome = Literal["ban", "restrict", "dismiss"]
 

@@ -28,9 +28,9 @@ from tasks.messages import (
     ExpireActions,
     ReleaseActions,
 )
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.scoring.serving import scorer_for
 
 log = logging.getLogger(__name__)
@@ -67,6 +67,7 @@ def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
         request,
         sink=platform_sink(settings),
         max_attempts=settings.delivery_max_attempts,
+        now=utcnow(),
     )
 
 
@@ -81,6 +82,7 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
             actor=request.decided_by,
             reason=request.reason,
             neighbours=RedisNeighbourStore(get_counters_redis()),
+            now=utcnow(),
         )
         return _logged(run, decided, "appeal", request.action_id)
     except AppealError as exc:

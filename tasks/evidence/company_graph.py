@@ -6,7 +6,8 @@ them. When one piece of evidence in a company's own voice carries keys of two co
 are one: the younger is merged into the older, whatever the number of hops that joined them
 (three shells sharing a number, then a domain, end as one company). A merge re-points keys,
 evidence and account links to the survivor and leaves the absorbed row behind, marked, so that
-old references still resolve; drafts of notices to the absorbed company are withdrawn.
+old references still resolve; notices to the absorbed company that are still open are withdrawn
+by the legal stage, which a ``legal.withdraw_drafts`` follow-up asks once the merge commits.
 
 Operators correct the graph with ``merge`` and ``split``, each audited. A split records the pair
 as separated: evidence carrying keys of both then links to both and never merges them again.
@@ -16,13 +17,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Literal, TypeVar
 
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore
 from infra.db.models import (
+    OPEN_NOTICE_STATUSES,
     AccountCompanyLink,
     AuditEvent,
     Company,
@@ -34,7 +36,7 @@ from infra.db.models import (
 )
 from tasks.evidence.indicators import normalize_company_name, registered_domain
 from tasks.evidence.shared_domains import is_shared
-from tasks.legal import notices
+from tasks.messages import FollowUp, WithdrawDrafts
 
 Key = tuple[str, str]  # (kind, value): ("domain", "acme.sk"), ("phone", "+4219...")
 KEY_KINDS = ("domain", "email", "phone")
@@ -135,25 +137,31 @@ def add_keys(session: Session, company_id: int, keys: Iterable[Key]) -> None:
         session.execute(insert_ignore(session, CompanyIndicator), rows)
 
 
-def join(session: Session, company_ids: Iterable[int], *, actor: str, reason: str) -> list[int]:
+def join(
+    session: Session, company_ids: Iterable[int], *, actor: str, reason: str
+) -> tuple[list[int], list[FollowUp]]:
     """Merge companies found to be one into the oldest, except those an operator kept apart
-    from it; the live companies that remain, oldest first."""
+    from it; the live companies that remain, oldest first, and the merges' follow-ups."""
     remaining = sorted({live_company(session, c).id for c in company_ids})
     if len(remaining) < 2:
-        return remaining
+        return remaining, []
     survivor, *others = remaining
     kept = [survivor]
+    follow_ups: list[FollowUp] = []
     for other in others:
         if _separated(session, survivor, other):
             kept.append(other)
         else:
-            merge(session, survivor, other, actor=actor, reason=reason)
-    return kept
+            follow_ups += merge(session, survivor, other, actor=actor, reason=reason)
+    return kept, follow_ups
 
 
-def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, reason: str) -> None:
-    """Make ``absorbed_id`` part of ``survivor_id``: its keys, evidence and accounts move; drafts
-    of notices to it are withdrawn (the survivor is evaluated afresh); both rows are audited."""
+def merge(
+    session: Session, survivor_id: int, absorbed_id: int, *, actor: str, reason: str
+) -> list[FollowUp]:
+    """Make ``absorbed_id`` part of ``survivor_id``: its keys, evidence and accounts move; both
+    rows are audited. Returned: the follow-up that has legal withdraw the notices to the absorbed
+    company still open (and evaluate the survivor afresh), if there are any."""
     survivor = live_company(session, survivor_id)
     absorbed = live_company(session, absorbed_id)
     if survivor.id == absorbed.id:
@@ -173,7 +181,7 @@ def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, r
         update(Company).where(Company.merged_into == absorbed.id).values(merged_into=survivor.id)
     )
     absorbed.merged_into = survivor.id
-    withdrawn = _withdraw_drafts(session, absorbed.id, f"company merged into {survivor.id}", actor)
+    withdrawn = _open_notices(session, absorbed.id)
     details = {
         "reason": reason,
         "keys": moved_keys,
@@ -187,6 +195,7 @@ def merge(session: Session, survivor_id: int, absorbed_id: int, *, actor: str, r
         (survivor.id, "absorbed", {"absorbed": absorbed.id}),
         (absorbed.id, "merged", {"into": survivor.id}),
     )
+    return _withdrawal(absorbed.id, withdrawn, "merged", survivor.id, actor)
 
 
 def split(
@@ -197,9 +206,11 @@ def split(
     actor: str,
     reason: str,
     name: str | None = None,
-) -> Company:
+) -> tuple[Company, list[FollowUp]]:
     """Move ``keys`` of ``company_id`` to a new company, with the evidence and accounts only they
-    reach (evidence carrying keys of both sides links to both), and keep the two apart."""
+    reach (evidence carrying keys of both sides links to both), and keep the two apart. Returned:
+    the new company, and the follow-up that has legal withdraw the notices to ``company_id``
+    still open and evaluate it afresh, if there are any."""
     company = live_company(session, company_id)
     if company.id != company_id:
         raise GraphError(f"company {company_id} was merged into {company.id}: split that one")
@@ -252,7 +263,7 @@ def split(
             company_id=company.id, other_id=new.id, actor=actor, reason=reason or "split"
         )
     )
-    withdrawn = _withdraw_drafts(session, company.id, f"keys split off to company {new.id}", actor)
+    withdrawn = _open_notices(session, company.id)
     details = {
         "reason": reason,
         "key_ids": moved_key_ids,
@@ -267,7 +278,7 @@ def split(
         (company.id, "split", {"new": new.id}),
         (new.id, "split_from", {"from": company.id}),
     )
-    return new
+    return new, _withdrawal(company.id, withdrawn, "split", new.id, actor)
 
 
 @dataclass
@@ -460,16 +471,33 @@ def _divide_evidence(
     return moved, shared
 
 
-def _withdraw_drafts(session: Session, company_id: int, why: str, actor: str) -> list[int]:
-    """Open notices no one should sign any more: the company they address has changed shape
-    (the companies it became are evaluated afresh)."""
-    drafts = list(
+def _open_notices(session: Session, company_id: int) -> list[int]:
+    """Notices to ``company_id`` that no one should sign any more once it changes shape: those
+    not sent nor ended yet (the companies it became are evaluated afresh)."""
+    return list(
         session.scalars(
-            select(LegalNotice).where(
-                LegalNotice.company_id == company_id, LegalNotice.status.in_(notices.OPEN)
+            select(LegalNotice.id)
+            .where(
+                LegalNotice.company_id == company_id,
+                LegalNotice.status.in_(OPEN_NOTICE_STATUSES),
             )
+            .order_by(LegalNotice.id)
         )
     )
-    for notice in drafts:
-        notices.move(session, notice, "withdrawn", why, actor=actor)
-    return [n.id for n in drafts]
+
+
+def _withdrawal(
+    company_id: int,
+    notice_ids: list[int],
+    change: Literal["merged", "split"],
+    other_id: int,
+    actor: str,
+) -> list[FollowUp]:
+    """The legal stage's part of a change of shape: it withdraws the notices, once the change
+    commits (one follow-up per change: a company is merged once, and split into a new one)."""
+    if not notice_ids:
+        return []
+    message = WithdrawDrafts(
+        company_id=company_id, notice_ids=notice_ids, change=change, other_id=other_id, actor=actor
+    )
+    return [FollowUp(message, dedupe_key=f"{message.TASK}:{company_id}:{change}:{other_id}")]

@@ -1,5 +1,6 @@
 """An operator's corrections to the company graph, as units of work: the change, its audit
-record (``company_graph``) and a fresh legal evaluation of every company it reshaped."""
+record (``company_graph``) and a fresh legal evaluation of every company it reshaped, after the
+withdrawal of the notices to it that were open (``legal.withdraw_drafts``)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,26 @@ from tasks.outcome import Outcome
 
 
 def merge_companies(
-    session: Session, survivor: int, others: Sequence[int], *, actor: str, reason: str
+    session: Session,
+    survivor: int,
+    others: Sequence[int],
+    *,
+    actor: str,
+    reason: str,
+    now: dt.datetime,
 ) -> Outcome:
-    """Fold ``others`` into ``survivor`` (an operator's decision overrides a separation)."""
+    """Fold ``others`` into ``survivor`` (an operator's decision overrides a separation) at
+    ``now``."""
     if not reason.strip():
         raise GraphError("a merge needs a reason, for the record")
     kept = company_graph.live_company(session, survivor).id
+    withdrawals: list[FollowUp] = []
     for other in others:
-        company_graph.merge(session, kept, other, actor=actor, reason=reason)
-    return Outcome({"company_id": kept, "merged": list(others)}, follow_ups=_evaluate([kept]))
+        withdrawals += company_graph.merge(session, kept, other, actor=actor, reason=reason)
+    return Outcome(
+        {"company_id": kept, "merged": list(others)},
+        follow_ups=withdrawals + _evaluate([kept], now),
+    )
 
 
 def split_company(
@@ -33,15 +45,20 @@ def split_company(
     *,
     actor: str,
     reason: str,
+    now: dt.datetime,
     name: str | None = None,
 ) -> Outcome:
-    """Move ``keys`` of ``company_id`` to a new company kept apart from it."""
+    """Move ``keys`` of ``company_id`` to a new company kept apart from it, at ``now``."""
     if not reason.strip():
         raise GraphError("a split needs a reason, for the record")
-    new = company_graph.split(session, company_id, keys, actor=actor, reason=reason, name=name)
+    new, withdrawal = company_graph.split(
+        session, company_id, keys, actor=actor, reason=reason, name=name
+    )
+    # Withdrawing the old company's open notices evaluates it afresh, in that order: an
+    # evaluation of its own could otherwise revise a notice about to be withdrawn.
     return Outcome(
         {"company_id": company_id, "new_company_id": new.id},
-        follow_ups=_evaluate([company_id, new.id]),
+        follow_ups=withdrawal + _evaluate([new.id] if withdrawal else [company_id, new.id], now),
     )
 
 
@@ -56,10 +73,10 @@ def parse_key(text: str) -> Key:
     return kind, value.strip().lower() if kind != "phone" else value.strip()
 
 
-def _evaluate(company_ids: Sequence[int]) -> list[FollowUp]:
+def _evaluate(company_ids: Sequence[int], now: dt.datetime) -> list[FollowUp]:
     # Each correction is its own event: the key carries its time, so a later one is not folded
     # into an earlier evaluation by the outbox's deduplication.
-    at = dt.datetime.now(dt.UTC).isoformat()
+    at = now.isoformat()
     return [
         FollowUp(EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:correction:{at}")
         for c in company_ids

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import time
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field, TypeAdapter, ValidationError, field_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
+from tasks.accounts.signals import CLOCK_SKEW_SECONDS
 from tasks.evidence import store
 from tasks.evidence.analysis import Analysis, analyze
 from tasks.evidence.documents import preserve
@@ -22,7 +29,6 @@ from tasks.evidence.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error
-from tasks.scoring.signals import CLOCK_SKEW_SECONDS
 
 EXCERPT_CHARS = 600
 # Larger documents are refused whole (a dead letter with the reason): at up to 4 bytes a
@@ -57,9 +63,13 @@ class Document(Payload):
 
     @field_validator("observed_at")
     @classmethod
-    def _not_in_the_future(cls, observed_at: dt.datetime) -> dt.datetime:
+    def _not_in_the_future(cls, observed_at: dt.datetime, info: ValidationInfo) -> dt.datetime:
         # A document seen "tomorrow" would stretch a company's activity past what is on record.
-        if observed_at.timestamp() - time.time() > CLOCK_SKEW_SECONDS:
+        # The time it is received is the caller's: the validation context's "now".
+        now = info.context["now"] if isinstance(info.context, dict) else None
+        if not isinstance(now, dt.datetime):
+            raise TypeError("a document is validated with the time it is received (context now)")
+        if observed_at.timestamp() - now.timestamp() > CLOCK_SKEW_SECONDS:
             raise ValueError(
                 f"observed_at {observed_at.isoformat()} is in the future: "
                 "a document cannot be observed yet"
@@ -70,12 +80,13 @@ class Document(Payload):
 _DOCUMENT = TypeAdapter(Document)
 
 
-def ingest_documents(session: Session, request: IngestEvidence) -> Outcome:
+def ingest_documents(session: Session, request: IngestEvidence, *, now: dt.datetime) -> Outcome:
+    """The documents of ``request``, received at ``now``, kept as evidence."""
     items = []
     rejected = []
     for index, raw in enumerate(request.documents):
         try:
-            doc = _DOCUMENT.validate_python(raw)
+            doc = _DOCUMENT.validate_python(raw, context={"now": now})
         except ValidationError as exc:
             rejected.append(
                 Rejection(describe_validation_error(exc), raw, index, replay={"documents": [raw]})

@@ -11,7 +11,8 @@ item that matches no key but has one of its own creates the company, identified 
 A page that makes no claim only tells *about* companies: the keys and names it mentions link
 weakly, for counsel to read (news naming a vendor is not the vendor's claim). A similar name
 alone adds a weak link for a person to review. The legal policy acts on none of the weak links.
-Every company touched gets a ``legal.evaluate`` follow-up.
+Every company touched gets a ``legal.evaluate`` follow-up; a company merged into another gets a
+``legal.withdraw_drafts`` one for its notices still open.
 """
 
 from __future__ import annotations
@@ -50,9 +51,10 @@ def link_evidence(session: Session, request: LinkEvidence) -> Outcome:
     ).all()
     known_names = _known_names(session)
     touched: set[int] = set()
+    withdrawals: list[FollowUp] = []
     links = 0
     for item in evidence:
-        matches = _matches(session, item, known_names)
+        matches = _matches(session, item, known_names, withdrawals=withdrawals)
         for match in matches:
             _link(session, item, match)
             touched.add(match.company_id)
@@ -60,7 +62,7 @@ def link_evidence(session: Session, request: LinkEvidence) -> Outcome:
     # A company merged away while this batch was linked is evaluated as the one it became.
     live = {company_graph.live_company(session, c).id for c in touched}
     digest = _digest(request.evidence_ids)
-    follow_ups = [
+    follow_ups = withdrawals + [
         FollowUp(
             EvaluateCompany(company_id=company_id),
             dedupe_key=f"legal.evaluate:{company_id}:{digest}",
@@ -88,8 +90,15 @@ def _known_names(session: Session) -> dict[str, list[int]]:
     return known
 
 
-def _matches(session: Session, item: Evidence, known_names: dict[str, list[int]]) -> list[Match]:
-    """The companies ``item`` links to, joining and creating companies as its own keys say."""
+def _matches(
+    session: Session,
+    item: Evidence,
+    known_names: dict[str, list[int]],
+    *,
+    withdrawals: list[FollowUp],
+) -> list[Match]:
+    """The companies ``item`` links to, joining and creating companies as its own keys say (the
+    joins' follow-ups added to ``withdrawals``)."""
     own = company_graph.identity_keys(item)
     held = company_graph.owners(session, own)
     site = company_graph.own_site(item)
@@ -106,7 +115,7 @@ def _matches(session: Session, item: Evidence, known_names: dict[str, list[int]]
                 select(Company.id).where(Company.origin_key == f"account:{item.account_id}")
             )
         ]
-    targets = _own_companies(session, item, own, hits, known_names)
+    targets = _own_companies(session, item, own, hits, known_names, withdrawals=withdrawals)
     # Companies joined just now answer for the keys of those they absorbed.
     hits = [(kind, company_graph.live_company(session, c).id) for kind, c in hits]
     strong = resolve(hits, [], {})
@@ -128,13 +137,18 @@ def _own_companies(
     own: list[Key],
     hits: list[tuple[str, int]],
     known_names: dict[str, list[int]],
+    *,
+    withdrawals: list[FollowUp],
 ) -> list[int]:
     """The companies ``item`` speaks for: those its own keys reach, joined into one unless an
     operator kept them apart, or a new one when it reaches none and matters. A single company
     also takes the item's keys that nobody holds yet."""
     if hits:
         reason = f"evidence {item.id} carries keys of each"
-        targets = company_graph.join(session, [c for _, c in hits], actor=ACTOR, reason=reason)
+        targets, follow_ups = company_graph.join(
+            session, [c for _, c in hits], actor=ACTOR, reason=reason
+        )
+        withdrawals += follow_ups
     elif _identifies_new_company(item, own):
         company = _company_for(session, item, own)
         if company.id not in known_names[company.normalized_name]:

@@ -1,16 +1,28 @@
-"""On-platform evidence: a banned account's business profile points at the company behind it."""
+"""On-platform evidence: a banned account's business profile points at the company behind it.
+
+``evidence.record_bans``'s body reads the bans that enforcement put in force from their ids, with
+the records they were decided on, makes each whose account carries a business profile one item
+of evidence (once, however often it is asked), and links them to companies as ``evidence.link``
+does, in the same transaction.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from infra.db.models import EnforcementAction
+from tasks.accounts.signals import AccountSignals
+from tasks.enforcement.enforce import scored_records
 from tasks.evidence import store
 from tasks.evidence.indicators import email_domain, registered_domain
+from tasks.evidence.link import link_evidence
 from tasks.evidence.shared_domains import is_shared
-from tasks.scoring.signals import AccountSignals
+from tasks.messages import LinkEvidence, RecordBanEvidence
+from tasks.outcome import Outcome
 
 
 @dataclass(frozen=True)
@@ -21,6 +33,25 @@ class Ban:
     score: float
     model_version: str
     record: AccountSignals
+
+
+def record_ban_evidence(session: Session, request: RecordBanEvidence) -> Outcome:
+    """The bans among ``request.action_ids`` as evidence, linked to the companies they reach."""
+    actions = session.scalars(
+        select(EnforcementAction)
+        .where(EnforcementAction.id.in_(request.action_ids), EnforcementAction.action == "ban")
+        .order_by(EnforcementAction.id)
+    ).all()
+    records = scored_records(session, actions)
+    evidence_ids = record_bans(
+        session,
+        [Ban(a.id, a.score, a.model_version, records[a.id]) for a in actions if a.id in records],
+    )
+    if not evidence_ids:
+        return Outcome({"bans": len(actions), "evidence": 0})
+    linked = link_evidence(session, LinkEvidence(evidence_ids=evidence_ids))
+    linked.summary = {"bans": len(actions), **linked.summary}
+    return linked
 
 
 def record_bans(session: Session, bans: Sequence[Ban]) -> list[int]:

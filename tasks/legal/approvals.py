@@ -11,12 +11,13 @@ configured (``BULKGUARD_LEGAL_REVIEWERS``), and any other name is refused.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Set
 
 from sqlalchemy.orm import Session
 
-from infra.db.models import LegalNotice, utcnow
-from tasks.legal import notices
+from infra.db.models import LegalNotice
+from tasks.legal import notice_status
 from tasks.messages import FollowUp, SendNotice
 from tasks.outcome import Outcome
 
@@ -32,9 +33,10 @@ def approve(
     actor: str,
     reviewers: Set[str],
     note: str,
+    now: dt.datetime,
     read_sha256: str | None = None,
 ) -> Outcome:
-    """Approve the notice's current text; its sending follows once this commits."""
+    """Approve the notice's current text at ``now``; its sending follows once this commits."""
     notice = _decidable(session, notice_id, actor, reviewers)
     if notice.status != "pending_review":
         raise ApprovalError(f"notice {notice.reference} is {notice.status}, not pending review")
@@ -44,10 +46,10 @@ def approve(
             f"(SHA-256 {notice.body_sha256[:12]}), not the text you read: read it again"
         )
     notice.approved_by = actor
-    notice.approved_at = utcnow()
+    notice.approved_at = now
     notice.approved_revision = notice.revision
     notice.approved_sha256 = notice.body_sha256
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "approved",
@@ -91,8 +93,8 @@ def _close(
     if not reason.strip():
         raise ApprovalError(f"say why the notice is {to}, for the record")
     try:
-        notices.move(session, notice, to, reason, actor=actor)
-    except notices.NoticeStateError as exc:
+        notice_status.move(session, notice, to, reason, actor=actor)
+    except notice_status.NoticeStateError as exc:
         raise ApprovalError(str(exc)) from exc
     return Outcome({"notice_id": notice.id, "status": notice.status})
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import LegalNotice
 from tasks.evidence.company_graph import live_company
-from tasks.legal import history, notices
+from tasks.legal import history, notice_status
 from tasks.legal.evaluate import (
     Standing,
     draft_notice,
@@ -57,7 +57,7 @@ def _escalate(session: Session, notice: LegalNotice, now: dt.datetime) -> LegalN
     evaluation = record_evaluation(session, company.id, policy, verdict)
     cited = [f.evidence_id for f in verdict.cited]
     notice.escalated_at = now
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "escalated",
@@ -72,6 +72,7 @@ def _escalate(session: Session, notice: LegalNotice, now: dt.datetime) -> LegalN
         Standing(after, standing.cited),
         evaluation_id=evaluation.id,
         note=f"drafted: escalation of {notice.reference}",
+        now=now,
         kind="escalation",
         previous=notice,
     )

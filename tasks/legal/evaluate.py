@@ -9,6 +9,7 @@ revision, which needs its own approval: an approver never signs a text they did 
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections import Counter
 from dataclasses import dataclass
@@ -27,12 +28,11 @@ from infra.db.models import (
     EvidenceLink,
     LegalEvaluation,
     LegalNotice,
-    utcnow,
 )
 from tasks.evidence.company_graph import keys_of, live_company
 from tasks.evidence.indicators import host_parts, normalize_company_name
-from tasks.legal import history, notices
-from tasks.legal.notice import CitedEvidence, Letter, language_for, render
+from tasks.legal import history, notice_status
+from tasks.legal.letter import CitedEvidence, Letter, language_for, render
 from tasks.legal.policy import Eligibility, EvidenceFact, Policy
 from tasks.legal.policy import evaluate as evaluate_policy
 from tasks.messages import EvaluateCompany
@@ -53,7 +53,10 @@ class Standing:
     cited: dict[int, CitedEvidence]
 
 
-def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Policy) -> Outcome:
+def evaluate_company(
+    session: Session, request: EvaluateCompany, *, policy: Policy, now: dt.datetime
+) -> Outcome:
+    """Evaluate the company at ``now``: its notice drafted, revised or withdrawn to match."""
     # A company merged into another since the request was made is evaluated as that one; its
     # row lock keeps two evaluations of one company from drafting two notices.
     company = live_company(session, request.company_id)
@@ -70,7 +73,7 @@ def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Poli
     if not verdict.eligible:
         summary["reason"] = verdict.reason
         if notice is not None:
-            notices.move(
+            notice_status.move(
                 session, notice, "withdrawn", f"no longer eligible: {verdict.reason}", actor=SYSTEM
             )
             summary["withdrawn"] = notice.reference
@@ -89,6 +92,7 @@ def evaluate_company(session: Session, request: EvaluateCompany, *, policy: Poli
             standing,
             evaluation_id=evaluation.id,
             note=f"drafted: {verdict.reason}",
+            now=now,
         )
     else:
         body = _render(session, company, notice, policy=policy, verdict=verdict, standing=standing)
@@ -142,7 +146,7 @@ def standing_evidence(session: Session, company_id: int) -> Standing:
 def open_notice(session: Session, company_id: int) -> LegalNotice | None:
     return session.scalars(
         select(LegalNotice)
-        .where(LegalNotice.company_id == company_id, LegalNotice.status.in_(notices.OPEN))
+        .where(LegalNotice.company_id == company_id, LegalNotice.status.in_(notice_status.OPEN))
         .with_for_update()
     ).one_or_none()
 
@@ -205,7 +209,7 @@ def record_evaluation(
     """Store the decision (once per company, policy, decision and evidence relied on)."""
     relied_on = [f.evidence_id for f in verdict.cited]
     borderline = [f.evidence_id for f in verdict.borderline]
-    fingerprint = notices.digest(
+    fingerprint = notice_status.digest(
         f"{company_id}|{policy.version}|{verdict.eligible}|{verdict.basis}|{relied_on}|{borderline}"
     )
     (row,) = insert_ignore_select(
@@ -251,12 +255,12 @@ def draft_notice(
     *,
     evaluation_id: int,
     note: str,
+    now: dt.datetime,
     kind: str = "notice",
     previous: LegalNotice | None = None,
 ) -> LegalNotice:
-    """A new notice with its own reference and its first revision, submitted for review; an
-    escalation follows ``previous`` in its language."""
-    now = utcnow()
+    """A new notice with its own reference (of ``now``'s year) and its first revision,
+    submitted for review; an escalation follows ``previous`` in its language."""
     notice = LegalNotice(
         # A placeholder until the row has its id, from which the reference is made.
         reference=uuid.uuid4().hex[:32],
@@ -277,11 +281,13 @@ def draft_notice(
     )
     session.add(notice)
     session.flush()
-    notice.reference = notices.reference(notice.id, now.year)
+    notice.reference = notice_status.reference(notice.id, now.year)
     body = _render(session, company, notice, policy=policy, verdict=verdict, standing=standing)
-    notices.add_revision(session, notice, body, [f.evidence_id for f in verdict.cited], first=True)
+    notice_status.add_revision(
+        session, notice, body, [f.evidence_id for f in verdict.cited], first=True
+    )
     history.record(session, notice, note)
-    notices.move(session, notice, "pending_review", "submitted for review", actor=SYSTEM)
+    notice_status.move(session, notice, "pending_review", "submitted for review", actor=SYSTEM)
     return notice
 
 
@@ -298,13 +304,13 @@ def _revise(
     why = "new evidence" if cited != notice.cited_evidence else "the company's details changed"
     if was != "draft":
         superseded = " (the approved text is superseded)" if was == "approved" else ""
-        notices.move(session, notice, "draft", f"{why}{superseded}", actor=SYSTEM)
-    notices.add_revision(session, notice, body, cited)
+        notice_status.move(session, notice, "draft", f"{why}{superseded}", actor=SYSTEM)
+    notice_status.add_revision(session, notice, body, cited)
     notice.basis = verdict.basis or notice.basis
     notice.evaluation_id = evaluation_id
     notice.activity_first = verdict.activity_first
     notice.activity_last = verdict.activity_last
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "pending_review",

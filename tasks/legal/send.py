@@ -17,10 +17,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore
-from infra.db.models import CompanyIndicator, Delivery, LegalNotice, utcnow
+from infra.db.models import CompanyIndicator, Delivery, LegalNotice
 from infra.mail import MailDeferredError, Mailer, MailRefusedError
 from tasks.errors import TransientError
-from tasks.legal import history, notices
+from tasks.legal import history, notice_status
 from tasks.legal.approvals import ApprovalError
 from tasks.legal.policy import load_policy
 from tasks.messages import SendNotice
@@ -32,7 +32,10 @@ SUBJECTS = {
 }
 
 
-def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender: str) -> Outcome:
+def send_notice(
+    session: Session, request: SendNotice, *, mailer: Mailer, sender: str, now: dt.datetime
+) -> Outcome:
+    """E-mail the notice's approved text, once; ``now`` is when it is sent."""
     notice = session.get(LegalNotice, request.notice_id, with_for_update=True)
     if notice is None:
         raise LookupError(f"legal notice {request.notice_id} does not exist")
@@ -63,7 +66,7 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
     except MailRefusedError as exc:
         history.record(session, notice, f"delivery refused, not retried: {exc}")
         return Outcome({**summary, "status": notice.status, "delivered": False})
-    notice.sent_at = utcnow()
+    notice.sent_at = now
     session.execute(
         insert_ignore(session, Delivery),
         [
@@ -80,7 +83,7 @@ def send_notice(session: Session, request: SendNotice, *, mailer: Mailer, sender
     )
     days = load_policy(notice.policy_version).response_days
     notice.respond_by = notice.sent_at + dt.timedelta(days=days)
-    notices.move(
+    notice_status.move(
         session,
         notice,
         "sent",
@@ -97,7 +100,7 @@ def _check_approved(notice: LegalNotice) -> None:
         raise ApprovalError(
             f"legal notice {notice.reference} is {notice.status}: only approved notices are sent"
         )
-    text_hash = notices.digest(notice.body)
+    text_hash = notice_status.digest(notice.body)
     if (
         notice.approved_revision != notice.revision
         or notice.approved_sha256 != text_hash

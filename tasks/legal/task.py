@@ -1,4 +1,5 @@
-"""``legal.evaluate``, ``legal.send`` and ``legal.escalate``: task shells around their bodies.
+"""``legal.evaluate``, ``legal.withdraw_drafts``, ``legal.send`` and ``legal.escalate``: task
+shells around their bodies.
 
 Nothing is ever sent without a recorded approval of the exact text (``tasks.legal.approvals``):
 ``send`` re-checks the status and the pinned revision under the transaction.
@@ -13,7 +14,8 @@ from tasks.legal.escalate import escalate_overdue
 from tasks.legal.evaluate import evaluate_company
 from tasks.legal.policy import load_policy
 from tasks.legal.send import send_notice
-from tasks.messages import Escalate, EvaluateCompany, SendNotice
+from tasks.legal.withdraw_drafts import withdraw_drafts
+from tasks.messages import Escalate, EvaluateCompany, SendNotice, WithdrawDrafts
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
 
@@ -21,14 +23,25 @@ from tasks.pipeline import TaskRun, pipeline_task
 @pipeline_task(EvaluateCompany, soft_time_limit=60, time_limit=90)
 def evaluate(run: TaskRun, request: EvaluateCompany) -> Outcome:
     policy = load_policy(get_settings().policy_version)
-    return evaluate_company(run.session, request, policy=policy)
+    return evaluate_company(run.session, request, policy=policy, now=utcnow())
+
+
+@pipeline_task(WithdrawDrafts, soft_time_limit=60, time_limit=90)
+def withdraw(run: TaskRun, request: WithdrawDrafts) -> Outcome:
+    """Notices to a company that was merged or split are withdrawn; it is evaluated afresh."""
+    policy = load_policy(get_settings().policy_version)
+    return withdraw_drafts(run.session, request, policy=policy, now=utcnow())
 
 
 @pipeline_task(SendNotice, soft_time_limit=90, time_limit=120)
 def send(run: TaskRun, request: SendNotice) -> Outcome:
     settings = get_settings()
     return send_notice(
-        run.session, request, mailer=mailer_from(settings), sender=settings.notice_sender
+        run.session,
+        request,
+        mailer=mailer_from(settings),
+        sender=settings.notice_sender,
+        now=utcnow(),
     )
 
 

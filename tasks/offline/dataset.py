@@ -7,6 +7,7 @@ served. Earlier enforcement is replayed too: a share of the abusers are banned a
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -15,11 +16,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tasks.accounts.signals import DetectionPoint, StagedAccount, parse_record
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.labelled import LabelledRecord
 from tasks.offline.simulate_accounts import POPULATION_BY_NAME
 from tasks.scoring.features import feature_matrix
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record
 
 REPLAY_CHUNK = 500
 # Share of abusive accounts the previous enforcement caught, which is what neighbourhood ban
@@ -91,12 +92,13 @@ def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
     """Simulated records (each with its ``truth``), replayed in time order. Earlier enforcement
     caught a share of the abusers past registration: what neighbourhood ban rates are made of."""
     rng = np.random.default_rng([seed, 3])
+    now = dt.datetime.now(dt.UTC)  # records observed later than they are read are refused
 
     def rows() -> Iterator[Row]:
         for raw in records:
             population = raw["truth"]["population"]
             yield Row(
-                parse_record(raw, StagedAccount),
+                parse_record(raw, StagedAccount, now=now),
                 label=int(raw["truth"]["label"]),
                 true_label=int(POPULATION_BY_NAME[population].abusive),
                 population=population,

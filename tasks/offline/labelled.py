@@ -20,7 +20,7 @@ import orjson
 from msgspec import Meta
 from msgspec.structs import force_setattr
 
-from tasks.scoring.signals import RecordError, StagedAccount, parse_record
+from tasks.accounts.signals import RecordError, StagedAccount, parse_record
 
 LabelSource = Literal["appeal", "review", "report", "manual", "other"]
 
@@ -96,11 +96,12 @@ def read_labelled(path: Path) -> LabelledFile:
 def parse_lines(lines: Iterable[bytes]) -> LabelledFile:
     records: list[LabelledRecord] = []
     errors: list[LineError] = []
+    now = dt.datetime.now(dt.UTC)  # records observed later than the file is read are refused
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            records.append(parse_record(orjson.loads(line), LabelledRecord))
+            records.append(parse_record(orjson.loads(line), LabelledRecord, now=now))
         except orjson.JSONDecodeError as exc:
             errors.append(LineError(number, f"not JSON: {exc}"))
         except RecordError as exc:

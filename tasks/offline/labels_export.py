@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Label, Score
-from tasks.scoring.signals import as_json
+from tasks.accounts.signals import as_json
 from tasks.scoring.snapshot import records_at
 
 # Later sources overrule earlier ones for the same score.

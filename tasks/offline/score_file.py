@@ -8,16 +8,17 @@ in Redis. Scoring the same file with two versions compares them on identical inp
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 
-from tasks.scoring.batch import score_records
+from tasks.accounts.signals import RecordError, StagedAccount, parse_record
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import RecordError, StagedAccount, parse_record
 
 BATCH = 1000
 
@@ -31,13 +32,14 @@ class LineError:
 def score_lines(lines: Iterable[bytes], scorer: Scorer) -> Iterator[dict[str, Any] | LineError]:
     """Yield one result per account (or a LineError for a line that is not a valid record)."""
     errors: list[LineError] = []
+    now = dt.datetime.now(dt.UTC)  # records observed later than the file is read are refused
 
     def records() -> Iterator[StagedAccount]:
         for number, line in enumerate(lines, 1):
             if not line.strip():
                 continue
             try:
-                yield parse_record(orjson.loads(line), StagedAccount)
+                yield parse_record(orjson.loads(line), StagedAccount, now=now)
             except orjson.JSONDecodeError as exc:
                 errors.append(LineError(number, f"not JSON: {exc}"))
             except RecordError as exc:

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from tasks.scoring.signals import DetectionPoint
+from tasks.accounts.signals import DetectionPoint
 
 DEFAULT_START = dt.datetime(2019, 11, 15, tzinfo=dt.UTC)
 DEFAULT_SPAN_DAYS = 60

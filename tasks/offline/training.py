@@ -13,6 +13,7 @@ import numpy.typing as npt
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from tasks.accounts.signals import DetectionPoint
 from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
 from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
@@ -24,9 +25,8 @@ from tasks.offline.thresholds import (
     band_volumes,
     choose_bands,
 )
-from tasks.scoring import drift
+from tasks.scoring import stability
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES
-from tasks.scoring.signals import DetectionPoint
 
 
 @dataclass(frozen=True)
@@ -144,7 +144,9 @@ def write_model(
             "populations": _population_rates(data, scores, test_idx, thresholds, budget),
         },
         # What the model learned on, for the drift check to compare live traffic with.
-        "reference": drift.reference(data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages),
+        "reference": stability.reference(
+            data.features[:, : len(SIGNAL_FEATURES)], scores, data.stages
+        ),
     }
     write_card(out, card, data.true_labels[test_idx], test_scores)
     return out

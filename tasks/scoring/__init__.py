@@ -1,1 +1,1 @@
-"""Account scoring: signals, features, the classifier, decisions."""
+"""Account scoring: features, the classifier, decisions."""

@@ -20,7 +20,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import AccountDecision, DecisionBatch, SignalSnapshot
-from tasks.scoring.batch import ModelDecisions
+from tasks.scoring.inference import ModelDecisions
 from tasks.scoring.model import DECISIONS
 
 # The order of the rows ``batch_rows`` builds for ``decision_batches``.

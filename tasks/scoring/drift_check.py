@@ -17,11 +17,11 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import DriftCheck, SignalSnapshot
 from infra.registry import serving_versions
+from tasks.accounts.signals import AccountSignals, DetectionPoint
 from tasks.outcome import Outcome
-from tasks.scoring import drift
+from tasks.scoring import stability
 from tasks.scoring.decisions import decisions_at
 from tasks.scoring.features import signal_matrix
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import records_at
 
 log = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ def check_drift(session: Session, *, now: dt.datetime, sample: int = SAMPLE) -> 
         records, scores = _recent(session, point, active.version, now, sample)
         if not records:
             continue
-        found = drift.measure(
+        found = stability.measure(
             reference[point.value], signal_matrix(records, point), np.asarray(scores, np.float32)
         )
         worst, worst_psi = found.worst_feature

@@ -12,10 +12,10 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
+from tasks.accounts.phones import number_info
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES, NeighbourStore
 from tasks.scoring.laps import Lap, no_lap
-from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES, NeighbourStore
-from tasks.scoring.phones import number_info
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 STAGE_CODES = {
     DetectionPoint.REGISTRATION: 0.0,

@@ -17,8 +17,8 @@ import numpy as np
 import numpy.typing as npt
 import xgboost as xgb
 
+from tasks.accounts.signals import DetectionPoint
 from tasks.scoring.features import FEATURES
-from tasks.scoring.signals import DetectionPoint
 
 DECISIONS = ("allow", "review", "restrict", "ban")
 ACTIONED = frozenset({"review", "restrict", "ban"})

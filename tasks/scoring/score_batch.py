@@ -7,19 +7,20 @@ the snapshot; a shadow model's scores are stored beside them and never acted on.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from infra.dead_letters import Rejection
+from tasks.accounts.signals import ScoringRequest, validate_records
 from tasks.messages import ApplyEnforcement, FollowUp
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import ScoringRequest, validate_records
 from tasks.scoring.snapshot import encode_records, store_batch
 
 # The models that serve, active and shadow; asked only once a batch has records to score.
@@ -33,9 +34,11 @@ def score_batch(
     serving: Serving,
     neighbours: NeighbourStore,
     task_id: str | None,
+    now: dt.datetime,
     lap: Lap = no_lap,
 ) -> Outcome:
-    records, positions, invalid = validate_records(request.stage, request.accounts)
+    """Score ``request``'s records, received at ``now``."""
+    records, positions, invalid = validate_records(request.stage, request.accounts, now=now)
     encoded, unencodable = encode_records(request.accounts, positions)
     if unencodable:
         refused = {position for position, _ in unencodable}
@@ -62,7 +65,12 @@ def score_batch(
         request.stage, records, active, shadow, neighbours, explain=False, lap=lap
     )
     snapshot_id = store_batch(
-        session, batch, encoded=encoded, record_count=len(request.accounts), task_id=task_id
+        session,
+        batch,
+        encoded=encoded,
+        record_count=len(request.accounts),
+        task_id=task_id,
+        now=now,
     )
     lap("store")
 

@@ -28,12 +28,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore, prepare_insert_ignore
-from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
-from tasks.scoring.batch import ScoredBatch
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from tasks.accounts.phones import number_info, phone_block
+from tasks.accounts.signals import AccountSignals, RecordError, parse_record
 from tasks.scoring.decisions import BATCH_COLUMNS, INDEX_COLUMNS, batch_row
+from tasks.scoring.inference import ScoredBatch
 from tasks.scoring.model import ACTIONED
-from tasks.scoring.phones import number_info, phone_block
-from tasks.scoring.signals import AccountSignals, RecordError, parse_record
 
 _ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
 _LOOKUP_CHUNK = 1000  # account ids per IN (...) list
@@ -117,10 +117,11 @@ def store_batch(
     encoded: EncodedRecords,
     record_count: int,
     task_id: str | None,
+    now: dt.datetime,
 ) -> int:
-    """Store the batch's snapshot, its accounts and every model's decisions; the snapshot's id.
-    ``encoded`` holds the request's records as received (:func:`encode_records`), of
-    ``record_count`` records.
+    """Store the batch's snapshot, its accounts and every model's decisions, decided at
+    ``now``; the snapshot's id. ``encoded`` holds the request's records as received
+    (:func:`encode_records`), of ``record_count`` records.
 
     Everything is prepared before the first write: on SQLite the first write takes the
     database's write lock, and the other worker processes wait for it until commit.
@@ -139,7 +140,6 @@ def store_batch(
     account_rows = prepare_insert_ignore(
         session, Account, _ACCOUNT_COLUMNS, _new_account_rows(session, batch), conversions
     )
-    now = utcnow()
     decided = [
         batch_row(r, stage=point.value, positions=positions, record_count=record_count, now=now)
         for r in batch.results
@@ -264,7 +264,7 @@ def records_at(
         if not 0 <= position < len(raw) or raw[position] is None:
             continue
         try:
-            out[key] = parse_record(raw[position], AccountSignals, strict=False)
+            out[key] = parse_record(raw[position], AccountSignals, now=None, strict=False)
         except RecordError as exc:
             log.warning(
                 "snapshot %d, position %d: stored record no longer readable: %s",

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from infra.redis_client import get_redis
+from tasks.neighbourhoods import redis_store
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring.neighbourhoods import redis_store
 from tests.redis_cluster import LocalRedisCluster
 
 QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}

@@ -26,13 +26,14 @@ from infra.db.models import (
     Delivery,
     EnforcementAction,
     Label,
+    utcnow,
 )
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.enforcement.policy import parse
 from tasks.enforcement.policy_file import DEFAULT_POLICY
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tests.integration.waiting import count
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
@@ -89,7 +90,7 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     client = get_redis()
     client.xgroup_create(STREAM, "platform", id="0", mkstream=True)
     accounts = messaging_accounts(200)
-    records = {a["account_id"]: parse_record(a, AccountSignals) for a in accounts}
+    records = {a["account_id"]: parse_record(a, AccountSignals, now=utcnow()) for a in accounts}
     # Each account registered beside a neighbour on its block, network and device: the
     # neighbour's ban rates show the account's ban counted, then forgotten.
     store = RedisNeighbourStore(client)

@@ -21,7 +21,7 @@ from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice
+from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice, utcnow
 from infra.db.session import session_scope
 from tasks.messages import Escalate, IngestEvidence, SendNotice
 from tests.integration.waiting import count
@@ -248,6 +248,7 @@ def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
             actor="counsel@example.org",
             reviewers={"counsel@example.org"},
             note="",
+            now=utcnow(),
         )
     doc = claim("2020-02-01T10:00:00+00:00", "https://promoblast.sk/", "sales@promoblast.sk")
     workers.app.send_task(IngestEvidence.TASK, kwargs={"documents": [doc]})

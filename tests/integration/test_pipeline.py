@@ -27,10 +27,10 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
 from infra.settings import get_settings
+from tasks.neighbourhoods import redis_store
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.scoring.model import ACTIONED
-from tasks.scoring.neighbourhoods import redis_store
 from tests.integration.waiting import count
 from workers.cli.main import main
 

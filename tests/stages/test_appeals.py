@@ -19,16 +19,17 @@ from infra.db.models import (
     Delivery,
     EnforcementAction,
     Label,
+    utcnow,
 )
 from infra.db.session import session_scope
 from infra.sinks import JsonlSink
+from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions, owed_lifts
 from tasks.enforcement.enforce import scored_records
 from tasks.messages import DeliverActions
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint
 from tests.records import messaging_accounts
 from tests.seed import account_status, enforced
 from tests.stages.test_enforcement_body import apply, scored
@@ -42,6 +43,7 @@ def overturn(session: Session, action_id: int, neighbours: MemoryNeighbourStore 
         actor="agent-7",
         reason="family business, verified",
         neighbours=neighbours or MemoryNeighbourStore(),
+        now=utcnow(),
     )
 
 
@@ -64,7 +66,9 @@ def test_an_overturned_ban_is_lifted_everywhere(
     ).first()
     assert ban is not None
     sink = JsonlSink(tmp_path / "platform.jsonl")
-    deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
+    deliver_actions(
+        session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8, now=utcnow()
+    )
     (record,) = scored_records(session, [ban]).values()
     # Another account registered in the same block, network and device.
     neighbour = replace(record, account_id="neighbour-1")
@@ -86,7 +90,7 @@ def test_an_overturned_ban_is_lifted_everywhere(
     # The platform is told to lift it.
     lift = next(f for f in outcome.follow_ups if isinstance(f.message, DeliverActions))
     assert lift.dedupe_key == f"enforcement.deliver:lift:appeal:{ban.id}"
-    delivered = deliver_actions(session, lift.message, sink=sink, max_attempts=8)
+    delivered = deliver_actions(session, lift.message, sink=sink, max_attempts=8, now=utcnow())
     assert delivered.summary == {"recorded": 1}
     row = session.scalars(select(Delivery).where(Delivery.kind == PLATFORM_LIFT)).one()
     assert row.ref_id == ban.id
@@ -118,7 +122,9 @@ def test_a_lift_is_owed_only_for_what_the_platform_was_told(
     assert ban is not None
     outcome = overturn(session, ban.id)  # before its delivery was ever recorded
     lift = next(f.message for f in outcome.follow_ups if isinstance(f.message, DeliverActions))
-    result = deliver_actions(session, lift, sink=JsonlSink(tmp_path / "p.jsonl"), max_attempts=8)
+    result = deliver_actions(
+        session, lift, sink=JsonlSink(tmp_path / "p.jsonl"), max_attempts=8, now=utcnow()
+    )
     assert result.summary == {"recorded": 0}
     kinds = set(session.scalars(select(Delivery.kind)))
     assert PLATFORM_LIFT not in kinds
@@ -135,6 +141,7 @@ def test_an_upheld_action_stays_and_is_labelled(env: dict[str, str]) -> None:
             actor="agent-2",
             reason="bulk sending confirmed",
             neighbours=MemoryNeighbourStore(),
+            now=utcnow(),
         )
         assert outcome.follow_ups == []
         assert outcome.after_commit == []
@@ -169,6 +176,7 @@ def test_an_appeal_decides_once(env: dict[str, str]) -> None:
             actor="other",
             reason="changed my mind",
             neighbours=MemoryNeighbourStore(),
+            now=utcnow(),
         )
 
 
@@ -211,6 +219,7 @@ def test_an_appeal_needs_a_person_a_reason_and_an_action(env: dict[str, str]) ->
                 actor=actor,
                 reason=reason,
                 neighbours=MemoryNeighbourStore(),
+                now=utcnow(),
             )
     with session_scope() as session, pytest.raises(AppealError, match="no enforcement action 42"):
         overturn(session, 42)
@@ -259,17 +268,21 @@ def test_a_lift_owed_but_never_recorded_is_recorded_by_the_sweep(
     # told yet, and the ban's delivery recorded it afterwards.
     ban.status = "reversed"
     session.flush()
-    deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
+    deliver_actions(
+        session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8, now=utcnow()
+    )
     ban.status = "active"
     session.flush()
-    deliver_actions(session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8)
+    deliver_actions(
+        session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8, now=utcnow()
+    )
     ban.status = "reversed"
     session.flush()
     assert owed_lifts(session).follow_ups  # the platform was told of a ban that no longer stands
 
     (follow_up,) = owed_lifts(session).follow_ups
     assert follow_up.message == DeliverActions(action_ids=[ban.id])
-    deliver_actions(session, follow_up.message, sink=sink, max_attempts=8)
+    deliver_actions(session, follow_up.message, sink=sink, max_attempts=8, now=utcnow())
     lift = session.scalars(select(Delivery).where(Delivery.kind == PLATFORM_LIFT)).one()
     assert lift.item is not None
     assert lift.item["account_status"] == session.get_one(Account, ban.account_id).status

@@ -15,14 +15,18 @@ from infra.db.models import (
     CompanySeparation,
     EvidenceLink,
     LegalNotice,
+    NoticeEvent,
+    utcnow,
 )
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import GraphError
+from tasks.evidence.corrections import split_company
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.legal.evaluate import evaluate_company
 from tasks.legal.policy import load_policy
-from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence
+from tasks.legal.withdraw_drafts import withdraw_drafts
+from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, WithdrawDrafts
 
 POLICY = load_policy("2019-12-07.2")
 
@@ -41,7 +45,9 @@ def linked(session: Session, *documents: Any) -> list[int]:
     """Ingest and link ``documents`` one batch each, in order; their evidence ids."""
     ids = []
     for doc in documents:
-        (follow_up,) = ingest_documents(session, IngestEvidence(documents=[doc])).follow_ups
+        (follow_up,) = ingest_documents(
+            session, IngestEvidence(documents=[doc]), now=utcnow()
+        ).follow_ups
         assert isinstance(follow_up.message, LinkEvidence)
         link_evidence(session, follow_up.message)
         ids += follow_up.message.evidence_ids
@@ -97,16 +103,32 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     older, younger = owner(session, first), owner(session, second)
     assert older < younger
     for company_id in (older, younger):
-        evaluate_company(session, EvaluateCompany(company_id=company_id), policy=POLICY)
-    (bridge,) = linked(
-        session, page("https://alpha-send.com/partners", "Also at beta-blast.com, +44 7911 200002.")
-    )
+        evaluate_company(
+            session, EvaluateCompany(company_id=company_id), policy=POLICY, now=utcnow()
+        )
+    bridging = page("https://alpha-send.com/partners", "Also at beta-blast.com, +44 7911 200002.")
+    (ingested,) = ingest_documents(
+        session, IngestEvidence(documents=[bridging]), now=utcnow()
+    ).follow_ups
+    assert isinstance(ingested.message, LinkEvidence)
+    (bridge,) = ingested.message.evidence_ids
+    merging = link_evidence(session, ingested.message)
 
     assert owner(session, bridge) == owner(session, second) == owner(session, first) == older
     assert session.get_one(Company, younger).merged_into == older
     # The younger company's draft is withdrawn: nobody should sign a letter to half a company.
+    # The legal stage withdraws it once the merge commits, as the pipeline runs the follow-up.
     draft = session.scalars(select(LegalNotice).where(LegalNotice.company_id == younger)).one()
+    (withdrawal,) = [f.message for f in merging.follow_ups if isinstance(f.message, WithdrawDrafts)]
+    assert (withdrawal.company_id, withdrawal.notice_ids) == (younger, [draft.id])
+    assert (withdrawal.change, withdrawal.other_id) == ("merged", older)
+    withdrawn = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
+    assert withdrawn.summary["withdrawn"] == [draft.reference]
+    # Delivered again, it withdraws nothing more.
+    assert (
+        withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow()).summary["withdrawn"] == []
+    )
     events = session.scalars(
         select(AuditEvent).where(AuditEvent.entity == "company").order_by(AuditEvent.id)
     ).all()
@@ -115,7 +137,9 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
         (younger, "merged", "evidence.link"),
     ]
     # A late evaluation of the absorbed company evaluates the one it became.
-    outcome = evaluate_company(session, EvaluateCompany(company_id=younger), policy=POLICY)
+    outcome = evaluate_company(
+        session, EvaluateCompany(company_id=younger), policy=POLICY, now=utcnow()
+    )
     assert outcome.summary["company_id"] == older
 
 
@@ -182,13 +206,14 @@ def test_an_operator_splits_a_company_and_it_stays_split(session: Session) -> No
         page("https://beta-blast.com/", "Call +44 7911 100001. Or sales@beta-blast.com"),
     )
     (company,) = live(session)
-    new = company_graph.split(
+    new, withdrawals = company_graph.split(
         session,
         company.id,
         [("domain", "beta-blast.com"), ("email", "sales@beta-blast.com")],
         actor="counsel@example.com",
         reason="a reseller quoting the other's number",
     )
+    assert withdrawals == []  # no notice to the company was open
     # The page that carries keys of both sides is linked to both; the other stays put.
     assert owner(session, a) == company.id
     assert {
@@ -238,3 +263,47 @@ def test_a_contact_page_on_a_companys_own_site_gives_it_its_numbers(session: Ses
     assert len(live(session)) == 1
     link = session.scalars(select(EvidenceLink).where(EvidenceLink.evidence_id == news)).one()
     assert (link.method, link.confidence < POLICY.min_link_confidence) == ("mentioned", True)
+
+
+def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Session) -> None:
+    linked(
+        session,
+        page("https://alpha-send.com/", "Call +44 7911 100001."),
+        page("https://beta-blast.com/", "Call +44 7911 100001. Or sales@beta-blast.com"),
+    )
+    (company,) = live(session)
+    evaluate_company(session, EvaluateCompany(company_id=company.id), policy=POLICY, now=utcnow())
+    draft = session.scalars(select(LegalNotice).where(LegalNotice.company_id == company.id)).one()
+
+    split = split_company(
+        session,
+        company.id,
+        [("domain", "beta-blast.com"), ("email", "sales@beta-blast.com")],
+        actor="counsel@example.com",
+        reason="a reseller quoting the other's number",
+        now=utcnow(),
+    )
+    new = split.summary["new_company_id"]
+    # The withdrawal evaluates the company afterwards: no evaluation of its own races it.
+    withdrawal, evaluation = (f.message for f in split.follow_ups)
+    assert isinstance(withdrawal, WithdrawDrafts)
+    assert (withdrawal.company_id, withdrawal.notice_ids) == (company.id, [draft.id])
+    assert (withdrawal.change, withdrawal.other_id, withdrawal.actor) == (
+        "split",
+        new,
+        "counsel@example.com",
+    )
+    assert evaluation == EvaluateCompany(company_id=new)
+    assert draft.status != "withdrawn"  # not by the evidence stage
+
+    outcome = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
+    assert draft.status == "withdrawn"
+    assert outcome.summary["evaluated"]["company_id"] == company.id
+    event = session.scalars(
+        select(NoticeEvent).where(NoticeEvent.notice_id == draft.id).order_by(NoticeEvent.id)
+    ).all()[-1]
+    assert (event.status, event.actor, event.note) == (
+        "withdrawn",
+        "counsel@example.com",
+        f"keys split off to company {new}",
+    )

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Document, Evidence
+from infra.db.models import Document, Evidence, utcnow
 from tasks.evidence import documents
 from tasks.evidence.documents import document_bytes
 from tasks.evidence.ingest import ingest_documents
@@ -27,7 +27,7 @@ def doc(text: str = HTML, observed_at: str = "2020-03-01T10:00:00+00:00", **extr
 
 
 def ingest(session: Session, *items: Any) -> Outcome:
-    return ingest_documents(session, IngestEvidence(documents=list(items)))
+    return ingest_documents(session, IngestEvidence(documents=list(items)), now=utcnow())
 
 
 def test_a_document_is_kept_whole_and_retrievable_by_its_hash(session: Session) -> None:

@@ -12,14 +12,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import DriftCheck, ModelVersion, SignalSnapshot, utcnow
+from tasks.accounts.signals import DetectionPoint
 from tasks.messages import ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring import drift
+from tasks.scoring import stability
 from tasks.scoring.drift_check import check_drift
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 
 
 def activate(session: Session, model_dir: Path) -> None:
@@ -40,6 +40,7 @@ def score_messaging(session: Session, scorer: Scorer, *, drift_level: float, see
         serving=lambda: (scorer, None),
         neighbours=MemoryNeighbourStore(),
         task_id=f"drift-{seed}",
+        now=utcnow(),
     )
 
 
@@ -62,8 +63,8 @@ def test_traffic_like_the_training_data_is_stable(
     check = messaging_check(session)
     assert check.records == 2000
     assert check.model_version == scorer.version
-    assert check.score_psi < drift.PSI_WATCH
-    assert set(check.features) == set(drift.MEASURED)
+    assert check.score_psi < stability.PSI_WATCH
+    assert set(check.features) == set(stability.MEASURED)
 
 
 def test_a_drifted_population_raises_the_drift_figure(
@@ -93,11 +94,11 @@ def test_no_active_model_or_no_reference_checks_nothing(session: Session) -> Non
 
 def test_psi_of_a_distribution_against_itself_is_zero() -> None:
     values = np.random.default_rng(1).normal(size=5000)
-    ref = drift.distribution(values)
-    assert drift.psi(ref, values) < 0.001
-    assert drift.psi(ref, values + 1.0) > drift.PSI_ALERT
+    ref = stability.distribution(values)
+    assert stability.psi(ref, values) < 0.001
+    assert stability.psi(ref, values + 1.0) > stability.PSI_ALERT
     with_missing = np.append(values, [np.nan] * 5000)
-    assert drift.psi(ref, with_missing) > drift.PSI_ALERT
-    assert drift.level(0.05) == "ok"
-    assert drift.level(0.2) == "watch"
-    assert drift.level(0.3) == "alert"
+    assert stability.psi(ref, with_missing) > stability.PSI_ALERT
+    assert stability.level(0.05) == "ok"
+    assert stability.level(0.2) == "watch"
+    assert stability.level(0.3) == "alert"

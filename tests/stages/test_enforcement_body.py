@@ -21,20 +21,28 @@ from infra.db.models import (
     EnforcementAction,
     Evidence,
     Score,
+    utcnow,
 )
 from infra.sinks import JsonlSink
+from tasks.accounts.signals import AccountSignals, DetectionPoint
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.breaker import BreakerLimits
 from tasks.enforcement.deliver import deliver_actions
 from tasks.enforcement.policy import Mode, Policy, Restrictions, Rule
 from tasks.enforcement.release import ReleaseDelay
 from tasks.enforcement.safeguards import Safeguards
-from tasks.messages import ApplyEnforcement, DeliverActions, LinkEvidence, ScoreAccounts
+from tasks.evidence.on_platform import record_ban_evidence
+from tasks.messages import (
+    ApplyEnforcement,
+    DeliverActions,
+    EvaluateCompany,
+    RecordBanEvidence,
+    ScoreAccounts,
+)
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tasks.scoring.snapshot import feature_rows
 from tests.records import messaging_accounts
 
@@ -96,6 +104,7 @@ def scored(session: Session, scorer: Scorer, accounts: list[dict[str, Any]]) -> 
         serving=lambda: (scorer, None),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
     (follow_up,) = outcome.follow_ups
     request = follow_up.message
@@ -233,16 +242,22 @@ def test_enforce_mode_puts_each_actionable_score_in_force(session: Session, scor
     assert outcome.rejected == []
 
     key = f"{batch.request.snapshot_id}:{scorer.version}"
-    deliver, link = outcome.follow_ups
+    deliver, bans_made = outcome.follow_ups
     assert isinstance(deliver.message, DeliverActions)
     assert deliver.dedupe_key == f"enforcement.deliver:snapshot:{key}"
     assert sorted(deliver.message.action_ids) == in_force
-    assert isinstance(link.message, LinkEvidence)
-    assert link.dedupe_key == f"evidence.link:snapshot:{key}"
+    assert isinstance(bans_made.message, RecordBanEvidence)
+    assert bans_made.dedupe_key == f"evidence.record_bans:snapshot:{key}"
+    assert bans_made.message.action_ids == sorted(a.id for a in with_business)
 
+    # The evidence stage makes them evidence once this commits, as the pipeline runs it.
+    assert count(session, Evidence) == 0
+    recorded = record_ban_evidence(session, bans_made.message)
     evidence = session.scalars(select(Evidence).order_by(Evidence.id)).all()
-    assert link.message.evidence_ids == [e.id for e in evidence]
+    assert recorded.summary["evidence"] == len(evidence) == len(with_business)
     assert {e.account_id for e in evidence} == {a.account_id for a in with_business}
+    assert {e.action_id for e in evidence} == set(bans_made.message.action_ids)
+    assert all(isinstance(f.message, EvaluateCompany) for f in recorded.follow_ups)
     for item in evidence:
         raw = batch.record(item.account_id or "")
         business = raw["business"]
@@ -414,7 +429,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
     request = DeliverActions(action_ids=[*request.action_ids, review.id])
     sink = JsonlSink(tmp_path / "platform" / "actions.jsonl")
 
-    first = deliver_actions(session, request, sink=sink, max_attempts=8)
+    first = deliver_actions(session, request, sink=sink, max_attempts=8, now=utcnow())
 
     expected = [a for a in made if a.status == "active"]
     assert expected
@@ -449,7 +464,7 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
         }
         assert dt.datetime.fromisoformat(item["issued_at"]).tzinfo is not None
 
-    second = deliver_actions(session, request, sink=sink, max_attempts=8)
+    second = deliver_actions(session, request, sink=sink, max_attempts=8, now=utcnow())
 
     assert second.summary == {"recorded": 0}
     assert second.after_commit == []

@@ -17,6 +17,7 @@ from infra.db.models import (
     CompanyIndicator,
     Evidence,
     EvidenceLink,
+    utcnow,
 )
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
@@ -50,7 +51,7 @@ def document(
 
 
 def ingest(session: Session, *documents: Any) -> Outcome:
-    return ingest_documents(session, IngestEvidence(documents=list(documents)))
+    return ingest_documents(session, IngestEvidence(documents=list(documents)), now=utcnow())
 
 
 def ingested_ids(session: Session, *documents: Any) -> list[int]:

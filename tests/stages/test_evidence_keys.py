@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Company, EvidenceLink, LegalNotice
+from infra.db.models import Company, EvidenceLink, LegalNotice, utcnow
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.evidence.resolve import NAME_CEILING
@@ -35,7 +35,9 @@ def claim(text: str, url: str, publisher: str, when: str = "2020-02-01T10:00:00+
 
 def ingest_and_link(session: Session, *documents: Any) -> list[int]:
     """Ingest and link ``documents``; their evidence ids."""
-    (follow_up,) = ingest_documents(session, IngestEvidence(documents=list(documents))).follow_ups
+    (follow_up,) = ingest_documents(
+        session, IngestEvidence(documents=list(documents)), now=utcnow()
+    ).follow_ups
     assert isinstance(follow_up.message, LinkEvidence)
     ids = follow_up.message.evidence_ids
     link_evidence(session, follow_up.message)
@@ -104,7 +106,9 @@ def test_same_name_in_two_countries_stays_two_companies(session: Session) -> Non
         )
     ).one()
     assert (suggestion.method, suggestion.confidence) == ("name", NAME_CEILING)
-    verdict = evaluate_company(session, EvaluateCompany(company_id=sk_company), policy=POLICY)
+    verdict = evaluate_company(
+        session, EvaluateCompany(company_id=sk_company), policy=POLICY, now=utcnow()
+    )
     reference = verdict.summary.get("notice")
     assert reference is not None  # eligible on its own claim
     notice = session.scalars(select(LegalNotice).where(LegalNotice.reference == reference)).one()
@@ -122,7 +126,9 @@ def test_a_name_alone_makes_no_company_eligible(session: Session) -> None:
     assert company not in companies_of(session, new)
     assert company in companies_of(session, new, strong=False)  # suggested for review only
 
-    outcome = evaluate_company(session, EvaluateCompany(company_id=company), policy=POLICY)
+    outcome = evaluate_company(
+        session, EvaluateCompany(company_id=company), policy=POLICY, now=utcnow()
+    )
     assert outcome.summary["eligible"] is False
 
 

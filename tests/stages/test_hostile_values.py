@@ -20,13 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra import dead_letters
-from infra.db.models import DeadLetter
+from infra.db.models import DeadLetter, utcnow
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.decisions import decided_count
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
 from tasks.scoring.snapshot import compress_records, decompress_records, encode_records
 from tests.records import messaging_accounts
@@ -81,6 +81,7 @@ def score_and_keep(session: Session, scorer: Scorer, kwargs: Any) -> Outcome:
         serving=lambda: (scorer, None),
         neighbours=MemoryNeighbourStore(),
         task_id="task-hostile",
+        now=utcnow(),
     )
     dead_letters.store(session, "scoring.score_accounts", "task-hostile", outcome.rejected)
     session.flush()
@@ -125,7 +126,7 @@ def test_a_bad_document_value_refuses_only_its_document(
     base = {"observed_at": "2020-02-01T10:00:00+00:00", "text": "We send bulk messages."}
     kwargs = decoded({"documents": [base, {**base, name: value}, {**base, "text": "Again."}]})
 
-    outcome = ingest_documents(session, IngestEvidence.model_validate(kwargs))
+    outcome = ingest_documents(session, IngestEvidence.model_validate(kwargs), now=utcnow())
     dead_letters.store(session, "evidence.ingest", "task-doc", outcome.rejected)
     session.flush()
 

@@ -9,15 +9,15 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import EnforcementAction
+from infra.db.models import EnforcementAction, utcnow
 from infra.registry import read_card
+from tasks.accounts.signals import parse_record
 from tasks.enforcement.appeals import decide_appeal
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.labelled import LabelledRecord, read_labelled
 from tasks.offline.labels_export import export
 from tasks.offline.training import TrainingConfig, train_on_file
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import parse_record
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply, scored
 from tests.stages.test_reviews_and_expiry import decide, reviews
@@ -41,6 +41,7 @@ def test_people_decisions_become_labelled_records_training_reads(
         actor="agent-7",
         reason="a school's parent group",
         neighbours=MemoryNeighbourStore(),
+        now=utcnow(),
     )
     automatic = session.scalars(
         select(EnforcementAction).where(
@@ -55,6 +56,7 @@ def test_people_decisions_become_labelled_records_training_reads(
         actor="agent-7",
         reason="confirmed",
         neighbours=MemoryNeighbourStore(),
+        now=utcnow(),
     )
 
     lines = list(export(session))
@@ -69,7 +71,9 @@ def test_people_decisions_become_labelled_records_training_reads(
     }
     assert {a: (x["label"], x["label_source"]) for a, x in by_account.items()} == expected
     for line in lines:
-        parsed = parse_record(line, LabelledRecord)  # what `bulkguard train --data` reads
+        parsed = parse_record(
+            line, LabelledRecord, now=utcnow()
+        )  # what `bulkguard train --data` reads
         assert parsed.stage.value == "messaging"
         assert "messaging" in line
 
@@ -103,6 +107,7 @@ def test_labels_earned_on_a_run_train_a_new_version(
             actor="agent-7",
             reason="checked",
             neighbours=MemoryNeighbourStore(),
+            now=utcnow(),
         )
 
     history = tmp_path / "labels.jsonl"

@@ -20,6 +20,7 @@ from infra.db.models import (
     LegalNotice,
     NoticeEvent,
     NoticeRevision,
+    utcnow,
 )
 from infra.mail import MailDeferredError, MailRefusedError, SandboxMailer
 from tasks.enforcement.appeals import decide_appeal
@@ -32,8 +33,8 @@ from tasks.legal.evaluate import evaluate_company
 from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
 from tasks.legal.send import send_notice
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tests.seed import banned_profile
 
 POLICY = load_policy("2019-12-07.2")
@@ -59,7 +60,9 @@ def claim(observed_at: str, *, path: str = "/offer", text: str | None = None) ->
 
 def add_evidence(session: Session, *documents: dict[str, Any]) -> tuple[int, list[int]]:
     """Ingest and link ``documents`` of one company: its id, and the new evidence ids."""
-    (ingested,) = ingest_documents(session, IngestEvidence(documents=list(documents))).follow_ups
+    (ingested,) = ingest_documents(
+        session, IngestEvidence(documents=list(documents)), now=utcnow()
+    ).follow_ups
     assert isinstance(ingested.message, LinkEvidence)
     ids = ingested.message.evidence_ids
     (evaluation,) = link_evidence(session, ingested.message).follow_ups
@@ -68,7 +71,9 @@ def add_evidence(session: Session, *documents: dict[str, Any]) -> tuple[int, lis
 
 
 def evaluate(session: Session, company_id: int) -> Outcome:
-    return evaluate_company(session, EvaluateCompany(company_id=company_id), policy=POLICY)
+    return evaluate_company(
+        session, EvaluateCompany(company_id=company_id), policy=POLICY, now=utcnow()
+    )
 
 
 def notice_of(session: Session, company_id: int) -> LegalNotice:
@@ -84,7 +89,9 @@ def drafted(session: Session, *documents: dict[str, Any]) -> LegalNotice:
 
 
 def send(session: Session, notice: LegalNotice, mailer: Any) -> Outcome:
-    return send_notice(session, SendNotice(notice_id=notice.id), mailer=mailer, sender=SENDER)
+    return send_notice(
+        session, SendNotice(notice_id=notice.id), mailer=mailer, sender=SENDER, now=utcnow()
+    )
 
 
 def statuses(session: Session, notice_id: int) -> list[str]:
@@ -167,7 +174,14 @@ def test_new_evidence_makes_a_new_revision_for_review(session: Session) -> None:
 
 def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="checked")
+    approve(
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        note="checked",
+        now=utcnow(),
+    )
     read = notice.body_sha256
     company_id = notice.company_id
     add_evidence(session, claim("2020-03-01T10:00:00+00:00", path="/prices"))
@@ -185,6 +199,7 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
             reviewers=REVIEWERS,
             note="",
             read_sha256=read[:12],
+            now=utcnow(),
         )
     approve(
         session,
@@ -193,6 +208,7 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
         reviewers=REVIEWERS,
         note="",
         read_sha256=notice.body_sha256,
+        now=utcnow(),
     )
     assert (notice.approved_revision, notice.approved_sha256) == (2, notice.body_sha256)
 
@@ -261,6 +277,7 @@ def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
         actor="agent-7",
         reason="appeal upheld",
         neighbours=MemoryNeighbourStore(),
+        now=utcnow(),
     )
     assert EvaluateCompany(company_id=company_id) in [f.message for f in outcome.follow_ups]
     result = evaluate(session, company_id)
@@ -274,7 +291,12 @@ def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
 def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     outcome = approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="checked"
+        session,
+        notice.id,
+        actor="counsel@example.com",
+        reviewers=REVIEWERS,
+        note="checked",
+        now=utcnow(),
     )
     assert (notice.status, notice.approved_by) == ("approved", "counsel@example.com")
     assert (notice.approved_revision, notice.approved_sha256) == (1, notice.body_sha256)
@@ -287,7 +309,7 @@ def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> Non
 def test_a_decision_must_name_its_person(session: Session, actor: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     with pytest.raises(ApprovalError, match="name the person"):
-        approve(session, notice.id, actor=actor, reviewers=REVIEWERS, note="")
+        approve(session, notice.id, actor=actor, reviewers=REVIEWERS, note="", now=utcnow())
 
 
 @pytest.mark.parametrize(
@@ -299,7 +321,7 @@ def test_only_a_configured_legal_reviewer_decides(
 ) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     with pytest.raises(ApprovalError, match="not a legal reviewer"):
-        approve(session, notice.id, actor=actor, reviewers=reviewers, note="")
+        approve(session, notice.id, actor=actor, reviewers=reviewers, note="", now=utcnow())
     with pytest.raises(ApprovalError, match="not a legal reviewer"):
         reject(session, notice.id, actor=actor, reviewers=reviewers, reason="no")
     with pytest.raises(ApprovalError, match="not a legal reviewer"):
@@ -320,7 +342,14 @@ def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Sess
         reason="company dissolved",
     )
     with pytest.raises(ApprovalError, match="not pending review"):
-        approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+        approve(
+            session,
+            notice.id,
+            actor="counsel@example.com",
+            reviewers=REVIEWERS,
+            note="",
+            now=utcnow(),
+        )
     with pytest.raises(ApprovalError, match="cannot become rejected"):
         reject(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason="late")
 
@@ -330,7 +359,9 @@ def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Sess
 
 def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+    approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
+    )
     mailer = SandboxMailer(tmp_path)
     assert send(session, notice, mailer).summary["delivered"] is True
     assert send(session, notice, mailer).summary["delivered"] is False  # redelivered task
@@ -360,7 +391,9 @@ def test_only_an_approved_notice_is_sent(session: Session, tmp_path: Path, statu
 
 def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+    approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
+    )
     notice.body += "\nP.S. an edit nobody approved"
     with pytest.raises(ApprovalError, match="not the text"):
         send(session, notice, SandboxMailer(tmp_path))
@@ -368,7 +401,9 @@ def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_pa
 
 def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+    approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
+    )
     with pytest.raises(TransientError, match="not sent yet"):
         send(session, notice, Refusing(MailDeferredError("421 try later")))
     outcome = send(session, notice, Refusing(MailRefusedError("550 no such user")))
@@ -383,7 +418,9 @@ def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session)
 def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: Path) -> None:
     text = "We send bulk WhatsApp messages to 100,000 customers. Call +421 905 111 222."
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00", text=text))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+    approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
+    )
     assert send(session, notice, SandboxMailer(tmp_path)).summary["delivered"] is False
     assert notice.status == "approved"
 
@@ -394,7 +431,9 @@ def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: 
 def sent(session: Session, tmp_path: Path) -> LegalNotice:
     """A notice sent 30 days ago (so that evidence after it is not in the future)."""
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="")
+    approve(
+        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
+    )
     send(session, notice, SandboxMailer(tmp_path))
     assert notice.sent_at is not None
     notice.sent_at -= dt.timedelta(days=30)

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from infra.db.models import Account, AuditEvent, EnforcementAction, Evidence, Label, Score
 from tasks.enforcement.expiry import expire
 from tasks.enforcement.reviews import ReviewError, decide_review, next_case
-from tasks.messages import DeliverActions, LinkEvidence
+from tasks.evidence.on_platform import record_ban_evidence
+from tasks.messages import DeliverActions, RecordBanEvidence
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import NOW, PLAIN, RecordingNeighbours, apply, scored
 
@@ -108,10 +109,16 @@ def test_a_ban_decided_by_a_person_is_enforced_like_an_automatic_one(
     ).all()
     assert "review:ban" in events
     assert "created:active" in events
-    # A business profile on the banned account makes it evidence, as for an automatic ban.
+    # A business profile on the banned account makes it evidence, as for an automatic ban: the
+    # evidence stage makes it once this commits, as the pipeline runs the follow-up.
+    handed = [f for f in outcome.follow_ups if isinstance(f.message, RecordBanEvidence)]
+    for follow_up in handed:
+        assert isinstance(follow_up.message, RecordBanEvidence)
+        assert follow_up.message.action_ids == [made.id]
+        assert follow_up.dedupe_key == f"evidence.record_bans:review:{review.id}"
+        record_ban_evidence(session, follow_up.message)
     evidence = session.scalars(select(Evidence).where(Evidence.action_id == made.id)).all()
-    links = [f for f in outcome.follow_ups if isinstance(f.message, LinkEvidence)]
-    assert len(links) == (1 if evidence else 0)
+    assert len(evidence) == len(handed) <= 1
 
 
 def past_restriction(

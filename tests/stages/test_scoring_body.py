@@ -10,16 +10,16 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
 from infra.registry import read_card
+from tasks.accounts.signals import DetectionPoint
 from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring import snapshot
 from tasks.scoring.decisions import decisions_at, decisions_of
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 from tasks.scoring.snapshot import feature_rows, records_at
 from tests.records import messaging_accounts, messaging_block, record
 
@@ -33,6 +33,7 @@ def run(
         serving=lambda: (scorer, shadow),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
 
 
@@ -173,6 +174,7 @@ def test_a_batch_without_valid_records_needs_no_model(session: Session) -> None:
         serving=no_model,
         neighbours=MemoryNeighbourStore(),
         task_id=None,
+        now=utcnow(),
     )
     assert outcome.summary == {"scored": 0, "rejected": 1}
     assert outcome.follow_ups == []

@@ -11,15 +11,15 @@ from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import EnforcementAction
+from infra.db.models import EnforcementAction, utcnow
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.shadow_report import compare
 from tasks.messages import ApplyEnforcement, ScoreAccounts
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.decisions import decisions_of, scored_accounts
 from tasks.scoring.model import Scorer, StageThresholds
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.score_batch import score_batch
-from tasks.scoring.signals import DetectionPoint
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply
 from workers.cli.main import main
@@ -47,6 +47,7 @@ def score_with_shadow(session: Session, scorer: Scorer, shadow: Scorer) -> int:
         serving=lambda: (scorer, shadow),
         neighbours=MemoryNeighbourStore(),
         task_id="task-1",
+        now=utcnow(),
     )
     request = outcome.follow_ups[0].message
     assert isinstance(request, ApplyEnforcement)

@@ -10,7 +10,7 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 
-from tasks.scoring.neighbourhoods import redis_store
+from tasks.neighbourhoods import redis_store
 from tests.redis_cluster import LocalRedisCluster
 
 

@@ -12,12 +12,12 @@ import pytest
 import redis
 from sqlalchemy import select
 
-from infra.db.models import Account
+from infra.db.models import Account, utcnow
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.decisions import decided_count
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
-from tasks.scoring.signals import DetectionPoint, validate_records
 from workers.harness.bench import (
     STEPS,
     cpu_per_account,
@@ -73,7 +73,7 @@ def test_history_registers_and_scores_the_measured_accounts(
         assert known == measured
         assert decided_count(session) == 300
     records, _, _ = validate_records(
-        DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING)
+        DetectionPoint.MESSAGING, simulated(300, 3, DetectionPoint.MESSAGING), now=utcnow()
     )
     rows = RedisNeighbourStore(redis_client).lookup(records)
     assert np.nanmax(rows[:, NEIGHBOUR_FEATURES.index("network_regs_1h")]) > 0

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from click.testing import CliRunner
 
+from infra.db.models import utcnow
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
@@ -24,7 +25,7 @@ def _linked(*texts: tuple[str, str]) -> None:
             "text": f"We send bulk WhatsApp messages to 100,000 customers a day. {contacts}",
         }
         with session_scope() as session:
-            outcome = ingest_documents(session, IngestEvidence(documents=[doc]))
+            outcome = ingest_documents(session, IngestEvidence(documents=[doc]), now=utcnow())
             (follow_up,) = outcome.follow_ups
             assert isinstance(follow_up.message, LinkEvidence)
             link_evidence(session, follow_up.message)

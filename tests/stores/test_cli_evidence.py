@@ -10,6 +10,7 @@ from pathlib import Path
 import redis
 from click.testing import CliRunner
 
+from infra.db.models import utcnow
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence
@@ -43,6 +44,7 @@ def test_a_preserved_document_comes_back_byte_for_byte(env: dict[str, str], tmp_
         ingest_documents(
             session,
             IngestEvidence(documents=[{"observed_at": "2020-03-01T10:00:00+00:00", "text": text}]),
+            now=utcnow(),
         )
     sha = hashlib.sha256(text.encode()).hexdigest()
     out = tmp_path / "doc.bin"

@@ -15,10 +15,10 @@ from redis.crc import key_slot
 
 from infra.redis_client import get_counters_redis, reset_redis
 from infra.settings import get_settings
-from tasks.scoring.neighbourhoods import redis_store
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
-from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods import redis_store
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tests.records import T0, parse, record, simulated_at
 from tests.redis_cluster import LocalRedisCluster
 
@@ -150,7 +150,7 @@ def test_a_cluster_that_keeps_moving_slots_is_a_transient_error(
 ) -> None:
     # Every attempt finds keys its node does not serve: the batch fails with an error that
     # tasks retry (a redis ConnectionError), after re-reading the slot map each time.
-    from tasks.scoring.neighbourhoods import placement
+    from tasks.neighbourhoods import placement
 
     refreshed: list[str] = []
     monkeypatch.setattr(

@@ -17,7 +17,8 @@ from infra import deliveries
 from infra.db.models import DeadLetter, Delivery
 from infra.db.session import session_scope
 from infra.settings import get_settings
-from infra.sinks import DeliveryRefusedError, JsonlSink
+from infra.sink_contract import DeliveryRefusedError
+from infra.sinks import JsonlSink
 from workers.cli.deliveries import deliveries as deliveries_cli
 
 KIND = "platform_action"

@@ -10,21 +10,21 @@ import pytest
 import redis
 from msgspec.structs import replace
 
-from tasks.scoring.neighbourhoods import redis_store
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.redis_store import (
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods import redis_store
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.redis_store import (
     BURST_TTL_SECONDS,
     RECENT_TTL_SECONDS,
     REDELIVERY_SECONDS,
     RedisNeighbourStore,
 )
-from tasks.scoring.neighbourhoods.rules import (
+from tasks.neighbourhoods.rules import (
     BURST_WINDOW_SECONDS,
     NEIGHBOUR_FEATURES,
     RECENT_SECONDS,
     NeighbourStore,
 )
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 from tests.records import T0, feedback_block, messaging_block, parse, record
 
 THIRD = 1.0 / 3.0

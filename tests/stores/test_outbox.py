@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Company, DeadLetter, OutboxMessage
+from infra.db.models import Company, DeadLetter, OutboxMessage, utcnow
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection
 from tasks import outbox
@@ -105,7 +105,9 @@ def sweep(
     redelivery: outbox.Redelivery = HOUR,
 ) -> outbox.Swept:
     with session_scope() as session:
-        return outbox.sweep(broker, session, older_than=older_than, redelivery=redelivery)
+        return outbox.sweep(
+            broker, session, older_than=older_than, redelivery=redelivery, now=utcnow()
+        )
 
 
 def consume(broker: Broker) -> None:

@@ -22,13 +22,8 @@ from infra import deliveries
 from infra.db.models import DeadLetter, Delivery
 from infra.db.session import session_scope
 from infra.settings import Settings
-from infra.sinks import (
-    DeliveryDeferredError,
-    DeliveryRefusedError,
-    JsonlSink,
-    RedisStreamSink,
-    platform_sink,
-)
+from infra.sink_contract import DeliveryDeferredError, DeliveryRefusedError
+from infra.sinks import JsonlSink, RedisStreamSink, platform_sink
 from infra.webhook import SignatureError, WebhookSink, sign, verify
 from tests.platform_receiver import SECRET, Receiver
 

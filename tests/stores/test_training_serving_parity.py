@@ -10,12 +10,13 @@ import numpy.typing as npt
 import pytest
 import redis
 
+from infra.db.models import utcnow
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.offline.dataset import REPLAY_CHUNK, build_dataset
 from tasks.scoring.features import FEATURES, feature_matrix
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import DetectionPoint, validate_records
 from tests.records import simulated_at
 
 
@@ -40,7 +41,7 @@ def _served(
     blocks = []
     for start in range(0, len(raw), REPLAY_CHUNK):
         chunk = raw[start : start + REPLAY_CHUNK]
-        valid, positions, rejected = validate_records(stage, chunk)
+        valid, positions, rejected = validate_records(stage, chunk, now=utcnow())
         assert rejected == []
         assert positions == list(range(len(chunk)))
         blocks.append(feature_matrix(valid, stage, store))

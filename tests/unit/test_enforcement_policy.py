@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from infra.db.models import utcnow
+from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.enforcement.policy import (
     Candidate,
     PlannedAction,
@@ -20,7 +22,6 @@ from tasks.enforcement.policy import (
     signals_of,
 )
 from tasks.enforcement.policy_file import DEFAULT_POLICY, PolicyFile
-from tasks.scoring.signals import AccountSignals, DetectionPoint, parse_record
 from tests.records import record
 
 SHIPPED = parse(DEFAULT_POLICY.read_text(), "shipped")
@@ -108,7 +109,7 @@ def test_signals_of_a_record() -> None:
     raw = record("a1", client="modified")
     raw["feedback"] = {"recipients_reached": 10, "blocks": 1, "reports": 2}
     raw["business"] = {"name": "Acme"}
-    assert signals_of(parse_record(raw, AccountSignals)) == {
+    assert signals_of(parse_record(raw, AccountSignals, now=utcnow())) == {
         "modified_client",
         "reported",
         "business_profile",

@@ -9,13 +9,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from infra.db.models import utcnow
+from tasks.accounts.signals import DetectionPoint, validate_records
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.offline.dataset import build_dataset
-from tasks.scoring.batch import score_records
 from tasks.scoring.features import FEATURES, SIGNAL_FEATURES, feature_matrix, signal_matrix
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.rules import NEIGHBOUR_FEATURES
-from tasks.scoring.signals import DetectionPoint, validate_records
 from tests.records import T0, feedback_block, messaging_block, parse, record, simulated_at
 
 MESSAGING_FEATURES = (
@@ -217,7 +218,7 @@ def test_an_account_counts_in_its_own_neighbourhood() -> None:
 def test_scored_batch_uses_the_training_rows(scorer: Scorer) -> None:
     raw = simulated_at(DetectionPoint.MESSAGING, 300, seed=13)
     data = build_dataset(raw, seed=13)
-    valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw)
+    valid, _, rejected = validate_records(DetectionPoint.MESSAGING, raw, now=utcnow())
     assert rejected == []
     batch = score_records(
         DetectionPoint.MESSAGING, valid, scorer, None, MemoryNeighbourStore(), explain=True

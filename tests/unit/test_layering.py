@@ -1,5 +1,7 @@
 """The house's layering, read from the source: ``infra`` ← ``tasks`` ← ``workers``, stage bodies
-free of Celery, and no stage reaching into another stage's task module."""
+free of Celery, no stage reaching into another stage's task module, the stages in one direction
+(scoring → enforcement → evidence → legal) over the vocabulary they share, and no import cycle
+between files."""
 
 from __future__ import annotations
 
@@ -10,7 +12,11 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 LAYERS = {"infra": 0, "tasks": 1, "workers": 2}
+# In pipeline order: a stage may import an earlier one, never a later one; a stage that needs a
+# later one to act sends it a message (``tasks.messages``).
 STAGES = ("scoring", "enforcement", "evidence", "legal")
+# What every stage shares, below all of them: it imports none of them.
+SHARED = ("tasks/accounts", "tasks/neighbourhoods", "tasks/messages.py")
 # Only the task shells and the one decorator they share know of Celery.
 CELERY_ALLOWED = {"tasks/pipeline.py", "tasks/maintenance.py"} | {
     f"tasks/{stage}/task.py" for stage in STAGES
@@ -28,8 +34,33 @@ def imports(path: Path) -> set[str]:
     return found
 
 
+def imported_names(path: Path) -> set[str]:
+    """:func:`imports`, plus each name a ``from`` import takes as a candidate module:
+    ``from tasks import legal`` imports ``tasks.legal``."""
+    found = imports(path)
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
 def sources(package: str) -> list[Path]:
-    return sorted((ROOT / package).rglob("*.py"))
+    """The Python files of a package (a folder), or the one file a ``.py`` path names."""
+    path = ROOT / package
+    return [path] if path.suffix == ".py" else sorted(path.rglob("*.py"))
+
+
+def is_within(module: str, package: str) -> bool:
+    return module == package or module.startswith(f"{package}.")
+
+
+def stages_imported(path: Path) -> set[str]:
+    return {
+        f"{path.relative_to(ROOT)} imports {module}"
+        for module in imported_names(path)
+        for stage in STAGES
+        if is_within(module, f"tasks.{stage}")
+    }
 
 
 @pytest.mark.parametrize("package", sorted(LAYERS))
@@ -114,3 +145,99 @@ def test_packages_beside_the_runtime_import_not_each_other(package: str) -> None
         if other != package and (package, other) not in MAY_IMPORT
     }
     assert found == set()
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_no_stage_imports_a_later_stage(stage: str) -> None:
+    later = STAGES[STAGES.index(stage) + 1 :]
+    found = {
+        f"{path.relative_to(ROOT)} imports {module}"
+        for path in sources(f"tasks/{stage}")
+        for module in imported_names(path)
+        if any(is_within(module, f"tasks.{other}") for other in later)
+    }
+    assert found == set()
+
+
+@pytest.mark.parametrize("shared", SHARED)
+def test_what_the_stages_share_imports_no_stage(shared: str) -> None:
+    # The account vocabulary, the neighbourhood counters and the messages between stages.
+    paths = sources(shared)
+    assert paths, f"{shared} holds no module"
+    assert {found for path in paths for found in stages_imported(path)} == set()
+
+
+def module_graph() -> dict[str, set[str]]:
+    """Every module of infra, tasks and workers, and the modules of the three it imports at any
+    depth of the file (lazy and type-checking imports included). ``from a import b`` is an edge
+    to ``a.b`` where that is a module and to ``a`` otherwise; importing ``a.b`` is no edge to
+    ``a``'s ``__init__``, which counts only through the imports it makes itself."""
+    modules: dict[str, Path] = {}
+    for package in sorted(LAYERS):
+        for path in sources(package):
+            parts = path.relative_to(ROOT).with_suffix("").parts
+            modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph: dict[str, set[str]] = {}
+    for module, path in modules.items():
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            if isinstance(node, ast.Import):
+                edges.update(filter(None, (known(alias.name) for alias in node.names)))
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                for alias in node.names:
+                    name = f"{node.module}.{alias.name}"
+                    edges.update(filter(None, [name if name in modules else known(node.module)]))
+        graph[module] = edges - {module}
+    return graph
+
+
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for other in sorted(graph[node]):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in on_stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                other = stack.pop()
+                on_stack.discard(other)
+                component.append(other)
+                if other == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_the_cycle_finder_finds_a_cycle() -> None:
+    assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
+def test_no_import_cycle_between_files() -> None:
+    graph = module_graph()
+    assert "tasks.messages" in graph["tasks.outbox"]  # the graph reads the tree's imports
+    assert cycles(graph) == []

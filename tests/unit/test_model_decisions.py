@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import xgboost as xgb
 
+from infra.db.models import utcnow
 from infra.registry import read_card
+from tasks.accounts.signals import DetectionPoint, StagedAccount, parse_record
 from tasks.offline.dataset import build_dataset
 from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.features import FEATURES
 from tasks.scoring.model import TOP_REASONS, Scorer, StageThresholds
-from tasks.scoring.signals import DetectionPoint, StagedAccount, parse_record
 
 
 @pytest.fixture(scope="module")
@@ -145,4 +146,4 @@ def test_simulated_records_are_valid_staged_accounts() -> None:
     records = list(simulate(50, seed=5, stages="mixed"))
     assert records
     for raw in records:
-        parse_record(raw, StagedAccount)
+        parse_record(raw, StagedAccount, now=utcnow())

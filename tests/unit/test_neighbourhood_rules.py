@@ -7,14 +7,14 @@ import datetime as dt
 import numpy as np
 import pytest
 
-from tasks.scoring.neighbourhoods import redis_store
-from tasks.scoring.neighbourhoods.rules import (
+from tasks.accounts.signals import DetectionPoint
+from tasks.neighbourhoods import redis_store
+from tasks.neighbourhoods.rules import (
     hour_bucket,
     neighbourhoods,
     rates,
     registration_hours,
 )
-from tasks.scoring.signals import DetectionPoint
 from tests.records import parse, record
 
 

@@ -8,7 +8,7 @@ import datetime as dt
 import jinja2
 import pytest
 
-from tasks.legal.notice import CitedEvidence, Letter, language_for, render
+from tasks.legal.letter import CitedEvidence, Letter, language_for, render
 
 CUTOFF = dt.datetime(2019, 12, 7, tzinfo=dt.timezone(dt.timedelta(hours=-12)))
 BAN = CitedEvidence(

@@ -8,8 +8,8 @@ import phonenumbers
 import pytest
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneNumberFormat, PhoneNumberType
 
-from tasks.scoring import phones
-from tasks.scoring.phones import NumberInfo, number_info, phone_block
+from tasks.accounts import phones
+from tasks.accounts.phones import NumberInfo, number_info, phone_block
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from tasks.scoring.batch import score_records
+from tasks.accounts.signals import DetectionPoint
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint
 from tests.records import T0, messaging_block, parse, record
 
 

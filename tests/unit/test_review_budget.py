@@ -13,6 +13,8 @@ import numpy.typing as npt
 import pytest
 
 from infra.registry import read_card
+from tasks.accounts.signals import DetectionPoint
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.thresholds import (
     ReviewBudget,
     band_volumes,
@@ -20,10 +22,8 @@ from tasks.offline.thresholds import (
     threshold_for_share,
 )
 from tasks.offline.training import TrainingConfig
-from tasks.scoring.batch import score_records
+from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.signals import DetectionPoint
 from tests.records import T0, messaging_block, parse, record
 
 OPEN = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)

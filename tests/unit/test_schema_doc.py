@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tasks.scoring.signals import json_schema
+from tasks.accounts.signals import json_schema
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scoring-payload.schema.json"
 

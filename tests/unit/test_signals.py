@@ -13,9 +13,10 @@ from msgspec import inspect
 from msgspec.structs import fields
 from pydantic import ValidationError
 
-from tasks.scoring import record_errors
-from tasks.scoring.record_errors import MAX_REASON
-from tasks.scoring.signals import (
+from infra.db.models import utcnow
+from tasks.accounts import record_errors
+from tasks.accounts.record_errors import MAX_REASON
+from tasks.accounts.signals import (
     TEXT_FIELDS,
     AccountSignals,
     DetectionPoint,
@@ -65,7 +66,9 @@ def without(raw: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def test_valid_record_passes_with_its_values() -> None:
-    valid, positions, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record()])
+    valid, positions, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [full_record()], now=utcnow()
+    )
     assert rejected == []
     assert positions == [0]
     (rec,) = valid
@@ -88,7 +91,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
     raw["future_signal"] = 3
     raw["registration"]["sim_slot"] = 2
     raw["messaging"]["emoji_ratio"] = 0.4
-    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, [raw])
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, [raw], now=utcnow())
     assert rejected == []
     assert positions == [0]
     dumped = as_json(valid[0])
@@ -128,7 +131,7 @@ def test_unknown_fields_are_ignored_at_every_level() -> None:
 )
 def test_bad_value_rejects_with_the_field_path(path: str, value: Any, problem: str) -> None:
     bad = with_value(full_record(), path, value)
-    valid, positions, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
+    valid, positions, rejected = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())
     assert valid == []
     assert positions == []
     ((index, item, message),) = rejected
@@ -152,14 +155,16 @@ def test_bad_value_rejects_with_the_field_path(path: str, value: Any, problem: s
     ],
 )
 def test_missing_required_field_is_named(path: str) -> None:
-    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [without(full_record(), path)])
+    valid, _, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [without(full_record(), path)], now=utcnow()
+    )
     assert valid == []
     assert rejected[0][2] == f"{path}: Field required"
 
 
 def test_a_record_with_several_problems_is_rejected_for_one_of_them() -> None:
     bad = with_value(with_value(full_record(), "messaging.reply_ratio", 2.0), "phone", "12")
-    _, _, rejected = validate_records(DetectionPoint.MESSAGING, [bad])
+    _, _, rejected = validate_records(DetectionPoint.MESSAGING, [bad], now=utcnow())
     reason = rejected[0][2]
     assert reason.startswith(("phone: Expected `str` matching regex", "messaging.reply_ratio:"))
     assert ";" not in reason
@@ -167,7 +172,7 @@ def test_a_record_with_several_problems_is_rejected_for_one_of_them() -> None:
 
 def test_feedback_beyond_its_reach_names_the_block() -> None:
     bad = with_value(full_record(), "feedback.blocks", 201)
-    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
+    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())
     assert rejected[0][2] == "feedback: blocks and reports cannot exceed recipients_reached"
 
 
@@ -185,7 +190,7 @@ def test_feedback_beyond_its_reach_names_the_block() -> None:
 )
 def test_text_that_cannot_be_stored_names_its_field(path: str, value: str, problem: str) -> None:
     bad = with_value(full_record(), path, value)
-    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
+    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())
     assert rejected[0][2].startswith(f"(record): {problem}")
 
 
@@ -193,7 +198,7 @@ def test_text_that_cannot_be_stored_names_its_field(path: str, value: str, probl
     ("item", "kind"), [("account", "str"), (None, "null"), (5, "int"), (["a"], "array")]
 )
 def test_non_object_record_is_rejected_as_a_whole(item: Any, kind: str) -> None:
-    _, _, rejected = validate_records(DetectionPoint.REGISTRATION, [item])
+    _, _, rejected = validate_records(DetectionPoint.REGISTRATION, [item], now=utcnow())
     assert rejected == [(0, item, f"(record): Expected `object`, got `{kind}`")]
 
 
@@ -205,7 +210,7 @@ def test_one_bad_record_rejects_only_itself_and_positions_are_kept() -> None:
         "garbage",
         full_record("a4"),
     ]
-    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw)
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw, now=utcnow())
     assert [r.account_id for r in valid] == ["a0", "a2", "a4"]
     assert positions == [0, 2, 4]
     assert [(i, item) for i, item, _ in rejected] == [(1, raw[1]), (3, "garbage")]
@@ -221,14 +226,14 @@ def test_one_bad_record_rejects_only_itself_and_positions_are_kept() -> None:
 )
 def test_stage_requires_its_block(stage: DetectionPoint, drop: str, expected: str) -> None:
     raw = without(full_record(), drop)
-    valid, _, rejected = validate_records(stage, [raw])
+    valid, _, rejected = validate_records(stage, [raw], now=utcnow())
     assert valid == []
     assert rejected == [(0, raw, expected)]
 
 
 def test_registration_stage_needs_only_the_registration_block() -> None:
     raw = record("reg-only")
-    valid, positions, rejected = validate_records(DetectionPoint.REGISTRATION, [raw])
+    valid, positions, rejected = validate_records(DetectionPoint.REGISTRATION, [raw], now=utcnow())
     assert rejected == []
     assert positions == [0]
     assert valid[0].messaging is None
@@ -237,7 +242,7 @@ def test_registration_stage_needs_only_the_registration_block() -> None:
 
 def test_feedback_stage_does_not_require_messaging_block() -> None:
     raw = record("fb", feedback=feedback_block())
-    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [raw])
+    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [raw], now=utcnow())
     assert rejected == []
     assert valid[0].feedback is not None
 
@@ -245,7 +250,7 @@ def test_feedback_stage_does_not_require_messaging_block() -> None:
 def test_datetimes_with_offsets_keep_the_instant() -> None:
     raw = record("tz")
     raw["observed_at"] = "2020-01-10T14:30:00+02:00"
-    (rec,) = validate_records(DetectionPoint.REGISTRATION, [raw])[0]
+    (rec,) = validate_records(DetectionPoint.REGISTRATION, [raw], now=utcnow())[0]
     assert rec.observed_at == dt.datetime(2020, 1, 10, 12, 30, tzinfo=dt.UTC)
 
 
@@ -260,7 +265,7 @@ def test_records_out_of_time_order_are_rejected(observed: dt.datetime, problem: 
     # Windows over neighbourhoods are measured on observation times: a record stamped in the
     # future would keep its neighbourhoods hot until then.
     _, _, rejected = validate_records(
-        DetectionPoint.REGISTRATION, [record("t", observed_at=observed)]
+        DetectionPoint.REGISTRATION, [record("t", observed_at=observed)], now=utcnow()
     )
     ((index, _, reason),) = rejected
     assert index == 0
@@ -273,19 +278,35 @@ def test_clocks_may_disagree_by_a_few_minutes() -> None:
         record("early", observed_at=T0 - dt.timedelta(minutes=5)),
         record("ahead", registered_at=ahead - dt.timedelta(minutes=1), observed_at=ahead),
     ]
-    valid, _, rejected = validate_records(DetectionPoint.REGISTRATION, raws)
+    valid, _, rejected = validate_records(DetectionPoint.REGISTRATION, raws, now=utcnow())
     assert rejected == []
     assert len(valid) == 2
+
+
+def test_the_time_of_receipt_is_the_callers() -> None:
+    # The same record, received by a caller whose clock reads an hour before it was observed:
+    # refused with the reason the record-by-record path gives, whichever path finds it.
+    raw = record("t", observed_at=T0)
+    earlier = T0 - dt.timedelta(hours=1)
+    ((_, _, reason),) = validate_records(DetectionPoint.REGISTRATION, [raw], now=earlier)[2]
+    assert reason == (
+        f"(record): observed_at {T0.isoformat()} is in the future: a record cannot be observed yet"
+    )
+    with pytest.raises(RecordError, match="is in the future"):
+        parse_record(raw, AccountSignals, now=earlier)
+    # History is read without the clock: it was checked when it was received.
+    assert parse_record(raw, AccountSignals, now=None).observed_at == T0
+    assert validate_records(DetectionPoint.REGISTRATION, [raw], now=T0)[2] == []
 
 
 def test_staged_account_checks_its_own_stage() -> None:
     raw = {**record("s1"), "stage": "messaging"}
     with pytest.raises(RecordError, match="requires the messaging block"):
-        parse_record(raw, StagedAccount)
-    ok = parse_record({**raw, "messaging": messaging_block()}, StagedAccount)
+        parse_record(raw, StagedAccount, now=utcnow())
+    ok = parse_record({**raw, "messaging": messaging_block()}, StagedAccount, now=utcnow())
     assert ok.stage is DetectionPoint.MESSAGING
     with pytest.raises(RecordError, match="stage: Expected one of 'registration'"):
-        parse_record({**raw, "stage": "payment"}, StagedAccount)
+        parse_record({**raw, "stage": "payment"}, StagedAccount, now=utcnow())
 
 
 def test_envelope_requires_stage_and_non_empty_accounts() -> None:
@@ -307,7 +328,7 @@ def test_envelope_requires_stage_and_non_empty_accounts() -> None:
 )
 def test_wrong_json_types_are_not_coerced(path: str, value: Any) -> None:
     _, _, rejected = validate_records(
-        DetectionPoint.MESSAGING, [with_value(full_record(), path, value)]
+        DetectionPoint.MESSAGING, [with_value(full_record(), path, value)], now=utcnow()
     )
     assert len(rejected) == 1
     assert rejected[0][2].startswith(path)
@@ -368,11 +389,11 @@ def test_a_valid_batch_at_once_and_a_bad_one_record_by_record_agree() -> None:
     # A batch is validated in one call while every record is valid; one bad record sends it
     # record by record. Either way the good records come out the same, at their positions.
     raw = messaging_accounts(40)
-    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw)
+    valid, positions, rejected = validate_records(DetectionPoint.MESSAGING, raw, now=utcnow())
     assert (positions, rejected) == (list(range(40)), [])
     assert [r.account_id for r in valid] == [item["account_id"] for item in raw]
     mixed = [*raw[:10], {"account_id": "no-fields"}, *raw[10:], {**raw[0], "messaging": None}]
-    kept, kept_at, refused = validate_records(DetectionPoint.MESSAGING, mixed)
+    kept, kept_at, refused = validate_records(DetectionPoint.MESSAGING, mixed, now=utcnow())
     assert [index for index, _, _ in refused] == [10, 41]
     assert "requires the messaging block" in refused[1][2]
     assert kept_at == [*range(10), *range(11, 41)]
@@ -391,7 +412,9 @@ def test_a_lone_surrogate_where_text_is_parsed_names_its_field(path: str, value:
     # A client on the standard library's encoder can send one where a pattern, a time or an
     # object is expected; the record is refused, never the batch.
     bad = with_value(full_record(), path, value)
-    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
+    valid, _, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [full_record("ok"), bad], now=utcnow()
+    )
     assert [r.account_id for r in valid] == ["ok"]
     assert rejected == [(1, bad, f"{path}: contains a lone surrogate: not valid Unicode text")]
 
@@ -402,7 +425,7 @@ def test_a_lone_surrogate_where_text_is_parsed_names_its_field(path: str, value:
 def test_a_trailing_newline_is_not_part_of_a_pattern(path: str, value: str) -> None:
     # Python's "$" matches before a final newline; the contract's patterns end at the text's end.
     _, _, rejected = validate_records(
-        DetectionPoint.FEEDBACK, [with_value(full_record(), path, value)]
+        DetectionPoint.FEEDBACK, [with_value(full_record(), path, value)], now=utcnow()
     )
     assert rejected[0][2].startswith(f"{path}: Expected `str` matching regex")
 
@@ -410,19 +433,19 @@ def test_a_trailing_newline_is_not_part_of_a_pattern(path: str, value: str) -> N
 def test_a_refused_choice_names_the_allowed_values_not_the_value_sent() -> None:
     sent = "+421905123456 Jana Novakova"
     bad = with_value(full_record(), "registration.client", sent)
-    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad])[2]
+    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())[2]
     assert reason == (
         "registration.client: Expected one of 'business', 'modified', 'official', 'web'"
     )
     with pytest.raises(RecordError) as refused:
-        parse_record({**full_record(), "stage": sent * 100}, StagedAccount)
+        parse_record({**full_record(), "stage": sent * 100}, StagedAccount, now=utcnow())
     assert sent not in str(refused.value)
     assert str(refused.value) == "stage: Expected one of 'registration', 'messaging', 'feedback'"
 
 
 def test_reasons_are_short_whatever_the_record() -> None:
     bad = {**full_record(), "registration": {"x" * 5000: 1}}
-    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad])[2]
+    ((_, _, reason),) = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())[2]
     assert len(reason) <= MAX_REASON
     # Whatever msgspec says, however long, a reason is cut to the bound.
     long = msgspec.ValidationError("Expected `str` " + "x" * 5000 + " - at `$.phone`")
@@ -455,7 +478,9 @@ def test_each_free_text_field_refuses_what_cannot_be_kept(
     path: str, value: str, problem: str
 ) -> None:
     bad = with_value(full_record(), path, value)
-    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
+    _, _, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [full_record("ok"), bad], now=utcnow()
+    )
     assert rejected[0][2].startswith(f"(record): {path} contains a {problem}")
 
 
@@ -463,7 +488,7 @@ def test_an_unknown_key_that_is_not_unicode_is_not_quoted() -> None:
     # The key is the client's text: a reason names declared fields only.
     key = "contact jana@example.com +421905123456 \ud800"
     bad = {key: 1, **with_value(full_record(), "registration.client", "x\ud800")}
-    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad])
+    _, _, rejected = validate_records(DetectionPoint.FEEDBACK, [bad], now=utcnow())
     assert rejected[0][2] == (
         "registration.client: contains a lone surrogate: not valid Unicode text"
     )
@@ -474,7 +499,9 @@ def test_a_deeply_nested_record_is_refused_alone() -> None:
     for _ in range(5000):
         deep = [deep]
     bad = {"upstream_tree": deep, **with_value(full_record(), "registration.client", "x\ud800")}
-    valid, _, rejected = validate_records(DetectionPoint.FEEDBACK, [full_record("ok"), bad])
+    valid, _, rejected = validate_records(
+        DetectionPoint.FEEDBACK, [full_record("ok"), bad], now=utcnow()
+    )
     assert [r.account_id for r in valid] == ["ok"]
     assert rejected == [
         (1, bad, "registration.client: contains a lone surrogate: not valid Unicode text")
@@ -487,8 +514,8 @@ def test_history_is_read_in_the_forms_an_earlier_release_accepted() -> None:
     old = with_value(full_record(), "registration.registered_at", 1578657600)
     old = with_value(old, "messaging.send_interval_cv", "2.5")
     with pytest.raises(RecordError):
-        parse_record(old, AccountSignals)
-    read = parse_record(old, AccountSignals, strict=False)
+        parse_record(old, AccountSignals, now=utcnow())
+    read = parse_record(old, AccountSignals, strict=False, now=utcnow())
     assert read.registration.registered_at == T0
     assert read.messaging is not None
     assert read.messaging.send_interval_cv == 2.5

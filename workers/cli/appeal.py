@@ -19,6 +19,7 @@ def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, r
     """Decide an appeal against an action. An overturn lifts it on the platform, takes a ban
     out of the neighbourhood rates, withdraws it as evidence (legal re-evaluates) and labels
     the account not abusive; an uphold is recorded and labelled."""
+    from infra.db.models import utcnow
     from tasks.enforcement.appeals import AppealError, decide_appeal
 
     summary = commit_as_operator(
@@ -29,6 +30,7 @@ def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, r
             actor=actor,
             reason=reason,
             neighbours=neighbour_store(),
+            now=utcnow(),
         ),
         recorded_as="cli.appeal",
         refused=(AppealError,),

@@ -33,6 +33,6 @@ def operator_auth(user: str | None, password: SecretStr | None, kind: str) -> Ba
 def neighbour_store() -> Any:
     """The neighbourhood store the workers use, for a ban or a lifted one to count as theirs do."""
     from infra.redis_client import get_counters_redis
-    from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
+    from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 
     return RedisNeighbourStore(get_counters_redis())

@@ -10,7 +10,7 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Company, CompanyIndicator, EvidenceLink
+from infra.db.models import Company, CompanyIndicator, EvidenceLink, utcnow
 from infra.db.session import session_scope
 from tasks.evidence.company_graph import CompanyGraph, GraphError
 from tasks.outcome import Outcome
@@ -77,7 +77,9 @@ def companies_merge(survivor: int, others: tuple[int, ...], actor: str, reason: 
     from tasks.evidence.corrections import merge_companies
 
     _correct(
-        lambda session: merge_companies(session, survivor, others, actor=actor, reason=reason),
+        lambda session: merge_companies(
+            session, survivor, others, actor=actor, reason=reason, now=utcnow()
+        ),
         "cli.companies.merge",
     )
     click.echo(f"companies {', '.join(map(str, others))} merged into {survivor} by {actor}")
@@ -103,7 +105,7 @@ def companies_split(
         raise click.ClickException(str(exc)) from exc
     outcome = _correct(
         lambda session: split_company(
-            session, company_id, parsed, actor=actor, reason=reason, name=name
+            session, company_id, parsed, actor=actor, reason=reason, now=utcnow(), name=name
         ),
         "cli.companies.split",
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy import select
 
-from infra.db.models import DeadLetter
+from infra.db.models import DeadLetter, utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
 from workers.cli.commit import commit_as_operator
@@ -53,7 +53,9 @@ def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> Non
     else:
         summary = commit_as_operator(
             lambda session: replay_planned(
-                session, plan(session, reason=reason, task_name=task_name, limit=limit)
+                session,
+                plan(session, reason=reason, task_name=task_name, limit=limit),
+                now=utcnow(),
             ),
             recorded_as="cli.dead-letters.replay",
             follow_ups="the replayed messages",

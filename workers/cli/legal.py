@@ -17,6 +17,7 @@ from infra.db.models import (
     LegalNotice,
     NoticeEvent,
     NoticeRevision,
+    utcnow,
 )
 from infra.db.session import session_scope
 from infra.settings import get_settings
@@ -108,7 +109,13 @@ def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str
 
     outcome = _decide(
         lambda s: approve(
-            s, notice_id, actor=actor, reviewers=_reviewers(), note=note, read_sha256=read_sha256
+            s,
+            notice_id,
+            actor=actor,
+            reviewers=_reviewers(),
+            note=note,
+            now=utcnow(),
+            read_sha256=read_sha256,
         )
     )
     click.echo(

@@ -56,7 +56,7 @@ def simulate(
 @click.command()
 def schema() -> None:
     """Print the JSON Schema of the scoring payload."""
-    from tasks.scoring.signals import json_schema
+    from tasks.accounts.signals import json_schema
 
     click.echo(json.dumps(json_schema(), indent=2))
 
@@ -67,8 +67,8 @@ def schema() -> None:
 def enqueue(path: Any, batch: int) -> None:
     """Send a JSONL file of scoring records to the workers, by task name, in batches of one
     stage, as an upstream service would; the workers validate each record."""
+    from tasks.accounts.signals import batches_by_stage
     from tasks.messages import ScoreAccounts
-    from tasks.scoring.signals import batches_by_stage
     from workers.celery_app import app
 
     sent = 0

@@ -49,28 +49,35 @@ from rich.table import Table
 from sqlalchemy import bindparam, func, select
 
 from infra.db.migrate import upgrade
-from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from infra.db.models import (
+    Account,
+    AccountDecision,
+    DecisionBatch,
+    Score,
+    SignalSnapshot,
+    utcnow,
+)
 from infra.db.session import get_engine, reset_engine, session_scope
 from infra.local_redis import ensure_redis
 from infra.redis_client import get_counters_redis, get_redis, reset_redis
 from infra.registry import read_card, register, set_role
 from infra.settings import get_settings
-from tasks.messages import ScoreAccounts
-from tasks.offline.simulate_accounts import simulate
-from tasks.offline.training import TrainingConfig, train
-from tasks.scoring.decisions import decided_count, latest_batch_id
-from tasks.scoring.features import FEATURES, feature_matrix
-from tasks.scoring.neighbourhoods import redis_store
-from tasks.scoring.neighbourhoods.memory import MemoryNeighbourStore
-from tasks.scoring.neighbourhoods.redis_store import RedisNeighbourStore
-from tasks.scoring.score_batch import score_batch
-from tasks.scoring.serving import current_scorers
-from tasks.scoring.signals import (
+from tasks.accounts.signals import (
     AccountSignals,
     DetectionPoint,
     StagedAccount,
     parse_record,
 )
+from tasks.messages import ScoreAccounts
+from tasks.neighbourhoods import redis_store
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.offline.simulate_accounts import simulate
+from tasks.offline.training import TrainingConfig, train
+from tasks.scoring.decisions import decided_count, latest_batch_id
+from tasks.scoring.features import FEATURES, feature_matrix
+from tasks.scoring.score_batch import score_batch
+from tasks.scoring.serving import current_scorers
 from workers.celery_app import make_app
 from workers.harness.processes import WorkerProcess, start_workers, stop_workers, wait_until_ready
 
@@ -119,11 +126,16 @@ def register_history(seeds: Sequence[tuple[int, int]]) -> int:
             request = ScoreAccounts.model_validate({"stage": "registration", "accounts": chunk})
             with session_scope() as session:
                 outcome = score_batch(
-                    session, request, serving=lambda: scorers, neighbours=store, task_id=None
+                    session,
+                    request,
+                    serving=lambda: scorers,
+                    neighbours=store,
+                    task_id=None,
+                    now=utcnow(),
                 )
             # The abusers among them, read again for the bans alone: score_batch keeps its own.
             store.record_bans(
-                [parse_record(r, AccountSignals) for r in chunk if r["truth"]["label"]]
+                [parse_record(r, AccountSignals, now=None) for r in chunk if r["truth"]["label"]]
             )
             registered += int(outcome.summary["scored"])
     return registered
@@ -186,6 +198,7 @@ def _time_steps(
     with session_scope() as session:
         # Which models serve is known before the steps are timed, as it is in a warm worker.
         scorers = current_scorers(session)
+        now = utcnow()
         lap = _Laps(len(accounts))
         request = ScoreAccounts.model_validate(orjson.loads(body))
         lap("decode_json")
@@ -195,6 +208,7 @@ def _time_steps(
             serving=lambda: scorers,
             neighbours=neighbours,
             task_id=None,
+            now=now,
             lap=lap,
         )
         session.commit()
@@ -217,7 +231,7 @@ class RawPredict:
     """The baseline: the booster alone, on the feature rows of the same simulated accounts."""
 
     def __init__(self, model_path: Path, records: Sequence[dict[str, Any]]) -> None:
-        staged = [parse_record(r, StagedAccount) for r in records]
+        staged = [parse_record(r, StagedAccount, now=None) for r in records]
         self.features = feature_matrix(staged, DetectionPoint.MESSAGING, MemoryNeighbourStore())
         self.booster = xgb.Booster()
         self.booster.load_model(str(model_path))

@@ -30,11 +30,11 @@ from infra.local_redis import ensure_redis
 from infra.redaction import display_url
 from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
+from tasks.accounts.signals import batches_by_stage
 from tasks.messages import IngestEvidence, ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
-from tasks.scoring.signals import batches_by_stage
 from workers.harness.processes import (
     DEMO_ENFORCEMENT,
     start_flower,

@@ -22,9 +22,9 @@ from infra.db.scratch import scratch_database
 from infra.db.session import reset_engine, session_scope
 from infra.redis_client import reset_redis
 from infra.settings import get_settings
+from tasks.accounts.signals import batches_by_stage
 from tasks.messages import ScoreAccounts
 from tasks.scoring.decisions import decided_count
-from tasks.scoring.signals import batches_by_stage
 from workers.harness.chaos.cluster import Cluster
 from workers.harness.chaos.services import RedisServer
 from workers.harness.chaos.trials import (

@@ -22,9 +22,9 @@ from celery import Celery
 
 from infra.db.models import utcnow
 from infra.db.session import session_scope
+from tasks.accounts.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
-from tasks.scoring.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.scoring.snapshot import encode_records
 from workers.harness.chaos.cluster import Cluster
 from workers.harness.chaos.ledger import Tally, tally
@@ -149,7 +149,7 @@ def _publish_plain(app: Celery, records: list[dict[str, Any]], *, junk: bool) ->
         publish_raw(app, body, task_headers(ScoreAccounts.TASK))
         # What a worker will accept of it, decided as the task does.
         decoded = json.loads(body)[1]["accounts"]
-        _, positions, _ = validate_records(DetectionPoint(stage), decoded)
+        _, positions, _ = validate_records(DetectionPoint(stage), decoded, now=utcnow())
         encoded, _ = encode_records(decoded, positions)
         sent.expected += [decoded[p]["account_id"] for p in encoded.positions]
     if junk:

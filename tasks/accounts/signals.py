@@ -16,7 +16,6 @@ JSON Schema is generated from these same definitions (:func:`json_schema`).
 from __future__ import annotations
 
 import datetime as dt
-import time
 from collections.abc import Iterable, Iterator
 from enum import StrEnum
 from typing import Annotated, Any, Literal, TypeVar
@@ -25,8 +24,8 @@ import msgspec
 from msgspec import Meta
 from pydantic import Field
 
+from tasks.accounts import record_errors
 from tasks.payload import Payload, text_problem
-from tasks.scoring import record_errors
 
 
 class DetectionPoint(StrEnum):
@@ -128,21 +127,34 @@ class AccountSignals(Record, frozen=True):
 
     def __post_init__(self) -> None:
         _plain_text(self)
-        # Neighbourhood windows are measured on observation times: a record stamped in the
-        # future would keep its neighbourhoods "recently banned" until that date.
-        # In seconds since the epoch: comparing aware datetimes costs several times more, and
-        # this runs for every record of every batch.
-        observed = self.observed_at.timestamp()
-        if observed - time.time() > CLOCK_SKEW_SECONDS:
-            raise ValueError(
-                f"observed_at {self.observed_at.isoformat()} is in the future: "
+
+
+def check_times(record: AccountSignals, now: float | None) -> None:
+    """:class:`RecordError` if ``record`` was observed after ``now`` (seconds since the epoch)
+    or before its account registered, beyond the clocks' skew. ``now`` is None for records
+    read back from history, which were checked against the clock when they were received.
+
+    Checked once a record is converted rather than while msgspec builds it, since the clock is
+    the caller's: the scoring path reads it once per batch."""
+    # Neighbourhood windows are measured on observation times: a record stamped in the future
+    # would keep its neighbourhoods "recently banned" until that date. In seconds since the
+    # epoch: comparing aware datetimes costs several times more, and this runs for every record
+    # of every batch.
+    observed = record.observed_at.timestamp()
+    if now is not None and observed - now > CLOCK_SKEW_SECONDS:
+        raise RecordError(
+            record_errors.of_record(
+                f"observed_at {record.observed_at.isoformat()} is in the future: "
                 "a record cannot be observed yet"
             )
-        if self.registration.registered_at.timestamp() - observed > CLOCK_SKEW_SECONDS:
-            raise ValueError(
-                f"observed_at {self.observed_at.isoformat()} is before the account registered "
-                f"(registration.registered_at {self.registration.registered_at.isoformat()})"
+        )
+    if record.registration.registered_at.timestamp() - observed > CLOCK_SKEW_SECONDS:
+        raise RecordError(
+            record_errors.of_record(
+                f"observed_at {record.observed_at.isoformat()} is before the account registered "
+                f"(registration.registered_at {record.registration.registered_at.isoformat()})"
             )
+        )
 
 
 # The record's free text (no pattern or choice limits it), checked by ``_plain_text``; a test
@@ -218,12 +230,13 @@ def check_stage_blocks(record: AccountSignals, stage: DetectionPoint) -> None:
 R = TypeVar("R", bound=AccountSignals)
 
 
-def parse_record(raw: Any, kind: type[R], *, strict: bool = True) -> R:
-    """One record (decoded JSON) as ``kind``; :class:`RecordError` with the reason if invalid.
-    ``strict=False`` reads history: records a past release accepted in forms this one refuses
-    (numbers as text, Unix times)."""
+def parse_record(raw: Any, kind: type[R], *, now: dt.datetime | None, strict: bool = True) -> R:
+    """One record (decoded JSON) as ``kind``; :class:`RecordError` with the reason if invalid,
+    observed after ``now`` among them (:func:`check_times`; None for history). ``strict=False``
+    reads history: records a past release accepted in forms this one refuses (numbers as text,
+    Unix times)."""
     try:
-        return msgspec.convert(raw, kind, strict=strict)
+        record = msgspec.convert(raw, kind, strict=strict)
     except msgspec.ValidationError as exc:
         raise RecordError(record_errors.describe(exc, raw, kind)) from None
     except UnicodeEncodeError:
@@ -232,18 +245,23 @@ def parse_record(raw: Any, kind: type[R], *, strict: bool = True) -> R:
         raise RecordError(record_errors.not_unicode(raw, kind)) from None
     except RecursionError:
         raise RecordError("(record): nested too deeply to read") from None
+    check_times(record, None if now is None else now.timestamp())
+    return record
 
 
 def validate_records(
-    stage: DetectionPoint, raw: list[Any]
+    stage: DetectionPoint, raw: list[Any], *, now: dt.datetime
 ) -> tuple[list[AccountSignals], list[int], list[tuple[int, Any, str]]]:
-    """Split raw records into valid ones (with their positions) and rejects with reasons."""
+    """Split raw records into valid ones (with their positions) and rejects with reasons;
+    ``now`` is the time they are received."""
+    clock = now.timestamp()
     # Nearly every batch is valid throughout: one call for the whole list costs less than one
     # per record. Any error sends the batch record by record, which names each bad record and
     # keeps the others.
     try:
         records = msgspec.convert(raw, list[AccountSignals])
         for record in records:
+            check_times(record, clock)
             check_stage_blocks(record, stage)
     except (msgspec.ValidationError, RecordError, UnicodeEncodeError, RecursionError):
         pass  # told apart record by record below (``parse_record`` names each failure)
@@ -254,7 +272,7 @@ def validate_records(
     rejected: list[tuple[int, Any, str]] = []
     for index, item in enumerate(raw):
         try:
-            record = parse_record(item, AccountSignals)
+            record = parse_record(item, AccountSignals, now=now)
             check_stage_blocks(record, stage)
         except RecordError as exc:
             rejected.append((index, item, str(exc)))

@@ -16,8 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
+from tasks.accounts.signals import DetectionPoint
 from tasks.scoring.features import SIGNAL_FEATURES
-from tasks.scoring.signals import DetectionPoint
 
 PSI_WATCH = 0.1
 PSI_ALERT = 0.25

@@ -22,8 +22,8 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from tasks.scoring.phones import phone_block
-from tasks.scoring.signals import AccountSignals, DetectionPoint
+from tasks.accounts.phones import phone_block
+from tasks.accounts.signals import AccountSignals, DetectionPoint
 
 NEIGHBOUR_FEATURES = (
     "block_ban_rate",

@@ -20,8 +20,9 @@ import numpy.typing as npt
 import redis
 from redis.cluster import RedisCluster
 
-from tasks.scoring.neighbourhoods.placement import ClusterPrimaries, OneRedis, Placement
-from tasks.scoring.neighbourhoods.rules import (
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods.placement import ClusterPrimaries, OneRedis, Placement
+from tasks.neighbourhoods.rules import (
     BURST_COLUMNS,
     BURST_WINDOW_SECONDS,
     KINDS,
@@ -36,7 +37,6 @@ from tasks.scoring.neighbourhoods.rules import (
     seconds,
     times,
 )
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 # The key layout's version is part of every key: a release that changes what a key holds moves
 # to a new prefix, so its workers never misread keys written by the previous one (a count read as

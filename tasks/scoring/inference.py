@@ -13,11 +13,11 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.scoring.features import feature_matrix
 from tasks.scoring.laps import Lap, no_lap
 from tasks.scoring.model import ACTIONED, Scorer
-from tasks.scoring.neighbourhoods.rules import NeighbourStore
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 
 @dataclass

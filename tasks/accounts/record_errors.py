@@ -47,6 +47,11 @@ def describe(exc: msgspec.ValidationError, raw: Any, kind: type[Any]) -> str:
     return _capped(f"{'.'.join(parts) or '(record)'}: {message}")
 
 
+def of_record(message: str) -> str:
+    """The reason for a problem of the record as a whole, as :func:`describe` words one."""
+    return _capped(f"(record): {message}")
+
+
 def not_unicode(raw: Any, kind: type[Any]) -> str:
     """The reason for a record holding text that is not Unicode (a lone surrogate escape from a
     standard-library client), naming the first field of ``kind`` that does; only declared

@@ -1,5 +1,5 @@
 """The in-process neighbourhood store: training replays history through it, with the same rules
-as the Redis store the workers use (``tasks.scoring.neighbourhoods.rules``)."""
+as the Redis store the workers use (``tasks.neighbourhoods.rules``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from tasks.scoring.neighbourhoods.rules import (
+from tasks.accounts.signals import AccountSignals, DetectionPoint
+from tasks.neighbourhoods.rules import (
     BURST_COLUMNS,
     KINDS,
     NEIGHBOUR_FEATURES,
@@ -23,7 +24,6 @@ from tasks.scoring.neighbourhoods.rules import (
     seconds,
     times,
 )
-from tasks.scoring.signals import AccountSignals, DetectionPoint
 
 
 class MemoryNeighbourStore:
