@@ -40,6 +40,9 @@ def approve(
     notice = _decidable(session, notice_id, actor, reviewers)
     if notice.status != "pending_review":
         raise ApprovalError(f"notice {notice.reference} is {notice.status}, not pending review")
+    withdrawing = notice_status.pending_withdrawal(session, notice)
+    if withdrawing is not None:
+        raise ApprovalError(f"notice {notice.reference} is being withdrawn: {withdrawing}")
     if read_sha256 is not None and not notice.body_sha256.startswith(read_sha256.lower()):
         raise ApprovalError(
             f"notice {notice.reference} is now revision {notice.revision} "

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import OPEN_NOTICE_STATUSES, LegalNotice, NoticeRevision
+from infra.db.models import OPEN_NOTICE_STATUSES, LegalNotice, NoticeRevision, OutboxMessage
 from tasks.legal import history
+from tasks.messages import WithdrawDrafts
 
 TRANSITIONS: dict[str, frozenset[str]] = {
     "draft": frozenset({"pending_review", "withdrawn"}),
@@ -71,3 +73,20 @@ def add_revision(
         )
     )
     session.flush()
+
+
+def pending_withdrawal(session: Session, notice: LegalNotice) -> str | None:
+    """Why ``notice`` is about to be withdrawn, or None. A merge or split of its company commits
+    a ``legal.withdraw_drafts`` message with the notices open then; until that message's body
+    has run, the notice is addressed to a company that no longer exists in that shape, and
+    nobody may approve or send it."""
+    kwargs = session.scalars(
+        select(OutboxMessage.kwargs).where(
+            OutboxMessage.task_name == WithdrawDrafts.TASK, OutboxMessage.completed_at.is_(None)
+        )
+    )
+    for pending in kwargs:
+        if notice.id in pending.get("notice_ids", ()):
+            change = "merged into" if pending.get("change") == "merged" else "split, keys to"
+            return f"its company was {change} company {pending.get('other_id')}"
+    return None

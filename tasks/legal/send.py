@@ -43,6 +43,11 @@ def send_notice(
     if notice.status in ("sent", "acknowledged", "escalated"):
         return Outcome({**summary, "status": notice.status, "delivered": False})
     _check_approved(notice)
+    withdrawing = notice_status.pending_withdrawal(session, notice)
+    if withdrawing is not None:
+        # Its withdrawal is committed and queued on this very queue: once it has run, this
+        # notice is withdrawn and the retry finds nothing to send.
+        raise TransientError(f"notice {notice.reference} not sent: {withdrawing}")
     recipients = sorted(
         session.scalars(
             select(CompanyIndicator.value).where(

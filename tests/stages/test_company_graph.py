@@ -3,6 +3,7 @@ merge and split it, audited; on a real database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,17 +19,29 @@ from infra.db.models import (
     NoticeEvent,
     utcnow,
 )
+from infra.mail import SandboxMailer
+from tasks import outbox
+from tasks.errors import TransientError
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import GraphError
 from tasks.evidence.corrections import split_company
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
+from tasks.legal.approvals import ApprovalError, approve
 from tasks.legal.evaluate import evaluate_company
 from tasks.legal.policy import load_policy
+from tasks.legal.send import send_notice
 from tasks.legal.withdraw_drafts import withdraw_drafts
-from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, WithdrawDrafts
+from tasks.messages import (
+    EvaluateCompany,
+    IngestEvidence,
+    LinkEvidence,
+    SendNotice,
+    WithdrawDrafts,
+)
 
 POLICY = load_policy("2019-12-07.2")
+COUNSEL = "counsel@example.com"
 
 
 def page(url: str, contacts: str, *, claim: bool = True, when: str = "2020-03-01") -> Any:
@@ -122,6 +135,11 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     (withdrawal,) = [f.message for f in merging.follow_ups if isinstance(f.message, WithdrawDrafts)]
     assert (withdrawal.company_id, withdrawal.notice_ids) == (younger, [draft.id])
     assert (withdrawal.change, withdrawal.other_id) == ("merged", older)
+    # Once the merge has committed its withdrawal, and until legal has run it, nobody can
+    # approve the draft: it is addressed to a company that no longer exists.
+    outbox.add(session, merging.follow_ups)
+    with pytest.raises(ApprovalError, match=f"being withdrawn: .* merged into company {older}"):
+        approve(session, draft.id, actor=COUNSEL, reviewers={COUNSEL}, note="", now=utcnow())
     withdrawn = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
     assert withdrawn.summary["withdrawn"] == [draft.reference]
@@ -265,7 +283,9 @@ def test_a_contact_page_on_a_companys_own_site_gives_it_its_numbers(session: Ses
     assert (link.method, link.confidence < POLICY.min_link_confidence) == ("mentioned", True)
 
 
-def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Session) -> None:
+def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(
+    session: Session, tmp_path: Path
+) -> None:
     linked(
         session,
         page("https://alpha-send.com/", "Call +44 7911 100001."),
@@ -274,6 +294,7 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Sessi
     (company,) = live(session)
     evaluate_company(session, EvaluateCompany(company_id=company.id), policy=POLICY, now=utcnow())
     draft = session.scalars(select(LegalNotice).where(LegalNotice.company_id == company.id)).one()
+    approve(session, draft.id, actor=COUNSEL, reviewers={COUNSEL}, note="", now=utcnow())
 
     split = split_company(
         session,
@@ -295,6 +316,20 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(session: Sessi
     )
     assert evaluation == EvaluateCompany(company_id=new)
     assert draft.status != "withdrawn"  # not by the evidence stage
+    # The approved letter is not sent while its withdrawal waits on the same queue.
+    outbox.add(session, split.follow_ups)
+    mailer = SandboxMailer(tmp_path / "mail")
+    with pytest.raises(
+        TransientError, match=f"not sent: its company was split, keys to company {new}"
+    ):
+        send_notice(
+            session,
+            SendNotice(notice_id=draft.id),
+            mailer=mailer,
+            sender="legal@bulkguard.example",
+            now=utcnow(),
+        )
+    assert not (tmp_path / "mail").exists()
 
     outcome = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
