@@ -4,7 +4,7 @@ One exporter process reads the database and the broker when Prometheus scrapes i
 per ``REFRESH_SECONDS`` (scrapes in between get the same figures), so the cost does not grow with
 the number of workers. Totals that only grow (scores, evidence, dead letters) are exposed as
 counters; states (backlogs, queue depths, the breaker) as gauges. Workers online and task
-failures come from Flower's own metrics (README, "Operating it").
+failures come from Flower's own metrics (docs/operating.md).
 """
 
 from __future__ import annotations

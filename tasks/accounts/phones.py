@@ -2,8 +2,8 @@
 
 ``phonenumbers`` answers this exactly, but ``parse`` spends most of its time normalising
 free-form input that an E.164 string does not need, and would alone cost more than the rest of
-an account's scoring (the README gives measured figures and the command that times them). So
-each country calling code's metadata from ``phonenumbers`` is compiled once per process into
+an account's scoring (docs/performance.md gives measured figures and the command that times them).
+So each country calling code's metadata from ``phonenumbers`` is compiled once per process into
 the few regular expressions that decide region and type, and an E.164 number is classified with
 them directly, in the same order of checks as ``phonenumbers`` (general pattern, then premium
 rate ... voicemail, then fixed line and mobile), each guarded by the type's possible lengths.

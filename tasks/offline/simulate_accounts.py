@@ -12,9 +12,9 @@ senders look like, and from the benign look-alikes a careful team must not ban:
   contact, group creation and mass adds, missing typing indicator, machine-regular timing;
 * negative feedback: blocks and reports from recipients.
 
-The README lists each rule and where it comes from. Records are JSON-ready dicts in the payload
-format, each with its ``stage`` and a ``truth`` block (label and population) that the scoring
-contract ignores but training reads.
+docs/model.md ("The simulator") lists each rule and where it comes from. Records are JSON-ready
+dicts in the payload format, each with its ``stage`` and a ``truth`` block (label and
+population) that the scoring contract ignores but training reads.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The fault suite in its short form: one trial of each deterministic scenario with real
 processes on loopback (its own Redis, SQLite, workers and beat), and no effect lost or doubled.
-``bulkguard chaos`` runs every scenario with more trials (README, "Fault trials")."""
+``bulkguard chaos`` runs every scenario with more trials (docs/reliability.md, "Fault trials")."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ from workers.harness.chaos import trials
 from workers.harness.chaos.run import cluster_on_loopback, run_trials
 
 # Deterministic ones: on Redis, a worker's main process killed between BRPOP and its unacked
-# record loses the message (README, "Brokers"), so kill-main runs there in the full suite only.
+# record loses the message (docs/reliability.md, "Brokers"), so kill-main runs there in the full
+# suite only.
 SHORT = ["kill-pool", "sigterm", "redis-forgets", "redeliver", "hostile", "fuzz"]
 # RabbitMQ has no such window; Redis still keeps the neighbourhood counters (restarting it is
 # not a broker fault there).

@@ -5,7 +5,7 @@ cannot know that a consumer died: the message stays in kombu's table of unacknow
 until it is older than the visibility timeout, and a live worker's sweep puts it back. These
 tests shorten that timeout (production derives it from the longest task, workers/config.py) so
 that they stay fast; the time each message took to come back is printed (``pytest -s``) and
-recorded in the README's "Brokers" section.
+recorded in docs/reliability.md, "Brokers".
 """
 
 from __future__ import annotations

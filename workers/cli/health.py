@@ -26,7 +26,7 @@ def _verdict(problem: str | None) -> None:
 
 @click.group()
 def health() -> None:
-    """Liveness and readiness probes (README, "Operating it")."""
+    """Liveness and readiness probes (docs/operating.md)."""
 
 
 def _worker_options(command: Callable[..., None]) -> Callable[..., None]:

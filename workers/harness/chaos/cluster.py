@@ -34,7 +34,7 @@ from workers.launcher import LAUNCHER_ENV
 
 CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 # Short enough that a trial sees a lost message return, a lost follow-up re-sent and a failed
-# delivery retried within a minute; production keeps the derived defaults (README).
+# delivery retried within a minute; production keeps the derived defaults (docs/reliability.md).
 TRIAL_SETTINGS = {
     "BULKGUARD_REDIS_VISIBILITY_TIMEOUT_SECONDS": "20",
     "BULKGUARD_OUTBOX_GRACE_SECONDS": "2",
