@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from tasks.evidence import store
-from tasks.evidence.indicators import email_domain, registered_domain
-from tasks.evidence.shared_domains import is_shared
+from tasks.evidence.reading.indicators import email_domain, registered_domain
+from tasks.evidence.reading.shared_domains import is_shared
 from tasks.scoring.signals import AccountSignals
 
 

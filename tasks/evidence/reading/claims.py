@@ -42,7 +42,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from tasks.evidence.indicators import fold
+from tasks.evidence.reading.indicators import fold
 
 CLAIM_KINDS = ("bulk", "automation", "unsaved-numbers", "anti-ban", "scraping")
 
