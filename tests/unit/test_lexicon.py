@@ -156,3 +156,10 @@ def test_a_listed_language_needs_its_file(copy: Path) -> None:
     (copy / "sk.toml").unlink()
     with pytest.raises(LexiconError, match=r"sk\.toml: missing"):
         lexicon.load(copy)
+
+
+def test_entries_that_clash_together_name_their_table(copy: Path) -> None:
+    edit(copy / "en.toml", "[bulk]\n", "[bulk]\none = '(?P<x>a)'\ntwo = '(?P<x>b)'\n")
+    lex = lexicon.load(copy)
+    with pytest.raises(LexiconError, match=r"\[tables\.bulk\]: the entries do not compile"):
+        lex.phrases("bulk")

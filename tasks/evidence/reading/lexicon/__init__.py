@@ -131,7 +131,7 @@ class Lexicon:
         body = self.alternation(*tables, document_language=document_language)
         # The lookahead rejects, before the long alternation is tried, every position where no
         # phrase can start (a phrase starts with a letter, a digit or "(").
-        return re.compile(rf"(?<!\w)(?=[\w(])(?:{body})(?!\w)")
+        return _together(rf"(?<!\w)(?=[\w(])(?:{body})(?!\w)", tables)
 
     def whole(self, table: str, *, language: str | None = None) -> re.Pattern[str]:
         """A table of whole patterns (boundaries their own) as one alternation; ``language``
@@ -141,7 +141,7 @@ class Lexicon:
         found = self.of(table, language=language)
         if not found:
             raise LexiconError(f"{COMMON}: [tables.{table}] has no entries in {language}")
-        return re.compile("|".join(entry.regex for entry in found))
+        return _together("|".join(entry.regex for entry in found), (table,))
 
 
 @cache
@@ -192,12 +192,6 @@ def _load(folder: Traversable) -> Lexicon:
     for name, found in entries.items():
         if not found:
             raise LexiconError(f"{COMMON}: [tables.{name}] has no entries in any file")
-        try:
-            re.compile("|".join(entry.regex for entry in found))
-        except re.error as exc:
-            raise LexiconError(
-                f"{COMMON}: [tables.{name}] its entries do not compile together: {exc}"
-            ) from exc
     return Lexicon(
         languages=languages,
         tables=tables,
@@ -286,6 +280,17 @@ def _notation(pattern: str) -> str:
     for char, regex in _NOTATION.items():
         pattern = pattern.replace(char, regex)
     return pattern
+
+
+def _together(regex: str, tables: tuple[str, ...]) -> re.Pattern[str]:
+    """Entries that compile one by one can still clash together (a group name used twice)."""
+    try:
+        return re.compile(regex)
+    except re.error as exc:
+        names = ", ".join(f"[tables.{table}]" for table in tables)
+        raise LexiconError(
+            f"{COMMON}: {names}: the entries do not compile together: {exc}"
+        ) from exc
 
 
 def _compiles(regex: str, where: str) -> None:
