@@ -34,8 +34,8 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
 )
-from tasks.evidence.indicators import normalize_company_name, registered_domain
-from tasks.evidence.shared_domains import is_shared
+from tasks.evidence.reading.indicators import normalize_company_name, registered_domain
+from tasks.evidence.reading.shared_domains import is_shared
 from tasks.messages import FollowUp, WithdrawDrafts
 
 Key = tuple[str, str]  # (kind, value): ("domain", "acme.sk"), ("phone", "+4219...")

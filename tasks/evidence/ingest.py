@@ -23,9 +23,9 @@ from sqlalchemy.orm import Session
 from infra.dead_letters import Rejection
 from tasks.accounts.signals import CLOCK_SKEW_SECONDS
 from tasks.evidence import store
-from tasks.evidence.analysis import Analysis, analyze
 from tasks.evidence.documents import preserve
-from tasks.evidence.html_text import looks_like_html
+from tasks.evidence.reading.analysis import Analysis, analyze
+from tasks.evidence.reading.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tasks.payload import PLAIN_TEXT, Payload, describe_validation_error

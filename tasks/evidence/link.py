@@ -2,11 +2,12 @@
 
 Each item is matched on the strong keys already known (``tasks.evidence.company_graph``): a
 company's own domain, an e-mail address, a published phone number. Domains that many unrelated
-parties share (``tasks.evidence.shared_domains``: the platform's own links, shorteners, hosting,
-free mail) are never keys. Evidence in a company's own voice (a banned account's profile, a
-claim's page) ties every key it carries to one company: keys of two companies make them one, and
-keys nobody holds yet become the company's, so companies grow over any number of hops. Such an
-item that matches no key but has one of its own creates the company, identified by that key.
+parties share (``tasks.evidence.reading.shared_domains``: the platform's own links, shorteners,
+hosting, free mail) are never keys. Evidence in a company's own voice (a banned account's
+profile, a claim's page) ties every key it carries to one company: keys of two companies make
+them one, and keys nobody holds yet become the company's, so companies grow over any number of
+hops. Such an item that matches no key but has one of its own creates the company, identified by
+that key.
 
 A page that makes no claim only tells *about* companies: the keys and names it mentions link
 weakly, for counsel to read (news naming a vendor is not the vendor's claim). A similar name
@@ -36,8 +37,8 @@ from infra.db.models import (
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import Key
 from tasks.evidence.documents import document_bytes
-from tasks.evidence.html_text import to_text
-from tasks.evidence.indicators import normalize_company_name
+from tasks.evidence.reading.html_text import to_text
+from tasks.evidence.reading.indicators import normalize_company_name
 from tasks.evidence.resolve import Match, named_in, resolve
 from tasks.messages import EvaluateCompany, FollowUp, LinkEvidence
 from tasks.outcome import Outcome

@@ -18,9 +18,9 @@ from infra.db.models import EnforcementAction
 from tasks.accounts.signals import AccountSignals
 from tasks.enforcement.enforce import scored_records
 from tasks.evidence import store
-from tasks.evidence.indicators import email_domain, registered_domain
 from tasks.evidence.link import link_evidence
-from tasks.evidence.shared_domains import is_shared
+from tasks.evidence.reading.indicators import email_domain, registered_domain
+from tasks.evidence.reading.shared_domains import is_shared
 from tasks.messages import LinkEvidence, RecordBanEvidence
 from tasks.outcome import Outcome
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from tasks.evidence.indicators import normalize_company_name
+from tasks.evidence.reading.indicators import normalize_company_name
 
 # Confidence of each strong key; a name suggestion scales from NAME_FLOOR at the cut-off upward.
 EXACT_CONFIDENCE = {"domain": 0.95, "email": 0.95, "phone": 0.9, "account": 1.0}

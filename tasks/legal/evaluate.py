@@ -30,7 +30,7 @@ from infra.db.models import (
     LegalNotice,
 )
 from tasks.evidence.company_graph import keys_of, live_company
-from tasks.evidence.indicators import host_parts, normalize_company_name
+from tasks.evidence.reading.indicators import host_parts, normalize_company_name
 from tasks.legal import history, notice_status
 from tasks.legal.letter import CitedEvidence, Letter, language_for, render
 from tasks.legal.policy import Eligibility, EvidenceFact, Policy

@@ -17,8 +17,8 @@ from typing import Any
 
 import orjson
 
-from tasks.evidence.analysis import analyze
-from tasks.evidence.indicators import fold
+from tasks.evidence.reading.analysis import analyze
+from tasks.evidence.reading.indicators import fold
 
 SET_FIELDS = ("claim_kinds", "phones", "emails", "domains")
 

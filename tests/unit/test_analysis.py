@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from tasks.evidence.analysis import analyze
+from tasks.evidence.reading.analysis import analyze
 from tasks.offline.evidence_evaluation import bundled_set, evaluate
 from workers.cli.main import main
 

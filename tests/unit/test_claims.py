@@ -12,7 +12,7 @@ import unicodedata
 
 import pytest
 
-from tasks.evidence.claims import (
+from tasks.evidence.reading.claims import (
     CLAIM_KINDS,
     VOICES,
     ClaimVerdict,

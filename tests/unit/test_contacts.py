@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from tasks.evidence.contacts import Contacts, extract_contacts, never_a_contact
-from tasks.evidence.html_text import MAX_TEXT, looks_like_html, parse_page, to_text
+from tasks.evidence.reading.contacts import Contacts, extract_contacts, never_a_contact
+from tasks.evidence.reading.html_text import MAX_TEXT, looks_like_html, parse_page, to_text
 
 
 def phones(document: str, url: str | None = None) -> tuple[str, ...]:

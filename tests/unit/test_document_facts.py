@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tasks.evidence.document_facts import brand, document_date
+from tasks.evidence.reading.document_facts import brand, document_date
 
 D = datetime.date
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.evidence.indicators import (
+from tasks.evidence.reading.indicators import (
     email_domain,
     fold,
     normalize_company_name,

@@ -1,7 +1,7 @@
 """The house's layering, read from the source: ``infra`` ← ``tasks`` ← ``workers``, stage bodies
 free of Celery, no stage reaching into another stage's task module, the stages in one direction
-(scoring → enforcement → evidence → legal) over the vocabulary they share, and no import cycle
-between files."""
+(scoring → enforcement → evidence → legal) over the vocabulary they share, no import cycle
+between files, and the evidence readers free of everything but text."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ SHARED = ("tasks/accounts", "tasks/neighbourhoods", "tasks/messages.py")
 CELERY_ALLOWED = {"tasks/pipeline.py", "tasks/maintenance.py"} | {
     f"tasks/{stage}/task.py" for stage in STAGES
 }
+# The evidence readers take text and return values: no database, broker or client reaches them.
+READING = "tasks.evidence.reading"
+NOT_FOR_READERS = {"sqlalchemy", "alembic", "psycopg", "redis", "celery", "kombu", "httpx"}
 
 
 def imports(path: Path) -> set[str]:
@@ -241,3 +244,22 @@ def test_no_import_cycle_between_files() -> None:
     graph = module_graph()
     assert "tasks.messages" in graph["tasks.outbox"]  # the graph reads the tree's imports
     assert cycles(graph) == []
+
+
+def test_evidence_readers_read_text_only() -> None:
+    """Nothing under ``tasks/evidence/reading`` imports a database, Redis or Celery, nor any of
+    the project's modules outside it (``infra``, the stage bodies, other stages)."""
+    readers = sources(READING.replace(".", "/"))
+    assert readers
+    found = set()
+    for path in readers:
+        tree = ast.parse(path.read_text(), filename=str(path))
+        relative = any(isinstance(n, ast.ImportFrom) and n.level for n in ast.walk(tree))
+        if relative:
+            found.add(f"{path.relative_to(ROOT)} imports relatively")
+        for module in imports(path):
+            top = module.split(".")[0]
+            outside = top in LAYERS and not (module == READING or module.startswith(f"{READING}."))
+            if top in NOT_FOR_READERS or outside:
+                found.add(f"{path.relative_to(ROOT)} imports {module}")
+    assert found == set()

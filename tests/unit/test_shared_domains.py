@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.evidence.indicators import registered_domain
-from tasks.evidence.shared_domains import is_shared, shared_domains
+from tasks.evidence.reading.indicators import registered_domain
+from tasks.evidence.reading.shared_domains import is_shared, shared_domains
 
 
 @pytest.mark.parametrize(

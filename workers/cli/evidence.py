@@ -103,8 +103,8 @@ def evidence_document(sha256: str, out: Any) -> None:
 )
 def evidence_analyze(path: Any, out: Any, explain: bool) -> None:
     """Analyse a JSONL file of {"id", "text"[, "url"]} documents: one JSON result per line."""
-    from tasks.evidence.analysis import analyze
-    from tasks.evidence.claims import explain as considered
+    from tasks.evidence.reading.analysis import analyze
+    from tasks.evidence.reading.claims import explain as considered
 
     analysed = rejected = 0
     for number, line in enumerate(path, 1):

@@ -49,9 +49,9 @@ from typing import Any
 
 import orjson
 
-from tasks.evidence.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.indicators import fold, host_parts
-from tasks.evidence.shared_domains import is_shared
+from tasks.evidence.reading.html_text import MAX_INPUT, Page, parse_page
+from tasks.evidence.reading.indicators import fold, host_parts
+from tasks.evidence.reading.shared_domains import is_shared
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
 

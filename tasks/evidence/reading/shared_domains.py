@@ -9,7 +9,7 @@ from importlib import resources
 @cache
 def shared_domains() -> frozenset[str]:
     """Platforms, shorteners, hosting, marketplaces, free mail and example domains."""
-    text = resources.files("tasks.evidence").joinpath("data/shared_domains.txt").read_text()
+    text = resources.files("tasks.evidence.reading").joinpath("data/shared_domains.txt").read_text()
     lines = (line.strip().lower() for line in text.splitlines())
     return frozenset(line for line in lines if line and not line.startswith("#"))
 

@@ -1,8 +1,8 @@
 """The small vocabulary evidence is compared in: registered domains, folded text, company names.
 
-What a document says is read by ``tasks.evidence.analysis``; these are the normal forms its
-findings and the company keys are kept in, so that the same domain or name written two ways is
-one.
+What a document says is read by ``tasks.evidence.reading.analysis``; these are the normal forms
+its findings and the company keys are kept in, so that the same domain or name written two ways
+is one.
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@ from urllib.parse import unquote
 
 import phonenumbers
 
-from tasks.evidence.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.indicators import email_domain, host_parts, registered_domain
-from tasks.evidence.shared_domains import is_shared
+from tasks.evidence.reading.html_text import MAX_INPUT, Page, parse_page
+from tasks.evidence.reading.indicators import email_domain, host_parts, registered_domain
+from tasks.evidence.reading.shared_domains import is_shared
 
 
 @dataclass(frozen=True)

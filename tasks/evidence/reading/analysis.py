@@ -12,10 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.evidence.claims import Cue, detect_claims
-from tasks.evidence.contacts import extract_contacts
-from tasks.evidence.document_facts import brand, document_date
-from tasks.evidence.html_text import to_text
+from tasks.evidence.reading.claims import Cue, detect_claims
+from tasks.evidence.reading.contacts import extract_contacts
+from tasks.evidence.reading.document_facts import brand, document_date
+from tasks.evidence.reading.html_text import to_text
 
 # A document is read up to here: offers, contacts and dates are at the start of a page, and
 # the rules' cost grows with the length (the whole document is preserved regardless).
