@@ -98,7 +98,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
         callspec = getattr(item, "callspec", None)
-        if callspec is not None and callspec.params.get("broker_url") == "rabbitmq":
+        if callspec is not None and "rabbitmq" in callspec.params.values():
             item.add_marker(pytest.mark.xdist_group("rabbitmq"))
         elif "redis_cluster" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("redis-cluster"))
