@@ -20,7 +20,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from infra.db.models import ModelVersion
+from infra.db.models import AuditEvent, ModelVersion
+from infra.users import Actor, authorize
 
 ROLES = ("active", "shadow", "candidate", "retired")
 
@@ -101,8 +102,18 @@ def local_model_file(session: Session, models_dir: Path, row: ModelVersion) -> P
     return path
 
 
-def set_role(session: Session, version: str, role: str) -> ModelVersion:
-    """Make ``version`` the active or shadow model; the previous holder of the role retires."""
+# Who activates a model when no person does: the demo, the benchmarks and the test fixtures,
+# which install the model they trained.
+INSTALLER = Actor.system("install")
+
+
+def set_role(
+    session: Session, version: str, role: str, *, actor: Actor = INSTALLER
+) -> ModelVersion:
+    """Make ``version`` the active or shadow model; the previous holder of the role retires.
+    A person doing so must hold ``admin``; every change is audited with who made it."""
+    if actor.is_person:
+        authorize(session, actor, "admin")
     if role not in ROLES:
         raise RegistryError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
     row = session.get(ModelVersion, version, with_for_update=True)
@@ -122,7 +133,21 @@ def set_role(session: Session, version: str, role: str) -> ModelVersion:
             .values(role="retired")
         )
         session.flush()
+    previous = row.role
     row.role = role
+    if previous == role:
+        session.flush()
+        return row
+    session.add(
+        AuditEvent(
+            entity="model_version",
+            # Versions are named, not numbered: the name is in the details.
+            entity_id=0,
+            event=f"role:{role}",
+            details={"version": version, "previous_role": previous},
+            **actor.recorded(),
+        )
+    )
     session.flush()
     return row
 

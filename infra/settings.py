@@ -127,20 +127,11 @@ class Settings(BaseSettings):
     # Tasks Flower keeps in memory and in its state file; the oldest are dropped first.
     flower_max_tasks: int = Field(default=10_000, ge=1)
 
-    # Who may approve, reject and withdraw legal notices: a comma-separated list of reviewer
-    # names. Empty refuses every approval: nothing leaves for a company unless a named
-    # reviewer of the operator's choosing signed it.
-    legal_reviewers: str = ""
-
     @field_validator("policy_file", "health_dir", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # Compose passes an unset variable as an empty string: that means "the default".
         return None if value == "" else value
-
-    @property
-    def legal_reviewer_names(self) -> frozenset[str]:
-        return frozenset(n.strip() for n in self.legal_reviewers.split(",") if n.strip())
 
     @property
     def resolved_broker_url(self) -> str:

@@ -62,20 +62,30 @@ class DeliverActions(Message):
     action_ids: list[int] = Field(min_length=1, max_length=10_000)
 
 
+# A service's Ed25519 signature (base64) of the task name and every other field of the message,
+# defaults included (``infra.credentials.signed_bytes``): the worker checks it against the public
+# key of the service named in ``decided_by`` before anything is decided.
+Signature = Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT]
+
+
 class AppealAction(Message):
-    """A person's decision on an appeal (public: the platform's appeal service sends it)."""
+    """A decision on an appeal, sent by a service (public: the platform's appeal service sends
+    it, signed). People decide appeals through the CLI or the console."""
 
     TASK = "enforcement.appeal"
     QUEUE = "enforcement"
 
     action_id: int = Field(ge=1)
     outcome: Literal["uphold", "overturn"]
+    # The service user that decided (``bulkguard users add NAME --service --role reviewer``).
     decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), PLAIN_TEXT]
+    signature: Signature
 
 
 class DecideReview(Message):
-    """A person's decision on a review case (public: a review tool may send it)."""
+    """A decision on a review case, sent by a service (public: a review tool may send it,
+    signed as an appeal is)."""
 
     TASK = "enforcement.decide_review"
     QUEUE = "enforcement"
@@ -84,6 +94,7 @@ class DecideReview(Message):
     outcome: Literal["ban", "restrict", "dismiss"]
     decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
     note: Annotated[str, StringConstraints(max_length=2000), PLAIN_TEXT] = ""
+    signature: Signature
 
 
 class ExpireActions(Message):
@@ -153,7 +164,9 @@ class WithdrawDrafts(Message):
     # "merged": into ``other_id``; "split": keys split off to the new company ``other_id``.
     change: Literal["merged", "split"]
     other_id: int = Field(ge=1)
+    # Who changed the company: their name, and their user id when a person did.
     actor: Annotated[str, StringConstraints(max_length=64), PLAIN_TEXT]
+    actor_id: int | None = Field(default=None, ge=1)
 
 
 class SendNotice(Message):

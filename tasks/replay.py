@@ -18,8 +18,9 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from infra.db.models import DeadLetter
+from infra.db.models import AuditEvent, DeadLetter
 from infra.dead_letters import read_replay
+from infra.users import Actor, authorize
 from tasks.messages import MESSAGES, FollowUp, Resend
 from tasks.outcome import Outcome
 
@@ -70,14 +71,28 @@ def plan(
     return out
 
 
-def replay(session: Session, planned: Plan, *, now: dt.datetime) -> Outcome:
-    """Send ``planned`` through the outbox and mark its dead letters replayed at ``now``."""
+def replay(session: Session, planned: Plan, *, actor: Actor, now: dt.datetime) -> Outcome:
+    """Send ``planned`` through the outbox and mark its dead letters replayed at ``now`` by
+    ``actor``, an admin. Replaying gives a message no authority: a decision in it is checked
+    again by its task (a service's signature, a person's role) as when it first arrived."""
+    authorize(session, actor, "admin")
     ids = [letter_id for letter_id, _ in planned.send]
     if ids:
         session.execute(
             update(DeadLetter)
             .where(DeadLetter.id.in_(ids), DeadLetter.replayed_at.is_(None))
-            .values(replayed_at=now)
+            .values(replayed_at=now, replayed_by_id=actor.user_id)
+        )
+        session.add_all(
+            AuditEvent(
+                entity="dead_letter",
+                entity_id=letter_id,
+                event="replayed",
+                at=now,
+                details={"task": message.TASK},
+                **actor.recorded(),
+            )
+            for letter_id, message in planned.send
         )
     return Outcome(
         planned.summary(),

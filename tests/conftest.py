@@ -295,7 +295,6 @@ def env(
         "REDIS_URL": redis_url,
         "BROKER_URL": broker_url,
         "BULKGUARD_DATA_DIR": str(data_dir),
-        "BULKGUARD_LEGAL_REVIEWERS": "counsel@example.org",
         **DEMO_ENFORCEMENT,
     }
     for key, value in values.items():

@@ -78,6 +78,74 @@ class Base(DeclarativeBase):
     }
 
 
+class User(Base):
+    """Someone who takes the decisions the system leaves to people: a person (who logs in with a
+    password and acts on the command line with a personal token) or an upstream service (which
+    signs the decisions it sends by task name). Every human decision stores this row's id.
+    Never deleted: a user who leaves is disabled, so the decisions they took keep their maker."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    kind: Mapped[str] = mapped_column(String(16), default="person")  # person | service
+    # argon2id (infra.credentials); NULL for a service, which never logs in.
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    # A password someone else set (the first one, or an admin's reset): the person must
+    # choose their own before anything else.
+    password_expired: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A service's Ed25519 public key (raw, base64): what its signed decisions are checked with.
+    public_key: Mapped[str | None] = mapped_column(String(64))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class UserRole(Base):
+    """A role held over a span of time. A revoked role keeps its row, so a decision can be
+    checked against the roles its maker held when taking it (a notice is sent only if its
+    approver held ``counsel`` at the moment of approval)."""
+
+    __tablename__ = "user_roles"
+    __table_args__ = (
+        Index(
+            "uq_user_roles_one_held",
+            "user_id",
+            "role",
+            unique=True,
+            sqlite_where=text("revoked_at IS NULL"),
+            postgresql_where=text("revoked_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    role: Mapped[str] = mapped_column(String(16))  # reviewer | counsel | admin
+    granted_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    granted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+
+class UserToken(Base):
+    """A person's API token for the command line: only its SHA-256 is kept (the token is 256
+    random bits, shown once). Issuing a new one revokes the previous."""
+
+    __tablename__ = "user_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
 class Account(Base):
     __tablename__ = "accounts"
 
@@ -300,7 +368,11 @@ class AuditEvent(Base):
     entity: Mapped[str] = mapped_column(String(32))
     entity_id: Mapped[int] = mapped_column(Integer)
     event: Mapped[str] = mapped_column(String(32))
+    # The name of who acted, as it was then; ``user_id`` is the person or service when one
+    # decided (NULL: the system itself), ``channel`` where from (infra.users.Channel).
     actor: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    channel: Mapped[str | None] = mapped_column(String(16))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -350,6 +422,7 @@ class Breaker(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     changed_at: Mapped[dt.datetime | None] = mapped_column()
     changed_by: Mapped[str | None] = mapped_column(String(64))
+    changed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
 
 class Appeal(Base):
@@ -362,6 +435,7 @@ class Appeal(Base):
     action_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"), unique=True)
     outcome: Mapped[str] = mapped_column(String(16))  # uphold | overturn
     decided_by: Mapped[str] = mapped_column(String(64))
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
     decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -413,6 +487,7 @@ class CompanySeparation(Base):
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     other_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
     actor: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     reason: Mapped[str] = mapped_column(Text)
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -533,6 +608,8 @@ class LegalNotice(Base):
     body_sha256: Mapped[str] = mapped_column(String(64))
     # What a named person approved: the revision and the hash of its exact text.
     approved_by: Mapped[str | None] = mapped_column(String(64))
+    # The user who approved: ``legal.send`` checks they held ``counsel`` at ``approved_at``.
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     approved_at: Mapped[dt.datetime | None]
     approved_revision: Mapped[int | None] = mapped_column(Integer)
     approved_sha256: Mapped[str | None] = mapped_column(String(64))
@@ -588,6 +665,8 @@ class NoticeEvent(Base):
     notice_id: Mapped[int] = mapped_column(ForeignKey("legal_notices.id"), index=True)
     status: Mapped[str] = mapped_column(String(24))
     actor: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
@@ -615,6 +694,7 @@ class DeadLetter(Base):
     body: Mapped[bytes | None] = mapped_column(LargeBinary)
     body_format: Mapped[str | None] = mapped_column(String(16))
     replayed_at: Mapped[dt.datetime | None] = mapped_column()
+    replayed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -24,6 +24,7 @@ from infra.db.models import (
     Evidence,
     EvidenceLink,
 )
+from infra.users import Actor, NotAllowedError, authorize
 from tasks.enforcement import labels
 from tasks.enforcement.enforce import audit, end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
@@ -44,14 +45,18 @@ def decide_appeal(
     action_id: int,
     *,
     outcome: AppealOutcome,
-    actor: str,
+    actor: Actor,
     reason: str,
     neighbours: NeighbourStore,
     now: dt.datetime,
 ) -> Outcome:
     """Decide the appeal against ``action_id`` at ``now``: uphold, or overturn (lifted)."""
-    if not actor.strip() or not reason.strip():
-        raise AppealError("an appeal decision must name who decided it and why")
+    if not reason.strip():
+        raise AppealError("an appeal decision must say why")
+    try:
+        authorize(session, actor, "reviewer")
+    except NotAllowedError as exc:
+        raise AppealError(f"{exc}: appeals are decided by reviewers") from exc
     action = session.get(EnforcementAction, action_id, with_for_update=True)
     if action is None:
         raise AppealError(f"no enforcement action {action_id}")
@@ -66,13 +71,23 @@ def decide_appeal(
     recorded = insert_new(
         session,
         Appeal,
-        [{"action_id": action.id, "outcome": outcome, "decided_by": actor, "reason": reason}],
+        [
+            {
+                "action_id": action.id,
+                "outcome": outcome,
+                "decided_by": actor.name,
+                "decided_by_id": actor.user_id,
+                "reason": reason,
+            }
+        ],
     )
     if not recorded:
         # Another decision on this appeal committed first (SQLite takes no row lock above).
         decided = session.scalars(select(Appeal).where(Appeal.action_id == action_id)).one()
         return _decided_before(session, action, decided, outcome)
-    labels.keep(session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor)
+    labels.keep(
+        session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor.name
+    )
     if outcome == "uphold":
         audit(session, action.id, "appeal_upheld", actor=actor, details={"reason": reason})
         return Outcome(_summary(session, action, outcome, companies=[]))
@@ -95,14 +110,14 @@ def _overturn(
     session: Session,
     action: EnforcementAction,
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     neighbours: NeighbourStore,
     now: dt.datetime,
 ) -> Outcome:
     was_in_force = action.status == "active"
     action.reversed_at = now
-    action.reversed_by = actor
+    action.reversed_by = actor.name
     action.reversal_reason = reason
     result = end(
         session,

@@ -17,6 +17,7 @@ from sqlalchemy import exists, func, select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, EnforcementAction, Score
+from infra.users import Actor
 from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement import breaker
 from tasks.enforcement.breaker import HELD, BreakerLimits, hold_reason
@@ -35,7 +36,7 @@ from tasks.outcome import Outcome
 from tasks.scoring.model import ACTIONED, Scorer
 from tasks.scoring.snapshot import feature_rows, records_at
 
-ACTOR = "classifier"
+ACTOR = Actor.system("classifier")
 # Restrictions that count as repeats: in force, run out, or decided by a person; not those
 # overturned on appeal or only recorded in shadow.
 COUNTED_RESTRICTIONS = ("active", "expired")

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore
 from infra.db.models import AuditEvent, BanCount, Breaker
+from infra.users import Actor, authorize
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +69,7 @@ def hold_reason(
             f"{_minutes(limits.baseline) // 60} h (limit {limit:.0f}); automatic bans are held "
             "for review until `bulkguard breaker reset`"
         )
-        _set(session, now, is_open=True, reason=reason, actor="breaker")
+        _set(session, now, is_open=True, reason=reason, actor=Actor.system("breaker"))
         log.error("breaker opened: %s", reason)
         return reason
     return None
@@ -93,14 +94,15 @@ def status(session: Session, limits: BreakerLimits, now: dt.datetime) -> Breaker
     )
 
 
-def reset(session: Session, *, actor: str, note: str, now: dt.datetime) -> bool:
+def reset(session: Session, *, actor: Actor, note: str, now: dt.datetime) -> bool:
     """Close the breaker; whether it was open. The bans counted in the window stay counted, so
     the storm, if it goes on, trips it again."""
+    authorize(session, actor, "admin")
     state = session.get(Breaker, NAME, with_for_update=True)
     if state is None or not state.open:
         return False
     _set(session, now, is_open=False, reason=f"reset: {note}" if note else "reset", actor=actor)
-    log.warning("breaker reset by %s", actor)
+    log.warning("breaker reset by %s", actor.name)
     return True
 
 
@@ -130,20 +132,26 @@ def count(session: Session, now: dt.datetime, bans: int) -> None:
     )
 
 
-def _set(session: Session, now: dt.datetime, *, is_open: bool, reason: str, actor: str) -> None:
+def _set(session: Session, now: dt.datetime, *, is_open: bool, reason: str, actor: Actor) -> None:
     session.execute(insert_ignore(session, Breaker), [{"name": NAME, "open": False}])
     session.execute(
         update(Breaker)
         .where(Breaker.name == NAME)
-        .values(open=is_open, reason=reason, changed_at=now, changed_by=actor)
+        .values(
+            open=is_open,
+            reason=reason,
+            changed_at=now,
+            changed_by=actor.name,
+            changed_by_id=actor.user_id,
+        )
     )
     session.add(
         AuditEvent(
             entity="breaker",
             entity_id=1,
             event="opened" if is_open else "reset",
-            actor=actor,
             details={"reason": reason},
+            **actor.recorded(),
         )
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_new
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from infra.users import Actor
 from tasks.accounts.signals import AccountSignals
 from tasks.enforcement.policy import account_status_after
 from tasks.messages import DeliverActions, FollowUp, RecordBanEvidence
@@ -32,21 +33,21 @@ def record_actions(
     session: Session,
     rows: Sequence[dict[str, Any]],
     *,
-    actor: str,
+    actor: Actor,
     notes: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[EnforcementAction]:
     """Insert actions and return those this call made, each audited with the policy and rule
     behind it and the ``notes`` given for its score id. An action already recorded for its
     score (a redelivered or concurrent run made it) is neither returned nor audited again."""
     created: list[EnforcementAction] = insert_new(
-        session, EnforcementAction, [{**row, "actor": actor} for row in rows]
+        session, EnforcementAction, [{**row, "actor": actor.name} for row in rows]
     )
     session.add_all(
         AuditEvent(
             entity="enforcement_action",
             entity_id=a.id,
             event=f"created:{a.status}",
-            actor=actor,
+            **actor.recorded(),
             details={
                 "action": a.action,
                 "score": a.score,
@@ -65,7 +66,7 @@ def record_actions(
 
 
 def audit(
-    session: Session, action_id: int, event: str, *, actor: str, details: dict[str, Any]
+    session: Session, action_id: int, event: str, *, actor: Actor, details: dict[str, Any]
 ) -> None:
     """Append to the action's audit trail: who did what to it, and why."""
     session.add(
@@ -73,8 +74,8 @@ def audit(
             entity="enforcement_action",
             entity_id=action_id,
             event=event,
-            actor=actor,
             details=details,
+            **actor.recorded(),
         )
     )
 
@@ -207,7 +208,7 @@ def end(
     actions: Sequence[EnforcementAction],
     *,
     status: str,
-    actor: str,
+    actor: Actor,
     details: dict[str, Any],
     key: str,
 ) -> Outcome:

@@ -9,12 +9,13 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction
+from infra.users import Actor
 from tasks.enforcement.breaker import HELD
 from tasks.enforcement.enforce import audit, end
 from tasks.enforcement.policy import Policy
 from tasks.outcome import Outcome
 
-ACTOR = "policy"
+ACTOR = Actor.system("policy")
 BATCH = 1000
 
 

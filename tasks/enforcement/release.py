@@ -17,12 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction
+from infra.users import Actor
 from tasks.enforcement.breaker import HELD, open_reason
 from tasks.enforcement.enforce import actions_by_account, audit, put_in_force
 from tasks.neighbourhoods.rules import NeighbourStore
 from tasks.outcome import Outcome
 
-ACTOR = "release"
+ACTOR = Actor.system("release")
 BATCH = 1000
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
+from infra.users import Actor, NotAllowedError, authorize
 from tasks.accounts.signals import as_json
 from tasks.enforcement import labels
 from tasks.enforcement.apply import past_restrictions
@@ -36,14 +37,16 @@ def decide_review(
     review_id: int,
     *,
     outcome: ReviewOutcome,
-    actor: str,
+    actor: Actor,
     note: str,
     policy: Policy,
     neighbours: NeighbourStore,
     now: dt.datetime,
 ) -> Outcome:
-    if not actor.strip():
-        raise ReviewError("a review decision must name who decided it")
+    try:
+        authorize(session, actor, "reviewer")
+    except NotAllowedError as exc:
+        raise ReviewError(f"{exc}: review cases are decided by reviewers") from exc
     review = session.get(EnforcementAction, review_id, with_for_update=True)
     if review is None or review.action != "review":
         raise ReviewError(f"no review case {review_id}")
@@ -65,7 +68,9 @@ def decide_review(
         actor=actor,
         details={"note": note, "policy_version": policy.version},
     )
-    labels.keep(session, review, abusive=outcome != "dismiss", source="review", decided_by=actor)
+    labels.keep(
+        session, review, abusive=outcome != "dismiss", source="review", decided_by=actor.name
+    )
     summary: dict[str, Any] = {"review_id": review.id, "outcome": outcome, "action_id": None}
     if outcome == "dismiss":
         return Outcome(summary)

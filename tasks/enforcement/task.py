@@ -11,6 +11,7 @@ from infra.json_logs import ACCOUNT_ATTRIBUTE
 from infra.redis_client import get_counters_redis
 from infra.settings import get_settings
 from infra.sinks import platform_sink
+from infra.users import Actor, NotAllowedError, authenticate_service
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions
@@ -73,19 +74,20 @@ def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
 
 @pipeline_task(AppealAction, soft_time_limit=60, time_limit=90)
 def appeal(run: TaskRun, request: AppealAction) -> Outcome:
-    """Uphold or overturn an action; an appeal that cannot be decided is kept with its reason."""
+    """Uphold or overturn an action; an appeal that cannot be decided, or is not signed by the
+    service it names, is kept with its reason."""
     try:
         decided = decide_appeal(
             run.session,
             request.action_id,
             outcome=request.outcome,
-            actor=request.decided_by,
+            actor=_signed_by(run, request),
             reason=request.reason,
             neighbours=RedisNeighbourStore(get_counters_redis()),
             now=utcnow(),
         )
         return _logged(run, decided, "appeal", request.action_id)
-    except AppealError as exc:
+    except (AppealError, NotAllowedError) as exc:
         return _refused(str(exc), request.kwargs())
 
 
@@ -97,15 +99,22 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
             run.session,
             request.review_id,
             outcome=request.outcome,
-            actor=request.decided_by,
+            actor=_signed_by(run, request),
             note=request.note,
             policy=policy_in_force(get_settings().policy_file),
             neighbours=RedisNeighbourStore(get_counters_redis()),
             now=utcnow(),
         )
         return _logged(run, decided, "review", request.review_id)
-    except ReviewError as exc:
+    except (ReviewError, NotAllowedError) as exc:
         return _refused(str(exc), request.kwargs())
+
+
+def _signed_by(run: TaskRun, request: AppealAction | DecideReview) -> Actor:
+    """The service that signed this decision; the body then checks the role it holds."""
+    return authenticate_service(
+        run.session, request.decided_by, request.TASK, request.kwargs(), request.signature
+    )
 
 
 def _logged(run: TaskRun, outcome: Outcome, kind: str, action_id: int) -> Outcome:

@@ -34,6 +34,7 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
 )
+from infra.users import Actor
 from tasks.evidence.reading.indicators import normalize_company_name, registered_domain
 from tasks.evidence.reading.shared_domains import is_shared
 from tasks.messages import FollowUp, WithdrawDrafts
@@ -138,7 +139,7 @@ def add_keys(session: Session, company_id: int, keys: Iterable[Key]) -> None:
 
 
 def join(
-    session: Session, company_ids: Iterable[int], *, actor: str, reason: str
+    session: Session, company_ids: Iterable[int], *, actor: Actor, reason: str
 ) -> tuple[list[int], list[FollowUp]]:
     """Merge companies found to be one into the oldest, except those an operator kept apart
     from it; the live companies that remain, oldest first, and the merges' follow-ups."""
@@ -157,7 +158,7 @@ def join(
 
 
 def merge(
-    session: Session, survivor_id: int, absorbed_id: int, *, actor: str, reason: str
+    session: Session, survivor_id: int, absorbed_id: int, *, actor: Actor, reason: str
 ) -> list[FollowUp]:
     """Make ``absorbed_id`` part of ``survivor_id``: its keys, evidence and accounts move; both
     rows are audited. Returned: the follow-up that has legal withdraw the notices to the absorbed
@@ -203,7 +204,7 @@ def split(
     company_id: int,
     keys: Sequence[Key],
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     name: str | None = None,
 ) -> tuple[Company, list[FollowUp]]:
@@ -260,7 +261,11 @@ def split(
     )
     session.add(
         CompanySeparation(
-            company_id=company.id, other_id=new.id, actor=actor, reason=reason or "split"
+            company_id=company.id,
+            other_id=new.id,
+            actor=actor.name,
+            user_id=actor.user_id,
+            reason=reason or "split",
         )
     )
     withdrawn = _open_notices(session, company.id)
@@ -358,7 +363,7 @@ def describe(session: Session, company_id: int) -> CompanyGraph:
 
 def _audit(
     session: Session,
-    actor: str,
+    actor: Actor,
     details: Mapping[str, object],
     *entries: tuple[int, str, Mapping[str, object]],
 ) -> None:
@@ -368,8 +373,8 @@ def _audit(
             entity="company",
             entity_id=company_id,
             event=event,
-            actor=actor,
             details={**own, **details},
+            **actor.recorded(),
         )
         for company_id, event, own in entries
     )
@@ -434,7 +439,13 @@ def _move_separations(session: Session, from_id: int, to_id: int) -> None:
         if other != to_id and not _separated(session, to_id, other):
             low, high = sorted((to_id, other))
             session.add(
-                CompanySeparation(company_id=low, other_id=high, actor=row.actor, reason=row.reason)
+                CompanySeparation(
+                    company_id=low,
+                    other_id=high,
+                    actor=row.actor,
+                    user_id=row.user_id,
+                    reason=row.reason,
+                )
             )
     session.flush()
 
@@ -491,13 +502,18 @@ def _withdrawal(
     notice_ids: list[int],
     change: Literal["merged", "split"],
     other_id: int,
-    actor: str,
+    actor: Actor,
 ) -> list[FollowUp]:
     """The legal stage's part of a change of shape: it withdraws the notices, once the change
     commits (one follow-up per change: a company is merged once, and split into a new one)."""
     if not notice_ids:
         return []
     message = WithdrawDrafts(
-        company_id=company_id, notice_ids=notice_ids, change=change, other_id=other_id, actor=actor
+        company_id=company_id,
+        notice_ids=notice_ids,
+        change=change,
+        other_id=other_id,
+        actor=actor.name,
+        actor_id=actor.user_id,
     )
     return [FollowUp(message, dedupe_key=f"{message.TASK}:{company_id}:{change}:{other_id}")]

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
 
+from infra.users import Actor, NotAllowedError, authorize
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import GraphError, Key
 from tasks.messages import EvaluateCompany, FollowUp
@@ -20,12 +21,13 @@ def merge_companies(
     survivor: int,
     others: Sequence[int],
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: dt.datetime,
 ) -> Outcome:
     """Fold ``others`` into ``survivor`` (an operator's decision overrides a separation) at
     ``now``."""
+    _authorize(session, actor)
     if not reason.strip():
         raise GraphError("a merge needs a reason, for the record")
     kept = company_graph.live_company(session, survivor).id
@@ -43,12 +45,13 @@ def split_company(
     company_id: int,
     keys: Sequence[Key],
     *,
-    actor: str,
+    actor: Actor,
     reason: str,
     now: dt.datetime,
     name: str | None = None,
 ) -> Outcome:
     """Move ``keys`` of ``company_id`` to a new company kept apart from it, at ``now``."""
+    _authorize(session, actor)
     if not reason.strip():
         raise GraphError("a split needs a reason, for the record")
     new, withdrawal = company_graph.split(
@@ -81,3 +84,11 @@ def _evaluate(company_ids: Sequence[int], now: dt.datetime) -> list[FollowUp]:
         FollowUp(EvaluateCompany(company_id=c), dedupe_key=f"legal.evaluate:{c}:correction:{at}")
         for c in company_ids
     ]
+
+
+def _authorize(session: Session, actor: Actor) -> None:
+    """Counsel shapes the company graph: it decides whom a legal notice is addressed to."""
+    try:
+        authorize(session, actor, "counsel")
+    except NotAllowedError as exc:
+        raise GraphError(f"{exc}: merges and splits are counsel's") from exc

@@ -34,6 +34,7 @@ from infra.db.models import (
     Evidence,
     EvidenceLink,
 )
+from infra.users import Actor
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import Key
 from tasks.evidence.documents import document_bytes
@@ -43,7 +44,7 @@ from tasks.evidence.resolve import Match, named_in, resolve
 from tasks.messages import EvaluateCompany, FollowUp, LinkEvidence
 from tasks.outcome import Outcome
 
-ACTOR = "evidence.link"
+ACTOR = Actor.system("evidence.link")
 
 
 def link_evidence(session: Session, request: LinkEvidence) -> Outcome:

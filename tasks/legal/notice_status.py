@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import OPEN_NOTICE_STATUSES, LegalNotice, NoticeRevision, OutboxMessage
+from infra.users import Actor
 from tasks.legal import history
 from tasks.messages import WithdrawDrafts
 
@@ -35,7 +36,7 @@ class NoticeStateError(RuntimeError):
     """A change the status machine does not allow, with the reason."""
 
 
-def move(session: Session, notice: LegalNotice, to: str, note: str, *, actor: str) -> None:
+def move(session: Session, notice: LegalNotice, to: str, note: str, *, actor: Actor) -> None:
     """Move ``notice`` to status ``to``, recorded with who did it and why."""
     if to not in TRANSITIONS[notice.status]:
         raise NoticeStateError(

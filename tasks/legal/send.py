@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from infra.db.inserts import insert_ignore
 from infra.db.models import CompanyIndicator, Delivery, LegalNotice
 from infra.mail import MailDeferredError, Mailer, MailRefusedError
+from infra.users import held_at
 from tasks.errors import TransientError
 from tasks.legal import history, notice_status
 from tasks.legal.approvals import ApprovalError
@@ -42,7 +43,7 @@ def send_notice(
     summary: dict[str, object] = {"notice_id": notice.id, "reference": notice.reference}
     if notice.status in ("sent", "acknowledged", "escalated"):
         return Outcome({**summary, "status": notice.status, "delivered": False})
-    _check_approved(notice)
+    _check_approved(session, notice)
     withdrawing = notice_status.pending_withdrawal(session, notice)
     if withdrawing is not None:
         # Its withdrawal is committed and queued on this very queue: once it has run, this
@@ -99,11 +100,22 @@ def send_notice(
     return Outcome({**summary, "status": "sent", "delivered": True})
 
 
-def _check_approved(notice: LegalNotice) -> None:
-    """Nothing leaves without a named person's approval of exactly this text."""
+def _check_approved(session: Session, notice: LegalNotice) -> None:
+    """Nothing leaves without the approval of exactly this text by a user who held ``counsel``
+    when approving: checked here, where the e-mail leaves, whatever put the notice in this
+    state or sent this task."""
     if notice.status != "approved" or not notice.approved_by:
         raise ApprovalError(
             f"legal notice {notice.reference} is {notice.status}: only approved notices are sent"
+        )
+    if (
+        notice.approved_by_id is None
+        or notice.approved_at is None
+        or not held_at(session, notice.approved_by_id, "counsel", notice.approved_at)
+    ):
+        raise ApprovalError(
+            f"legal notice {notice.reference} not sent: its approval by {notice.approved_by!r} "
+            "was not made by a user holding counsel at the time; have counsel approve it"
         )
     text_hash = notice_status.digest(notice.body)
     if (

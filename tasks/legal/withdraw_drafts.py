@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Company, LegalNotice
+from infra.users import Actor
 from tasks.evidence.company_graph import live_company
 from tasks.legal import notice_status
 from tasks.legal.evaluate import evaluate_company
@@ -48,7 +49,13 @@ def withdraw_drafts(
         .with_for_update()
     ).all()
     for notice in notices:
-        notice_status.move(session, notice, "withdrawn", why, actor=request.actor)
+        notice_status.move(
+            session,
+            notice,
+            "withdrawn",
+            why,
+            actor=Actor(name=request.actor, user_id=request.actor_id, channel="worker"),
+        )
     evaluated = evaluate_company(
         session, EvaluateCompany(company_id=request.company_id), policy=policy, now=now
     )

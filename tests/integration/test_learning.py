@@ -17,6 +17,7 @@ from infra.db.session import session_scope
 from infra.registry import register, set_role
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
+from tests.people import cli_env
 from tests.records import messaging_accounts
 from workers.cli.main import main
 
@@ -67,8 +68,11 @@ def test_models_reach_workers_through_the_registry_alone(
     elsewhere = tmp_path / "from-elsewhere.json"
     shutil.copy(trained_model_dir / "model.ubj", tmp_path / "m.ubj")
     xgb.Booster(model_file=str(tmp_path / "m.ubj")).save_model(str(elsewhere))
+    register_as = ["--activate", "--as", "ops-1"]
     registered = CliRunner().invoke(
-        main, ["model", "register", str(elsewhere), "--labels", str(history), "--activate"]
+        main,
+        ["model", "register", str(elsewhere), "--labels", str(history), *register_as],
+        env=cli_env("ops-1", "admin"),
     )
     assert registered.exit_code == 0, registered.output
     second = registered.output.strip().splitlines()[-1]

@@ -23,6 +23,7 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.sinks import JsonlSink
+from infra.users import Actor
 from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions, owed_lifts
@@ -30,6 +31,7 @@ from tasks.enforcement.enforce import scored_records
 from tasks.messages import DeliverActions
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.model import Scorer
+from tests.people import person
 from tests.records import messaging_accounts
 from tests.seed import account_status, enforced
 from tests.stages.test_enforcement_body import apply, scored
@@ -40,7 +42,7 @@ def overturn(session: Session, action_id: int, neighbours: MemoryNeighbourStore 
         session,
         action_id,
         outcome="overturn",
-        actor="agent-7",
+        actor=person(session, "agent-7", "reviewer"),
         reason="family business, verified",
         neighbours=neighbours or MemoryNeighbourStore(),
         now=utcnow(),
@@ -138,7 +140,7 @@ def test_an_upheld_action_stays_and_is_labelled(env: dict[str, str]) -> None:
             session,
             ban,
             outcome="uphold",
-            actor="agent-2",
+            actor=person(session, "agent-2", "reviewer"),
             reason="bulk sending confirmed",
             neighbours=MemoryNeighbourStore(),
             now=utcnow(),
@@ -151,10 +153,14 @@ def test_an_upheld_action_stays_and_is_labelled(env: dict[str, str]) -> None:
         assert [(label.abusive, label.source) for label in session.scalars(select(Label))] == [
             (True, "appeal")
         ]
-        events = session.scalars(select(AuditEvent)).all()
-        assert [(e.event, e.actor, e.details) for e in events] == [
-            ("appeal_upheld", "agent-2", {"reason": "bulk sending confirmed"})
+        events = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "enforcement_action")
+        ).all()
+        assert [(e.event, e.actor, e.channel, e.details) for e in events] == [
+            ("appeal_upheld", "agent-2", "cli", {"reason": "bulk sending confirmed"})
         ]
+        (appeal,) = session.scalars(select(Appeal)).all()
+        assert appeal.decided_by_id == events[0].user_id is not None
 
 
 def test_an_appeal_decides_once(env: dict[str, str]) -> None:
@@ -166,14 +172,16 @@ def test_an_appeal_decides_once(env: dict[str, str]) -> None:
     with session_scope() as session:
         assert count(session, Appeal) == 1
         assert count(session, Label) == 1
-        events = session.scalars(select(AuditEvent.event)).all()
+        events = session.scalars(
+            select(AuditEvent.event).where(AuditEvent.entity == "enforcement_action")
+        ).all()
         assert events == ["reversed"]
     with session_scope() as session, pytest.raises(AppealError, match="already decided: overturn"):
         decide_appeal(
             session,
             ban,
             outcome="uphold",
-            actor="other",
+            actor=person(session, "other", "reviewer"),
             reason="changed my mind",
             neighbours=MemoryNeighbourStore(),
             now=utcnow(),
@@ -208,10 +216,18 @@ def test_what_cannot_be_appealed(
         assert count(session, Appeal) == 0
 
 
-def test_an_appeal_needs_a_person_a_reason_and_an_action(env: dict[str, str]) -> None:
+def test_an_appeal_needs_a_reviewer_a_reason_and_an_action(env: dict[str, str]) -> None:
     (ban,) = enforced("banned", [("ban", "active")])
-    for actor, reason in [("", "why"), ("who", " ")]:
-        with session_scope() as session, pytest.raises(AppealError, match="who decided"):
+    with session_scope() as session:
+        reviewer = person(session, "agent-7", "reviewer")
+        counsel = person(session, "counsel-1", "counsel")
+    refusals = [
+        (Actor.system("someone"), "why", "not an enabled user"),
+        (counsel, "why", "does not hold the reviewer role"),
+        (reviewer, " ", "must say why"),
+    ]
+    for actor, reason, problem in refusals:
+        with session_scope() as session, pytest.raises(AppealError, match=problem):
             decide_appeal(
                 session,
                 ban,

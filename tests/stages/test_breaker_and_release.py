@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 import random
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AuditEvent, BanCount, EnforcementAction
+from infra.users import Actor, NotAllowedError
 from tasks.enforcement import breaker
 from tasks.enforcement.breaker import BreakerLimits
 from tasks.enforcement.enforce import record_actions
@@ -17,6 +19,7 @@ from tasks.enforcement.release import ReleaseDelay, release_due
 from tasks.enforcement.safeguards import Safeguards
 from tasks.messages import DeliverActions
 from tasks.scoring.model import Scorer
+from tests.people import person
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import NOW, PLAIN, RecordingNeighbours, apply, scored
 
@@ -77,8 +80,16 @@ def test_a_flood_of_bans_opens_the_breaker_and_holds_them_for_review(
     # Open, it holds the next batch too, whatever its size, until a person resets it.
     again = scored(session, scorer, messaging_accounts(40, seed=11))
     assert apply(session, scorer, again.request, safeguards=guards()).summary["held"] > 0
-    assert breaker.reset(session, actor="oncall", note="bad feature fixed", now=NOW) is True
-    assert breaker.reset(session, actor="oncall", note="again", now=NOW) is False
+    reviewer = person(session, "reviewer-1", "reviewer")
+    with pytest.raises(NotAllowedError, match="admin"):
+        breaker.reset(session, actor=reviewer, note="not mine to reset", now=NOW)
+    oncall = person(session, "oncall", "admin")
+    assert breaker.reset(session, actor=oncall, note="bad feature fixed", now=NOW) is True
+    assert breaker.reset(session, actor=oncall, note="again", now=NOW) is False
+    reset = session.scalars(
+        select(AuditEvent).where(AuditEvent.entity == "breaker", AuditEvent.event == "reset")
+    ).one()
+    assert (reset.actor, reset.user_id, reset.channel) == ("oncall", oncall.user_id, "cli")
     assert not breaker.status(session, LIMITS, NOW).open
 
 
@@ -211,5 +222,5 @@ def test_actions_already_recorded_are_neither_returned_nor_audited_again(
         "policy_version": "p",
     }
     events = len(session.scalars(select(AuditEvent)).all())
-    assert record_actions(session, [row], actor="classifier") == []
+    assert record_actions(session, [row], actor=Actor.system("classifier")) == []
     assert len(session.scalars(select(AuditEvent)).all()) == events

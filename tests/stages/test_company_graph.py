@@ -20,6 +20,7 @@ from infra.db.models import (
     utcnow,
 )
 from infra.mail import SandboxMailer
+from infra.users import Actor
 from tasks import outbox
 from tasks.errors import TransientError
 from tasks.evidence import company_graph
@@ -39,9 +40,13 @@ from tasks.messages import (
     SendNotice,
     WithdrawDrafts,
 )
+from tests.people import person
 
 POLICY = load_policy("2019-12-07.2")
-COUNSEL = "counsel@example.com"
+
+
+def counsel(session: Session) -> Actor:
+    return person(session, "counsel@example.com", "counsel")
 
 
 def page(url: str, contacts: str, *, claim: bool = True, when: str = "2020-03-01") -> Any:
@@ -139,7 +144,7 @@ def test_a_page_carrying_keys_of_two_companies_joins_them_into_the_older(
     # approve the draft: it is addressed to a company that no longer exists.
     outbox.add(session, merging.follow_ups)
     with pytest.raises(ApprovalError, match=f"being withdrawn: .* merged into company {older}"):
-        approve(session, draft.id, actor=COUNSEL, reviewers={COUNSEL}, note="", now=utcnow())
+        approve(session, draft.id, actor=counsel(session), note="", now=utcnow())
     withdrawn = withdraw_drafts(session, withdrawal, policy=POLICY, now=utcnow())
     assert draft.status == "withdrawn"
     assert withdrawn.summary["withdrawn"] == [draft.reference]
@@ -207,14 +212,14 @@ def test_an_operator_merges_two_companies_audited(session: Session) -> None:
         page("https://beta-blast.com/", "Call +44 7911 200002."),
     )
     a, b = owner(session, first), owner(session, second)
-    company_graph.merge(session, a, b, actor="analyst@example.com", reason="same director")
+    company_graph.merge(session, a, b, actor=counsel(session), reason="same director")
     assert owner(session, second) == a
     graph = company_graph.describe(session, a)
     assert [c.id for c in graph.absorbed] == [b]
     assert ("domain", "beta-blast.com") in graph.keys
     assert graph.history[-1].details["reason"] == "same director"
     with pytest.raises(GraphError, match="already part of"):
-        company_graph.merge(session, a, b, actor="analyst@example.com", reason="again")
+        company_graph.merge(session, a, b, actor=counsel(session), reason="again")
 
 
 def test_an_operator_splits_a_company_and_it_stays_split(session: Session) -> None:
@@ -228,7 +233,7 @@ def test_an_operator_splits_a_company_and_it_stays_split(session: Session) -> No
         session,
         company.id,
         [("domain", "beta-blast.com"), ("email", "sales@beta-blast.com")],
-        actor="counsel@example.com",
+        actor=counsel(session),
         reason="a reseller quoting the other's number",
     )
     assert withdrawals == []  # no notice to the company was open
@@ -255,13 +260,15 @@ def test_a_split_must_name_keys_the_company_holds_and_leave_some(session: Sessio
     (only,) = linked(session, page("https://alpha-send.com/", "Call +44 7911 100001."))
     company_id = owner(session, only)
     with pytest.raises(GraphError, match="does not hold"):
-        company_graph.split(session, company_id, [("domain", "x.com")], actor="a", reason="r")
+        company_graph.split(
+            session, company_id, [("domain", "x.com")], actor=counsel(session), reason="r"
+        )
     with pytest.raises(GraphError, match="leave nothing"):
         company_graph.split(
             session,
             company_id,
             [("domain", "alpha-send.com"), ("phone", "+447911100001")],
-            actor="a",
+            actor=counsel(session),
             reason="r",
         )
 
@@ -294,13 +301,13 @@ def test_a_split_has_legal_withdraw_the_open_notice_then_evaluate(
     (company,) = live(session)
     evaluate_company(session, EvaluateCompany(company_id=company.id), policy=POLICY, now=utcnow())
     draft = session.scalars(select(LegalNotice).where(LegalNotice.company_id == company.id)).one()
-    approve(session, draft.id, actor=COUNSEL, reviewers={COUNSEL}, note="", now=utcnow())
+    approve(session, draft.id, actor=counsel(session), note="", now=utcnow())
 
     split = split_company(
         session,
         company.id,
         [("domain", "beta-blast.com"), ("email", "sales@beta-blast.com")],
-        actor="counsel@example.com",
+        actor=counsel(session),
         reason="a reseller quoting the other's number",
         now=utcnow(),
     )

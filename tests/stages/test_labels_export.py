@@ -18,6 +18,7 @@ from tasks.offline.labelled import LabelledRecord, read_labelled
 from tasks.offline.labels_export import export
 from tasks.offline.training import TrainingConfig, train_on_file
 from tasks.scoring.model import Scorer
+from tests.people import person
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply, scored
 from tests.stages.test_reviews_and_expiry import decide, reviews
@@ -38,7 +39,7 @@ def test_people_decisions_become_labelled_records_training_reads(
         session,
         made.id,
         outcome="overturn",
-        actor="agent-7",
+        actor=person(session, "agent-7", "reviewer"),
         reason="a school's parent group",
         neighbours=MemoryNeighbourStore(),
         now=utcnow(),
@@ -53,7 +54,7 @@ def test_people_decisions_become_labelled_records_training_reads(
         session,
         automatic.id,
         outcome="uphold",
-        actor="agent-7",
+        actor=person(session, "agent-7", "reviewer"),
         reason="confirmed",
         neighbours=MemoryNeighbourStore(),
         now=utcnow(),
@@ -104,7 +105,7 @@ def test_labels_earned_on_a_run_train_a_new_version(
             session,
             ban.id,
             outcome="uphold" if truth[ban.account_id] else "overturn",
-            actor="agent-7",
+            actor=person(session, "agent-7", "reviewer"),
             reason="checked",
             neighbours=MemoryNeighbourStore(),
             now=utcnow(),

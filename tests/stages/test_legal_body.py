@@ -14,6 +14,7 @@ import sqlalchemy.exc
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from infra import users
 from infra.db.models import (
     Delivery,
     LegalEvaluation,
@@ -23,6 +24,7 @@ from infra.db.models import (
     utcnow,
 )
 from infra.mail import MailDeferredError, MailRefusedError, SandboxMailer
+from infra.users import Actor
 from tasks.enforcement.appeals import decide_appeal
 from tasks.errors import TransientError
 from tasks.evidence.ingest import ingest_documents
@@ -35,13 +37,17 @@ from tasks.legal.send import send_notice
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
+from tests.people import person
 from tests.seed import banned_profile
 
 POLICY = load_policy("2019-12-07.2")
 SITE = "https://www.acmereach.sk"
 SENDER = "legal-notices@bulkguard.invalid"
 # The legal reviewers the operator configured: only they decide on notices.
-REVIEWERS = frozenset({"counsel@example.com"})
+
+
+def counsel(session: Session) -> Actor:
+    return person(session, "counsel@example.com", "counsel")
 
 
 def claim(observed_at: str, *, path: str = "/offer", text: str | None = None) -> dict[str, Any]:
@@ -177,8 +183,7 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
     approve(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         note="checked",
         now=utcnow(),
     )
@@ -191,12 +196,11 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
     with pytest.raises(ApprovalError, match="only approved notices are sent"):
         send(session, notice, SandboxMailer(tmp_path))
     # An approver who read revision 1 cannot approve revision 2 by mistake.
-    with pytest.raises(ApprovalError, match="not the text you read"):
+    with pytest.raises(ApprovalError, match="not the revision on record"):
         approve(
             session,
             notice.id,
-            actor="counsel@example.com",
-            reviewers=REVIEWERS,
+            actor=counsel(session),
             note="",
             read_sha256=read[:12],
             now=utcnow(),
@@ -204,8 +208,7 @@ def test_a_revision_after_approval_needs_its_own_approval(session: Session, tmp_
     approve(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         note="",
         read_sha256=notice.body_sha256,
         now=utcnow(),
@@ -240,8 +243,7 @@ def test_a_closed_notice_is_not_redrafted_on_the_same_evidence(session: Session)
     reject(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         reason="the page is a parody",
     )
     evaluate(session, notice.company_id)
@@ -274,7 +276,7 @@ def test_shadow_and_overturned_bans_are_never_cited(session: Session) -> None:
         session,
         action_id,
         outcome="overturn",
-        actor="agent-7",
+        actor=person(session, "agent-7", "reviewer"),
         reason="appeal upheld",
         neighbours=MemoryNeighbourStore(),
         now=utcnow(),
@@ -293,8 +295,7 @@ def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> Non
     outcome = approve(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         note="checked",
         now=utcnow(),
     )
@@ -305,53 +306,77 @@ def test_an_approval_pins_the_text_and_hands_on_sending(session: Session) -> Non
     assert follow_up.dedupe_key == f"legal.send:{notice.id}:r1"
 
 
-@pytest.mark.parametrize("actor", ["", "  "])
-def test_a_decision_must_name_its_person(session: Session, actor: str) -> None:
+def test_a_decision_on_a_notice_is_counsels(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    with pytest.raises(ApprovalError, match="name the person"):
-        approve(session, notice.id, actor=actor, reviewers=REVIEWERS, note="", now=utcnow())
-
-
-@pytest.mark.parametrize(
-    ("actor", "reviewers"),
-    [("anyone", REVIEWERS), ("Counsel@Example.com", REVIEWERS), ("counsel@example.com", set())],
-)
-def test_only_a_configured_legal_reviewer_decides(
-    session: Session, actor: str, reviewers: frozenset[str]
-) -> None:
-    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    with pytest.raises(ApprovalError, match="not a legal reviewer"):
-        approve(session, notice.id, actor=actor, reviewers=reviewers, note="", now=utcnow())
-    with pytest.raises(ApprovalError, match="not a legal reviewer"):
-        reject(session, notice.id, actor=actor, reviewers=reviewers, reason="no")
-    with pytest.raises(ApprovalError, match="not a legal reviewer"):
-        withdraw(session, notice.id, actor=actor, reviewers=reviewers, reason="no")
+    refused = [
+        (Actor.system("counsel@example.com"), "not an enabled user"),
+        (person(session, "agent-7", "reviewer"), "does not hold the counsel role"),
+    ]
+    for actor, problem in refused:
+        with pytest.raises(ApprovalError, match=problem):
+            approve(session, notice.id, actor=actor, note="", now=utcnow())
+        with pytest.raises(ApprovalError, match=problem):
+            reject(session, notice.id, actor=actor, reason="no")
+        with pytest.raises(ApprovalError, match=problem):
+            withdraw(session, notice.id, actor=actor, reason="no")
     assert notice.status == "pending_review"
     assert notice.approved_by is None
+
+
+def test_counsel_who_lost_the_role_or_was_disabled_decides_nothing(session: Session) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    admin = person(session, "root", "admin")
+    former = counsel(session)
+    user = users.get(session, former.name)
+    users.change_roles(session, user, remove=["counsel"], by=admin, now=utcnow())
+    with pytest.raises(ApprovalError, match="does not hold the counsel role"):
+        approve(session, notice.id, actor=former, note="", now=utcnow())
+    users.change_roles(session, user, add=["counsel"], by=admin, now=utcnow())
+    users.disable(session, user, by=admin, now=utcnow())
+    with pytest.raises(ApprovalError, match="not an enabled user"):
+        approve(session, notice.id, actor=former, note="", now=utcnow())
+
+
+def test_a_wrong_hash_is_refused_without_giving_the_right_one(session: Session) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    for wrong in ("deadbeef0000", notice.body_sha256[:6], ""):
+        with pytest.raises(ApprovalError, match="not the revision on record") as refused:
+            approve(
+                session, notice.id, actor=counsel(session), note="", now=utcnow(), read_sha256=wrong
+            )
+        assert notice.body_sha256[:6] not in str(refused.value)
+    assert notice.status == "pending_review"
+    approve(
+        session,
+        notice.id,
+        actor=counsel(session),
+        note="",
+        now=utcnow(),
+        read_sha256=notice.body_sha256[:12].upper(),
+    )
+    assert notice.status == "approved"
 
 
 def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     with pytest.raises(ApprovalError, match="say why"):
-        withdraw(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason=" ")
+        withdraw(session, notice.id, actor=counsel(session), reason=" ")
     withdraw(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         reason="company dissolved",
     )
     with pytest.raises(ApprovalError, match="not pending review"):
         approve(
             session,
             notice.id,
-            actor="counsel@example.com",
-            reviewers=REVIEWERS,
+            actor=counsel(session),
             note="",
             now=utcnow(),
         )
     with pytest.raises(ApprovalError, match="cannot become rejected"):
-        reject(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason="late")
+        reject(session, notice.id, actor=counsel(session), reason="late")
 
 
 # ------------------------------------------------------------------------------ send
@@ -359,9 +384,7 @@ def test_rejection_and_withdrawal_need_a_reason_and_end_the_notice(session: Sess
 
 def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
-    )
+    approve(session, notice.id, actor=counsel(session), note="", now=utcnow())
     mailer = SandboxMailer(tmp_path)
     assert send(session, notice, mailer).summary["delivered"] is True
     assert send(session, notice, mailer).summary["delivered"] is False  # redelivered task
@@ -383,17 +406,71 @@ def test_an_approved_notice_is_emailed_once(session: Session, tmp_path: Path) ->
 def test_only_an_approved_notice_is_sent(session: Session, tmp_path: Path, status: str) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
     if status == "rejected":
-        reject(session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, reason="no")
+        reject(session, notice.id, actor=counsel(session), reason="no")
     with pytest.raises(ApprovalError, match="only approved notices are sent"):
         send(session, notice, SandboxMailer(tmp_path))
     assert list(tmp_path.iterdir()) == []
 
 
+def forge_approval(session: Session, notice: LegalNotice, by: Actor | None) -> None:
+    """What an approval looks like in the database, written there without the approval body."""
+    notice.status = "approved"
+    notice.approved_by = by.name if by else "someone-via-a-queue"
+    notice.approved_by_id = by.user_id if by else None
+    notice.approved_at = utcnow()
+    notice.approved_revision = notice.revision
+    notice.approved_sha256 = notice.body_sha256
+    session.flush()
+
+
+@pytest.mark.parametrize("approver", ["nobody", "reviewer", "admin"])
+def test_an_approval_not_made_by_counsel_is_not_sent(
+    session: Session, tmp_path: Path, approver: str
+) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    by = None if approver == "nobody" else person(session, f"{approver}-1", approver)  # type: ignore[arg-type]
+    forge_approval(session, notice, by)
+    with pytest.raises(ApprovalError, match="not made by a user holding counsel"):
+        send(session, notice, SandboxMailer(tmp_path))
+    assert list(tmp_path.iterdir()) == []
+    assert notice.status == "approved"
+
+
+def test_counsel_at_the_time_of_approval_is_what_counts(session: Session, tmp_path: Path) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    approver = counsel(session)
+    approve(session, notice.id, actor=approver, note="", now=utcnow())
+    # The role is taken away after approving: the approval stands (it was counsel's).
+    users.change_roles(
+        session,
+        users.get(session, approver.name),
+        remove=["counsel"],
+        by=person(session, "root", "admin"),
+        now=utcnow(),
+    )
+    assert send(session, notice, SandboxMailer(tmp_path)).summary["delivered"] is True
+
+
+def test_a_role_granted_after_the_approval_does_not_make_it_counsels(
+    session: Session, tmp_path: Path
+) -> None:
+    notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
+    late = person(session, "late-counsel", "reviewer")
+    forge_approval(session, notice, late)
+    users.change_roles(
+        session,
+        users.get(session, late.name),
+        add=["counsel"],
+        by=person(session, "root", "admin"),
+        now=utcnow() + dt.timedelta(seconds=1),
+    )
+    with pytest.raises(ApprovalError, match="not made by a user holding counsel"):
+        send(session, notice, SandboxMailer(tmp_path))
+
+
 def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_path: Path) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
-    )
+    approve(session, notice.id, actor=counsel(session), note="", now=utcnow())
     notice.body += "\nP.S. an edit nobody approved"
     with pytest.raises(ApprovalError, match="not the text"):
         send(session, notice, SandboxMailer(tmp_path))
@@ -401,9 +478,7 @@ def test_a_text_changed_behind_the_approval_is_not_sent(session: Session, tmp_pa
 
 def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session) -> None:
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
-    )
+    approve(session, notice.id, actor=counsel(session), note="", now=utcnow())
     with pytest.raises(TransientError, match="not sent yet"):
         send(session, notice, Refusing(MailDeferredError("421 try later")))
     outcome = send(session, notice, Refusing(MailRefusedError("550 no such user")))
@@ -418,9 +493,7 @@ def test_a_relay_that_is_down_defers_and_a_refusal_is_recorded(session: Session)
 def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: Path) -> None:
     text = "We send bulk WhatsApp messages to 100,000 customers. Call +421 905 111 222."
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00", text=text))
-    approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
-    )
+    approve(session, notice.id, actor=counsel(session), note="", now=utcnow())
     assert send(session, notice, SandboxMailer(tmp_path)).summary["delivered"] is False
     assert notice.status == "approved"
 
@@ -431,9 +504,7 @@ def test_a_company_without_an_address_is_not_mailed(session: Session, tmp_path: 
 def sent(session: Session, tmp_path: Path) -> LegalNotice:
     """A notice sent 30 days ago (so that evidence after it is not in the future)."""
     notice = drafted(session, claim("2020-01-15T10:00:00+00:00"))
-    approve(
-        session, notice.id, actor="counsel@example.com", reviewers=REVIEWERS, note="", now=utcnow()
-    )
+    approve(session, notice.id, actor=counsel(session), note="", now=utcnow())
     send(session, notice, SandboxMailer(tmp_path))
     assert notice.sent_at is not None
     notice.sent_at -= dt.timedelta(days=30)
@@ -468,8 +539,7 @@ def test_an_acknowledged_notice_is_not_escalated(session: Session, tmp_path: Pat
     acknowledge(
         session,
         notice.id,
-        actor="counsel@example.com",
-        reviewers=REVIEWERS,
+        actor=counsel(session),
         note="they took the page down",
     )
     assert notice.respond_by is not None

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Account, AuditEvent, EnforcementAction, Evidence, Label, Score
+from infra.users import Actor
 from tasks.enforcement.expiry import expire
 from tasks.enforcement.reviews import ReviewError, decide_review, next_case
 from tasks.evidence.on_platform import record_ban_evidence
@@ -17,6 +18,7 @@ from tasks.messages import DeliverActions, RecordBanEvidence
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.outcome import Outcome
 from tasks.scoring.model import Scorer
+from tests.people import person
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import NOW, PLAIN, RecordingNeighbours, apply, scored
 
@@ -48,7 +50,7 @@ def decide(
         session,
         review_id,
         outcome=outcome,  # type: ignore[arg-type]
-        actor=by,
+        actor=person(session, by, "reviewer"),
         note="checked the recipients",
         policy=PLAIN,
         neighbours=neighbours or MemoryNeighbourStore(),
@@ -222,8 +224,28 @@ def test_what_cannot_be_decided(session: Session, scorer: Scorer) -> None:
     for case_id in (ban.id, 999_999):
         with pytest.raises(ReviewError, match=f"no review case {case_id}"):
             decide(session, case_id, "ban")
-    with pytest.raises(ReviewError, match="name who decided"):
-        decide(session, review.id, "ban", by=" ")
+    with pytest.raises(ReviewError, match="does not hold the reviewer role"):
+        decide_review(
+            session,
+            review.id,
+            outcome="ban",
+            actor=person(session, "counsel-1", "counsel"),
+            note="",
+            policy=PLAIN,
+            neighbours=MemoryNeighbourStore(),
+            now=NOW,
+        )
+    with pytest.raises(ReviewError, match="not an enabled user"):
+        decide_review(
+            session,
+            review.id,
+            outcome="ban",
+            actor=Actor.system("analyst-1"),
+            note="",
+            policy=PLAIN,
+            neighbours=MemoryNeighbourStore(),
+            now=NOW,
+        )
     assert review.status == "pending"
 
 

@@ -8,12 +8,14 @@ from typing import Any
 
 import redis
 from click.testing import CliRunner
+from sqlalchemy import select
 
-from infra.db.models import utcnow
+from infra.db.models import Company, CompanySeparation, utcnow
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.messages import IngestEvidence, LinkEvidence
+from tests.people import cli_env
 from workers.cli.main import main
 
 
@@ -59,8 +61,9 @@ def test_an_operator_reads_splits_and_merges_the_graph(env: dict[str, str]) -> N
         [
             "companies", "split", str(company_id),
             "--key", "domain:beta-blast.com", "--key", "email:sales@beta-blast.com",
-            "--by", "counsel", "--reason", "a reseller quoting the number",
+            "--reason", "a reseller quoting the number", "--as", "counsel",
         ],
+        env=cli_env("counsel", "counsel"),
     )  # fmt: skip
     assert split.exit_code == 0, split.output
     new_id = _show(company_id)["kept_apart_from"][0]
@@ -71,7 +74,8 @@ def test_an_operator_reads_splits_and_merges_the_graph(env: dict[str, str]) -> N
 
     merged = CliRunner().invoke(
         main,
-        ["companies", "merge", str(company_id), str(new_id), "--by", "counsel", "--reason", "r"],
+        ["companies", "merge", str(company_id), str(new_id), "--reason", "r", "--as", "counsel"],
+        env=cli_env("counsel", "counsel"),
     )
     assert merged.exit_code == 0, merged.output
     assert _show(new_id)["id"] == company_id  # the absorbed id shows the company it became
@@ -80,8 +84,11 @@ def test_an_operator_reads_splits_and_merges_the_graph(env: dict[str, str]) -> N
 
 def test_a_bad_correction_is_refused_with_the_reason(env: dict[str, str]) -> None:
     _linked(("https://alpha-send.com/", "Call +44 7911 100001."))
+    as_counsel = cli_env("counsel", "counsel")
     bad_key = CliRunner().invoke(
-        main, ["companies", "split", "1", "--key", "twitter:x", "--by", "a", "--reason", "r"]
+        main,
+        ["companies", "split", "1", "--key", "twitter:x", "--reason", "r", "--as", "counsel"],
+        env=as_counsel,
     )
     assert bad_key.exit_code == 1
     assert "is not a key" in bad_key.output
@@ -89,7 +96,32 @@ def test_a_bad_correction_is_refused_with_the_reason(env: dict[str, str]) -> Non
     assert unknown.exit_code == 1
     assert "company 99 does not exist" in unknown.output
     self_merge = CliRunner().invoke(
-        main, ["companies", "merge", "1", "1", "--by", "a", "--reason", "r"]
+        main, ["companies", "merge", "1", "1", "--reason", "r", "--as", "counsel"], env=as_counsel
     )
     assert self_merge.exit_code == 1
     assert "already part of company 1" in self_merge.output
+
+
+def test_a_correction_needs_counsel_proven_by_their_token(env: dict[str, str]) -> None:
+    _linked(
+        ("https://alpha-send.com/", "Call +44 7911 100001."),
+        ("https://beta-blast.com/", "Call +44 7911 100001, sales@beta-blast.com"),
+    )
+    split = ["companies", "split", "1", "--key", "domain:beta-blast.com", "--reason", "r"]
+    reviewer = cli_env("agent-7", "reviewer")
+    counsel = cli_env("counsel", "counsel")
+    refusals = [
+        (["--as", "agent-7"], reviewer, "does not hold the counsel role"),
+        (["--as", "counsel"], reviewer, "wrong token"),
+        (["--as", "nobody"], counsel, "unknown user, disabled user, or wrong token"),
+        (["--as", "counsel"], {"BULKGUARD_TOKEN": ""}, "set BULKGUARD_TOKEN"),
+        ([], counsel, "Missing option '--as'"),
+    ]
+    for as_user, as_env, problem in refusals:
+        refused = CliRunner().invoke(main, split + as_user, env=as_env)
+        assert refused.exit_code != 0
+        assert problem in refused.output
+    with session_scope() as session:
+        assert len(session.scalars(select(Company)).all()) == 1
+        assert session.scalars(select(CompanySeparation)).all() == []
+    assert _queued_evaluations(env) == []

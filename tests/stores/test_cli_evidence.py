@@ -14,6 +14,7 @@ from infra.db.models import utcnow
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.messages import IngestEvidence
+from tests.people import cli_env
 from workers.cli.main import main
 
 
@@ -25,7 +26,9 @@ def test_documents_are_sent_in_batches_with_their_submitter(
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n")
 
     result = CliRunner().invoke(
-        main, ["evidence", "add", str(path), "--by", "analyst-3", "--batch", "2"]
+        main,
+        ["evidence", "add", str(path), "--as", "analyst-3", "--batch", "2"],
+        env=cli_env("analyst-3", "reviewer"),
     )
 
     assert result.exit_code == 0, result.output

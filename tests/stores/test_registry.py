@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from infra.db.models import (
+    AuditEvent,
     ModelVersion,
 )
 from infra.db.session import session_scope
@@ -26,6 +27,7 @@ from infra.registry import (
 )
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
+from tests.people import cli_env
 from workers.cli.main import main
 
 
@@ -117,10 +119,31 @@ def test_the_active_model_cannot_become_the_shadow(env: dict[str, str]) -> None:
         set_role(session, "m-a", "shadow")
     assert roles() == {"m-a": "active"}
 
-    result = CliRunner().invoke(main, ["model", "activate", "m-a", "--shadow"])
+    activate = ["model", "activate", "m-a", "--shadow", "--as"]
+    result = CliRunner().invoke(main, [*activate, "ops-1"], env=cli_env("ops-1", "admin"))
     assert result.exit_code == 1
     assert "m-a is the active model" in result.output
     assert roles() == {"m-a": "active"}
+
+
+def test_a_model_is_activated_by_an_admin_and_the_change_audited(env: dict[str, str]) -> None:
+    with session_scope() as session:
+        register(session, fake_model("m-a"))
+        register(session, fake_model("m-b"))
+    activate = ["model", "activate", "m-b", "--as"]
+    refused = CliRunner().invoke(main, [*activate, "agent-7"], env=cli_env("agent-7", "reviewer"))
+    assert refused.exit_code == 1
+    assert "does not hold the admin role" in refused.output
+    assert roles() == {"m-a": "candidate", "m-b": "candidate"}
+    done = CliRunner().invoke(main, [*activate, "ops-1"], env=cli_env("ops-1", "admin"))
+    assert done.exit_code == 0, done.output
+    assert roles() == {"m-a": "candidate", "m-b": "active"}
+    with session_scope() as session:
+        (event,) = session.scalars(
+            select(AuditEvent).where(AuditEvent.entity == "model_version")
+        ).all()
+        assert (event.event, event.actor, event.channel) == ("role:active", "ops-1", "cli")
+        assert event.details == {"version": "m-b", "previous_role": "candidate"}
 
 
 def test_scoring_a_file_without_an_active_model_explains(
@@ -186,8 +209,11 @@ def test_train_on_labelled_history_and_register_a_model_from_elsewhere(
 
     elsewhere = tmp_path / "their-model.ubj"
     shutil.copy(trained_model_dir / "model.ubj", elsewhere)
+    register_as = ["--activate", "--as", "ops-1"]
     registered = CliRunner().invoke(
-        main, ["model", "register", str(elsewhere), "--labels", str(history), "--activate"]
+        main,
+        ["model", "register", str(elsewhere), "--labels", str(history), *register_as],
+        env=cli_env("ops-1", "admin"),
     )
     assert registered.exit_code == 0, registered.output
     theirs = registered.output.strip().splitlines()[-1]

@@ -6,6 +6,8 @@ from typing import Literal
 
 import click
 
+from infra.users import Actor
+from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
 from workers.cli.common import neighbour_store
 
@@ -13,9 +15,11 @@ from workers.cli.common import neighbour_store
 @click.command()
 @click.argument("action_id", type=int)
 @click.option("--outcome", type=click.Choice(["uphold", "overturn"]), required=True)
-@click.option("--by", "actor", required=True, help="Who decided (recorded).")
 @click.option("--reason", required=True, help="Why (recorded).")
-def appeal(action_id: int, outcome: Literal["uphold", "overturn"], actor: str, reason: str) -> None:
+@acting("reviewer")
+def appeal(
+    action_id: int, outcome: Literal["uphold", "overturn"], reason: str, actor: Actor
+) -> None:
     """Decide an appeal against an action. An overturn lifts it on the platform, takes a ban
     out of the neighbourhood rates, withdraws it as evidence (legal re-evaluates) and labels
     the account not abusive; an uphold is recorded and labelled."""

@@ -10,6 +10,8 @@ import click
 from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import get_settings
+from infra.users import Actor, NotAllowedError
+from workers.cli.acting import acting
 
 
 @click.group()
@@ -55,12 +57,15 @@ def breaker_status(as_json: bool) -> None:
 
 
 @breaker.command("reset")
-@click.option("--by", "actor", required=True, help="Who resets it (recorded).")
 @click.option("--note", default="", help="Why (recorded).")
-def breaker_reset(actor: str, note: str) -> None:
+@acting("admin")
+def breaker_reset(note: str, actor: Actor) -> None:
     """Close the breaker: automatic bans go ahead again (a storm that goes on trips it again)."""
     from tasks.enforcement.breaker import reset
 
-    with session_scope() as session:
-        was_open = reset(session, actor=actor, note=note, now=utcnow())
+    try:
+        with session_scope() as session:
+            was_open = reset(session, actor=actor, note=note, now=utcnow())
+    except NotAllowedError as exc:
+        raise click.ClickException(f"refused: {exc}") from None
     click.echo("breaker closed" if was_open else "breaker was not open: nothing to reset")

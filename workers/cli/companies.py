@@ -12,8 +12,10 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import Company, CompanyIndicator, EvidenceLink, utcnow
 from infra.db.session import session_scope
+from infra.users import Actor
 from tasks.evidence.company_graph import CompanyGraph, GraphError
 from tasks.outcome import Outcome
+from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
 
 
@@ -70,9 +72,9 @@ def companies_show(company_id: int, as_json: bool) -> None:
 @companies.command("merge")
 @click.argument("survivor", type=int)
 @click.argument("others", type=int, nargs=-1, required=True)
-@click.option("--by", "actor", required=True, help="Who decides (recorded).")
 @click.option("--reason", required=True, help="Why they are one company (recorded).")
-def companies_merge(survivor: int, others: tuple[int, ...], actor: str, reason: str) -> None:
+@acting("counsel")
+def companies_merge(survivor: int, others: tuple[int, ...], reason: str, actor: Actor) -> None:
     """Fold OTHERS into SURVIVOR: keys, evidence and accounts move; drafts to them are withdrawn."""
     from tasks.evidence.corrections import merge_companies
 
@@ -82,7 +84,7 @@ def companies_merge(survivor: int, others: tuple[int, ...], actor: str, reason: 
         ),
         "cli.companies.merge",
     )
-    click.echo(f"companies {', '.join(map(str, others))} merged into {survivor} by {actor}")
+    click.echo(f"companies {', '.join(map(str, others))} merged into {survivor} by {actor.name}")
 
 
 @companies.command("split")
@@ -91,10 +93,10 @@ def companies_merge(survivor: int, others: tuple[int, ...], actor: str, reason: 
     "--key", "keys", multiple=True, required=True, help="A key to move, e.g. domain:acme.sk."
 )
 @click.option("--name", default=None, help="Name of the new company (default: its first key).")
-@click.option("--by", "actor", required=True, help="Who decides (recorded).")
 @click.option("--reason", required=True, help="Why they are two companies (recorded).")
+@acting("counsel")
 def companies_split(
-    company_id: int, keys: tuple[str, ...], name: str | None, actor: str, reason: str
+    company_id: int, keys: tuple[str, ...], name: str | None, reason: str, actor: Actor
 ) -> None:
     """Move KEYs of COMPANY_ID, with the evidence only they reach, to a new company kept apart."""
     from tasks.evidence.corrections import parse_key, split_company
@@ -110,7 +112,7 @@ def companies_split(
         "cli.companies.split",
     )
     click.echo(
-        f"company {outcome['new_company_id']} split from {company_id} by {actor}; "
+        f"company {outcome['new_company_id']} split from {company_id} by {actor.name}; "
         "the two are kept apart from now on"
     )
 

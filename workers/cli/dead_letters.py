@@ -8,6 +8,8 @@ from sqlalchemy import select
 from infra.db.models import DeadLetter, utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
+from infra.users import Actor, NotAllowedError
+from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
 
 
@@ -40,7 +42,8 @@ def dead_letters(ctx: click.Context, limit: int) -> None:
 @click.option("--task", "task_name", help="Only the dead letters of this task.")
 @click.option("--limit", default=10_000, show_default=True, type=click.IntRange(1))
 @click.option("--dry-run", is_flag=True, help="Show what would be sent; send nothing.")
-def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> None:
+@acting("admin")
+def replay(reason: str, task_name: str | None, limit: int, dry_run: bool, actor: Actor) -> None:
     """Send dead letters to their tasks again, each once: a message still refused is kept again
     as a new dead letter."""
     # The task modules load only for this command, as in the other command groups.
@@ -55,10 +58,12 @@ def replay(reason: str, task_name: str | None, limit: int, dry_run: bool) -> Non
             lambda session: replay_planned(
                 session,
                 plan(session, reason=reason, task_name=task_name, limit=limit),
+                actor=actor,
                 now=utcnow(),
             ),
             recorded_as="cli.dead-letters.replay",
             follow_ups="the replayed messages",
+            refused=(NotAllowedError,),
         ).summary
     sent, skipped = summary["sent"], summary["skipped"]
     for letter_id, task in sent:

@@ -12,6 +12,8 @@ from rich.console import Console
 
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection
+from infra.users import ROLES
+from workers.cli.acting import authenticated
 from workers.cli.common import console
 
 
@@ -22,9 +24,16 @@ def evidence() -> None:
 
 @evidence.command("add")
 @click.argument("path", type=click.File("rb"))
-@click.option("--by", "submitted_by", default=None, help="Who submits them (recorded).")
+@click.option(
+    "--as",
+    "as_user",
+    default=None,
+    metavar="NAME",
+    help="Submit them as this user (recorded on each document; token as for any decision). "
+    "Without, they are recorded as a crawler's.",
+)
 @click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 1000))
-def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
+def evidence_add(path: Any, as_user: str | None, batch: int) -> None:
     """Send a JSONL file of documents (source, kind, observed_at, url, publisher, title, text,
     content_type) to the evidence workers, by task name; they validate each document.
 
@@ -34,6 +43,7 @@ def evidence_add(path: Any, submitted_by: str | None, batch: int) -> None:
     from tasks.messages import IngestEvidence
     from workers.celery_app import app
 
+    submitted_by = authenticated(as_user, ROLES).name if as_user else None
     sent = 0
     pending: list[Any] = []
     rejected: list[Rejection] = []

@@ -20,14 +20,14 @@ from infra.db.models import (
     utcnow,
 )
 from infra.db.session import session_scope
-from infra.settings import get_settings
+from infra.users import Actor
 from tasks.outcome import Outcome
+from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
 
-# Who decides: only the names in BULKGUARD_LEGAL_REVIEWERS may (``tasks.legal.approvals``).
-_by_reviewer = click.option(
-    "--by", "actor", required=True, help="A legal reviewer (BULKGUARD_LEGAL_REVIEWERS)."
-)
+# Who decides: a user holding counsel, checked here and again by the body
+# (``tasks.legal.approvals``).
+_by_counsel = acting("counsel")
 
 
 @click.group()
@@ -94,69 +94,62 @@ def legal_show(notice_id: int, as_json: bool) -> None:
 @legal.command("approve")
 @click.argument("notice_id", type=int)
 @click.option(
-    "--by", "actor", required=True, help="The approving legal reviewer (BULKGUARD_LEGAL_REVIEWERS)."
-)
-@click.option(
     "--sha256",
     "read_sha256",
-    default=None,
-    help="The text's hash as shown by `legal show` (or a prefix): refused if it changed since.",
+    required=True,
+    help="The text's SHA-256 as `legal show` printed it (at least 8 digits): proof of what was "
+    "read; refused if the text changed since.",
 )
 @click.option("--note", default="", help="Why, for the record.")
-def legal_approve(notice_id: int, actor: str, read_sha256: str | None, note: str) -> None:
+@_by_counsel
+def legal_approve(notice_id: int, read_sha256: str, note: str, actor: Actor) -> None:
     """Approve the notice's current text; the legal workers then e-mail it."""
     from tasks.legal.approvals import approve
 
     outcome = _decide(
         lambda s: approve(
-            s,
-            notice_id,
-            actor=actor,
-            reviewers=_reviewers(),
-            note=note,
-            now=utcnow(),
-            read_sha256=read_sha256,
+            s, notice_id, actor=actor, note=note, now=utcnow(), read_sha256=read_sha256
         )
     )
     click.echo(
-        f"notice {notice_id} revision {outcome.summary['revision']} approved by {actor}; "
+        f"notice {notice_id} revision {outcome.summary['revision']} approved by {actor.name}; "
         "sending queued for the legal workers"
     )
 
 
 @legal.command("reject")
 @click.argument("notice_id", type=int)
-@_by_reviewer
 @click.option("--reason", required=True, help="Why the notice must not be sent.")
-def legal_reject(notice_id: int, actor: str, reason: str) -> None:
+@_by_counsel
+def legal_reject(notice_id: int, reason: str, actor: Actor) -> None:
     from tasks.legal.approvals import reject
 
-    _decide(lambda s: reject(s, notice_id, actor=actor, reviewers=_reviewers(), reason=reason))
-    click.echo(f"notice {notice_id} rejected by {actor}")
+    _decide(lambda s: reject(s, notice_id, actor=actor, reason=reason))
+    click.echo(f"notice {notice_id} rejected by {actor.name}")
 
 
 @legal.command("withdraw")
 @click.argument("notice_id", type=int)
-@_by_reviewer
 @click.option("--reason", required=True)
-def legal_withdraw(notice_id: int, actor: str, reason: str) -> None:
+@_by_counsel
+def legal_withdraw(notice_id: int, reason: str, actor: Actor) -> None:
     """Withdraw a notice that has not been sent."""
     from tasks.legal.approvals import withdraw
 
-    _decide(lambda s: withdraw(s, notice_id, actor=actor, reviewers=_reviewers(), reason=reason))
-    click.echo(f"notice {notice_id} withdrawn by {actor}")
+    _decide(lambda s: withdraw(s, notice_id, actor=actor, reason=reason))
+    click.echo(f"notice {notice_id} withdrawn by {actor.name}")
 
 
 @legal.command("acknowledge")
 @click.argument("notice_id", type=int)
-@_by_reviewer
 @click.option("--note", required=True, help="What the company answered.")
-def legal_acknowledge(notice_id: int, actor: str, note: str) -> None:
+@_by_counsel
+def legal_acknowledge(notice_id: int, note: str, actor: Actor) -> None:
     """Record the company's answer to a sent notice: it will not be escalated."""
     from tasks.legal.approvals import acknowledge
 
-    _decide(lambda s: acknowledge(s, notice_id, actor=actor, reviewers=_reviewers(), note=note))
-    click.echo(f"notice {notice_id} acknowledged, recorded by {actor}")
+    _decide(lambda s: acknowledge(s, notice_id, actor=actor, note=note))
+    click.echo(f"notice {notice_id} acknowledged, recorded by {actor.name}")
 
 
 @legal.command("evaluations")
@@ -198,13 +191,14 @@ def legal_evaluations(company_id: int, as_json: bool) -> None:
 
 def _decide(work: Callable[[Session], Outcome]) -> Outcome:
     """A legal reviewer's decision on a notice, committed as the legal workers commit theirs."""
+    from infra.users import NotAllowedError
     from tasks.legal.approvals import ApprovalError
 
     return commit_as_operator(
         work,
         recorded_as="cli.legal",
         follow_ups="the sending of the notice",
-        refused=(ApprovalError,),
+        refused=(ApprovalError, NotAllowedError),
     )
 
 
@@ -221,6 +215,7 @@ def _summary(notice: LegalNotice) -> dict[str, Any]:
         "cited_evidence": notice.cited_evidence,
         "follows": notice.previous_id,
         "approved_by": notice.approved_by,
+        "approved_by_id": notice.approved_by_id,
         "sent_at": notice.sent_at.isoformat() if notice.sent_at else None,
         "respond_by": notice.respond_by.isoformat() if notice.respond_by else None,
         "escalated_at": notice.escalated_at.isoformat() if notice.escalated_at else None,
@@ -258,7 +253,14 @@ def _detail(session: Session, notice: LegalNotice) -> dict[str, Any]:
             for e in evidence
         ],
         "history": [
-            {"at": h.at.isoformat(), "status": h.status, "actor": h.actor, "note": h.note}
+            {
+                "at": h.at.isoformat(),
+                "status": h.status,
+                "actor": h.actor,
+                "user_id": h.user_id,
+                "channel": h.channel,
+                "note": h.note,
+            }
             for h in session.scalars(
                 select(NoticeEvent)
                 .where(NoticeEvent.notice_id == notice.id)
@@ -266,7 +268,3 @@ def _detail(session: Session, notice: LegalNotice) -> dict[str, Any]:
             )
         ],
     }
-
-
-def _reviewers() -> frozenset[str]:
-    return get_settings().legal_reviewer_names

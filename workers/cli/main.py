@@ -30,6 +30,7 @@ from workers.cli.policy import policy
 from workers.cli.report import report
 from workers.cli.review import review
 from workers.cli.status import log_ref, status
+from workers.cli.users import users
 
 
 @click.group()
@@ -67,5 +68,6 @@ for command in (
     simulate,
     status,
     train,
+    users,
 ):
     main.add_command(command)

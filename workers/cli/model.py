@@ -17,7 +17,20 @@ from infra.db.models import ModelVersion
 from infra.db.session import session_scope
 from infra.registry import RegistryError, register, set_role
 from infra.settings import get_settings
+from infra.users import Actor, NotAllowedError
+from workers.cli.acting import F, acting, authenticated
 from workers.cli.common import console
+
+
+def _as_admin_to_activate(command: F) -> F:
+    return click.option(
+        "--as",
+        "as_user",
+        default=None,
+        metavar="NAME",
+        help="The admin activating it: needed with --activate or --shadow (token as for "
+        "any decision, BULKGUARD_TOKEN).",
+    )(command)
 
 
 @click.command()
@@ -53,6 +66,7 @@ from workers.cli.common import console
 @click.option("--trees", default=300, show_default=True, type=click.IntRange(10, 5000))
 @click.option("--activate/--no-activate", default=False, show_default=True)
 @click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
+@_as_admin_to_activate
 def train(
     accounts: int,
     seed: int,
@@ -65,9 +79,11 @@ def train(
     trees: int,
     activate: bool,
     shadow: bool,
+    as_user: str | None,
 ) -> None:
     """Train a model on simulated data, or on labelled history with --data, and register it
     (with its model card)."""
+    actor = _activating(as_user, activate=activate, shadow=shadow)
     from tasks.offline.labelled import LabelledFileError, read_labelled
     from tasks.offline.simulate_accounts import DEFAULT_EVASION
     from tasks.offline.thresholds import ReviewBudget
@@ -97,7 +113,7 @@ def train(
                 model_dir = train_on_file(labelled, config, get_settings().models_dir)
         except (LabelledFileError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-    _register(model_dir, activate=activate, shadow=shadow)
+    _register(model_dir, actor=actor, shadow=shadow)
 
 
 def _report_rejected_lines(errors: Sequence[Any]) -> None:
@@ -107,16 +123,26 @@ def _report_rejected_lines(errors: Sequence[Any]) -> None:
         console.print(f"... and {len(errors) - 20} more lines skipped")
 
 
-def _register(model_dir: Path, *, activate: bool, shadow: bool) -> None:
+def _activating(as_user: str | None, *, activate: bool, shadow: bool) -> Actor | None:
+    """The admin who activates the model once registered (None: it stays a candidate),
+    proven before anything is trained or read."""
+    if not (activate or shadow):
+        return None
+    if as_user is None:
+        raise click.ClickException("--as NAME: activating a model takes an admin")
+    return authenticated(as_user, ("admin",))
+
+
+def _register(model_dir: Path, *, actor: Actor | None, shadow: bool) -> None:
     upgrade()
     try:
         with session_scope() as session:
             row = register(session, model_dir)
-            if activate or shadow:
-                set_role(session, row.version, "shadow" if shadow else "active")
+            if actor is not None:
+                set_role(session, row.version, "shadow" if shadow else "active", actor=actor)
             console.print(f"{row.version} registered as {row.role}; card: {model_dir / 'card.md'}")
             version = row.version
-    except RegistryError as exc:
+    except (RegistryError, NotAllowedError) as exc:
         raise click.ClickException(str(exc)) from exc
     click.echo(version)
 
@@ -148,9 +174,13 @@ def model_list() -> None:
 )
 @click.option("--activate/--no-activate", default=False, show_default=True)
 @click.option("--shadow", is_flag=True, help="Register as the shadow model instead.")
-def model_register(path: Path, labels_path: Path, activate: bool, shadow: bool) -> None:
+@_as_admin_to_activate
+def model_register(
+    path: Path, labels_path: Path, activate: bool, shadow: bool, as_user: str | None
+) -> None:
     """Register a model trained elsewhere (an XGBoost file): its features, objective and a
     smoke prediction are checked, and its thresholds and card come from labelled history."""
+    actor = _activating(as_user, activate=activate, shadow=shadow)
     from tasks.offline.labelled import LabelledFileError, read_labelled
     from tasks.offline.register_model import ModelFileError, register_file
 
@@ -161,7 +191,7 @@ def model_register(path: Path, labels_path: Path, activate: bool, shadow: bool) 
             model_dir = register_file(path, labelled, get_settings().models_dir)
         except (LabelledFileError, ModelFileError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-    _register(model_dir, activate=activate, shadow=shadow)
+    _register(model_dir, actor=actor, shadow=shadow)
 
 
 @model.command("drift")
@@ -211,13 +241,14 @@ def model_drift(as_json: bool, history: int) -> None:
 @model.command("activate")
 @click.argument("version")
 @click.option("--shadow", is_flag=True, help="Score beside the active model without acting.")
-def model_activate(version: str, shadow: bool) -> None:
+@acting("admin")
+def model_activate(version: str, shadow: bool, actor: Actor) -> None:
     """Make VERSION the active (or shadow) model; running workers pick it up within seconds."""
     try:
         with session_scope() as session:
-            row = set_role(session, version, "shadow" if shadow else "active")
+            row = set_role(session, version, "shadow" if shadow else "active", actor=actor)
             click.echo(f"{row.version} is now {row.role}")
-    except RegistryError as exc:
+    except (RegistryError, NotAllowedError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

@@ -11,6 +11,8 @@ from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
 from infra.settings import get_settings
+from infra.users import Actor
+from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
 from workers.cli.common import neighbour_store
 
@@ -73,17 +75,17 @@ def review_next(stage: str | None, as_json: bool) -> None:
     click.echo(redact(json.dumps({"signals": shown["signals"]}, ensure_ascii=False)))
     click.echo(
         f"decide: bulkguard review decide {shown['review_id']} "
-        "--outcome ban|restrict|dismiss --by NAME --note TEXT"
+        "--outcome ban|restrict|dismiss --note TEXT --as NAME"
     )
 
 
 @review.command("decide")
 @click.argument("review_id", type=int)
 @click.option("--outcome", type=click.Choice(["ban", "restrict", "dismiss"]), required=True)
-@click.option("--by", "actor", required=True, help="Who decided (recorded).")
 @click.option("--note", default="", help="Why (recorded).")
+@acting("reviewer")
 def review_decide(
-    review_id: int, outcome: Literal["ban", "restrict", "dismiss"], actor: str, note: str
+    review_id: int, outcome: Literal["ban", "restrict", "dismiss"], note: str, actor: Actor
 ) -> None:
     """Decide a case: a ban or restriction is enforced like an automatic one; every decision
     is audited and kept as a label."""
