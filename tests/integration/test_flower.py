@@ -1,4 +1,6 @@
 """``bulkguard flower`` against real workers: what it shows, what it refuses, what it keeps.
+Flower only watches: each of its control endpoints answers 403 to the operator too, and nothing
+reaches the broker or the workers.
 
 The dashboard is also loaded in a headless Chromium (Debian's ``chromium``; ``make browser``
 installs it) and its screenshot kept under ``build/test-artifacts/``.
@@ -26,7 +28,9 @@ from tasks.offline.simulate_documents import documents
 from tests.integration.conftest import ALL_QUEUES
 from tests.integration.waiting import count
 from tests.records import messaging_accounts
+from workers.flower_service import CONTROL_REFUSED
 from workers.harness.processes import FlowerProcess, start_flower, stop_flower
+from workers.status import queue_depths
 
 AUTH = BasicAuth("operator", "flower-test-secret")
 ARTIFACTS = Path(__file__).parents[2] / "build" / "test-artifacts"
@@ -50,14 +54,39 @@ PATHS = [
     "/login",
     "/no-such-page",
 ]
+# Each of Flower's control endpoints, with what an operator would send it ({worker} and {task}
+# filled in by the test).
+CONTROL = [
+    "/api/task/send-task/enforcement.appeal",
+    "/api/task/apply/enforcement.appeal",
+    "/api/task/async-apply/enforcement.appeal",
+    "/api/task/abort/{task}",
+    "/api/task/revoke/{task}",
+    "/api/task/revoke/{task}?terminate=true&signal=SIGKILL",
+    "/api/task/rate-limit/maintenance.sweep_outbox?workername={worker}&ratelimit=1/h",
+    "/api/task/timeout/maintenance.sweep_outbox?workername={worker}&soft=1&hard=2",
+    "/api/worker/pool/grow/{worker}?n=2",
+    "/api/worker/pool/shrink/{worker}?n=1",
+    "/api/worker/pool/autoscale/{worker}?min=1&max=4",
+    "/api/worker/pool/restart/{worker}",
+    "/api/worker/queue/add-consumer/{worker}?queue=enforcement",
+    "/api/worker/queue/cancel-consumer/{worker}?queue=maintenance",
+    "/api/worker/shutdown/{worker}",
+]
+# The appeal that reversed a ban when Flower sent it.
+APPEAL = json.dumps(
+    {"kwargs": {"action_id": 1, "outcome": "overturn", "by": "flower", "reason": "via Flower"}}
+).encode()
 _PHONE = re.compile(r"\+\d{8,15}")
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 
 
-def request(url: str, auth: BasicAuth | None = AUTH, method: str = "GET") -> tuple[int, bytes]:
+def request(
+    url: str, auth: BasicAuth | None = AUTH, method: str = "GET", body: bytes = b"{}"
+) -> tuple[int, bytes]:
     headers = {"Authorization": auth.header} if auth is not None else {}
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
-    data = b"{}" if method == "POST" else None
+    data = body if method in {"POST", "PUT", "PATCH"} else None
     req = urllib.request.Request(url, data=data, headers=headers, method=method)  # noqa: S310
     try:
         with opener.open(req, timeout=10) as response:
@@ -163,6 +192,62 @@ def test_flower_shows_every_queue_and_task_without_personal_data(
         assert set(kept) <= set(api_tasks_before)
     finally:
         stop_flower(restarted)
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_flower_refuses_every_control_to_the_operator_and_sends_nothing(start, flower):
+    # A maintenance worker to be controlled, and none for enforcement: an appeal Flower sent
+    # would wait in the enforcement queue, where the test sees it.
+    workers = start({"maintenance": 1})
+    (process,) = workers.processes
+
+    def shown() -> list[str]:
+        return [w for w in api(flower, "/api/workers?refresh=1") if w.startswith(process.name)]
+
+    workers.wait_for(lambda: bool(shown()), what="the worker in Flower")
+    (worker,) = shown()
+
+    def pool_and_queues() -> tuple[Any, list[str]]:
+        inspect = workers.app.control.inspect(destination=[worker], timeout=2)
+        stats = (inspect.stats() or {})[worker]["pool"]
+        queues = sorted(q["name"] for q in (inspect.active_queues() or {})[worker])
+        return (stats["max-concurrency"], len(stats["processes"])), queues
+
+    before = pool_and_queues()
+    assert before[1] == ["maintenance"]
+    depths = queue_depths(workers.app)
+    task = "00000000-0000-0000-0000-000000000001"
+    base = flower.url.rstrip("/")
+    for path in CONTROL:
+        url = base + path.format(worker=worker, task=task)
+        methods = ["GET", "POST"]
+        if "send-task" in path:
+            methods += ["PUT", "DELETE", "PATCH"]
+        for method in methods:
+            status, body = request(url, method=method, body=APPEAL)
+            assert (status, body.decode()) == (403, CONTROL_REFUSED), (method, path)
+
+    # Nothing was sent: no task in any queue, and the worker runs as it did, consuming the
+    # same queue with the same pool. (A broadcast reaches a worker in well under the second
+    # the inspection waits.)
+    assert queue_depths(workers.app) == depths
+    assert pool_and_queues() == before
+    assert workers.alive()
+    assert worker in {name for reply in workers.app.control.ping(timeout=2) for name in reply}
+
+    # Reading still answers, the pages and the tasks page's table among them; the worker page
+    # offers no control buttons.
+    reads = ["/", "/workers", "/tasks", "/broker", "/api/workers", "/api/tasks"]
+    reads += ["/api/task/types", "/api/queues/length", "/metrics", "/healthcheck"]
+    for path in reads:
+        status, _ = request(base + path)
+        assert status == 200, path
+    table = "draw=1&start=0&length=10&order%5B0%5D%5Bcolumn%5D=0&columns%5B0%5D%5Bdata%5D=name"
+    assert request(f"{base}/tasks/datatable?{table}", method="POST")[0] == 200
+    status, page = request(f"{base}/worker/{worker}")
+    assert status == 200
+    assert b"worker-shutdown" not in page
+    assert b"worker-pool-grow" not in page
 
 
 def screenshot_workers(flower: FlowerProcess, queues: list[str]) -> None:
