@@ -22,6 +22,7 @@ from sqlalchemy import select, update
 from infra.db.models import (
     Account,
     AccountDecision,
+    Appeal,
     DeadLetter,
     Delivery,
     EnforcementAction,
@@ -35,6 +36,7 @@ from tasks.enforcement.policy import parse
 from tasks.enforcement.policy_file import DEFAULT_POLICY
 from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tests.integration.waiting import count
+from tests.people import cli_env, service, signed
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
 from workers.cli.main import main
@@ -118,7 +120,8 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     # An overturn on appeal reaches the platform and leaves the neighbourhood rates.
     appealed = CliRunner().invoke(
         main,
-        ["appeal", str(ban.id), "--outcome", "overturn", "--by", "agent-7", "--reason", "verified"],
+        ["appeal", str(ban.id), "--outcome", "overturn", "--reason", "verified", "--as", "agent-7"],
+        env=cli_env("agent-7", "reviewer"),
     )
     assert appealed.exit_code == 0, appealed.output
     assert "account active" in appealed.output
@@ -128,17 +131,22 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     workers.wait_for(lambda: f"lift-{ban.id}" in read_stream(seen), what="the lift delivered")
     assert seen[f"lift-{ban.id}"]["event"] == "lift"
 
-    # A person decides two review cases: a ban and a restriction, delivered like any action.
+    # A review tool decides two cases, signed: a ban and a restriction, delivered like any action.
+    tool = service("review-tool", "reviewer")
+
+    def by_tool(task: str, **kwargs: object) -> dict[str, object]:
+        return signed(tool, task, {"decided_by": "review-tool", **kwargs})
+
     first, second = actions(EnforcementAction.status == "pending")[:2]
     for review, outcome in ((first, "ban"), (second, "restrict")):
         workers.app.send_task(
             "enforcement.decide_review",
-            kwargs={
-                "review_id": review.id,
-                "outcome": outcome,
-                "decided_by": "analyst-1",
-                "note": "machine-regular timing",
-            },
+            kwargs=by_tool(
+                "enforcement.decide_review",
+                review_id=review.id,
+                outcome=outcome,
+                note="machine-regular timing",
+            ),
         )
     workers.wait_for(
         lambda: len(actions(EnforcementAction.origin_id.is_not(None))) == 2,
@@ -154,23 +162,39 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     assert seen[f"action-{restriction.id}"]["expires_at"] is not None
     assert count(Label, Label.source == "review") == 2
 
-    # What cannot be decided is kept with its reason; the workers go on.
+    # What cannot be decided, or is not signed by a service that may decide it, is kept with
+    # its reason; nothing changes and the workers go on.
+    appeal, review_task = "enforcement.appeal", "enforcement.decide_review"
+    tampered = by_tool(appeal, action_id=restriction.id, outcome="uphold", reason="x")
+    crawler = service("crawler", "counsel")
     refused = [
+        (appeal, by_tool(appeal, action_id=999_999, outcome="overturn", reason="x")),
+        (appeal, by_tool(appeal, action_id=first.id, outcome="overturn", reason="x")),
+        (review_task, by_tool(review_task, review_id=ban.id, outcome="ban", note="")),
+        (review_task, by_tool(review_task, review_id=second.id, outcome="delete", note="")),
         (
-            "enforcement.appeal",
-            {"action_id": 999_999, "outcome": "overturn", "decided_by": "agent-7", "reason": "x"},
+            appeal,
+            {
+                "action_id": restriction.id,
+                "outcome": "overturn",
+                "decided_by": "someone-via-flower",
+                "reason": "x",
+                "signature": "AAAA",
+            },
         ),
+        (appeal, {**tampered, "outcome": "overturn"}),
         (
-            "enforcement.appeal",
-            {"action_id": first.id, "outcome": "overturn", "decided_by": "agent-7", "reason": "x"},
-        ),
-        (
-            "enforcement.decide_review",
-            {"review_id": ban.id, "outcome": "ban", "decided_by": "analyst-1"},
-        ),
-        (
-            "enforcement.decide_review",
-            {"review_id": second.id, "outcome": "delete", "decided_by": "analyst-1"},
+            appeal,
+            signed(
+                crawler,
+                appeal,
+                {
+                    "action_id": restriction.id,
+                    "outcome": "overturn",
+                    "decided_by": "crawler",
+                    "reason": "x",
+                },
+            ),
         ),
     ]
     for name, kwargs in refused:
@@ -182,6 +206,12 @@ def test_actions_and_lifts_reach_the_platform_stream(start, active_model):
     assert any(f"action {first.id} is a decided review" in r for r in reasons)
     assert any(f"no review case {ban.id}" in r for r in reasons)
     assert any("outcome" in r and "invalid payload" in r for r in reasons)
+    assert any("not signed by an enabled service named 'someone-via-flower'" in r for r in reasons)
+    assert any("not signed by an enabled service named 'review-tool'" in r for r in reasons)
+    assert any("crawler does not hold the reviewer role" in r for r in reasons)
+    # The forged, tampered and unauthorised appeals against the restriction changed nothing.
+    assert [a.id for a in actions(EnforcementAction.status == "reversed")] == [ban.id]
+    assert count(Appeal) == 1
 
     # The restriction's term ends: beat's expiry lifts it and tells the platform.
     with session_scope() as session:
@@ -253,7 +283,11 @@ def test_a_flood_of_bans_trips_the_breaker_until_a_person_resets_it(start, activ
     assert state["open"] is True
     assert state["reason"].startswith("ban storm")
 
-    reset = CliRunner().invoke(main, ["breaker", "reset", "--by", "oncall", "--note", "fixed"])
+    reset = CliRunner().invoke(
+        main,
+        ["breaker", "reset", "--note", "fixed", "--as", "oncall"],
+        env=cli_env("oncall", "admin"),
+    )
     assert reset.exit_code == 0, reset.output
     assert "breaker closed" in reset.output
     # Closed, one abuser scored again is banned as usual.

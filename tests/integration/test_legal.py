@@ -23,8 +23,10 @@ from sqlalchemy import select
 
 from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice, utcnow
 from infra.db.session import session_scope
+from infra.users import Actor
 from tasks.messages import Escalate, IngestEvidence, SendNotice
 from tests.integration.waiting import count
+from tests.people import cli_env, person
 from workers.cli.main import main
 
 
@@ -108,6 +110,18 @@ def sends_done(workers: Any) -> int:
     )
 
 
+def forge_approval(notice_id: int, by: Actor | None) -> None:
+    """An approval of the current text written straight into the database, as a script or a
+    buggy tool could, without the approval body and its role check."""
+    with session_scope() as session:
+        row = session.get_one(LegalNotice, notice_id)
+        row.status = "approved"
+        row.approved_by = by.name if by else "someone-via-a-queue"
+        row.approved_by_id = by.user_id if by else None
+        row.approved_at = utcnow()
+        row.approved_revision, row.approved_sha256 = row.revision, row.body_sha256
+
+
 def test_the_rule_is_recorded_and_an_approved_notice_is_mailed_once(
     start: Callable[..., Any], relay: Callable[[int], Relay]
 ) -> None:
@@ -148,13 +162,45 @@ def test_the_rule_is_recorded_and_an_approved_notice_is_mailed_once(
     )
     assert smtp.inbox.messages == []
 
-    approved = CliRunner().invoke(
-        main,
-        [
-            "legal", "approve", str(notice.id), "--by", "counsel@example.org",
-            "--sha256", notice.body_sha256[:16],
-        ],
-    )  # fmt: skip
+    # Approved by someone who is not counsel: the CLI refuses a reviewer, and an approval
+    # written behind the approval body (by a reviewer, or by no user at all) is refused by the
+    # legal worker, kept as a dead letter, and no e-mail leaves.
+    approve = ["legal", "approve", str(notice.id), "--sha256", notice.body_sha256[:16], "--as"]
+    by_reviewer = CliRunner().invoke(
+        main, [*approve, "agent-7"], env=cli_env("agent-7", "reviewer")
+    )
+    assert by_reviewer.exit_code == 1
+    assert "does not hold the counsel role" in by_reviewer.output
+    with session_scope() as session:
+        reviewer = person(session, "agent-7", "reviewer")
+    for forged_by in (reviewer, None):
+        forge_approval(notice.id, forged_by)
+        refused = count(DeadLetter, DeadLetter.task_name == SendNotice.TASK)
+        send(SendNotice.TASK, kwargs={"notice_id": notice.id})
+        workers.wait_for(
+            lambda before=refused: (
+                count(DeadLetter, DeadLetter.task_name == SendNotice.TASK) == before + 1
+            ),
+            what="forged approval refused",
+        )
+    assert smtp.inbox.messages == []
+    with session_scope() as session:
+        reasons = session.scalars(
+            select(DeadLetter.reason).where(DeadLetter.task_name == SendNotice.TASK)
+        ).all()
+        assert sum("not made by a user holding counsel" in r for r in reasons) == 2
+        row = session.get_one(LegalNotice, notice.id)
+        row.status, row.approved_by, row.approved_by_id = "pending_review", None, None
+
+    # A wrong hash is refused, and the answer does not give the right one away.
+    as_counsel = cli_env("counsel@example.org", "counsel")
+    wrong = ["legal", "approve", str(notice.id), "--sha256", "deadbeef0000"]
+    misread = CliRunner().invoke(main, [*wrong, "--as", "counsel@example.org"], env=as_counsel)
+    assert misread.exit_code == 1
+    assert "not the revision on record" in misread.output
+    assert notice.body_sha256[:8] not in misread.output
+
+    approved = CliRunner().invoke(main, [*approve, "counsel@example.org"], env=as_counsel)
     assert approved.exit_code == 0, approved.output
     workers.wait_for(lambda: len(smtp.inbox.messages) == 1, what="notice e-mailed")
     workers.wait_for(
@@ -200,8 +246,13 @@ def test_a_relay_that_defers_gets_the_notice_once_it_recovers(
     notice = notice_row()
     assert notice is not None
     result = CliRunner().invoke(
-        main, ["legal", "approve", str(notice.id), "--by", "counsel@example.org"]
-    )
+        main,
+        [
+            "legal", "approve", str(notice.id), "--sha256", notice.body_sha256,
+            "--as", "counsel@example.org",
+        ],
+        env=cli_env("counsel@example.org", "counsel"),
+    )  # fmt: skip
     assert result.exit_code == 0, result.output
     workers.wait_for(
         lambda: count(LegalNotice, LegalNotice.status == "sent") == 1,
@@ -245,8 +296,7 @@ def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
         approve(
             session,
             notice.id,
-            actor="counsel@example.org",
-            reviewers={"counsel@example.org"},
+            actor=person(session, "counsel@example.org", "counsel"),
             note="",
             now=utcnow(),
         )
@@ -268,11 +318,12 @@ def test_bans_cited_only_while_they_stand_and_a_revision_needs_its_own_approval(
             str(action_2018),
             "--outcome",
             "overturn",
-            "--by",
-            "agent-7",
             "--reason",
             "appeal upheld",
+            "--as",
+            "agent-7",
         ],
+        env=cli_env("agent-7", "reviewer"),
     )
     assert appealed.exit_code == 0, appealed.output
     workers.wait_for(lambda: (notice_row() or notice).revision == 3, what="revision 3")

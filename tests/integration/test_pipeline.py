@@ -32,6 +32,7 @@ from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.scoring.model import ACTIONED
 from tests.integration.waiting import count
+from tests.people import cli_env
 from workers.cli.main import main
 
 
@@ -112,10 +113,16 @@ def test_population_flows_through_all_four_stages(start, active_model):
     # Nothing is sent until a person approves; then the legal worker sends it once.
     sandbox = get_settings().mail_sandbox_path
     assert not sandbox.exists()
+    with session_scope() as session:
+        read = session.get_one(LegalNotice, notice_id).body_sha256
     approved = CliRunner().invoke(
         main,
-        ["legal", "approve", str(notice_id), "--by", "counsel@example.org", "--note", "reviewed"],
-    )
+        [
+            "legal", "approve", str(notice_id), "--sha256", read, "--note", "reviewed",
+            "--as", "counsel@example.org",
+        ],
+        env=cli_env("counsel@example.org", "counsel"),
+    )  # fmt: skip
     assert approved.exit_code == 0, approved.output
     assert "sending queued for the legal workers" in approved.output
     workers.wait_for(

@@ -35,6 +35,7 @@ from tasks.messages import IngestEvidence, ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
+from workers.harness.demo_people import Login, demo_logins
 from workers.harness.processes import (
     DEMO_ENFORCEMENT,
     start_flower,
@@ -79,6 +80,7 @@ def run_demo(
         with console.status("Migrating the database"):
             upgrade()
         version = _ensure_model(console, seed)
+        logins = demo_logins()
 
         records = list(simulate(accounts, seed))
         docs = documents(accounts, seed)
@@ -112,6 +114,7 @@ def run_demo(
                 f"Flower: {flower.url} (user [bold]{auth.user}[/], "
                 f"password [bold]{auth.password}[/], for this run only)"
             )
+            _print_logins(console, logins)
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
                 # Sent by task name with plain JSON, as upstream services send them.
@@ -148,6 +151,18 @@ def run_demo(
     report.write_text(json.dumps(summary, indent=2) + "\n")
     _print_summary(console, summary, report)
     return DemoResult(summary)
+
+
+def _print_logins(console: Console, logins: list[Login]) -> None:
+    console.print("People who decide (one-time passwords: replace each before its first use):")
+    for login in logins:
+        console.print(
+            f"  {login.role:<9} [bold]{login.name}[/]  password [bold]{login.password}[/]"
+        )
+    console.print(
+        "  then: bulkguard users password NAME; bulkguard users token NAME; "
+        "BULKGUARD_TOKEN=… bulkguard review decide ID --outcome … --as NAME"
+    )
 
 
 def _free_or_any(port: int) -> int:
