@@ -120,9 +120,14 @@ class PolicyFile:
 _files: dict[Path, PolicyFile] = {}
 
 
+def policy_path(path: Path | None) -> Path:
+    """The file a worker reads for the setting ``path``: the shipped default when None."""
+    return (path or DEFAULT_POLICY).resolve()
+
+
 def policy_in_force(path: Path | None) -> Policy:
     """The policy of ``path`` (the shipped default when None), cached per process."""
-    resolved = (path or DEFAULT_POLICY).resolve()
+    resolved = policy_path(path)
     if resolved not in _files:
         _files[resolved] = PolicyFile(resolved)
     return _files[resolved].current()
