@@ -229,8 +229,8 @@ def test_the_digest_is_of_the_text_in_force(tmp_path: Path) -> None:
     """What ``sha256sum`` prints for the file accepted, kept while a change is refused."""
     path = tmp_path / "policy.toml"
     _write(path, VALID, 1)
+    assert PolicyFile(path).sha256 is None  # none before it is read
     watched = PolicyFile(path, check_seconds=0)
-    assert watched.sha256 is None
     watched.current()
     accepted = hashlib.sha256(path.read_bytes()).hexdigest()
     assert watched.sha256 == accepted
