@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -13,13 +13,16 @@ from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import get_settings
 
+if TYPE_CHECKING:
+    from tasks.enforcement.breaker import BreakerLimits
+
 
 @click.group()
 def breaker() -> None:
     """The ban-storm breaker: automatic bans held for review while it is open."""
 
 
-def _limits_of(settings: Mapping[str, Any]) -> Any:
+def _limits_of(settings: Mapping[str, Any]) -> BreakerLimits:
     """The breaker limits of a worker's published settings (workers.published_settings)."""
     from tasks.enforcement.breaker import BreakerLimits
 
@@ -31,7 +34,7 @@ def _limits_of(settings: Mapping[str, Any]) -> Any:
     )
 
 
-def _enforcement_limits() -> tuple[dict[Any, list[str]], str | None]:
+def _enforcement_limits() -> tuple[dict[BreakerLimits, list[str]], str | None]:
     """The limits the enforcement workers published, each with its workers, and why there are
     none when there are none."""
     import redis
@@ -43,12 +46,12 @@ def _enforcement_limits() -> tuple[dict[Any, list[str]], str | None]:
         _, reports = published(get_redis())
     except redis.RedisError as exc:
         return {}, f"the workers' settings could not be read from Redis ({exc})"
-    by_limits: dict[Any, list[str]] = {}
+    by_limits: dict[BreakerLimits, list[str]] = {}
     for report in reports:
         if "enforcement" in report.queues:
             by_limits.setdefault(_limits_of(report.settings), []).append(report.node)
     if not by_limits:
-        return {}, "no enforcement worker has published its settings (none is running)"
+        return {}, "no enforcement worker has published its settings (none runs, or reaches Redis)"
     return by_limits, None
 
 
