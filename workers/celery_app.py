@@ -13,6 +13,7 @@ from workers.health import HealthFiles
 from workers.privacy import ValueFreeAMQP
 from workers.queues import TASK_MODULES
 from workers.serialization import register_fast_json
+from workers.settings_heartbeat import PublishSettings
 
 register_fast_json()
 
@@ -37,6 +38,7 @@ def make_app(settings: Settings, *, current: bool = True) -> Celery:
     made = BulkguardCelery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
     made.conf.update(celery_config(settings))
     made.steps["consumer"].add(HealthFiles)
+    made.steps["consumer"].add(PublishSettings)
     return made
 
 

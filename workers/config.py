@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from infra.settings import Settings
 from tasks.messages import CheckDrift, Escalate, ExpireActions, ReleaseActions, SweepOutbox
 from tasks.pipeline import BACKOFF_CAP_SECONDS
+from workers.beat_heartbeat import TICK_SECONDS
 from workers.queues import declared_queues, routes
 
 # Longest hard time limit of any task (see tasks/*/task.py); tests/unit/test_brokers.py checks
@@ -120,6 +121,10 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_consumer": "workers.consumer:DeadLetteringConsumer",
         "worker_hijack_root_logger": False,
         "worker_max_memory_per_child": 1_500_000,  # KiB: recycle a child that leaks
+        # Beat records each pass of its scheduler (workers.beat_heartbeat) and passes at least
+        # every TICK_SECONDS, so that `bulkguard status` can tell a live beat from a dead one.
+        "beat_scheduler": "workers.beat_heartbeat:HeartbeatScheduler",
+        "beat_max_loop_interval": TICK_SECONDS,
         "beat_schedule": {
             "sweep-outbox": {
                 "task": SweepOutbox.TASK,

@@ -1,7 +1,9 @@
-"""``bulkguard status``: what an operator checks first, read from the broker and the database.
+"""``bulkguard status``: what an operator checks first, read from the broker, the database and
+what the workers and beat publish in Redis.
 
 Workers are asked once, by one broadcast (``inspect active_queues``) with a short timeout: this
-is a command a person runs, not a probe run every few seconds by every container.
+is a command a person runs, not a probe run every few seconds by every container. The settings
+shown are those the workers published (``workers.published_settings``), never this command's.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from infra.db.models import (
 )
 from infra.registry import serving_versions
 from tasks.enforcement.breaker import open_reason
+from workers.beat_heartbeat import STALE_SECONDS, BeatTick, last_tick
+from workers.published_settings import WorkerReport, agreed, disagreements, published
 from workers.queue_age import QueueAges, queue_keys
 from workers.queues import QUEUES
 
@@ -101,13 +105,64 @@ def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
     }
 
 
-def collect(app: Celery, session: Session) -> dict[str, Any]:
+def worker_settings(
+    now: float, reports: list[WorkerReport], online: dict[str, list[str]]
+) -> dict[str, Any]:
+    """By queue: the settings its workers share, those they do not, each worker's publication,
+    and the workers that answered but published nothing (no Redis, or an older release)."""
+    by_queue = {}
+    for queue in sorted({*QUEUES, *(q for r in reports for q in r.queues)}):
+        mine = [r for r in reports if queue in r.queues]
+        by_queue[queue] = {
+            "settings": agreed(mine),
+            "disagreements": disagreements(mine),
+            "workers": [
+                {
+                    "node": r.node,
+                    "pid": r.pid,
+                    "started_at": _iso(r.started_at),
+                    "last_seen_seconds": round(max(now - r.last_seen, 0.0), 1),
+                    "settings": r.settings,
+                }
+                for r in mine
+            ],
+            "not_reported": sorted(set(online.get(queue, ())) - {r.node for r in mine}),
+        }
+    return by_queue
+
+
+def beat_status(now: float, tick: BeatTick | None) -> dict[str, Any]:
+    """Alive while its last pass is recent; otherwise when it was last seen, if ever."""
+    if tick is None:
+        return {"alive": False, "last_tick": None, "seconds_ago": None, "host": None, "pid": None}
+    ago = round(max(now - tick.last_tick, 0.0), 1)
+    return {
+        "alive": ago <= STALE_SECONDS,
+        "last_tick": _iso(tick.last_tick),
+        "seconds_ago": ago,
+        "host": tick.host,
+        "pid": tick.pid,
+    }
+
+
+def _iso(epoch: float) -> str:
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).isoformat(timespec="seconds")
+
+
+def collect(app: Celery, session: Session, client: redis.Redis) -> dict[str, Any]:
+    """Everything ``bulkguard status`` shows; ``client`` is the Redis the workers publish to."""
     now = utcnow()
+    online = workers_online(app)
+    redis_time, reports = published(client)
     return {
         "at": now.isoformat(timespec="seconds"),
         "queues": queue_depths(app),
         # Without memory between runs: the age of messages sent with the header only.
         "oldest_message_seconds": QueueAges().read(app),
-        "workers": workers_online(app),
+        "workers": online,
+        "worker_settings": worker_settings(redis_time, reports, online),
+        # Across queues: a deployment whose services run with different settings.
+        "disagreements": disagreements(reports),
+        "beat": beat_status(*last_tick(client)),
         **database_status(session, now),
     }

@@ -8,6 +8,7 @@ in force stays: actions are stamped with the version, and one version must mean 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -32,6 +33,9 @@ class NoPolicyError(PolicyError, TransientError):
 @dataclass
 class _Loaded:
     policy: Policy
+    # SHA-256 of the file's bytes as accepted, as ``sha256sum`` prints it: which text is in
+    # force, where the version alone cannot tell a file edited by hand from the reviewed one.
+    sha256: str
 
 
 class PolicyFile:
@@ -44,6 +48,11 @@ class PolicyFile:
         self._seen: tuple[int, int] | None = None
         self._checked_at = -float("inf")
 
+    @property
+    def sha256(self) -> str | None:
+        """The digest of the policy in force (see :meth:`current`), None while there is none."""
+        return self._loaded.sha256 if self._loaded is not None else None
+
     def current(self) -> Policy:
         """The policy in force. Raises :class:`NoPolicyError` only while none was ever valid."""
         now = time.monotonic()
@@ -51,21 +60,21 @@ class PolicyFile:
             return self._loaded.policy
         self._checked_at = now
         try:
-            changed = self._changed_text()
+            changed = self._changed_bytes()
         except OSError as exc:
             return self._keep(f"{self.path}: cannot be read ({exc.strerror or exc})")
-        except UnicodeDecodeError as exc:
-            return self._keep(f"{self.path}: not UTF-8 text ({exc.reason})")
         if changed is None:
             if self._loaded is None:
                 raise NoPolicyError(f"{self.path}: being written; try again in a moment")
             return self._loaded.policy
         try:
-            return self._accept(parse(changed, str(self.path)))
+            return self._accept(parse(changed.decode("utf-8"), str(self.path)), changed)
         except PolicyError as exc:
             return self._keep(str(exc))
+        except UnicodeDecodeError as exc:
+            return self._keep(f"{self.path}: not UTF-8 text ({exc.reason})")
 
-    def _accept(self, policy: Policy) -> Policy:
+    def _accept(self, policy: Policy, raw: bytes) -> Policy:
         """Put ``policy`` in force, unless it changes the rules under the version in force."""
         previous = self._loaded
         if (
@@ -79,23 +88,23 @@ class PolicyFile:
             )
         if previous is None or policy.version != previous.policy.version:
             log.info("enforcement policy %s in force (%s)", policy.version, self.path)
-        self._loaded = _Loaded(policy)
+        self._loaded = _Loaded(policy, hashlib.sha256(raw).hexdigest())
         return policy
 
-    def _changed_text(self) -> str | None:
-        """The file's text if it changed since it was last read and has settled; None if it
+    def _changed_bytes(self) -> bytes | None:
+        """The file's bytes if it changed since it was last read and has settled; None if it
         is unchanged or still being written (an editor saving in place: half a file must never
         pass for a policy; replacing the file by a rename avoids the wait)."""
         before = self.path.stat()
         seen = (before.st_mtime_ns, before.st_size)
         if self._loaded is not None and seen == self._seen:
             return None
-        text = self.path.read_text(encoding="utf-8")
+        raw = self.path.read_bytes()
         after = self.path.stat()
         if (after.st_mtime_ns, after.st_size) != seen or time.time() - after.st_mtime < SETTLE:
             return None
         self._seen = seen
-        return text
+        return raw
 
     def _keep(self, problem: str) -> Policy:
         if self._loaded is None:
@@ -111,9 +120,14 @@ class PolicyFile:
 _files: dict[Path, PolicyFile] = {}
 
 
+def policy_path(path: Path | None) -> Path:
+    """The file a worker reads for the setting ``path``: the shipped default when None."""
+    return (path or DEFAULT_POLICY).resolve()
+
+
 def policy_in_force(path: Path | None) -> Policy:
     """The policy of ``path`` (the shipped default when None), cached per process."""
-    resolved = (path or DEFAULT_POLICY).resolve()
+    resolved = policy_path(path)
     if resolved not in _files:
         _files[resolved] = PolicyFile(resolved)
     return _files[resolved].current()

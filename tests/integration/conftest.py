@@ -3,6 +3,10 @@ production (``workers.harness.processes.POOLS``: solo scoring workers, prefork e
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
@@ -20,6 +24,7 @@ from workers.harness.processes import (
     wait_until_ready,
 )
 from workers.harness.report import wait_until_drained
+from workers.launcher import LAUNCHER_ENV
 
 ALL_QUEUES = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 
@@ -98,3 +103,34 @@ def start(
 
     yield _start
     stop_workers(started, timeout=30)
+
+
+@pytest.fixture
+def start_beat(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[[], Path]]:
+    """Start ``celery -A workers beat`` as compose runs it, against this test's Redis and broker;
+    returns its log. Stopped (SIGTERM, as compose stops it) after the test."""
+    started: list[subprocess.Popen[bytes]] = []
+
+    def _start() -> Path:
+        log_path = tmp_path / "beat.log"
+        argv = [sys.executable, "-m", "celery", "-A", "workers", "beat", "-l", "INFO"]
+        with log_path.open("ab") as log_file:
+            started.append(
+                subprocess.Popen(
+                    [*argv, "--schedule", str(tmp_path / "beat-schedule")],
+                    env={**os.environ, **env, LAUNCHER_ENV: str(os.getpid())},
+                    stdout=log_file,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
+        return log_path
+
+    yield _start
+    for beat in started:
+        beat.send_signal(signal.SIGTERM)
+        try:
+            beat.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(beat.pid, signal.SIGKILL)
+            beat.wait()

@@ -3,6 +3,7 @@ restrictions, and a file changed under running workers."""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 from pathlib import Path
@@ -222,6 +223,23 @@ def test_a_changed_file_is_picked_up_and_a_bad_change_refused(
 
     _write(path, VALID.replace("v1", "v3"), 5)
     assert watched.current().version == "v3"
+
+
+def test_the_digest_is_of_the_text_in_force(tmp_path: Path) -> None:
+    """What ``sha256sum`` prints for the file accepted, kept while a change is refused."""
+    path = tmp_path / "policy.toml"
+    _write(path, VALID, 1)
+    assert PolicyFile(path).sha256 is None  # none before it is read
+    watched = PolicyFile(path, check_seconds=0)
+    watched.current()
+    accepted = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert watched.sha256 == accepted
+    _write(path, VALID.replace("[2]", "[3]"), 2)  # other rules under the same version
+    assert watched.current().restrictions.ladder_days == (2,)
+    assert watched.sha256 == accepted
+    _write(path, "# reviewed\n" + VALID, 3)  # the same rules, another text
+    watched.current()
+    assert watched.sha256 == hashlib.sha256(path.read_bytes()).hexdigest() != accepted
 
 
 def test_no_valid_policy_ever_is_an_error(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ account goes by in the JSON logs."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 from rich.console import Console
@@ -15,22 +16,24 @@ from infra.settings import get_settings
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 def status(as_json: bool) -> None:
-    """Queue depths, workers online per queue, model versions, breaker, dead letters, outbox,
-    review backlog, deliveries and notices awaiting approval."""
+    """Queue depths, workers online per queue and the settings they run with, beat, model
+    versions, breaker, dead letters, outbox, review backlog, deliveries and notices awaiting
+    approval."""
     from rich.table import Table
 
+    from infra.redis_client import get_redis
     from workers.celery_app import app
     from workers.status import collect
 
     with session_scope() as session:
-        found = collect(app, session)
+        found = collect(app, session, get_redis())
     if as_json:
         click.echo(json.dumps(found, indent=2))
         return
     out = Console()
     table = Table(title=f"bulkguard at {found['at']}")
-    for column in ("queue", "waiting", "oldest (s)", "workers"):
-        table.add_column(column, justify="left" if column in ("queue", "workers") else "right")
+    for column in ("queue", "waiting", "oldest (s)", "workers", "mode"):
+        table.add_column(column, justify="right" if column in ("waiting", "oldest (s)") else "left")
     for queue, waiting in found["queues"].items():
         oldest = found["oldest_message_seconds"].get(queue)
         table.add_row(
@@ -38,8 +41,18 @@ def status(as_json: bool) -> None:
             str(waiting),
             "?" if oldest is None else f"{oldest:g}",
             ", ".join(found["workers"].get(queue, [])) or "NONE",
+            _mode(found["worker_settings"].get(queue)),
         )
     out.print(table)
+    out.print("settings the workers run with (as they published them):", highlight=False)
+    for queue, published in found["worker_settings"].items():
+        for line in _settings_lines(queue, published):
+            out.print(f"  {line}", highlight=False, markup=False)
+    within_queues = {n for q in found["worker_settings"].values() for n in q["disagreements"]}
+    for name, values in found["disagreements"].items():
+        if name not in within_queues:
+            out.print(f"  DISAGREEMENT across queues: {_values(name, values)}", markup=False)
+    out.print(_beat(found["beat"]), highlight=False)
     models = ", ".join(f"{role} {v}" for role, v in found["models"].items()) or "NONE ACTIVE"
     breaker = "OPEN: " + found["breaker"]["reason"] if found["breaker"]["open"] else "closed"
     reviews, outbox = found["reviews"], found["outbox"]
@@ -55,6 +68,51 @@ def status(as_json: bool) -> None:
         f"{found['dead_letters']['total']} ({found['dead_letters']['last_24h']} in 24 h); "
         f"deliveries: {found['deliveries']}"
     )
+
+
+def _mode(published: dict[str, Any] | None) -> str:
+    if not published or not published["workers"]:
+        return "?"
+    if "enforcement_mode" in published["disagreements"]:
+        return "DISAGREE"
+    return str(published["settings"].get("enforcement_mode", "?"))
+
+
+def _settings_lines(queue: str, published: dict[str, Any]) -> list[str]:
+    if not published["workers"]:
+        return []
+    shown = " ".join(
+        f"{name}={_short(name, value)}"
+        for name, value in published["settings"].items()
+        if not (name.endswith("_error") and value is None)
+    )
+    lines = [f"{queue}: {shown}"]
+    lines += [
+        f"{queue}: DISAGREEMENT: {_values(name, values)}"
+        for name, values in published["disagreements"].items()
+    ]
+    if published["not_reported"]:
+        lines.append(f"{queue}: no settings published by {', '.join(published['not_reported'])}")
+    return lines
+
+
+def _values(name: str, values: list[dict[str, Any]]) -> str:
+    return f"{name} " + "; ".join(
+        f"{_short(name, v['value'])} on {', '.join(v['workers'])}" for v in values
+    )
+
+
+def _short(name: str, value: Any) -> str:
+    # A digest's first 12 characters tell files apart on a screen; --json has all of it.
+    return str(value)[:12] if name.endswith("_sha256") and value else str(value)
+
+
+def _beat(beat: dict[str, Any]) -> str:
+    if beat["alive"]:
+        return f"beat: alive, last tick {beat['seconds_ago']:.0f} s ago ({beat['host']})"
+    if beat["last_tick"] is None:
+        return "beat: NEVER SEEN (not running, or never reached this Redis)"
+    return f"beat: NOT SEEN since {beat['last_tick']} ({beat['seconds_ago']:.0f} s ago)"
 
 
 @click.command("log-ref")
