@@ -10,7 +10,10 @@ so the receiver can drop the duplicate.
 A delivery is ``pending`` until the receiver takes it (``delivered``) or it ``failed``: the
 receiver refused it for good (``DeliveryRefusedError``), or ``max_attempts`` attempts did not get
 it through. A failed delivery is kept as a dead letter for an operator and is not tried again
-until :func:`retry_failed` (``bulkguard deliveries retry``) puts it back.
+until the operator asks (:func:`request_retry`, ``bulkguard deliveries retry``): it then waits as
+``retry_requested``, untouched by the sweep, until a worker takes it (:func:`take_retries`) and
+sends it through the sink it failed on, and through no other. The operator's shell never sends:
+its own sink may be anything (a JSONL file on a laptop), not the platform's.
 """
 
 from __future__ import annotations
@@ -26,13 +29,19 @@ from sqlalchemy.orm import Session
 
 from infra import dead_letters
 from infra.db.inserts import insert_ignore
-from infra.db.models import Delivery, utcnow
+from infra.db.models import AuditEvent, Delivery, utcnow
 from infra.db.session import session_scope
 from infra.sink_contract import DeliveryRefusedError, Sink
+from infra.users import Actor
 
 log = logging.getLogger(__name__)
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# Failed, and asked by an operator to be sent again: waiting for a worker (not for the sweep,
+# whose sink may differ from the one it failed on).
+RETRY_REQUESTED = "retry_requested"
+# The audit trail's name for a delivery (``AuditEvent.entity``).
+ENTITY = "delivery"
 # However many attempts have failed, an unconfirmed delivery is tried again at least this often:
 # an action in force must reach the platform once the receiver is back.
 LONGEST_WAIT = dt.timedelta(hours=1)
@@ -75,8 +84,8 @@ def send(sink: Sink, kind: str, ref_ids: Sequence[int], *, max_attempts: int) ->
 
 
 def resend(sink: Sink, ids: Sequence[int], *, max_attempts: int) -> int:
-    """Send the pending deliveries with these row ids (what :func:`retry_failed` returns) and
-    confirm them; how many were sent. Call after the reset committed."""
+    """Send the pending deliveries with these row ids (what :func:`take_retries` returns) and
+    confirm them; how many were sent. Call after they were taken and that committed."""
     if not ids:
         return 0
     return _send_now(sink, Delivery.id.in_(list(ids)), max_attempts)
@@ -131,13 +140,18 @@ def sweep(
     return sent
 
 
-def retry_failed(
-    session: Session, *, kinds: Collection[str] | None = None, ids: Collection[int] | None = None
+def request_retry(
+    session: Session,
+    *,
+    actor: Actor,
+    kinds: Collection[str] | None = None,
+    ids: Collection[int] | None = None,
 ) -> list[int]:
-    """Put the failed deliveries (of ``kinds``, among ``ids``: all when not given) back to
-    pending with a fresh count of attempts; their row ids, to :func:`resend` once ``session``
-    has committed. ``last_error`` is kept: until the next attempt it says why the delivery had
-    failed (the dead letter keeps that for good)."""
+    """Mark the failed deliveries (of ``kinds``, among ``ids``: all when not given) to be sent
+    again by a worker, with a fresh count of attempts, each audited as asked by ``actor``; their
+    row ids. Nothing is sent here: the row keeps its sink, the one a worker must send it through,
+    and its item, idempotency key and all. ``last_error`` is kept too: until the next attempt it
+    says why the delivery had failed (the dead letter keeps that for good)."""
     query = select(Delivery).where(Delivery.status == FAILED).with_for_update()
     if kinds is not None:
         query = query.where(Delivery.kind.in_(list(kinds)))
@@ -145,8 +159,52 @@ def retry_failed(
         query = query.where(Delivery.id.in_(list(ids)))
     rows = session.scalars(query.order_by(Delivery.id)).all()
     for row in rows:
-        row.status, row.attempts = PENDING, 0
+        row.status, row.attempts = RETRY_REQUESTED, 0
+        _audit(session, row, "retry_requested", actor, {"sink": row.sink, "failed": row.last_error})
     return [row.id for row in rows]
+
+
+@dataclass(frozen=True)
+class Taken:
+    ids: list[int]  # back to pending: to resend once the session has committed
+    refused: int  # failed again: recorded for another sink than this process's
+
+
+def take_retries(
+    session: Session, ids: Collection[int], sink: Sink | None, *, actor: Actor, no_sink: str = ""
+) -> Taken:
+    """Take the deliveries among ``ids`` still waiting for their requested retry: those that
+    failed on ``sink`` go back to pending, to :func:`resend` once ``session`` has committed; the
+    others fail again, with a dead letter whose reason says why they were not sent (``no_sink``,
+    when this process has no usable sink). A delivery is sent again only through the sink it
+    failed on: another one may not be the platform's at all."""
+    rows = session.scalars(
+        select(Delivery)
+        .where(Delivery.id.in_(list(ids)), Delivery.status == RETRY_REQUESTED)
+        .order_by(Delivery.id)
+        .with_for_update()
+    ).all()
+    taken = []
+    now = utcnow()
+    for row in rows:
+        if sink is not None and row.sink == str(sink):
+            row.status = PENDING
+            _audit(session, row, "retry_taken", actor, {"sink": row.sink})
+            taken.append(row.id)
+            continue
+        if sink is None:
+            why = no_sink or "this worker has no usable sink"
+        else:
+            why = (
+                f"this worker sends to {sink}, not to {row.sink}, where the delivery failed; it "
+                "is sent again only there"
+            )
+        reason = (
+            f"retry refused: {why}, so retry it once the enforcement workers send to {row.sink}"
+        )
+        _audit(session, row, "retry_refused", actor, {"sink": row.sink, "reason": reason})
+        _fail(session, row, reason, now)
+    return Taken(taken, refused=len(rows) - len(taken))
 
 
 def counts(session: Session) -> dict[tuple[str, str], int]:
@@ -225,7 +283,8 @@ def _attempt(session: Session, sink: Sink, rows: Sequence[Delivery], max_attempt
 def _tried(row: Delivery, sink: Sink, now: dt.datetime) -> None:
     row.attempts += 1
     # The receiver last tried, which may differ from the one it was recorded for: the operator
-    # can change the sink, and ``retry`` sends through the one configured now.
+    # can change the workers' sink, and the sweep sends pending rows through the one configured
+    # now. A retry an operator asks for goes only through this one (take_retries).
     row.attempted_at, row.sink = now, str(sink)
 
 
@@ -246,4 +305,19 @@ def _fail(session: Session, row: Delivery, reason: str, now: dt.datetime) -> Non
                 account_id=str(item["account_id"]) if "account_id" in item else None,
             )
         ],
+    )
+
+
+def _audit(
+    session: Session, row: Delivery, event: str, actor: Actor, details: dict[str, Any]
+) -> None:
+    """Append to the delivery's audit trail: who asked for what, and what became of it."""
+    session.add(
+        AuditEvent(
+            entity=ENTITY,
+            entity_id=row.id,
+            event=event,
+            details={"kind": row.kind, "ref_id": row.ref_id, **details},
+            **actor.recorded(),
+        )
     )

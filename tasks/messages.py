@@ -15,6 +15,7 @@ from typing import Annotated, Any, ClassVar, Literal, Protocol
 
 from pydantic import Field, StringConstraints
 
+from infra.deliveries import BATCH
 from tasks.accounts.signals import ScoringRequest
 from tasks.payload import PLAIN_TEXT, Payload
 
@@ -60,6 +61,19 @@ class DeliverActions(Message):
     QUEUE = "enforcement"
 
     action_ids: list[int] = Field(min_length=1, max_length=10_000)
+
+
+class RetryDeliveries(Message):
+    """Failed deliveries an operator asked to send again (``bulkguard deliveries retry``): a
+    worker sends each through the sink it failed on, or refuses it with the reason."""
+
+    TASK = "enforcement.retry_deliveries"
+    QUEUE = "enforcement"
+
+    # At most one request's worth: a worker sends them together.
+    delivery_ids: list[int] = Field(min_length=1, max_length=BATCH)
+    requested_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
+    requested_by_id: int | None = Field(default=None, ge=1)
 
 
 # A service's Ed25519 signature (base64) of the task name and every other field of the message,
@@ -200,6 +214,7 @@ MESSAGES: tuple[type[Message], ...] = (
     ScoreAccounts,
     ApplyEnforcement,
     DeliverActions,
+    RetryDeliveries,
     AppealAction,
     DecideReview,
     ExpireActions,

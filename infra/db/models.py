@@ -397,7 +397,8 @@ class Delivery(Base):
     # When the receiver took it; NULL while it waits for its first (or another) attempt.
     delivered_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     # pending (waiting for an attempt) | delivered | failed (refused for good, or out of
-    # attempts: kept as a dead letter until ``bulkguard deliveries retry``) | cancelled (an
+    # attempts: kept as a dead letter until ``bulkguard deliveries retry``) | retry_requested
+    # (failed, and an operator asked a worker to send it again through ``sink``) | cancelled (an
     # action that failed to reach the platform and was lifted since: never to be sent)
     status: Mapped[str] = mapped_column(String(16), default="pending", server_default="pending")
     last_error: Mapped[str | None] = mapped_column(Text)

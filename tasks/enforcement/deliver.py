@@ -6,22 +6,30 @@ once the event is applied (``account_status``: banned, restricted or active, as 
 it then). A receiver sets the account to the standing of the newest item it has seen for it, so a
 late retry of a ban never overrides the lift that followed, and lifting a restriction under a ban
 leaves the account banned (docs/platform-delivery.md).
+
+A delivery that failed is sent again when an operator asks (``bulkguard deliveries retry``): the
+operator's command only records the request, audited, with a follow-up to this stage's workers
+(:func:`request_retries`); a worker sends each through the sink it failed on, or refuses to
+(:func:`retry_deliveries`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
+from pydantic import ValidationError
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session, aliased
 
 from infra import deliveries
 from infra.db.models import Account, Delivery, EnforcementAction
 from infra.sink_contract import Sink
-from tasks.messages import DeliverActions, FollowUp
+from infra.users import Actor, NotAllowedError, authorize
+from tasks.messages import DeliverActions, FollowUp, RetryDeliveries
 from tasks.outcome import Outcome
+from tasks.payload import describe_validation_error
 
 PLATFORM_ACTION = "platform_action"
 PLATFORM_LIFT = "platform_lift"
@@ -79,7 +87,8 @@ def deliver_actions(
             .where(
                 Delivery.kind == PLATFORM_ACTION,
                 Delivery.ref_id.in_(list(lifts)),
-                Delivery.status == "failed",
+                # Failed, or failed and waiting for a retry an operator asked for.
+                Delivery.status.in_((deliveries.FAILED, deliveries.RETRY_REQUESTED)),
             )
             .values(status="cancelled")
         )
@@ -129,6 +138,83 @@ def owed_lifts(session: Session, limit: int = 1000) -> Outcome:
     )
 
 
+class RetryError(ValueError):
+    """A retry that cannot be asked for: the reason says why."""
+
+
+def request_retries(
+    session: Session,
+    *,
+    actor: Actor,
+    kinds: Collection[str] | None,
+    ids: Collection[int] | None,
+    now: dt.datetime,
+) -> Outcome:
+    """An operator's request, at ``now``, to send the failed platform deliveries (of ``kinds``,
+    among ``ids``: all when not given) again: each marked and audited as asked by ``actor``,
+    and handed to the enforcement workers, which send it through the sink it failed on.
+    ``actor`` must hold ``admin``."""
+    try:
+        authorize(session, actor, "admin")
+    except NotAllowedError as exc:
+        raise RetryError(f"{exc}: retrying deliveries is an admin's") from exc
+    if kinds is not None and (other := sorted(set(kinds) - set(PLATFORM_KINDS))):
+        raise RetryError(
+            f"only {' and '.join(PLATFORM_KINDS)} deliveries are sent again, not {', '.join(other)}"
+        )
+    requested = deliveries.request_retry(
+        session, actor=actor, kinds=kinds or PLATFORM_KINDS, ids=ids
+    )
+    chunks = [
+        requested[start : start + deliveries.BATCH]
+        for start in range(0, len(requested), deliveries.BATCH)
+    ]
+    try:
+        follow_ups = [
+            FollowUp(
+                RetryDeliveries(
+                    delivery_ids=chunk, requested_by=actor.name, requested_by_id=actor.user_id
+                ),
+                # Unique per request: a delivery retried, failed again and retried is sent again.
+                dedupe_key=f"{RetryDeliveries.TASK}:{chunk[0]}:{len(chunk)}:{now:%Y%m%dT%H%M%S.%f}",
+            )
+            for chunk in chunks
+        ]
+    except ValidationError as exc:  # the actor: rolled back with the rest
+        raise RetryError(describe_validation_error(exc)) from None
+    return Outcome({"requested": requested}, follow_ups=follow_ups)
+
+
+def retry_deliveries(
+    session: Session,
+    request: RetryDeliveries,
+    *,
+    sink: Callable[[], Sink],
+    max_attempts: int,
+) -> Outcome:
+    """Send the deliveries of ``request`` through this worker's ``sink`` (built on demand) once
+    they are taken, each only if it failed on that sink; the others fail again, with the reason,
+    rather than reach a receiver they were not meant for."""
+    try:
+        target: Sink | None = sink()
+        no_sink = ""
+    except ValueError as exc:  # misconfigured: nothing can be sent, and the rows say why
+        target, no_sink = None, f"this worker has no usable sink ({exc})"
+    taken = deliveries.take_retries(
+        session,
+        request.delivery_ids,
+        target,
+        actor=Actor(request.requested_by, request.requested_by_id, "worker"),
+        no_sink=no_sink,
+    )
+    # Rows neither taken nor refused were no longer waiting: taken before (the message came
+    # again) or cancelled by a lift since.
+    summary = {"taken": len(taken.ids), "refused": taken.refused}
+    if target is None or not taken.ids:
+        return Outcome(summary)
+    return Outcome(summary, after_commit=[_resender(target, taken.ids, max_attempts)])
+
+
 def _item(
     action: EnforcementAction, event: str, account_status: str, now: dt.datetime
 ) -> dict[str, Any]:
@@ -153,5 +239,12 @@ def _item(
 def _sender(sink: Sink, kind: str, ids: list[int], max_attempts: int) -> Callable[[], None]:
     def send() -> None:
         deliveries.send(sink, kind, ids, max_attempts=max_attempts)
+
+    return send
+
+
+def _resender(sink: Sink, ids: list[int], max_attempts: int) -> Callable[[], None]:
+    def send() -> None:
+        deliveries.resend(sink, ids, max_attempts=max_attempts)
 
     return send

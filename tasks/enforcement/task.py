@@ -14,7 +14,7 @@ from infra.sinks import platform_sink
 from infra.users import Actor, NotAllowedError, authenticate_service
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.apply import apply_actions
-from tasks.enforcement.deliver import deliver_actions
+from tasks.enforcement.deliver import deliver_actions, retry_deliveries
 from tasks.enforcement.expiry import expire
 from tasks.enforcement.policy import Policy, PolicyError
 from tasks.enforcement.policy_file import policy_in_force
@@ -28,6 +28,7 @@ from tasks.messages import (
     DeliverActions,
     ExpireActions,
     ReleaseActions,
+    RetryDeliveries,
 )
 from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.outcome import Outcome
@@ -69,6 +70,18 @@ def deliver(run: TaskRun, request: DeliverActions) -> Outcome:
         sink=platform_sink(settings),
         max_attempts=settings.delivery_max_attempts,
         now=utcnow(),
+    )
+
+
+@pipeline_task(RetryDeliveries, soft_time_limit=60, time_limit=90)
+def retry(run: TaskRun, request: RetryDeliveries) -> Outcome:
+    """Send failed deliveries again, as an operator asked, each through the sink it failed on."""
+    settings = get_settings()
+    return retry_deliveries(
+        run.session,
+        request,
+        sink=lambda: platform_sink(settings),
+        max_attempts=settings.delivery_max_attempts,
     )
 
 

@@ -15,6 +15,7 @@ as separated: evidence carrying keys of both then links to both and never merges
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, TypeVar
@@ -30,6 +31,7 @@ from infra.db.models import (
     Company,
     CompanyIndicator,
     CompanySeparation,
+    EnforcementAction,
     Evidence,
     EvidenceLink,
     LegalNotice,
@@ -286,6 +288,30 @@ def split(
     return new, _withdrawal(company.id, withdrawn, "split", new.id, actor)
 
 
+@dataclass(frozen=True)
+class Withdrawal:
+    """An item of evidence an appeal withdrew: the ban it records was overturned."""
+
+    at: dt.datetime | None
+    by: str | None
+    reason: str | None
+
+
+def why_not_standing(item: Evidence, ban_status: str | None) -> str | None:
+    """Why ``item`` does not stand as evidence, or None when it does; ``ban_status`` is the
+    status of the ban it records (on-platform evidence). What stands is what legal may cite:
+    a ban still in force, a preserved document."""
+    if item.source == "on_platform":
+        if ban_status == "reversed":
+            return "withdrawn: the ban it records was overturned on appeal"
+        if ban_status != "active":
+            return f"the ban it records is not in force ({ban_status or 'no ban'})"
+        return None
+    if item.document_id is None:
+        return "its document was not preserved: nothing a letter could cite"
+    return None
+
+
 @dataclass
 class CompanyGraph:
     """A company as an operator reviews it: what it is made of and how it hangs together."""
@@ -299,6 +325,10 @@ class CompanyGraph:
     absorbed: list[Company]
     separated_from: list[int]
     history: list[AuditEvent] = field(default_factory=list)
+    # The evidence (by id) that does not stand, and why; legal cites only the rest.
+    not_standing: dict[int, str] = field(default_factory=dict)
+    # Among it, the evidence an appeal withdrew: when, by whom and why.
+    withdrawn: dict[int, Withdrawal] = field(default_factory=dict)
 
 
 def describe(session: Session, company_id: int) -> CompanyGraph:
@@ -313,6 +343,7 @@ def describe(session: Session, company_id: int) -> CompanyGraph:
             .order_by(Evidence.observed_at, Evidence.id)
         )
     ]
+    not_standing, withdrawn = _standing(session, company.id, [item for item, _ in evidence])
     held = set(keys)
     key_evidence: dict[Key, list[int]] = {k: [] for k in keys}
     for item, _ in evidence:
@@ -358,7 +389,41 @@ def describe(session: Session, company_id: int) -> CompanyGraph:
                 .order_by(AuditEvent.id)
             )
         ),
+        not_standing=not_standing,
+        withdrawn=withdrawn,
     )
+
+
+def _standing(
+    session: Session, company_id: int, evidence: Sequence[Evidence]
+) -> tuple[dict[int, str], dict[int, Withdrawal]]:
+    """Which of a company's ``evidence`` does not stand and why, and which an appeal withdrew."""
+    bans = {
+        evidence_id: (status, Withdrawal(at, by, reason))
+        for evidence_id, status, at, by, reason in session.execute(
+            select(
+                Evidence.id,
+                EnforcementAction.status,
+                EnforcementAction.reversed_at,
+                EnforcementAction.reversed_by,
+                EnforcementAction.reversal_reason,
+            )
+            .join(EvidenceLink, EvidenceLink.evidence_id == Evidence.id)
+            .join(EnforcementAction, EnforcementAction.id == Evidence.action_id)
+            .where(EvidenceLink.company_id == company_id)
+        )
+    }
+    not_standing = {
+        item.id: why
+        for item in evidence
+        if (why := why_not_standing(item, bans[item.id][0] if item.id in bans else None))
+    }
+    withdrawn = {
+        evidence_id: withdrawal
+        for evidence_id, (status, withdrawal) in bans.items()
+        if status == "reversed"
+    }
+    return not_standing, withdrawn
 
 
 def _audit(

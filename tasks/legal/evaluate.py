@@ -29,7 +29,7 @@ from infra.db.models import (
     LegalEvaluation,
     LegalNotice,
 )
-from tasks.evidence.company_graph import keys_of, live_company
+from tasks.evidence.company_graph import keys_of, live_company, why_not_standing
 from tasks.evidence.reading.indicators import host_parts, normalize_company_name
 from tasks.legal import history, notice_status
 from tasks.legal.letter import CitedEvidence, Letter, language_for, render
@@ -122,15 +122,14 @@ def standing_evidence(session: Session, company_id: int) -> Standing:
     facts: list[EvidenceFact] = []
     cited: dict[int, CitedEvidence] = {}
     for item, confidence, action_status, document_sha in rows:
+        # A ban stands while it is in force (not recorded in shadow, not overturned), a document
+        # once preserved: what a letter can cite, by its hash.
+        if why_not_standing(item, action_status) is not None:
+            continue
         if item.source == "on_platform":
-            # A ban stands while it is in force: not recorded in shadow, not overturned.
-            if action_status != "active":
-                continue
             phones = item.indicators.get("phones") or [None]
             sha, phone = item.content_hash, phones[0]
         else:
-            if item.document_id is None:
-                continue  # not preserved: nothing a letter could cite by its hash
             sha, phone = document_sha, None
         facts.append(
             EvidenceFact(

@@ -1,7 +1,7 @@
 """Enforcement an operator runs, through real workers: deliveries to a Redis Stream and to a
-signed webhook on loopback, a review decided by a person, an overturn that reaches the platform
-and lowers the neighbourhood rate, a restriction's expiry, the ban-storm breaker and delayed
-release."""
+signed webhook on loopback, a failed lift the workers send again through the webhook it failed
+on, a review decided by a person, an overturn that reaches the platform and lowers the
+neighbourhood rate, a restriction's expiry, the ban-storm breaker and delayed release."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from infra.db.models import (
     Account,
     AccountDecision,
     Appeal,
+    AuditEvent,
     DeadLetter,
     Delivery,
     EnforcementAction,
@@ -31,6 +32,7 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from infra.settings import get_settings
 from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.enforcement.policy import parse
 from tasks.enforcement.policy_file import DEFAULT_POLICY
@@ -39,6 +41,7 @@ from tests.integration.waiting import count
 from tests.people import cli_env, service, signed
 from tests.platform_receiver import SECRET, Receiver
 from tests.records import messaging_accounts
+from tests.seed import enforced
 from workers.cli.main import main
 
 QUEUES = {"scoring": 1, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
@@ -265,6 +268,66 @@ def test_a_signed_webhook_is_retried_and_a_replay_refused(start, active_model, r
         receiver.url, content=captured.body.replace(b"ban", b"lift"), headers=headers
     )
     assert forged.status_code == 401
+
+
+@SQLITE_ONLY
+def test_a_failed_lift_is_retried_by_the_workers_through_the_webhook_it_failed_on(
+    start, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+):
+    workers = start(
+        {"enforcement": 1},
+        extra_env={
+            "BULKGUARD_PLATFORM_SINK": receiver.url,
+            "BULKGUARD_PLATFORM_WEBHOOK_SECRET": SECRET,
+        },
+    )
+    webhook = f"webhook:{receiver.url}"
+    (ban,) = enforced("banned", [("ban", "active")])
+    workers.app.send_task("enforcement.deliver", kwargs={"action_ids": [ban]})
+    workers.wait_for(
+        lambda: count(Delivery, Delivery.status == "delivered") == 1, what="the ban delivered"
+    )
+
+    # The platform refuses the lift of the overturned ban: it fails for good, kept for an operator.
+    receiver.refused = {f"lift-{ban}"}
+    appealed = CliRunner().invoke(
+        main,
+        ["appeal", str(ban), "--outcome", "overturn", "--reason", "ok", "--as", "agent-7"],
+        env=cli_env("agent-7", "reviewer"),
+    )
+    assert appealed.exit_code == 0, appealed.output
+    lift = (Delivery.kind == "platform_lift") & (Delivery.ref_id == ban)
+    workers.wait_for(lambda: count(Delivery, lift, Delivery.status == "failed") == 1, what="failed")
+
+    # The platform fixed its side; the operator's shell sends to a file of its own, and must not.
+    receiver.refused.clear()
+    shell_sink = tmp_path / "operator-shell.jsonl"
+    monkeypatch.setenv("BULKGUARD_PLATFORM_SINK", str(shell_sink))
+    get_settings.cache_clear()
+    with session_scope() as session:
+        row = session.scalars(select(Delivery).where(lift)).one()
+    retried = CliRunner().invoke(
+        main,
+        ["deliveries", "retry", "--id", str(row.id), "--as", "oncall"],
+        env=cli_env("oncall", "admin"),
+    )
+    assert retried.exit_code == 0, retried.output
+    workers.wait_for(
+        lambda: count(Delivery, lift, Delivery.status == "delivered") == 1,
+        what="the lift delivered by the worker",
+    )
+    assert receiver.applied == [f"action-{ban}", f"lift-{ban}"]
+    assert not shell_sink.exists()
+    with session_scope() as session:
+        delivered = session.scalars(select(Delivery).where(lift)).one()
+        events = session.scalars(
+            select(AuditEvent.event).where(
+                AuditEvent.entity == "delivery", AuditEvent.entity_id == row.id
+            )
+        ).all()
+    assert (delivered.sink, delivered.attempts) == (webhook, 1)
+    assert delivered.item == row.item  # the same item, under the same idempotency key
+    assert events == ["retry_requested", "retry_taken"]
 
 
 @SQLITE_ONLY

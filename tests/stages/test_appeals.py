@@ -26,15 +26,23 @@ from infra.sinks import JsonlSink
 from infra.users import Actor
 from tasks.accounts.signals import DetectionPoint
 from tasks.enforcement.appeals import AppealError, decide_appeal
-from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions, owed_lifts
+from tasks.enforcement.deliver import (
+    PLATFORM_ACTION,
+    PLATFORM_LIFT,
+    deliver_actions,
+    owed_lifts,
+    request_retries,
+    retry_deliveries,
+)
 from tasks.enforcement.enforce import scored_records
-from tasks.messages import DeliverActions
+from tasks.messages import DeliverActions, RetryDeliveries
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.model import Scorer
 from tests.people import person
 from tests.records import messaging_accounts
 from tests.seed import account_status, enforced
 from tests.stages.test_enforcement_body import apply, scored
+from tests.stores.test_deliveries import PickySink
 
 
 def overturn(session: Session, action_id: int, neighbours: MemoryNeighbourStore | None = None):
@@ -303,3 +311,39 @@ def test_a_lift_owed_but_never_recorded_is_recorded_by_the_sweep(
     assert lift.item is not None
     assert lift.item["account_status"] == session.get_one(Account, ban.account_id).status
     assert owed_lifts(session).summary == {"lifts_owed": 0}
+
+
+def test_a_lift_cancels_the_retry_asked_for_the_ban_it_ends(env: dict[str, str]) -> None:
+    (ban,) = enforced("banned", [("ban", "active")])
+
+    def deliver(sink: PickySink) -> None:
+        with session_scope() as session:
+            outcome = deliver_actions(
+                session, DeliverActions(action_ids=[ban]), sink=sink, max_attempts=8, now=utcnow()
+            )
+        for effect in outcome.after_commit:
+            effect()
+
+    platform = PickySink(f"action-{ban}")
+    deliver(platform)  # refused: failed
+    with session_scope() as session:
+        asked = request_retries(
+            session,
+            actor=person(session, "oncall", "admin"),
+            kinds=None,
+            ids=None,
+            now=utcnow(),
+        )
+    (follow_up,) = asked.follow_ups
+    assert isinstance(follow_up.message, RetryDeliveries)
+    with session_scope() as session:
+        overturn(session, ban)
+    deliver(platform)  # the lift, before any worker took the retry
+    with session_scope() as session:
+        statuses = dict(session.execute(select(Delivery.kind, Delivery.status)).all())
+        assert statuses == {PLATFORM_ACTION: "cancelled", PLATFORM_LIFT: "delivered"}
+        taken = retry_deliveries(
+            session, follow_up.message, sink=lambda: platform, max_attempts=8
+        ).summary
+    assert taken == {"taken": 0, "refused": 0}  # the ban it would have sent stays unsent
+    assert platform.batches == [[f"action-{ban}"], [f"lift-{ban}"]]

@@ -1,5 +1,6 @@
-"""``bulkguard companies`` on a real database and broker: an operator reads the graph, splits
-it and merges it back, each change audited and followed by a legal re-evaluation."""
+"""``bulkguard companies`` on a real database and broker: an operator reads the graph (what an
+appeal withdrew marked so), splits it and merges it back, each change audited and followed by a
+legal re-evaluation."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ import redis
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from infra.db.models import Company, CompanySeparation, utcnow
+from infra.db.models import Company, CompanySeparation, EnforcementAction, utcnow
 from infra.db.session import session_scope
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.messages import IngestEvidence, LinkEvidence
 from tests.people import cli_env
+from tests.seed import banned_profile
 from workers.cli.main import main
 
 
@@ -125,3 +127,63 @@ def test_a_correction_needs_counsel_proven_by_their_token(env: dict[str, str]) -
         assert len(session.scalars(select(Company)).all()) == 1
         assert session.scalars(select(CompanySeparation)).all() == []
     assert _queued_evaluations(env) == []
+
+
+def test_evidence_an_appeal_withdrew_is_marked_and_not_counted_as_standing(
+    env: dict[str, str],
+) -> None:
+    profile = {"name": "Promo Blast", "email": "sales@promoblast.sk"}
+    with session_scope() as session:
+        ban, (banned,) = banned_profile(session, "b1", "+421905000222", profile)
+        # Enforcement records no evidence of a shadow ban; a row left by an older version.
+        _, (shadow,) = banned_profile(session, "s1", "+421905000111", profile, status="shadow")
+        link_evidence(session, LinkEvidence(evidence_ids=[banned, shadow]))
+    _linked(("https://promoblast.sk/", "Write to sales@promoblast.sk."))
+    listed = CliRunner().invoke(main, ["companies", "list"])
+    (line,) = listed.output.splitlines()
+    company_id = int(line.split("\t")[0])
+    graph = _show(company_id)
+    assert graph["evidence_standing"] == 2
+    assert {e["id"]: (e["stands"], e["withdrawn"]) for e in graph["evidence"]} == {
+        banned: (True, None),
+        shadow: (False, None),
+        3: (True, None),
+    }
+
+    appealed = CliRunner().invoke(
+        main,
+        [
+            "appeal", str(ban), "--outcome", "overturn", "--as", "agent-7",
+            "--reason", "family business,\n verified by phone",
+        ],
+        env=cli_env("agent-7", "reviewer"),
+    )  # fmt: skip
+    assert appealed.exit_code == 0, appealed.output
+    with session_scope() as session:
+        reversed_at = session.get_one(EnforcementAction, ban).reversed_at
+    assert reversed_at is not None
+
+    graph = _show(company_id)
+    assert graph["evidence_standing"] == 1
+    by_id = {e["id"]: e for e in graph["evidence"]}
+    assert by_id[banned]["stands"] is False
+    assert by_id[banned]["withdrawn"] == {
+        "at": reversed_at.isoformat(),
+        "by": "agent-7",
+        "reason": "family business,\n verified by phone",
+    }
+    assert by_id[shadow]["not_standing"] == "the ban it records is not in force (shadow)"
+    assert (by_id[3]["stands"], by_id[3]["withdrawn"]) == (True, None)
+
+    text = CliRunner().invoke(main, ["companies", "show", str(company_id)]).output
+    assert "evidence (1 of 3 standing):" in text
+    (withdrawn,) = [line for line in text.splitlines() if line.startswith(f"  {banned}  ")]
+    assert withdrawn.endswith(
+        f"  WITHDRAWN {reversed_at:%Y-%m-%d}: family business, verified by phone "
+        "(appeal overturned by agent-7)"
+    )
+    (lapsed,) = [line for line in text.splitlines() if line.startswith(f"  {shadow}  ")]
+    assert lapsed.endswith("NOT STANDING: the ban it records is not in force (shadow)")
+    (standing,) = [line for line in text.splitlines() if line.startswith("  3  ")]
+    assert "WITHDRAWN" not in standing
+    assert "NOT STANDING" not in standing

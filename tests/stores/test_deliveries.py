@@ -5,24 +5,34 @@ attempts, kept as failed with a dead letter until an operator sends them again."
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
+import redis
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from infra import deliveries
-from infra.db.models import DeadLetter, Delivery
+from infra import deliveries, users
+from infra.db.models import AuditEvent, DeadLetter, Delivery, OutboxMessage
 from infra.db.session import session_scope
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 from infra.sink_contract import DeliveryRefusedError
-from infra.sinks import JsonlSink
+from infra.sinks import JsonlSink, platform_sink
+from infra.users import Actor
+from tasks import outbox
+from tasks.enforcement.deliver import retry_deliveries
+from tasks.messages import RetryDeliveries
+from tests.people import cli_env
+from workers.celery_app import app
 from workers.cli.deliveries import deliveries as deliveries_cli
 
 KIND = "platform_action"
 ITEMS = {n: {"idempotency_key": f"action-{n}", "account_id": f"acc-{n}"} for n in (1, 2, 3)}
+
+ONCALL = Actor.system("oncall")
 
 
 class DownSink:
@@ -33,6 +43,13 @@ class DownSink:
 
     def deliver(self, items: Sequence[dict[str, Any]]) -> None:
         raise ConnectionError(f"receiver unreachable; {len(items)} item(s) not taken")
+
+
+class BackUpSink(JsonlSink):
+    """The receiver that was down, back up: the same name, the items written to a file."""
+
+    def __str__(self) -> str:
+        return "down"
 
 
 class PickySink:
@@ -145,14 +162,18 @@ def test_out_of_attempts_a_delivery_fails_until_an_operator_sends_it_again(
     assert all(d.body is None for d in letters)  # sent again by `deliveries retry`, not replay
     assert orjson.loads(letters[0].payload) == ITEMS[1]
 
-    sink = JsonlSink(tmp_path / "actions.jsonl")
+    sink = BackUpSink(tmp_path / "actions.jsonl")
     assert sweep(sink) == 0  # failed rows wait for an operator
     with session_scope() as session:
         assert deliveries.counts(session) == {(KIND, "failed"): 3}
         first = rows()[0].id
-        assert deliveries.retry_failed(session, kinds=["legal_notice"]) == []
-        assert deliveries.retry_failed(session, ids=[first]) == [first]
-    assert deliveries.resend(sink, [first], max_attempts=2) == 1
+        assert deliveries.request_retry(session, actor=ONCALL, kinds=["legal_notice"]) == []
+        assert deliveries.request_retry(session, actor=ONCALL, ids=[first]) == [first]
+    assert sweep(sink) == 0  # asked for: a worker takes it, not the sweep
+    with session_scope() as session:
+        taken = deliveries.take_retries(session, [first], sink, actor=ONCALL)
+    assert taken == deliveries.Taken([first], refused=0)
+    assert deliveries.resend(sink, taken.ids, max_attempts=2) == 1
     assert lines(sink) == ["action-1"]
     with session_scope() as session:
         assert deliveries.counts(session) == {(KIND, "delivered"): 1, (KIND, "failed"): 2}
@@ -208,7 +229,45 @@ def test_the_sweep_sends_each_kind_and_stops_at_a_receiver_that_fails(
     assert sorted(lines(sink)) == ["action-1", "action-2", "action-3", "lift-9"]
 
 
-def test_the_cli_lists_failures_masked_and_retries_them(env: dict[str, str]) -> None:
+def queued(env: dict[str, str]) -> list[tuple[RetryDeliveries, str]]:
+    """The retries on the enforcement queue, oldest first, taken off it as a worker takes them:
+    each message with the outbox row it completes."""
+    broker = redis.Redis.from_url(env["REDIS_URL"])
+    taken = []
+    for raw in reversed(broker.lrange("enforcement", 0, -1)):
+        envelope = json.loads(raw)
+        assert envelope["headers"]["task"] == RetryDeliveries.TASK
+        kwargs = json.loads(envelope["body"])[1]
+        taken.append((RetryDeliveries.model_validate(kwargs), envelope["headers"][outbox.HEADER]))
+    broker.delete("enforcement")
+    return taken
+
+
+def work(message: RetryDeliveries, completes: str, sink: Any) -> dict[str, Any]:
+    """An enforcement worker configured with ``sink`` runs the retry, as its task shell does."""
+    committed = outbox.commit(
+        app,
+        lambda session: retry_deliveries(session, message, sink=lambda: sink, max_attempts=8),
+        task_name=RetryDeliveries.TASK,
+        task_id=None,
+        completes=completes,
+    )
+    return committed.outcome.summary
+
+
+def audited() -> list[tuple[int, str, str]]:
+    with session_scope() as session:
+        return [
+            (e.entity_id, e.event, e.actor)
+            for e in session.scalars(
+                select(AuditEvent).where(AuditEvent.entity == "delivery").order_by(AuditEvent.id)
+            )
+        ]
+
+
+def test_the_cli_lists_failures_masked_and_has_the_workers_retry_them(
+    env: dict[str, str], tmp_path: Path
+) -> None:
     record(DownSink())
     send(PickySink("action-1", "action-2", "action-3"))
     listed = CliRunner().invoke(deliveries_cli, ["list"])
@@ -216,15 +275,115 @@ def test_the_cli_lists_failures_masked_and_retries_them(env: dict[str, str]) -> 
     assert listed.stdout.splitlines()[0] == f"{KIND}\tfailed\t3"
     assert "ops@platform.example" not in listed.stdout
     assert listed.stdout.count("refused: unknown account for ") == 3
+    first = rows()[0].id
 
-    retried = CliRunner().invoke(deliveries_cli, ["retry", "--id", str(rows()[0].id)])
+    # The operator's shell has a sink of its own (the default JSONL file): it plays no part.
+    as_oncall = cli_env("oncall", "admin")
+    retried = CliRunner().invoke(
+        deliveries_cli, ["retry", "--id", str(first), "--as", "oncall"], env=as_oncall
+    )
     assert retried.exit_code == 0, retried.output
-    assert "retried 1; sent 1" in retried.stderr
-    retried = CliRunner().invoke(deliveries_cli, ["retry", "--kind", KIND])
-    assert "retried 2; sent 2" in retried.stderr
-    assert sorted(lines(JsonlSink(get_settings().platform_sink_path))) == [
-        "action-1",
-        "action-2",
-        "action-3",
+    assert f"retry of 1 deliveries ({first}) requested by oncall" in retried.stderr
+    assert not get_settings().platform_sink_path.exists()
+    assert [(r.status, r.sink, r.attempts) for r in rows()] == [
+        ("retry_requested", "picky", 0),
+        ("failed", "picky", 1),
+        ("failed", "picky", 1),
     ]
-    assert {r.status for r in rows()} == {"delivered"}
+    assert audited() == [(first, "retry_requested", "oncall")]
+    ((message, completes),) = queued(env)
+    with session_scope() as session:
+        oncall = users.get(session, "oncall").id
+    assert message == RetryDeliveries(
+        delivery_ids=[first], requested_by="oncall", requested_by_id=oncall
+    )
+
+    # A worker whose sink is another receiver does not send it there: the row fails again,
+    # saying why, and keeps the sink it failed on.
+    elsewhere = JsonlSink(tmp_path / "elsewhere.jsonl")
+    assert work(message, completes, elsewhere) == {"taken": 0, "refused": 1}
+    assert lines(elsewhere) == []
+    refused = rows()[0]
+    assert (refused.status, refused.sink) == ("failed", "picky")
+    assert refused.last_error == (
+        f"retry refused: this worker sends to {elsewhere}, not to picky, where the delivery "
+        "failed; it is sent again only there, so retry it once the enforcement workers send "
+        "to picky"
+    )
+    assert dead_letters()[-1].reason.startswith(refused.last_error)
+    assert audited()[-1] == (first, "retry_refused", "oncall")
+    with session_scope() as session:
+        outbox_row = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.dedupe_key == completes)
+        ).one()
+        assert outbox_row.completed_at is not None  # the refusal is the message's effect
+
+    # Asked again, the workers of the receiver it failed on send all three, under their keys.
+    retried = CliRunner().invoke(
+        deliveries_cli, ["retry", "--kind", KIND, "--as", "oncall"], env=as_oncall
+    )
+    assert retried.exit_code == 0, retried.output
+    assert "retry of 3 deliveries" in retried.stderr
+    ((message, completes),) = queued(env)
+    platform = PickySink()
+    assert work(message, completes, platform) == {"taken": 3, "refused": 0}
+    assert platform.batches == [["action-1", "action-2", "action-3"]]
+    assert [(r.status, r.sink, r.attempts) for r in rows()] == [("delivered", "picky", 1)] * 3
+    assert [e for _, e, _ in audited()][-3:] == ["retry_taken"] * 3
+    # The same message again (a redelivery) sends nothing twice.
+    assert work(message, completes, platform) == {"taken": 0, "refused": 0}
+    assert len(platform.batches) == 1
+    assert not get_settings().platform_sink_path.exists()
+
+
+def test_a_retry_is_an_admins_and_of_a_platform_kind(env: dict[str, str]) -> None:
+    record(DownSink())
+    send(PickySink("action-1"))
+    unnamed = CliRunner().invoke(deliveries_cli, ["retry", "--id", str(rows()[0].id)])
+    assert unnamed.exit_code == 2
+    assert "--as" in unnamed.output
+    reviewer = CliRunner().invoke(
+        deliveries_cli, ["retry", "--as", "agent-7"], env=cli_env("agent-7", "reviewer")
+    )
+    assert reviewer.exit_code == 1
+    assert "does not hold the admin role" in reviewer.output
+    as_oncall = cli_env("oncall", "admin")
+    other = CliRunner().invoke(
+        deliveries_cli, ["retry", "--kind", "legal_notice", "--as", "oncall"], env=as_oncall
+    )
+    assert other.exit_code == 1
+    assert "only platform_action and platform_lift deliveries are sent again" in other.output
+    assert rows()[0].status == "failed"  # refused: nothing changed, nothing queued
+    assert audited() == []
+    assert queued(env) == []
+    nothing = CliRunner().invoke(
+        deliveries_cli, ["retry", "--id", "999", "--as", "oncall"], env=as_oncall
+    )
+    assert nothing.exit_code == 0, nothing.output
+    assert "nothing to retry" in nothing.stderr
+
+
+def test_a_worker_without_a_usable_sink_refuses_the_retry_saying_why(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    record(DownSink())
+    send(PickySink("action-1"))
+    with session_scope() as session:
+        (first,) = deliveries.request_retry(session, actor=ONCALL, kinds=[KIND])
+    unsigned = Settings(data_dir=tmp_path, platform_sink="https://platform.example/bulkguard")
+    with session_scope() as session:
+        outcome = retry_deliveries(
+            session,
+            RetryDeliveries(delivery_ids=[first], requested_by="oncall"),
+            sink=lambda: platform_sink(unsigned),
+            max_attempts=8,
+        )
+    assert outcome.summary == {"taken": 0, "refused": 1}
+    assert outcome.after_commit == []
+    row = rows()[0]
+    assert (row.status, row.sink) == ("failed", "picky")
+    assert (row.last_error or "").startswith(
+        "retry refused: this worker has no usable sink (BULKGUARD_PLATFORM_SINK is a webhook URL, "
+        "but BULKGUARD_PLATFORM_WEBHOOK_SECRET is not set"
+    )
+    assert (row.last_error or "").endswith("once the enforcement workers send to picky")

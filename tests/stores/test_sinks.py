@@ -24,6 +24,7 @@ from infra.db.session import session_scope
 from infra.settings import Settings
 from infra.sink_contract import DeliveryDeferredError, DeliveryRefusedError
 from infra.sinks import JsonlSink, RedisStreamSink, platform_sink
+from infra.users import Actor
 from infra.webhook import SignatureError, WebhookSink, sign, verify
 from tests.platform_receiver import SECRET, Receiver
 
@@ -41,6 +42,8 @@ ITEMS = {
     }
     for n in (1, 2, 3)
 }
+
+ONCALL = Actor.system("oncall")
 
 
 def webhook(url: str, *, tries: int = 3, timeout: float = 5.0) -> WebhookSink:
@@ -211,10 +214,15 @@ def test_out_of_attempts_a_delivery_fails_and_a_retry_delivers_it(
 
         receiver.unavailable = 0
         with session_scope() as session:
-            reset = deliveries.retry_failed(session, kinds=[KIND])
-        assert deliveries.resend(sink, reset, max_attempts=2) == 3
+            requested = deliveries.request_retry(session, actor=ONCALL, kinds=[KIND])
+        with session_scope() as session:
+            taken = deliveries.take_retries(session, requested, sink, actor=ONCALL)
+        assert taken == deliveries.Taken(requested, refused=0)
+        assert deliveries.resend(sink, taken.ids, max_attempts=2) == 3
     assert receiver.applied == ["action-1", "action-2", "action-3"]
-    assert [(r.status, r.attempts) for r in rows()] == [("delivered", 1)] * 3
+    assert [(r.status, r.attempts, r.sink) for r in rows()] == [
+        ("delivered", 1, f"webhook:{receiver.url}")
+    ] * 3
     assert len(dead_letters()) == 3  # the failure stays on record
 
 

@@ -8,6 +8,7 @@ from tasks.messages import (
     MESSAGES,
     ApplyEnforcement,
     LinkEvidence,
+    RetryDeliveries,
     ScoreAccounts,
     SendNotice,
 )
@@ -18,6 +19,7 @@ EXPECTED = {
     "scoring.score_accounts": "scoring",
     "enforcement.apply": "enforcement",
     "enforcement.deliver": "enforcement",
+    "enforcement.retry_deliveries": "enforcement",
     "enforcement.appeal": "enforcement",
     "enforcement.decide_review": "enforcement",
     "enforcement.expire": "enforcement",
@@ -55,6 +57,10 @@ def test_internal_messages_keep_their_json() -> None:
     }
     assert LinkEvidence(evidence_ids=[1, 2]).kwargs() == {"evidence_ids": [1, 2]}
     assert SendNotice(notice_id=4).kwargs() == {"notice_id": 4}
+    assert RetryDeliveries(delivery_ids=[5], requested_by="oncall").kwargs() == {
+        "delivery_ids": [5],
+        "requested_by": "oncall",
+    }
     raw = [{"account_id": "a", "observed_at": "2020-01-10T12:00:00+00:00", "x": [1.5, None]}]
     assert ScoreAccounts(stage="messaging", accounts=raw).kwargs() == {
         "stage": "messaging",

@@ -53,7 +53,8 @@ def companies_list() -> None:
 @click.argument("company_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="Print the graph as JSON.")
 def companies_show(company_id: int, as_json: bool) -> None:
-    """A company's graph: its keys and the evidence carrying each, its evidence and accounts,
+    """A company's graph: its keys and the evidence carrying each, its evidence (how much of it
+    stands; what an appeal withdrew is marked WITHDRAWN with the date and reason) and accounts,
     the companies merged into it, those kept apart from it, and its history."""
     from tasks.evidence.company_graph import describe
 
@@ -129,6 +130,14 @@ def _correct(work: Callable[[Session], Outcome], recorded_as: str) -> dict[str, 
 
 def _as_json(graph: CompanyGraph) -> dict[str, Any]:
     company = graph.company
+    withdrawn = {
+        evidence_id: {
+            "at": w.at.isoformat() if w.at is not None else None,
+            "by": w.by,
+            "reason": w.reason,
+        }
+        for evidence_id, w in graph.withdrawn.items()
+    }
     return {
         "id": company.id,
         "name": company.name,
@@ -149,9 +158,14 @@ def _as_json(graph: CompanyGraph) -> dict[str, Any]:
                 "method": link.method,
                 "confidence": link.confidence,
                 "excerpt": item.excerpt,
+                # Whether legal may cite it, and if not, why; when and why an appeal withdrew it.
+                "stands": item.id not in graph.not_standing,
+                "not_standing": graph.not_standing.get(item.id),
+                "withdrawn": withdrawn.get(item.id),
             }
             for item, link in graph.evidence
         ],
+        "evidence_standing": len(graph.evidence) - len(graph.not_standing),
         "accounts": [
             {"account_id": a.account_id, "method": a.method, "evidence_id": a.evidence_id}
             for a in graph.accounts
@@ -180,13 +194,18 @@ def _as_text(asked: int, shown: dict[str, Any]) -> str:
         f"  {k['kind']}:{k['value']}  <- evidence {', '.join(map(str, k['evidence'])) or '-'}"
         for k in shown["keys"]
     ] or ["  none"]
-    lines.append("evidence:")
+    lines.append(f"evidence ({shown['evidence_standing']} of {len(shown['evidence'])} standing):")
     for e in shown["evidence"]:
         what = "claim" if e["claim"] else (e["voice"] or e["kind"])
-        lines.append(
+        line = (
             f"  {e['id']}  {e['observed_at'][:10]}  {e['source']}/{what}  "
             f"{e['method']} {e['confidence']:.2f}  {e['url'] or ''}"
         )
+        if e["withdrawn"] is not None:
+            line = f"{line.rstrip()}  {_withdrawn(e['withdrawn'])}"
+        elif not e["stands"]:
+            line = f"{line.rstrip()}  NOT STANDING: {e['not_standing']}"
+        lines.append(line)
     lines.append("accounts:")
     lines += [f"  {a['account_id']}  ({a['method']})" for a in shown["accounts"]] or ["  none"]
     if shown["merged_from"]:
@@ -202,3 +221,11 @@ def _as_text(asked: int, shown: dict[str, Any]) -> str:
             for h in shown["history"]
         ]
     return "\n".join(lines)
+
+
+def _withdrawn(withdrawal: dict[str, Any]) -> str:
+    """The marker of evidence an appeal withdrew, on one line whatever the reason holds."""
+    when = (withdrawal["at"] or "undated")[:10]
+    reason = " ".join((withdrawal["reason"] or "no reason recorded").split())
+    by = f" (appeal overturned by {withdrawal['by']})" if withdrawal["by"] else ""
+    return f"WITHDRAWN {when}: {reason}{by}"

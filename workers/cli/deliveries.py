@@ -1,5 +1,5 @@
-"""``bulkguard deliveries``: what reached the platform, what failed and why, and sending the failed
-ones again once the cause is fixed."""
+"""``bulkguard deliveries``: what reached the platform, what failed and why, and asking the
+workers to send the failed ones again once the cause is fixed."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import click
 from sqlalchemy import select
 
 from infra import deliveries as store
-from infra.db.models import Delivery
+from infra.db.models import Delivery, utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
-from infra.settings import get_settings
-from infra.sinks import platform_sink
+from infra.users import Actor
+from workers.cli.acting import acting
+from workers.cli.commit import commit_as_operator
+
+# Delivery ids named in the answer to a retry; more are counted.
+SHOWN = 20
 
 
 @click.group("deliveries", invoke_without_command=True)
@@ -49,15 +53,27 @@ def list_deliveries(limit: int) -> None:
 @click.option(
     "--id", "ids", multiple=True, type=int, help="Only this delivery (as `list` shows its id)."
 )
-def retry(kinds: tuple[str, ...], ids: tuple[int, ...]) -> None:
-    """Put failed deliveries back to pending and send them now through the configured sink;
-    those still not taken stay pending for the sweep, or fail again."""
-    settings = get_settings()
-    try:
-        sink = platform_sink(settings)
-    except ValueError as exc:  # misconfigured: change nothing
-        raise click.ClickException(str(exc)) from exc
-    with session_scope() as session:
-        reset = store.retry_failed(session, kinds=kinds or None, ids=ids or None)
-    sent = store.resend(sink, reset, max_attempts=settings.delivery_max_attempts)
-    click.echo(f"retried {len(reset)}; sent {sent} to {sink}", err=True)
+@acting("admin")
+def retry(kinds: tuple[str, ...], ids: tuple[int, ...], actor: Actor) -> None:
+    """Ask the enforcement workers to send failed deliveries again, each through the sink it
+    failed on (this shell's own sink plays no part); one that failed on another sink than the
+    workers' is refused with the reason. ``list`` shows what became of them."""
+    from tasks.enforcement.deliver import RetryError, request_retries
+
+    requested: list[int] = commit_as_operator(
+        lambda session: request_retries(
+            session, actor=actor, kinds=kinds or None, ids=ids or None, now=utcnow()
+        ),
+        recorded_as="cli.deliveries.retry",
+        follow_ups="the retry",
+        refused=(RetryError,),
+    ).summary["requested"]
+    if not requested:
+        click.echo("no failed delivery matches: nothing to retry", err=True)
+        return
+    shown = ", ".join(map(str, requested[:SHOWN])) + (", ..." if len(requested) > SHOWN else "")
+    click.echo(
+        f"retry of {len(requested)} deliveries ({shown}) requested by {actor.name}: the "
+        "enforcement workers send each through the sink it failed on",
+        err=True,
+    )
