@@ -50,6 +50,13 @@ def test_demo_starts_its_own_redis_and_reports(tmp_path, trained_model_dir, monk
     assert summary["dead_letters"] == 0
     assert summary["banned"] > 0
     assert summary["notices_drafted"] > 0
+    # What is left for people, counted as the summary prints it.
+    by_stage = summary["review_pending_by_stage"]
+    assert summary["review_pending"] == sum(sum(rules.values()) for rules in by_stage.values())
+    assert summary["review_pending"] <= summary["review"]
+    assert 0 < summary["notices_pending_review"] <= summary["notices_drafted"]
+    assert "review cases waiting for a person" in first.stdout
+    assert "bulkguard legal list --status pending_review" in first.stdout
     assert not local_redis.answers(url)  # stopped again
 
     # Re-running doubles nothing.

@@ -4,6 +4,7 @@ budget, and no band that adds nothing; and a simulator hard enough that recall f
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,9 @@ import pytest
 
 from infra.registry import read_card
 from tasks.accounts.signals import DetectionPoint
+from tasks.enforcement.policy import Candidate, plan, signals_of
+from tasks.enforcement.policy import parse as parse_policy
+from tasks.enforcement.policy_file import DEFAULT_POLICY
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.offline.thresholds import (
     ReviewBudget,
@@ -24,8 +28,9 @@ from tasks.offline.thresholds import (
 from tasks.offline.training import TrainingConfig
 from tasks.scoring.inference import score_records
 from tasks.scoring.model import Scorer
-from tests.records import T0, messaging_block, parse, record
+from tests.records import T0, messaging_block, parse, record, simulated_at
 
+SHIPPED = parse_policy(DEFAULT_POLICY.read_text(), "shipped")
 OPEN = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
 
 
@@ -135,6 +140,26 @@ def test_the_default_card_certifies_precision_without_perfect_recall(default_mod
             assert p["review_or_worse"] <= p["cap"], (name, p)
     assert card["review_budget"]["share"] == ReviewBudget().share
     assert set(card["metrics"]["stages"]["messaging"]["volumes"]) == {"ban", "restrict", "review"}
+
+
+@pytest.mark.parametrize("stage", list(DetectionPoint))
+def test_the_shipped_policy_sends_people_no_more_than_the_budget(
+    default_model: Path, stage: DetectionPoint
+) -> None:
+    """The policy may route cases of other bands to review: with the review band's own cases,
+    they stay within the budget's share of the stage's accounts, on accounts the model never
+    saw."""
+    card = read_card(default_model)
+    scorer = Scorer.load(card["version"], default_model / "model.ubj", card, threads=1)
+    records = parse(simulated_at(stage, 6000, seed=23), stage)
+    batch = score_records(stage, records, scorer, None, MemoryNeighbourStore(), explain=False)
+    candidates = [
+        Candidate(i, r.account_id, stage, band, "active", signals_of(r), 0)
+        for i, (r, band) in enumerate(zip(records, batch.acting.decisions, strict=True))
+    ]
+    planned = plan(SHIPPED, candidates, "enforce")
+    reviews = [p for p in planned if p.action == "review"]
+    assert len(reviews) <= ReviewBudget().share * len(records), Counter(p.rule for p in reviews)
 
 
 # One abuser-like value on one signal of an ordinary, established account that writes to its

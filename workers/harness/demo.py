@@ -44,7 +44,7 @@ from workers.harness.processes import (
     stop_workers,
     wait_until_ready,
 )
-from workers.harness.report import pipeline_counts, wait_until_drained
+from workers.harness.report import pipeline_counts, wait_until_drained, waiting_for_people
 
 BATCH = 500
 # Scoring is CPU-bound: one child per core, one XGBoost thread each. The other queues do small
@@ -140,8 +140,10 @@ def run_demo(
 
         with session_scope() as session:
             counts = pipeline_counts(session, account_ids, version)
+            waiting = waiting_for_people(session, account_ids)
     summary: dict[str, Any] = {
         **counts,
+        **waiting,
         "seconds": round(time.monotonic() - started, 1),
         "model_version": version,
         "seed": seed,
@@ -220,6 +222,27 @@ def _print_summary(console: Console, summary: dict[str, Any], report: Path) -> N
     table.add_column("measure")
     table.add_column("value", justify="right")
     for key, value in summary.items():
-        table.add_row(key, str(value))
+        if not isinstance(value, dict):
+            table.add_row(key, str(value))
     console.print(table)
+    _print_waiting(console, summary)
     console.print(f"Report written to {report}")
+
+
+def _print_waiting(console: Console, summary: dict[str, Any]) -> None:
+    """The human part of the loop: what is left for a reviewer and for counsel, and how."""
+    cases = Table(title=f"{summary['review_pending']} review cases waiting for a person")
+    cases.add_column("stage")
+    cases.add_column("policy rule")
+    cases.add_column("cases", justify="right")
+    for stage, rules in summary["review_pending_by_stage"].items():
+        for rule, n in rules.items():
+            cases.add_row(stage, rule, str(n))
+    console.print(cases)
+    console.print(
+        "  bulkguard review next    # the oldest case, and how to decide it\n"
+        f"{summary['notices_pending_review']} legal notices waiting for counsel's approval:\n"
+        "  bulkguard legal list --status pending_review\n"
+        "  bulkguard legal show ID    # the letter, its evidence and its SHA-256",
+        highlight=False,
+    )

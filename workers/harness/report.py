@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from infra.db.models import (
     EvidenceLink,
     LegalNotice,
     OutboxMessage,
+    Score,
 )
 from infra.db.session import session_scope
 from tasks.scoring.decisions import scored_accounts
@@ -79,6 +81,34 @@ def pipeline_counts(
         or 0,
         "notices_drafted": session.scalar(select(func.count()).select_from(LegalNotice)) or 0,
         "dead_letters": session.scalar(select(func.count()).select_from(DeadLetter)) or 0,
+    }
+
+
+def waiting_for_people(session: Session, account_ids: Sequence[str]) -> dict[str, Any]:
+    """What the pipeline left for people to decide: the population's pending review cases, by
+    detection point and the policy rule that sent them, and the notices awaiting counsel's
+    approval (company level, for the database)."""
+    cases: Counter[tuple[str, str]] = Counter()
+    query = (
+        select(Score.stage, EnforcementAction.rule, func.count())
+        .join(Score, Score.id == EnforcementAction.score_id)
+        .where(EnforcementAction.action == "review", EnforcementAction.status == "pending")
+        .group_by(Score.stage, EnforcementAction.rule)
+    )
+    for start in range(0, len(account_ids), CHUNK):
+        chunk = account_ids[start : start + CHUNK]
+        for stage, rule, n in session.execute(query.where(EnforcementAction.account_id.in_(chunk))):
+            cases[(stage, rule or "(no rule)")] += n
+    by_stage: dict[str, dict[str, int]] = {}
+    for (stage, rule), n in sorted(cases.items()):
+        by_stage.setdefault(stage, {})[rule] = n
+    notices = session.scalar(
+        select(func.count()).select_from(LegalNotice).where(LegalNotice.status == "pending_review")
+    )
+    return {
+        "review_pending": sum(cases.values()),
+        "review_pending_by_stage": by_stage,
+        "notices_pending_review": notices or 0,
     }
 
 
