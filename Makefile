@@ -40,14 +40,15 @@ integration: $(STAMP) browser  ## real worker processes on a real Redis broker, 
 check: lint  ## the loop between commits: lint, then the unit, stage and store tests (no workers)
 	$(PYTEST) tests/unit tests/stages tests/stores
 
-# The Flower dashboard test loads it in a headless browser: Debian's chromium, installed when
-# missing and this is a Debian machine we may install on (as root); otherwise that test skips.
-browser:  ## Debian's chromium for the dashboard screenshot test
-	@command -v chromium >/dev/null 2>&1 || { \
+# The Flower dashboard and the console are tested in a headless browser: Debian's chromium and
+# chromium-driver, installed when missing and this is a Debian machine we may install on (as
+# root); otherwise those tests skip.
+browser:  ## Debian's chromium and chromium-driver for the browser tests
+	@{ command -v chromium && command -v chromedriver; } >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "installing chromium for the dashboard test"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
-	  else echo "no chromium and no way to install it here: the dashboard screenshot test will skip"; fi; }
+	    echo "installing chromium and chromium-driver for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
+	  else echo "no chromium and no way to install it here: the browser tests will skip"; fi; }
 
 test: lint browser  ## lint, then the whole test suite in parallel: what CI runs
 	$(PYTEST)

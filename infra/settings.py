@@ -127,6 +127,24 @@ class Settings(BaseSettings):
     # Tasks Flower keeps in memory and in its state file; the oldest are dropped first.
     flower_max_tasks: int = Field(default=10_000, ge=1)
 
+    # The console (``bulkguard console serve``): people's pages, on loopback unless told
+    # otherwise. Sessions are signed with ``console_secret``; unset, one is made and kept under
+    # the data directory (fine for one host; a deployment with several sets its own).
+    console_secret: SecretStr | None = None
+    console_address: str = "127.0.0.1"
+    console_port: int = Field(default=8400, ge=0, le=65535)
+    # A session ends after this long without a request, and this long after login whatever.
+    console_idle_minutes: int = Field(default=30, ge=1)
+    console_session_hours: int = Field(default=12, ge=1)
+    # Failed logins before a user name, or an address, must wait ``console_lockout_minutes``.
+    console_failures_per_user: int = Field(default=5, ge=1)
+    console_failures_per_address: int = Field(default=20, ge=1)
+    console_lockout_minutes: int = Field(default=15, ge=1)
+    # How long a reviewer holds a review case they claimed before others may take it.
+    console_claim_minutes: int = Field(default=15, ge=1)
+    # Where the overview links to Flower; unset, Flower's own address and port.
+    console_flower_url: str | None = None
+
     @field_validator("policy_file", "health_dir", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
@@ -158,6 +176,10 @@ class Settings(BaseSettings):
         if self.platform_sink:
             return Path(self.platform_sink)
         return self.data_dir / "outbound" / "platform-actions.jsonl"
+
+    @property
+    def console_secret_path(self) -> Path:
+        return self.data_dir / "console" / "secret"
 
     @property
     def mail_sandbox_path(self) -> Path:

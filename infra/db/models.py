@@ -715,3 +715,72 @@ class OutboxMessage(Base):
     # publishes the message again.
     completed_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     publications: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class ConsoleSession(Base):
+    """A person logged in to the console. The cookie carries a random key, signed; only the
+    key's SHA-256 is stored, so reading this table does not let anyone take a session over.
+    Ending it here (logout, a timeout, the user disabled) ends it whatever the cookie says."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the key
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    address: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column()
+    # logout | idle | expired | disabled | password_changed
+    ended_why: Mapped[str | None] = mapped_column(String(32))
+
+
+class ReviewClaim(Base):
+    """A reviewer's lease on a review case: one reviewer at a time, until ``expires_at``."""
+
+    __tablename__ = "review_claims"
+
+    review_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    claimed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(index=True)
+
+
+class EvidenceVerdict(Base):
+    """A person's verdict on how the reader read a piece of off-platform evidence: the claim
+    confirmed or rejected, with the reason. Labels for the evidence reader
+    (``bulkguard labels export --evidence``); one per evidence, the latest standing."""
+
+    __tablename__ = "evidence_verdicts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_id: Mapped[int] = mapped_column(ForeignKey("evidence.id"), unique=True)
+    # confirmed (it is an offer of bulk sending) | rejected (it is not)
+    verdict: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    decided_by: Mapped[str] = mapped_column(String(64))
+    decided_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AppealRequest(Base):
+    """An appeal an account holder filed (through the platform's appeal service) that waits for
+    a reviewer: the console's queue of appeals. Decided, it points at the decision."""
+
+    __tablename__ = "appeal_requests"
+    __table_args__ = (
+        Index(
+            "uq_appeal_requests_one_pending",
+            "action_id",
+            unique=True,
+            sqlite_where=text("appeal_id IS NULL"),
+            postgresql_where=text("appeal_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("enforcement_actions.id"), index=True)
+    statement: Mapped[str] = mapped_column(Text)
+    filed_by: Mapped[str] = mapped_column(String(64))
+    filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))

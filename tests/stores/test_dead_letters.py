@@ -128,10 +128,15 @@ def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> Non
     from click.testing import CliRunner
 
     from infra.db.models import OutboxMessage
+    from tests.people import cli_env
     from workers.cli.main import main
 
     ids = _letters(env)
-    dry = CliRunner().invoke(main, ["dead-letters", "replay", "--reason", "BAD", "--dry-run"])
+    as_admin = ["--as", "oncall"]
+    admin = cli_env("oncall", "admin")
+    dry = CliRunner().invoke(
+        main, ["dead-letters", "replay", "--reason", "BAD", "--dry-run", *as_admin], env=admin
+    )
     assert dry.exit_code == 0, dry.output
     assert f"would send\t{ids['t-1']}\tscoring.score_accounts" in dry.output
     assert f"would send\t{ids['t-2']}\tscoring.score_accounts" in dry.output
@@ -143,7 +148,17 @@ def test_replay_sends_each_matching_dead_letter_once(env: dict[str, str]) -> Non
 
     for _ in range(2):  # replaying again sends nothing twice
         done = CliRunner().invoke(
-            main, ["dead-letters", "replay", "--reason", "BAD", "--task", "scoring.score_accounts"]
+            main,
+            [
+                "dead-letters",
+                "replay",
+                "--reason",
+                "BAD",
+                "--task",
+                "scoring.score_accounts",
+                *as_admin,
+            ],
+            env=admin,
         )
         assert done.exit_code == 0, done.output
     with session_scope() as session:

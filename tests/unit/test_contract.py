@@ -57,9 +57,10 @@ def test_internal_messages_keep_their_json() -> None:
     }
     assert LinkEvidence(evidence_ids=[1, 2]).kwargs() == {"evidence_ids": [1, 2]}
     assert SendNotice(notice_id=4).kwargs() == {"notice_id": 4}
-    assert RetryDeliveries(delivery_ids=[5], requested_by="oncall").kwargs() == {
+    assert RetryDeliveries(delivery_ids=[5], requested_by="oncall", requested_by_id=2).kwargs() == {
         "delivery_ids": [5],
         "requested_by": "oncall",
+        "requested_by_id": 2,
     }
     raw = [{"account_id": "a", "observed_at": "2020-01-10T12:00:00+00:00", "x": [1.5, None]}]
     assert ScoreAccounts(stage="messaging", accounts=raw).kwargs() == {

@@ -14,6 +14,7 @@ from workers.cli.bench import bench
 from workers.cli.breaker import breaker
 from workers.cli.chaos import chaos
 from workers.cli.companies import companies
+from workers.cli.console import console
 from workers.cli.db import db
 from workers.cli.dead_letters import dead_letters
 from workers.cli.decisions import decisions
@@ -46,6 +47,7 @@ for command in (
     breaker,
     chaos,
     companies,
+    console,
     db,
     dead_letters,
     decisions,

@@ -1,0 +1,49 @@
+"""``bulkguard console serve``: the people's web console (``workers.console``) under uvicorn."""
+
+from __future__ import annotations
+
+import click
+
+from infra.settings import get_settings
+
+
+@click.group()
+def console() -> None:
+    """The web console for reviewers, counsel and admins."""
+
+
+@console.command("serve")
+@click.option("--host", default=None, help="Address to listen on [BULKGUARD_CONSOLE_ADDRESS].")
+@click.option(
+    "--port", default=None, type=click.IntRange(0, 65535), help="[BULKGUARD_CONSOLE_PORT]"
+)
+def serve(host: str | None, port: int | None) -> None:
+    """Serve the console (loopback by default). Sessions are signed with
+    BULKGUARD_CONSOLE_SECRET, or a secret made and kept under the data directory."""
+    import socket
+
+    import uvicorn
+
+    from infra.db.migrate import upgrade
+    from workers.console.app import build
+
+    settings = get_settings()
+    upgrade()
+    host = host or settings.console_address
+    # Bound here, so that port 0 picks a free one and the line below can name it.
+    listener = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, settings.console_port if port is None else port))
+    bound = listener.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build(settings),
+            log_level="warning",
+            proxy_headers=False,
+            server_header=False,
+            access_log=False,
+        )
+    )
+    # Printed on stdout, flushed: the demo and the tests read the port from this line.
+    print(f"console on http://{host}:{bound}/", flush=True)
+    server.run(sockets=[listener])
