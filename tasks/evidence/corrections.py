@@ -87,8 +87,9 @@ def _evaluate(company_ids: Sequence[int], now: dt.datetime) -> list[FollowUp]:
 
 
 def _authorize(session: Session, actor: Actor) -> None:
-    """Counsel shapes the company graph: it decides whom a legal notice is addressed to."""
+    """Counsel (or an admin) shapes the company graph: it decides whom a legal notice is
+    addressed to."""
     try:
-        authorize(session, actor, "counsel")
+        authorize(session, actor, "counsel", "admin")
     except NotAllowedError as exc:
-        raise GraphError(f"{exc}: merges and splits are counsel's") from exc
+        raise GraphError(f"{exc}: merges and splits are counsel's or an admin's") from exc

@@ -113,7 +113,7 @@ def test_a_correction_needs_counsel_proven_by_their_token(env: dict[str, str]) -
     reviewer = cli_env("agent-7", "reviewer")
     counsel = cli_env("counsel", "counsel")
     refusals = [
-        (["--as", "agent-7"], reviewer, "does not hold the counsel role"),
+        (["--as", "agent-7"], reviewer, "does not hold the counsel or admin role"),
         (["--as", "counsel"], reviewer, "wrong token"),
         (["--as", "nobody"], counsel, "unknown user, disabled user, or wrong token"),
         (["--as", "counsel"], {"BULKGUARD_TOKEN": ""}, "set BULKGUARD_TOKEN"),

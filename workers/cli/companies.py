@@ -74,7 +74,7 @@ def companies_show(company_id: int, as_json: bool) -> None:
 @click.argument("survivor", type=int)
 @click.argument("others", type=int, nargs=-1, required=True)
 @click.option("--reason", required=True, help="Why they are one company (recorded).")
-@acting("counsel")
+@acting("counsel", "admin")
 def companies_merge(survivor: int, others: tuple[int, ...], reason: str, actor: Actor) -> None:
     """Fold OTHERS into SURVIVOR: keys, evidence and accounts move; drafts to them are withdrawn."""
     from tasks.evidence.corrections import merge_companies
@@ -95,7 +95,7 @@ def companies_merge(survivor: int, others: tuple[int, ...], reason: str, actor: 
 )
 @click.option("--name", default=None, help="Name of the new company (default: its first key).")
 @click.option("--reason", required=True, help="Why they are two companies (recorded).")
-@acting("counsel")
+@acting("counsel", "admin")
 def companies_split(
     company_id: int, keys: tuple[str, ...], name: str | None, reason: str, actor: Actor
 ) -> None:
