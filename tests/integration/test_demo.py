@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -58,6 +59,29 @@ def test_demo_starts_its_own_redis_and_reports(tmp_path, trained_model_dir, monk
     assert "review cases waiting for a person" in first.stdout
     assert "bulkguard legal list --status pending_review" in first.stdout
     assert not local_redis.answers(url)  # stopped again
+    # The people who decide, with one-time passwords that work once, for a new password.
+    logins = dict(re.findall(r"(demo-(?:reviewer|counsel|admin))\s+password\s+(\S+)", first.stdout))
+    assert set(logins) == {"demo-reviewer", "demo-counsel", "demo-admin"}
+    own = "a passphrase of my own choosing"
+    changed = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "users", "password", "demo-counsel"],
+        input=f"{logins['demo-counsel']}\n{own}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert changed.returncode == 0, changed.stdout + changed.stderr
+    token = subprocess.run(
+        [sys.executable, "-m", "workers.cli", "users", "token", "demo-counsel"],
+        input=f"{own}\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert token.returncode == 0, token.stdout + token.stderr
+    assert token.stdout.strip().startswith("bgt_")
 
     # Re-running doubles nothing.
     second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
