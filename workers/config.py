@@ -65,6 +65,9 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         }
     timeout = settings.redis_visibility_timeout_seconds or VISIBILITY_TIMEOUT_SECONDS
     return {
+        # kombu's Redis transport, with a check of every popped item: what is not an envelope
+        # becomes a dead letter instead of stopping the worker (workers.envelopes).
+        "broker_transport": "workers.envelopes:GuardedTransport",
         "broker_transport_options": {
             "visibility_timeout": timeout,
             # Scan for expired unacknowledged messages on every sweep, every RESTORE_SWEEP

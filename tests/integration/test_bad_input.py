@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -159,3 +160,56 @@ def test_a_hard_time_limit_is_kept_by_the_parent(env):
     assert letter.task_id == "task-123"
     assert "hard time limit exceeded" in letter.reason
     assert "slow-1" in letter.payload
+
+
+# Raw items pushed onto a Redis queue as a buggy or hostile producer could, each of which used to
+# stop the worker that popped it ("Unrecoverable error") and be lost.
+ROUTED = {"delivery_tag": "t", "delivery_info": {"exchange": "bulkguard", "routing_key": "legal"}}
+
+
+def _envelope(**fields: Any) -> bytes:
+    return json.dumps(fields).encode()
+
+
+POISON: list[tuple[bytes, str]] = [
+    (b"this is not json at all", "not JSON"),
+    (b"[1,2,3]", "a JSON list where a message envelope"),
+    (b'"just a string"', "a JSON str where"),
+    (b"{}", "no properties object"),
+    (_envelope(properties={}), "no delivery tag"),
+    (_envelope(properties={"delivery_tag": "t"}), "no delivery_info with an exchange"),
+    (_envelope(body="x", properties={**ROUTED, "body_encoding": "rot13"}), "unknown body encoding"),
+    (
+        _envelope(
+            body="%%%not base64%%%", headers={}, properties={**ROUTED, "body_encoding": "base64"}
+        ),
+        "not base64",
+    ),
+    (_envelope(body=12, properties=ROUTED), "a int body"),
+    (_envelope(headers=[], properties=ROUTED), "headers are not an object"),
+    (b"\xff\xfe\x00garbage", "not JSON"),
+]
+
+
+@pytest.mark.parametrize("broker", ["redis"])
+def test_poison_envelopes_are_kept_and_the_worker_goes_on(start, env, broker):
+    import redis
+
+    workers = start({"legal": 1})
+    pids = [w.process.pid for w in workers.processes]
+    client = redis.Redis.from_url(env["BROKER_URL"])
+    for raw, _ in POISON:
+        client.lpush("legal", raw)
+    workers.wait_for(lambda: count(DeadLetter) == len(POISON), what="one dead letter per item")
+    reasons = [letter.reason for letter in _dead_letters()]
+    for (_, why), reason in zip(POISON, reasons, strict=True):
+        assert reason.startswith("undeliverable envelope on queue 'legal': ")
+        assert why in reason, (why, reason)
+    assert all(letter.task_name == "broker.envelope" for letter in _dead_letters())
+    # The same worker, still running, takes the next real task.
+    assert workers.alive()
+    assert [w.process.pid for w in workers.processes] == pids
+    workers.app.send_task("legal.escalate", kwargs={})
+    workers.wait_for(lambda: client.llen("legal") == 0, what="the real task taken")
+    assert workers.alive()
+    assert count(DeadLetter) == len(POISON)

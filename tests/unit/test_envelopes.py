@@ -1,0 +1,84 @@
+"""The Redis transport's check of what it pops, called directly: real envelopes pass, anything
+else is named, and no bytes make it raise."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from workers.envelopes import problem
+
+ENVELOPE = {
+    "body": json.dumps([[], {"notice_id": 4}, {"callbacks": None}]),
+    "content-encoding": "utf-8",
+    "content-type": "application/json",
+    "headers": {"lang": "py", "task": "legal.send", "id": "0b0c"},
+    "properties": {
+        "correlation_id": "0b0c",
+        "reply_to": "r",
+        "delivery_mode": 2,
+        "delivery_info": {"exchange": "bulkguard", "routing_key": "legal"},
+        "priority": 0,
+        "body_encoding": None,
+        "delivery_tag": "6e1d",
+    },
+}
+
+
+def test_envelopes_as_celery_clients_send_them_pass() -> None:
+    assert problem(json.dumps(ENVELOPE)) is None
+    encoded = {
+        **ENVELOPE,
+        "body": base64.b64encode(ENVELOPE["body"].encode()).decode(),  # type: ignore[attr-defined]
+        "properties": {**ENVELOPE["properties"], "body_encoding": "base64"},  # type: ignore[dict-item]
+    }
+    assert problem(json.dumps(encoded).encode()) is None
+
+
+def test_each_shape_kombu_trips_on_is_named() -> None:
+    props = ENVELOPE["properties"]
+    cases = {
+        b"nope": "not JSON",
+        b"null": "a JSON NoneType",
+        b"{}": "no properties object",
+        json.dumps({"properties": {}}).encode(): "no delivery tag",
+        json.dumps({**ENVELOPE, "headers": "x"}).encode(): "headers are not an object",
+        json.dumps({**ENVELOPE, "body": ["x"]}).encode(): "a list body",
+        json.dumps(
+            {**ENVELOPE, "properties": {**props, "delivery_info": 3}}  # type: ignore[dict-item]
+        ).encode(): "no delivery_info with an exchange and a routing key",
+        json.dumps(
+            {**ENVELOPE, "properties": {**props, "body_encoding": "gzip"}}  # type: ignore[dict-item]
+        ).encode(): "unknown body encoding 'gzip'",
+        json.dumps(
+            {**ENVELOPE, "body": "é!", "properties": {**props, "body_encoding": "base64"}}  # type: ignore[dict-item]
+        ).encode(): "not base64",
+    }
+    for raw, why in cases.items():
+        found = problem(raw)
+        assert found is not None
+        assert why in found, (raw, found)
+
+
+@settings(max_examples=500)
+@given(st.binary(max_size=512))
+def test_no_bytes_make_the_check_raise(raw: bytes) -> None:
+    assert problem(raw) is None or isinstance(problem(raw), str)
+
+
+@settings(max_examples=300)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+        ),
+        max_leaves=12,
+    )
+)
+def test_no_json_value_makes_the_check_raise(value: object) -> None:
+    found = problem(json.dumps(value))
+    assert found is None or isinstance(found, str)
