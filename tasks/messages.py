@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated, Any, ClassVar, Literal, Protocol
 
-from pydantic import Field, StringConstraints
+from pydantic import ConfigDict, Field, StringConstraints
 
 from infra.deliveries import BATCH
 from tasks.accounts.signals import ScoringRequest
@@ -31,6 +31,15 @@ class Message(Payload):
         return self.model_dump(mode="json")
 
 
+class InternalMessage(Message):
+    """A message only bulkguard sends (a follow-up through the outbox, or beat): validated
+    strictly, since a value of the wrong type or a field nobody defined can only come from a
+    defect or from someone writing to the broker. ``"+421905777888"`` is not a company id, and
+    an unknown field is refused rather than ignored."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, allow_inf_nan=False, frozen=True)
+
+
 # -- scoring (public: upstream services send it)
 
 
@@ -44,7 +53,7 @@ class ScoreAccounts(ScoringRequest, Message):
 # -- enforcement (internal)
 
 
-class ApplyEnforcement(Message):
+class ApplyEnforcement(InternalMessage):
     """The actionable scores of one snapshot, decided by one model version."""
 
     TASK = "enforcement.apply"
@@ -54,7 +63,7 @@ class ApplyEnforcement(Message):
     model_version: str = Field(min_length=1, max_length=64)
 
 
-class DeliverActions(Message):
+class DeliverActions(InternalMessage):
     """Actions in force, to be told to the platform."""
 
     TASK = "enforcement.deliver"
@@ -63,7 +72,7 @@ class DeliverActions(Message):
     action_ids: list[int] = Field(min_length=1, max_length=10_000)
 
 
-class RetryDeliveries(Message):
+class RetryDeliveries(InternalMessage):
     """Failed deliveries an operator asked to send again (``bulkguard deliveries retry``): a
     worker sends each through the sink it failed on, or refuses it with the reason."""
 
@@ -111,14 +120,14 @@ class DecideReview(Message):
     signature: Signature
 
 
-class ExpireActions(Message):
+class ExpireActions(InternalMessage):
     """Beat: lift restrictions past their term, dismiss review cases nobody decided."""
 
     TASK = "enforcement.expire"
     QUEUE = "enforcement"
 
 
-class ReleaseActions(Message):
+class ReleaseActions(InternalMessage):
     """Beat: put in force the actions whose release time has come."""
 
     TASK = "enforcement.release"
@@ -137,7 +146,7 @@ class IngestEvidence(Message):
     documents: Annotated[list[Any], Field(min_length=1, max_length=1000)]
 
 
-class LinkEvidence(Message):
+class LinkEvidence(InternalMessage):
     """Stored evidence to resolve to companies."""
 
     TASK = "evidence.link"
@@ -146,7 +155,7 @@ class LinkEvidence(Message):
     evidence_ids: Annotated[list[int], Field(min_length=1, max_length=10_000)]
 
 
-class RecordBanEvidence(Message):
+class RecordBanEvidence(InternalMessage):
     """Bans put in force whose accounts carry a business profile: the evidence stage makes each
     on-platform evidence and links it to companies (``tasks.evidence.on_platform``)."""
 
@@ -159,14 +168,14 @@ class RecordBanEvidence(Message):
 # -- legal (internal and beat)
 
 
-class EvaluateCompany(Message):
+class EvaluateCompany(InternalMessage):
     TASK = "legal.evaluate"
     QUEUE = "legal"
 
     company_id: int = Field(ge=1)
 
 
-class WithdrawDrafts(Message):
+class WithdrawDrafts(InternalMessage):
     """A company changed shape (merged into another, or keys split off): its notices that were
     open then are withdrawn, and the company it is now is evaluated afresh."""
 
@@ -183,14 +192,14 @@ class WithdrawDrafts(Message):
     actor_id: int | None = Field(default=None, ge=1)
 
 
-class SendNotice(Message):
+class SendNotice(InternalMessage):
     TASK = "legal.send"
     QUEUE = "legal"
 
     notice_id: int = Field(ge=1)
 
 
-class Escalate(Message):
+class Escalate(InternalMessage):
     TASK = "legal.escalate"
     QUEUE = "legal"
 
@@ -198,12 +207,12 @@ class Escalate(Message):
 # -- maintenance (beat)
 
 
-class SweepOutbox(Message):
+class SweepOutbox(InternalMessage):
     TASK = "maintenance.sweep_outbox"
     QUEUE = "maintenance"
 
 
-class CheckDrift(Message):
+class CheckDrift(InternalMessage):
     """Beat: live traffic of each detection point against the active model's training data."""
 
     TASK = "maintenance.check_drift"

@@ -104,3 +104,23 @@ def test_every_task_has_time_limits_below_the_visibility_timeout(name):
 
 def test_beat_schedules_only_known_tasks():
     assert {entry["task"] for entry in app.conf.beat_schedule.values()} <= set(EXPECTED)
+
+
+def test_internal_messages_refuse_coercion_and_unknown_fields() -> None:
+    import pydantic
+    import pytest
+
+    from tasks.messages import EvaluateCompany, RecordBanEvidence
+
+    for kwargs in (
+        {"company_id": "+421905777888"},  # a phone number is not a company id
+        {"company_id": "12"},
+        {"company_id": 12.0},
+        {"company_id": True},
+        {"company_id": 12, "extra": 1},
+    ):
+        with pytest.raises(pydantic.ValidationError):
+            EvaluateCompany.model_validate(kwargs)
+    with pytest.raises(pydantic.ValidationError):
+        RecordBanEvidence.model_validate({"action_ids": ["1"]})
+    assert EvaluateCompany.model_validate({"company_id": 12}).company_id == 12
