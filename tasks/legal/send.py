@@ -49,14 +49,8 @@ def send_notice(
         # Its withdrawal is committed and queued on this very queue: once it has run, this
         # notice is withdrawn and the retry finds nothing to send.
         raise TransientError(f"notice {notice.reference} not sent: {withdrawing}")
-    recipients = sorted(
-        session.scalars(
-            select(CompanyIndicator.value).where(
-                CompanyIndicator.company_id == notice.company_id, CompanyIndicator.kind == "email"
-            )
-        )
-    )
-    if not recipients:
+    addresses = recipients(session, notice.company_id)
+    if not addresses:
         history.record(
             session,
             notice,
@@ -64,7 +58,7 @@ def send_notice(
             "company or deliver the approved text by other means",
         )
         return Outcome({**summary, "status": notice.status, "delivered": False})
-    message = build_message(notice, recipients, sender)
+    message = build_message(notice, addresses, sender)
     try:
         mailer.send(message)
     except MailDeferredError as exc:
@@ -93,7 +87,7 @@ def send_notice(
         session,
         notice,
         "sent",
-        f"revision {notice.revision} e-mailed to {len(recipients)} address(es) on record for "
+        f"revision {notice.revision} e-mailed to {len(addresses)} address(es) on record for "
         f"company {notice.company_id} via {mailer} as {message['Message-ID']}",
         actor=history.SYSTEM,
     )
@@ -127,6 +121,17 @@ def _check_approved(session: Session, notice: LegalNotice) -> None:
             f"legal notice {notice.reference}: revision {notice.revision} is not the text "
             f"{notice.approved_by} approved (revision {notice.approved_revision})"
         )
+
+
+def recipients(session: Session, company_id: int) -> list[str]:
+    """The company's e-mail addresses on record, the notice's recipients."""
+    return sorted(
+        session.scalars(
+            select(CompanyIndicator.value).where(
+                CompanyIndicator.company_id == company_id, CompanyIndicator.kind == "email"
+            )
+        )
+    )
 
 
 def build_message(notice: LegalNotice, recipients: list[str], sender: str) -> EmailMessage:

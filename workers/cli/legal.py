@@ -11,16 +11,10 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import (
-    Evidence,
-    LegalEvaluation,
-    LegalNotice,
-    NoticeEvent,
-    NoticeRevision,
-    utcnow,
-)
+from infra.db.models import LegalEvaluation, LegalNotice, utcnow
 from infra.db.session import session_scope
 from infra.users import Actor
+from tasks.legal import notice_view
 from tasks.outcome import Outcome
 from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
@@ -44,7 +38,7 @@ def legal_list(status: str | None, as_json: bool) -> None:
         query = select(LegalNotice).order_by(LegalNotice.id)
         if status:
             query = query.where(LegalNotice.status == status)
-        rows = [_summary(n) for n in session.scalars(query)]
+        rows = [notice_view.summary(n) for n in session.scalars(query)]
     for row in rows:
         if as_json:
             click.echo(json.dumps(row, ensure_ascii=False))
@@ -67,7 +61,7 @@ def legal_show(notice_id: int, as_json: bool) -> None:
         notice = session.get(LegalNotice, notice_id)
         if notice is None:
             raise click.ClickException(f"no legal notice {notice_id}")
-        shown = _detail(session, notice)
+        shown = notice_view.detail(session, notice)
     if as_json:
         click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
@@ -84,9 +78,13 @@ def legal_show(notice_id: int, as_json: bool) -> None:
     click.echo(shown["body"], nl=False)
     click.echo("-" * 72)
     for e in shown["evidence"]:
+        check = "  CHECK DATE" if e["borderline"] else ""
         click.echo(
             f"E{e['id']}  {e['observed_at'][:19]}  {e['source']}/{e['kind']}  {e['url'] or ''}"
+            f"{check}"
         )
+        if e["excerpt"]:
+            click.echo(f"    {e['excerpt']}")
     for h in shown["history"]:
         click.echo(f"{h['at'][:19]}  {h['status']}  {h['actor']}  {h['note']}")
 
@@ -200,71 +198,3 @@ def _decide(work: Callable[[Session], Outcome]) -> Outcome:
         follow_ups="the sending of the notice",
         refused=(ApprovalError, NotAllowedError),
     )
-
-
-def _summary(notice: LegalNotice) -> dict[str, Any]:
-    return {
-        "id": notice.id,
-        "reference": notice.reference,
-        "kind": notice.kind,
-        "company_id": notice.company_id,
-        "status": notice.status,
-        "revision": notice.revision,
-        "basis": notice.basis,
-        "language": notice.language,
-        "cited_evidence": notice.cited_evidence,
-        "follows": notice.previous_id,
-        "approved_by": notice.approved_by,
-        "approved_by_id": notice.approved_by_id,
-        "sent_at": notice.sent_at.isoformat() if notice.sent_at else None,
-        "respond_by": notice.respond_by.isoformat() if notice.respond_by else None,
-        "escalated_at": notice.escalated_at.isoformat() if notice.escalated_at else None,
-    }
-
-
-def _detail(session: Session, notice: LegalNotice) -> dict[str, Any]:
-    evaluation = (
-        session.get(LegalEvaluation, notice.evaluation_id) if notice.evaluation_id else None
-    )
-    evidence = session.scalars(
-        select(Evidence).where(Evidence.id.in_(notice.cited_evidence)).order_by(Evidence.id)
-    ).all()
-    return {
-        **_summary(notice),
-        "sha256": notice.body_sha256,
-        "body": notice.body,
-        "borderline": evaluation.borderline if evaluation else [],
-        "revisions": [
-            {"revision": r.revision, "sha256": r.body_sha256, "at": r.created_at.isoformat()}
-            for r in session.scalars(
-                select(NoticeRevision)
-                .where(NoticeRevision.notice_id == notice.id)
-                .order_by(NoticeRevision.revision)
-            )
-        ],
-        "evidence": [
-            {
-                "id": e.id,
-                "observed_at": e.observed_at.isoformat(),
-                "source": e.source,
-                "kind": e.kind,
-                "url": e.url,
-            }
-            for e in evidence
-        ],
-        "history": [
-            {
-                "at": h.at.isoformat(),
-                "status": h.status,
-                "actor": h.actor,
-                "user_id": h.user_id,
-                "channel": h.channel,
-                "note": h.note,
-            }
-            for h in session.scalars(
-                select(NoticeEvent)
-                .where(NoticeEvent.notice_id == notice.id)
-                .order_by(NoticeEvent.id)
-            )
-        ],
-    }
