@@ -105,7 +105,7 @@ def _word_start(text: str, at: int, limit: int) -> int:
     after it (never past ``limit``, the passage's own start)."""
     if at <= 0:
         return 0
-    space = _SPACE.search(text, at, limit)
+    space = _SPACE.search(text, at - 1, limit)
     return limit if space is None else space.end()
 
 
@@ -114,7 +114,7 @@ def _word_end(text: str, at: int, limit: int) -> int:
     before ``limit``, the passage's own end)."""
     if at >= len(text):
         return len(text)
-    spaces = [space.start() for space in _SPACE.finditer(text, limit, at)]
+    spaces = [space.start() for space in _SPACE.finditer(text, limit, at + 1)]
     return spaces[-1] if spaces else limit
 
 

@@ -86,7 +86,14 @@ def _evaluations() -> list[str]:
 def test_a_reviewer_finds_and_reads_a_company_but_may_not_reshape_it(env: dict[str, str]) -> None:
     company_id, withdrawn = _company_with_a_withdrawn_ban()
     with _logged_in("agent-7", "reviewer") as browser:
-        for query in ("promoblast.sk", "https://www.promoblast.sk/prices", "0905 111 222", "+421905111222"):  # fmt: skip
+        # By domain (or a URL of the site), and by number however it is written.
+        queries = (
+            "promoblast.sk",
+            "https://www.promoblast.sk/prices",
+            "0905 111 222",
+            "+421905111222",
+        )
+        for query in queries:
             found = browser.get("/companies", params={"q": query})
             assert found.status_code == 200
             assert f'href="/companies/{company_id}"' in found.text, query
@@ -105,7 +112,8 @@ def test_a_reviewer_finds_and_reads_a_company_but_may_not_reshape_it(env: dict[s
         assert "family business, verified by phone (appeal overturned by agent-7)" in withdrawn_item
         claim_item = text.split('id="evidence-2"')[1].split("</article>")[0]
         assert '<span class="tag ok">standing</span>' in claim_item
-        assert "We <mark>send bulk WhatsApp messages to 100,000 customers</mark> a day." in claim_item
+        passage = "We <mark>send bulk WhatsApp messages to 100,000 customers</mark> a day."
+        assert passage in claim_item
         # The document's own text is escaped, never markup of the page.
         assert "Tom &amp; Jerry say 1 &lt; 2." in claim_item
         assert hashlib.sha256(CLAIM.encode()).hexdigest() in claim_item
