@@ -17,6 +17,7 @@ from tasks.evidence.link import link_evidence
 from tasks.messages import IngestEvidence, LinkEvidence
 from tests.console_client import Console, console
 from tests.people import PASSWORD, person
+from tests.seed import banned_profile
 from workers.cli.main import main
 
 CLAIM = "We send bulk WhatsApp messages to 100,000 customers a day. Call +421 905 111 222."
@@ -129,8 +130,11 @@ def test_a_reviewer_triages_readings_into_labels(env: dict[str, str]) -> None:
 
 def test_a_verdict_is_refused_with_the_reason(env: dict[str, str]) -> None:
     _ingested(("https://promoblast.sk/", CLAIM))
+    with session_scope() as session:
+        _, (banned,) = banned_profile(session, "b1", "+421905000222", {"name": "Promo Blast"})
     with _logged_in("agent-7", "reviewer") as browser:
         refusals = [
+            (banned, "confirmed", "reason", f"evidence {banned} is not a document the reader read"),
             (1, "maybe", "reason", "a verdict is confirmed or rejected"),
             (1, "confirmed", "  ", "a verdict needs a reason"),
             (99, "confirmed", "reason", "evidence 99 does not exist"),
