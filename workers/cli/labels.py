@@ -12,21 +12,28 @@ from workers.cli.common import console
 
 @click.group()
 def labels() -> None:
-    """Labels earned from people's decisions on reviews and appeals."""
+    """Labels earned from people's decisions on reviews, appeals and evidence readings."""
 
 
 @labels.command("export")
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)
-def labels_export(out: Any) -> None:
+@click.option(
+    "--evidence",
+    is_flag=True,
+    help="Write the evidence reader's labels instead: people's verdicts on its readings.",
+)
+def labels_export(out: Any, evidence: bool) -> None:
     """Write every labelled record as JSONL that `bulkguard train --data` reads: the record the
-    model scored, its stage, the label and where it came from."""
+    model scored, its stage, the label and where it came from. With --evidence, one line per
+    verdict on a reading of an off-platform document (docs/evidence-and-legal.md)."""
     import orjson
 
-    from tasks.offline.labels_export import export
+    from tasks.offline.labels_export import evidence_labels, export
 
     written = 0
     with session_scope() as session:
-        for line in export(session):
+        for line in evidence_labels(session) if evidence else export(session):
             out.write(orjson.dumps(line) + b"\n")
             written += 1
-    console.print(f"exported {written} labelled records")
+    what = "verdicts on evidence readings" if evidence else "labelled records"
+    console.print(f"exported {written} {what}")

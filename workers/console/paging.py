@@ -1,5 +1,7 @@
-"""Long lists a page at a time. A page asks for one row more than it shows, to know whether
-there is a next one without counting the whole table."""
+"""Long lists a page at a time. :class:`Window`/:class:`Page` ask for one row more than a page
+shows, to know whether there is a next one without counting the table (lists that grow without
+bound: notices, the audit trail); :class:`Paging` counts, to say \"page 2 of 7\" (lists a search
+narrows: companies, triage)."""
 
 from __future__ import annotations
 
@@ -59,3 +61,31 @@ class Page(Generic[T]):
 
     def _url(self, number: int) -> str:
         return f"{self.path}?{urlencode({**self.query, 'page': str(number)})}"
+
+
+# A page number beyond this is not a page anybody reads: refused as a bad request.
+MAX_PAGE = 100_000
+
+
+@dataclass(frozen=True)
+class Paging:
+    page: int
+    size: int
+    total: int = 0
+
+    @property
+    def offset(self) -> int:
+        return (self.page - 1) * self.size
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.size))
+
+    def of(self, total: int) -> Paging:
+        """This page of a list of ``total`` rows."""
+        return Paging(self.page, self.size, total)
+
+    def link(self, path: str, page: int, **query: str) -> str:
+        """The address of ``page`` of the list at ``path`` with the same ``query``."""
+        wanted = {k: v for k, v in query.items() if v}
+        return f"{path}?{urlencode({**wanted, 'page': page})}"

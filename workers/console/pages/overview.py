@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from sqlalchemy import func, select
 
-from infra.db.models import AppealRequest, Evidence, EvidenceVerdict, LegalNotice, utcnow
+from infra.db.models import AppealRequest, LegalNotice, utcnow
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
+from tasks.evidence.triage import waiting
 from workers.console.auth import Viewer, requires
 from workers.console.state import state_of
 from workers.published_settings import agreed, published
@@ -34,12 +35,7 @@ def overview(request: Request, viewer: Annotated[Viewer, Depends(requires())]) -
         appeals = session.scalar(
             select(func.count()).select_from(AppealRequest).where(AppealRequest.appeal_id.is_(None))
         )
-        untriaged = session.scalar(
-            select(func.count())
-            .select_from(Evidence)
-            .outerjoin(EvidenceVerdict, EvidenceVerdict.evidence_id == Evidence.id)
-            .where(Evidence.document_id.is_not(None), EvidenceVerdict.id.is_(None))
-        )
+        untriaged = waiting(session)
     return state.templates.TemplateResponse(
         request,
         "overview.html",
@@ -48,7 +44,7 @@ def overview(request: Request, viewer: Annotated[Viewer, Depends(requires())]) -
             "status": status,
             "notices": notices,
             "appeals_pending": appeals or 0,
-            "untriaged": untriaged or 0,
+            "untriaged": untriaged,
             "workers": _workers(state.publisher),
             "flower_url": state.settings.console_flower_url
             or f"http://{state.settings.flower_address}:{state.settings.flower_port}/",
