@@ -189,7 +189,12 @@ def review_cases(
         ],
     )
     records = [
-        record(a, phone=review_phone(i), observed_at=made[i], messaging=messaging_block())
+        record(
+            a,
+            phone=review_phone(i),
+            observed_at=made[i],
+            messaging=messaging_block(peak_msgs_15s=40),
+        )
         for i, a in enumerate(ids)
     ]
     snapshot = SignalSnapshot(
