@@ -63,9 +63,11 @@ def claim(
     its lease run out, or the actor's own (renewed). Refused while another person's lease
     lives."""
     user = authorize(session, actor, "reviewer")
-    # Locked first, as a decision locks it (PostgreSQL; SQLite has one writer at a time): a claim
-    # and a decision on one case take turns, so a claim never lands on a case decided meanwhile,
-    # and both take the case's lock before the lease's, so neither waits on the other in a cycle.
+    # Locked first, as a decision locks it: on PostgreSQL a claim and a decision on one case take
+    # turns, so no claim lands on a case decided meanwhile, and both take the case's lock before
+    # the lease's, so neither waits on the other in a cycle. SQLite reads this before its single
+    # writer's lock, so a claim racing a decision may leave a lease on a closed case: harmless,
+    # as the queue lists pending cases only and a decision reads no lease of a closed one.
     review = session.get(EnforcementAction, review_id, with_for_update=True)
     if review is None or review.action != "review":
         raise ClaimError(f"there is no review case {review_id}")
