@@ -6,6 +6,8 @@ import datetime as dt
 import zlib
 from typing import Any
 
+import orjson
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from infra.db.models import (
@@ -18,7 +20,9 @@ from infra.db.models import (
 from infra.db.session import session_scope
 from tasks.accounts.signals import AccountSignals, parse_record
 from tasks.evidence.on_platform import Ban, record_bans
-from tests.records import record
+from tasks.scoring.features import FEATURES
+from tasks.scoring.snapshot import compress_records
+from tests.records import messaging_block, record
 
 WHEN = dt.datetime(2020, 1, 10, 12, tzinfo=dt.UTC)
 
@@ -139,3 +143,108 @@ def banned_profile(
     )
     ban = Ban(action_id, 0.99, "m-a", parse_record(raw, AccountSignals, now=utcnow()))
     return action_id, record_bans(session, [ban])
+
+
+# What a case's model saw in its neighbourhoods, in ``FEATURES`` order after the signals.
+NEIGHBOURHOOD = {"block_ban_rate": 0.25, "network_report_rate": 0.125, "device_regs_1h": 14.0}
+REASONS = [
+    {"feature": "peak_msgs_15s", "value": 40.0, "contribution": 1.8312},
+    {"feature": "block_ban_rate", "value": 0.25, "contribution": 0.4021},
+]
+
+
+def review_phone(i: int) -> str:
+    """The phone number of the ``i``-th account :func:`review_cases` makes."""
+    return f"+42190{i:07d}"
+
+
+def review_cases(
+    session: Session,
+    count: int,
+    *,
+    stage: str = "messaging",
+    first: dt.datetime = WHEN,
+    every: dt.timedelta = dt.timedelta(minutes=1),
+    prefix: str = "rev",
+    status: str = "pending",
+) -> list[int]:
+    """``count`` review cases at ``stage``, each on an account of its own, the ``i``-th made at
+    ``first + i * every``: accounts, one snapshot holding their records, scores with the feature
+    row and reasons enforcement keeps, and the actions, in a few statements whatever ``count``
+    is. Returns the cases' ids, oldest first."""
+    ids = [f"{prefix}-{i}" for i in range(count)]
+    made = [first + i * every for i in range(count)]
+    session.execute(
+        insert(Account),
+        [
+            {
+                "account_id": a,
+                "phone": review_phone(i),
+                "country": "SK",
+                "phone_block": review_phone(i)[:-3],
+                "status": "active",
+                "first_seen_at": made[i],
+            }
+            for i, a in enumerate(ids)
+        ],
+    )
+    records = [
+        record(
+            a,
+            phone=review_phone(i),
+            observed_at=made[i],
+            messaging=messaging_block(peak_msgs_15s=40),
+        )
+        for i, a in enumerate(ids)
+    ]
+    snapshot = SignalSnapshot(
+        content_hash=f"{prefix}-{stage}-{first.isoformat()}".ljust(64, "h")[:64],
+        stage=stage,
+        task_id="t",
+        record_count=count,
+        records=compress_records(orjson.dumps(records)),
+    )
+    session.add(snapshot)
+    session.flush()
+    row = [NEIGHBOURHOOD.get(name, 0.0) for name in FEATURES]
+    score_ids = session.scalars(
+        insert(Score).returning(Score.id, sort_by_parameter_order=True),
+        [
+            {
+                "snapshot_id": snapshot.id,
+                "position": i,
+                "account_id": a,
+                "stage": stage,
+                "observed_at": made[i],
+                "model_version": "m-a",
+                "shadow": False,
+                "score": 0.9,
+                "decision": "review",
+                "features": row,
+                "reasons": REASONS,
+                "created_at": made[i],
+            }
+            for i, a in enumerate(ids)
+        ],
+    ).all()
+    return list(
+        session.scalars(
+            insert(EnforcementAction).returning(EnforcementAction.id, sort_by_parameter_order=True),
+            [
+                {
+                    "account_id": a,
+                    "score_id": score_ids[i],
+                    "action": "review",
+                    "status": status,
+                    "model_version": "m-a",
+                    "score": 0.9,
+                    "reasons": REASONS,
+                    "policy_version": "2019-12-07.2",
+                    "rule": "band:review",
+                    "actor": "classifier",
+                    "created_at": made[i],
+                }
+                for i, a in enumerate(ids)
+            ],
+        )
+    )

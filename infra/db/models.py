@@ -328,6 +328,15 @@ class EnforcementAction(Base):
             sqlite_where=text("action = 'ban' AND status = 'active'"),
             postgresql_where=text("action = 'ban' AND status = 'active'"),
         ),
+        # The review queue, oldest first: the few pending cases among all actions ever taken,
+        # read in order (the console's pages, ``review next``, the expiry of stale cases).
+        Index(
+            "ix_enforcement_actions_pending_reviews",
+            "created_at",
+            "id",
+            sqlite_where=text("action = 'review' AND status = 'pending'"),
+            postgresql_where=text("action = 'review' AND status = 'pending'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction
 from infra.users import Actor
+from tasks.enforcement import claims
 from tasks.enforcement.breaker import HELD
 from tasks.enforcement.enforce import audit, end
 from tasks.enforcement.policy import Policy
@@ -81,6 +82,7 @@ def _dismiss_stale_reviews(session: Session, policy: Policy, now: dt.datetime) -
         if taken.rowcount != 1:  # type: ignore[attr-defined]
             continue
         dismissed += 1
+        claims.settle(session, review.id)
         audit(
             session,
             review.id,

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
 from infra.users import Actor, NotAllowedError, authorize
 from tasks.accounts.signals import as_json
-from tasks.enforcement import labels
+from tasks.enforcement import claims, labels
 from tasks.enforcement.apply import past_restrictions
 from tasks.enforcement.enforce import audit, put_in_force, record_actions, scored_records, term_end
 from tasks.enforcement.policy import Policy, restriction_term
@@ -42,7 +42,12 @@ def decide_review(
     policy: Policy,
     neighbours: NeighbourStore,
     now: dt.datetime,
+    claimed: bool = False,
 ) -> Outcome:
+    """Decide the case as ``actor``. A case someone else holds a live lease on
+    (:mod:`tasks.enforcement.claims`) is theirs, whichever channel this decision comes from;
+    with ``claimed``, the actor must hold the lease themself (the console's way: claim, then
+    decide). Deciding settles the lease."""
     try:
         authorize(session, actor, "reviewer")
     except NotAllowedError as exc:
@@ -50,6 +55,11 @@ def decide_review(
     review = session.get(EnforcementAction, review_id, with_for_update=True)
     if review is None or review.action != "review":
         raise ReviewError(f"no review case {review_id}")
+    if review.status == "pending":
+        # A case no longer pending holds no lease: it is answered as already decided below.
+        refused = claims.refusal(session, review.id, actor.user_id, now, own=claimed)
+        if refused is not None:
+            raise ReviewError(refused)
     # Taken only while still pending, by the database: a decision or the expiry that committed
     # first wins, and this one is answered as already decided (SQLite takes no row lock above).
     taken = session.execute(
@@ -61,6 +71,7 @@ def decide_review(
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         session.refresh(review)
         return _already(session, review, outcome)
+    claims.settle(session, review.id)
     audit(
         session,
         review.id,
