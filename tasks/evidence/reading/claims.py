@@ -363,6 +363,7 @@ class _Context:
     channel_positions: list[int]
     commercial: int
     language: str  # the document's main language, for words that negate only in some
+    contact_mentions: int  # channels named only as a way to reach the speaker
     facts: dict[int, _SentenceFacts] = field(default_factory=dict)  # by sentence, as needed
 
     def sentence_of(self, pos: int) -> int:
@@ -399,8 +400,11 @@ def _find_cues(clean: str) -> list[_Found]:
     return sorted(kept, key=lambda c: (c.start, c.kind))
 
 
-def _channel_mentions(clean: str, language: str) -> list[tuple[int, bool]]:
+def _channel_mentions(clean: str, language: str) -> tuple[list[tuple[int, bool]], int]:
+    """The channels the text names, by position, and how many were named only as a way to
+    reach the speaker ("contact us on WhatsApp"), which are left out of the list."""
     mentions: list[tuple[int, bool]] = []
+    contact = 0
     patterns = [(_WHATSAPP_MENTION, True), (_OTHER_CHANNEL_MENTION, False)]
     if language in _WHATSAPP_SLANG:
         patterns.append((_WHATSAPP_SLANG[language], True))
@@ -409,9 +413,10 @@ def _channel_mentions(clean: str, language: str) -> list[tuple[int, bool]]:
             before = clean[max(0, m.start() - 50) : m.start()]
             after = clean[m.end() : m.end() + 40]
             if _CONTACT_BEFORE.search(before) or _CONTACT_AFTER.match(after):
+                contact += 1
                 continue
             mentions.append((m.start(), is_whatsapp))
-    return sorted(mentions)
+    return sorted(mentions), contact
 
 
 def _about_whatsapp(ctx: _Context, cue: _Found, sentence: tuple[int, int]) -> bool:
@@ -564,7 +569,7 @@ def _context(text: str) -> tuple[_Context, list[_Found]]:
         + [m.span() for m in _SINGLE_QUOTED.finditer(clean)]
     )
     language = _language(clean)
-    channels = _channel_mentions(clean, language)
+    channels, contact_mentions = _channel_mentions(clean, language)
     # Prices count at most twice: articles about vendors quote their prices too.
     commercial = len(_COMMERCIAL_RX.findall(masked)) + min(2, len(_PRICE.findall(masked)))
     ctx = _Context(
@@ -579,6 +584,7 @@ def _context(text: str) -> tuple[_Context, list[_Found]]:
         channel_positions=[p for p, _ in channels],
         commercial=commercial,
         language=language,
+        contact_mentions=contact_mentions,
     )
     return ctx, cues
 
@@ -587,9 +593,9 @@ def _sentences_matching(ctx: _Context, pattern: re.Pattern[str]) -> int:
     return sum(1 for s, e in ctx.sentences if pattern.search(ctx.masked, s, e))
 
 
-def _other_voice(ctx: _Context) -> tuple[int, str]:
+def _voice_scores(ctx: _Context) -> dict[str, int]:
     """How strongly the document speaks as news, policy, research, a job ad, a forum, a review
-    of other people's tools or a mobile plan, and which of them it speaks as most."""
+    of other people's tools or a mobile plan, in the order of ``VOICES``."""
     # Media names are looked for in the unblanked text: "Kompas.com" is also a domain.
     news = _sentences_matching(ctx, _REPORT) + 2 * len(_NEWS_RX.findall(ctx.view.text))
     if _DATELINE.search(ctx.view.original[:400]):
@@ -597,22 +603,21 @@ def _other_voice(ctx: _Context) -> tuple[int, str]:
     if _BYLINE.search(ctx.view.original[:600]):
         news += 1
     policy = _sentences_matching(ctx, _PROHIBITION_RX) + _sentences_matching(ctx, _WARNING_RX)
-    academic = len(_ACADEMIC_RX.findall(ctx.masked))
-    job = len(_JOB_RX.findall(ctx.masked))
     # A vendor's FAQ asks "How do I...?" too; it is a forum only without an FAQ heading.
     requests = 0 if _FAQ.search(ctx.masked) else _sentences_matching(ctx, _REQUEST)
-    forum = requests + len(_FORUM_RX.findall(ctx.masked))
-    review = len(_REVIEW_RX.findall(ctx.masked))
-    telecom = len(_TELECOM_RX.findall(ctx.masked))
-    scores = {
+    return {
         "news": news,
         "policy": policy,
-        "academic": academic,
-        "job": job,
-        "forum": forum,
-        "review": review,
-        "telecom": telecom,
+        "academic": len(_ACADEMIC_RX.findall(ctx.masked)),
+        "job": len(_JOB_RX.findall(ctx.masked)),
+        "forum": requests + len(_FORUM_RX.findall(ctx.masked)),
+        "review": len(_REVIEW_RX.findall(ctx.masked)),
+        "telecom": len(_TELECOM_RX.findall(ctx.masked)),
     }
+
+
+def _other_voice(scores: dict[str, int]) -> tuple[int, str]:
+    """The strongest non-selling voice and its score."""
     # Ties go to the first voice listed: a report quoting a policy is still a report.
     voice = max(scores, key=lambda name: scores[name])
     return scores[voice], voice
@@ -622,50 +627,171 @@ def _official_voice(ctx: _Context) -> bool:
     return bool(_OFFICIAL_RX.search(ctx.masked))
 
 
-def _decide(ctx: _Context, judged: list[_Judged]) -> list[_Judged]:
-    """The cues that make the document a claim; empty when it is not one."""
-    standing = [j for j in judged if j.reason is None]
+@dataclass(frozen=True)
+class _Decision:
+    """The page-level steps of the rules, each recorded: a model weighs what they veto."""
+
+    kept: list[_Judged]  # the cues that stand in their own sentence
+    standing: list[_Judged]  # those that make the document a claim; empty when it is not one
+    official_veto: bool  # an official-API page set its cues aside
+    voice_veto: bool  # another voice (news, policy...) kept only the speaker's own offers
+    no_seller: bool  # nobody sells: no commercial marker and no framed or unofficial cue
+    single_chat: bool  # only unsaved numbers, on a page that builds single chats
+
+
+def _decide(ctx: _Context, judged: list[_Judged], voices: dict[str, int]) -> _Decision:
+    """Which cues make the document a claim, and which page-level step removed the others."""
+    kept = [j for j in judged if j.reason is None]
+    standing = kept
     # An official-API page keeps only what no official product offers.
-    if _official_voice(ctx) and not any(j.cue.unofficial and j.strong for j in standing):
+    official_veto = _official_voice(ctx) and not any(j.cue.unofficial and j.strong for j in kept)
+    if official_veto:
         standing = [j for j in standing if j.cue.kind == "scraping"]
     # A report, a policy, a paper, a job ad or a thread: only the speaker's own offer counts.
-    other, _ = _other_voice(ctx)
-    if other >= 2 and other >= ctx.commercial:
+    other, _ = _other_voice(voices)
+    voice_veto = other >= 2 and other >= ctx.commercial
+    if voice_veto:
         standing = [j for j in standing if j.self_offer]
-    if not any(j.strong for j in standing):
-        return []
     # Somebody must be selling: a bare description ("bulk messaging is sent from...") is not.
     # Unofficial access, anti-ban measures and scraping are offers by nature.
-    if not ctx.commercial and not any(
+    no_seller = not ctx.commercial and not any(
         j.strong and (j.framed or j.cue.unofficial) for j in standing
-    ):
-        return []
+    )
     kinds = {j.cue.kind for j in standing if j.strong}
-    if kinds == {"unsaved-numbers"} and _SINGLE_CHAT.search(ctx.view.text):
-        return []
-    return standing
+    single_chat = kinds == {"unsaved-numbers"} and bool(_SINGLE_CHAT.search(ctx.view.text))
+    if not kinds or no_seller or single_chat:
+        standing = []
+    return _Decision(kept, standing, official_veto, voice_veto, no_seller, single_chat)
+
+
+# Why a cue is set aside in its sentence, in the order ``_judge`` asks.
+DROP_REASONS = (
+    "not about WhatsApp",
+    "negated",
+    "request",
+    "question",
+    "reported",
+    "policy",
+    "warning",
+    "mobile plan",
+    "official API",
+)
+_WEIGHTS = ("strong", "weak")
+# The signals the rules read, by name, in a fixed order: what a trained reader weighs beside the
+# text. Counts are of cues (one passage each) or of markers in the page.
+SIGNALS: tuple[str, ...] = (
+    "rules:claim",
+    *(
+        f"cue:{kind}:{weight}:{state}"
+        for kind in CLAIM_KINDS
+        for weight in _WEIGHTS
+        for state in ("found", "kept", "self-offer", "framed")
+    ),
+    "cue:unofficial:kept",
+    *(f"dropped:{reason}" for reason in DROP_REASONS),
+    *(f"voice:{voice}" for voice in VOICES if voice != "official"),
+    "voice:official",
+    "veto:official",
+    "veto:voice",
+    "veto:no-seller",
+    "veto:single-chat",
+    "seller:commercial",
+    "seller:calls-to-action",
+    "seller:self-offers",
+    "seller:prices",
+    "seller:imperatives",
+    "seller:offer-frames",
+    "seller:faq",
+    "platform:whatsapp",
+    "platform:other-channels",
+    "platform:contact-mentions",
+    *(f"language:{lang}" for lang in _LANGS),
+)
+
+
+def _signals(
+    ctx: _Context, judged: list[_Judged], decision: _Decision, voices: dict[str, int]
+) -> dict[str, float]:
+    signals = dict.fromkeys(SIGNALS, 0.0)
+    signals["rules:claim"] = float(bool(decision.standing))
+    for j in judged:
+        weight = "strong" if j.strong else "weak"
+        prefix = f"cue:{j.cue.kind}:{weight}"
+        signals[f"{prefix}:found"] += 1
+        if j.reason is not None:
+            signals[f"dropped:{j.reason}"] += 1
+            continue
+        signals[f"{prefix}:kept"] += 1
+        signals[f"{prefix}:self-offer"] += j.self_offer
+        signals[f"{prefix}:framed"] += j.framed
+        signals["cue:unofficial:kept"] += j.cue.unofficial
+    for voice, score in voices.items():
+        signals[f"voice:{voice}"] = float(score)
+    signals["voice:official"] = float(_official_voice(ctx))
+    signals["veto:official"] = float(decision.official_veto)
+    signals["veto:voice"] = float(decision.voice_veto)
+    signals["veto:no-seller"] = float(decision.no_seller)
+    signals["veto:single-chat"] = float(decision.single_chat)
+    signals["seller:commercial"] = float(ctx.commercial)
+    signals["seller:calls-to-action"] = float(len(_COMMERCIAL_RX.findall(ctx.masked)))
+    signals["seller:self-offers"] = float(len(_SELF_OFFER_RX.findall(ctx.masked)))
+    signals["seller:prices"] = float(len(_PRICE.findall(ctx.masked)))
+    signals["seller:imperatives"] = float(len(_IMPERATIVE_RX.findall(ctx.clean)))
+    signals["seller:offer-frames"] = float(len(_FRAME_RX.findall(ctx.clean)))
+    signals["seller:faq"] = float(bool(_FAQ.search(ctx.masked)))
+    whatsapp = sum(is_whatsapp for _, is_whatsapp in ctx.channels)
+    signals["platform:whatsapp"] = float(whatsapp)
+    signals["platform:other-channels"] = float(len(ctx.channels) - whatsapp)
+    signals["platform:contact-mentions"] = float(ctx.contact_mentions)
+    signals[f"language:{ctx.language}"] = 1.0
+    return signals
+
+
+@dataclass(frozen=True)
+class ClaimReading:
+    """The rules' verdict with what they saw on the way: the signals a trained reader weighs,
+    and the passages that stand in their own sentence (a trained reader's explanation when it
+    finds a claim the page's voice set aside)."""
+
+    verdict: ClaimVerdict
+    signals: dict[str, float]  # by name, every name of SIGNALS
+    kept: tuple[Cue, ...]  # strong ones first, then in reading order
+
+
+def read_claims(text: str) -> ClaimReading:
+    """:func:`detect_claims`, with the signals and passages behind it."""
+    if not text or not text.strip():
+        return ClaimReading(NOT_A_CLAIM, dict.fromkeys(SIGNALS, 0.0), ())
+    ctx, found = _context(text)
+    judged = [_judge(ctx, cue) for cue in found]
+    voices = _voice_scores(ctx)
+    decision = _decide(ctx, judged, voices)
+    voice = _voice(ctx, voices)
+    kept = tuple(
+        _cue(text, ctx, j) for j in sorted(decision.kept, key=lambda j: (not j.strong, j.cue.start))
+    )
+    signals = _signals(ctx, judged, decision, voices)
+    if not decision.standing:
+        return ClaimReading(ClaimVerdict(False, (), (), voice=voice), signals, kept)
+    cues = tuple(_cue(text, ctx, j) for j in decision.standing)
+    kinds = tuple(sorted({c.kind for c in cues}))
+    return ClaimReading(ClaimVerdict(True, kinds, cues, voice=voice), signals, kept)
 
 
 def detect_claims(text: str) -> ClaimVerdict:
     """Whether ``text`` offers bulk or automated WhatsApp sending, the passages that say so, and
     whose voice it speaks in when that is not a seller's."""
-    if not text or not text.strip():
-        return NOT_A_CLAIM
-    ctx, found = _context(text)
-    standing = _decide(ctx, [_judge(ctx, cue) for cue in found]) if found else []
-    if not standing:
-        return ClaimVerdict(is_claim=False, kinds=(), cues=(), voice=_voice(ctx))
-    cues = []
-    for judged in standing:
-        start, end = ctx.view.span(judged.cue.start, judged.cue.end)
-        cues.append(Cue(judged.cue.kind, text[start:end], start, end))
-    kinds = tuple(sorted({c.kind for c in cues}))
-    return ClaimVerdict(is_claim=True, kinds=kinds, cues=tuple(cues), voice=_voice(ctx))
+    return read_claims(text).verdict
 
 
-def _voice(ctx: _Context) -> str | None:
+def _cue(text: str, ctx: _Context, judged: _Judged) -> Cue:
+    start, end = ctx.view.span(judged.cue.start, judged.cue.end)
+    return Cue(judged.cue.kind, text[start:end], start, end)
+
+
+def _voice(ctx: _Context, voices: dict[str, int]) -> str | None:
     """The non-selling voice the document speaks in, if one clearly outweighs its selling."""
-    other, voice = _other_voice(ctx)
+    other, voice = _other_voice(voices)
     if other >= 2 and other >= ctx.commercial:
         return voice
     return "official" if _official_voice(ctx) else None
