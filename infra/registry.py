@@ -1,8 +1,11 @@
 """The model registry: every version, its card and its model file in the database, with which one
 is active or shadow.
 
-Training writes ``<data_dir>/models/<version>/`` (native XGBoost ``model.ubj``, ``card.json``,
-``card.md``, plots) with a ``manifest.json`` listing every version; registering copies the model
+Models are of two kinds, each with its own active and shadow version: account models score
+accounts, evidence models read off-platform documents for claims. Training an account model
+writes ``<data_dir>/models/<version>/`` (native XGBoost ``model.ubj``, ``card.json``, ``card.md``,
+plots) with a ``manifest.json`` listing every version; an evidence model is written to
+``<data_dir>/models/evidence/<version>/`` (``model.json``, its cards). Registering copies the model
 file and its SHA-256 into the database. A worker on any host loads a version from its own disk
 cache, checked against that hash, and fills the cache from the database when the file is absent
 or different: no disk is shared. Which version is active or shadow is database state, so every
@@ -24,6 +27,10 @@ from infra.db.models import AuditEvent, ModelVersion
 from infra.users import Actor, authorize
 
 ROLES = ("active", "shadow", "candidate", "retired")
+KINDS = ("account", "evidence")
+# Each kind's model file, and the folder of the models directory its versions are written in.
+MODEL_FILES = {"account": "model.ubj", "evidence": "model.json"}
+FOLDERS = {"account": "", "evidence": "evidence"}
 
 
 class RegistryError(RuntimeError):
@@ -59,21 +66,35 @@ def write_manifest(models_dir: Path) -> None:
     tmp.replace(models_dir / "manifest.json")
 
 
+def versions_dir(models_dir: Path, kind: str) -> Path:
+    """Where versions of ``kind`` are written under the models directory."""
+    return models_dir / FOLDERS[kind]
+
+
 def register(session: Session, model_dir: Path) -> ModelVersion:
-    """Record the version in ``model_dir`` (once) with its card and model file."""
+    """Record the version in ``model_dir`` (once) with its card and model file; its kind is the
+    card's (account when the card names none)."""
     card = read_card(model_dir)
-    artifact = (model_dir / "model.ubj").read_bytes()
+    kind = card.get("kind", "account")
+    if kind not in KINDS:
+        raise RegistryError(f"unknown model kind {kind!r}; choose one of {', '.join(KINDS)}")
+    name = MODEL_FILES[kind]
+    artifact = (model_dir / name).read_bytes()
     row = session.get(ModelVersion, card["version"])
     if row is None:
+        path = "/".join(part for part in (FOLDERS[kind], model_dir.name, name) if part)
         row = ModelVersion(
-            version=card["version"], role="candidate", path=f"{model_dir.name}/model.ubj", card=card
+            version=card["version"], kind=kind, role="candidate", path=path, card=card
         )
         session.add(row)
+    elif row.kind != kind:
+        raise RegistryError(f"{row.version} is registered as a model of kind {row.kind}")
     if row.artifact_sha256 is None:
         row.artifact = artifact
         row.artifact_sha256 = hashlib.sha256(artifact).hexdigest()
     session.flush()
-    write_manifest(model_dir.parent)
+    if kind == "account":
+        write_manifest(model_dir.parent)
     return row
 
 
@@ -110,8 +131,9 @@ INSTALLER = Actor.system("install")
 def set_role(
     session: Session, version: str, role: str, *, actor: Actor = INSTALLER
 ) -> ModelVersion:
-    """Make ``version`` the active or shadow model; the previous holder of the role retires.
-    A person doing so must hold ``admin``; every change is audited with who made it."""
+    """Make ``version`` the active or shadow model of its kind; the previous holder of the role
+    among models of that kind retires. A person doing so must hold ``admin``; every change is
+    audited with who made it."""
     if actor.is_person:
         authorize(session, actor, "admin")
     if role not in ROLES:
@@ -123,13 +145,17 @@ def set_role(
         # The shadow slot is for a model beside the active one: moving the active model there
         # would leave nothing to score with.
         raise RegistryError(
-            f"{version} is the active model; activate another version first, "
+            f"{version} is the active model of kind {row.kind}; activate another version first, "
             "or give the shadow role to a candidate"
         )
     if role in {"active", "shadow"}:
         session.execute(
             update(ModelVersion)
-            .where(ModelVersion.role == role, ModelVersion.version != version)
+            .where(
+                ModelVersion.kind == row.kind,
+                ModelVersion.role == role,
+                ModelVersion.version != version,
+            )
             .values(role="retired")
         )
         session.flush()
@@ -152,9 +178,11 @@ def set_role(
     return row
 
 
-def serving_versions(session: Session) -> dict[str, ModelVersion]:
-    """The active and (if any) shadow model, keyed by role."""
+def serving_versions(session: Session, kind: str = "account") -> dict[str, ModelVersion]:
+    """The active and (if any) shadow model of ``kind``, keyed by role."""
     rows = session.scalars(
-        select(ModelVersion).where(ModelVersion.role.in_(("active", "shadow")))
+        select(ModelVersion).where(
+            ModelVersion.kind == kind, ModelVersion.role.in_(("active", "shadow"))
+        )
     ).all()
     return {row.role: row for row in rows}

@@ -166,9 +166,10 @@ class ModelVersion(Base):
 
     __tablename__ = "model_versions"
     __table_args__ = (
-        # At most one active and one shadow model at a time.
+        # At most one active and one shadow model of each kind at a time.
         Index(
             "uq_model_versions_one_active",
+            "kind",
             "role",
             unique=True,
             sqlite_where=text("role = 'active'"),
@@ -176,6 +177,7 @@ class ModelVersion(Base):
         ),
         Index(
             "uq_model_versions_one_shadow",
+            "kind",
             "role",
             unique=True,
             sqlite_where=text("role = 'shadow'"),
@@ -184,6 +186,8 @@ class ModelVersion(Base):
     )
 
     version: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # What the model decides: "account" (the scoring stages) or "evidence" (the claim reader).
+    kind: Mapped[str] = mapped_column(String(16), default="account", server_default="account")
     role: Mapped[str] = mapped_column(String(16), default="candidate")
     path: Mapped[str] = mapped_column(Text)
     card: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -68,6 +68,8 @@ def scorer_for(session: Session, version: str) -> Scorer:
     row = session.get(ModelVersion, version)
     if row is None:
         raise LookupError(f"model version {version!r} is not registered")
+    if row.kind != "account":
+        raise LookupError(f"model version {version!r} reads {row.kind}, it scores no accounts")
     return _load(session, row)
 
 

@@ -83,7 +83,7 @@ def train(
 ) -> None:
     """Train a model on simulated data, or on labelled history with --data, and register it
     (with its model card)."""
-    actor = _activating(as_user, activate=activate, shadow=shadow)
+    actor = activating(as_user, activate=activate, shadow=shadow)
     from tasks.offline.labelled import LabelledFileError, read_labelled
     from tasks.offline.simulate_accounts import DEFAULT_EVASION
     from tasks.offline.thresholds import ReviewBudget
@@ -113,7 +113,7 @@ def train(
                 model_dir = train_on_file(labelled, config, get_settings().models_dir)
         except (LabelledFileError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-    _register(model_dir, actor=actor, shadow=shadow)
+    register_version(model_dir, actor=actor, shadow=shadow)
 
 
 def _report_rejected_lines(errors: Sequence[Any]) -> None:
@@ -123,7 +123,7 @@ def _report_rejected_lines(errors: Sequence[Any]) -> None:
         console.print(f"... and {len(errors) - 20} more lines skipped")
 
 
-def _activating(as_user: str | None, *, activate: bool, shadow: bool) -> Actor | None:
+def activating(as_user: str | None, *, activate: bool, shadow: bool) -> Actor | None:
     """The admin who activates the model once registered (None: it stays a candidate),
     proven before anything is trained or read."""
     if not (activate or shadow):
@@ -133,7 +133,7 @@ def _activating(as_user: str | None, *, activate: bool, shadow: bool) -> Actor |
     return authenticated(as_user, ("admin",))
 
 
-def _register(model_dir: Path, *, actor: Actor | None, shadow: bool) -> None:
+def register_version(model_dir: Path, *, actor: Actor | None, shadow: bool) -> None:
     upgrade()
     try:
         with session_scope() as session:
@@ -157,6 +157,13 @@ def model_list() -> None:
     with session_scope() as session:
         for row in session.scalars(select(ModelVersion).order_by(ModelVersion.created_at)):
             metrics = row.card.get("metrics", {})
+            if row.kind == "evidence":
+                # The claim reader's figures are per document, on folds of held-out page types.
+                click.echo(
+                    f"{row.version}\t{row.role}\tevidence\tprecision={metrics.get('precision')}"
+                    f"\trecall={metrics.get('recall')}\tthreshold={row.card.get('threshold')}"
+                )
+                continue
             click.echo(
                 f"{row.version}\t{row.role}\troc_auc={metrics.get('roc_auc')}\t"
                 f"pr_auc={metrics.get('pr_auc')}"
@@ -180,7 +187,7 @@ def model_register(
 ) -> None:
     """Register a model trained elsewhere (an XGBoost file): its features, objective and a
     smoke prediction are checked, and its thresholds and card come from labelled history."""
-    actor = _activating(as_user, activate=activate, shadow=shadow)
+    actor = activating(as_user, activate=activate, shadow=shadow)
     from tasks.offline.labelled import LabelledFileError, read_labelled
     from tasks.offline.register_model import ModelFileError, register_file
 
@@ -191,7 +198,7 @@ def model_register(
             model_dir = register_file(path, labelled, get_settings().models_dir)
         except (LabelledFileError, ModelFileError, ValueError) as exc:
             raise click.ClickException(str(exc)) from exc
-    _register(model_dir, actor=actor, shadow=shadow)
+    register_version(model_dir, actor=actor, shadow=shadow)
 
 
 @model.command("drift")
