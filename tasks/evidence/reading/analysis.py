@@ -4,6 +4,12 @@ passages, and whose contacts and name does it carry, dated when.
 One function for the ingest task and ``bulkguard evidence analyze`` alike. HTML is reduced to
 text for the claim and the date; contacts are read from the document as received, since links
 and attributes carry numbers and addresses that the text drops.
+
+The claim is decided by a trained model when the caller passes one (the registry's active
+evidence model, loaded by the caller: this package reads no registry), else by the rules. The
+model weighs what the rules saw; the passages shown are still the rules' cues: those that make
+the claim, or, where the model finds a claim that a page-level step of the rules set aside, the
+cues that stand in their own sentence.
 """
 
 from __future__ import annotations
@@ -12,7 +18,8 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from tasks.evidence.reading.claims import Cue, detect_claims
+from tasks.evidence.reading.claim_model import ClaimModel, Contribution
+from tasks.evidence.reading.claims import Cue, read_claims
 from tasks.evidence.reading.contacts import extract_contacts
 from tasks.evidence.reading.document_facts import brand, document_date
 from tasks.evidence.reading.html_text import to_text
@@ -20,6 +27,7 @@ from tasks.evidence.reading.html_text import to_text
 # A document is read up to here: offers, contacts and dates are at the start of a page, and
 # the rules' cost grows with the length (the whole document is preserved regardless).
 MAX_ANALYSED_CHARS = 500_000
+RULES = "rules"  # the reader's name when no model decides
 
 
 @dataclass(frozen=True)
@@ -34,6 +42,9 @@ class Analysis:
     brand: str | None
     document_date: dt.date | None
     voice: str | None  # news, policy, forum... when the document does not speak as a seller
+    reader: str = RULES  # who decided the claim: "rules", or the evidence model's version
+    claim_probability: float | None = None  # the model's calibrated probability, if one read
+    contributions: tuple[Contribution, ...] = ()  # what moved the model most, when asked
 
     def as_json(self) -> dict[str, Any]:
         """The published line format of ``bulkguard evidence analyze`` (without the id)."""
@@ -49,23 +60,43 @@ class Analysis:
             "brand": self.brand,
             "document_date": self.document_date.isoformat() if self.document_date else None,
             "voice": self.voice,
+            "reader": self.reader,
+            "claim_probability": (
+                None if self.claim_probability is None else round(self.claim_probability, 4)
+            ),
         }
 
 
-def analyze(document: str, url: str | None = None) -> Analysis:
+def analyze(
+    document: str, url: str | None = None, model: ClaimModel | None = None, *, explain: int = 0
+) -> Analysis:
+    """Read ``document`` (found at ``url``); ``model`` decides the claim when given, and
+    ``explain`` keeps that many of its largest contributions."""
     document = document[:MAX_ANALYSED_CHARS]
     text = to_text(document)
-    verdict = detect_claims(text)
+    reading = read_claims(text)
+    verdict = reading.verdict
+    is_claim, cues = verdict.is_claim, verdict.cues
+    probability = None
+    contributions: tuple[Contribution, ...] = ()
+    if model is not None:
+        scored = model.read(text, reading.signals, explain=explain)
+        probability, contributions = scored.probability, scored.contributions
+        is_claim = scored.is_claim
+        cues = (cues or reading.kept) if is_claim else ()
     contacts = extract_contacts(document, url)
     return Analysis(
         text=text,
-        is_claim=verdict.is_claim,
-        claim_kinds=verdict.kinds,
-        cues=verdict.cues,
+        is_claim=is_claim,
+        claim_kinds=tuple(sorted({c.kind for c in cues})),
+        cues=cues,
         phones=contacts.phones,
         emails=contacts.emails,
         domains=contacts.domains,
         brand=brand(document, url),
         document_date=document_date(document),
         voice=verdict.voice,
+        reader=RULES if model is None else model.version,
+        claim_probability=probability,
+        contributions=contributions,
     )
