@@ -1,7 +1,9 @@
 """``evidence.ingest``'s body: documents from upstream become off-platform evidence.
 
 Each document is validated on its own (a bad one is rejected with its reason, the rest are
-kept), its indicators and claims are extracted, and the new evidence is handed to linking.
+kept), its indicators and claims are extracted, and the new evidence is handed to linking. The
+claim is decided by the evidence model the task shell passes in (the registry's active one), or
+by the rules when there is none; which of them read the document is kept with its indicators.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from tasks.accounts.signals import CLOCK_SKEW_SECONDS
 from tasks.evidence import store
 from tasks.evidence.documents import preserve
 from tasks.evidence.reading.analysis import Analysis, analyze
+from tasks.evidence.reading.claim_model import ClaimModel
 from tasks.evidence.reading.html_text import looks_like_html
 from tasks.messages import FollowUp, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
@@ -80,8 +83,15 @@ class Document(Payload):
 _DOCUMENT = TypeAdapter(Document)
 
 
-def ingest_documents(session: Session, request: IngestEvidence, *, now: dt.datetime) -> Outcome:
-    """The documents of ``request``, received at ``now``, kept as evidence."""
+def ingest_documents(
+    session: Session,
+    request: IngestEvidence,
+    *,
+    now: dt.datetime,
+    model: ClaimModel | None = None,
+) -> Outcome:
+    """The documents of ``request``, received at ``now``, kept as evidence; ``model`` decides
+    their claims (None: the rules)."""
     items = []
     rejected = []
     for index, raw in enumerate(request.documents):
@@ -94,7 +104,7 @@ def ingest_documents(session: Session, request: IngestEvidence, *, now: dt.datet
             continue
         body = doc.text.encode()
         document_id = preserve(session, body, doc.content_type or _content_type(doc.text))
-        items.append(_evidence(doc, document_id))
+        items.append(_evidence(doc, document_id, model))
     if not items:
         return Outcome({"ingested": 0, "rejected": len(rejected)}, rejected=rejected)
     ids = store.store(session, items)
@@ -114,8 +124,8 @@ def _content_type(text: str) -> str:
     return "text/html" if looks_like_html(text) else "text/plain"
 
 
-def _evidence(doc: Document, document_id: int) -> store.NewEvidence:
-    found = analyze(f"{doc.title}\n{doc.text}", doc.url)
+def _evidence(doc: Document, document_id: int, model: ClaimModel | None) -> store.NewEvidence:
+    found = analyze(f"{doc.title}\n{doc.text}", doc.url, model)
     name = doc.publisher or found.brand
     return store.NewEvidence(
         key="\0".join((doc.source, doc.url or "", doc.observed_at.isoformat(), doc.text)),
@@ -133,6 +143,10 @@ def _evidence(doc: Document, document_id: int) -> store.NewEvidence:
             "claims": list(found.claim_kinds),
             "names": [name] if name else [],
             "voice": found.voice,
+            # Who read it ("rules" or the model's version), so its passages are shown as that
+            # reader found them, and how sure a model was.
+            "reader": found.reader,
+            "claim_probability": found.claim_probability,
         },
         document_id=document_id,
         submitted_by=doc.submitted_by,

@@ -2,10 +2,11 @@
 checks a reading against (the console's company page and evidence triage).
 
 The document is read again, as it was received, by the reader the ingest used
-(``reading.analysis``): the passages are the spans its cues mark in the text it reads, so what
-is highlighted is what the reader decided on, never a guess from the stored excerpt. The same
-reader on the same bytes finds the same passages, unless the reader has changed since; a
-document it no longer reads as a claim has no passages, and the page says so.
+(``reading.analysis``, with the evidence model whose version the ingest recorded, or the rules):
+the passages are the spans its cues mark in the text it reads, so what is highlighted is what
+the reader decided on, never a guess from the stored excerpt. The same reader on the same bytes
+finds the same passages, unless the reader has changed since; a document it no longer reads as a
+claim has no passages, and the page says so.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import Document, Evidence
+from tasks.evidence.claim_reader import model_for
 from tasks.evidence.documents import document_bytes
 from tasks.evidence.reading.analysis import analyze
 
@@ -63,7 +65,9 @@ def preserved(session: Session, item: Evidence) -> PreservedDocument | None:
     ).one()
     body = document_bytes(session, sha256) or b""
     # The ingest preserves the text it received, encoded as UTF-8.
-    found = analyze(body.decode("utf-8", errors="replace"), item.url)
+    reader = item.indicators.get("reader")
+    model = model_for(session, reader if isinstance(reader, str) else None)
+    found = analyze(body.decode("utf-8", errors="replace"), item.url, model)
     return PreservedDocument(
         sha256=sha256,
         content_type=content_type,

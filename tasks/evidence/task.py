@@ -5,6 +5,7 @@ their bodies."""
 from __future__ import annotations
 
 from infra.db.models import utcnow
+from tasks.evidence.claim_reader import active_model
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.evidence.on_platform import record_ban_evidence
@@ -15,7 +16,8 @@ from tasks.pipeline import TaskRun, pipeline_task
 
 @pipeline_task(IngestEvidence, soft_time_limit=120, time_limit=150)
 def ingest(run: TaskRun, request: IngestEvidence) -> Outcome:
-    return ingest_documents(run.session, request, now=utcnow())
+    # The active evidence model, loaded in this worker process on its first document.
+    return ingest_documents(run.session, request, now=utcnow(), model=active_model(run.session))
 
 
 @pipeline_task(LinkEvidence, soft_time_limit=120, time_limit=150)

@@ -23,6 +23,7 @@ from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
+from tests.evidence_model import small_model
 
 CLAIM_TEXT = (
     "We send bulk WhatsApp messages to 100,000 customers. "
@@ -116,6 +117,8 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
         "claims": ["bulk"],
         "names": ["Acme Reach s.r.o."],
         "voice": None,
+        "reader": "rules",
+        "claim_probability": None,
     }
     assert len(claim.content_hash) == 64
 
@@ -129,6 +132,8 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
         "claims": [],
         "names": ["nabytok-dielna"],  # no publisher: the page's brand, here its domain's name
         "voice": None,
+        "reader": "rules",
+        "claim_probability": None,
     }
 
     (follow_up,) = outcome.follow_ups
@@ -143,6 +148,20 @@ def test_slovak_claims_are_recognised_without_their_diacritics(session: Session)
     assert evidence.claims_bulk is True
     assert evidence.indicators["claims"] == ["bulk"]
     assert evidence.indicators["phones"] == ["+421905333444"]
+
+
+def test_the_model_passed_in_reads_and_is_recorded(session: Session) -> None:
+    model = small_model()
+    outcome = ingest_documents(
+        session, IngestEvidence(documents=[document()]), now=utcnow(), model=model
+    )
+    assert outcome.summary == {"ingested": 1, "rejected": 0}
+    evidence = session.scalars(select(Evidence)).one()
+    assert evidence.indicators["reader"] == model.version
+    probability = evidence.indicators["claim_probability"]
+    assert evidence.claims_bulk is (probability >= model.threshold)
+    # What the rules find is the same page read either way: its contacts and passages.
+    assert evidence.indicators["phones"] == ["+421905111222"]
 
 
 def test_a_bad_document_rejects_only_itself(session: Session) -> None:
