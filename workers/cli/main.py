@@ -2,74 +2,72 @@
 
 Each command group lives in the module named after it (``bulkguard review ...`` in
 ``workers/cli/review.py``); single commands live alone or beside their kin, as listed below.
+A command's module is imported when the command runs (or when help lists it): one command does
+not pay for the others' imports, such as the scoring stack's XGBoost for ``evidence analyze``.
 """
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
 from infra.redaction import install_for_command_line
-from workers.cli.appeal import appeal
-from workers.cli.bench import bench
-from workers.cli.breaker import breaker
-from workers.cli.chaos import chaos
-from workers.cli.companies import companies
-from workers.cli.console import console
-from workers.cli.db import db
-from workers.cli.dead_letters import dead_letters
-from workers.cli.decisions import decisions
-from workers.cli.deliveries import deliveries
-from workers.cli.evidence import evidence
-from workers.cli.flower import flower
-from workers.cli.health import health
-from workers.cli.labels import labels
-from workers.cli.legal import legal
-from workers.cli.metrics import metrics
-from workers.cli.model import model, score, train
-from workers.cli.pipeline import demo, enqueue, schema, simulate
-from workers.cli.policy import policy
-from workers.cli.report import report
-from workers.cli.review import review
-from workers.cli.status import log_ref, status
-from workers.cli.users import users
+
+# Every command: its name, and the module and attribute it is defined as.
+COMMANDS = {
+    "appeal": "appeal:appeal",
+    "bench": "bench:bench",
+    "breaker": "breaker:breaker",
+    "chaos": "chaos:chaos",
+    "companies": "companies:companies",
+    "console": "console:console",
+    "db": "db:db",
+    "dead-letters": "dead_letters:dead_letters",
+    "decisions": "decisions:decisions",
+    "deliveries": "deliveries:deliveries",
+    "demo": "pipeline:demo",
+    "enqueue": "pipeline:enqueue",
+    "evidence": "evidence:evidence",
+    "flower": "flower:flower",
+    "health": "health:health",
+    "labels": "labels:labels",
+    "legal": "legal:legal",
+    "log-ref": "status:log_ref",
+    "metrics": "metrics:metrics",
+    "model": "model:model",
+    "policy": "policy:policy",
+    "report": "report:report",
+    "review": "review:review",
+    "schema": "pipeline:schema",
+    "score": "model:score",
+    "simulate": "pipeline:simulate",
+    "status": "status:status",
+    "train": "model:train",
+    "users": "users:users",
+}
 
 
-@click.group()
+class _LazyGroup(click.Group):
+    """A group whose commands are imported by name when they are asked for."""
+
+    # Click's signatures: the context is not needed to find a command.
+    def list_commands(self, ctx: click.Context) -> list[str]:  # noqa: ARG002
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:  # noqa: ARG002
+        where = COMMANDS.get(cmd_name)
+        if where is None:
+            return None
+        module, attribute = where.split(":")
+        command = getattr(importlib.import_module(f"workers.cli.{module}"), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"workers.cli.{module}.{attribute} is not a command")
+        return command
+
+
+@click.group(cls=_LazyGroup)
 def main() -> None:
     """bulkguard: enforcement back end against automated and bulk messaging."""
     # Warnings and tracebacks printed by any command go through the same masking as worker logs.
     install_for_command_line()
-
-
-for command in (
-    appeal,
-    bench,
-    breaker,
-    chaos,
-    companies,
-    console,
-    db,
-    dead_letters,
-    decisions,
-    deliveries,
-    demo,
-    enqueue,
-    evidence,
-    flower,
-    health,
-    labels,
-    legal,
-    log_ref,
-    metrics,
-    model,
-    policy,
-    report,
-    review,
-    schema,
-    score,
-    simulate,
-    status,
-    train,
-    users,
-):
-    main.add_command(command)
