@@ -32,6 +32,8 @@ from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
 from tasks.accounts.signals import batches_by_stage
 from tasks.messages import IngestEvidence, ScoreAccounts
+from tasks.offline.evidence_card import train_version
+from tasks.offline.evidence_documents import bundled_files
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tasks.offline.training import TrainingConfig, train
@@ -79,7 +81,7 @@ def run_demo(
             )
         with console.status("Migrating the database"):
             upgrade()
-        version = _ensure_model(console, seed)
+        version = _ensure_models(console, seed)
         logins = demo_logins()
 
         records = list(simulate(accounts, seed))
@@ -188,6 +190,12 @@ def _hold(console: Console) -> None:
         console.print()
 
 
+def _ensure_models(console: Console, seed: int) -> str:
+    """An active account model and an active evidence model; the account model's version."""
+    _ensure_evidence_model(console)
+    return _ensure_model(console, seed)
+
+
 def _ensure_model(console: Console, seed: int) -> str:
     settings = get_settings()
     with session_scope() as session:
@@ -200,6 +208,23 @@ def _ensure_model(console: Console, seed: int) -> str:
         model_dir = train(
             TrainingConfig(accounts=DEMO_TRAINING_ACCOUNTS, seed=seed + 1000), settings.models_dir
         )
+    with session_scope() as session:
+        row = register(session, model_dir)
+        set_role(session, row.version, "active")
+        console.print(f"Trained and activated {row.version} (card: {model_dir / 'card.md'})")
+        return row.version
+
+
+def _ensure_evidence_model(console: Console) -> str:
+    """The active evidence model; on a first run, one trained on the bundled corpus and
+    evaluation set (as long as the account model takes, or less), so the demo's documents are
+    read as the workers read them in production."""
+    with session_scope() as session:
+        active = serving_versions(session, "evidence").get("active")
+        if active is not None:
+            return active.version
+    with console.status("No active evidence model: training the claim reader on the corpus"):
+        model_dir, _ = train_version(bundled_files(), get_settings().models_dir)
     with session_scope() as session:
         row = register(session, model_dir)
         set_role(session, row.version, "active")
