@@ -27,9 +27,6 @@ import traceback
 from collections.abc import Iterable
 from types import TracebackType
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 MASK = "***"
 
 # A phone number: at least 7 digits, optionally led by "+" or "(", with single spaces, hyphens,
@@ -126,6 +123,11 @@ def _has_separator(number: str) -> bool:
 def display_url(url: str) -> str:
     """A configured URL as it may be shown to its operator: the password masked (in the URL's
     credentials or as a ``password=`` option), the user, host and database kept."""
+    # Imported here: every command installs the redaction, few show a URL, and SQLAlchemy
+    # costs a command that needs no database a fifth of a second to start.
+    from sqlalchemy.engine import make_url  # noqa: PLC0415
+    from sqlalchemy.exc import ArgumentError  # noqa: PLC0415
+
     try:
         parsed = make_url(url)
     except ArgumentError:
