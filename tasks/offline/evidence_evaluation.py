@@ -4,7 +4,9 @@ The set is JSONL, one document per line: ``id``, ``lang``, ``style``, ``text``, 
 and ``expected`` with the fields of ``bulkguard evidence analyze``. Claims are scored per
 document; claim kinds, phones, e-mails and domains per (document, value) pair, so one page with
 many contacts weighs as much as its contacts do; brand and document date by exact agreement.
-The project's own set is ``tasks/offline/data/evidence-eval.jsonl``.
+The project's own set is ``tasks/offline/data/evidence-eval.jsonl``; the labelled corpus beside
+it (``data/corpus/<writer>-<lang>.jsonl``, written by people who never saw the reader) is in the
+same format, with each page's ``writer`` and ``page_type``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import orjson
 
 from tasks.evidence.reading.analysis import analyze
+from tasks.evidence.reading.claim_model import ClaimModel
 from tasks.evidence.reading.indicators import fold
 
 SET_FIELDS = ("claim_kinds", "phones", "emails", "domains")
@@ -75,11 +78,22 @@ def bundled_set() -> list[dict[str, Any]]:
     return [orjson.loads(line) for line in data.splitlines() if line.strip()]
 
 
-def evaluate(documents: Iterable[dict[str, Any]]) -> Report:
+def corpus_set() -> list[dict[str, Any]]:
+    """The labelled corpus, file by file (writer, then language)."""
+    folder = resources.files("tasks.offline").joinpath("data/corpus")
+    files = sorted((f for f in folder.iterdir() if f.name.endswith(".jsonl")), key=lambda f: f.name)
+    return [
+        orjson.loads(line) for f in files for line in f.read_bytes().splitlines() if line.strip()
+    ]
+
+
+def evaluate(documents: Iterable[dict[str, Any]], model: ClaimModel | None = None) -> Report:
+    """The analysis of ``documents`` against their labels; ``model`` decides the claims (None:
+    the rules)."""
     report = Report()
     for doc in documents:
         expected = doc["expected"]
-        got = analyze(doc["text"], doc.get("url")).as_json()
+        got = analyze(doc["text"], doc.get("url"), model).as_json()
         report.documents += 1
         claim = {True} if got["is_claim"] else set()
         truth = {True} if expected["is_claim"] else set()

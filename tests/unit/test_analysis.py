@@ -9,7 +9,8 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from tasks.evidence.reading.analysis import analyze
-from tasks.offline.evidence_evaluation import bundled_set, evaluate
+from tasks.offline.evidence_evaluation import bundled_set, corpus_set, evaluate
+from tests.evidence_model import small_model
 from workers.cli.main import main
 
 VENDOR_PAGE = """<html><head><title>ZapBlaster | Bulk WhatsApp sender</title>
@@ -126,3 +127,16 @@ def test_explain_lists_the_cues_considered_and_why_they_were_dropped(tmp_path: P
     assert line["is_claim"] is False
     assert line["considered"]
     assert all(c["verdict"] != "kept" for c in line["considered"])
+
+
+def test_the_corpus_is_evaluated_beside_the_evaluation_set() -> None:
+    corpus = corpus_set()
+    assert {d["writer"] for d in corpus} == {"wa", "wb", "wc"}
+    assert {d["lang"] for d in corpus} == {"en", "es", "hi", "id", "pt", "sk"}
+    assert {d["page_type"] for d in corpus} == set(range(1, 25))
+    sample = corpus[:6] + bundled_set()[:6]
+    by_rules = evaluate(sample).as_json()
+    by_model = evaluate(sample, small_model()).as_json()
+    assert by_rules["documents"] == by_model["documents"] == 12
+    # The model decides the claims; the contacts are read the same either way.
+    assert by_rules["phones"] == by_model["phones"]

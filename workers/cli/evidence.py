@@ -258,13 +258,24 @@ def evidence_train(
 @click.argument("path", type=click.File("rb"), required=False)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures (and errors) as JSON.")
 @click.option(
+    "--corpus", is_flag=True, help="Add the bundled corpus to the set (or to PATH's documents)."
+)
+@click.option(
+    "--model",
+    "reader",
+    default="rules",
+    show_default=True,
+    metavar="rules|active|VERSION",
+    help="Who decides the claims, as for `evidence analyze`.",
+)
+@click.option(
     "--grouped",
     is_flag=True,
-    help="Claims only, rules beside the model: cross-validation on the bundled corpus and "
-    "evaluation set (and PATH, if given), folds holding out whole page types, then whole "
-    "writers.",
+    help="Claims only, rules beside a model trained fold by fold: cross-validation on the "
+    "bundled corpus and evaluation set (and PATH, if given), folds holding out whole page "
+    "types, then whole writers.",
 )
-def evidence_evaluate(path: Any, as_json: bool, grouped: bool) -> None:
+def evidence_evaluate(path: Any, as_json: bool, corpus: bool, reader: str, grouped: bool) -> None:
     """Precision and recall of the analysis on a labelled JSONL set (default: the project's)."""
     from rich.console import Console
     from rich.table import Table
@@ -273,10 +284,12 @@ def evidence_evaluate(path: Any, as_json: bool, grouped: bool) -> None:
         _evaluate_grouped(path, as_json)
         return
 
-    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, evaluate
+    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, corpus_set, evaluate
 
     documents = [orjson.loads(line) for line in path if line.strip()] if path else bundled_set()
-    report = evaluate(documents).as_json()
+    if corpus:
+        documents += corpus_set()
+    report = evaluate(documents, _reading_model(reader)).as_json()
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
         return
