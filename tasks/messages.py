@@ -97,6 +97,22 @@ class AppealAction(Message):
     signature: Signature
 
 
+class FileAppeal(Message):
+    """An appeal an account holder made against an action, filed on their behalf by a service
+    (public: the platform's appeal service sends it, signed as a decision is). It waits for a
+    reviewer (the console's appeals, ``bulkguard appeals list``); filed twice, it waits once."""
+
+    TASK = "enforcement.file_appeal"
+    QUEUE = "enforcement"
+
+    action_id: int = Field(ge=1)
+    # What the account holder wrote, shown to the reviewer beside the action.
+    statement: Annotated[str, StringConstraints(min_length=1, max_length=4000), PLAIN_TEXT]
+    # The service that filed it (``bulkguard users add NAME --service --role reviewer``).
+    filed_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
+    signature: Signature
+
+
 class DecideReview(Message):
     """A decision on a review case, sent by a service (public: a review tool may send it,
     signed as an appeal is)."""
@@ -216,6 +232,7 @@ MESSAGES: tuple[type[Message], ...] = (
     DeliverActions,
     RetryDeliveries,
     AppealAction,
+    FileAppeal,
     DecideReview,
     ExpireActions,
     ReleaseActions,
