@@ -78,7 +78,7 @@ class RetryDeliveries(Message):
 
 # A service's Ed25519 signature (base64) of the task name and every other field of the message,
 # defaults included (``infra.credentials.signed_bytes``): the worker checks it against the public
-# key of the service named in ``decided_by`` before anything is decided.
+# key of the service named in ``decided_by`` (``filed_by``) before anything is decided or filed.
 Signature = Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT]
 
 
