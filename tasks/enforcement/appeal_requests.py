@@ -83,14 +83,13 @@ def decide_waiting(
     request = session.get(AppealRequest, request_id)
     if request is None:
         raise AppealError(f"no appeal {request_id}")
-    # The action's lock first, then the request as it is now: a decision in flight elsewhere
-    # (the CLI, a signed task, another reviewer) has committed by then.
+    # The action's lock first: a decision in flight elsewhere (the CLI, a signed task, another
+    # reviewer) has committed by then, and is found here.
     session.get(EnforcementAction, request.action_id, with_for_update=True)
-    session.refresh(request)
     earlier = session.scalar(select(Appeal).where(Appeal.action_id == request.action_id))
     if earlier is not None:
         raise AppealError(already_decided(earlier))
-    return decide_appeal(
+    decided = decide_appeal(
         session,
         request.action_id,
         outcome=outcome,
@@ -99,6 +98,11 @@ def decide_waiting(
         neighbours=neighbours,
         now=now,
     )
+    if decided.summary["already_decided"]:
+        # Decided between the read above and the insert (SQLite takes no row lock).
+        first = session.scalars(select(Appeal).where(Appeal.action_id == request.action_id))
+        raise AppealError(already_decided(first.one()))
+    return decided
 
 
 @dataclass(frozen=True)
