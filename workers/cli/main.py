@@ -10,6 +10,7 @@ import click
 
 from infra.redaction import install_for_command_line
 from workers.cli.appeal import appeal
+from workers.cli.appeals import appeals
 from workers.cli.bench import bench
 from workers.cli.breaker import breaker
 from workers.cli.chaos import chaos
@@ -43,6 +44,7 @@ def main() -> None:
 
 for command in (
     appeal,
+    appeals,
     bench,
     breaker,
     chaos,
