@@ -20,7 +20,7 @@ from infra.redis_client import get_redis
 from infra.settings import Settings
 from tasks.messages import Publisher
 from workers.console import auth
-from workers.console.pages import overview
+from workers.console.pages import health, overview
 from workers.console.secret import session_secret
 from workers.console.security import Guard
 from workers.console.sessions import Limits
@@ -28,7 +28,7 @@ from workers.console.state import FLASH_COOKIE, STATIC, TEMPLATES, ConsoleState,
 from workers.console.throttle import Throttle
 
 log = logging.getLogger(__name__)
-ROUTERS = (auth.router, overview.router)
+ROUTERS = (auth.router, overview.router, health.router)
 
 
 def build(settings: Settings, *, publisher: Publisher | None = None) -> FastAPI:
