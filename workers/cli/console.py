@@ -20,6 +20,7 @@ def console() -> None:
 def serve(host: str | None, port: int | None) -> None:
     """Serve the console (loopback by default). Sessions are signed with
     BULKGUARD_CONSOLE_SECRET, or a secret made and kept under the data directory."""
+    import signal
     import socket
 
     import uvicorn
@@ -46,4 +47,8 @@ def serve(host: str | None, port: int | None) -> None:
     )
     # Printed on stdout, flushed: the demo and the tests read the port from this line.
     print(f"console on http://{host}:{bound}/", flush=True)
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again to end "as it would
+    # have": status 143, which Compose and the demo read as a crash. The stop was asked for and
+    # done, so the re-raised signal is ignored and the process ends with status 0.
+    signal.signal(signal.SIGTERM, lambda *_: None)
     server.run(sockets=[listener])
