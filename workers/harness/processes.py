@@ -144,6 +144,7 @@ def start_flower(
 ) -> FlowerProcess:
     """``bulkguard flower`` on loopback with these credentials, once it listens."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = log_path.stat().st_size if log_path.exists() else 0  # as start_console's
     argv = [sys.executable, "-m", "workers.cli", "flower", "--address=127.0.0.1", f"--port={port}"]
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
@@ -161,7 +162,7 @@ def start_flower(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = _LISTENING.search(log_path.read_bytes())
+        found = _LISTENING.search(log_path.read_bytes()[start:])
         if found:
             return FlowerProcess(process, found.group(1).decode(), log_path)
         if process.poll() is not None:
@@ -200,6 +201,9 @@ def start_console(
     """``bulkguard console serve`` on loopback, once it listens and its /healthz answers ok (the
     schema is migrated and the database answers)."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The log is appended to: only what this process writes names its address (a demo run
+    # again finds its last run's line, with another port, at the top).
+    start = log_path.stat().st_size if log_path.exists() else 0
     argv = [sys.executable, "-m", "workers.cli", "console", "serve", "--host=127.0.0.1"]
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
@@ -211,7 +215,7 @@ def start_console(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        found = _CONSOLE_LISTENING.search(log_path.read_bytes())
+        found = _CONSOLE_LISTENING.search(log_path.read_bytes()[start:])
         if found and console_healthy(found.group(1).decode()):
             return ConsoleProcess(process, found.group(1).decode(), log_path)
         time.sleep(0.1)
