@@ -220,5 +220,8 @@ class ConsolePage:
         self.driver.execute_script("document.activeElement && document.activeElement.blur()")
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         png = SCREENSHOTS / f"{name}.png"
-        assert self.driver.save_screenshot(str(png)), f"no screenshot of {self.path}"
+        # Written aside, then renamed: parallel test workers may take the same picture at once.
+        partial = png.with_name(f".{name}.{os.getpid()}.png")
+        assert self.driver.save_screenshot(str(partial)), f"no screenshot of {self.path}"
+        partial.replace(png)
         return png
