@@ -15,11 +15,15 @@ import pytest
 from celery import Celery
 
 from infra.settings import get_settings
+from tests.integration.browser import Chromium, ConsolePage, chromium, headless
 from tests.integration.waiting import wait_for
 from workers.harness.processes import (
     POOLS,
+    ConsoleProcess,
     WorkerProcess,
+    start_console,
     start_workers,
+    stop_console,
     stop_workers,
     wait_until_ready,
 )
@@ -134,3 +138,27 @@ def start_beat(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[[], 
         except subprocess.TimeoutExpired:
             os.killpg(beat.pid, signal.SIGKILL)
             beat.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium_paths() -> Chromium:
+    """Chromium and chromedriver, or a skip (a failure in CI) before anything is started."""
+    return chromium()
+
+
+@pytest.fixture
+def console_server(env: Mapping[str, str], tmp_path: Path) -> Iterator[ConsoleProcess]:
+    """``bulkguard console serve --port 0`` against this test's database and Redis, once its
+    /healthz answers; stopped (SIGTERM) after the test. Its log: ``console_server.log_path``."""
+    server = start_console(env, tmp_path / "console.log")
+    try:
+        yield server
+    finally:
+        stop_console(server)
+
+
+@pytest.fixture
+def browser(chromium_paths: Chromium, console_server: ConsoleProcess) -> Iterator[ConsolePage]:
+    """A headless Chromium on the console (``tests.integration.browser.ConsolePage``)."""
+    with headless(chromium_paths) as driver:
+        yield ConsolePage(driver, console_server.url)
