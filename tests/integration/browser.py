@@ -164,13 +164,24 @@ class ConsolePage:
         """The form on this page that posts to ``action``."""
         return self.driver.find_element(By.CSS_SELECTOR, f'form[action="{action}"]')
 
-    def submit(self, action: str, fields: Mapping[str, str] | None = None) -> None:
+    def field(self, action: str, name: str) -> str:
+        """The value of the field ``name`` (hidden ones too) of the form that posts to
+        ``action``: what the browser will send."""
+        return self.form(action).find_element(By.NAME, name).get_attribute("value") or ""
+
+    def submit(
+        self, action: str, fields: Mapping[str, str] | None = None, *, press: str | None = None
+    ) -> None:
         """Fill the form that posts to ``action`` (text fields by name, a select or a radio
-        button by value) and press its submit button; returns once the next page has loaded."""
+        button by value) and press its submit button (the one whose value is ``press``, where a
+        form has several); returns once the next page has loaded."""
         form = self.form(action)
         for name, value in (fields or {}).items():
             self._fill(form, name, value)
-        form.find_element(By.CSS_SELECTOR, "button[type=submit], input[type=submit]").click()
+        button = "button[type=submit], input[type=submit]"
+        if press is not None:
+            button = f'button[type=submit][value="{press}"]'
+        form.find_element(By.CSS_SELECTOR, button).click()
         WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(form))
 
     def _fill(self, form: WebElement, name: str, value: str) -> None:
@@ -203,6 +214,33 @@ class ConsolePage:
         self.driver.execute_script(
             "arguments[0].querySelector('input[name=csrf]').remove()", self.form(action)
         )
+
+    def forge(self, action: str, fields: Mapping[str, str]) -> None:
+        """Post ``fields`` to ``action`` in a form this page does not offer, with this session's
+        own CSRF token (from the page's logout form): what a person could send by hand, that
+        only the route's own role check stops. Returns once the answer has loaded."""
+        page = self.driver.find_element(By.TAG_NAME, "html")
+        self.driver.execute_script(
+            """
+            const [action, fields] = arguments;
+            const form = document.createElement("form");
+            form.method = "post";
+            form.action = action;
+            const token = document.querySelector("input[name=csrf]").value;
+            for (const [name, value] of Object.entries({...fields, csrf: token})) {
+                const input = document.createElement("input");
+                input.type = "hidden";
+                input.name = name;
+                input.value = value;
+                form.appendChild(input);
+            }
+            document.body.appendChild(form);
+            form.submit();
+            """,
+            action,
+            dict(fields),
+        )
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(page))
 
     def session_cookie(self) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.driver.get_cookie(SESSION_COOKIE)

@@ -16,6 +16,7 @@ from celery import Celery
 
 from infra.settings import get_settings
 from tests.integration.browser import Chromium, ConsolePage, chromium, headless
+from tests.integration.smtp_relay import Relay, relays
 from tests.integration.waiting import wait_for
 from workers.harness.processes import (
     POOLS,
@@ -110,6 +111,14 @@ def start(
 
 
 @pytest.fixture
+def relay() -> Iterator[Callable[[int], Relay]]:
+    """Start a real SMTP server on loopback (``tests.integration.smtp_relay``): ``relay(defer)``
+    gives its inbox and the environment a worker sends through it with."""
+    with relays() as start_relay:
+        yield start_relay
+
+
+@pytest.fixture
 def start_beat(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[[], Path]]:
     """Start ``celery -A workers beat`` as compose runs it, against this test's Redis and broker;
     returns its log. Stopped (SIGTERM, as compose stops it) after the test."""
@@ -160,5 +169,15 @@ def console_server(env: Mapping[str, str], tmp_path: Path) -> Iterator[ConsolePr
 @pytest.fixture
 def browser(chromium_paths: Chromium, console_server: ConsoleProcess) -> Iterator[ConsolePage]:
     """A headless Chromium on the console (``tests.integration.browser.ConsolePage``)."""
+    with headless(chromium_paths) as driver:
+        yield ConsolePage(driver, console_server.url)
+
+
+@pytest.fixture
+def second_browser(
+    chromium_paths: Chromium, console_server: ConsoleProcess
+) -> Iterator[ConsolePage]:
+    """Another person's browser on the same console, beside ``browser``: a profile of its own,
+    so its own cookies and session."""
     with headless(chromium_paths) as driver:
         yield ConsolePage(driver, console_server.url)

@@ -18,6 +18,7 @@ from infra.db.session import session_scope
 from tasks.accounts.signals import DetectionPoint, validate_records
 from tasks.enforcement.reviews import next_case
 from tasks.legal.notice_status import digest
+from tasks.legal.send import recipients
 from tasks.neighbourhoods.redis_store import RedisNeighbourStore
 from tasks.neighbourhoods.rules import KINDS, NEIGHBOUR_FEATURES
 from tasks.scoring.decisions import decided_count
@@ -106,6 +107,7 @@ def test_console_data_is_written_in_the_pipelines_shapes(session: Session) -> No
         ).one()
         assert revision.body_sha256 == notice.body_sha256
         assert revision.cited_evidence == notice.cited_evidence != []
+        assert recipients(session, notice.company_id) != [], "the letter can be e-mailed"
 
 
 def test_console_bench_times_the_pages_there_are_and_names_the_missing(redis_url: str) -> None:

@@ -4,14 +4,16 @@ they were scored from, and notices waiting for counsel with the evidence they ci
 For the console's bench (many rows, fast) and its screenshots (a few). The rows are the ones
 the pipeline writes, in the same shapes: a review case is a pending ``review`` action on a
 score whose snapshot holds the account's record; a notice's letter is rendered from the legal
-templates and kept as its first revision, with the events of its submission. Nothing here
-decides anything: no outbox messages, no audit events of people.
+templates and kept as its first revision, with the events of its submission; its company holds
+the keys the evidence linker keeps (its domain, and the e-mail address the letter goes to).
+Nothing here decides anything: no outbox messages, no audit events of people.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import (
     Account,
     Company,
+    CompanyIndicator,
     EnforcementAction,
     Evidence,
     EvidenceLink,
@@ -33,13 +36,14 @@ from infra.db.models import (
     SignalSnapshot,
 )
 from infra.settings import get_settings
-from tasks.accounts.phones import phone_block
-from tasks.accounts.signals import DetectionPoint
+from tasks.accounts.phones import number_info, phone_block
+from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.legal import history, notice_status
 from tasks.legal.history import SYSTEM
 from tasks.legal.letter import CitedEvidence, Letter, render
 from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
-from tasks.scoring.features import FEATURES
+from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
+from tasks.scoring.features import FEATURES, signal_matrix
 from tasks.scoring.snapshot import compress_records
 
 # Rows per INSERT: large enough that executemany's round trips do not dominate, small enough
@@ -47,6 +51,18 @@ from tasks.scoring.snapshot import compress_records
 CHUNK = 5000
 MODEL_VERSION = "console-bench"
 EVIDENCE_PER_NOTICE = 3
+# Features a messaging-stage model leans on for the bursts these records show: the reasons a
+# seeded case gives are drawn from them, with the values its feature row holds.
+REASON_FEATURES = (
+    "peak_msgs_15s",
+    "msgs_last_hour",
+    "unique_recipients_day",
+    "non_contact_ratio",
+    "identical_content_ratio",
+    "send_interval_cv",
+    "block_ban_rate",
+    "device_regs_1h",
+)
 
 
 @dataclass(frozen=True)
@@ -97,7 +113,8 @@ def _accounts(
     """The reviewed accounts as their records say, then plain ones up to ``total``."""
     for record in records:
         phone = record["phone"]
-        yield _account(record["account_id"], phone, None, now)
+        # The country scoring records for an account: its number's.
+        yield _account(record["account_id"], phone, number_info(phone).country, now)
     for i in range(total - len(records)):
         yield _account(f"acc-console-{i:07d}", f"+4219{i:08d}", "SK", now)
 
@@ -128,6 +145,8 @@ def _review_cases(session: Session, records: list[dict[str, Any]], now: dt.datet
     session.flush()
     draw = random.Random(len(records))
     scores = [draw.uniform(0.5, 0.95) for _ in records]
+    rows = _feature_rows(records, draw)
+    reasons = [_reasons(row, draw) for row in rows]
     _insert(
         session,
         Score,
@@ -142,8 +161,8 @@ def _review_cases(session: Session, records: list[dict[str, Any]], now: dt.datet
                 "shadow": False,
                 "score": scores[i],
                 "decision": "review",
-                "features": [round(draw.random(), 4) for _ in FEATURES],
-                "reasons": _reasons(draw),
+                "features": rows[i],
+                "reasons": reasons[i],
                 "created_at": now,
             }
             for i, record in enumerate(records)
@@ -163,7 +182,7 @@ def _review_cases(session: Session, records: list[dict[str, Any]], now: dt.datet
                 "status": "pending",
                 "model_version": MODEL_VERSION,
                 "score": scores[i],
-                "reasons": _reasons(draw),
+                "reasons": reasons[i],
                 "policy_version": policy_version,
                 "rule": "messaging_review",
                 "actor": "classifier",
@@ -182,11 +201,32 @@ def _review_cases(session: Session, records: list[dict[str, Any]], now: dt.datet
     )
 
 
-def _reasons(draw: random.Random) -> list[dict[str, Any]]:
-    picked = draw.sample(FEATURES, 3)
+def _feature_rows(
+    records: Sequence[dict[str, Any]], draw: random.Random
+) -> list[list[float | None]]:
+    """The rows the model saw, as scoring stores them (missing values null): the records' own
+    signals, and their neighbourhoods as the counters could have read them (none are kept here:
+    rates drawn up to 0.3, recent registrations up to 20)."""
+    parsed = [parse_record(record, AccountSignals, now=None) for record in records]
+    signals = signal_matrix(parsed, DetectionPoint.MESSAGING)
+    rows = []
+    for row in signals.tolist():
+        around = [
+            round(draw.uniform(0, 0.3), 4) if name.endswith("_rate") else float(draw.randint(0, 20))
+            for name in NEIGHBOUR_FEATURES
+        ]
+        rows.append([None if math.isnan(v) else round(v, 4) for v in row] + around)
+    return rows
+
+
+def _reasons(row: list[float | None], draw: random.Random) -> list[dict[str, Any]]:
+    """Three of the features a messaging model leans on, the largest push first, with the
+    values of the case's own row."""
+    picked = draw.sample(REASON_FEATURES, 3)
+    pushes = sorted((round(draw.uniform(0.2, 2.0), 4) for _ in picked), reverse=True)
     return [
-        {"feature": name, "value": round(draw.uniform(0, 50), 4), "contribution": c}
-        for name, c in zip(picked, (1.2, 0.6, 0.3), strict=True)
+        {"feature": name, "value": row[FEATURES.index(name)], "contribution": push}
+        for name, push in zip(picked, pushes, strict=True)
     ]
 
 
@@ -195,14 +235,17 @@ def _notice(session: Session, index: int, now: dt.datetime) -> int:
     review, with its letter rendered as the legal task renders it."""
     policy = load_policy(get_settings().policy_version)
     name = f"Bulk Reach {index + 1} s.r.o."
+    domain = f"bulk-reach-{index + 1}.example"
     company = Company(name=name, normalized_name=name.lower(), origin_key=f"console-{index}")
     session.add(company)
     session.flush()
+    for kind, value in (("domain", domain), ("email", f"legal@{domain}")):
+        session.add(CompanyIndicator(company_id=company.id, kind=kind, value=value))
     cited = []
     for n in range(EVIDENCE_PER_NOTICE):
         observed = policy.off_platform_cutoff + dt.timedelta(days=10 + n)
         excerpt = f"{name} sends your offer to 50,000 numbers a day on the platform."
-        url = f"https://bulk-reach-{index + 1}.example/offer-{n}"
+        url = f"https://{domain}/offer-{n}"
         evidence = Evidence(
             content_hash=hashlib.sha256(f"{url}|{excerpt}".encode()).hexdigest(),
             source="off_platform",
@@ -212,7 +255,7 @@ def _notice(session: Session, index: int, now: dt.datetime) -> int:
             claims_bulk=True,
             excerpt=excerpt,
             indicators={
-                "domains": [f"bulk-reach-{index + 1}.example"],
+                "domains": [domain],
                 "emails": [],
                 "phones": [],
                 "claims": ["bulk"],
@@ -273,7 +316,7 @@ def _notice(session: Session, index: int, now: dt.datetime) -> int:
             activity_last=last,
             evidence=tuple(cited),
             response_days=policy.response_days,
-            domains=(f"bulk-reach-{index + 1}.example",),
+            domains=(domain,),
         )
     )
     notice_status.add_revision(session, notice, body, ids, first=True)
