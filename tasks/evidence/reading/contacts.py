@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -26,30 +26,36 @@ from urllib.parse import unquote
 
 import phonenumbers
 
+from tasks.evidence.reading.hosts import Hosts, company_domains, is_example_domain, read_hosts
 from tasks.evidence.reading.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.reading.indicators import email_domain, host_parts, registered_domain
-from tasks.evidence.reading.shared_domains import is_shared
+from tasks.evidence.reading.indicators import email_domain, host_parts
 
 
 @dataclass(frozen=True)
 class Contacts:
     phones: tuple[str, ...]  # E.164, sorted, unique
     emails: tuple[str, ...]  # lower-case, sorted
-    domains: tuple[str, ...]  # registered domains, sorted, shared ones excluded
+    # Company keys: registrable domains of the publisher's hosts and of its addresses, sorted,
+    # shared and example ones excluded.
+    domains: tuple[str, ...]
+    hosts: Hosts  # the publisher's hosts as written, link hosts, the platform's hosts
 
 
 def extract_contacts(document: str, url: str | None = None) -> Contacts:
-    """Phones, e-mail addresses and domains in ``document`` (plain text, Markdown or HTML).
+    """Phones, e-mail addresses, domains and hosts in ``document`` (text, Markdown or HTML).
 
-    ``url`` is where the document was found: its domain is one of the document's, and its
+    ``url`` is where the document was found: its host is one of the document's, and its
     country-code top-level domain tells which country local phone numbers belong to.
     """
     page = parse_page(document)
     raw = _decoded(document[:MAX_INPUT])
     text = page.text if page.is_html else raw
     emails = _emails(raw, text)
-    domains = _domains(raw, text, page, url, emails)
-    return Contacts(phones=_phones(raw, text, page, url, domains), emails=emails, domains=domains)
+    hosts = read_hosts(raw, text, page, url)
+    domains = company_domains(hosts, map(email_domain, emails))
+    return Contacts(
+        phones=_phones(raw, text, page, url, domains), emails=emails, domains=domains, hosts=hosts
+    )
 
 
 # --- the raw view -------------------------------------------------------------------------
@@ -600,76 +606,10 @@ def _is_placeholder_email(local: str, domain: str) -> bool:
     if registered is None:
         return True  # no real public suffix: "logo@2x.png", "user@host.local"
     label = registered.split(".", 1)[0]
-    if registered in _PLACEHOLDER_DOMAINS or label == "example":
+    if registered in _PLACEHOLDER_DOMAINS or is_example_domain(registered):
         return True
     # yourdomain.co.uk, seudominio.com.br, your-company.io: a template's domain.
     template = label.startswith(_PLACEHOLDER_LABEL_START) and any(
         word in label for word in ("domain", "dominio", "company", "empresa", "site", "email")
     )
     return template or local in _PLACEHOLDER_LOCAL_PARTS
-
-
-# --- domains --------------------------------------------------------------------------------
-
-_HOST = rf"(?:{_LABEL}\.)+[a-z]{{2,63}}"
-# After "//" (with a scheme or protocol-relative), past any user@ part.
-_URL_HOST = re.compile(rf"(?i)//(?:[^\s/@\"'<>]{{1,64}}@)?({_HOST})(?![a-z0-9\-])")
-_WWW_HOST = re.compile(rf"(?i)(?<![\w.\-/@])(www\d?\.{_HOST})(?![a-z0-9\-])")
-_BARE_HOST = re.compile(rf"(?i)(?<![\w.\-/@:\\])({_HOST})(?![\w\-@(]|\.[a-z0-9])")
-_CODE = re.compile(r"```.*?```|`[^`\n]{1,300}`", re.DOTALL)
-# File extensions that are also top-level domains: README.md, setup.py, run.sh, lib.so, main.rs,
-# archive.zip, clip.mov. Written bare they are files; only a scheme or "www." makes them hosts.
-# (Extensions that are not TLDs, such as .js .json .html .php .txt .png, fail the suffix list.)
-_FILE_EXTENSIONS = frozenset(
-    {
-        "md", "py", "sh", "so", "rs", "zip", "mov", "ps", "pl", "js", "ts", "json", "html",
-        "htm", "php", "txt", "png", "jpg", "jpeg", "gif", "svg", "css", "yml", "yaml", "xml",
-        "csv", "pdf", "exe", "java", "go", "rb", "kt", "swift", "lock", "ini", "cfg", "toml",
-    }
-)  # fmt: skip
-_MAX_HOSTS = 20_000  # distinct bare hostnames looked up per document
-_VERSION_LIKE = re.compile(r"^v?\d+$", re.IGNORECASE)
-
-
-def _domains(
-    raw: str, text: str, page: Page, url: str | None, emails: Iterable[str]
-) -> tuple[str, ...]:
-    hosts: set[str] = set()
-    # Hosts written as hosts: with a scheme, "//" or "www.".
-    for source in [raw] if not page.is_html else [*page.links, *page.json_ld, text]:
-        hosts.update(found.group(1) for found in _URL_HOST.finditer(source))
-        hosts.update(found.group(1) for found in _WWW_HOST.finditer(source))
-    if url:
-        hosts.add(url)
-    domains = {domain for domain in map(registered_domain, hosts) if domain}
-    domains.update(_bare_domains(text if page.is_html else _CODE.sub(" ", raw)))
-    domains.update(domain for domain in map(email_domain, emails) if domain)
-    return tuple(sorted(d for d in domains if _company_domain(d)))
-
-
-def _bare_domains(text: str) -> Iterator[str]:
-    """Registered domains of hostnames written in prose ("visit bulkzap.io"), not files."""
-    # An address's parts never match: the pattern wants no "@" before or after a host.
-    hosts = {
-        found.group(1).lower()
-        for found in _BARE_HOST.finditer(text)
-        # "footer.contact.phone" quoted whole is a key in code, not a host in prose.
-        if not _quoted(text, found.start(), found.end())
-    }
-    for host in sorted(hosts)[:_MAX_HOSTS]:
-        parts = host_parts(host)
-        if not parts.suffix or not parts.domain:
-            continue
-        if parts.suffix.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS:
-            continue
-        if _VERSION_LIKE.match(parts.domain):
-            continue  # "v1.io"-like version strings and numbers
-        yield parts.top_domain_under_public_suffix.lower()
-
-
-def _quoted(text: str, start: int, end: int) -> bool:
-    return start > 0 and end < len(text) and text[start - 1] == text[end] and text[end] in "\"'`"
-
-
-def _company_domain(domain: str) -> bool:
-    return not (is_shared(domain) or domain in _PLACEHOLDER_DOMAINS)
