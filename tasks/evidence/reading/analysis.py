@@ -63,8 +63,9 @@ def analyze(document: str, url: str | None = None) -> Analysis:
     text = to_text(document)
     verdict = detect_claims(text)
     contacts = extract_contacts(document, url)
-    name = brand(document, url, contacts.domains, contacts.hosts.own + contacts.hosts.link)
-    platform = contacts.hosts.platform if is_platform(name) else ()
+    hosts = contacts.hosts
+    name = brand(document, url, contacts.domains, hosts.own + hosts.link + hosts.platform)
+    platform = hosts.platform if is_platform(name) else ()
     return Analysis(
         text=text,
         is_claim=verdict.is_claim,
@@ -76,6 +77,6 @@ def analyze(document: str, url: str | None = None) -> Analysis:
         brand=name,
         document_date=document_date(document),
         voice=verdict.voice,
-        hosts=tuple(sorted(contacts.hosts.own + platform)),
-        link_hosts=contacts.hosts.link,
+        hosts=tuple(sorted(hosts.own + platform)),
+        link_hosts=hosts.link,
     )

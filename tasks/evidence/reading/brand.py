@@ -26,9 +26,11 @@ import re
 import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cache
 
+from tasks.evidence.reading.hosts import PLATFORM_DOMAINS, is_link_host, link_hosts
 from tasks.evidence.reading.html_text import Page, parse_page
-from tasks.evidence.reading.indicators import fold, host_parts
+from tasks.evidence.reading.indicators import fold, host_parts, registered_domain
 from tasks.evidence.reading.json_ld import json_ld_nodes
 from tasks.evidence.reading.shared_domains import is_shared
 
@@ -55,6 +57,10 @@ _GENERIC_NAMES = frozenset(
         "download", "downloads", "docs", "documentation", "news", "noticias", "berita",
         "spravy", "shop", "store", "loja", "tienda", "toko", "obchod", "products", "services",
         "the authors", "contributors", "the contributors", "all rights reserved",
+        "thread", "message", "messages", "sms", "top rated", "hiring now", "we are hiring",
+        "vaga", "lowongan", "scam alert", "alerta", "readme", "herramientas", "teknologi",
+        "properti", "gestao", "nivel", "level", "videne", "chrome web store", "google play",
+        "play store", "app store", "chrome वेब स्टोर", "marketplace", "forum",
     }
 )  # fmt: skip
 _COPYRIGHT = re.compile(
@@ -91,8 +97,21 @@ _CODE_FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
 _GENERIC_PREFIX = re.compile(
     r"^(?:contact(?:\s+us)?|about(?:\s+us)?|welcome\s+to|contat[eo]|fale\s+com|sobre(?:\s+[ao])?"
     r"|contacto|acerca\s+de|bienvenid[oa]s?\s+a|bem-vind[oa]s?\s+(?:[àa]|ao)|kontak(?:\s+kami)?"
-    r"|tentang(?:\s+kami)?|selamat\s+datang\s+di|kontakt(?:y)?|o\s+n[aá]s|vitajte\s+(?:na|v))\s+",
+    r"|tentang(?:\s+kami)?|selamat\s+datang\s+di|kontakt(?:y)?|o\s+n[aá]s|vitajte\s+(?:na|v)"
+    # the page's section before the name: "Tarifas Avispa", "Dokumentasi API Ardana Gateway"
+    r"|pricing|plans|tarifas|precios|planos|pre[cç]os|paket|harga|cenn[ií]k|blog|case\s+study"
+    r"|statement\s+from|comunicado\s+de|docs|documentation|dokumentasi(?:\s+api)?"
+    r"|documenta[cç][aã]o|documentaci[oó]n|dokument[aá]cia|by|por|oleh|od)\s+",
     re.IGNORECASE,
+)
+# Words after a name that name a section of its site: "Nimbusend Help Center", "Iguana API
+# Referencia", "Lastovička – Pomoc" are Nimbusend, Iguana API and Lastovička.
+_SECTION_SUFFIX = re.compile(
+    r"(?i)(?<!\bfor)[\s\-–—:|·]+(?:help\s*cent(?:er|re)|help|plans|pricing|contributors|support(?:\s+cent(?:er|re))?|docs|documentation"
+    r"|api\s+(?:reference|docs)|reference|referencia|refer[eê]ncia|developers?|blog|newsroom"
+    r"|news|press|ayuda|centro\s+de\s+ayuda|central\s+de\s+ajuda|ajuda|suporte|soporte"
+    r"|bantuan|pusat\s+bantuan|pomoc|podpora|dokument[aá]cia|dokumentasi|documenta[cç][aã]o"
+    r"|documentaci[oó]n|base\s+de\s+conhecimento|knowledge\s+base|faq)\s*$"
 )
 # Who sells a marketplace listing, at the start of a line or after a separator.
 _SELLER = re.compile(
@@ -124,19 +143,24 @@ _HTTP_ERROR = re.compile(r"^(?:error\s*)?[45]\d\d\b")
 _WEIGHTS = {
     "seller": 6, "site_name": 4, "publisher": 4, "organization": 3, "application": 3,
     "logo": 3, "copyright": 3, "domain": 3, "labelled": 3, "title": 2, "heading": 2,
-    "website": 1, "product": 1, "legal_name": 1, "url": 1,
+    "website": 1, "product": 1, "legal_name": 1, "url": 1, "platform_site": 3,
+    "platform_hosts": 2,
 }  # fmt: skip
 # In a README or a plain text the first heading is the project's name and a copyright line
 # usually a licence holder's: their weights swap.
 _TEXT_WEIGHTS = {**_WEIGHTS, "heading": 3, "copyright": 2}
 # The places a publisher names itself: only these may name the platform as the publisher.
 _SELF_NAMING = frozenset(
-    {"site_name", "publisher", "organization", "application", "logo", "copyright"}
-)
+    {
+        "site_name", "publisher", "organization", "application", "logo", "copyright",
+        "platform_site", "platform_hosts",
+    }
+)  # fmt: skip
 # Whose spelling of a name is shown, most trusted first.
 _SPELLING_ORDER = (
     "site_name", "publisher", "organization", "application", "logo", "seller", "labelled",
-    "title", "domain", "heading", "copyright", "website", "product", "legal_name", "url",
+    "title", "heading", "copyright", "domain", "website", "product", "legal_name", "url",
+    "platform_site", "platform_hosts",
 )  # fmt: skip
 PLATFORM_NAME = "WhatsApp"
 _PLATFORM_KEYS = frozenset(
@@ -146,6 +170,16 @@ _PLATFORM_KEYS = frozenset(
         "whatsappbusinessapi", "whatsapphelpcenter", "whatsappdocs",
     }
 )  # fmt: skip
+# A title or heading part that names the platform's own site: "WhatsApp Help Center",
+# "Plataforma do WhatsApp Business", "Pusat Bantuan WhatsApp", "WhatsApp Terms of Service".
+_PLATFORM_SITE = re.compile(
+    r"(?i)^(?:(?:whatsapp|meta)\s+(?:help\s+cent(?:er|re)|business\s+platform|for\s+developers"
+    r"|terms\s+of\s+service|business\s+messaging\s+policy|cloud\s+api|business\s+api"
+    r"|developers|business)|(?:central\s+de\s+ajuda|centro\s+de\s+ayuda|pusat\s+bantuan"
+    r"|centrum\s+pomoci|plataforma|platform|pol[ií]tica|kebijakan|termos|t[eé]rminos)"
+    r"(?:\s+(?:do|de|del|da))?\s+whatsapp(?:\s+business)?|whatsapp\s+(?:सहायता\s+केंद्र|बिज़नेस\s+प्लेटफ़ॉर्म))"
+    r"(?:\s|$)"
+)
 # "Offered by: X", "Developer: X", "Website: X" on store listings and contact blocks.
 _LABELLED = re.compile(
     r"(?im)^[ \t*_>•·-]*(?:offered\s+by|developer|developed\s+by|publisher|website|company"
@@ -169,7 +203,16 @@ _LEGAL_SUFFIX = re.compile(
     r"|pvt\.?(?:\s+ltd\.?)?|private\s+limited|pty(?:\s+ltd\.?)?)\s*$"
 )
 _LEGAL_PREFIX = re.compile(r"^(?:PT|CV)\.?\s+(?=\S)")
+# A legal form inside a longer string: "Pylon Panel FZ-LLC, Dubai", "Brightwell (Pty) Ltd".
+_LEGAL_WORD = re.compile(
+    r"(?i)[\s,]+\(?(?:fz-?llc|llc|ltd|limited|inc|pty|plc|gmbh|ltda|s\.\s?r\.\s?o|spol\."
+    r"|s\.\s?a\.(?:\s?de\s?c\.\s?v\.)?|s\.a\.s|sas|spa|srl|pvt|tbk|eireli)\b"
+)
 _FIRST_LINE_REACH = 3
+_MIN_MENTIONS = 2
+_LABEL_PREFIX = 6
+# What a name never holds: a year, a word of digits, a path or URL.
+_NOT_A_NAME = re.compile(rf"\b{_YEAR}\b|(?:^|\s)[\d.,:()/+-]+(?:\s|$)|/|://")
 _SURFACE_REACH = 50_000
 _SURFACE_WORDS = 4
 _WORD_TOKEN = re.compile(r"[^\W_]+")
@@ -193,15 +236,25 @@ def brand(
     """
     page = parse_page(document)
     text = page.text if page.is_html else document[:200_000]
+    hosts = list(hosts)
     labels = _domain_labels(url, domains, hosts)
     candidates = list(_candidates(page, text, url, labels))
+    if any(registered_domain(h) in PLATFORM_DOMAINS and not is_link_host(h) for h in hosts):
+        # The platform's own sites linked (developers.facebook.com/docs): support for the
+        # platform as the publisher, where something else names it so.
+        candidates.append(_Candidate("platform_hosts", PLATFORM_NAME))
     weights = _WEIGHTS if page.is_html else _TEXT_WEIGHTS
-    return _winner(candidates, labels, weights)
+    return _winner(candidates, labels, weights, text)
 
 
 def is_platform(name: str | None) -> bool:
     """Whether ``name`` is the messaging platform's (a page the platform publishes)."""
-    return name is not None and _key(name) in _PLATFORM_KEYS
+    return name is not None and _is_platform_key(_key(name))
+
+
+def _is_platform_key(key: str) -> bool:
+    """The platform's names: "WhatsApp", "WhatsApp Business Platform", "Meta for Developers"."""
+    return key in _PLATFORM_KEYS or key.startswith(("whatsapp", "metafor"))
 
 
 def _candidates(page: Page, text: str, url: str | None, labels: set[str]) -> Iterator[_Candidate]:
@@ -215,8 +268,14 @@ def _candidates(page: Page, text: str, url: str | None, labels: set[str]) -> Ite
     if page.is_html:
         yield from _named("title", [_title_name(page.title, url)])
         yield from _named("heading", [_html_heading_name(page, url)])
+        heads = [page.title or "", *(h for _, h in page.headings[:2])]
     else:
-        yield from _named("heading", [_markdown_heading_name(text, url) or _first_line_name(text)])
+        yield from _named(
+            "heading", [_markdown_heading_name(text, url) or _first_line_name(text, labels)]
+        )
+        heads = _first_lines(text)
+    if any(_PLATFORM_SITE.match(part) for head in heads for part in _head_parts(head)):
+        yield _Candidate("platform_site", PLATFORM_NAME)
     yield from _named("copyright", [_copyright_name(text)])
     yield from _named("domain", _spelled_domains(text, labels))
     yield from _named("legal_name", [m.group("pt") or m.group("name") for m in _legal_names(text)])
@@ -230,16 +289,26 @@ def _named(source: str, names: Iterable[str | None]) -> Iterator[_Candidate]:
             yield _Candidate(source, cleaned)
 
 
-def _winner(candidates: list[_Candidate], labels: set[str], weights: dict[str, int]) -> str | None:
+def _winner(
+    candidates: list[_Candidate], labels: set[str], weights: dict[str, int], text: str
+) -> str | None:
     """The best supported party's name: sources agreeing on it add up, once each."""
     groups: dict[str, dict[str, str]] = {}
     for candidate in candidates:
         key = _key(candidate.name)
-        if not key or (key in _PLATFORM_KEYS and candidate.source not in _SELF_NAMING):
+        if not key or key in _marketplace_keys():
+            continue
+        if _is_platform_key(key) and candidate.source not in _SELF_NAMING:
             continue
         if _host_like(candidate.name):
             continue  # "Offered by: aurasend.app" votes through the domain labels
         groups.setdefault(key, {}).setdefault(candidate.source, candidate.name)
+    platform = _key(PLATFORM_NAME)
+    for key in [k for k in groups if k != platform and _is_platform_key(k)]:
+        for source, name in groups.pop(key).items():
+            groups.setdefault(platform, {}).setdefault(source, name)
+    if set(groups.get(platform, {})) == {"platform_hosts"}:
+        del groups[platform]  # linking the platform's docs alone says nothing of who publishes
     if not groups:
         return None
 
@@ -251,17 +320,30 @@ def _winner(candidates: list[_Candidate], labels: set[str], weights: dict[str, i
         return score, -best_rank
 
     key = max(groups, key=support)
-    if key in _PLATFORM_KEYS:
+    if key == platform:
         return PLATFORM_NAME
-    return _spelling(groups[key])
+    return _spelling(key, groups[key], text)
 
 
-def _spelling(sources: dict[str, str]) -> str:
-    """The most trusted spelling; a shouted one ("GEMA BLAST") only when there is no other."""
-    names = [sources[s] for s in _SPELLING_ORDER if s in sources]
-    quiet = [n for n in names if not _shouted(n)]
-    name = quiet[0] if quiet else names[0].title()
-    return _trading_name(name)
+def _spelling(key: str, sources: dict[str, str], text: str) -> str:
+    """The most trusted spelling; a lower-case or shouted one ("wa-sender", "GEMA BLAST")
+    gives way to the text's own spelling of the name, if it has one."""
+    full = [sources[s] for s in _SPELLING_ORDER if s in sources]
+    quiet = [n for n in full if not _shouted(n) and not n.islower()]
+    if quiet:
+        return _trading_name(quiet[0])
+    spelled = _spelled_domains(text, {key})
+    if spelled and not _shouted(spelled[0]) and not spelled[0].islower():
+        return _trading_name(spelled[0])
+    return _trading_name(full[0].title() if _shouted(full[0]) else full[0])
+
+
+@cache
+def _marketplace_keys() -> frozenset[str]:
+    """Names of marketplaces, stores and code hosts (fiverr, workana, github): the place a
+    listing stands, never its publisher."""
+    keys = {_key(host_parts(host).domain) for host in link_hosts()}
+    return frozenset(k for k in keys if k and not _is_platform_key(k))
 
 
 def _shouted(name: str) -> bool:
@@ -270,8 +352,13 @@ def _shouted(name: str) -> bool:
 
 
 def _trading_name(name: str) -> str:
-    """``name`` without its legal form: "Kestrel Ping Ltd" → "Kestrel Ping"."""
+    """``name`` without its legal form or what follows it: "Kestrel Ping Ltd" → "Kestrel Ping",
+    "Echotide Ltd, Manchester" → "Echotide", "Jet Sandesh, Noida" → "Jet Sandesh"."""
     stripped = _LEGAL_PREFIX.sub("", name)
+    found = _LEGAL_WORD.search(stripped)
+    if found is not None and found.start() > 0:
+        stripped = stripped[: found.start()]
+    stripped = stripped.split(", ", 1)[0]
     while True:
         shorter = _LEGAL_SUFFIX.sub("", stripped)
         if shorter == stripped:
@@ -374,16 +461,38 @@ def _legal_names(text: str) -> Iterator[re.Match[str]]:
         yield found
 
 
-def _first_line_name(text: str) -> str | None:
-    """A plain text's name: a name-like part of one of its first lines ("GEMA BLAST — Software
-    WA Blast No. 1", "Kestrel Ping: Billing FAQ")."""
-    lines = [line.strip(" \t*_#>") for line in text.splitlines() if line.strip()]
-    for line in lines[:_FIRST_LINE_REACH]:
-        if len(line) > 120:
-            continue
-        parts = [p for p in _name_parts(line) if not _host_like(p) and "›" not in p]
+def _first_lines(text: str) -> list[str]:
+    lines = (line.strip(" \t*_#>") for line in text.splitlines() if line.strip())
+    return [line for _, line in zip(range(_FIRST_LINE_REACH), lines, strict=False)]
+
+
+def _head_parts(head: str) -> list[str]:
+    """A title's, heading's or breadcrumb's parts: "Docs > Cloud API" is two."""
+    return [part for piece in head.split("›") for part in _name_parts(piece.strip())]
+
+
+def _first_line_name(text: str, labels: set[str]) -> str | None:
+    """A plain text's name: a name-like part of one of its first lines that the text names
+    again, or that starts like one of the publisher's domains ("GEMA BLAST — Software WA Blast
+    No. 1" on a page about Gema Blast; "Dockside Retail Journal" of docksidejournal.com). A
+    part that is neither is the page's headline ("NOTA DE ESCLARECIMENTO"), not a name."""
+    folded = fold(text)
+    for line in _first_lines(text):
+        if len(line) > 120 or "›" in line:
+            continue  # a sentence, or a breadcrumb of the site's sections
+        parts = [
+            part
+            for part in _name_parts(line)
+            if not _host_like(part)
+            and len(part.split()) <= _MAX_HEADING_NAME_WORDS
+            and _clean_name(part) is not None
+            and (
+                folded.count(fold(part)) >= _MIN_MENTIONS
+                or any(_key(part)[:_LABEL_PREFIX] == label[:_LABEL_PREFIX] for label in labels)
+            )
+        ]
         name = _pick_name(parts, None)
-        if name is not None and len(name.split()) <= _MAX_HEADING_NAME_WORDS:
+        if name is not None:
             return name
     return None
 
@@ -391,9 +500,12 @@ def _first_line_name(text: str) -> str | None:
 def _clean_name(name: str | None) -> str | None:
     if not name:
         return None
-    name = " ".join(name.split()).strip(" -–—|:·,;")
-    if not name or len(name) > 100 or not any(c.isalnum() for c in name):
+    name = " ".join(name.split()).strip(" -–—|:·,;*_`")
+    name = _SECTION_SUFFIX.sub("", name).strip(" -–—|:·,;*_`")
+    if not name or len(name) > 100 or not any(c.isalpha() for c in name):
         return None
+    if _NOT_A_NAME.search(name):
+        return None  # "Jan 2023", "Level 2", "Florianópolis/SC", "`https://api.x.in/v2`"
     return None if _generic(name) else name
 
 
