@@ -121,8 +121,11 @@ _FICTIONAL_PREFIXES = (
 _FICTIONAL_PATTERNS = (re.compile(r"\+1\d{3}555\d{4}"), re.compile(r"\+1555\d{7}"))
 # The last digits all one digit (+55 11 99999-9999, 0000000000): a filler, not a number.
 _REPEATED_TAIL = 7
-# A national number that is one strictly rising or falling run (1234567890, 9876543210).
+# A national number that is one strictly rising or falling run (1234567890, 9876543210), or
+# ends in a run this long (81234567890), or holds one digit this many times in a row.
 _MIN_RUN = 6
+_RUN_TAIL = 7
+_FILLER = re.compile(r"(\d)\1{5}")
 # A digit group followed by xx, XX, ## or ** is a template ("+62 812-xxxx-xxxx"); one "x" and
 # digits is an extension ("+1 212 736 3100 x12").
 _PLACEHOLDER_AFTER = re.compile(r"[\s.\-]?[xX#*•]{2}")
@@ -146,7 +149,19 @@ _KEY_BEFORE = re.compile(r"""([\w-]{1,40})["']?\s*[:=]\s$""")
 _WHATSAPP_KEY = re.compile(r"[Ww]hats|(?:^|[-_])[Ww][Aa](?:[-_]|$)|^wa[A-Z]")  # waNumber
 _PHONE_KEY = re.compile(
     r"(?i)phone|tel(?:e|$|[-_])|mobile|celular|telefon|telepon|nomor|handphone|^hp$|contact"
+    r"|^(?:number|numero|número|msisdn|wa_?id)$"
 )
+# A key's value in WhatsApp's own format: the country code and number, digits only.
+_WHATSAPP_DIGITS = re.compile(r"[1-9]\d{10,14}")
+# Mexican mobiles written with the "1" the network dropped in 2019: +52 1 55 ... is +52 55 ...
+_MEXICAN_MOBILE = re.compile(r"^(\+?\s*52)[\s.\-]*1(?=[\s.\-]*(?:\d[\s.\-()]*){10}(?!\d))")
+# Words before numbers that a page reports, not gives: the numbers scams came from.
+_REPORTED_CUE = re.compile(
+    r"(?i)\b(?:reported|complaints?\s+about|came\s+from|scam(?:mers?)?|fraudsters?"
+    r"|reportad[oa]s|denunciad[oa]s|provienen\s+de|estafa(?:dores)?|golpistas?|dilaporkan"
+    r"|penipu(?:an)?|nahl[aá]sen[eé]|podvodn[ií]c?[iy]?)\b|शिकायत|ठग|फ़र्ज़ी|फर्जी"
+)
+_REPORTED_REACH = 240
 # Matching is by digit groups; no page needs more of its text read for local numbers.
 _MAX_LOCAL_SCAN = 1_000_000
 # Distinct candidate numbers read per view: a page with more is a table of numbers, not contacts.
@@ -191,6 +206,32 @@ _INDONESIAN_WORDS = frozenset(
         "silakan", "kirim", "pesan", "harga", "gratis", "dan", "juga", "ini", "itu", "akan",
     }
 )  # fmt: skip
+_PORTUGUESE_WORDS = frozenset(
+    {
+        "não", "você", "também", "são", "então", "uma", "pelo", "pela", "com", "nossa",
+        "nosso", "seus", "suas", "mensagens", "números", "está", "vocês", "nós",
+    }
+)  # fmt: skip
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_MIN_DEVANAGARI = 20
+_CURRENCIES = tuple(
+    (region, re.compile(pattern))
+    for region, pattern in (
+        ("BR", r"R\$"),
+        ("MX", r"\bMXN\b|pesos\s+mexicanos"),
+        ("CO", r"\bCOP\b"),
+        ("CL", r"\bCLP\b"),
+        ("AR", r"\bARS\b"),
+        ("PE", r"\bPEN\b|\bS/\s?\d"),
+        ("IN", r"₹|\bINR\b|\bRs\.?\s?\d"),
+        ("ID", r"\bRp\.?\s?\d|\bIDR\b"),
+        ("KE", r"\bKSh|\bKES\b"),
+        ("NG", r"₦|\bNGN\b"),
+        ("GH", r"GH₵|\bGHS\b"),
+        ("GB", r"£|\bGBP\b"),
+        ("PH", r"₱"),
+    )
+)
 _LOCALE = re.compile(r"^([a-z]{2,3})(?:[-_]([a-z]{2}))?\b", re.IGNORECASE)
 
 
@@ -214,7 +255,20 @@ def _phones(
         for value in local_values:
             local.update(_parse_all(value, region))
         found |= {number for number in local if not never_a_contact(number)}
-    return tuple(sorted(found))
+    return tuple(sorted(found - _reported(text, region)))
+
+
+def _reported(text: str, region: str | None) -> set[str]:
+    """Numbers a page reports as someone else's: "Recent messages came from +1 646 380 2291",
+    "Números denunciados nesta semana: (21) 97042-1836", "शिकायत वाले नंबर: +92 315 4408217".
+    A warning quotes the scammers' numbers; they are not its publisher's contacts."""
+    numbers: set[str] = set()
+    for cue in _REPORTED_CUE.finditer(text[:_MAX_LOCAL_SCAN]):
+        window = text[cue.end() : cue.end() + _REPORTED_REACH].split("\n\n", 1)[0]
+        numbers.update(_international(window))
+        if region is not None:
+            numbers.update(_local(window, region))
+    return numbers
 
 
 def _numbers_in_links(raw: str) -> Iterator[tuple[str, bool]]:
@@ -243,7 +297,8 @@ def _numbers_in_links(raw: str) -> Iterator[tuple[str, bool]]:
         if _WHATSAPP_KEY.search(name):
             yield found.group(1), True
         elif _PHONE_KEY.search(name):
-            yield _with_code(found.group(1))
+            value = found.group(1)
+            yield (value, True) if _WHATSAPP_DIGITS.fullmatch(value) else _with_code(value)
 
 
 def _whatsapp_send_numbers(raw: str) -> Iterator[tuple[str, bool]]:
@@ -315,6 +370,7 @@ def _read_windows(windows: Iterator[str], region: str | None) -> Iterator[str]:
 
 def _parse_all(window: str, region: str | None) -> Iterator[str]:
     """Every valid number in ``window`` as E.164, by phonenumbers' matcher."""
+    window = _MEXICAN_MOBILE.sub(r"\1 ", window)
     try:
         matches = list(
             phonenumbers.PhoneNumberMatcher(
@@ -335,9 +391,10 @@ def never_a_contact(e164: str) -> bool:
     if any(pattern.fullmatch(e164) for pattern in _FICTIONAL_PATTERNS):
         return True
     national = _national(e164)
-    if len(set(national[-_REPEATED_TAIL:])) == 1:
+    if len(set(national[-_REPEATED_TAIL:])) == 1 or _FILLER.search(national):
         return True
-    return _is_run(national) or _is_run(e164[1:])
+    # 0812-3456-7890, (11) 91234-5678: a run typed to show the format, after a real prefix.
+    return _is_run(national) or _is_run(e164[1:]) or _is_run(national[-_RUN_TAIL:])
 
 
 @lru_cache(maxsize=4096)
@@ -362,13 +419,27 @@ def _region(
     """The country whose local numbers this page writes, from the first evidence of:
 
     1. the country-code domain of the URL it was found at;
-    2. the one calling code its international numbers share;
-    3. the one country of the country-code domains it names as its own (obchod@firma.sk,
+    2. the one country of the country-code domains it names as its own (obchod@firma.sk,
        www.disparo.com.br), when it has no URL;
-    4. a page language spoken in essentially one country, or a language tag with a country;
-       without a tag, text that is clearly Slovak or Indonesian.
+    3. a page language spoken in essentially one country, or a language tag with a country;
+       without a tag, text that is clearly Slovak, Indonesian, Brazilian Portuguese or in
+       Devanagari (India);
+    4. the one country whose currency it prices in;
+    5. the one calling code its international numbers share (a Slovak page quoting a British
+       number still writes Slovak local numbers, so this comes last).
     """
     region = _cctld_region(url)
+    if region is not None:
+        return region
+    if not url:
+        countries = {_cctld_region(domain) for domain in domains} - {None}
+        if len(countries) == 1:
+            return countries.pop()
+    region = (
+        _language_region(page)
+        or _text_language_region(page.text)
+        or _currency_region(page.text[:_LANGUAGE_SAMPLE])
+    )
     if region is not None:
         return region
     codes = {_calling_code(number) for number in international} - {0}
@@ -376,11 +447,13 @@ def _region(
         main = phonenumbers.region_code_for_country_code(codes.pop())
         if main not in {"ZZ", "001"}:
             return str(main)
-    if not url:
-        countries = {_cctld_region(domain) for domain in domains} - {None}
-        if len(countries) == 1:
-            return countries.pop()
-    return _language_region(page) or _text_language_region(page.text)
+    return None
+
+
+def _currency_region(text: str) -> str | None:
+    """The one country whose currency the page prices in (R$, MXN, COP, ₹, Rp, KSh, ₦, £)."""
+    found = {region for region, pattern in _CURRENCIES if pattern.search(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _calling_code(e164: str) -> int:
@@ -405,9 +478,15 @@ def _cctld_region(url: str | None) -> str | None:
 
 def _text_language_region(text: str) -> str | None:
     """SK or ID when the text is plainly Slovak or Indonesian, the project's two languages that
-    are spoken in one country (Portuguese, Spanish and English are not)."""
+    are spoken in one country; IN for Devanagari; BR for Portuguese, which the pages this
+    project reads write in Brazil far more than anywhere else. Spanish and English say nothing.
+    """
     sample = text[:_LANGUAGE_SAMPLE].lower()
+    if len(_DEVANAGARI.findall(sample)) >= _MIN_DEVANAGARI:
+        return "IN"
     words = set(_LANGUAGE_WORD.findall(sample))
+    if len(words & _PORTUGUESE_WORDS) >= _MIN_LANGUAGE_HITS + 1:
+        return "BR"
     # Slovak letters or words that Czech does not have, and none of Czech's own letters.
     slovak = sum(sample.count(letter) for letter in "ľĺŕôä") + len(words & _SLOVAK_WORDS)
     if slovak >= _MIN_LANGUAGE_HITS and not any(letter in sample for letter in "ěřů"):

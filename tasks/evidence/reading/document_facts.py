@@ -15,7 +15,7 @@ Dates. Only a date the document gives as its own counts; dates in running text (
    words ("on", "em", "pada"), a weekday, a time or a byline ("by Jane Doe on") may stand;
 3. a dateline: in the first lines, a line (or one field of a line split by · | • — ») that is
    nothing but a date, as news and notices print under the headline ("Tech Daily · 12 March
-   2021"), a place before it ("JAKARTA, 14 Januari 2020 –", "Zvolen, 22. augusta 2023"), or
+   2021"), a place before it ("JAKARTA, 14 Januari 2020 —", "Zvolen, 22. augusta 2023"), or
    an author's name glued to it ("By Ana Ruiz14 March 2023"). It counts as a publication date.
 
 The publication date wins over an update date: a document is dated by when it was first said.
