@@ -108,7 +108,7 @@ _GENERIC_PREFIX = re.compile(
 # Referencia", "Lastovička – Pomoc" are Nimbusend, Iguana API and Lastovička.
 _SECTION_SUFFIX = re.compile(
     r"(?i)(?<!\bfor)[\s\-–—:|·]+(?:help\s*cent(?:er|re)|help|plans|pricing|contributors|support(?:\s+cent(?:er|re))?|docs|documentation"
-    r"|api\s+(?:reference|docs)|reference|referencia|refer[eê]ncia|developers?|blog|newsroom"
+    r"|reference|referencia|refer[eê]ncia|developers?|blog|newsroom"
     r"|news|press|ayuda|centro\s+de\s+ayuda|central\s+de\s+ajuda|ajuda|suporte|soporte"
     r"|bantuan|pusat\s+bantuan|pomoc|podpora|dokument[aá]cia|dokumentasi|documenta[cç][aã]o"
     r"|documentaci[oó]n|base\s+de\s+conhecimento|knowledge\s+base|faq)\s*$"

@@ -122,10 +122,14 @@ _FICTIONAL_PATTERNS = (re.compile(r"\+1\d{3}555\d{4}"), re.compile(r"\+1555\d{7}
 # The last digits all one digit (+55 11 99999-9999, 0000000000): a filler, not a number.
 _REPEATED_TAIL = 7
 # A national number that is one strictly rising or falling run (1234567890, 9876543210), or
-# ends in a run this long (81234567890), or holds one digit this many times in a row.
+# holds a rising run of 8 or a falling run of 10 (81234567890), or one digit six times in a
+# row, or ends in two triples (911222333). Shorter runs are left alone: real numbers have
+# them ("0803 123 4567", "55 8765 4321").
 _MIN_RUN = 6
-_RUN_TAIL = 7
+_RISING_RUN = 8
+_FALLING_RUN = 10
 _FILLER = re.compile(r"(\d)\1{5}")
+_TRIPLES = re.compile(r"(\d)\1\1(?!\1)(\d)\2\2$")
 # A digit group followed by xx, XX, ## or ** is a template ("+62 812-xxxx-xxxx"); one "x" and
 # digits is an extension ("+1 212 736 3100 x12").
 _PLACEHOLDER_AFTER = re.compile(r"[\s.\-]?[xX#*•]{2}")
@@ -161,7 +165,17 @@ _REPORTED_CUE = re.compile(
     r"|reportad[oa]s|denunciad[oa]s|provienen\s+de|estafa(?:dores)?|golpistas?|dilaporkan"
     r"|penipu(?:an)?|nahl[aá]sen[eé]|podvodn[ií]c?[iy]?)\b|शिकायत|ठग|फ़र्ज़ी|फर्जी"
 )
+# Words before numbers a page shows as samples of the format: "Formát čísel: 0900 123 456".
+_SAMPLE_CUE = re.compile(
+    r"(?i)(?<!\w)(?:form[aá]t\w*|e\.g\.|for\s+example|por\s+ejemplo|por\s+exemplo|ejemplo"
+    r"|exemplo|contoh(?:nya)?|napr(?:\.|[ií]klad))(?!\w)|उदाहरण|जैसे"
+)
+# A sample cue standing as a short heading or label covers the few lines after it (a fenced
+# sample block) too.
+_SAMPLE_HEADING = 40
+_SAMPLE_LINES = 4
 _REPORTED_REACH = 240
+_REPORT_END = re.compile(r"\n\s*\n|[.!?।]\s")
 # Matching is by digit groups; no page needs more of its text read for local numbers.
 _MAX_LOCAL_SCAN = 1_000_000
 # Distinct candidate numbers read per view: a page with more is a table of numbers, not contacts.
@@ -260,11 +274,21 @@ def _phones(
 
 def _reported(text: str, region: str | None) -> set[str]:
     """Numbers a page reports as someone else's: "Recent messages came from +1 646 380 2291",
-    "Números denunciados nesta semana: (21) 97042-1836", "शिकायत वाले नंबर: +92 315 4408217".
-    A warning quotes the scammers' numbers; they are not its publisher's contacts."""
-    numbers: set[str] = set()
+    "Números denunciados nesta semana: (21) 97042-1836", "शिकायत वाले नंबर: +92 315 4408217";
+    or shows as a sample of the format to type ("Formát čísel: 0900 123 456"). A warning quotes
+    the scammers' numbers and a manual an example; neither is its publisher's contact."""
+    windows: list[str] = []
     for cue in _REPORTED_CUE.finditer(text[:_MAX_LOCAL_SCAN]):
-        window = text[cue.end() : cue.end() + _REPORTED_REACH].split("\n\n", 1)[0]
+        # To the end of the sentence or the list the cue opens.
+        reach = text[cue.end() : cue.end() + _REPORTED_REACH]
+        windows.append(_REPORT_END.split(reach, maxsplit=1)[0])
+    for cue in _SAMPLE_CUE.finditer(text[:_MAX_LOCAL_SCAN]):
+        lines = text[cue.end() : cue.end() + _REPORTED_REACH].split("\n", _SAMPLE_LINES)
+        line_start = text.rfind("\n", 0, cue.start()) + 1
+        heading = cue.end() - line_start + len(lines[0]) <= _SAMPLE_HEADING
+        windows.append("\n".join(lines[:_SAMPLE_LINES]) if heading else lines[0])
+    numbers: set[str] = set()
+    for window in windows:
         numbers.update(_international(window))
         if region is not None:
             numbers.update(_local(window, region))
@@ -393,8 +417,15 @@ def never_a_contact(e164: str) -> bool:
     national = _national(e164)
     if len(set(national[-_REPEATED_TAIL:])) == 1 or _FILLER.search(national):
         return True
-    # 0812-3456-7890, (11) 91234-5678: a run typed to show the format, after a real prefix.
-    return _is_run(national) or _is_run(e164[1:]) or _is_run(national[-_RUN_TAIL:])
+    # 0812-3456-7890, (11) 91234-5678: a run typed to show the format, after a real prefix;
+    # 0911 222 333: the subscriber part in repeated threes.
+    return (
+        _is_run(national)
+        or _is_run(e164[1:])
+        or _longest_run(national, 1) >= _RISING_RUN
+        or _longest_run(national, 9) >= _FALLING_RUN
+        or _TRIPLES.search(national) is not None
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -403,6 +434,15 @@ def _national(e164: str) -> str:
         return str(phonenumbers.parse(e164, None).national_number)
     except phonenumbers.NumberParseException:
         return e164.lstrip("+")
+
+
+def _longest_run(digits: str, step: int) -> int:
+    """The longest stretch of ``digits`` where each digit is the last plus ``step`` (mod 10)."""
+    longest = current = 1
+    for a, b in pairwise(digits):
+        current = current + 1 if (int(b) - int(a)) % 10 == step else 1
+        longest = max(longest, current)
+    return longest if digits else 0
 
 
 def _is_run(digits: str) -> bool:

@@ -271,7 +271,7 @@ _SEPARATOR_BEFORE = re.compile(r"[|•·,;(\[–—/]\s*$")
 # Words that may stand between a label and its date.
 _CONNECTORS = frozenset(
     fold(word)
-    for word in {
+    for word in (
         "on", "at", "the", "em", "el", "en", "pada", "dna", "de", "a", "o", "dia", "hari",
         "tanggal", "am", "pm", "h", "utc", "gmt", "wib", "cet", "cest", "est", "pst", "edt",
         "pdt", "bst", "brt",
@@ -282,7 +282,7 @@ _CONNECTORS = frozenset(
         "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu",
         "pondelok", "utorok", "streda", "stvrtok", "piatok", "sobota", "nedela",
         "को", "सुबह", "दोपहर", "शाम", "रात", "बजे",
-    }
+    )
 )  # fmt: skip
 _BYLINE_WORDS = frozenset({"by", "por", "oleh", "od", "autor", "author", "penulis", "ditulis"})
 _GAP_TOKEN = re.compile(rf"{_L}+|\d{{1,2}}[:h.]\d{{2}}(?::\d{{2}})?")
@@ -451,7 +451,7 @@ def _dateline(text: str, month_first: bool) -> datetime.date | None:
 
 
 def _placed(line: str, found: re.Match[str]) -> bool:
-    """A news dateline: a place, the date, then a dash or nothing ("JAKARTA, 14 Januari 2020 –",
+    """A news dateline: a place, the date, then a dash or nothing ("JAKARTA, 14 Januari 2020 —",
     "BRATISLAVA 5. marca 2024")."""
     before = line[: found.start()]
     place = _PLACE.fullmatch(before)

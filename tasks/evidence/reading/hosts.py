@@ -101,8 +101,11 @@ _EXAMPLE_BEFORE = re.compile(
 _USER_BEFORE = re.compile(
     r"(?i)(?:\bby|\bpor|\boleh|\bod|\bde|\bautor|\bpenulis|coment[aá]rio\s*·)\s*$"
 )
-# Before a domain that is an address's, written out: "financeiro (arroba) vendor.com.br".
-_AT_WORD_BEFORE = re.compile(r"(?i)(?:\bat|arroba|zavin[aá][cč]|@)\s*[\])}>]?\s*$")
+# Before a domain that is an address's, written out: "financeiro (arroba) vendor.com.br". A
+# bare "at" is a preposition ("also at blast-pro.com.br"): only a bracketed one counts.
+_AT_WORD_BEFORE = re.compile(
+    r"(?i)(?:[\[(<{]\s*(?:at|arroba|zavin[aá][cč])\s*[\])}>]|\barroba|zavin[aá][cč]|@)\s*$"
+)
 _EXAMPLE_DOMAINS = frozenset(
     {
         "example.com", "example.org", "example.net", "example.edu", "exemplo.com",
