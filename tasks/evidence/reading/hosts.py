@@ -99,7 +99,7 @@ _EXAMPLE_BEFORE = re.compile(
 )
 # Words that stand before a user name, not a web site: "Postado por olimpo.digital".
 _USER_BEFORE = re.compile(
-    r"(?i)(?:\bby|\bpor|\boleh|\bod|\bde|\bautor|\bpenulis|coment[aá]rio\s*·)\s*$"
+    r"(?i)(?:\bby|\bpor|\boleh|\bautor|\bpenulis|coment[aá]rio\s*·)\s*$"
 )
 # Before a domain that is an address's, written out: "financeiro (arroba) vendor.com.br". A
 # bare "at" is a preposition ("also at blast-pro.com.br"): only a bracketed one counts.
