@@ -98,9 +98,7 @@ _EXAMPLE_BEFORE = re.compile(
     r"[\s:,(\"'`*_]*$"
 )
 # Words that stand before a user name, not a web site: "Postado por olimpo.digital".
-_USER_BEFORE = re.compile(
-    r"(?i)(?:\bby|\bpor|\boleh|\bautor|\bpenulis|coment[aá]rio\s*·)\s*$"
-)
+_USER_BEFORE = re.compile(r"(?i)(?:\bby|\bpor|\boleh|\bautor|\bpenulis|coment[aá]rio\s*·)\s*$")
 # Before a domain that is an address's, written out: "financeiro (arroba) vendor.com.br". A
 # bare "at" is a preposition ("also at blast-pro.com.br"): only a bracketed one counts.
 _AT_WORD_BEFORE = re.compile(
@@ -114,6 +112,10 @@ _EXAMPLE_DOMAINS = frozenset(
         "domena.sk", "test.com", "sample.com",
     }
 )  # fmt: skip
+# "Example" in the languages pages are written in (Hindi's udaharan in Latin letters too).
+_EXAMPLE_LABELS = frozenset(
+    {"example", "exemplo", "ejemplo", "contoh", "priklad", "udaharan", "namuna", "sample"}
+)
 _EXAMPLE_SUFFIXES = frozenset({"test", "example", "invalid", "localhost", "local"})
 # The first label of a template's domain: "your" + "brand", "sua" + "empresa", "aapka" + "brand".
 _TEMPLATE_LABEL = re.compile(
@@ -209,7 +211,7 @@ def _is_example(host: str) -> bool:
     label = parts.domain.lower()
     return (
         registered in _EXAMPLE_DOMAINS
-        or label in {"example", "exemplo", "ejemplo", "contoh", "priklad"}
+        or label in _EXAMPLE_LABELS
         or _TEMPLATE_LABEL.match(label) is not None
     )
 
@@ -219,7 +221,7 @@ def is_example_domain(domain: str) -> bool:
     return _is_example(domain.lower().strip("."))
 
 
-def company_domains(hosts: Hosts, email_domains: Iterable[str]) -> tuple[str, ...]:
+def company_domains(hosts: Hosts, email_domains: Iterable[str | None]) -> tuple[str, ...]:
     """The document's company keys: registrable domains of its own hosts and e-mail addresses,
     without shared or example ones (a free-mail address links by its full address only)."""
     found = set(hosts.domains) | {d for d in email_domains if d}
