@@ -6,8 +6,9 @@ import pytest
 
 from tasks.evidence.reading.analysis import analyze
 from tasks.evidence.reading.contacts import extract_contacts
-from tasks.evidence.reading.hosts import Hosts, is_link_host, link_hosts
+from tasks.evidence.reading.hosts import Hosts
 from tasks.evidence.reading.indicators import registered_domain
+from tasks.evidence.reading.shared_domains import is_link_host, is_shared, link_hosts
 
 
 def hosts(document: str, url: str | None = None) -> Hosts:
@@ -83,3 +84,6 @@ def test_every_link_host_is_a_host_and_covers_its_subdomains() -> None:
     assert is_link_host("pay.hotmart.com")
     assert not is_link_host("gumroad.com.vendor.io")
     assert not is_link_host("web.whatsapp.com")
+    # A link host is never a company key, as a shared domain is not.
+    assert is_shared("lynk.id")
+    assert is_shared("www.workana.com")

@@ -28,11 +28,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 
-from tasks.evidence.reading.hosts import PLATFORM_DOMAINS, is_link_host, link_hosts
+from tasks.evidence.reading.hosts import PLATFORM_DOMAINS
 from tasks.evidence.reading.html_text import Page, parse_page
 from tasks.evidence.reading.indicators import fold, host_parts, registered_domain
 from tasks.evidence.reading.json_ld import json_ld_nodes
-from tasks.evidence.reading.shared_domains import is_shared
+from tasks.evidence.reading.shared_domains import is_link_host, is_shared, link_hosts
 
 _YEAR = r"(?:19|20)\d\d"
 

@@ -30,12 +30,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
 from tasks.evidence.reading.html_text import Page
 from tasks.evidence.reading.indicators import host_parts, registered_domain
-from tasks.evidence.reading.shared_domains import is_shared
+from tasks.evidence.reading.shared_domains import is_link_host, is_shared
 
 
 @dataclass(frozen=True)
@@ -49,21 +47,6 @@ class Hosts:
     def domains(self) -> tuple[str, ...]:
         """Registrable domains of the publisher's hosts, sorted."""
         return tuple(sorted({d for d in map(registered_domain, self.own) if d}))
-
-
-@cache
-def link_hosts() -> frozenset[str]:
-    """Hosts (each with its subdomains) where anyone may have a page or a link."""
-    text = resources.files("tasks.evidence.reading").joinpath("data/link_hosts.txt").read_text()
-    lines = (line.split("#", 1)[0].strip().lower() for line in text.splitlines())
-    return frozenset(line for line in lines if line)
-
-
-def is_link_host(host: str) -> bool:
-    """Whether ``host`` is a listed link host or a subdomain of one."""
-    labels = host.lower().strip(".").split(".")
-    known = link_hosts()
-    return any(".".join(labels[i:]) in known for i in range(len(labels) - 1))
 
 
 # The platform's own registrable domains: its hosts are the publisher's only on its own pages.
@@ -225,10 +208,4 @@ def company_domains(hosts: Hosts, email_domains: Iterable[str | None]) -> tuple[
     """The document's company keys: registrable domains of its own hosts and e-mail addresses,
     without shared or example ones (a free-mail address links by its full address only)."""
     found = set(hosts.domains) | {d for d in email_domains if d}
-    return tuple(
-        sorted(
-            d
-            for d in found
-            if not is_shared(d) and not is_link_host(d) and not is_example_domain(d)
-        )
-    )
+    return tuple(sorted(d for d in found if not is_shared(d) and not is_example_domain(d)))
