@@ -87,7 +87,7 @@ class RetryDeliveries(InternalMessage):
 
 # A service's Ed25519 signature (base64) of the task name and every other field of the message,
 # defaults included (``infra.credentials.signed_bytes``): the worker checks it against the public
-# key of the service named in ``decided_by`` before anything is decided.
+# key of the service named in ``decided_by`` (``filed_by``) before anything is decided or filed.
 Signature = Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT]
 
 
@@ -103,6 +103,22 @@ class AppealAction(Message):
     # The service user that decided (``bulkguard users add NAME --service --role reviewer``).
     decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
     reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), PLAIN_TEXT]
+    signature: Signature
+
+
+class FileAppeal(Message):
+    """An appeal an account holder made against an action, filed on their behalf by a service
+    (public: the platform's appeal service sends it, signed as a decision is). It waits for a
+    reviewer (the console's appeals, ``bulkguard appeals list``); filed twice, it waits once."""
+
+    TASK = "enforcement.file_appeal"
+    QUEUE = "enforcement"
+
+    action_id: int = Field(ge=1)
+    # What the account holder wrote, shown to the reviewer beside the action.
+    statement: Annotated[str, StringConstraints(min_length=1, max_length=4000), PLAIN_TEXT]
+    # The service that filed it (``bulkguard users add NAME --service --role reviewer``).
+    filed_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
     signature: Signature
 
 
@@ -225,6 +241,7 @@ MESSAGES: tuple[type[Message], ...] = (
     DeliverActions,
     RetryDeliveries,
     AppealAction,
+    FileAppeal,
     DecideReview,
     ExpireActions,
     ReleaseActions,

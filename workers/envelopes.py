@@ -21,8 +21,8 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 from kombu.transport import redis as kombu_redis
+from kombu.utils import json as kombu_json
 from kombu.utils.encoding import bytes_to_str
 
 from infra import dead_letters
@@ -36,9 +36,11 @@ KNOWN_BODY_ENCODINGS = (None, "base64")
 def problem(item: bytes | str) -> str | None:
     """Why ``item`` cannot be delivered as a kombu message, or None when it can."""
     try:
-        envelope = orjson.loads(item)
-    except orjson.JSONDecodeError as exc:
-        return f"not JSON ({exc})"
+        # kombu's own decoder, as the channel reads it: it turns typed values (a body sent as
+        # bytes is {"__type__": "bytes", ...}) back into what they were.
+        envelope = kombu_json.loads(bytes_to_str(item))
+    except Exception as exc:
+        return f"not JSON ({type(exc).__name__}: {exc})"
     if not isinstance(envelope, dict):
         return f"a JSON {type(envelope).__name__} where a message envelope (an object) belongs"
     return next(_shape_problems(envelope), None)
@@ -60,7 +62,7 @@ def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
     if headers is not None and not isinstance(headers, dict):
         yield "headers are not an object"
     body = envelope.get("body")
-    if body is not None and not isinstance(body, str):
+    if body is not None and not isinstance(body, str | bytes):
         yield f"a {type(body).__name__} body where text belongs"
         return
     encoding = properties.get("body_encoding")
@@ -68,7 +70,9 @@ def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
         yield f"unknown body encoding {encoding!r}"
     elif encoding == "base64" and body:
         try:
-            binascii.a2b_base64(body.encode("ascii"), strict_mode=True)
+            binascii.a2b_base64(
+                body.encode("ascii") if isinstance(body, str) else body, strict_mode=True
+            )
         except (binascii.Error, UnicodeEncodeError, ValueError):
             yield "a body marked base64 that is not base64"
 

@@ -5,7 +5,9 @@ standing recomputed from what remains in force; the platform is told to lift it;
 the ban rates of its number's block, network and device; it stops being evidence, so the
 companies it was cited against are evaluated again (their open notices redrafted or
 withdrawn); and the account is labelled not abusive. An uphold is recorded, audited and
-labelled. One decision per action: an appeal sent twice decides once.
+labelled. One decision per action: an appeal sent twice decides once. An appeal that was
+waiting for a person (``tasks.enforcement.appeal_requests``) is closed by the decision, in the
+same transaction, whichever way the decision came.
 """
 
 from __future__ import annotations
@@ -13,13 +15,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_new
 from infra.db.models import (
     Account,
     Appeal,
+    AppealRequest,
     EnforcementAction,
     Evidence,
     EvidenceLink,
@@ -63,11 +66,7 @@ def decide_appeal(
     decided = session.scalar(select(Appeal).where(Appeal.action_id == action_id))
     if decided is not None:
         return _decided_before(session, action, decided, outcome)
-    if action.action not in ("ban", "restrict") or action.status not in APPEALABLE:
-        raise AppealError(
-            f"action {action_id} is a {action.status} {action.action}: only a ban or "
-            "restriction the platform carried out can be appealed"
-        )
+    check_appealable(action)
     recorded = insert_new(
         session,
         Appeal,
@@ -85,6 +84,7 @@ def decide_appeal(
         # Another decision on this appeal committed first (SQLite takes no row lock above).
         decided = session.scalars(select(Appeal).where(Appeal.action_id == action_id)).one()
         return _decided_before(session, action, decided, outcome)
+    _close_waiting(session, action.id, recorded[0].id)
     labels.keep(
         session, action, abusive=outcome == "uphold", source="appeal", decided_by=actor.name
     )
@@ -94,16 +94,42 @@ def decide_appeal(
     return _overturn(session, action, actor=actor, reason=reason, neighbours=neighbours, now=now)
 
 
+def check_appealable(action: EnforcementAction) -> None:
+    """Refuse an action that cannot be appealed: only a ban or restriction the platform
+    carried out can be (not a review case, a shadow, a scheduled or a lifted action)."""
+    if action.action not in ("ban", "restrict") or action.status not in APPEALABLE:
+        raise AppealError(
+            f"action {action.id} is a {action.status} {action.action}: only a ban or "
+            "restriction the platform carried out can be appealed"
+        )
+
+
+def already_decided(decided: Appeal) -> str:
+    """What a person is told of an appeal decided before: what, by whom and when."""
+    return (
+        f"the appeal against action {decided.action_id} was already decided: {decided.outcome} "
+        f"by {decided.decided_by} on {decided.decided_at:%Y-%m-%d %H:%M} UTC"
+    )
+
+
 def _decided_before(
     session: Session, action: EnforcementAction, decided: Appeal, outcome: str
 ) -> Outcome:
     """The answer to an appeal already decided: the same outcome again changes nothing."""
     if decided.outcome != outcome:
-        raise AppealError(
-            f"the appeal against action {action.id} was already decided: {decided.outcome} "
-            f"by {decided.decided_by} on {decided.decided_at:%Y-%m-%d %H:%M} UTC"
-        )
+        raise AppealError(already_decided(decided))
+    # An appeal filed while the first decision was in flight is answered by it too.
+    _close_waiting(session, action.id, decided.id)
     return Outcome(_summary(session, action, outcome, companies=[], already=True))
+
+
+def _close_waiting(session: Session, action_id: int, appeal_id: int) -> None:
+    """The appeal waiting for a person against ``action_id``, if any, is decided."""
+    session.execute(
+        update(AppealRequest)
+        .where(AppealRequest.action_id == action_id, AppealRequest.appeal_id.is_(None))
+        .values(appeal_id=appeal_id)
+    )
 
 
 def _overturn(

@@ -12,6 +12,7 @@ from infra.redis_client import get_counters_redis
 from infra.settings import get_settings
 from infra.sinks import platform_sink
 from infra.users import Actor, NotAllowedError, authenticate_service
+from tasks.enforcement.appeal_requests import file_appeal
 from tasks.enforcement.appeals import AppealError, decide_appeal
 from tasks.enforcement.apply import apply_actions
 from tasks.enforcement.deliver import deliver_actions, retry_deliveries
@@ -27,6 +28,7 @@ from tasks.messages import (
     DecideReview,
     DeliverActions,
     ExpireActions,
+    FileAppeal,
     ReleaseActions,
     RetryDeliveries,
 )
@@ -94,12 +96,29 @@ def appeal(run: TaskRun, request: AppealAction) -> Outcome:
             run.session,
             request.action_id,
             outcome=request.outcome,
-            actor=_signed_by(run, request),
+            actor=_signed_by(run, request, request.decided_by),
             reason=request.reason,
             neighbours=RedisNeighbourStore(get_counters_redis()),
             now=utcnow(),
         )
         return _logged(run, decided, "appeal", request.action_id)
+    except (AppealError, NotAllowedError) as exc:
+        return _refused(str(exc), request.kwargs())
+
+
+@pipeline_task(FileAppeal, soft_time_limit=60, time_limit=90)
+def file(run: TaskRun, request: FileAppeal) -> Outcome:
+    """An account holder's appeal, filed by the appeal service, to wait for a reviewer; one
+    against an action that cannot be appealed, or not signed by the service it names, is kept
+    with its reason."""
+    try:
+        return file_appeal(
+            run.session,
+            request.action_id,
+            statement=request.statement,
+            actor=_signed_by(run, request, request.filed_by),
+            now=utcnow(),
+        )
     except (AppealError, NotAllowedError) as exc:
         return _refused(str(exc), request.kwargs())
 
@@ -112,7 +131,7 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
             run.session,
             request.review_id,
             outcome=request.outcome,
-            actor=_signed_by(run, request),
+            actor=_signed_by(run, request, request.decided_by),
             note=request.note,
             policy=policy_in_force(get_settings().policy_file),
             neighbours=RedisNeighbourStore(get_counters_redis()),
@@ -123,10 +142,13 @@ def decide(run: TaskRun, request: DecideReview) -> Outcome:
         return _refused(str(exc), request.kwargs())
 
 
-def _signed_by(run: TaskRun, request: AppealAction | DecideReview) -> Actor:
-    """The service that signed this decision; the body then checks the role it holds."""
+def _signed_by(
+    run: TaskRun, request: AppealAction | DecideReview | FileAppeal, service: str
+) -> Actor:
+    """The ``service`` that signed this message, as it names itself in it; the body then
+    checks the role it holds."""
     return authenticate_service(
-        run.session, request.decided_by, request.TASK, request.kwargs(), request.signature
+        run.session, service, request.TASK, request.kwargs(), request.signature
     )
 
 

@@ -20,6 +20,7 @@ import numpy.typing as npt
 import redis
 from redis.cluster import RedisCluster
 
+from infra.redis_client import get_counters_redis
 from tasks.accounts.signals import AccountSignals, DetectionPoint
 from tasks.neighbourhoods.placement import ClusterPrimaries, OneRedis, Placement
 from tasks.neighbourhoods.rules import (
@@ -255,6 +256,12 @@ class RedisNeighbourStore:
             return []
         args = [RECENT_TTL_SECONDS, BURST_TTL_SECONDS, REDELIVERY_SECONDS]
         return self._placement.run(_SCRIPT, _SCRIPT_SHA, args, writes, reads)
+
+
+def workers_store() -> RedisNeighbourStore:
+    """The store the workers count in: a person's ban or lifted ban, taken on the command line
+    or in the console, counts in the same neighbourhoods as the workers' own."""
+    return RedisNeighbourStore(get_counters_redis())
 
 
 _COUNT_DIGITS = 10

@@ -43,9 +43,12 @@ def test_a_vendor_page_is_a_claim_with_its_contacts() -> None:
         "brand",
         "document_date",
         "voice",
+        "hosts",
+        "link_hosts",
         "reader",
         "claim_probability",
     }
+    assert line["hosts"] == ["zapblaster.io"]
     assert line["document_date"] == "2021-03-12"
     assert line["voice"] is None  # a seller speaks
     assert (line["reader"], line["claim_probability"]) == ("rules", None)  # no model passed in

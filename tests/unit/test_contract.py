@@ -7,6 +7,7 @@ import pytest
 from tasks.messages import (
     MESSAGES,
     ApplyEnforcement,
+    FileAppeal,
     LinkEvidence,
     RetryDeliveries,
     ScoreAccounts,
@@ -21,6 +22,7 @@ EXPECTED = {
     "enforcement.deliver": "enforcement",
     "enforcement.retry_deliveries": "enforcement",
     "enforcement.appeal": "enforcement",
+    "enforcement.file_appeal": "enforcement",
     "enforcement.decide_review": "enforcement",
     "enforcement.expire": "enforcement",
     "enforcement.release": "enforcement",
@@ -67,6 +69,17 @@ def test_internal_messages_keep_their_json() -> None:
         "stage": "messaging",
         "accounts": raw,
     }
+
+
+def test_an_appeal_filed_by_a_service_keeps_its_json() -> None:
+    # The platform's appeal service sends it by name: its fields are what it signs.
+    filed = {
+        "action_id": 7,
+        "statement": "my shop",
+        "filed_by": "appeal-service",
+        "signature": "c2ln",
+    }
+    assert FileAppeal.model_validate(filed).kwargs() == filed
 
 
 def test_every_queue_is_declared_and_none_is_created_implicitly():

@@ -9,7 +9,6 @@ import click
 from infra.users import Actor
 from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
-from workers.cli.common import neighbour_store
 
 
 @click.command()
@@ -25,6 +24,7 @@ def appeal(
     the account not abusive; an uphold is recorded and labelled."""
     from infra.db.models import utcnow
     from tasks.enforcement.appeals import AppealError, decide_appeal
+    from tasks.neighbourhoods.redis_store import workers_store
 
     summary = commit_as_operator(
         lambda session: decide_appeal(
@@ -33,7 +33,7 @@ def appeal(
             outcome=outcome,
             actor=actor,
             reason=reason,
-            neighbours=neighbour_store(),
+            neighbours=workers_store(),
             now=utcnow(),
         ),
         recorded_as="cli.appeal",

@@ -1,10 +1,7 @@
-"""What the command groups share: the console for what is not a command's result, the
-credentials an operator-facing service demands, and the neighbourhood store that people's
-enforcement decisions update."""
+"""What the command groups share: the console for what is not a command's result, and the
+credentials an operator-facing service demands."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import click
 from pydantic import SecretStr
@@ -28,11 +25,3 @@ def operator_auth(user: str | None, password: SecretStr | None, kind: str) -> Ba
         return BasicAuth(user, secret)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
-
-
-def neighbour_store() -> Any:
-    """The neighbourhood store the workers use, for a ban or a lifted one to count as theirs do."""
-    from infra.redis_client import get_counters_redis
-    from tasks.neighbourhoods.redis_store import RedisNeighbourStore
-
-    return RedisNeighbourStore(get_counters_redis())

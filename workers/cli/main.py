@@ -17,6 +17,7 @@ from infra.redaction import install_for_command_line
 # Every command: its name, and the module and attribute it is defined as.
 COMMANDS = {
     "appeal": "appeal:appeal",
+    "appeals": "appeals:appeals",
     "bench": "bench:bench",
     "breaker": "breaker:breaker",
     "chaos": "chaos:chaos",

@@ -14,7 +14,6 @@ from infra.settings import get_settings
 from infra.users import Actor
 from workers.cli.acting import acting
 from workers.cli.commit import commit_as_operator
-from workers.cli.common import neighbour_store
 
 
 @click.group()
@@ -91,6 +90,7 @@ def review_decide(
     is audited and kept as a label."""
     from tasks.enforcement.policy_file import policy_in_force
     from tasks.enforcement.reviews import ReviewError, decide_review
+    from tasks.neighbourhoods.redis_store import workers_store
 
     policy = policy_in_force(get_settings().policy_file)
     summary = commit_as_operator(
@@ -101,7 +101,7 @@ def review_decide(
             actor=actor,
             note=note,
             policy=policy,
-            neighbours=neighbour_store(),
+            neighbours=workers_store(),
             now=utcnow(),
         ),
         recorded_as="cli.review.decide",

@@ -18,10 +18,11 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.evidence.reading.brand import brand, is_platform
 from tasks.evidence.reading.claim_model import ClaimModel, Contribution
 from tasks.evidence.reading.claims import Cue, read_claims
 from tasks.evidence.reading.contacts import extract_contacts
-from tasks.evidence.reading.document_facts import brand, document_date
+from tasks.evidence.reading.document_facts import document_date
 from tasks.evidence.reading.html_text import to_text
 
 # A document is read up to here: offers, contacts and dates are at the start of a page, and
@@ -38,10 +39,13 @@ class Analysis:
     cues: tuple[Cue, ...]
     phones: tuple[str, ...]
     emails: tuple[str, ...]
-    domains: tuple[str, ...]
+    domains: tuple[str, ...]  # company keys: the publisher's and its addresses' domains
     brand: str | None
     document_date: dt.date | None
     voice: str | None  # news, policy, forum... when the document does not speak as a seller
+    hosts: tuple[str, ...] = ()  # the publisher's hosts as written (api.vendor.example)
+    # Chat, shortener, link-in-bio, marketplace, store and checkout hosts: never company keys.
+    link_hosts: tuple[str, ...] = ()
     reader: str = RULES  # who decided the claim: "rules", or the evidence model's version
     claim_probability: float | None = None  # the model's calibrated probability, if one read
     contributions: tuple[Contribution, ...] = ()  # what moved the model most, when asked
@@ -60,6 +64,8 @@ class Analysis:
             "brand": self.brand,
             "document_date": self.document_date.isoformat() if self.document_date else None,
             "voice": self.voice,
+            "hosts": list(self.hosts),
+            "link_hosts": list(self.link_hosts),
             "reader": self.reader,
             "claim_probability": (
                 None if self.claim_probability is None else round(self.claim_probability, 4)
@@ -85,6 +91,9 @@ def analyze(
         is_claim = scored.is_claim
         cues = (cues or reading.kept) if is_claim else ()
     contacts = extract_contacts(document, url)
+    hosts = contacts.hosts
+    name = brand(document, url, contacts.domains, hosts.own + hosts.link + hosts.platform)
+    platform = hosts.platform if is_platform(name) else ()
     return Analysis(
         text=text,
         is_claim=is_claim,
@@ -93,9 +102,11 @@ def analyze(
         phones=contacts.phones,
         emails=contacts.emails,
         domains=contacts.domains,
-        brand=brand(document, url),
+        brand=name,
         document_date=document_date(document),
         voice=verdict.voice,
+        hosts=tuple(sorted(hosts.own + platform)),
+        link_hosts=hosts.link,
         reader=RULES if model is None else model.version,
         claim_probability=probability,
         contributions=contributions,

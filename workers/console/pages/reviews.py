@@ -21,12 +21,11 @@ from starlette.exceptions import HTTPException
 from infra.db.models import AuditEvent, EnforcementAction, ReviewClaim, Score, User, utcnow
 from infra.db.session import session_scope
 from infra.redaction import redact
-from infra.redis_client import get_counters_redis
 from infra.users import NotAllowedError
 from tasks.enforcement import claims
 from tasks.enforcement.policy_file import policy_in_force
 from tasks.enforcement.reviews import ReviewError, ReviewOutcome, case_of, decide_review
-from tasks.neighbourhoods.redis_store import RedisNeighbourStore
+from tasks.neighbourhoods.redis_store import workers_store
 from tasks.neighbourhoods.rules import NEIGHBOUR_FEATURES
 from tasks.outcome import Outcome
 from tasks.scoring.features import FEATURES
@@ -236,7 +235,7 @@ def decide_case(
     checked(viewer, csrf)
     state = state_of(request)
     policy = policy_in_force(state.settings.policy_file)
-    neighbours = RedisNeighbourStore(get_counters_redis())
+    neighbours = workers_store()
 
     def work(session: Session) -> Outcome:
         return decide_review(
