@@ -19,7 +19,8 @@ def borderline() -> ColumnElement[bool]:
     outweighs its selling; ``indicators["voice"]`` is null) and gives a phone number or an
     e-mail address to reach it.
 
-    The reader stores no confidence, so this is read from what it does store. On the project's
+    The rules store no confidence (a model's reading stores ``claim_probability``, not read
+    here yet), so this is read from what every reading stores. On the project's
     labelled set (``bulkguard evidence evaluate``) 5 of the 8 claims it misses fall here,
     against 14 of the 73 documents it rightly reads as no claim: under a quarter of its
     non-claims hold most of its misses. The rest are pages in another voice, whose keys link

@@ -117,6 +117,8 @@ def test_a_model_file_is_checked_before_use() -> None:
         ClaimModel({k: v for k, v in spec.items() if k != "threshold"})
     with pytest.raises(ClaimModelError, match="differ in size"):
         ClaimModel({**spec, "text": {**spec["text"], "idf": spec["text"]["idf"][:-1]}})
+    with pytest.raises(ClaimModelError, match="weights numbers"):
+        ClaimModel({**spec, "text": {**spec["text"], "idf": ["1", *spec["text"]["idf"][1:]]}})
     unknown = {**spec["signals"], "names": ["cue:telepathy", *spec["signals"]["names"][1:]]}
     with pytest.raises(ClaimModelError, match="does not read"):
         ClaimModel({**spec, "signals": unknown})

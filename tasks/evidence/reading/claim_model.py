@@ -97,10 +97,14 @@ class ClaimModel:
             raise ClaimModelError(
                 f"the model weighs signals this reader does not read: {sorted(unknown)[:5]}"
             )
+        numbers = {type(x) for x in (*idf, *coef, *signal_coef)}
+        if not numbers <= {float, int} or not {type(g) for g in grams} <= {str}:
+            raise ClaimModelError("not a claim model: n-grams must be strings, weights numbers")
         # Per n-gram: its IDF and its coefficient, looked up once per n-gram of a document.
-        self._vocabulary: dict[str, tuple[float, float]] = {
-            gram: (float(i), float(c)) for gram, i, c in zip(grams, idf, coef, strict=True)
-        }
+        # Built by zip alone: this is most of a process's start-up with a model.
+        self._vocabulary: dict[str, tuple[float, float]] = dict(
+            zip(grams, zip(idf, coef, strict=True), strict=True)
+        )
         self._signals = {str(name): float(c) for name, c in zip(names, signal_coef, strict=True)}
         self.spec = spec
 
