@@ -112,8 +112,10 @@ def test_analyze_writes_a_line_per_document_and_names_bad_lines(tmp_path: Path) 
         + json.dumps({"id": "n", "text": 42})
         + "\n"
     )
-    result = CliRunner().invoke(main, ["evidence", "analyze", str(path)])
+    # The rules read: the default, the registry's active model, needs the database.
+    result = CliRunner().invoke(main, ["evidence", "analyze", str(path), "--model", "rules"])
     assert result.exit_code == 0, result.output
+    assert "read by the rules" in result.output
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     assert [(line["id"], line["is_claim"]) for line in lines] == [("v", True)]
     assert "line 2: not a document" in result.output
@@ -124,7 +126,8 @@ def test_explain_lists_the_cues_considered_and_why_they_were_dropped(tmp_path: P
     path = tmp_path / "docs.jsonl"
     denial = "We do not offer bulk WhatsApp messaging."
     path.write_text(json.dumps({"id": "d", "text": denial}) + "\n")
-    result = CliRunner().invoke(main, ["evidence", "analyze", str(path), "--explain"])
+    explain = ["evidence", "analyze", str(path), "--explain", "--model", "rules"]
+    result = CliRunner().invoke(main, explain)
     assert result.exit_code == 0, result.output
     (line,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
     assert line["is_claim"] is False
