@@ -35,16 +35,17 @@ MASK = "***"
 # A phone number: at least 7 digits, optionally led by "+" or "(", with single spaces, hyphens,
 # dots or parentheses between digit groups ("+44 7787 236894", "(030) 123-4567", "0151.234.5678").
 # It must stand alone: not the tail of a word, an id or a hex digest ("acc-5-0000002", a task
-# UUID), of a path or of a decimal, and it does not end inside one either. A UUID's first group
-# may be all digits ("01234567-0bd0-…", "12345678-1234-5678-…"): a number neither starts one
-# nor runs into one.
+# UUID), of a path or of a decimal, and it does not end inside one either; a number led by "+"
+# is one wherever it stands after a word ("scoring.+421905777888", a task name). A UUID's first
+# group may be all digits ("01234567-0bd0-…", "12345678-1234-5678-…"): a number neither starts
+# one nor runs into one.
 _UUID = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![\w-])"
 _PHONE = re.compile(
     rf"""
-    (?<![\w+./\\-])
     (?!\d{{4}}-\d{{2}}-\d{{2}}(?!\d))      # an ISO date is not a phone number
     (?P<number>
-        (?:\+|\(\+?)?(?!{_UUID})\d
+        (?:(?<![\w+])\+|(?<![\w+./\\-])\(?\+?)
+        (?!{_UUID})\d
         (?:[\ \-.()]{{0,2}}(?!{_UUID})\d){{6,}}
     )
     (?![\w])

@@ -35,6 +35,13 @@ def test_phone_numbers_are_masked(phone: str) -> None:
     assert text.endswith(" is taken")
 
 
+def test_an_international_number_inside_a_task_name_is_masked() -> None:
+    # An unknown task's name is whatever a client sent; "." before a digit would be a decimal's.
+    text = redact("unknown task name 'scoring.+421905777888 ceo@zyxwv.example'")
+    assert text == "unknown task name 'scoring.+42********88 c***@***.example'"
+    assert redact("took 0.0123456789 s") == "took 0.0123456789 s"
+
+
 @pytest.mark.parametrize("email", EMAILS)
 def test_email_addresses_are_masked_with_their_domain(email: str) -> None:
     text = redact(f"write to {email}.")
