@@ -34,8 +34,14 @@ def make_app(settings: Settings, *, current: bool = True) -> Celery:
     run; a tool whose broker is not the process's (the bench, a test on another broker, in a
     process that already made ``app``) makes its own with ``current=False`` to publish and ping
     by task name."""
-    # Task messages carry value-free argument reprs: see workers.privacy.
-    made = BulkguardCelery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
+    # Task messages carry value-free argument reprs (workers.privacy); events are masked as the
+    # logs are (workers.event_privacy).
+    made = BulkguardCelery(
+        "bulkguard",
+        set_as_current=current,
+        amqp=ValueFreeAMQP,
+        events="workers.event_privacy:RedactingEvents",
+    )
     made.conf.update(celery_config(settings))
     made.steps["consumer"].add(HealthFiles)
     made.steps["consumer"].add(PublishSettings)
