@@ -21,8 +21,8 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
 from kombu.transport import redis as kombu_redis
+from kombu.utils import json as kombu_json
 from kombu.utils.encoding import bytes_to_str
 
 from infra import dead_letters
@@ -36,9 +36,14 @@ KNOWN_BODY_ENCODINGS = (None, "base64")
 def problem(item: bytes | str) -> str | None:
     """Why ``item`` cannot be delivered as a kombu message, or None when it can."""
     try:
-        envelope = orjson.loads(item)
-    except orjson.JSONDecodeError as exc:
-        return f"not JSON ({exc})"
+        # Decoded as the channel decodes it: kombu's JSON turns tagged objects back into values
+        # (a bytes body, which a client with a binary serializer sends, comes as
+        # {"__type__": "bytes", ...}), and a tagged value it cannot decode raises too.
+        envelope = kombu_json.loads(bytes_to_str(item))
+    except UnicodeDecodeError:
+        return "not JSON (not UTF-8 text)"
+    except Exception as exc:
+        return f"not JSON kombu can read ({type(exc).__name__}: {exc})"
     if not isinstance(envelope, dict):
         return f"a JSON {type(envelope).__name__} where a message envelope (an object) belongs"
     return next(_shape_problems(envelope), None)
@@ -60,15 +65,16 @@ def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
     if headers is not None and not isinstance(headers, dict):
         yield "headers are not an object"
     body = envelope.get("body")
-    if body is not None and not isinstance(body, str):
-        yield f"a {type(body).__name__} body where text belongs"
+    if body is not None and not isinstance(body, str | bytes):
+        yield f"a {type(body).__name__} body where text or bytes belong"
         return
     encoding = properties.get("body_encoding")
     if encoding not in KNOWN_BODY_ENCODINGS:
         yield f"unknown body encoding {encoding!r}"
     elif encoding == "base64" and body:
         try:
-            binascii.a2b_base64(body.encode("ascii"), strict_mode=True)
+            raw = body.encode("ascii") if isinstance(body, str) else body
+            binascii.a2b_base64(raw, strict_mode=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
             yield "a body marked base64 that is not base64"
 

@@ -188,6 +188,15 @@ POISON: list[tuple[bytes, str]] = [
     (_envelope(body=12, properties=ROUTED), "a int body"),
     (_envelope(headers=[], properties=ROUTED), "headers are not an object"),
     (b"\xff\xfe\x00garbage", "not JSON"),
+    # kombu's JSON decodes tagged values wherever they stand, and raises on a bad one.
+    (
+        _envelope(body={"__type__": "base64", "__value__": "a"}, properties=ROUTED),
+        "not JSON kombu can read",
+    ),
+    (
+        _envelope(headers={"eta": {"__type__": "datetime", "__value__": "x"}}, properties=ROUTED),
+        "not JSON kombu can read",
+    ),
 ]
 
 
