@@ -74,7 +74,10 @@ def test_task_events_carry_masked_names_exceptions_and_tracebacks(
                 "task-failed", uuid=task_id, exception=f"NotRegistered({NAME!r})", retry=True
             )
             dispatcher.send(
-                "task-retried", uuid=task_id, exception=f"ValueError({EMAIL!r})", traceback=TRACEBACK
+                "task-retried",
+                uuid=task_id,
+                exception=f"ValueError({EMAIL!r})",
+                traceback=TRACEBACK,
             )
             dispatcher.send("task-succeeded", uuid=task_id, result=f"{{'reason': '{EMAIL}'}}")
             dispatcher.flush()
