@@ -23,6 +23,7 @@ import redis
 from celery.beat import PersistentScheduler
 
 from infra.settings import get_settings
+from workers.broker_watch import BrokerWatch
 from workers.published_settings import redis_now
 
 log = logging.getLogger(__name__)
@@ -64,9 +65,12 @@ class HeartbeatScheduler(PersistentScheduler):
         super().__init__(*args, **kwargs)
         self.started_at = time.time()
         self.failing = False
+        # Each pass also looks for a broker that lost its memory (workers.broker_watch).
+        self.broker_watch = BrokerWatch(self.app, get_settings().resolved_broker_url)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         interval = super().tick(*args, **kwargs)
+        self.broker_watch()
         try:
             with redis.Redis.from_url(
                 get_settings().redis_url,
