@@ -36,14 +36,11 @@ KNOWN_BODY_ENCODINGS = (None, "base64")
 def problem(item: bytes | str) -> str | None:
     """Why ``item`` cannot be delivered as a kombu message, or None when it can."""
     try:
-        # Decoded as the channel decodes it: kombu's JSON turns tagged objects back into values
-        # (a bytes body, which a client with a binary serializer sends, comes as
-        # {"__type__": "bytes", ...}), and a tagged value it cannot decode raises too.
+        # kombu's own decoder, as the channel reads it: it turns typed values (a body sent as
+        # bytes is {"__type__": "bytes", ...}) back into what they were.
         envelope = kombu_json.loads(bytes_to_str(item))
-    except UnicodeDecodeError:
-        return "not JSON (not UTF-8 text)"
     except Exception as exc:
-        return f"not JSON kombu can read ({type(exc).__name__}: {exc})"
+        return f"not JSON ({type(exc).__name__}: {exc})"
     if not isinstance(envelope, dict):
         return f"a JSON {type(envelope).__name__} where a message envelope (an object) belongs"
     return next(_shape_problems(envelope), None)
@@ -66,15 +63,16 @@ def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
         yield "headers are not an object"
     body = envelope.get("body")
     if body is not None and not isinstance(body, str | bytes):
-        yield f"a {type(body).__name__} body where text or bytes belong"
+        yield f"a {type(body).__name__} body where text belongs"
         return
     encoding = properties.get("body_encoding")
     if encoding not in KNOWN_BODY_ENCODINGS:
         yield f"unknown body encoding {encoding!r}"
     elif encoding == "base64" and body:
         try:
-            raw = body.encode("ascii") if isinstance(body, str) else body
-            binascii.a2b_base64(raw, strict_mode=True)
+            binascii.a2b_base64(
+                body.encode("ascii") if isinstance(body, str) else body, strict_mode=True
+            )
         except (binascii.Error, UnicodeEncodeError, ValueError):
             yield "a body marked base64 that is not base64"
 

@@ -15,11 +15,16 @@ import pytest
 from celery import Celery
 
 from infra.settings import get_settings
+from tests.integration.browser import Chromium, ConsolePage, chromium, headless
+from tests.integration.smtp_relay import Relay, relays
 from tests.integration.waiting import wait_for
 from workers.harness.processes import (
     POOLS,
+    ConsoleProcess,
     WorkerProcess,
+    start_console,
     start_workers,
+    stop_console,
     stop_workers,
     wait_until_ready,
 )
@@ -106,6 +111,14 @@ def start(
 
 
 @pytest.fixture
+def relay() -> Iterator[Callable[[int], Relay]]:
+    """Start a real SMTP server on loopback (``tests.integration.smtp_relay``): ``relay(defer)``
+    gives its inbox and the environment a worker sends through it with."""
+    with relays() as start_relay:
+        yield start_relay
+
+
+@pytest.fixture
 def start_beat(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[[], Path]]:
     """Start ``celery -A workers beat`` as compose runs it, against this test's Redis and broker;
     returns its log. Stopped (SIGTERM, as compose stops it) after the test."""
@@ -134,3 +147,37 @@ def start_beat(env: Mapping[str, str], tmp_path: Path) -> Iterator[Callable[[], 
         except subprocess.TimeoutExpired:
             os.killpg(beat.pid, signal.SIGKILL)
             beat.wait()
+
+
+@pytest.fixture(scope="session")
+def chromium_paths() -> Chromium:
+    """Chromium and chromedriver, or a skip (a failure in CI) before anything is started."""
+    return chromium()
+
+
+@pytest.fixture
+def console_server(env: Mapping[str, str], tmp_path: Path) -> Iterator[ConsoleProcess]:
+    """``bulkguard console serve --port 0`` against this test's database and Redis, once its
+    /healthz answers; stopped (SIGTERM) after the test. Its log: ``console_server.log_path``."""
+    server = start_console(env, tmp_path / "console.log")
+    try:
+        yield server
+    finally:
+        stop_console(server)
+
+
+@pytest.fixture
+def browser(chromium_paths: Chromium, console_server: ConsoleProcess) -> Iterator[ConsolePage]:
+    """A headless Chromium on the console (``tests.integration.browser.ConsolePage``)."""
+    with headless(chromium_paths) as driver:
+        yield ConsolePage(driver, console_server.url)
+
+
+@pytest.fixture
+def second_browser(
+    chromium_paths: Chromium, console_server: ConsoleProcess
+) -> Iterator[ConsolePage]:
+    """Another person's browser on the same console, beside ``browser``: a profile of its own,
+    so its own cookies and session."""
+    with headless(chromium_paths) as driver:
+        yield ConsolePage(driver, console_server.url)

@@ -30,17 +30,23 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 import pytest
 import redis
 import yaml
 from celery.utils.nodenames import host_format
+from itsdangerous import URLSafeTimedSerializer
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 from sqlalchemy import create_engine, inspect, text
 
+from infra.db.session import session_scope
 from infra.local_redis import server_binary
+from tests.console_client import CSRF
+from tests.people import PASSWORD, person
 from workers.celery_app import app  # its broker is the test one: conftest set REDIS_URL
 from workers.config import LONGEST_HARD_LIMIT_SECONDS
+from workers.console.state import SESSION_COOKIE
 from workers.harness.processes import POOLS, WorkerProcess, stop_workers, wait_until_ready
 from workers.queues import QUEUES
 
@@ -56,13 +62,23 @@ COMPOSE_VARIABLES = {
     "FLOWER_PASSWORD": "flower-test-secret",
     "METRICS_USER": "prometheus",
     "METRICS_PASSWORD": "metrics-test-secret",
+    "CONSOLE_SECRET": "console-test-secret-of-at-least-32-characters",
 }
 CONTAINER_DATA_DIR = "/data"
 
 WORKER_SERVICES = {f"worker-{queue}": queue for queue in QUEUES}
 # Every service the tests below run or check; a service added to the compose file without a test
 # fails test_every_service_is_tested.
-TESTED_SERVICES = {"redis", "postgres", "migrate", "beat", "flower", "metrics", *WORKER_SERVICES}
+TESTED_SERVICES = {
+    "redis",
+    "postgres",
+    "migrate",
+    "beat",
+    "flower",
+    "console",
+    "metrics",
+    *WORKER_SERVICES,
+}
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -672,3 +688,60 @@ def test_metrics_refuse_strangers_on_every_path(env: dict[str, str], tmp_path: P
         user=user,
         password=password,
     )
+
+
+# --- console ----------------------------------------------------------------------------------
+
+
+def test_console_logs_people_in_with_the_deployments_secret(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """The service's command line serves the login and the overview; sessions are signed with
+    CONSOLE_SECRET (none is made under /data); the healthcheck asks /healthz."""
+    published_on_loopback("console", 8400)
+    argv = command("console")
+    # All of the container's interfaces; the host publishes it on loopback only.
+    assert (option(argv, "--host"), option(argv, "--port")) == ("0.0.0.0", "8400")  # noqa: S104
+    data_dir = Path(env["BULKGUARD_DATA_DIR"])
+    port = free_port()
+    local = replace_option(local_command(argv, data_dir), "--port", str(port))
+    local = replace_option(local, "--host", "127.0.0.1")
+    run_env = service_env("console", env)
+    secret = COMPOSE_VARIABLES["CONSOLE_SECRET"]
+    assert run_env["BULKGUARD_CONSOLE_SECRET"] == secret
+    with session_scope() as session:
+        person(session, "alice", "reviewer")
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "console.log"
+    probe = replace_option(healthcheck("console"), "--port", str(port))
+
+    with (
+        running(local, run_env, log_path) as process,
+        httpx.Client(base_url=base, trust_env=False, timeout=10) as client,
+    ):
+        wait_for(lambda: _status(base + "/healthz") == 200, process, log_path, "/healthz ok")
+        form = CSRF.search(client.get("/login").text)
+        assert form, log_text(log_path)
+        login = {"name": "alice", "password": PASSWORD, "csrf": form.group(1), "next": "/"}
+        answer = client.post("/login", data=login)
+        assert (answer.status_code, answer.headers.get("location")) == (303, "/"), answer.text
+        overview = client.get("/")
+        assert overview.status_code == 200, log_text(log_path)
+        assert "Review cases" in overview.text
+        signer = URLSafeTimedSerializer(secret, salt="bulkguard-console")
+        assert signer.loads(client.cookies[SESSION_COOKIE])
+        # Responses on a kept-alive connection are not held back by Nagle's algorithm waiting
+        # on the client's delayed ACK (40 ms each, the mark of a socket without TCP_NODELAY).
+        took = []
+        for _ in range(9):
+            started = time.perf_counter()
+            client.get("/healthz")
+            took.append(time.perf_counter() - started)
+        assert sorted(took)[4] < 0.035, took
+        checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr + log_text(log_path)
+        stop(process, log_path)
+    assert not (data_dir / "console" / "secret").exists(), "the deployment's secret is used"
+    # The healthcheck fails when nothing answers.
+    checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+    assert checked.returncode == 1, checked.stdout + checked.stderr

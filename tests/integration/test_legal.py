@@ -8,16 +8,11 @@ exactly once under redelivery and a relay that defers, and an unheeded notice is
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
-import socket
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from email import message_from_bytes
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -25,56 +20,10 @@ from infra.db.models import DeadLetter, LegalEvaluation, LegalNotice, utcnow
 from infra.db.session import session_scope
 from infra.users import Actor
 from tasks.messages import Escalate, IngestEvidence, SendNotice
+from tests.integration.smtp_relay import Relay
 from tests.integration.waiting import count
 from tests.people import cli_env, person
 from workers.cli.main import main
-
-
-@dataclass
-class Inbox:
-    """An SMTP handler that keeps what it accepts, after deferring the first ``defer`` tries."""
-
-    defer: int = 0
-    messages: list[bytes] = field(default_factory=list)
-    deferred: int = 0
-
-    async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802
-        await asyncio.sleep(0)
-        if self.deferred < self.defer:
-            self.deferred += 1
-            return "451 4.3.0 try again later"
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@dataclass
-class Relay:
-    inbox: Inbox
-    env: dict[str, str]
-
-
-@pytest.fixture
-def relay() -> Iterator[Callable[[int], Relay]]:
-    controllers: list[Controller] = []
-
-    def _start(defer: int = 0) -> Relay:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        inbox = Inbox(defer=defer)
-        controller = Controller(inbox, hostname="127.0.0.1", port=port)
-        controller.start()
-        controllers.append(controller)
-        env = {
-            "BULKGUARD_SMTP_HOST": "127.0.0.1",
-            "BULKGUARD_SMTP_PORT": str(port),
-            "BULKGUARD_SMTP_STARTTLS": "false",
-        }
-        return Relay(inbox, env)
-
-    yield _start
-    for controller in controllers:
-        controller.stop()
 
 
 def claim(when: str, url: str, contact: str) -> dict[str, Any]:

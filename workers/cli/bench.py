@@ -35,3 +35,44 @@ def bench_scoring(accounts: int, latency_samples: int, as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2))
         return
     Console().print(results_table(result))
+
+
+@bench.command("console")
+@click.option("--accounts", default=100_000, show_default=True, type=click.IntRange(1))
+@click.option("--reviews", default=1000, show_default=True, type=click.IntRange(0))
+@click.option("--notices", default=50, show_default=True, type=click.IntRange(0))
+@click.option("--requests", default=50, show_default=True, type=click.IntRange(2), help="Per page.")
+@click.option(
+    "--postgres",
+    "postgres_url",
+    default=None,
+    help="A PostgreSQL server to measure on, in a scratch database made and dropped "
+    "(e.g. postgresql+psycopg://postgres@127.0.0.1:5432/postgres); SQLite otherwise.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_console(
+    accounts: int,
+    reviews: int,
+    notices: int,
+    requests: int,
+    postgres_url: str | None,
+    as_json: bool,
+) -> None:
+    """The console's pages (p50, p95) on a seeded database, vs the /healthz round trip."""
+    from workers.harness.console_bench import bench_console as run
+    from workers.harness.console_bench import console_table
+
+    if reviews > accounts:
+        raise click.BadParameter("at most one review case per account", param_hint="--reviews")
+    with console.status("seeding a database and timing the console's pages"):
+        result = run(
+            accounts=accounts,
+            reviews=reviews,
+            notices=notices,
+            requests=requests,
+            postgres_url=postgres_url,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    Console().print(console_table(result))

@@ -80,12 +80,27 @@ def metrics(port: int) -> None:
     _verdict(_answers(f"http://127.0.0.1:{port}/metrics", settings.metrics_user, password))
 
 
+@health.command("console")
+@click.option(
+    "--port", default=None, type=click.IntRange(1, 65535), help="[BULKGUARD_CONSOLE_PORT]"
+)
+def console(port: int | None) -> None:
+    """Whether the console answers on this host and its database does (its /healthz)."""
+    url = f"http://127.0.0.1:{port or get_settings().console_port}/healthz"
+    _verdict(_fetch(urllib.request.Request(url)))
+
+
 def _answers(url: str, user: str | None, password: str) -> str | None:
     if not user or not password:
         return "no credentials in the environment to ask with"
     request = urllib.request.Request(  # noqa: S310 - a fixed http URL on loopback
         url, headers={"Authorization": BasicAuth(user, password).header}
     )
+    return _fetch(request)
+
+
+def _fetch(request: urllib.request.Request) -> str | None:
+    url = request.full_url
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
         with opener.open(request, timeout=5) as response:

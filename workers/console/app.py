@@ -20,7 +20,16 @@ from infra.redis_client import get_redis
 from infra.settings import Settings
 from tasks.messages import Publisher
 from workers.console import auth
-from workers.console.pages import appeals, audit, companies, notices, overview, reviews, triage
+from workers.console.pages import (
+    appeals,
+    audit,
+    companies,
+    health,
+    notices,
+    overview,
+    reviews,
+    triage,
+)
 from workers.console.secret import session_secret
 from workers.console.security import Guard
 from workers.console.sessions import Limits
@@ -37,6 +46,7 @@ ROUTERS = (
     audit.router,
     companies.router,
     triage.router,
+    health.router,
 )
 
 

@@ -263,18 +263,24 @@ def raw_baseline(raw: RawPredict) -> dict[str, float]:
 
 
 @contextmanager
-def _environment(root: Path, redis_url: str) -> Iterator[dict[str, str]]:
+def bench_environment(
+    root: Path, redis_url: str, database_url: str | None = None
+) -> Iterator[dict[str, str]]:
+    """This process's settings pointed at a bench's own data directory, Redis database (the
+    broker too) and database (SQLite under ``root`` unless given); restored afterwards. The
+    environment processes started for the bench need."""
     # The bench measures the Redis broker (its CPU is in the figures), on its own database,
     # whatever broker the environment names.
     env = {
         "BULKGUARD_DATA_DIR": str(root),
         "REDIS_URL": redis_url,
         "BROKER_URL": redis_url,
-        "DATABASE_URL": "",
+        "DATABASE_URL": database_url or "",
     }
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    os.environ.pop("DATABASE_URL")
+    if not database_url:
+        os.environ.pop("DATABASE_URL")
     get_settings.cache_clear()
     reset_engine()
     reset_redis()
@@ -496,7 +502,7 @@ def bench_scoring(
     with (
         tempfile.TemporaryDirectory(prefix="bulkguard-bench-") as tmp,
         ensure_redis(redis_url),
-        _environment(Path(tmp), redis_url) as env,
+        bench_environment(Path(tmp), redis_url) as env,
     ):
         redis.Redis.from_url(redis_url).flushdb()
         upgrade()

@@ -1,7 +1,8 @@
 """``bulkguard demo``: the whole job, end to end, on one machine.
 
 It starts what is missing (a local Redis, the schema, a first model), starts one worker per
-queue as separate processes and Flower (with credentials made for this run), enqueues a
+queue as separate processes, Flower (with credentials made for this run) and the console (where
+the people printed log in with their one-time passwords), enqueues a
 simulated population by task name as an upstream service would, waits for the four stages to
 drain, and reports what happened.
 """
@@ -38,8 +39,12 @@ from tasks.offline.training import TrainingConfig, train
 from workers.harness.demo_people import Login, demo_logins
 from workers.harness.processes import (
     DEMO_ENFORCEMENT,
+    ConsoleProcess,
+    FlowerProcess,
+    start_console,
     start_flower,
     start_workers,
+    stop_console,
     stop_flower,
     stop_workers,
     wait_until_ready,
@@ -100,20 +105,13 @@ def run_demo(
             env["DATABASE_URL"] = settings.database_url
         log_dir = settings.data_dir / "logs"
         workers = start_workers(DEMO_CONCURRENCY, env, log_dir, tag)
-        flower = None
+        dashboards = None
         try:
-            with console.status("Starting one worker per queue, and Flower"):
-                # One-time credentials: Flower never runs without authentication.
-                auth = BasicAuth("demo", secrets.token_urlsafe(12))
-                flower = start_flower(
-                    env, auth, log_dir / "flower.log", port=_free_or_any(settings.flower_port)
-                )
+            with console.status("Starting one worker per queue, Flower and the console"):
+                dashboards = _Dashboards.start(env, log_dir)
                 wait_until_ready(app, workers)
             console.print(f"Workers up: {', '.join(DEMO_CONCURRENCY)} (logs in {log_dir})")
-            console.print(
-                f"Flower: {flower.url} (user [bold]{auth.user}[/], "
-                f"password [bold]{auth.password}[/], for this run only)"
-            )
+            dashboards.print(console)
             _print_logins(console, logins)
             with _progress(console) as progress:
                 sent = progress.add_task("enqueued", total=len(records))
@@ -135,8 +133,8 @@ def run_demo(
         finally:
             with console.status("Stopping workers"):
                 stop_workers(workers)
-                if flower is not None:
-                    stop_flower(flower)
+                if dashboards is not None:
+                    dashboards.stop()
 
         with session_scope() as session:
             counts = pipeline_counts(session, account_ids, version)
@@ -153,6 +151,46 @@ def run_demo(
     report.write_text(json.dumps(summary, indent=2) + "\n")
     _print_summary(console, summary, report)
     return DemoResult(summary)
+
+
+@dataclass
+class _Dashboards:
+    """Flower, for operators, and the console, for the people who decide."""
+
+    flower: FlowerProcess
+    auth: BasicAuth
+    console: ConsoleProcess
+
+    @classmethod
+    def start(cls, env: dict[str, str], log_dir: Path) -> _Dashboards:
+        settings = get_settings()
+        # One-time credentials: Flower never runs without authentication.
+        auth = BasicAuth("demo", secrets.token_urlsafe(12))
+        flower = start_flower(
+            env, auth, log_dir / "flower.log", port=_free_or_any(settings.flower_port)
+        )
+        try:
+            web = start_console(
+                # The overview's link to Flower: wherever this run's Flower listens.
+                {**env, "BULKGUARD_CONSOLE_FLOWER_URL": flower.url},
+                log_dir / "console.log",
+                port=_free_or_any(settings.console_port),
+            )
+        except BaseException:
+            stop_flower(flower)
+            raise
+        return cls(flower, auth, web)
+
+    def print(self, console: Console) -> None:
+        console.print(
+            f"Flower: {self.flower.url} (user [bold]{self.auth.user}[/], "
+            f"password [bold]{self.auth.password}[/], for this run only)"
+        )
+        console.print(f"Console: {self.console.url} (log in as one of the people below)")
+
+    def stop(self) -> None:
+        stop_console(self.console)
+        stop_flower(self.flower)
 
 
 def _print_logins(console: Console, logins: list[Login]) -> None:
@@ -178,7 +216,7 @@ def _free_or_any(port: int) -> int:
 
 
 def _hold(console: Console) -> None:
-    console.print("Workers and Flower keep running: press Ctrl-C to stop them.")
+    console.print("Workers, Flower and the console keep running: press Ctrl-C to stop them.")
     # SIGTERM (a service manager, `kill`) stops them the same way, through the caller's finally.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:

@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -142,6 +144,7 @@ def start_flower(
 ) -> FlowerProcess:
     """``bulkguard flower`` on loopback with these credentials, once it listens."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
+    start = log_path.stat().st_size if log_path.exists() else 0  # as start_console's
     argv = [sys.executable, "-m", "workers.cli", "flower", "--address=127.0.0.1", f"--port={port}"]
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
@@ -159,7 +162,7 @@ def start_flower(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = _LISTENING.search(log_path.read_bytes())
+        found = _LISTENING.search(log_path.read_bytes()[start:])
         if found:
             return FlowerProcess(process, found.group(1).decode(), log_path)
         if process.poll() is not None:
@@ -179,3 +182,64 @@ def stop_flower(flower: FlowerProcess, timeout: float = 15.0) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(flower.process.pid, signal.SIGKILL)
         flower.process.wait()
+
+
+@dataclass
+class ConsoleProcess:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+
+# The line ``bulkguard console serve`` prints once it listens (see ``workers.cli.console``).
+_CONSOLE_LISTENING = re.compile(rb"console on (http://\S+/)")
+
+
+def start_console(
+    env: Mapping[str, str], log_path: Path, port: int = 0, timeout: float = 60.0
+) -> ConsoleProcess:
+    """``bulkguard console serve`` on loopback, once it listens and its /healthz answers ok (the
+    schema is migrated and the database answers)."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    # The log is appended to: only what this process writes names its address (a demo run
+    # again finds its last run's line, with another port, at the top).
+    start = log_path.stat().st_size if log_path.exists() else 0
+    argv = [sys.executable, "-m", "workers.cli", "console", "serve", "--host=127.0.0.1"]
+    with log_path.open("ab") as log_file:
+        process = subprocess.Popen(
+            [*argv, f"--port={port}"],
+            env={**os.environ, **env, LAUNCHER_ENV: str(os.getpid())},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        found = _CONSOLE_LISTENING.search(log_path.read_bytes()[start:])
+        if found and console_healthy(found.group(1).decode()):
+            return ConsoleProcess(process, found.group(1).decode(), log_path)
+        time.sleep(0.1)
+    stop_console(ConsoleProcess(process, "", log_path))
+    tail = log_path.read_text(errors="replace")[-3000:]
+    raise RuntimeError(f"the console did not become healthy:\n{tail}")
+
+
+def console_healthy(url: str) -> bool:
+    """Whether the console at ``url`` answers ok on /healthz."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
+    try:
+        with opener.open(url.rstrip("/") + "/healthz", timeout=5) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def stop_console(console: ConsoleProcess, timeout: float = 15.0) -> None:
+    """SIGTERM: uvicorn finishes the requests in flight, then exits."""
+    if console.process.poll() is None:
+        console.process.send_signal(signal.SIGTERM)
+    try:
+        console.process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(console.process.pid, signal.SIGKILL)
+        console.process.wait()
