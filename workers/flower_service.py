@@ -113,6 +113,12 @@ class GuardedFlower(Flower):  # type: ignore[misc]  # Flower ships no type infor
         self.auth = auth
         super().__init__(**kwargs)
 
+    @property
+    def broker_uri_with_password(self) -> str:
+        # The broker's URL as configured: kombu's would name the transport's class
+        # (workers.envelopes:GuardedTransport://...), a scheme Flower's queue lengths refuse.
+        return str(self.capp.conf.broker_url)
+
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
         if not self.auth.accepts(request.headers.get("Authorization")):
             # Flower's own delegate: a stranger is told to authenticate, not what is refused.
@@ -154,6 +160,9 @@ def build(
     # Flower's own read-only mode as well: its pages leave out the control buttons, and its
     # handlers would refuse if ever reached.
     options.read_only = True
+    # Workers send their events by configuration (workers.config): Flower need not broadcast a
+    # command turning them on every few seconds, which the broker may refuse it anyway.
+    options.enable_events = False
     state_path.parent.mkdir(parents=True, exist_ok=True)
     # Request lines every few seconds from the dashboard's polling would drown the log.
     logging.getLogger("tornado.access").disabled = True
