@@ -210,6 +210,21 @@ def test_only_the_operators_send_remote_control(acl_broker: AclBroker) -> None:
     sent = _celery(acl_broker, "control", "inspect", "ping", "--timeout", "1")
     assert "no permissions" not in sent.stdout + sent.stderr
     assert "No nodes replied" in sent.stdout + sent.stderr
+    # The operators read what bulkguard status reads, and change nothing.
+    with acl_broker.client("control") as control:
+        assert control.llen("scoring") == 0
+        assert control.lindex("scoring", -1) is None
+        changes: list[Callable[[], object]] = [
+            lambda: control.brpop(["scoring"], timeout=1),
+            lambda: control.lpush("scoring", b"{}"),
+            lambda: control.delete("scoring"),
+            lambda: control.set("bulkguard:beat", "{}"),
+            lambda: control.hgetall("unacked"),
+            control.flushdb,
+        ]
+        for attempt in changes:
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                attempt()
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
