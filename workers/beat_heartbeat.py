@@ -59,7 +59,8 @@ def last_tick(client: redis.Redis) -> tuple[float, BeatTick | None]:
 
 
 class HeartbeatScheduler(PersistentScheduler):
-    """Celery's default scheduler (the schedule kept in a file), recording each pass."""
+    """Celery's default scheduler (the schedule kept in a file), recording each pass and
+    looking at the broker's memory on each (``workers.broker_watch``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
