@@ -146,6 +146,10 @@ def build(
     app: Celery, auth: BasicAuth, *, address: str, port: int, state_path: Path, max_tasks: int
 ) -> GuardedFlower:
     """Flower configured for this system, not yet listening."""
+    # Flower reads queues and events and consumes no task: it needs kombu's plain Redis
+    # transport, whose URL scheme its broker page recognises, not the workers' guarded one
+    # (workers.envelopes), which names itself by its class.
+    app.conf.broker_transport = None
     options = default_options
     # Flower's own check too: its views then know the request is authenticated, and its
     # cross-site request checks (on by default only with authentication) apply.

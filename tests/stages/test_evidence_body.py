@@ -26,7 +26,7 @@ from tasks.outcome import Outcome
 
 CLAIM_TEXT = (
     "We send bulk WhatsApp messages to 100,000 customers. "
-    "Call +421 905 111 222 or write to sales@acmereach.sk."
+    "Call +421 905 318 274 or write to sales@acmereach.sk."
 )
 
 
@@ -112,7 +112,7 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
     assert claim.indicators == {
         "domains": ["acmereach.sk"],
         "emails": ["sales@acmereach.sk"],
-        "phones": ["+421905111222"],
+        "phones": ["+421905318274"],
         "claims": ["bulk"],
         "names": ["Acme Reach s.r.o."],
         "voice": None,
@@ -137,12 +137,12 @@ def test_valid_documents_become_evidence_handed_to_linking(session: Session) -> 
 
 
 def test_slovak_claims_are_recognised_without_their_diacritics(session: Session) -> None:
-    text = "Hromadné správy cez WhatsApp pre vašu firmu, volajte +421 905 333 444."
+    text = "Hromadné správy cez WhatsApp pre vašu firmu, volajte +421 905 472 861."
     ingest(session, document(text, url="https://posielac.sk/"))
     evidence = session.scalars(select(Evidence)).one()
     assert evidence.claims_bulk is True
     assert evidence.indicators["claims"] == ["bulk"]
-    assert evidence.indicators["phones"] == ["+421905333444"]
+    assert evidence.indicators["phones"] == ["+421905472861"]
 
 
 def test_a_bad_document_rejects_only_itself(session: Session) -> None:
@@ -203,7 +203,7 @@ def test_a_bulk_claim_creates_its_company(session: Session) -> None:
     assert indicators_of(session, company.id) == {
         ("domain", "acmereach.sk"),
         ("email", "sales@acmereach.sk"),
-        ("phone", "+421905111222"),
+        ("phone", "+421905318274"),
     }
     evidence_link = session.scalars(select(EvidenceLink)).one()
     assert (evidence_link.evidence_id, evidence_link.company_id) == (ids[0], company.id)
@@ -310,7 +310,7 @@ def test_another_batch_of_evidence_asks_for_another_evaluation(session: Session)
 
 def test_a_published_phone_of_a_registered_account_links_the_account(session: Session) -> None:
     session.add(
-        Account(account_id="acct-1", phone="+421905111222", phone_block="+421905111", country="SK")
+        Account(account_id="acct-1", phone="+421905318274", phone_block="+421905318", country="SK")
     )
     session.add(
         Account(account_id="acct-2", phone="+421905999888", phone_block="+421905999", country="SK")
@@ -339,7 +339,7 @@ def test_a_page_carrying_a_known_number_is_about_the_company_not_its_own(
     company = session.scalars(select(Company)).one()
 
     listing = document(
-        "Marketing services, call +421 905 111 222.",
+        "Marketing services, call +421 905 318 274.",
         url="https://directory.firmy-adresar.sk/listing/17",
         publisher=None,
         kind="other",

@@ -42,7 +42,10 @@ def test_a_vendor_page_is_a_claim_with_its_contacts() -> None:
         "brand",
         "document_date",
         "voice",
+        "hosts",
+        "link_hosts",
     }
+    assert line["hosts"] == ["zapblaster.io"]
     assert line["document_date"] == "2021-03-12"
     assert line["voice"] is None  # a seller speaks
 

@@ -7,6 +7,7 @@ import time
 import pytest
 
 from tasks.evidence.reading.contacts import Contacts, extract_contacts, never_a_contact
+from tasks.evidence.reading.hosts import Hosts
 from tasks.evidence.reading.html_text import MAX_TEXT, looks_like_html, parse_page, to_text
 
 
@@ -175,7 +176,9 @@ def test_numbers_in_links_attributes_and_code(document: str) -> None:
 
 def test_whatsapp_ids_are_neither_addresses_nor_domains() -> None:
     found = extract_contacts('send("447911123456@c.us"); group("12036304@g.us")')
-    assert found == Contacts(phones=("+447911123456",), emails=(), domains=())
+    assert found == Contacts(
+        phones=("+447911123456",), emails=(), domains=(), hosts=Hosts(own=(), link=())
+    )
 
 
 # --- phones: local formats need a country ---------------------------------------------------
@@ -187,11 +190,11 @@ def test_whatsapp_ids_are_neither_addresses_nor_domains() -> None:
         ("Ligue (11) 98765-4321", "https://disparo.com.br/contato", "+5511987654321"),
         ("Ligue (11) 98765-4321", "https://disparo.br", "+5511987654321"),
         ("Volajte 0905 123 456", "https://www.firma.sk/kontakt", "+421905123456"),
-        ("Hubungi 0812-3456-7890", "https://kirim.co.id", "+6281234567890"),
-        ("Hubungi 0812-3456-7890", "https://kirim.id", "+6281234567890"),
-        ("Llame al 612 345 678", "https://envios.es", "+34612345678"),
+        ("Hubungi 0813-8726-4410", "https://kirim.co.id", "+6281387264410"),
+        ("Hubungi 0813-8726-4410", "https://kirim.id", "+6281387264410"),
+        ("Llame al 612 874 305", "https://envios.es", "+34612874305"),
         ("Llámanos: 55 8765 4321", "https://envios.com.mx", "+525587654321"),
-        ("Ligue 912 345 678", "https://envios.pt", "+351912345678"),
+        ("Ligue 912 874 305", "https://envios.pt", "+351912874305"),
         ("Call 07911 123456", "https://bulk.co.uk", "+447911123456"),
         ('<a href="tel:0905123456">Volajte</a>', "https://firma.sk", "+421905123456"),
         ("WhatsApp: 11987654321", "https://disparo.com.br", "+5511987654321"),
@@ -204,8 +207,8 @@ def test_local_numbers_with_the_country_from_the_domain(
 
 
 def test_local_numbers_with_the_country_from_a_calling_code_on_the_page() -> None:
-    document = "Vendas: +55 11 91234-5678 | Suporte: (11) 98765-4321"
-    assert phones(document) == ("+5511912345678", "+5511987654321")
+    document = "Vendas: +55 11 94027-3618 | Suporte: (11) 98765-4321"
+    assert phones(document) == ("+5511940273618", "+5511987654321")
 
 
 def test_local_numbers_with_the_country_from_the_page_language() -> None:
@@ -227,26 +230,26 @@ def test_local_numbers_in_plainly_slovak_or_indonesian_text() -> None:
     assert phones("Predám licenciu, neobmedzene správ. Kontakt: tel. 0944 123 456") == (
         "+421944123456",
     )
-    indonesian = "Kami bisa kirim pesan untuk anda dengan harga murah. Hubungi 0812-3456-7890"
-    assert phones(indonesian) == ("+6281234567890",)
+    indonesian = "Kami bisa kirim pesan untuk anda dengan harga murah. Hubungi 0813-8726-4410"
+    assert phones(indonesian) == ("+6281387264410",)
     # Czech is not Slovak, English says nothing of a country.
     assert phones("Prodám licenci, zpráv neomezeně, ceny pro vás. Volejte 0944 123 456") == ()
-    assert phones("We can send messages for you. Call 0812-3456-7890") == ()
+    assert phones("We can send messages for you. Call 0813-8726-4410") == ()
 
 
 @pytest.mark.parametrize(
     ("document", "url"),
     [
         ("Ligue (11) 98765-4321", None),  # no country anywhere
-        ("Llame al 612 345 678", "https://envios.io"),  # .io is sold worldwide
-        ('<html lang="es"><body>Llame al 612 345 678</body></html>', None),  # es: many countries
+        ("Llame al 612 874 305", "https://envios.io"),  # .io is sold worldwide
+        ('<html lang="es"><body>Llame al 612 874 305</body></html>', None),  # es: many countries
         ('<html lang="pt"><body>Ligue (11) 98765-4321</body></html>', None),
         ("Ligue (11) 98765-4321, +44 7911 123456 ou +421 917 123 456", None),  # ambiguous
     ],
 )
 def test_local_numbers_without_a_country_are_left_out(document: str, url: str | None) -> None:
     assert all(not number.startswith("+55") for number in phones(document, url))
-    assert "+34612345678" not in phones(document, url)
+    assert "+34612874305" not in phones(document, url)
 
 
 def test_a_cue_word_must_stand_alone() -> None:
@@ -291,6 +294,11 @@ def test_the_tail_of_an_international_number_is_not_read_again_as_a_local_one() 
         "+421900000000",
         "+12345678901",  # one ascending run
         "+919876543210",  # one descending run
+        "+6281234567890",  # 0812-3456-7890: a run typed after a real prefix
+        "+5511912345678",  # (11) 91234-5678
+        "+6289876543210",  # 0898-7654-3210
+        "+254700000001",  # six zeros in a row
+        "+421911222333",  # two repeated triples
     ],
 )
 def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
@@ -298,7 +306,7 @@ def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "number", ["+447911123456", "+5511987654321", "+421905123456", "+6281234567890"]
+    "number", ["+447911123456", "+5511987654321", "+421905123456", "+6281387264410"]
 )
 def test_real_looking_numbers_are_contacts(number: str) -> None:
     assert not never_a_contact(number)
@@ -479,7 +487,7 @@ def test_a_vendor_page() -> None:
 <title>Disparo em Massa WhatsApp | ZapMassa</title>
 <meta property="og:site_name" content="ZapMassa">
 <script type="application/ld+json">{"@context": "https://schema.org", "@type": "Organization",
- "name": "ZapMassa", "url": "https://zapmassa.com.br", "telephone": "(11) 3456-7890",
+ "name": "ZapMassa", "url": "https://zapmassa.com.br", "telephone": "(11) 3456-7190",
  "sameAs": ["https://instagram.com/zapmassa"]}</script>
 <script async src="https://www.googletagmanager.com/gtag/js?id=G-XYZ"></script></head>
 <body><header><a href="/">ZapMassa</a></header>
@@ -489,13 +497,14 @@ def test_a_vendor_page() -> None:
 Fale no WhatsApp</a>
 <form><input type="tel" placeholder="(11) 91234-5678"><input placeholder="seu@email.com">
 </form></main>
-<footer><p>Fone: (11) 3456-7890 · contato(arroba)zapmassa.com.br</p>
+<footer><p>Fone: (11) 3456-7190 · contato(arroba)zapmassa.com.br</p>
 <p>© 2024 ZapMassa Ltda. CNPJ 12.345.678/0001-90</p></footer>
 </body></html>"""
     assert extract_contacts(page, "https://zapmassa.com.br/") == Contacts(
-        phones=("+551134567890", "+5511987654321"),
+        phones=("+551134567190", "+5511987654321"),
         emails=("contato@zapmassa.com.br",),
         domains=("zapmassa.com.br",),
+        hosts=Hosts(own=("zapmassa.com.br",), link=("api.whatsapp.com",)),
     )
 
 
@@ -512,13 +521,53 @@ or WhatsApp https://wa.me/6281298765432 . Docs: https://docs.wablaster.dev
 ```python
 from wa_blaster import Client
 client = Client(session="main.json")
-client.send("6287812345678@c.us", "Halo!")
+client.send("6287812395604@c.us", "Halo!")
 ```
 
 See CONTRIBUTING.md and setup.py. Copyright (c) 2024 Budi Santoso.
 """
     assert extract_contacts(readme, "https://github.com/acme/wa-blaster") == Contacts(
-        phones=("+6281298765432", "+6287812345678"),
+        phones=("+6281298765432", "+6287812395604"),
         emails=("support@wablaster.dev",),
         domains=("wablaster.dev",),
+        hosts=Hosts(own=("docs.wablaster.dev",), link=("github.com", "pypi.org", "wa.me")),
     )
+
+
+# --- phones as the corpus writes them -----------------------------------------------------
+
+
+def test_mexican_mobiles_with_the_old_1_are_normalised() -> None:
+    assert phones("Contacto: wa.me/5215547719038") == ("+525547719038",)
+    assert phones("Llámanos al +52 1 55 4771 9038") == ("+525547719038",)
+
+
+def test_whatsapp_format_numbers_in_code_keys_carry_their_country() -> None:
+    assert phones('{"number": "6285155207739", "message": "Halo"}') == ("+6285155207739",)
+
+
+def test_numbers_a_warning_reports_are_not_its_contacts() -> None:
+    warning = (
+        "Recent messages came from +1 646 380 2291 and +44 7488 219604.\n\n"
+        "If you shared any details, call us on +44 20 7123 4567."
+    )
+    assert phones(warning) == ("+442071234567",)
+    assert phones("Números denunciados nesta semana:\n(21) 97042-1836\n", "https://x.com.br") == ()
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("Paket Rp150.000. Hubungi 0813-8726-4410", "+6281387264410"),
+        ("Plano R$ 97. Chama no zap (85) 98874-2169", "+5585988742169"),
+        ("Plan COP 28.000. Atención al cliente: 311 482 6650", "+573114826650"),
+        ("किसी भी जानकारी के लिए शोरूम से संपर्क करें: 0261-2478800", "+912612478800"),
+    ],
+)
+def test_the_country_of_local_numbers_from_currency_or_script(document: str, expected: str) -> None:
+    assert phones(document) == (expected,)
+
+
+def test_the_pages_language_outweighs_a_stray_foreign_number() -> None:
+    slovak = "Podvodníci volajú z +44 7520 661318. Zákaznícka linka: 02/4020 9900, sme tu pre vás."
+    assert phones(slovak) == ("+421240209900",)

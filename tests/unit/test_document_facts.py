@@ -7,7 +7,8 @@ import time
 
 import pytest
 
-from tasks.evidence.reading.document_facts import brand, document_date
+from tasks.evidence.reading.brand import brand
+from tasks.evidence.reading.document_facts import document_date
 
 D = datetime.date
 
@@ -233,11 +234,9 @@ def test_json_ld_publisher_then_organization() -> None:
     )
     script = f'<script type="application/ld+json">{ld}</script>'
     page = html(f"<title>How to send | Blog</title>{script}")
-    assert brand(page) == "BulkZap Ltd"
+    assert brand(page) == "BulkZap"  # the trading name: the legal form is dropped
     org = '{"@type": ["Organization"], "name": "Reach Media s.r.o."}'
-    assert brand(html(f'<script type="application/ld+json">{org}</script>')) == (
-        "Reach Media s.r.o."
-    )
+    assert brand(html(f'<script type="application/ld+json">{org}</script>')) == "Reach Media"
 
 
 @pytest.mark.parametrize(
@@ -274,7 +273,7 @@ def test_heading_of_an_html_fragment(body: str, expected: str | None) -> None:
 
 def test_footer_wins_over_heading() -> None:
     assert brand("<h1>Fast Sender</h1><footer>© 2024 Reach Media s.r.o.</footer>") == (
-        "Reach Media s.r.o."
+        "Reach Media"
     )
 
 
@@ -312,12 +311,12 @@ def test_placeholder_titles_fall_back_to_the_domain() -> None:
 @pytest.mark.parametrize(
     ("footer", "expected"),
     [
-        ("© 2024 Reach Media s.r.o. All rights reserved.", "Reach Media s.r.o."),
+        ("© 2024 Reach Media s.r.o. All rights reserved.", "Reach Media"),
         ("Copyright © 2019-2024 BulkZap. All rights reserved.", "BulkZap"),
         ("© BulkZap 2024", "BulkZap"),
-        ("© 2024 ZapMassa Ltda. Todos os direitos reservados.", "ZapMassa Ltda."),
-        ("Hak Cipta © 2024 PT Kirim Pesan Indonesia", "PT Kirim Pesan Indonesia"),
-        ("© 2024 Acme, Inc.", "Acme, Inc."),
+        ("© 2024 ZapMassa Ltda. Todos os direitos reservados.", "ZapMassa"),
+        ("Hak Cipta © 2024 PT Kirim Pesan Indonesia", "Kirim Pesan Indonesia"),
+        ("© 2024 Acme, Inc.", "Acme"),
         ("Copyright 2024 by Blast Tools | Privacy | Terms", "Blast Tools"),
     ],
 )
@@ -340,7 +339,7 @@ def test_copyright_holder(footer: str, expected: str) -> None:
         ("```\n# not a heading\n```\n\n# wa-bot: WhatsApp bot\n", "wa-bot"),
         ("# BulkZap\n\nMIT License\n\nCopyright (c) 2024 John Smith\n", "BulkZap"),
         ("# Jasa Blast WA Murah — BlastKu Indonesia\n\nIsi.\n", "BlastKu Indonesia"),
-        ("# Send message templates — Cloud API Docs\n\nBody.\n", "Cloud API Docs"),
+        ("# Send message templates — Cloud API Docs\n\nBody.\n", "Cloud API"),
         ("Some notes\n\nCopyright (c) 2024 John Smith\n", "John Smith"),
     ],
 )
@@ -367,3 +366,74 @@ def test_url_fallback(url: str | None, expected: str | None) -> None:
 
 def test_brand_on_an_html_bomb() -> None:
     assert brand("<div>" * 100_000 + "</div>" * 100_000, "https://bulkzap.io") == "bulkzap"
+
+
+# --- dates as the corpus writes them ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("document", "expected"),
+    [
+        ("Pricing\n\nUpdated March 2024 · prices in PHP", D(2024, 3, 1)),
+        ("Dockside Journal · Small Business Tech · Jan 2023\n\nText.", D(2023, 1, 1)),
+        ("CENNÍK\nAktualizované: apríl 2024 · ceny s DPH", D(2024, 4, 1)),
+        ("Preguntas\nÚltima actualización: 14 de setenbro de 2023", D(2023, 9, 14)),
+        ("Správa\nJán Molnár · 20. septembera 2023, 14:05", D(2023, 9, 20)),
+        ("Title\n\nJAKARTA, 14 Januari 2020 – WhatsApp menggugat", D(2020, 1, 14)),
+        ("Title\n\nMONTERREY, N.L., 9 de mayo de 2023.– Meta demandó", D(2023, 5, 9)),
+        ("Title\n**Lipa pekárne** · Zvolen, 22. augusta 2023\n\nMilí", D(2023, 8, 22)),
+        (html("<title>Guía</title>", "<div>Ana Ruiz14 de marzo de 2024</div>"), D(2024, 3, 14)),
+        ("शीर्षक\nलेखक: अमित शर्मा | १४ जनवरी २०२४\n\nपाठ", D(2024, 1, 14)),
+        ("शीर्षक\n_अंतिम अपडेट: 18 दिसंबर 2023_", D(2023, 12, 18)),
+        ("ऐप\nअपडेट किया गया: 12 अग॰ 2024", D(2024, 8, 12)),
+        ("Effective date: 1 July 2023\n\n1. Scope", D(2023, 7, 1)),
+        ("Harga paket.\n\n*Harga berlaku per 1 Maret 2024.*", D(2024, 3, 1)),
+        ("Mensaje de ferreteria_lucena » 19 Sep 2023, 18:04\n\nHola", D(2023, 9, 19)),
+    ],
+)
+def test_dates_as_pages_write_them(document: str, expected: D) -> None:
+    assert document_date(document) == expected
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "We met in Jakarta. JAKARTA is big, 14 Januari 2020 was the day we met them all",
+        "Prices went up in March 2024 after the holidays, says the team.",
+        "© 2023 Vendor · All rights reserved",
+    ],
+)
+def test_running_text_and_copyright_years_are_not_dates(document: str) -> None:
+    assert document_date(document) is None
+
+
+# --- brand by agreement ----------------------------------------------------------------------
+
+
+def test_the_name_that_spells_the_publishers_domain_wins() -> None:
+    text = (
+        "KESTREL PING – BILLING & ACCOUNT FAQ\n\nQ: When am I charged?\n"
+        "Email accounts@kestrelping.co.uk.\n\nKestrel Ping Ltd, Unit 4, Manchester."
+    )
+    assert brand(text, domains=("kestrelping.co.uk",)) == "Kestrel Ping"
+
+
+def test_a_shouted_first_line_named_again_is_the_name() -> None:
+    text = "GEMA BLAST — Software WA Blast No. 1\n\nDengan Gema Blast, cukup upload file."
+    assert brand(text) == "Gema Blast"
+    assert brand("NOTA DE ESCLARECIMENTO\n\nA empresa esclarece que não envia.") is None
+
+
+def test_the_platform_is_the_publisher_only_where_it_names_itself() -> None:
+    vendor = html("<title>Bulk WhatsApp Sender | Zapio</title>", "<footer>© 2024 Zapio</footer>")
+    assert brand(vendor) == "Zapio"
+    help_page = html(
+        "<title>How to use broadcast lists | WhatsApp Help Center</title>", "<p>Text.</p>"
+    )
+    assert brand(help_page) == "WhatsApp"
+
+
+def test_marketplace_names_and_section_words_are_not_brands() -> None:
+    gig = "fiverr.com › Services\n\nI will send messages\n\nFiverr\nelmstead_auto · Level 2"
+    assert brand(gig) is None
+    assert brand(html("<title>Nimbusend Help Center</title>")) == "Nimbusend"

@@ -8,7 +8,6 @@ import json
 import click
 
 from infra.db.session import session_scope
-from tasks.scoring.decisions import decisions_of
 
 
 @click.command("decisions")
@@ -17,6 +16,9 @@ from tasks.scoring.decisions import decisions_of
 def decisions(account_id: str, as_json: bool) -> None:
     """Every decision on ACCOUNT_ID, oldest batch first: when its batch arrived, the stage, the
     model version (and whether it was a shadow), the score and the decision."""
+    # The scoring package loads XGBoost (a second of start-up): only this command needs it.
+    from tasks.scoring.decisions import decisions_of
+
     with session_scope() as session:
         found = decisions_of(session, account_id)
     if not found:

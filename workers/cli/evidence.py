@@ -143,14 +143,25 @@ def evidence_analyze(path: Any, out: Any, explain: bool) -> None:
 
 @evidence.command("evaluate")
 @click.argument("path", type=click.File("rb"), required=False)
+@click.option(
+    "--corpus", is_flag=True, help="The corpus written without sight of the reader (data/corpus)."
+)
+@click.option(
+    "--by",
+    type=click.Choice(["lang", "page_type", "writer"]),
+    help="Also one row of fact figures per language, page type or writer.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the figures (and errors) as JSON.")
-def evidence_evaluate(path: Any, as_json: bool) -> None:
+def evidence_evaluate(path: Any, corpus: bool, by: str | None, as_json: bool) -> None:
     """Precision and recall of the analysis on a labelled JSONL set (default: the project's)."""
     from rich.table import Table
 
-    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, evaluate
+    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, corpus_set, evaluate
 
-    documents = [orjson.loads(line) for line in path if line.strip()] if path else bundled_set()
+    if path:
+        documents = [orjson.loads(line) for line in path if line.strip()]
+    else:
+        documents = corpus_set() if corpus else bundled_set()
     report = evaluate(documents).as_json()
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))
@@ -160,7 +171,7 @@ def evidence_evaluate(path: Any, as_json: bool) -> None:
         table.add_column(column, justify="left" if column == "field" else "right")
     rows = [("is_claim", report["is_claim"])]
     rows += [(f"is_claim ({lang})", c) for lang, c in report["is_claim_by_language"].items()]
-    rows += [(name, report[name]) for name in SET_FIELDS]
+    rows += [(name, report[name]) for name in SET_FIELDS if name in report]
     for name, c in rows:
         table.add_row(
             name,
@@ -170,4 +181,37 @@ def evidence_evaluate(path: Any, as_json: bool) -> None:
     for name in ("brand", "document_date"):
         if name in report:
             table.add_row(f"{name} (accuracy)", str(report[name]["accuracy"]), "", "", "", "")
+    table.add_row("placeholders returned as contacts", str(report["placeholder_contacts"]))
     Console().print(table)
+    if by:
+        Console(width=_WIDE).print(_facts_by(report["by"][by], by))
+
+
+# The per-group table has ten columns of figures: wide enough not to cut them.
+_WIDE = 160
+
+
+def _facts_by(groups: dict[str, Any], name: str) -> Any:
+    """One row per group: brand and date accuracy, precision/recall of each contact field."""
+    from rich.table import Table
+
+    from tasks.offline.evidence_evaluation import SET_FIELDS
+
+    fields = [f for f in SET_FIELDS if f != "claim_kinds"]
+    table = Table(title=f"facts by {name}")
+    for column in (name, "docs", "brand", "date", *fields, "placeholders"):
+        table.add_column(column, justify="left" if column == name else "right")
+    for value, figures in groups.items():
+        pairs = [
+            f"{figures[f]['precision']}/{figures[f]['recall']}" if f in figures else ""
+            for f in fields
+        ]
+        table.add_row(
+            value,
+            str(figures["documents"]),
+            str(figures.get("brand", {}).get("accuracy")),
+            str(figures.get("document_date", {}).get("accuracy")),
+            *pairs,
+            str(figures["placeholder_contacts"]),
+        )
+    return table

@@ -12,9 +12,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from tasks.evidence.reading.brand import brand, is_platform
 from tasks.evidence.reading.claims import Cue, detect_claims
 from tasks.evidence.reading.contacts import extract_contacts
-from tasks.evidence.reading.document_facts import brand, document_date
+from tasks.evidence.reading.document_facts import document_date
 from tasks.evidence.reading.html_text import to_text
 
 # A document is read up to here: offers, contacts and dates are at the start of a page, and
@@ -30,10 +31,13 @@ class Analysis:
     cues: tuple[Cue, ...]
     phones: tuple[str, ...]
     emails: tuple[str, ...]
-    domains: tuple[str, ...]
+    domains: tuple[str, ...]  # company keys: the publisher's and its addresses' domains
     brand: str | None
     document_date: dt.date | None
     voice: str | None  # news, policy, forum... when the document does not speak as a seller
+    hosts: tuple[str, ...] = ()  # the publisher's hosts as written (api.vendor.example)
+    # Chat, shortener, link-in-bio, marketplace, store and checkout hosts: never company keys.
+    link_hosts: tuple[str, ...] = ()
 
     def as_json(self) -> dict[str, Any]:
         """The published line format of ``bulkguard evidence analyze`` (without the id)."""
@@ -49,6 +53,8 @@ class Analysis:
             "brand": self.brand,
             "document_date": self.document_date.isoformat() if self.document_date else None,
             "voice": self.voice,
+            "hosts": list(self.hosts),
+            "link_hosts": list(self.link_hosts),
         }
 
 
@@ -57,6 +63,9 @@ def analyze(document: str, url: str | None = None) -> Analysis:
     text = to_text(document)
     verdict = detect_claims(text)
     contacts = extract_contacts(document, url)
+    hosts = contacts.hosts
+    name = brand(document, url, contacts.domains, hosts.own + hosts.link + hosts.platform)
+    platform = hosts.platform if is_platform(name) else ()
     return Analysis(
         text=text,
         is_claim=verdict.is_claim,
@@ -65,7 +74,9 @@ def analyze(document: str, url: str | None = None) -> Analysis:
         phones=contacts.phones,
         emails=contacts.emails,
         domains=contacts.domains,
-        brand=brand(document, url),
+        brand=name,
         document_date=document_date(document),
         voice=verdict.voice,
+        hosts=tuple(sorted(hosts.own + platform)),
+        link_hosts=hosts.link,
     )

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from itertools import pairwise
@@ -26,30 +26,36 @@ from urllib.parse import unquote
 
 import phonenumbers
 
+from tasks.evidence.reading.hosts import Hosts, company_domains, is_example_domain, read_hosts
 from tasks.evidence.reading.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.reading.indicators import email_domain, host_parts, registered_domain
-from tasks.evidence.reading.shared_domains import is_shared
+from tasks.evidence.reading.indicators import email_domain, host_parts
 
 
 @dataclass(frozen=True)
 class Contacts:
     phones: tuple[str, ...]  # E.164, sorted, unique
     emails: tuple[str, ...]  # lower-case, sorted
-    domains: tuple[str, ...]  # registered domains, sorted, shared ones excluded
+    # Company keys: registrable domains of the publisher's hosts and of its addresses, sorted,
+    # shared and example ones excluded.
+    domains: tuple[str, ...]
+    hosts: Hosts  # the publisher's hosts as written, link hosts, the platform's hosts
 
 
 def extract_contacts(document: str, url: str | None = None) -> Contacts:
-    """Phones, e-mail addresses and domains in ``document`` (plain text, Markdown or HTML).
+    """Phones, e-mail addresses, domains and hosts in ``document`` (text, Markdown or HTML).
 
-    ``url`` is where the document was found: its domain is one of the document's, and its
+    ``url`` is where the document was found: its host is one of the document's, and its
     country-code top-level domain tells which country local phone numbers belong to.
     """
     page = parse_page(document)
     raw = _decoded(document[:MAX_INPUT])
     text = page.text if page.is_html else raw
     emails = _emails(raw, text)
-    domains = _domains(raw, text, page, url, emails)
-    return Contacts(phones=_phones(raw, text, page, url, domains), emails=emails, domains=domains)
+    hosts = read_hosts(raw, text, page, url)
+    domains = company_domains(hosts, map(email_domain, emails))
+    return Contacts(
+        phones=_phones(raw, text, page, url, domains), emails=emails, domains=domains, hosts=hosts
+    )
 
 
 # --- the raw view -------------------------------------------------------------------------
@@ -115,8 +121,15 @@ _FICTIONAL_PREFIXES = (
 _FICTIONAL_PATTERNS = (re.compile(r"\+1\d{3}555\d{4}"), re.compile(r"\+1555\d{7}"))
 # The last digits all one digit (+55 11 99999-9999, 0000000000): a filler, not a number.
 _REPEATED_TAIL = 7
-# A national number that is one strictly rising or falling run (1234567890, 9876543210).
+# A national number that is one strictly rising or falling run (1234567890, 9876543210), or
+# holds a rising run of 8 or a falling run of 10 (81234567890), or one digit six times in a
+# row, or ends in two triples (911222333). Shorter runs are left alone: real numbers have
+# them ("0803 123 4567", "55 8765 4321").
 _MIN_RUN = 6
+_RISING_RUN = 8
+_FALLING_RUN = 10
+_FILLER = re.compile(r"(\d)\1{5}")
+_TRIPLES = re.compile(r"(\d)\1\1(?!\1)(\d)\2\2$")
 # A digit group followed by xx, XX, ## or ** is a template ("+62 812-xxxx-xxxx"); one "x" and
 # digits is an extension ("+1 212 736 3100 x12").
 _PLACEHOLDER_AFTER = re.compile(r"[\s.\-]?[xX#*•]{2}")
@@ -140,7 +153,29 @@ _KEY_BEFORE = re.compile(r"""([\w-]{1,40})["']?\s*[:=]\s$""")
 _WHATSAPP_KEY = re.compile(r"[Ww]hats|(?:^|[-_])[Ww][Aa](?:[-_]|$)|^wa[A-Z]")  # waNumber
 _PHONE_KEY = re.compile(
     r"(?i)phone|tel(?:e|$|[-_])|mobile|celular|telefon|telepon|nomor|handphone|^hp$|contact"
+    r"|^(?:number|numero|número|msisdn|wa_?id)$"
 )
+# A key's value in WhatsApp's own format: the country code and number, digits only.
+_WHATSAPP_DIGITS = re.compile(r"[1-9]\d{10,14}")
+# Mexican mobiles written with the "1" the network dropped in 2019: +52 1 55 ... is +52 55 ...
+_MEXICAN_MOBILE = re.compile(r"^(\+?\s*52)[\s.\-]*1(?=[\s.\-]*(?:\d[\s.\-()]*){10}(?!\d))")
+# Words before numbers that a page reports, not gives: the numbers scams came from.
+_REPORTED_CUE = re.compile(
+    r"(?i)\b(?:reported|complaints?\s+about|came\s+from|scam(?:mers?)?|fraudsters?"
+    r"|reportad[oa]s|denunciad[oa]s|provienen\s+de|estafa(?:dores)?|golpistas?|dilaporkan"
+    r"|penipu(?:an)?|nahl[aá]sen[eé]|podvodn[ií]c?[iy]?)\b|शिकायत|ठग|फ़र्ज़ी|फर्जी"
+)
+# Words before numbers a page shows as samples of the format: "Formát čísel: 0900 123 456".
+_SAMPLE_CUE = re.compile(
+    r"(?i)(?<!\w)(?:form[aá]t\w*|e\.g\.|for\s+example|por\s+ejemplo|por\s+exemplo|ejemplo"
+    r"|exemplo|contoh(?:nya)?|napr(?:\.|[ií]klad))(?!\w)|उदाहरण|जैसे"
+)
+# A sample cue standing as a short heading or label covers the few lines after it (a fenced
+# sample block) too.
+_SAMPLE_HEADING = 40
+_SAMPLE_LINES = 4
+_REPORTED_REACH = 240
+_REPORT_END = re.compile(r"\n\s*\n|[.!?।]\s")
 # Matching is by digit groups; no page needs more of its text read for local numbers.
 _MAX_LOCAL_SCAN = 1_000_000
 # Distinct candidate numbers read per view: a page with more is a table of numbers, not contacts.
@@ -185,6 +220,32 @@ _INDONESIAN_WORDS = frozenset(
         "silakan", "kirim", "pesan", "harga", "gratis", "dan", "juga", "ini", "itu", "akan",
     }
 )  # fmt: skip
+_PORTUGUESE_WORDS = frozenset(
+    {
+        "não", "você", "também", "são", "então", "uma", "pelo", "pela", "com", "nossa",
+        "nosso", "seus", "suas", "mensagens", "números", "está", "vocês", "nós",
+    }
+)  # fmt: skip
+_DEVANAGARI = re.compile(r"[\u0900-\u097f]")
+_MIN_DEVANAGARI = 20
+_CURRENCIES = tuple(
+    (region, re.compile(pattern))
+    for region, pattern in (
+        ("BR", r"R\$"),
+        ("MX", r"\bMXN\b|pesos\s+mexicanos"),
+        ("CO", r"\bCOP\b"),
+        ("CL", r"\bCLP\b"),
+        ("AR", r"\bARS\b"),
+        ("PE", r"\bPEN\b|\bS/\s?\d"),
+        ("IN", r"₹|\bINR\b|\bRs\.?\s?\d"),
+        ("ID", r"\bRp\.?\s?\d|\bIDR\b"),
+        ("KE", r"\bKSh|\bKES\b"),
+        ("NG", r"₦|\bNGN\b"),
+        ("GH", r"GH₵|\bGHS\b"),
+        ("GB", r"£|\bGBP\b"),
+        ("PH", r"₱"),
+    )
+)
 _LOCALE = re.compile(r"^([a-z]{2,3})(?:[-_]([a-z]{2}))?\b", re.IGNORECASE)
 
 
@@ -208,7 +269,30 @@ def _phones(
         for value in local_values:
             local.update(_parse_all(value, region))
         found |= {number for number in local if not never_a_contact(number)}
-    return tuple(sorted(found))
+    return tuple(sorted(found - _reported(text, region)))
+
+
+def _reported(text: str, region: str | None) -> set[str]:
+    """Numbers a page reports as someone else's: "Recent messages came from +1 646 380 2291",
+    "Números denunciados nesta semana: (21) 97042-1836", "शिकायत वाले नंबर: +92 315 4408217";
+    or shows as a sample of the format to type ("Formát čísel: 0900 123 456"). A warning quotes
+    the scammers' numbers and a manual an example; neither is its publisher's contact."""
+    windows: list[str] = []
+    for cue in _REPORTED_CUE.finditer(text[:_MAX_LOCAL_SCAN]):
+        # To the end of the sentence or the list the cue opens.
+        reach = text[cue.end() : cue.end() + _REPORTED_REACH]
+        windows.append(_REPORT_END.split(reach, maxsplit=1)[0])
+    for cue in _SAMPLE_CUE.finditer(text[:_MAX_LOCAL_SCAN]):
+        lines = text[cue.end() : cue.end() + _REPORTED_REACH].split("\n", _SAMPLE_LINES)
+        line_start = text.rfind("\n", 0, cue.start()) + 1
+        heading = cue.end() - line_start + len(lines[0]) <= _SAMPLE_HEADING
+        windows.append("\n".join(lines[:_SAMPLE_LINES]) if heading else lines[0])
+    numbers: set[str] = set()
+    for window in windows:
+        numbers.update(_international(window))
+        if region is not None:
+            numbers.update(_local(window, region))
+    return numbers
 
 
 def _numbers_in_links(raw: str) -> Iterator[tuple[str, bool]]:
@@ -237,7 +321,8 @@ def _numbers_in_links(raw: str) -> Iterator[tuple[str, bool]]:
         if _WHATSAPP_KEY.search(name):
             yield found.group(1), True
         elif _PHONE_KEY.search(name):
-            yield _with_code(found.group(1))
+            value = found.group(1)
+            yield (value, True) if _WHATSAPP_DIGITS.fullmatch(value) else _with_code(value)
 
 
 def _whatsapp_send_numbers(raw: str) -> Iterator[tuple[str, bool]]:
@@ -309,6 +394,7 @@ def _read_windows(windows: Iterator[str], region: str | None) -> Iterator[str]:
 
 def _parse_all(window: str, region: str | None) -> Iterator[str]:
     """Every valid number in ``window`` as E.164, by phonenumbers' matcher."""
+    window = _MEXICAN_MOBILE.sub(r"\1 ", window)
     try:
         matches = list(
             phonenumbers.PhoneNumberMatcher(
@@ -329,9 +415,17 @@ def never_a_contact(e164: str) -> bool:
     if any(pattern.fullmatch(e164) for pattern in _FICTIONAL_PATTERNS):
         return True
     national = _national(e164)
-    if len(set(national[-_REPEATED_TAIL:])) == 1:
+    if len(set(national[-_REPEATED_TAIL:])) == 1 or _FILLER.search(national):
         return True
-    return _is_run(national) or _is_run(e164[1:])
+    # 0812-3456-7890, (11) 91234-5678: a run typed to show the format, after a real prefix;
+    # 0911 222 333: the subscriber part in repeated threes.
+    return (
+        _is_run(national)
+        or _is_run(e164[1:])
+        or _longest_run(national, 1) >= _RISING_RUN
+        or _longest_run(national, 9) >= _FALLING_RUN
+        or _TRIPLES.search(national) is not None
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -340,6 +434,15 @@ def _national(e164: str) -> str:
         return str(phonenumbers.parse(e164, None).national_number)
     except phonenumbers.NumberParseException:
         return e164.lstrip("+")
+
+
+def _longest_run(digits: str, step: int) -> int:
+    """The longest stretch of ``digits`` where each digit is the last plus ``step`` (mod 10)."""
+    longest = current = 1
+    for a, b in pairwise(digits):
+        current = current + 1 if (int(b) - int(a)) % 10 == step else 1
+        longest = max(longest, current)
+    return longest if digits else 0
 
 
 def _is_run(digits: str) -> bool:
@@ -356,13 +459,27 @@ def _region(
     """The country whose local numbers this page writes, from the first evidence of:
 
     1. the country-code domain of the URL it was found at;
-    2. the one calling code its international numbers share;
-    3. the one country of the country-code domains it names as its own (obchod@firma.sk,
+    2. the one country of the country-code domains it names as its own (obchod@firma.sk,
        www.disparo.com.br), when it has no URL;
-    4. a page language spoken in essentially one country, or a language tag with a country;
-       without a tag, text that is clearly Slovak or Indonesian.
+    3. a page language spoken in essentially one country, or a language tag with a country;
+       without a tag, text that is clearly Slovak, Indonesian, Brazilian Portuguese or in
+       Devanagari (India);
+    4. the one country whose currency it prices in;
+    5. the one calling code its international numbers share (a Slovak page quoting a British
+       number still writes Slovak local numbers, so this comes last).
     """
     region = _cctld_region(url)
+    if region is not None:
+        return region
+    if not url:
+        countries = {_cctld_region(domain) for domain in domains} - {None}
+        if len(countries) == 1:
+            return countries.pop()
+    region = (
+        _language_region(page)
+        or _text_language_region(page.text)
+        or _currency_region(page.text[:_LANGUAGE_SAMPLE])
+    )
     if region is not None:
         return region
     codes = {_calling_code(number) for number in international} - {0}
@@ -370,11 +487,13 @@ def _region(
         main = phonenumbers.region_code_for_country_code(codes.pop())
         if main not in {"ZZ", "001"}:
             return str(main)
-    if not url:
-        countries = {_cctld_region(domain) for domain in domains} - {None}
-        if len(countries) == 1:
-            return countries.pop()
-    return _language_region(page) or _text_language_region(page.text)
+    return None
+
+
+def _currency_region(text: str) -> str | None:
+    """The one country whose currency the page prices in (R$, MXN, COP, ₹, Rp, KSh, ₦, £)."""
+    found = {region for region, pattern in _CURRENCIES if pattern.search(text)}
+    return found.pop() if len(found) == 1 else None
 
 
 def _calling_code(e164: str) -> int:
@@ -399,9 +518,15 @@ def _cctld_region(url: str | None) -> str | None:
 
 def _text_language_region(text: str) -> str | None:
     """SK or ID when the text is plainly Slovak or Indonesian, the project's two languages that
-    are spoken in one country (Portuguese, Spanish and English are not)."""
+    are spoken in one country; IN for Devanagari; BR for Portuguese, which the pages this
+    project reads write in Brazil far more than anywhere else. Spanish and English say nothing.
+    """
     sample = text[:_LANGUAGE_SAMPLE].lower()
+    if len(_DEVANAGARI.findall(sample)) >= _MIN_DEVANAGARI:
+        return "IN"
     words = set(_LANGUAGE_WORD.findall(sample))
+    if len(words & _PORTUGUESE_WORDS) >= _MIN_LANGUAGE_HITS + 1:
+        return "BR"
     # Slovak letters or words that Czech does not have, and none of Czech's own letters.
     slovak = sum(sample.count(letter) for letter in "ľĺŕôä") + len(words & _SLOVAK_WORDS)
     if slovak >= _MIN_LANGUAGE_HITS and not any(letter in sample for letter in "ěřů"):
@@ -600,76 +725,10 @@ def _is_placeholder_email(local: str, domain: str) -> bool:
     if registered is None:
         return True  # no real public suffix: "logo@2x.png", "user@host.local"
     label = registered.split(".", 1)[0]
-    if registered in _PLACEHOLDER_DOMAINS or label == "example":
+    if registered in _PLACEHOLDER_DOMAINS or is_example_domain(registered):
         return True
     # yourdomain.co.uk, seudominio.com.br, your-company.io: a template's domain.
     template = label.startswith(_PLACEHOLDER_LABEL_START) and any(
         word in label for word in ("domain", "dominio", "company", "empresa", "site", "email")
     )
     return template or local in _PLACEHOLDER_LOCAL_PARTS
-
-
-# --- domains --------------------------------------------------------------------------------
-
-_HOST = rf"(?:{_LABEL}\.)+[a-z]{{2,63}}"
-# After "//" (with a scheme or protocol-relative), past any user@ part.
-_URL_HOST = re.compile(rf"(?i)//(?:[^\s/@\"'<>]{{1,64}}@)?({_HOST})(?![a-z0-9\-])")
-_WWW_HOST = re.compile(rf"(?i)(?<![\w.\-/@])(www\d?\.{_HOST})(?![a-z0-9\-])")
-_BARE_HOST = re.compile(rf"(?i)(?<![\w.\-/@:\\])({_HOST})(?![\w\-@(]|\.[a-z0-9])")
-_CODE = re.compile(r"```.*?```|`[^`\n]{1,300}`", re.DOTALL)
-# File extensions that are also top-level domains: README.md, setup.py, run.sh, lib.so, main.rs,
-# archive.zip, clip.mov. Written bare they are files; only a scheme or "www." makes them hosts.
-# (Extensions that are not TLDs, such as .js .json .html .php .txt .png, fail the suffix list.)
-_FILE_EXTENSIONS = frozenset(
-    {
-        "md", "py", "sh", "so", "rs", "zip", "mov", "ps", "pl", "js", "ts", "json", "html",
-        "htm", "php", "txt", "png", "jpg", "jpeg", "gif", "svg", "css", "yml", "yaml", "xml",
-        "csv", "pdf", "exe", "java", "go", "rb", "kt", "swift", "lock", "ini", "cfg", "toml",
-    }
-)  # fmt: skip
-_MAX_HOSTS = 20_000  # distinct bare hostnames looked up per document
-_VERSION_LIKE = re.compile(r"^v?\d+$", re.IGNORECASE)
-
-
-def _domains(
-    raw: str, text: str, page: Page, url: str | None, emails: Iterable[str]
-) -> tuple[str, ...]:
-    hosts: set[str] = set()
-    # Hosts written as hosts: with a scheme, "//" or "www.".
-    for source in [raw] if not page.is_html else [*page.links, *page.json_ld, text]:
-        hosts.update(found.group(1) for found in _URL_HOST.finditer(source))
-        hosts.update(found.group(1) for found in _WWW_HOST.finditer(source))
-    if url:
-        hosts.add(url)
-    domains = {domain for domain in map(registered_domain, hosts) if domain}
-    domains.update(_bare_domains(text if page.is_html else _CODE.sub(" ", raw)))
-    domains.update(domain for domain in map(email_domain, emails) if domain)
-    return tuple(sorted(d for d in domains if _company_domain(d)))
-
-
-def _bare_domains(text: str) -> Iterator[str]:
-    """Registered domains of hostnames written in prose ("visit bulkzap.io"), not files."""
-    # An address's parts never match: the pattern wants no "@" before or after a host.
-    hosts = {
-        found.group(1).lower()
-        for found in _BARE_HOST.finditer(text)
-        # "footer.contact.phone" quoted whole is a key in code, not a host in prose.
-        if not _quoted(text, found.start(), found.end())
-    }
-    for host in sorted(hosts)[:_MAX_HOSTS]:
-        parts = host_parts(host)
-        if not parts.suffix or not parts.domain:
-            continue
-        if parts.suffix.rsplit(".", 1)[-1].lower() in _FILE_EXTENSIONS:
-            continue
-        if _VERSION_LIKE.match(parts.domain):
-            continue  # "v1.io"-like version strings and numbers
-        yield parts.top_domain_under_public_suffix.lower()
-
-
-def _quoted(text: str, start: int, end: int) -> bool:
-    return start > 0 and end < len(text) and text[start - 1] == text[end] and text[end] in "\"'`"
-
-
-def _company_domain(domain: str) -> bool:
-    return not (is_shared(domain) or domain in _PLACEHOLDER_DOMAINS)

@@ -1,4 +1,4 @@
-"""Facts a document states about itself: its own date and the name of the party that speaks.
+"""The date a document gives itself: when it was published, else when it was last updated.
 
 Dates. Only a date the document gives as its own counts; dates in running text ("from
 7 December 2019 WhatsApp will take legal action") never do. In order of trust:
@@ -6,15 +6,17 @@ Dates. Only a date the document gives as its own counts; dates in running text (
 1. structured: HTML meta (``article:published_time``, ``og:updated_time``, ``name=date`` ...),
    ``itemprop`` dates, JSON-LD ``datePublished``/``dateModified``, and a ``<time datetime>`` in a
    header or byline (or marked itself as a publication date);
-2. labelled text in English, Portuguese, Spanish, Indonesian and Slovak: "Published", "Posted
-   on", "Last updated", "Publicado em", "Postado em", "Atualizado em", "Última actualización",
-   "Diterbitkan", "Diperbarui", "Publikované", "Pridané", "Aktualizované", "Dátum" ... followed
-   by a date. A label counts at the start of a line, after a separator (| • · , ; ( —), or
-   capitalised and followed by ":"; between label and date only connecting words ("on", "em",
-   "pada"), a weekday, a time or a byline ("by Jane Doe on") may stand;
-3. a dateline: in the first lines, a line (or one field of a line split by · | • —) that is
+2. labelled text in English, Portuguese, Spanish, Indonesian, Slovak and Hindi: "Published",
+   "Posted on", "Last updated", "Effective", "Publicado em", "Atualizado em", "Vigente desde",
+   "Última actualización", "Diterbitkan", "Berlaku sejak", "Publikované", "Účinné od",
+   "अंतिम अपडेट", "दिनांक" ... followed by a date. A label counts at the start of a line, after
+   a separator (| • · , ; ( —) or a full stop, on a short line of its own ("Harga berlaku per
+   1 Maret 2024."), or capitalised and followed by ":"; between label and date only connecting
+   words ("on", "em", "pada"), a weekday, a time or a byline ("by Jane Doe on") may stand;
+3. a dateline: in the first lines, a line (or one field of a line split by · | • — ») that is
    nothing but a date, as news and notices print under the headline ("Tech Daily · 12 March
-   2021"). It counts as a publication date.
+   2021"), a place before it ("JAKARTA, 14 Januari 2020 —", "Zvolen, 22. augusta 2023"), or
+   an author's name glued to it ("By Ana Ruiz14 March 2023"). It counts as a publication date.
 
 The publication date wins over an update date: a document is dated by when it was first said.
 If only an update date is given, that is the date (the document existed by then). Within each
@@ -23,37 +25,31 @@ kind, structured sources win over labelled text, and the first one in the docume
 Numeric dates are day-first (pt, es, id, sk and most of the world) unless a part exceeds 12;
 they are month-first only under an English label in a US context: the page declares ``en-US``
 (``lang`` or ``og:locale``), or writes its month-name dates US-style ("March 12, 2021"). ISO
-dates (2021-03-12) are unambiguous. Month names are read in all five languages with or
-without accents; years outside 1990 to 2100 are ignored.
-
-Brand. The speaking party's name, from the first of: the seller a marketplace listing names
-("Sold by X", "Vendido por X", "Penjual: X"); ``og:site_name``; a JSON-LD publisher or
-organisation (or web site) name; ``application-name``; the part of ``<title>`` that looks like a
-name (the one matching the URL's domain, else the shortest capitalised part, "Contact"/"Welcome
-to" dropped); "© 2024 Name"; for HTML, a first heading that is a short name ("<h1>Zaptide</h1>",
-"GrupoLeads — Extrator de contatos"); for Markdown, its H1 (a README's project name; it comes
-before ©, which in a README is usually a licence holder); and last the URL: its registered
-domain's label, or for a site on a shared host its own part (``acme.github.io``,
-``github.com/acme/bulkzap``). Names are returned as written, legal form included.
+dates (2021-03-12) are unambiguous. Month names are read in all six languages, with or
+without accents, abbreviated, and misspelt by a letter or two ("setenbro", "septembera");
+Devanagari digits are read as digits (१४ जनवरी २०२०). A month and year alone ("Updated March
+2024", "Jan 2023") is the first of that month. Years outside 1990 to 2100 are ignored.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import re
-import unicodedata
-from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
-import orjson
-
 from tasks.evidence.reading.html_text import MAX_INPUT, Page, parse_page
-from tasks.evidence.reading.indicators import fold, host_parts
-from tasks.evidence.reading.shared_domains import is_shared
+from tasks.evidence.reading.indicators import fold
+from tasks.evidence.reading.json_ld import json_ld_nodes
 
 _MIN_YEAR, _MAX_YEAR = 1990, 2100
+# A letter, Devanagari's vowel signs and nukta included (Python's \w leaves them out, which
+# would cut "अपडेट" into pieces).
+_L = r"(?:[^\W\d_]|[\u0900-\u0963\u0971-\u097f])"
+# Devanagari and Arabic-Indic digits, read as ASCII digits.
+_DIGITS = str.maketrans(
+    {**{chr(0x966 + i): str(i) for i in range(10)}, **{chr(0x660 + i): str(i) for i in range(10)}}
+)
 
 
 def _accented(word: str) -> str:
@@ -65,6 +61,9 @@ def _accented(word: str) -> str:
     }  # fmt: skip
     return "".join(f"[{variants[c]}]" if c in variants else re.escape(c) for c in word)
 
+
+_MIN_FUZZY = 6
+_MAX_EDITS = 2
 
 # --- month names ----------------------------------------------------------------------------
 
@@ -82,23 +81,45 @@ _MONTH_NAMES: dict[int, tuple[str, ...]] = {
     11: ("november", "nov", "novembro", "noviembre", "novembra"),
     12: ("december", "dec", "dezembro", "dez", "diciembre", "dic", "desember", "des", "decembra"),
 }
-_MONTHS = {name: month for month, names in _MONTH_NAMES.items() for name in names}
+# Hindi month names as written, with and without nukta and in both common spellings.
+_HINDI_MONTHS: dict[int, tuple[str, ...]] = {
+    1: ("जनवरी",), 2: ("फ़रवरी", "फरवरी"), 3: ("मार्च",), 4: ("अप्रैल", "अप्रेल"), 5: ("मई",),
+    6: ("जून",), 7: ("जुलाई",), 8: ("अगस्त", "अग"), 9: ("सितंबर", "सितम्बर"),
+    10: ("अक्टूबर", "अक्तूबर"), 11: ("नवंबर", "नवम्बर"), 12: ("दिसंबर", "दिसम्बर"),
+}  # fmt: skip
+_MONTHS = {name: month for month, names in _MONTH_NAMES.items() for name in names} | {
+    fold(name): month for month, names in _HINDI_MONTHS.items() for name in names
+}
 _MONTH = "(?:{})".format(
-    "|".join(_accented(name) for name in sorted(_MONTHS, key=len, reverse=True))
+    "|".join(
+        [_accented(name) for name in sorted(_MONTHS, key=len, reverse=True) if name.isascii()]
+        + [
+            re.escape(name)
+            for names in _HINDI_MONTHS.values()
+            for name in sorted(names, key=len, reverse=True)
+        ]
+    )
 )
-_NO_LETTER_AFTER = r"(?![^\W\d_])"
+# Any word that may be a month misspelt ("setenbro", "septembera"), checked by _fuzzy_month.
+_WORD_MONTH = r"[^\W\d_]{4,12}"
+_NO_LETTER_AFTER = rf"(?!{_L})"
 _YEAR = r"(?:19|20)\d\d"
 _DATE = re.compile(
     # 2021-03-12, 2021/03/12, 2021.03.12 (and ISO date-times)
     rf"(?<!\d)(?P<iy>{_YEAR})(?P<isep>[-/.])(?P<im>[01]?\d)(?P=isep)(?P<id>[0-3]?\d)(?!\d)"
     # 12 March 2021, 12th March 2021, 12. marca 2021, 12 de março de 2021, 12-Mar-2021
     rf"|(?<!\d)(?P<d1>[0-3]?\d)(?:st|nd|rd|th|º|°)?\.?[\s\-]*(?:de\s+|of\s+)?"
-    rf"(?P<m1>{_MONTH}){_NO_LETTER_AFTER}\.?,?[\s\-]*(?:de\s+|del\s+)?(?P<y1>{_YEAR})(?!\d)"
+    rf"(?P<m1>{_MONTH}){_NO_LETTER_AFTER}[.॰]?,?[\s\-]*(?:de\s+|del\s+)?(?P<y1>{_YEAR})(?!\d)"
     # March 12, 2021, Mar 12th 2021
-    rf"|(?<![^\W\d_])(?P<m2>{_MONTH}){_NO_LETTER_AFTER}\.?\s+(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?,?"
+    rf"|(?<!{_L})(?P<m2>{_MONTH}){_NO_LETTER_AFTER}\.?\s+(?P<d2>[0-3]?\d)(?:st|nd|rd|th)?,?"
     rf"\s+(?P<y2>{_YEAR})(?!\d)"
     # 12/03/2021, 12.03.2021, 12-03-2021, 12. 3. 2021
-    rf"|(?<![\d.])(?P<a>[0-3]?\d)(?P<nsep>[./-])\s?(?P<b>[0-3]?\d)(?P=nsep)\s?(?P<y3>{_YEAR})(?!\d)",
+    rf"|(?<![\d.])(?P<a>[0-3]?\d)(?P<nsep>[./-])\s?(?P<b>[0-3]?\d)(?P=nsep)\s?(?P<y3>{_YEAR})(?!\d)"
+    # March 2024, marzo de 2023, apríl 2024, अगस्त 2024: the first of the month
+    rf"|(?<!{_L})(?P<m4>{_MONTH}){_NO_LETTER_AFTER}[.॰]?,?\s+(?:de\s+|del\s+)?(?P<y4>{_YEAR})(?!\d)"
+    # 14 setenbro de 2023, 20. septembera 2023: a day, a word like a month, a year
+    rf"|(?<!\d)(?P<d5>[0-3]?\d)\.?\s*(?:de\s+)?(?P<m5>{_WORD_MONTH})\.?,?\s+(?:de\s+)?"
+    rf"(?P<y5>{_YEAR})(?!\d)",
     re.IGNORECASE,
 )
 # US-style month-first dates with a month name, the context that makes 03/12 mean March 12.
@@ -118,6 +139,11 @@ def _date_at(found: re.Match[str], month_first: bool) -> datetime.date | None:
             year, month, day = int(groups["y1"]), _month(groups["m1"]), int(groups["d1"])
         elif groups["m2"]:
             year, month, day = int(groups["y2"]), _month(groups["m2"]), int(groups["d2"])
+        elif groups["m4"]:
+            year, month, day = int(groups["y4"]), _month(groups["m4"]), 1
+        elif groups["m5"]:
+            month = _fuzzy_month(groups["m5"]) or 0
+            year, day = int(groups["y5"]), int(groups["d5"])
         else:
             first, second, year = int(groups["a"]), int(groups["b"]), int(groups["y3"])
             day, month = _day_month(first, second, month_first and groups["nsep"] != ".")
@@ -138,7 +164,36 @@ def _day_month(first: int, second: int, month_first: bool) -> tuple[int, int]:
 
 
 def _month(name: str) -> int:
-    return _MONTHS[fold(name).rstrip(".")]
+    return _MONTHS[fold(name).rstrip(".॰")]
+
+
+_FULL_MONTHS = [name for name in _MONTHS if name.isascii() and len(name) >= _MIN_FUZZY]
+
+
+def _fuzzy_month(word: str) -> int | None:
+    """The month a misspelt name stands for: one edit from a month name of six letters or
+    more ("setenbro"), or two from one of eight or more ("septembera"); None if none or two."""
+    folded = fold(word)
+    found = {
+        _MONTHS[name]
+        for name in _FULL_MONTHS
+        if abs(len(name) - len(folded)) <= _MAX_EDITS
+        and _edits(folded, name) <= (2 if len(name) >= 8 else 1)
+    }
+    return found.pop() if len(found) == 1 else None
+
+
+def _edits(a: str, b: str) -> int:
+    """Levenshtein distance, for short words."""
+    previous = list(range(len(b) + 1))
+    for i, char_a in enumerate(a, 1):
+        current = [i]
+        for j, char_b in enumerate(b, 1):
+            current.append(
+                min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char_a != char_b))
+            )
+        previous = current
+    return previous[-1]
 
 
 def _first_date(text: str, month_first: bool) -> datetime.date | None:
@@ -155,42 +210,68 @@ def _first_date(text: str, month_first: bool) -> datetime.date | None:
 _LABEL_WORDS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("published", "en", ("published", "published on", "first published", "posted", "posted on",
                          "date published", "publication date", "date", "released",
-                         "release date", "listed on", "added on")),
+                         "release date", "listed on", "added on", "issued", "issued on",
+                         "effective", "effective date", "effective from", "effective as of",
+                         "valid from", "prices valid from", "asked", "dated")),
     ("updated", "en", ("updated", "updated on", "last updated", "last update", "last modified",
-                       "modified", "revised", "last revised", "lastmod")),
+                       "modified", "revised", "last revised", "lastmod", "last edited",
+                       "last reviewed", "reviewed", "cv updated", "article updated",
+                       "page updated")),
     ("published", "pt", ("publicado em", "publicado", "publicada em", "data de publicacao",
-                         "data", "postado", "postado em", "postada em")),
-    ("updated", "pt", ("atualizado em", "atualizado", "atualizada em", "ultima atualizacao")),
+                         "data", "postado", "postado em", "postada em", "perguntada",
+                         "perguntado", "vigente a partir de", "vigente desde",
+                         "valida a partir de", "valido a partir de", "em vigor desde")),
+    ("updated", "pt", ("atualizado em", "atualizado", "atualizada em", "atualizada",
+                       "ultima atualizacao", "ultima revisao", "revisado em", "revisada em",
+                       "tabela atualizada em")),
     ("published", "es", ("publicado el", "publicada el", "fecha de publicacion", "fecha",
-                         "publicado por")),
-    ("updated", "es", ("actualizado", "actualizado el", "actualizada el",
-                       "ultima actualizacion", "ultima modificacion")),
+                         "publicado por", "vigente desde", "vigente desde el",
+                         "vigente a partir del", "vigente a partir de", "en vigor desde",
+                         "emitido")),
+    ("updated", "es", ("actualizado", "actualizado el", "actualizada el", "actualizada",
+                       "actualizacion", "ultima actualizacion", "ultima modificacion",
+                       "ultima revision", "revisado", "revisado el")),
     ("published", "id", ("diterbitkan", "dipublikasikan", "dipublikasi", "diposting",
-                         "tanggal terbit", "tanggal")),
-    ("updated", "id", ("diperbarui", "terakhir diperbarui", "diupdate")),
+                         "tanggal terbit", "tanggal", "rilis", "dirilis", "berlaku sejak",
+                         "berlaku per", "berlaku mulai", "ditanyakan")),
+    ("updated", "id", ("diperbarui", "terakhir diperbarui", "diupdate", "update",
+                       "pembaruan terakhir")),
     ("published", "sk", ("publikovane", "publikovany", "zverejnene", "uverejnene", "datum",
-                         "pridane", "vlozene")),
-    ("updated", "sk", ("aktualizovane", "aktualizovany", "naposledy aktualizovane", "upravene")),
+                         "pridane", "vlozene", "odoslane", "platne od", "ucinne od")),
+    ("updated", "sk", ("aktualizovane", "aktualizovany", "naposledy aktualizovane", "upravene",
+                       "naposledy upravene", "posledna aktualizacia", "revizia")),
+    ("published", "hi", ("प्रकाशित", "दिनांक", "तारीख", "पूछा गया", "पोस्ट", "जारी",
+                         "प्रभावी तिथि", "प्रभावी")),
+    ("updated", "hi", ("अपडेट", "अंतिम अपडेट", "अपडेट किया गया", "अद्यतन", "संशोधित")),
 )  # fmt: skip
 # Folded label → (published or updated, language).
-_LABELS = {label: (kind, language) for kind, language, words in _LABEL_WORDS for label in words}
+_LABELS = {
+    " ".join(fold(label).split()): (kind, language)
+    for kind, language, words in _LABEL_WORDS
+    for label in words
+}
 _LABEL = re.compile(
-    r"(?<![^\W\d_])(?P<label>{})(?![^\W\d_])".format(
-        "|".join(
+    r"(?<!{L})(?P<label>{labels})(?!{L})".format(
+        L=_L,
+        labels="|".join(
             r"\s+".join(_accented(word) for word in label.split())
-            for label in sorted(_LABELS, key=len, reverse=True)
-        )
+            for label in sorted(
+                (label for _, _, words in _LABEL_WORDS for label in words), key=len, reverse=True
+            )
+        ),
     ),
     re.IGNORECASE,
 )
-_WORD = re.compile(r"[^\W\d_]+")
+_WORD = re.compile(rf"{_L}+")
 _LABEL_FIRST_WORDS = frozenset(label.split()[0] for label in _LABELS)
 # What may stand before a label on its line for it to be a label, not a word in a sentence.
 _LINE_LEAD = re.compile(r"[\s*_#>•·|\-–—\[(\]):]*")
+_SENTENCE_BEFORE = re.compile(r"[.!?]\s+$")
 _SEPARATOR_BEFORE = re.compile(r"[|•·,;(\[–—/]\s*$")
 # Words that may stand between a label and its date.
 _CONNECTORS = frozenset(
-    {
+    fold(word)
+    for word in (
         "on", "at", "the", "em", "el", "en", "pada", "dna", "de", "a", "o", "dia", "hari",
         "tanggal", "am", "pm", "h", "utc", "gmt", "wib", "cet", "cest", "est", "pst", "edt",
         "pdt", "bst", "brt",
@@ -200,17 +281,31 @@ _CONNECTORS = frozenset(
         "lunes", "martes", "miercoles", "jueves", "viernes",
         "senin", "selasa", "rabu", "kamis", "jumat", "sabtu", "minggu",
         "pondelok", "utorok", "streda", "stvrtok", "piatok", "sobota", "nedela",
-    }
+        "को", "सुबह", "दोपहर", "शाम", "रात", "बजे",
+    )
 )  # fmt: skip
 _BYLINE_WORDS = frozenset({"by", "por", "oleh", "od", "autor", "author", "penulis", "ditulis"})
-_GAP_TOKEN = re.compile(r"[^\W\d_]+|\d{1,2}[:h.]\d{2}(?::\d{2})?")
-_GAP_SYMBOLS = re.compile(r"[\s:,\-–—|•·()/.]*")
+_GAP_TOKEN = re.compile(rf"{_L}+|\d{{1,2}}[:h.]\d{{2}}(?::\d{{2}})?")
+_GAP_SYMBOLS = re.compile(r"[\s:,\-–—|•·()/.*_»]*")
 _MAX_GAP = 48
 _LOOK = 200  # how far from a label its line is read, either way
+# A line this short holding a label and a date is a date line ("Harga berlaku per 1 Maret 2024.")
+_SHORT_LINE = 60
 # A dateline is looked for in the first lines of the text only.
 _DATELINE_LINES = 15
 _DATELINE_REACH = 3_000
-_DATELINE_SEPARATOR = re.compile(r"\s+[·•|—–]\s+|\s*[·•|]\s*")
+_DATELINE_SEPARATOR = re.compile(r"\s+[·•|—–»]\s+|\s*[·•|»]\s*")
+# Before a dateline's date: its place ("JAKARTA,", "Kuala Lumpur,", "MONTERREY, N.L.,",
+# "नई दिल्ली,"), or an author's name glued to it ("By Ana Ruiz14 March 2023").
+_PLACE = re.compile(
+    rf"[\s*_#>]*(?:(?:[A-ZÀ-Ý]|[\u0900-\u097f])(?:{_L}|[.'’-])*\.?,?\s+){{1,5}}",
+)
+_GLUED_NAME = re.compile(
+    rf"[\s*_#>]*(?:(?:by|por|oleh|od)\s+)?(?:[A-ZÀ-Ý](?:{_L}|[.'’-])*\s+){{0,3}}[A-ZÀ-Ý]{_L}*",
+    re.IGNORECASE,
+)
+# After a dateline's date: the end of the line, or a dash before the story starts.
+_AFTER_DATELINE = re.compile(r"[\s*_]*(?:\.?\s*[–—-]|$)")
 
 
 def _labelled_dates(text: str, month_first_en: bool) -> Iterator[tuple[str, datetime.date]]:
@@ -222,11 +317,22 @@ def _labelled_dates(text: str, month_first_en: bool) -> Iterator[tuple[str, date
         lead = text[max(newline + 1, start - _LOOK) : start]
         at_line_start = (newline >= 0 or start <= _LOOK) and _LINE_LEAD.fullmatch(lead) is not None
         after_separator = _SEPARATOR_BEFORE.search(lead) is not None
+        line_end = text.find("\n", start, start + _LOOK)
+        if line_end < 0:
+            line_end = min(len(text), start + _LOOK)
+        short_line = len(lead) + line_end - start <= _SHORT_LINE
         label = found.group("label")
+        after_sentence = label[0].isupper() and _SENTENCE_BEFORE.search(lead) is not None
         kind, language = _LABELS[" ".join(fold(label).split())]
         rest = _date_region(text, found.end())
         colon = rest.lstrip().startswith(":")
-        if not (at_line_start or after_separator or (label[0].isupper() and colon)):
+        if not (
+            at_line_start
+            or after_separator
+            or short_line
+            or after_sentence
+            or (label[0].isupper() and colon)
+        ):
             continue
         month_first = month_first_en and language == "en"
         for date_found in _DATE.finditer(rest[: _MAX_GAP + 64]):
@@ -294,15 +400,14 @@ _META_UPDATED = frozenset(
 )  # fmt: skip
 _JSON_LD_PUBLISHED = ("datePublished", "dateCreated")
 _JSON_LD_UPDATED = ("dateModified",)
-_MAX_JSON_NODES = 20_000
-# What CMSs wrap JSON-LD in: CDATA sections, HTML comments, /* */ around those.
-_JSON_WRAPPER = re.compile(r"^\s*/\*[^*]*\*/|/\*[^*]*\*/\s*$|<!\[CDATA\[|\]\]>|<!--|-->")
 
 
 def document_date(document: str) -> datetime.date | None:
     """The document's own date: published if it says so, else last updated; None if neither."""
     page = parse_page(document)
     text = page.text if page.is_html else document[:MAX_INPUT]
+    if not text.isascii():
+        text = text.translate(_DIGITS)
     month_first = _us_context(page, text)
     published: list[datetime.date | None] = []
     updated: list[datetime.date | None] = []
@@ -311,7 +416,7 @@ def document_date(document: str) -> datetime.date | None:
             published.append(_first_date(value, month_first))
         elif key in _META_UPDATED:
             updated.append(_first_date(value, month_first))
-    for node in _json_ld_nodes(page):
+    for node in json_ld_nodes(page):
         published.extend(_json_date(node, _JSON_LD_PUBLISHED))
         updated.extend(_json_date(node, _JSON_LD_UPDATED))
     for mark in page.times:
@@ -328,16 +433,41 @@ def _dateline(text: str, month_first: bool) -> datetime.date | None:
     Consumidor · 14 de setembro de 2023", "Kabar Teknologi — Senin, 4 Maret 2024", a date under
     the headline. Running text never qualifies: the whole field must be the date."""
     for line in text[:_DATELINE_REACH].splitlines()[:_DATELINE_LINES]:
+        found = _DATE.search(line)
+        if found is not None and _placed(line, found):
+            date = _date_at(found, month_first)
+            if date is not None:
+                return date
         for field in _DATELINE_SEPARATOR.split(line):
             found = _DATE.search(field)
             if found is None or len(field) > _MAX_GAP + 40:
                 continue
             rest = field[: found.start()] + " " + field[found.end() :]
-            if _gap_ok(rest.strip()):
+            if _gap_ok(rest.strip()) or _glued(field, found) or _placed(field, found):
                 date = _date_at(found, month_first)
                 if date is not None:
                     return date
     return None
+
+
+def _placed(line: str, found: re.Match[str]) -> bool:
+    """A news dateline: a place, the date, then a dash or nothing ("JAKARTA, 14 Januari 2020 —",
+    "BRATISLAVA 5. marca 2024")."""
+    before = line[: found.start()]
+    place = _PLACE.fullmatch(before)
+    if place is None or not before.strip(" *_#>"):
+        return False
+    shouted = before.strip(" *_#>,").isupper()
+    return (shouted or "," in before) and _AFTER_DATELINE.match(line, found.end()) is not None
+
+
+def _glued(field: str, found: re.Match[str]) -> bool:
+    """An author's name glued to the date in a byline: "Ana Ruiz14 de marzo de 2024"."""
+    start = found.start()
+    if start == 0 or not field[start - 1].isalpha():
+        return False
+    after = field[found.end() :].strip(" *_,.")
+    return _GLUED_NAME.fullmatch(field[:start]) is not None and (not after or _gap_ok(after))
 
 
 def _us_context(page: Page, text: str) -> bool:
@@ -353,332 +483,3 @@ def _json_date(node: dict[str, Any], keys: tuple[str, ...]) -> Iterator[datetime
         value = node.get(key)
         if isinstance(value, str):
             yield _first_date(value, False)
-
-
-def _json_ld_nodes(page: Page) -> Iterator[dict[str, Any]]:
-    """Every JSON object in the page's JSON-LD, breadth first, without recursion."""
-    queue: deque[Any] = deque(
-        data for block in page.json_ld if (data := _load_json(block)) is not None
-    )
-    seen = 0
-    while queue and seen < _MAX_JSON_NODES:
-        node = queue.popleft()
-        seen += 1
-        if isinstance(node, dict):
-            yield node
-            queue.extend(v for v in node.values() if isinstance(v, dict | list))
-        elif isinstance(node, list):
-            queue.extend(v for v in node if isinstance(v, dict | list))
-
-
-def _load_json(block: str) -> Any:
-    """A JSON-LD block, tolerating CDATA and comment wrappers and raw control characters."""
-    block = _JSON_WRAPPER.sub(" ", block)
-    start = min((i for i in (block.find("{"), block.find("[")) if i >= 0), default=-1)
-    end = max(block.rfind("}"), block.rfind("]"))
-    if start < 0 or end < start:
-        return None
-    body = block[start : end + 1]
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(body, strict=False)
-    except (ValueError, RecursionError):
-        return None
-
-
-# --- brand ----------------------------------------------------------------------------------
-
-_TITLE_SEPARATOR = re.compile(r"\s*[|•·»«]\s*|\s+[-–—~/]\s+|\s*::\s*|:\s+")
-_NAME_WORD_CONNECTORS = frozenset(
-    {"de", "da", "do", "dos", "das", "del", "la", "el", "y", "e", "and", "&", "of", "the", "a"}
-)
-_MAX_NAME_WORDS = 5
-# Title parts and texts that name a page or a state, not a party (folded).
-_GENERIC_NAMES = frozenset(
-    {
-        "home", "homepage", "home page", "inicio", "pagina inicial", "pagina principal",
-        "beranda", "halaman utama", "domov", "uvod", "welcome", "bem-vindo", "bienvenido",
-        "selamat datang", "vitajte", "index", "pricing", "prices", "precos", "precios", "harga",
-        "cennik", "contact", "contact us", "contato", "contacto", "kontak", "kontakt", "about",
-        "about us", "sobre", "sobre nos", "acerca de", "tentang kami", "o nas", "blog", "login",
-        "log in", "sign in", "sign up", "entrar", "masuk", "daftar", "prihlasenie",
-        "official site", "official website", "site oficial", "sitio oficial", "situs resmi",
-        "untitled", "untitled document", "document", "404", "page not found", "not found",
-        "error", "access denied", "forbidden", "just a moment...", "just a moment",
-        "attention required!", "cloudflare", "loading...", "redirecting...", "faq", "features",
-        "download", "downloads", "docs", "documentation", "news", "noticias", "berita",
-        "spravy", "shop", "store", "loja", "tienda", "toko", "obchod", "products", "services",
-        "the authors", "contributors", "the contributors", "all rights reserved",
-    }
-)  # fmt: skip
-_COPYRIGHT = re.compile(
-    r"(?:©|\(c\)|copyright\b|hak\s+cipta\b)\s*(?:©|\(c\))?\s*"
-    rf"(?:{_YEAR}(?:\s*[-–—]\s*(?:{_YEAR}|present|now))?\s*[,.]?\s*)?(?:by\s+)?"
-    r"(?P<name>[^\n|•·©]{2,100})",
-    re.IGNORECASE,
-)
-_COPYRIGHT_END = re.compile(
-    r"\s*(?:\ball rights reserved|\btodos os direitos|\btodos los derechos|\bhak cipta"
-    r"|\bv[sš]etky pr[aá]va|\bsome rights reserved|\bpowered by|\bdesigned by|\bdeveloped by"
-    r"|\bmade with|\blicen[sc]ed|\s[-–—|/]\s)",
-    re.IGNORECASE,
-)
-_SENTENCE_END = re.compile(r"(\S*)\.\s")
-# Abbreviated legal forms whose dot is part of the name, not the end of a sentence (folded).
-_LEGAL_ABBREVIATIONS = frozenset(
-    {
-        "s.r.o", "spol", "a.s", "inc", "ltd", "corp", "co", "llc", "ltda", "s.a", "s.l", "s.a.s",
-        "eireli", "tbk", "b.v", "n.v", "pty", "plc", "gmbh", "ag", "cv", "pt", "s.a.c", "sp",
-        "s.c", "k.s", "v.o.s", "s.p.a", "srl", "s.r.l",
-    }
-)  # fmt: skip
-_MARKDOWN_HEADING = re.compile(
-    r"^#[ \t]+(?P<atx>[^\n]{1,300}?)[ \t#]*$|^(?P<setext>[^\n]{1,300})\n=+[ \t]*$"
-    r"|<h1\b[^>]{0,500}>(?P<html>[^<]{0,300}(?:<[^>]{0,500}>[^<]{0,300}){0,10}?)</h1>",
-    re.MULTILINE | re.IGNORECASE,
-)
-_MARKDOWN_IMAGE = re.compile(r"!\[[^\]\n]{0,300}\]\([^)\n]{0,500}\)")
-_MARKDOWN_LINK = re.compile(r"\[([^\]\n]{0,300})\]\([^)\n]{0,500}\)")
-_TAG = re.compile(r"<[^<>]{0,500}>")
-_CODE_FENCE = re.compile(r"^```.*?^```", re.MULTILINE | re.DOTALL)
-# Words before a name in a title or heading that are not part of it: "Contact Chatlytics".
-_GENERIC_PREFIX = re.compile(
-    r"^(?:contact(?:\s+us)?|about(?:\s+us)?|welcome\s+to|contat[eo]|fale\s+com|sobre(?:\s+[ao])?"
-    r"|contacto|acerca\s+de|bienvenid[oa]s?\s+a|bem-vind[oa]s?\s+(?:[àa]|ao)|kontak(?:\s+kami)?"
-    r"|tentang(?:\s+kami)?|selamat\s+datang\s+di|kontakt(?:y)?|o\s+n[aá]s|vitajte\s+(?:na|v))\s+",
-    re.IGNORECASE,
-)
-# Who sells a marketplace listing, at the start of a line or after a separator.
-_SELLER = re.compile(
-    r"(?im)(?:^|[|·•]\s*)[ \t]*(?:sold\s+by|seller|sold\s+and\s+shipped\s+by|vendido\s+por"
-    r"|vendedora?|vendido\s+y\s+enviado\s+por|dijual\s+oleh|penjual|predajca|pred[aá]va)"
-    r"\s*[:\-–]?[ \t]+(?P<name>[^\n]{2,120})"
-)
-_SELLER_NAME_END = re.compile(r"\s*[|·•⭐★(,;]|\s+[-–—]\s+|\s+\d")
-# A page heading stands for a name only when it is that short (longer ones are slogans).
-_MAX_HEADING_NAME_WORDS = 3
-_ORGANIZATION_TYPES = frozenset(
-    {"Organization", "Corporation", "LocalBusiness", "Brand", "NewsMediaOrganization"}
-)
-_CODE_HOSTS = frozenset({"github.com", "gitlab.com", "bitbucket.org", "codeberg.org"})
-# Shared hosts that give each site its own subdomain (acme.github.io, acme.netlify.app).
-_SITE_HOSTS = frozenset(
-    {
-        "github.io", "gitlab.io", "netlify.app", "vercel.app", "pages.dev", "herokuapp.com",
-        "firebaseapp.com", "web.app", "blogspot.com", "wordpress.com", "wixsite.com",
-        "weebly.com", "webflow.io", "carrd.co", "notion.site", "substack.com", "medium.com",
-        "squarespace.com", "myshopify.com", "tumblr.com",
-    }
-)  # fmt: skip
-# Titles of error pages: "404 Not Found", "Error 503", "502 Bad Gateway".
-_HTTP_ERROR = re.compile(r"^(?:error\s*)?[45]\d\d\b")
-
-
-def brand(document: str, url: str | None = None) -> str | None:
-    """The name of the party that speaks in ``document``; None if nothing names one."""
-    page = parse_page(document)
-    text = page.text if page.is_html else document[:200_000]
-    metas = dict(reversed(page.metas))  # the first of each key wins
-    candidates: list[str | None] = [
-        _seller_name(text),
-        metas.get("og:site_name"),
-        _json_ld_name(page),
-        metas.get("application-name"),
-    ]
-    if page.is_html:
-        candidates += [
-            _title_name(page.title, url),
-            _copyright_name(text),
-            _html_heading_name(page, url),
-        ]
-    else:
-        candidates += [_markdown_heading_name(text, url), _copyright_name(text)]
-    candidates.append(_url_name(url))
-    for candidate in candidates:
-        name = _clean_name(candidate)
-        if name is not None:
-            return name
-    return None
-
-
-def _clean_name(name: str | None) -> str | None:
-    if not name:
-        return None
-    name = " ".join(name.split()).strip(" -–—|:·,;")
-    if not name or len(name) > 100 or not any(c.isalnum() for c in name):
-        return None
-    return None if _generic(name) else name
-
-
-def _generic(name: str) -> bool:
-    folded = fold(name)
-    return folded in _GENERIC_NAMES or _HTTP_ERROR.match(folded) is not None
-
-
-def _json_ld_name(page: Page) -> str | None:
-    """The publisher's name, else an organisation's, else the web site's."""
-    found: dict[str, str] = {}
-    for node in _json_ld_nodes(page):
-        publisher = node.get("publisher")
-        if isinstance(publisher, dict) and isinstance(publisher.get("name"), str):
-            found.setdefault("publisher", publisher["name"])
-        kind = node.get("@type")
-        kinds = {kind} if isinstance(kind, str) else set(kind) if isinstance(kind, list) else set()
-        name = node.get("name")
-        if not isinstance(name, str):
-            continue
-        if kinds & _ORGANIZATION_TYPES:
-            found.setdefault("organization", name)
-        elif "WebSite" in kinds:
-            found.setdefault("website", name)
-    return next((found[k] for k in ("publisher", "organization", "website") if k in found), None)
-
-
-def _title_name(title: str | None, url: str | None) -> str | None:
-    return _pick_name(_name_parts(title), url) if title else None
-
-
-def _name_parts(text: str) -> list[str]:
-    """The parts of a title or heading between separators, without "Contact", "Welcome to"..."""
-    parts = (_GENERIC_PREFIX.sub("", part.strip()) for part in _TITLE_SEPARATOR.split(text))
-    return [part for part in parts if part]
-
-
-def _pick_name(parts: list[str], url: str | None) -> str | None:
-    """The part that names the party: the one matching the URL's domain, else the name-like part
-    with the fewest words, the last of equals ("Pricing | BulkZap", "Page | Site")."""
-    label = _squash(_domain_label(url) or "")
-    if label:
-        for part in parts:
-            squashed = _squash(part)
-            if squashed and (squashed == label or (len(label) >= 3 and label in squashed)):
-                return part
-    names = [part for part in parts if _looks_like_name(part)]
-    if not names:
-        return None
-    fewest = min(len(part.split()) for part in names)
-    return [part for part in names if len(part.split()) == fewest][-1]
-
-
-def _looks_like_name(part: str) -> bool:
-    if _generic(part):
-        return False
-    words = part.split()
-    if not 1 <= len(words) <= _MAX_NAME_WORDS:
-        return False
-    return all(
-        word[0].isupper() or word[0].isdigit() or any(c.isupper() for c in word[1:])
-        for word in words
-        if word.lower() not in _NAME_WORD_CONNECTORS and word[0].isalpha()
-    )
-
-
-def _copyright_name(text: str) -> str | None:
-    """The holder in the last "© 2024 Name" of the text (the footer, not a quoted licence)."""
-    best = None
-    for found in _COPYRIGHT.finditer(text):
-        name = _first_sentence(found.group("name"))
-        end = _COPYRIGHT_END.search(name)
-        if end is not None:
-            name = name[: end.start()]
-        name = re.sub(rf"[\s,]*(?:{_YEAR}(?:\s*[-–—]\s*{_YEAR})?)?[\s,©]*$", "", name).strip()
-        words = name.split()
-        short = 0 < len(words) <= _MAX_NAME_WORDS + 1
-        if short and any(c.isalpha() for c in name) and _clean_name(name) is not None:
-            best = name
-    return best
-
-
-def _first_sentence(text: str) -> str:
-    """Up to the first full stop that ends a sentence; "Reach Media s.r.o." keeps its dot."""
-    for found in _SENTENCE_END.finditer(text + " "):
-        if fold(found.group(1)).rsplit(" ", 1)[-1] in _LEGAL_ABBREVIATIONS:
-            return text[: found.end()].rstrip()
-        return text[: found.start(0) + len(found.group(1))]
-    return text
-
-
-def _seller_name(text: str) -> str | None:
-    """The seller a marketplace listing names ("Sold by X", "Vendido por X", "Penjual: X")."""
-    found = _SELLER.search(text)
-    if found is None:
-        return None
-    name = _SELLER_NAME_END.split(found.group("name"), maxsplit=1)[0].strip()
-    return name if 0 < len(name.split()) <= _MAX_NAME_WORDS else None
-
-
-def _html_heading_name(page: Page, url: str | None) -> str | None:
-    """A name that heads the page: its first <h1> (else <h2>) when that is a short name, or
-    starts with one before a tagline ("GrupoLeads — Extrator de contatos")."""
-    levels = [text for tag in ("h1", "h2") for level, text in page.headings if level == tag]
-    if not levels:
-        return None
-    name = _heading_name(levels[0], url)
-    if name is None or len(name.split()) > _MAX_HEADING_NAME_WORDS:
-        return None
-    return name if _looks_like_name(name) else None
-
-
-def _markdown_heading_name(markdown: str, url: str | None) -> str | None:
-    """The project name in a README's first H1."""
-    found = _MARKDOWN_HEADING.search(_CODE_FENCE.sub("", markdown))
-    if found is None:
-        return None
-    heading = found.group("atx") or found.group("setext") or found.group("html") or ""
-    return _heading_name(heading, url)
-
-
-def _heading_name(heading: str, url: str | None = None) -> str | None:
-    """A heading's name part, without badges, links, emoji or a tagline after a separator; a
-    README's lower-case project name ("wa-sender") counts when it stands first and alone."""
-    heading = _MARKDOWN_IMAGE.sub(" ", heading)
-    heading = _MARKDOWN_LINK.sub(r"\1", heading)
-    heading = _TAG.sub(" ", heading)
-    heading = "".join(c if _name_char(c) else " " for c in heading)
-    parts = _name_parts(heading)
-    if not parts:
-        return None
-    name = _pick_name(parts, url)
-    if name is None and len(parts[0].split()) == 1 and not _generic(parts[0]):
-        return parts[0]
-    return name
-
-
-def _name_char(c: str) -> bool:
-    return c.isalnum() or c in " .-&+'’_|:–—/" or unicodedata.category(c) == "Zs"
-
-
-def _url_name(url: str | None) -> str | None:
-    """The URL's domain label, or on a shared host the site's own part of the address."""
-    if not url:
-        return None
-    parts = host_parts(url)
-    registered = parts.top_domain_under_public_suffix.lower()
-    if not registered:
-        return None
-    if not is_shared(registered):
-        return str(parts.domain)
-    if registered in _CODE_HOSTS:
-        path = re.sub(r"^[a-z]+://[^/]+", "", url.strip(), flags=re.IGNORECASE)
-        segments = [s for s in path.split("?")[0].split("#")[0].split("/") if s]
-        return segments[1] if len(segments) > 1 else segments[0] if segments else None
-    if registered not in _SITE_HOSTS:
-        return None  # api.whatsapp.com, m.facebook.com: the platform's own hosts
-    labels = [s for s in parts.subdomain.lower().split(".") if s and s != "www"]
-    return labels[-1] if labels else None
-
-
-def _domain_label(url: str | None) -> str | None:
-    if not url:
-        return None
-    parts = host_parts(url)
-    if not parts.domain or not parts.suffix:
-        return None
-    return None if is_shared(parts.top_domain_under_public_suffix) else str(parts.domain)
-
-
-def _squash(text: str) -> str:
-    return re.sub(r"[^a-z0-9]", "", fold(text))

@@ -33,6 +33,7 @@ _MAX_LINKS = 50_000
 _MAX_TIMES = 1_000
 _MAX_HEADINGS = 20
 _MAX_HEADING = 300
+_MAX_LOGOS = 10
 _HEADINGS = frozenset({"h1", "h2"})
 _MAX_JSON_LD = 2_000_000  # characters over all JSON-LD blocks
 # Open elements tracked for the byline context; deeper nesting is only counted.
@@ -52,7 +53,7 @@ _TOKEN = re.compile(
 _TAG_REST = re.compile(r"""(?:[^>=]++|=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>"']*+)?)*+>""")
 _ATTR = re.compile(r"""([^\s"'>/=]++)(?:\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s>]++)))?""")
 # Attribute parsing costs; only tags that may carry something kept here are parsed.
-_WANTS_ATTRS = re.compile(r"itemprop|class|id=|data-|href|src|rel=|content|action|datetime")
+_WANTS_ATTRS = re.compile(r"itemprop|class|id=|data-|href|src|rel=|content|action|datetime|alt=")
 _FACT_TAGS = frozenset({"html", "meta", "time", "script"})
 _COUNTED = frozenset({"pre", "template", "svg"})
 
@@ -133,6 +134,8 @@ class Page:
     links: tuple[str, ...] = ()
     # ("h1" or "h2", text) of the first headings, in document order.
     headings: tuple[tuple[str, str], ...] = ()
+    # The alt text of logo images: an <img> marked "logo" or standing in a <header>.
+    logo_alts: tuple[str, ...] = ()
     is_html: bool = False
 
 
@@ -193,11 +196,13 @@ class _Reader:
     times: list[TimeMark] = field(default_factory=list)
     links: list[str] = field(default_factory=list)
     headings: list[tuple[str, str]] = field(default_factory=list)
+    logo_alts: list[str] = field(default_factory=list)
     heading: tuple[str, int] | None = None  # the heading being read: tag, first part index
     # Open elements as (name, is a byline); deeper than _MAX_DEPTH they are only counted.
     stack: list[tuple[str, bool]] = field(default_factory=list)
     overflow: int = 0
     bylines_open: int = 0
+    headers_open: int = 0  # open <header> elements: an image there is the site's logo
     pre: int = 0  # open <pre> elements: whitespace there is kept
     hidden: int = 0  # open <template> elements: their content is not shown
     svg: int = 0  # open <svg> elements: their <title> is not the page's
@@ -329,6 +334,8 @@ class _Reader:
         self.stack.append((tag, byline))
         if byline:
             self.bylines_open += 1
+        if tag == "header":
+            self.headers_open += 1
 
     def end_tag(self, tag: str) -> None:
         if self.heading is not None and self.heading[0] == tag:
@@ -357,6 +364,8 @@ class _Reader:
         for name, byline in self.stack[index:]:
             if byline:
                 self.bylines_open -= 1
+            if name == "header":
+                self.headers_open -= 1
             if name in _COUNTED:
                 self.opened(name, -1)
         del self.stack[index:]
@@ -390,6 +399,10 @@ class _Reader:
                     updated=bool(_UPDATED_HINT.search(own)),
                 )
             )
+        if tag == "img" and attrs.get("alt", "").strip() and len(self.logo_alts) < _MAX_LOGOS:
+            marks = " ".join(attrs.get(k, "") for k in ("src", "class", "id")).lower()
+            if "logo" in marks or self.headers_open:
+                self.logo_alts.append(" ".join(attrs["alt"].split())[:_MAX_HEADING])
         for name, value in attrs.items():
             linked = name in _LINK_ATTRS or name.startswith("data-")
             if linked and "." in value and len(self.links) < _MAX_LINKS:
@@ -429,6 +442,7 @@ class _Reader:
             times=tuple(self.times),
             links=tuple(self.links),
             headings=tuple(self.headings),
+            logo_alts=tuple(self.logo_alts),
             is_html=True,
         )
 
