@@ -32,14 +32,18 @@ MASK = "***"
 # A phone number: at least 7 digits, optionally led by "+" or "(", with single spaces, hyphens,
 # dots or parentheses between digit groups ("+44 7787 236894", "(030) 123-4567", "0151.234.5678").
 # It must stand alone: not the tail of a word, an id or a hex digest ("acc-5-0000002", a task
-# UUID), of a path or of a decimal, and it does not end inside one either.
+# UUID), of a path or of a decimal, and it does not end inside one either; a number led by "+"
+# is one wherever it stands after a word ("scoring.+421905777888", a task name). A UUID's first
+# group may be all digits ("01234567-0bd0-…", "12345678-1234-5678-…"): a number neither starts
+# one nor runs into one.
+_UUID = r"[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}(?![\w-])"
 _PHONE = re.compile(
-    r"""
-    (?<![\w+./\\-])
-    (?!\d{4}-\d{2}-\d{2}(?!\d))      # an ISO date is not a phone number
+    rf"""
+    (?!\d{{4}}-\d{{2}}-\d{{2}}(?!\d))      # an ISO date is not a phone number
     (?P<number>
-        (?:\+|\(\+?)?\d
-        (?:[\ \-.()]{0,2}\d){6,}
+        (?:(?<![\w+])\+|(?<![\w+./\\-])\(?\+?)
+        (?!{_UUID})\d
+        (?:[\ \-.()]{{0,2}}(?!{_UUID})\d){{6,}}
     )
     (?![\w])
     (?!\.\d)
@@ -47,6 +51,9 @@ _PHONE = re.compile(
     re.VERBOSE,
 )
 _DIGIT = re.compile(r"\d")
+# E.164 numbers have at most 15 digits, 17 with an international "00" prefix: a longer bare run of
+# digits is an id or a digest that happens to hold no letter.
+_LONGEST_PHONE_DIGITS = 17
 # A decimal number (one dot, digits around it) is a measurement, not a phone number.
 _DECIMAL = re.compile(r"\d+\.\d+")
 
@@ -107,6 +114,8 @@ def _mask_phone(match: re.Match[str]) -> str:
     # A bare run of digits is a phone number if it starts with 0 (a national number) or is long
     # (an international one without its "+"). Shorter runs are counts, sizes and row ids, which
     # operators need to read.
+    if len(digits) > _LONGEST_PHONE_DIGITS and not _has_separator(number.lstrip("+(")):
+        return number
     bare = not number.startswith(("+", "(")) and not _has_separator(number)
     if bare and digits[0] != "0" and len(digits) < 10:
         return number

@@ -51,3 +51,14 @@ def reset_redis() -> None:
     _client = None
     _pid = None
     _counters = None
+
+
+def refused_by_broker(exc: BaseException) -> bool:
+    """Whether Redis refused ``exc``'s command to this client's user (an ACL, see
+    infra/redis/users.acl); kombu wraps the refusal in an error of its own."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, redis.exceptions.NoPermissionError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

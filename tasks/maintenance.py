@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from infra import deliveries
+from infra.broker_memory import BrokerMemory
 from infra.db.models import utcnow
 from infra.db.session import session_scope
 from infra.settings import Settings, get_settings
@@ -21,16 +26,22 @@ from tasks.scoring.drift_check import check_drift
 log = logging.getLogger(__name__)
 
 
+# Of the sweep's 60 s soft limit, what publishing everything again after a broker loss may
+# take; what is left then is published by the next sweep, which sees the loss again.
+REPUBLISH_BUDGET_SECONDS = 30.0
+
+
 @pipeline_task(SweepOutbox, soft_time_limit=60, time_limit=90)
 def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
     """Publish follow-up tasks whose publisher died between commit and publish, and again those
-    whose consumer never committed an effect (those that never do end as dead letters); record
-    the lifts owed to the platform; then, in a transaction of its own, send again the
-    deliveries recorded but never confirmed."""
+    whose consumer never committed an effect (those that never do end as dead letters), all of
+    them at once if the broker lost its memory; record the lifts owed to the platform; then, in
+    a transaction of its own, send again the deliveries recorded but never confirmed."""
     settings = get_settings()
     # Built first: a sink that cannot be built (a webhook without its secret) fails the run
     # before anything is published, rather than rolling back what was.
     sink = platform_sink(settings)
+    after_loss = _republish_after_broker_loss(run, settings)
     swept = outbox.sweep(
         run.app,
         run.session,
@@ -43,12 +54,48 @@ def sweep_outbox(run: TaskRun, _request: SweepOutbox) -> Outcome:
     )
     outcome = owed_lifts(run.session)
     outcome.summary.update(
-        published=swept.published, republished=swept.republished, abandoned=swept.abandoned
+        published=swept.published,
+        republished=swept.republished + after_loss.republished,
+        abandoned=swept.abandoned,
     )
+    if after_loss.remember is not None:
+        outcome.after_commit.append(after_loss.remember)
     # After the commit: a slow receiver never holds the outbox's transaction (or SQLite's
     # write lock) open.
     outcome.after_commit.append(lambda: _resend(sink, settings))
     return outcome
+
+
+@dataclass(frozen=True)
+class _AfterLoss:
+    republished: int = 0
+    # Records the broker's present run once the republication committed (None: nothing to
+    # record, or not everything was published yet).
+    remember: Callable[[], None] | None = None
+
+
+def _republish_after_broker_loss(run: TaskRun, settings: Settings) -> _AfterLoss:
+    memory = BrokerMemory.of(settings.resolved_broker_url)
+    if memory is None:
+        return _AfterLoss()
+    observation = memory.observe()
+    if observation.loss is None:
+        return _AfterLoss()
+    republished, complete = outbox.republish_unfinished(
+        run.app,
+        run.session,
+        now=utcnow(),
+        deadline=time.monotonic() + REPUBLISH_BUDGET_SECONDS,
+    )
+    log.warning(
+        "%s: published %d unfinished follow-up(s) again%s",
+        observation.loss,
+        republished,
+        "" if complete else "; the rest next sweep",
+    )
+    if not complete:
+        return _AfterLoss(republished)
+    return _AfterLoss(republished, functools.partial(memory.remember, observation))
 
 
 def _resend(sink: Sink, settings: Settings) -> None:

@@ -11,7 +11,8 @@ complete in the transaction that commits its effect or its dead letter. A broker
 accepted message (a Redis restarted without persistence, a crash inside its fsync window) leaves
 the row incomplete, and the sweep publishes it again after ``outbox_redeliver_seconds``, waiting
 twice as long each time, until ``outbox_max_publications`` attempts have gone unanswered and the
-message is kept as a dead letter instead.
+message is kept as a dead letter instead. A broker known to have lost its memory has every
+unfinished row published again at once (:func:`republish_unfinished`).
 
 :func:`commit` runs a unit of work that sends follow-ups, for the task shells and the operator
 CLI alike: its rows, dead letters and follow-ups in one transaction, then its side effects and
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -148,6 +150,33 @@ def sweep(
         )
     _send(app, session, [*unpublished, *again], now)
     return Swept(len(unpublished), len(again), len(abandoned))
+
+
+def republish_unfinished(
+    app: Publisher, session: Session, *, now: dt.datetime, deadline: float, chunk: int = 1000
+) -> tuple[int, bool]:
+    """After the broker lost its memory (``infra.broker_memory``): publish every published but
+    unfinished row again now, whatever its redelivery wait, oldest first, in chunks, until none
+    is left or the monotonic clock passes ``deadline``. How many were published, and whether
+    that was all of them."""
+    published, after = 0, 0
+    while True:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(
+                OutboxMessage.completed_at.is_(None),
+                OutboxMessage.published_at.is_not(None),
+                OutboxMessage.id > after,
+            )
+            .order_by(OutboxMessage.id)
+            .limit(chunk)
+        ).all()
+        if not rows:
+            return published, True
+        published += _send(app, session, rows, now)
+        after = rows[-1].id
+        if time.monotonic() > deadline:
+            return published, False
 
 
 def _abandon(session: Session, rows: Sequence[OutboxMessage], now: dt.datetime) -> None:

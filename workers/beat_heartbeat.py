@@ -23,6 +23,7 @@ import redis
 from celery.beat import PersistentScheduler
 
 from infra.settings import get_settings
+from workers.broker_watch import BrokerWatch
 from workers.published_settings import redis_now
 
 log = logging.getLogger(__name__)
@@ -58,15 +59,19 @@ def last_tick(client: redis.Redis) -> tuple[float, BeatTick | None]:
 
 
 class HeartbeatScheduler(PersistentScheduler):
-    """Celery's default scheduler (the schedule kept in a file), recording each pass."""
+    """Celery's default scheduler (the schedule kept in a file), recording each pass and
+    looking at the broker's memory on each (``workers.broker_watch``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.started_at = time.time()
         self.failing = False
+        # Each pass also looks for a broker that lost its memory (workers.broker_watch).
+        self.broker_watch = BrokerWatch(self.app, get_settings().resolved_broker_url)
 
     def tick(self, *args: Any, **kwargs: Any) -> float:
         interval = super().tick(*args, **kwargs)
+        self.broker_watch()
         try:
             with redis.Redis.from_url(
                 get_settings().redis_url,

@@ -6,6 +6,7 @@ import math
 from typing import Any
 
 from celery import Celery
+from celery.app.control import Control
 
 from infra.settings import Settings, get_settings
 from workers.config import celery_config
@@ -29,13 +30,23 @@ class BulkguardCelery(Celery):
         return super().send_task(name, *args, **options)
 
 
-def make_app(settings: Settings, *, current: bool = True) -> Celery:
+def make_app(
+    settings: Settings, *, current: bool = True, control: type[Control] | None = None
+) -> Celery:
     """A Celery app configured from ``settings``. The module's ``app`` is the one the workers
     run; a tool whose broker is not the process's (the bench, a test on another broker, in a
     process that already made ``app``) makes its own with ``current=False`` to publish and ping
-    by task name."""
-    # Task messages carry value-free argument reprs: see workers.privacy.
-    made = BulkguardCelery("bulkguard", set_as_current=current, amqp=ValueFreeAMQP)
+    by task name, and Flower its own with a ``control`` that may be refused
+    (``workers.flower_control``)."""
+    # Task messages carry value-free argument reprs (workers.privacy); events are masked as the
+    # logs are (workers.event_privacy).
+    made = BulkguardCelery(
+        "bulkguard",
+        set_as_current=current,
+        amqp=ValueFreeAMQP,
+        events="workers.event_privacy:RedactingEvents",
+        control=control,
+    )
     made.conf.update(celery_config(settings))
     made.steps["consumer"].add(HealthFiles)
     made.steps["consumer"].add(PublishSettings)

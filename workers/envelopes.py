@@ -26,6 +26,7 @@ from kombu.utils import json as kombu_json
 from kombu.utils.encoding import bytes_to_str
 
 from infra import dead_letters
+from workers.queues import QUEUES
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,23 @@ def _guarded(client_class: Any, sep: str) -> type[Any]:
     return GuardedClient
 
 
+class WorkersRestoreQoS(kombu_redis.QoS):
+    """kombu hands the expired unacknowledged messages of a dead worker back to their queues
+    from whichever channel polls first: a worker's, but also Flower's event receiver's or a
+    remote-control client's. Here only a channel that consumes a task queue restores: the
+    others' broker users may neither read the unacknowledged index nor write to the queues
+    (infra/redis/users.acl), and every worker restores every few seconds anyway."""
+
+    def restore_visible(self, *args: Any, **kwargs: Any) -> Any:
+        channel: Any = self.channel  # the stubs do not declare the Redis channel's queues
+        if not set(channel.active_queues) & QUEUES.keys():
+            return None
+        return super().restore_visible(*args, **kwargs)
+
+
 class GuardedChannel(kombu_redis.Channel):
+    QoS = WorkersRestoreQoS
+
     def _get_client(self) -> Any:
         # The stubs do not declare the channel's client factory, which kombu does have.
         made: Any = super()._get_client()  # type: ignore[misc]

@@ -43,6 +43,7 @@ from flower.app import Flower
 from flower.options import default_options
 from flower.urls import settings as flower_settings
 from flower.views.tasks import TasksDataTable
+from kombu.utils.url import maybe_sanitize_url
 from tornado.httputil import HTTPServerRequest
 from tornado.web import RequestHandler
 
@@ -113,6 +114,20 @@ class GuardedFlower(Flower):  # type: ignore[misc]  # Flower ships no type infor
         self.auth = auth
         super().__init__(**kwargs)
 
+    # Flower keeps the workers' transport (workers.envelopes): kombu's plain one would have
+    # Flower's event channel restore dead workers' unacknowledged messages, which the broker's
+    # flower user may neither read nor put back (infra/redis/users.acl). Flower knows a broker
+    # only by its URL's scheme, and kombu's URL names that transport by its class
+    # (workers.envelopes:GuardedTransport://...): these give Flower the URL as configured.
+
+    @property
+    def broker_uri(self) -> str:
+        return str(maybe_sanitize_url(self.capp.conf.broker_url))
+
+    @property
+    def broker_uri_with_password(self) -> str:
+        return str(self.capp.conf.broker_url)
+
     def find_handler(self, request: HTTPServerRequest, **kwargs: Any) -> Any:
         if not self.auth.accepts(request.headers.get("Authorization")):
             # Flower's own delegate: a stranger is told to authenticate, not what is refused.
@@ -140,10 +155,6 @@ def build(
     app: Celery, auth: BasicAuth, *, address: str, port: int, state_path: Path, max_tasks: int
 ) -> GuardedFlower:
     """Flower configured for this system, not yet listening."""
-    # Flower reads queues and events and consumes no task: it needs kombu's plain Redis
-    # transport, whose URL scheme its broker page recognises, not the workers' guarded one
-    # (workers.envelopes), which names itself by its class.
-    app.conf.broker_transport = None
     options = default_options
     # Flower's own check too: its views then know the request is authenticated, and its
     # cross-site request checks (on by default only with authentication) apply.
@@ -158,6 +169,9 @@ def build(
     # Flower's own read-only mode as well: its pages leave out the control buttons, and its
     # handlers would refuse if ever reached.
     options.read_only = True
+    # Workers send their events by configuration (workers.config): Flower need not broadcast a
+    # command turning them on every few seconds, which the broker may refuse it anyway.
+    options.enable_events = False
     state_path.parent.mkdir(parents=True, exist_ok=True)
     # Request lines every few seconds from the dashboard's polling would drown the log.
     logging.getLogger("tornado.access").disabled = True

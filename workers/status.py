@@ -25,6 +25,7 @@ from infra.db.models import (
     OutboxMessage,
     utcnow,
 )
+from infra.redis_client import refused_by_broker
 from infra.registry import serving_versions
 from tasks.enforcement.breaker import open_reason
 from workers.beat_heartbeat import STALE_SECONDS, BeatTick, last_tick
@@ -55,13 +56,28 @@ def queue_depths(app: Celery) -> dict[str, int]:
         return depths
 
 
-def workers_online(app: Celery, timeout: float = 1.0) -> dict[str, list[str]]:
-    """The workers that answered, by the queue they consume."""
-    answers = app.control.inspect(timeout=timeout).active_queues() or {}
+def workers_online(app: Celery, timeout: float = 1.0) -> dict[str, list[str]] | None:
+    """The workers that answered, by the queue they consume; None when the broker refuses
+    remote control to this user (only the operators' may send it: infra/redis/users.acl)."""
+    try:
+        answers = app.control.inspect(timeout=timeout).active_queues() or {}
+    except Exception as exc:
+        if refused_by_broker(exc):
+            return None
+        raise
     online: dict[str, list[str]] = {queue: [] for queue in QUEUES}
     for worker, queues in sorted(answers.items()):
         for queue in queues:
             online.setdefault(queue["name"], []).append(worker)
+    return online
+
+
+def published_online(reports: list[WorkerReport]) -> dict[str, list[str]]:
+    """The workers that published their settings, by the queue they consume."""
+    online: dict[str, list[str]] = {queue: [] for queue in QUEUES}
+    for report in sorted(reports, key=lambda r: r.node):
+        for queue in report.queues:
+            online.setdefault(queue, []).append(report.node)
     return online
 
 
@@ -152,14 +168,18 @@ def _iso(epoch: float) -> str:
 def collect(app: Celery, session: Session, client: redis.Redis) -> dict[str, Any]:
     """Everything ``bulkguard status`` shows; ``client`` is the Redis the workers publish to."""
     now = utcnow()
-    online = workers_online(app)
+    asked = workers_online(app)
     redis_time, reports = published(client)
+    # Without remote control, the workers are those whose settings are published and not yet
+    # expired: each publishes them while it consumes (workers.settings_heartbeat).
+    online = asked if asked is not None else published_online(reports)
     return {
         "at": now.isoformat(timespec="seconds"),
         "queues": queue_depths(app),
         # Without memory between runs: the age of messages sent with the header only.
         "oldest_message_seconds": QueueAges().read(app),
         "workers": online,
+        "workers_from": "remote control" if asked is not None else "published settings",
         "worker_settings": worker_settings(redis_time, reports, online),
         # Across queues: a deployment whose services run with different settings.
         "disagreements": disagreements(reports),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import pytest
@@ -13,6 +12,7 @@ from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
 from workers.harness.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.poison import POISON
 
 
 def _dead_letters() -> list[DeadLetter]:
@@ -160,35 +160,6 @@ def test_a_hard_time_limit_is_kept_by_the_parent(env):
     assert letter.task_id == "task-123"
     assert "hard time limit exceeded" in letter.reason
     assert "slow-1" in letter.payload
-
-
-# Raw items pushed onto a Redis queue as a buggy or hostile producer could, each of which used to
-# stop the worker that popped it ("Unrecoverable error") and be lost.
-ROUTED = {"delivery_tag": "t", "delivery_info": {"exchange": "bulkguard", "routing_key": "legal"}}
-
-
-def _envelope(**fields: Any) -> bytes:
-    return json.dumps(fields).encode()
-
-
-POISON: list[tuple[bytes, str]] = [
-    (b"this is not json at all", "not JSON"),
-    (b"[1,2,3]", "a JSON list where a message envelope"),
-    (b'"just a string"', "a JSON str where"),
-    (b"{}", "no properties object"),
-    (_envelope(properties={}), "no delivery tag"),
-    (_envelope(properties={"delivery_tag": "t"}), "no delivery_info with an exchange"),
-    (_envelope(body="x", properties={**ROUTED, "body_encoding": "rot13"}), "unknown body encoding"),
-    (
-        _envelope(
-            body="%%%not base64%%%", headers={}, properties={**ROUTED, "body_encoding": "base64"}
-        ),
-        "not base64",
-    ),
-    (_envelope(body=12, properties=ROUTED), "a int body"),
-    (_envelope(headers=[], properties=ROUTED), "headers are not an object"),
-    (b"\xff\xfe\x00garbage", "not JSON"),
-]
 
 
 @pytest.mark.parametrize("broker", ["redis"])

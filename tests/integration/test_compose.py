@@ -58,6 +58,10 @@ DOCKERFILE = ROOT / "infra" / "Dockerfile"
 COMPOSE_VARIABLES = {
     "POSTGRES_PASSWORD": "pg-test-secret",
     "REDIS_PASSWORD": "redis-test-secret",
+    "REDIS_PRODUCER_PASSWORD": "producer-test-secret",
+    "REDIS_FLOWER_PASSWORD": "flower-broker-test-secret",
+    "REDIS_CONTROL_PASSWORD": "control-test-secret",
+    "REDIS_PLATFORM_PASSWORD": "platform-test-secret",
     "FLOWER_USER": "operator",
     "FLOWER_PASSWORD": "flower-test-secret",
     "METRICS_USER": "prometheus",
@@ -301,7 +305,11 @@ def test_application_services_share_image_env_and_data_volume() -> None:
         env = environment(name)
         assert env["BULKGUARD_DATA_DIR"] == CONTAINER_DATA_DIR, name
         assert urlsplit(env["REDIS_URL"]).hostname == "redis", name
-        assert urlsplit(env["REDIS_URL"]).password == COMPOSE_VARIABLES["REDIS_PASSWORD"], name
+        # Flower watches with the broker's monitoring user; every other service is bulkguard's.
+        user = "flower" if name == "flower" else "worker"
+        password = COMPOSE_VARIABLES[f"REDIS_{'FLOWER_' if name == 'flower' else ''}PASSWORD"]
+        redis_url = urlsplit(env["REDIS_URL"])
+        assert (redis_url.username, redis_url.password) == (user, password), name
         assert urlsplit(env["DATABASE_URL"]).hostname == "postgres", name
         assert f"bulkguard-data:{CONTAINER_DATA_DIR}" in spec["volumes"], name
     assert "bulkguard-data" in compose()["volumes"]
@@ -367,60 +375,80 @@ def _shell(script: str, env: Mapping[str, str]) -> int:
     ).returncode
 
 
-def test_redis_requires_password_keeps_an_aof_and_never_evicts(tmp_path: Path) -> None:
+def test_redis_runs_the_brokers_users_keeps_an_aof_and_never_evicts(tmp_path: Path) -> None:
+    """The service's command line starts redis-server through the script it mounts, with the
+    broker's users from the compose file's passwords and nobody without a name."""
     argv = command("redis")
-    assert argv[0] == "redis-server"
-    assert service("redis")["image"].startswith("redis:")
+    spec = service("redis")
+    assert spec["image"].startswith("redis:")
+    assert spec["user"] == "redis"  # the image's own user: the script runs no root process
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in spec["volumes"] if v.startswith("./")}
+    assert argv[:2] == ["sh", "/etc/bulkguard/redis/start-redis.sh"]
+    script = ROOT / mounted["/etc/bulkguard/redis"] / "start-redis.sh"
     port = free_port()
-    password = COMPOSE_VARIABLES["REDIS_PASSWORD"]
-    local = [
-        server_binary(),
-        *argv[1:],
-        "--port",
-        str(port),
-        "--bind",
-        "127.0.0.1",
-        "--dir",
-        str(tmp_path),
-        "--daemonize",
-        "no",
-    ]
+    local = ["sh", str(script), *argv[2:], "--port", str(port), "--bind", "127.0.0.1"]
+    local += ["--dir", str(tmp_path), "--daemonize", "no"]
     log_path = tmp_path / "redis.log"
+    # The script runs redis-server from PATH, as in the image.
+    redis_env = {
+        **os.environ,
+        **environment("redis"),
+        "PATH": f"{Path(server_binary()).parent}{os.pathsep}{os.environ['PATH']}",
+    }
 
     # No retries: a refused login is the answer, not a transient error.
     no_retry = Retry(NoBackoff(), retries=0)
-    client = redis.Redis(port=port, password=password, socket_timeout=5, retry=no_retry)
+
+    def client(user: str | None, password: str | None) -> redis.Redis:
+        return redis.Redis(
+            port=port, username=user, password=password, socket_timeout=5, retry=no_retry
+        )
+
+    worker = client("worker", COMPOSE_VARIABLES["REDIS_PASSWORD"])
+    flower = client("flower", COMPOSE_VARIABLES["REDIS_FLOWER_PASSWORD"])
     anonymous = redis.Redis(port=port, socket_timeout=5, retry=no_retry, protocol=2)
-    wrong = redis.Redis(port=port, password="wrong", socket_timeout=5, retry=no_retry)
+    old_style = client(None, COMPOSE_VARIABLES["REDIS_PASSWORD"])  # requirepass's default user
+    wrong = client("worker", "wrong")
 
     def answers() -> bool:
         try:
-            return bool(client.ping())
+            return bool(worker.ping())
         except redis.ConnectionError:
             return False
 
     try:
-        with running(local, os.environ, log_path) as process:
+        with running(local, redis_env, log_path) as process:
             wait_for(answers, process, log_path, "redis-server to answer")
-            assert client.config_get("appendonly") == {"appendonly": "yes"}
-            assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "noeviction"}
-            assert int(client.config_get("maxmemory")["maxmemory"] or 0) > 0
+            # Each role's user, from its own password in the compose file's environment.
+            for role in ("producer", "flower", "control", "platform"):
+                password = COMPOSE_VARIABLES[f"REDIS_{role.upper()}_PASSWORD"]
+                with client(role, password) as each:
+                    assert each.ping(), role
+            info = worker.info("persistence")
+            assert info["aof_enabled"] == 1
+            assert worker.info("memory")["maxmemory_policy"] == "noeviction"
+            assert int(worker.info("memory")["maxmemory"]) > 0
             with pytest.raises(redis.AuthenticationError, match=r"NOAUTH|[Aa]uthentication"):
                 anonymous.ping()
-            with pytest.raises(redis.AuthenticationError):
-                wrong.ping()
+            for refused in (old_style, wrong):
+                with pytest.raises(redis.AuthenticationError):
+                    refused.ping()
+            # bulkguard's own services may not administer the server (infra/redis/users.acl).
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                worker.config_get("appendonly")
+            with pytest.raises(redis.exceptions.NoPermissionError):
+                flower.lrange("scoring", 0, -1)
 
             # The healthcheck, pointed at this port: healthy with the compose env's credentials.
-            healthcheck = service("redis")["healthcheck"]["test"]
+            healthcheck = spec["healthcheck"]["test"]
             if shutil.which("redis-cli") and healthcheck[0] == "CMD-SHELL":
-                script = healthcheck[1].replace("redis-cli", f"redis-cli -p {port}", 1)
-                redis_env = {**os.environ, **environment("redis")}
-                assert _shell(script, redis_env) == 0
+                script_line = healthcheck[1].replace("redis-cli", f"redis-cli -p {port}", 1)
+                assert _shell(script_line, redis_env) == 0
                 redis_env.pop("REDISCLI_AUTH")
-                assert _shell(script, redis_env) != 0
+                assert _shell(script_line, redis_env) != 0
             stop(process, log_path)
     finally:
-        for each in (client, anonymous, wrong):
+        for each in (worker, flower, anonymous, old_style, wrong):
             each.close()
     assert any(tmp_path.glob("appendonlydir/*.aof")), log_text(log_path)
 

@@ -1,6 +1,6 @@
-"""No personal data in the logs: hostile input through real workers, and the whole demo, leave
-none of the phone numbers, e-mail addresses or business names they carried in any log or output,
-and no password of the URLs they ran with."""
+"""No personal data in the logs or the events: hostile input through real workers, and the whole
+demo, leave none of the phone numbers, e-mail addresses or business names they carried in any
+log, output or task event Flower keeps, and no password of the URLs they ran with."""
 
 from __future__ import annotations
 
@@ -16,16 +16,19 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
+from infra.basic_auth import BasicAuth
 from infra.db.models import Company, CompanyIndicator, DeadLetter
 from infra.db.session import reset_engine, session_scope
 from infra.settings import get_settings
+from tasks.messages import EvaluateCompany
 from tasks.offline.simulate_accounts import simulate
 from tasks.offline.simulate_documents import documents
 from tests.integration.fresh_data import demo_data_dir
+from tests.integration.test_flower import api, request
 from tests.integration.waiting import count, scored
 from workers.harness.chaos.plain_client import publish_raw, task_headers
 from workers.harness.chaos.services import free_port
-from workers.harness.processes import stop_workers
+from workers.harness.processes import start_flower, stop_flower, stop_workers
 
 PUBLISHER = "Zyxwv Mass Messaging Holdings s.r.o."
 EMAIL = "ceo.private@zyxwv-mass-messaging.example"
@@ -136,6 +139,76 @@ def test_hostile_input_leaves_no_personal_data_in_worker_logs(start, active_mode
     in_task = [e for e in entries if e.get("task") == "evidence.ingest"]
     assert in_task, entries[-10:]
     assert all(e["queue"] == "evidence" and e["task_id"] for e in in_task)
+
+
+# A task id whose first group is all digits: masking once hid it as a phone number.
+DIGITS_FIRST_ID = "01234567-0bd0-4c1e-9a2b-3c4d5e6f7a8b"
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_task_events_reach_flower_masked(start, env, tmp_path):
+    flower = start_flower(env, BasicAuth("operator", "flower-test-secret"), tmp_path / "f.log")
+    try:
+        workers = start({"scoring": 1, "legal": 1})
+        app = workers.app
+        unknown = f"scoring.{PHONE} {EMAIL}"
+        # An unknown task named with a phone number and an e-mail address: by a plain client
+        # (no task-sent event) and by a Celery client (whose task-sent event Flower shows too).
+        raw = task_headers(unknown)
+        publish_raw(app, b"[[], {}, {}]", raw)
+        sent = app.send_task(unknown, kwargs={}, queue="scoring")
+        # A phone number as the company id, an e-mail address as a field name: internal
+        # messages are strict, so both are refused with their reason in the task's result.
+        typed = app.send_task(EvaluateCompany.TASK, kwargs={"company_id": PHONE})
+        named = app.send_task(EvaluateCompany.TASK, kwargs={"company_id": 1, EMAIL: PUBLISHER})
+        # A phone number that is a valid id: the body fails, its exception and traceback name it.
+        failed = app.send_task(
+            EvaluateCompany.TASK, kwargs={"company_id": int(PHONE[1:])}, task_id=DIGITS_FIRST_ID
+        )
+        ids = {raw["id"], sent.id, typed.id, named.id, failed.id}
+
+        def shown() -> dict[str, Any]:
+            # By id: Flower's listing leaves out a task it never saw received (the unknown one
+            # a plain client sent), its page for the task does not.
+            found = {}
+            for task_id in ids:
+                status, body = request(f"{flower.url.rstrip('/')}/api/task/info/{task_id}")
+                if status == 200:
+                    found[task_id] = json.loads(body)
+            return found
+
+        def settled() -> bool:
+            tasks = shown()
+            return len(tasks) == len(ids) and all(
+                t["state"] in {"FAILURE", "SUCCESS"} and (t["exception"] or t["result"])
+                for t in tasks.values()
+            )
+
+        workers.wait_for(settled, what="every task finished in Flower")
+        tasks = shown()
+        events = json.dumps(tasks) + json.dumps(api(flower, "/api/tasks"))
+        secrets = {PHONE, PHONE[1:], EMAIL, PUBLISHER, "zyxwv"}
+        assert _leaks(events.lower(), {s.lower() for s in secrets}) == []
+        # What the events say is still there to read, masked.
+        masked_name = "scoring.+42********87 c***@***.example"
+        assert tasks[raw["id"]]["exception"] == f"NotRegistered({masked_name!r})"
+        assert tasks[sent.id]["name"] == masked_name
+        assert "company_id: Input should be a valid integer" in tasks[typed.id]["result"]
+        assert "c***@***.example: Extra inputs are not permitted" in tasks[named.id]["result"]
+        assert tasks[failed.id]["exception"] == "LookupError('company 42********87 does not exist')"
+        assert "LookupError: company 42********87 does not exist" in tasks[failed.id]["traceback"]
+        # The task id is an id: Flower, the log line and the dead letter name it whole.
+        assert tasks[failed.id]["uuid"] == DIGITS_FIRST_ID
+        assert count(DeadLetter) == 5
+        with session_scope() as session:
+            kept = set(session.scalars(select(DeadLetter.task_id)))
+        assert DIGITS_FIRST_ID in kept
+        stop_workers(workers.processes)
+        logs = "\n".join(w.log_path.read_text(errors="replace") for w in workers.processes)
+        assert f"legal.evaluate[{DIGITS_FIRST_ID}]" in logs
+        assert _leaks(logs.lower(), {s.lower() for s in secrets}) == []
+    finally:
+        stop_flower(flower)
 
 
 def test_the_demo_prints_no_personal_data_and_no_password(

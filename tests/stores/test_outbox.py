@@ -5,6 +5,7 @@ come after, and what could not be published waits for the sweep."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -186,3 +187,56 @@ def _follow_up_only() -> Outcome:
     return Outcome(
         {}, follow_ups=[FollowUp(EvaluateCompany(company_id=1), dedupe_key="legal.evaluate:1:x")]
     )
+
+
+def _follow_ups(n: int) -> Callable[[Session], Outcome]:
+    def run(_session: Session) -> Outcome:
+        return Outcome(
+            {},
+            follow_ups=[
+                FollowUp(EvaluateCompany(company_id=i), dedupe_key=f"legal.evaluate:{i}:x")
+                for i in range(1, n + 1)
+            ],
+        )
+
+    return run
+
+
+def republish(broker: Broker, *, deadline: float, chunk: int) -> tuple[int, bool]:
+    with session_scope() as session:
+        return outbox.republish_unfinished(
+            broker, session, now=utcnow(), deadline=deadline, chunk=chunk
+        )
+
+
+def test_after_a_broker_loss_every_unfinished_follow_up_is_published_again_at_once(
+    env: dict[str, str],
+) -> None:
+    broker = Broker()
+    outbox.commit(broker, _follow_ups(7), task_name="t", task_id=None)
+    done = broker.headers[:2]
+    broker.headers[:] = done
+    consume(broker)  # two of them were done before the broker forgot
+    broker.forget()
+    assert sweep(broker).republished == 0  # an hour's wait: the ordinary sweep waits
+
+    assert republish(broker, deadline=time.monotonic() + 60, chunk=2) == (5, True)
+    assert sorted(kwargs["company_id"] for _, kwargs in broker.sent) == [3, 4, 5, 6, 7]
+    with session_scope() as session:
+        publications = session.scalars(
+            select(OutboxMessage.publications).where(OutboxMessage.completed_at.is_(None))
+        ).all()
+    assert publications == [2] * 5
+    # Published now: the ordinary wait starts again from here.
+    assert sweep(broker, redelivery=outbox.Redelivery(dt.timedelta(minutes=1), 3)).republished == 0
+
+
+def test_a_republication_out_of_time_says_so_and_the_next_one_starts_over(
+    env: dict[str, str],
+) -> None:
+    broker = Broker()
+    outbox.commit(broker, _follow_ups(5), task_name="t", task_id=None)
+    broker.forget()
+    assert republish(broker, deadline=time.monotonic() - 1, chunk=2) == (2, False)
+    assert republish(broker, deadline=time.monotonic() + 60, chunk=2) == (5, True)
+    assert len(broker.sent) == 7  # the first two twice: both rows are still unfinished

@@ -38,6 +38,25 @@ def test_envelopes_as_celery_clients_send_them_pass() -> None:
     assert problem(json.dumps(encoded).encode()) is None
 
 
+def test_a_bytes_body_as_kombu_tags_it_passes() -> None:
+    # A client whose serializer gives bytes (and any raw publish) sends its body so.
+    tagged = {**ENVELOPE, "body": {"__type__": "bytes", "__value__": ENVELOPE["body"]}}
+    assert problem(json.dumps(tagged)) is None
+
+
+def test_tagged_values_kombu_cannot_decode_are_named() -> None:
+    # kombu's JSON decodes tagged objects anywhere in the envelope, and raises on a bad one.
+    for tag in ("base64", "datetime", "uuid", "decimal"):
+        bad = {"__type__": tag, "__value__": "a"}
+        for raw in (
+            json.dumps({**ENVELOPE, "body": bad}),
+            json.dumps({**ENVELOPE, "headers": {"task": "legal.send", "x": bad}}),
+        ):
+            found = problem(raw)
+            assert found is not None, raw
+            assert found.startswith("not JSON ("), found
+
+
 def test_each_shape_kombu_trips_on_is_named() -> None:
     props = ENVELOPE["properties"]
     cases = {

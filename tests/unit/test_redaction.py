@@ -35,6 +35,13 @@ def test_phone_numbers_are_masked(phone: str) -> None:
     assert text.endswith(" is taken")
 
 
+def test_an_international_number_inside_a_task_name_is_masked() -> None:
+    # An unknown task's name is whatever a client sent; "." before a digit would be a decimal's.
+    text = redact("unknown task name 'scoring.+421905777888 ceo@zyxwv.example'")
+    assert text == "unknown task name 'scoring.+42********88 c***@***.example'"
+    assert redact("took 0.0123456789 s") == "took 0.0123456789 s"
+
+
 @pytest.mark.parametrize("email", EMAILS)
 def test_email_addresses_are_masked_with_their_domain(email: str) -> None:
     text = redact(f"write to {email}.")
@@ -59,6 +66,36 @@ def test_email_addresses_are_masked_with_their_domain(email: str) -> None:
     ],
 )
 def test_what_operators_need_is_left_alone(text: str) -> None:
+    assert redact(text) == text
+
+
+# Task ids and other ids whose leading digits once read as national phone numbers.
+IDS = [
+    "01234567-0bd0-4c1e-9a2b-3c4d5e6f7a8b",  # a UUID whose first group is all digits
+    "12345678-1234-5678-9012-345678901234",  # one whose every group is
+    "01234567-0BD0-4C1E-9A2B-3C4D5E6F7A8B",
+    "0123456789abcdef0123456789abcdef",  # a UUID's hex without its hyphens
+    "0123456789abcdef0123456789abcdef01234567",  # a SHA-1
+    "01234567890123456789012345678901",  # a hex id that happens to hold no letter
+]
+
+
+@pytest.mark.parametrize("task_id", IDS)
+def test_task_ids_and_hex_ids_are_ids_not_phone_numbers(task_id: str) -> None:
+    for text in (
+        f"Task evidence.link[{task_id}] received",
+        f"dead letter {task_id}: invalid payload",
+        f"evidence.link ({task_id}) published 2 time(s)",
+    ):
+        assert redact(text) == text
+
+
+@pytest.mark.parametrize("task_id", IDS[:3])
+def test_a_phone_number_beside_a_task_id_is_still_masked(task_id: str) -> None:
+    text = redact(f"[{task_id}] call +421905777888 or 0905 777 888, then {task_id}")
+    assert "+421905777888" not in text
+    assert "0905 777 888" not in text
+    assert text.count(task_id) == 2
     assert redact(text) == text
 
 

@@ -24,6 +24,12 @@ from rich.console import Console
 @click.option("--database", type=click.Choice(["sqlite", "postgresql"]), default="sqlite")
 @click.option("--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 @click.option("--patience", default=120.0, show_default=True, help="Seconds a trial may take.")
+@click.option(
+    "--production-timeouts",
+    is_flag=True,
+    help="Production's visibility timeout, outbox and delivery waits instead of the trials' "
+    "short ones (actions are still released at once).",
+)
 @click.option("--seed", default=7, show_default=True)
 @click.option("--workdir", type=click.Path(path_type=Path), default=None)
 @click.option("--json", "json_path", type=click.Path(path_type=Path), default=None)
@@ -36,6 +42,7 @@ def chaos(
     database: str,
     postgres_url: str,
     patience: float,
+    production_timeouts: bool,
     seed: int,
     workdir: Path | None,
     json_path: Path | None,
@@ -64,8 +71,13 @@ def chaos(
         workdir,
         broker_url=rabbitmq_url if broker == "rabbitmq" else None,
         postgres_url=postgres_url if database == "postgresql" else None,
+        production_timeouts=production_timeouts,
     ) as (cluster, app):
-        payload: dict[str, Any] = {"broker": broker, "database": database}
+        payload: dict[str, Any] = {
+            "broker": broker,
+            "database": database,
+            "timeouts": "production" if production_timeouts else "trial",
+        }
         if chosen:
             results = run_trials(
                 cluster,
@@ -77,7 +89,7 @@ def chaos(
                 patience=patience,
                 console=out,
             )
-            print_table(out, results, broker, database)
+            print_table(out, results, broker, database, payload["timeouts"])
             payload["scenarios"] = [r.row() for r in results]
         if soaking:
             payload["soak"] = soak(

@@ -13,10 +13,12 @@ from workers.cli.common import operator_auth
 @click.option("--port", default=None, type=click.IntRange(0, 65535), help="[BULKGUARD_FLOWER_PORT]")
 def flower(address: str | None, port: int | None) -> None:
     """Flower, every path behind basic auth (BULKGUARD_FLOWER_USER, BULKGUARD_FLOWER_PASSWORD)."""
-    from workers.celery_app import app
+    from workers.celery_app import make_app
+    from workers.flower_control import WatchingControl
     from workers.flower_service import build, serve
 
     settings = get_settings()
+    app = make_app(settings, current=False, control=WatchingControl)
     auth = operator_auth(settings.flower_user, settings.flower_password, "FLOWER")
     address = address or settings.flower_address
     service = build(

@@ -44,6 +44,12 @@ def status(as_json: bool) -> None:
             _mode(found["worker_settings"].get(queue)),
         )
     out.print(table)
+    if found["workers_from"] != "remote control":
+        out.print(
+            "workers: as their published settings say (this broker user may not send remote "
+            "control; the operators' may: docs/operating.md, \"The broker's users\")",
+            highlight=False,
+        )
     out.print("settings the workers run with (as they published them):", highlight=False)
     for queue, published in found["worker_settings"].items():
         for line in _settings_lines(queue, published):

@@ -34,13 +34,13 @@ from workers.launcher import LAUNCHER_ENV
 
 CONCURRENCY = {"scoring": 2, "enforcement": 1, "evidence": 1, "legal": 1, "maintenance": 1}
 # Short enough that a trial sees a lost message return, a lost follow-up re-sent and a failed
-# delivery retried within a minute; production keeps the derived defaults (docs/reliability.md).
-TRIAL_SETTINGS = {
+# delivery retried within a minute; production keeps the derived defaults (docs/reliability.md),
+# which a cluster started with ``production_timeouts`` keeps too.
+TRIAL_TIMEOUTS = {
     "BULKGUARD_REDIS_VISIBILITY_TIMEOUT_SECONDS": "20",
     "BULKGUARD_OUTBOX_GRACE_SECONDS": "2",
     "BULKGUARD_OUTBOX_REDELIVER_SECONDS": "15",
     "BULKGUARD_DELIVERY_RETRY_SECONDS": "3",
-    **DEMO_ENFORCEMENT,
 }
 
 
@@ -54,6 +54,10 @@ class Cluster:
     postgres_admin_url: str | None = None
     # A trained model to register instead of training one (tests have one already).
     model_dir: Path | None = None
+    # Production's visibility timeout, outbox and delivery waits instead of TRIAL_TIMEOUTS.
+    # Actions are still released at once: production's random delay of minutes would only add
+    # itself to every figure.
+    production_timeouts: bool = False
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     beat: subprocess.Popen[bytes] | None = None
     model_version: str = ""
@@ -67,7 +71,8 @@ class Cluster:
             "BROKER_URL": self.broker_url or self.redis.url,
             "DATABASE_URL": self.database_url,
             "BULKGUARD_DATA_DIR": str(self.root / "data"),
-            **TRIAL_SETTINGS,
+            **({} if self.production_timeouts else TRIAL_TIMEOUTS),
+            **DEMO_ENFORCEMENT,
         }
 
     @property

@@ -46,6 +46,7 @@ def cluster_on_loopback(
     broker_url: str | None,
     postgres_url: str | None,
     model_dir: Path | None = None,
+    production_timeouts: bool = False,
 ) -> Iterator[tuple[Cluster, Celery]]:
     """A started cluster in ``workdir`` (a temporary directory if None), stopped afterwards;
     this process's settings point at it meanwhile."""
@@ -65,6 +66,7 @@ def cluster_on_loopback(
             broker_url=broker_url,
             postgres_admin_url=postgres_url,
             model_dir=model_dir,
+            production_timeouts=production_timeouts,
         )
         try:
             app = cluster.start()
@@ -99,6 +101,11 @@ def run_trials(
         if scenario.needs_postgres and cluster.postgres_admin_url is None:
             skipped = Result(scenario.name)
             skipped.notes.append("skipped: needs --database postgresql")
+            results.append(skipped)
+            continue
+        if scenario.needs_redis_broker and cluster.broker_url is not None:
+            skipped = Result(scenario.name)
+            skipped.notes.append("skipped: pushes raw items onto Redis queues (--broker redis)")
             results.append(skipped)
             continue
         with console.status(f"{scenario.name}: {scenario.what}") as status:
@@ -181,8 +188,10 @@ def _scored() -> int:
         return decided_count(session)
 
 
-def print_table(console: Console, results: Sequence[Result], broker: str, database: str) -> None:
-    table = Table(title=f"fault trials on {broker} with {database}")
+def print_table(
+    console: Console, results: Sequence[Result], broker: str, database: str, timeouts: str
+) -> None:
+    table = Table(title=f"fault trials on {broker} with {database}, {timeouts} timeouts")
     columns = [
         "scenario",
         "trials",
@@ -192,6 +201,7 @@ def print_table(console: Console, results: Sequence[Result], broker: str, databa
         "effects_duplicated",
         "deliveries_resent",
         "worker_deaths",
+        "dead_letters",
         "recovery_s_median",
         "recovery_s_max",
     ]

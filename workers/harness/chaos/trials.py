@@ -18,17 +18,20 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import redis
 from celery import Celery
+from sqlalchemy import func, select
 
-from infra.db.models import utcnow
+from infra.db.models import DeadLetter, utcnow
 from infra.db.session import session_scope
 from tasks.accounts.signals import DetectionPoint, batches_by_stage, validate_records
 from tasks.messages import ScoreAccounts
 from tasks.offline.simulate_accounts import simulate
 from tasks.scoring.snapshot import encode_records
-from workers.harness.chaos.cluster import Cluster
+from workers.harness.chaos.cluster import CONCURRENCY, Cluster
 from workers.harness.chaos.ledger import Tally, tally
 from workers.harness.chaos.plain_client import publish_raw, task_headers
+from workers.harness.chaos.poison import POISON
 from workers.harness.chaos.services import refusing_connections
 from workers.harness.report import broker_backlog
 
@@ -49,12 +52,13 @@ class Sent:
 @dataclass(frozen=True)
 class Moment:
     """Where a fault strikes: the running cluster, the app to publish with, the trial's random
-    source and what its producer sent."""
+    source, what its producer sent and when the trial began."""
 
     cluster: Cluster
     app: Celery
     rng: random.Random
     sent: Sent
+    since: dt.datetime  # the trial's start
 
 
 Producer = Callable[[Celery, int, int, random.Random], Sent]
@@ -68,6 +72,7 @@ class Scenario:
     fault: Fault
     producer: Producer
     needs_postgres: bool = False
+    needs_redis_broker: bool = False
 
 
 @dataclass
@@ -80,7 +85,9 @@ class Result:
     duplicated: int = 0
     resent: int = 0
     deaths: int = 0
+    dead_letters: int = 0
     recovery: list[float] = field(default_factory=list)
+    faults: list[str] = field(default_factory=list)  # what struck, trial by trial
     notes: list[str] = field(default_factory=list)
 
     def row(self) -> dict[str, Any]:
@@ -93,10 +100,12 @@ class Result:
             "effects_duplicated": self.duplicated,
             "deliveries_resent": self.resent,
             "worker_deaths": self.deaths,
+            "dead_letters": self.dead_letters,
             "recovery_s_median": round(statistics.median(self.recovery), 1)
             if self.recovery
             else None,
             "recovery_s_max": round(max(self.recovery), 1) if self.recovery else None,
+            "faults": self.faults,
             "notes": self.notes,
         }
 
@@ -263,14 +272,18 @@ def redis_forgets(at: Moment) -> str:
                 session,
                 expected=at.sent.expected,
                 model_version=at.cluster.model_version,
-                since=utcnow(),
+                since=at.since,
                 sink=at.cluster.sink,
             )
         if done.unscored == 0:
             break
         time.sleep(0.05)
     at.cluster.redis.restart(empty=True)
-    return "Redis killed and restarted empty (no persistence) after scoring"
+    return (
+        "Redis killed and restarted empty (no persistence) after scoring, with "
+        f"{done.unfinished_follow_ups} follow-ups unfinished and {done.undelivered_actions} "
+        "actions in force undelivered"
+    )
 
 
 def database_refuses(at: Moment) -> str:
@@ -294,6 +307,22 @@ def no_fault(_at: Moment) -> str:
     return "no fault: the bodies are the attack"
 
 
+def poison(at: Moment) -> str:
+    """Every raw item of the poison table pushed onto every queue while the work is in flight,
+    as a buggy producer with the broker's credentials could: each must become one dead letter,
+    with no worker stopping (the trial's dead letters and worker deaths say whether it did)."""
+    queues = list(CONCURRENCY)
+    # Dead letters of equal bytes are kept once; leading blanks, which change no decoder's
+    # verdict, make each item pushed its own.
+    blanks = at.rng.randrange(10**6)
+    with redis.Redis.from_url(at.cluster.redis.url) as client:
+        for queue in queues:
+            for raw, _ in POISON:
+                blanks += 1
+                client.lpush(queue, b" " * (blanks % 97) + b"\n" * (blanks // 97 % 97) + raw)
+    return f"{len(POISON) * len(queues)} poison items pushed onto {len(queues)} queues under load"
+
+
 SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
@@ -312,6 +341,13 @@ SCENARIOS: dict[str, Scenario] = {
         Scenario("redeliver", "redelivery after commit", redeliver, send_accounts),
         Scenario("hostile", "hostile bodies from a plain client", no_fault, send_hostile),
         Scenario("fuzz", "randomly mutated records", no_fault, send_fuzz),
+        Scenario(
+            "poison",
+            "raw items no worker can read, under load",
+            poison,
+            send_accounts,
+            needs_redis_broker=True,
+        ),
     )
 }
 
@@ -339,9 +375,10 @@ def run_scenario(
         sent = scenario.producer(app, trial, accounts, rng)
         time.sleep(rng.uniform(0.05, 0.8))  # let the work get under way
         fault_at = time.monotonic()
-        note = scenario.fault(Moment(cluster, app, rng, sent))
+        note = scenario.fault(Moment(cluster, app, rng, sent, since))
         final = wait_settled(cluster, app, sent, since=since, patience=patience)
         recovered = time.monotonic() - fault_at
+        result.faults.append(f"trial {trial}: {note}")
         # A worker that died on its own was restarted meanwhile; it is a finding all the same.
         for queue in cluster.exits[exits:]:
             result.notes.append(f"trial {trial} ({note}): the {queue} worker exited on its own")
@@ -352,6 +389,7 @@ def run_scenario(
         result.duplicated += final.duplicated
         result.resent += final.resent
         result.deaths += cluster.deaths - deaths
+        result.dead_letters += _dead_letters_since(since)
         if final.settled:
             result.recovery.append(recovered)
         else:
@@ -381,6 +419,16 @@ def wait_settled(
         if time.monotonic() > deadline:
             return current
         time.sleep(0.5)
+
+
+def _dead_letters_since(since: dt.datetime) -> int:
+    with session_scope() as session:
+        return (
+            session.scalar(
+                select(func.count()).select_from(DeadLetter).where(DeadLetter.created_at >= since)
+            )
+            or 0
+        )
 
 
 def _idle(app: Celery) -> bool:
