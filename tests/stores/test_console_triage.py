@@ -107,8 +107,10 @@ def test_a_reviewer_triages_readings_into_labels(env: dict[str, str]) -> None:
         assert audited[0].details["replaces"] is None
         assert audited[1].details["replaces"]["reason"] == "sells a bulk sender"
 
-    exported = CliRunner().invoke(main, ["labels", "export", "--evidence"])
+    exported = CliRunner().invoke(main, ["labels", "export", "--kind", "evidence"])
     assert exported.exit_code == 0, exported.output
+    flagged = CliRunner().invoke(main, ["labels", "export", "--evidence"])
+    assert flagged.stdout == exported.stdout
     lines = [json.loads(line) for line in exported.stdout.splitlines() if line.startswith("{")]
     by_id = {line["evidence_id"]: line for line in lines}
     assert sorted(by_id) == [1, 2]

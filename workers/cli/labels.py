@@ -18,17 +18,23 @@ def labels() -> None:
 @labels.command("export")
 @click.option("--out", type=click.File("wb"), default="-", show_default=True)
 @click.option(
-    "--evidence",
-    is_flag=True,
-    help="Write the evidence reader's labels instead: people's verdicts on its readings.",
+    "--kind",
+    type=click.Choice(["account", "evidence"]),
+    default="account",
+    show_default=True,
+    help="account: the account model's labels; evidence: people's verdicts on the evidence "
+    "reader's readings.",
 )
-def labels_export(out: Any, evidence: bool) -> None:
+@click.option("--evidence", is_flag=True, help="The same as --kind evidence.")
+def labels_export(out: Any, kind: str, evidence: bool) -> None:
     """Write every labelled record as JSONL that `bulkguard train --data` reads: the record the
-    model scored, its stage, the label and where it came from. With --evidence, one line per
+    model scored, its stage, the label and where it came from. With --kind evidence, one line per
     verdict on a reading of an off-platform document (docs/evidence-and-legal.md)."""
     import orjson
 
     from tasks.offline.labels_export import evidence_labels, export
+
+    evidence = evidence or kind == "evidence"
 
     written = 0
     with session_scope() as session:
