@@ -137,16 +137,17 @@ def kept_with_reason(
     """Whether a dead letter of this task run begins with ``reason_start``."""
     if task_id is None:
         return False
-    found = session.scalar(
-        select(DeadLetter.id)
+    # By task id alone in SQL: a task name matches thousands of rows, and a planner with
+    # statistics (or without) may otherwise pick its index. The name is checked on the few rows.
+    names = session.scalars(
+        select(DeadLetter.task_name)
         .where(
-            DeadLetter.task_name == task_name,
             DeadLetter.task_id == task_id,
             DeadLetter.reason.startswith(reason_start, autoescape=True),
         )
-        .limit(1)
+        .limit(10)
     )
-    return found is not None
+    return task_name in names
 
 
 _standalone: tuple[int, str, Engine] | None = None

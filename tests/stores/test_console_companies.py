@@ -26,7 +26,7 @@ from tests.seed import banned_profile
 
 CLAIM = (
     "We send bulk WhatsApp messages to 100,000 customers a day. Write to sales@promoblast.sk "
-    "or call +421 905 111 222. Tom & Jerry say 1 < 2."
+    "or call +421 905 482 173. Tom & Jerry say 1 < 2."
 )
 
 
@@ -90,8 +90,8 @@ def test_a_reviewer_finds_and_reads_a_company_but_may_not_reshape_it(env: dict[s
         queries = (
             "promoblast.sk",
             "https://www.promoblast.sk/prices",
-            "0905 111 222",
-            "+421905111222",
+            "0905 482 173",
+            "+421905482173",
         )
         for query in queries:
             found = browser.get("/companies", params={"q": query})
@@ -105,7 +105,7 @@ def test_a_reviewer_finds_and_reads_a_company_but_may_not_reshape_it(env: dict[s
         assert page.status_code == 200
         text = page.text
         assert '<span class="tag">domain</span> promoblast.sk' in text
-        assert '<span class="tag">phone</span> +421905111222' in text
+        assert '<span class="tag">phone</span> +421905482173' in text
         assert "1 of 2 evidence items standing" in text
         withdrawn_item = text.split(f'id="evidence-{withdrawn}"')[1].split("</article>")[0]
         assert '<span class="tag bad">withdrawn</span>' in withdrawn_item
@@ -128,7 +128,7 @@ def test_a_reviewer_finds_and_reads_a_company_but_may_not_reshape_it(env: dict[s
         )
         split = browser.post(
             f"/companies/{company_id}/split",
-            data={"keys": ["phone:+421905111222"], "reason": "a reseller", "csrf": token},
+            data={"keys": ["phone:+421905482173"], "reason": "a reseller", "csrf": token},
             follow_redirects=False,
         )
         assert (merge.status_code, split.status_code) == (403, 403)
