@@ -437,3 +437,33 @@ def test_marketplace_names_and_section_words_are_not_brands() -> None:
     gig = "fiverr.com › Services\n\nI will send messages\n\nFiverr\nelmstead_auto · Level 2"
     assert brand(gig) is None
     assert brand(html("<title>Nimbusend Help Center</title>")) == "Nimbusend"
+
+
+# --- brands in Devanagari ---------------------------------------------------------------------
+
+
+def test_a_devanagari_name_that_spells_the_domain_is_the_brand() -> None:
+    faq = (
+        "# बिलिंग और अकाउंट – अक्सर पूछे जाने वाले सवाल\n\n**मैसेज मित्र** सहायता केंद्र\n\n"
+        "उत्तर: billing@messagemitra.co.in पर लिखें।\n\n---\nमैसेज मित्र, लखनऊ"
+    )
+    assert brand(faq, domains=["messagemitra.co.in"]) == "मैसेज मित्र"
+
+
+def test_one_party_named_in_both_scripts_adds_up() -> None:
+    # The logo's Devanagari and the site name's Latin letters agree, against a Latin heading
+    # that alone weighs more than either.
+    page = html(
+        '<meta property="og:site_name" content="Ojas Panel">',
+        '<img src="/logo.svg" alt="ओजस पैनल"><h1>Reseller Hub</h1><p>© 2024 Reseller Hub</p>',
+    )
+    assert brand(page) == "Ojas Panel"
+
+
+def test_a_store_named_in_hindi_is_not_the_brand() -> None:
+    listing = html(
+        "<title>लहर सेंडर – बल्क मैसेज - Chrome वेब स्टोर</title>"
+        '<meta property="og:site_name" content="Chrome वेब स्टोर">',
+        "<h1>लहर सेंडर – बल्क मैसेज</h1><p>www.laharsender.com पर लें।</p>",
+    )
+    assert brand(listing, hosts=["www.laharsender.com"], domains=["laharsender.com"]) == "लहर सेंडर"

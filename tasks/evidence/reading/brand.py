@@ -33,6 +33,7 @@ from tasks.evidence.reading.html_text import Page, parse_page
 from tasks.evidence.reading.indicators import fold, host_parts, registered_domain
 from tasks.evidence.reading.json_ld import json_ld_nodes
 from tasks.evidence.reading.shared_domains import is_link_host, is_shared, link_hosts
+from tasks.evidence.reading.skeleton import MIN_LENGTH, has_devanagari, skeleton
 
 _YEAR = r"(?:19|20)\d\d"
 
@@ -215,7 +216,8 @@ _LABEL_PREFIX = 6
 _NOT_A_NAME = re.compile(rf"\b{_YEAR}\b|(?:^|\s)[\d.,:()/+-]+(?:\s|$)|/|://")
 _SURFACE_REACH = 50_000
 _SURFACE_WORDS = 4
-_WORD_TOKEN = re.compile(r"[^\W_]+")
+# A word: Devanagari vowel signs and viramas (not alphanumeric to Python) stay inside it.
+_WORD_TOKEN = re.compile(r"[^\W_](?:[^\W_]|[\u0900-\u0963])*")
 # Storefront hosts whose subdomain is the seller's own name (grabnest.gumroad.com).
 _STOREFRONTS = frozenset({"gumroad.com", "myr.id", "lynk.id", "carrd.co", *_SITE_HOSTS})
 
@@ -303,6 +305,7 @@ def _winner(
         if _host_like(candidate.name):
             continue  # "Offered by: aurasend.app" votes through the domain labels
         groups.setdefault(key, {}).setdefault(candidate.source, candidate.name)
+    _merge_scripts(groups)
     platform = _key(PLATFORM_NAME)
     for key in [k for k in groups if k != platform and _is_platform_key(k)]:
         for source, name in groups.pop(key).items():
@@ -323,6 +326,17 @@ def _winner(
     if key == platform:
         return PLATFORM_NAME
     return _spelling(key, groups[key], text)
+
+
+def _merge_scripts(groups: dict[str, dict[str, str]]) -> None:
+    """One party named in Devanagari and in Latin letters ("ओम सहायक" beside "Om Sahayak")
+    is one group, kept under its Latin key."""
+    latin = {skeleton(key): key for key in groups if not has_devanagari(key)}
+    for key in [k for k in groups if has_devanagari(k)]:
+        twin = latin.get(skeleton(key))
+        if twin is not None and len(skeleton(key)) >= MIN_LENGTH:
+            for source, name in groups.pop(key).items():
+                groups[twin].setdefault(source, name)
 
 
 def _spelling(key: str, sources: dict[str, str], text: str) -> str:
@@ -377,6 +391,9 @@ def _host_like(name: str) -> bool:
 
 
 def _spells_label(key: str, labels: set[str]) -> bool:
+    if has_devanagari(key):
+        sounds = skeleton(key)
+        return len(sounds) >= MIN_LENGTH and any(skeleton(label) == sounds for label in labels)
     return any(key == label or (len(key) >= 4 and label.startswith(key)) for label in labels)
 
 
@@ -397,27 +414,32 @@ def _domain_labels(url: str | None, domains: Iterable[str], hosts: Iterable[str]
 
 
 def _spelled_domains(text: str, labels: set[str]) -> list[str]:
-    """Words of the text that spell one of ``labels`` ("Kestrel Ping" for kestrelping), most
-    frequent first; a spelling inside an address or a URL does not count."""
+    """Words of the text that spell one of ``labels`` ("Kestrel Ping" for kestrelping, "मैसेज
+    मित्र" for messagemitra), most frequent first; a spelling inside an address or a URL does
+    not count."""
     if not labels:
         return []
+    sounds = {s for s in map(skeleton, labels) if len(s) >= MIN_LENGTH}
     counts: dict[str, int] = {}
     words = list(_WORD_TOKEN.finditer(text[:_SURFACE_REACH]))
     for i, first in enumerate(words):
         if text[first.start() - 1 : first.start()] in {"@", ".", "/"}:
             continue
+        # Devanagari words are compared with the labels by sound, Latin ones letter by letter.
+        devanagari = has_devanagari(first.group(0))
+        targets = sounds if devanagari else labels
         squashed = ""
         for last in words[i : i + _SURFACE_WORDS]:
-            squashed += fold(last.group(0))
-            if squashed in labels:
+            surface = text[first.start() : last.end()]
+            squashed = skeleton(surface) if devanagari else squashed + fold(last.group(0))
+            if squashed in targets:
                 end = last.end()
                 if text[end : end + 1] in {"@", "."} and text[end + 1 : end + 2].isalnum():
                     break
-                surface = text[first.start() : end]
                 if "\n" not in surface:
                     counts[surface] = counts.get(surface, 0) + 1
                 break
-            if not any(label.startswith(squashed) for label in labels):
+            if not any(target.startswith(squashed) for target in targets):
                 break
     ranked = sorted(counts, key=lambda s: (s.islower(), _shouted(s), -counts[s]))
     return ranked[:1]
@@ -511,7 +533,13 @@ def _clean_name(name: str | None) -> str | None:
 
 def _generic(name: str) -> bool:
     folded = fold(name)
-    return folded in _GENERIC_NAMES or _HTTP_ERROR.match(folded) is not None
+    return folded in _generic_keys() or _HTTP_ERROR.match(folded) is not None
+
+
+@cache
+def _generic_keys() -> frozenset[str]:
+    # Folded as the names they are compared with: folding drops Devanagari's viramas.
+    return frozenset(map(fold, _GENERIC_NAMES))
 
 
 def _title_name(title: str | None, url: str | None) -> str | None:
