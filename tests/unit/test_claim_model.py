@@ -10,7 +10,7 @@ import orjson
 import pytest
 from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
-from tasks.evidence.reading.analysis import RULES, analyze
+from tasks.evidence.reading.analysis import MODEL_PASSAGE, RULES, analyze
 from tasks.evidence.reading.claim_model import (
     ClaimModel,
     ClaimModelError,
@@ -18,6 +18,7 @@ from tasks.evidence.reading.claim_model import (
 )
 from tasks.evidence.reading.claims import read_claims
 from tasks.evidence.reading.html_text import to_text
+from tasks.offline.evidence_evaluation import corpus_set
 from tasks.offline.evidence_training import (
     TrainingSettings,
     calibrate,
@@ -140,3 +141,17 @@ def test_the_analysis_says_who_read_it() -> None:
     # The passages shown are the rules' cues, spans into the text read.
     assert by_model.cues
     assert all(by_model.text[c.start : c.end] == c.text for c in by_model.cues)
+
+
+def test_a_claim_no_rule_marks_shows_the_sentences_the_model_weighed() -> None:
+    # A pricing page that states its offer as credits and a number filter: no rule cue stands,
+    # the model (which never saw this writer) reads a claim, and a person reads why.
+    page = next(d for d in corpus_set() if d["id"] == "wb-en-002")
+    found = analyze(page["text"], page.get("url"), small_model())
+    assert found.is_claim
+    assert not read_claims(found.text).kept
+    assert {c.kind for c in found.cues} == {MODEL_PASSAGE}
+    assert found.claim_kinds == ()  # a weighed sentence names no kind of offer
+    assert all(found.text[c.start : c.end] == c.text for c in found.cues)
+    assert any("credit" in c.text for c in found.cues)
+    assert [c.start for c in found.cues] == sorted(c.start for c in found.cues)

@@ -7,9 +7,10 @@ and attributes carry numbers and addresses that the text drops.
 
 The claim is decided by a trained model when the caller passes one (the registry's active
 evidence model, loaded by the caller: this package reads no registry), else by the rules. The
-model weighs what the rules saw; the passages shown are still the rules' cues: those that make
-the claim, or, where the model finds a claim that a page-level step of the rules set aside, the
-cues that stand in their own sentence.
+model weighs what the rules saw; the passages shown are the rules' cues: those that make the
+claim, or, where the model finds a claim that a page-level step of the rules set aside, the cues
+that stand in their own sentence; where no cue stands at all, the sentences that pushed the
+model most (cues of kind ``MODEL_PASSAGE``, which name no claim kind).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from tasks.evidence.reading.html_text import to_text
 # the rules' cost grows with the length (the whole document is preserved regardless).
 MAX_ANALYSED_CHARS = 500_000
 RULES = "rules"  # the reader's name when no model decides
+MODEL_PASSAGE = "model"  # a cue's kind for a sentence the model weighed, not a rule's offer
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,11 @@ def analyze(
         probability, contributions = scored.probability, scored.contributions
         is_claim = scored.is_claim
         cues = (cues or reading.kept) if is_claim else ()
+        if is_claim and not cues:
+            cues = tuple(
+                Cue(MODEL_PASSAGE, text[start:end], start, end)
+                for start, end in model.passages(text)
+            )
     contacts = extract_contacts(document, url)
     hosts = contacts.hosts
     name = brand(document, url, contacts.domains, hosts.own + hosts.link + hosts.platform)
@@ -97,7 +104,7 @@ def analyze(
     return Analysis(
         text=text,
         is_claim=is_claim,
-        claim_kinds=tuple(sorted({c.kind for c in cues})),
+        claim_kinds=tuple(sorted({c.kind for c in cues} - {MODEL_PASSAGE})),
         cues=cues,
         phones=contacts.phones,
         emails=contacts.emails,

@@ -19,6 +19,7 @@ document trains on exactly what the model will see.
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -30,6 +31,9 @@ from tasks.evidence.reading.claims import SIGNALS
 
 FORMAT = "bulkguard.claim-model/1"
 NGRAM_RANGE = (2, 5)
+# A sentence or a line: what a passage the model weighed is cut to.
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
+_PASSAGE_MIN_WORDS = 3
 
 
 class ClaimModelError(ValueError):
@@ -139,6 +143,25 @@ class ClaimModel:
             is_claim=probability >= self.threshold,
             contributions=tuple(Contribution(f, round(v, 4), round(w, 4)) for f, v, w in top),
         )
+
+    def passages(self, text: str, count: int = 3) -> list[tuple[int, int]]:
+        """The spans of the ``count`` sentences of ``text`` that push it most toward a claim,
+        in the order they stand: what a person reads where the model finds a claim that no
+        rule cue marks (offers stated as quotas, credits or queue behaviour)."""
+        weights = self._text_weights(text)
+        per_word = {
+            feature.removeprefix("word:"): push / times
+            for feature, times, push in self._word_pushes(text, weights)
+        }
+        pushed = []
+        for found in _SENTENCE.finditer(text):
+            words = found.group(0).lower().split()
+            push = math.fsum(per_word.get(word, 0.0) for word in words)
+            if push > 0 and len(words) >= _PASSAGE_MIN_WORDS:
+                start = found.start() + len(found.group(0)) - len(found.group(0).lstrip())
+                pushed.append((push, start, found.start() + len(found.group(0).rstrip())))
+        best = sorted(pushed, reverse=True)[:count]
+        return sorted((start, end) for _, start, end in best)
 
     def _text_weights(self, text: str) -> dict[str, float]:
         """Each known n-gram's TF-IDF weight, L2-normalised over the known ones (as

@@ -55,7 +55,7 @@ CLAIM_KINDS = lexicon.CLAIM_KINDS  # what an offer can be of; each offer table d
 
 @dataclass(frozen=True)
 class Cue:
-    kind: str  # one of CLAIM_KINDS
+    kind: str  # one of CLAIM_KINDS, or "model" for a sentence a trained model weighed
     text: str  # the decisive passage as written in the input
     start: int  # character span in the input text (text == input[start:end])
     end: int
