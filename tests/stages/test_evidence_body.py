@@ -21,6 +21,7 @@ from infra.db.models import (
 )
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
+from tasks.evidence.triage import BORDERLINE_PROBABILITY, borderline
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence
 from tasks.outcome import Outcome
 from tests.evidence_model import small_model
@@ -382,3 +383,27 @@ def test_a_document_observed_in_the_future_is_rejected(session: Session) -> None
     assert rejection.record_index == 0
     assert "is in the future" in rejection.reason
     assert outcome.summary == {"ingested": 1, "rejected": 1}
+
+
+def test_borderline_readings_by_model_confidence_and_by_the_rules(session: Session) -> None:
+    repairs = "Blast Deals: we fix phones. Call +421 905 333 444 or write to shop@blastdeals.sk."
+    bicycles = "We repair bicycles in Bratislava, Monday to Friday."
+    ids = ingested_ids(
+        session,
+        *(document(repairs, url=f"https://deals{n}.sk/", publisher=None) for n in range(3)),
+        document(bicycles, url="https://bikes.sk/", publisher=None),
+        document(),  # a claim: listed for its own sake, never borderline
+    )
+    rows = {e.id: e for e in session.scalars(select(Evidence).where(Evidence.id.in_(ids)))}
+    # As a model would have stored its readings: unsure, sure, and one read by the rules.
+    for evidence_id, probability in zip(ids, (0.3, 0.02, None), strict=False):
+        rows[evidence_id].indicators = {
+            **rows[evidence_id].indicators,
+            "claim_probability": probability,
+        }
+    session.flush()
+    found = set(session.scalars(select(Evidence.id).where(borderline())))
+    # The model's unsure reading and the rules' seller page with contacts; not the model's sure
+    # one (whatever its contacts), not a page that gives none, not a claim.
+    assert found == {ids[0], ids[2]}
+    assert 0.02 < BORDERLINE_PROBABILITY <= 0.3  # the figures above straddle the floor
