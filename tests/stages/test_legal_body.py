@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from infra import users
 from infra.db.models import (
     Delivery,
+    Evidence,
     LegalEvaluation,
     LegalNotice,
     NoticeEvent,
@@ -36,7 +37,9 @@ from tasks.legal.policy import BASIS_OFF_PLATFORM, load_policy
 from tasks.legal.send import send_notice
 from tasks.messages import EvaluateCompany, IngestEvidence, LinkEvidence, SendNotice
 from tasks.neighbourhoods.memory import MemoryNeighbourStore
+from tasks.offline.evidence_evaluation import corpus_set
 from tasks.outcome import Outcome
+from tests.evidence_model import small_model
 from tests.people import person
 from tests.seed import banned_profile
 
@@ -545,3 +548,31 @@ def test_an_acknowledged_notice_is_not_escalated(session: Session, tmp_path: Pat
     assert notice.respond_by is not None
     outcome = escalate_overdue(session, now=notice.respond_by + dt.timedelta(days=30))
     assert outcome.summary == {"overdue": 0, "escalated": 0, "drafted": []}
+
+
+def test_a_page_only_the_model_reads_as_a_claim_reaches_a_notice(session: Session) -> None:
+    # A pricing page that offers sends by the credit: no rule cue marks it, the evidence model
+    # (which never saw this writer) reads a claim. Read by the rules, it links to no company and
+    # nothing is evaluated; read by the model, its company is evaluated through the follow-up
+    # the task shell publishes after commit, and a notice is drafted citing it.
+    page = next(d for d in corpus_set() if d["id"] == "wb-en-002")
+    url = "https://joltrelay.com/plans"
+    for day, model in ((1, None), (2, small_model())):  # crawled twice, read by each reader
+        doc = {"observed_at": f"2024-03-0{day}T10:00:00+00:00", "url": url, "text": page["text"]}
+        (ingested,) = ingest_documents(
+            session, IngestEvidence(documents=[doc]), now=utcnow(), model=model
+        ).follow_ups
+        assert isinstance(ingested.message, LinkEvidence)
+        linked = link_evidence(session, ingested.message).follow_ups
+        if model is None:
+            assert linked == []
+            continue
+        (evaluation,) = linked
+        assert isinstance(evaluation.message, EvaluateCompany)
+        outcome = evaluate(session, evaluation.message.company_id)
+        assert outcome.summary["eligible"] is True
+        assert outcome.summary["basis"] == BASIS_OFF_PLATFORM
+        notice = notice_of(session, evaluation.message.company_id)
+        (cited,) = session.scalars(select(Evidence).where(Evidence.id.in_(notice.cited_evidence)))
+        assert cited.indicators["reader"] == model.version
+        assert "credit" in cited.excerpt  # the sentences the model weighed, quoted
