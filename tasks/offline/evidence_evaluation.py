@@ -124,7 +124,16 @@ def bundled_set() -> list[dict[str, Any]]:
 
 def corpus_set() -> list[dict[str, Any]]:
     """The corpus written without sight of the reader, every writer and language."""
-    folder = resources.files("tasks.offline").joinpath("data/corpus")
+    return _folder_set("data/corpus")
+
+
+def holdout_set() -> list[dict[str, Any]]:
+    """Pages by two later writers, noisier, as real pages are: never trained on."""
+    return _folder_set("data/holdout")
+
+
+def _folder_set(folder_name: str) -> list[dict[str, Any]]:
+    folder = resources.files("tasks.offline").joinpath(folder_name)
     files = sorted((f for f in folder.iterdir() if f.name.endswith(".jsonl")), key=lambda f: f.name)
     return [record for f in files for record in _records(f.read_bytes())]
 

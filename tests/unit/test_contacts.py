@@ -299,6 +299,9 @@ def test_the_tail_of_an_international_number_is_not_read_again_as_a_local_one() 
         "+6289876543210",  # 0898-7654-3210
         "+254700000001",  # six zeros in a row
         "+421911222333",  # two repeated triples
+        "+421900000123",  # 0900 000 123: five zeros in a row
+        "+919876500000",  # 98765 00000
+        "+5491155550000",  # 11 5555-0000: the last eight of two digits
     ],
 )
 def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
@@ -306,7 +309,8 @@ def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "number", ["+447911123456", "+5511987654321", "+421905123456", "+6281387264410"]
+    "number",
+    ["+447911123456", "+5511987654321", "+421905123456", "+6281387264410", "+912240001000"],
 )
 def test_real_looking_numbers_are_contacts(number: str) -> None:
     assert not never_a_contact(number)
@@ -571,3 +575,21 @@ def test_the_country_of_local_numbers_from_currency_or_script(document: str, exp
 def test_the_pages_language_outweighs_a_stray_foreign_number() -> None:
     slovak = "Podvodníci volajú z +44 7520 661318. Zákaznícka linka: 02/4020 9900, sme tu pre vás."
     assert phones(slovak) == ("+421240209900",)
+
+
+def test_a_number_in_markdown_bold_is_read() -> None:
+    # Two stars close the bold; three, or xx, would be a template of the format.
+    assert extract_contacts("Sales: **+62 811-2640-3387** · sales@blastku.com").phones == (
+        "+6281126403387",
+    )
+    assert extract_contacts("नंबर केवल **+91 11 4907 6620** है").phones == ("+911149076620",)
+    assert extract_contacts("WhatsApp +62 812-***-***").phones == ()
+
+
+def test_a_grievance_officer_is_the_publishers_contact() -> None:
+    # "शिकायत अधिकारी" (grievance officer) gives a complaints contact; "शिकायत वाले नंबर"
+    # (numbers complained about) reports other people's.
+    own = 'शिकायत अधिकारी: श्री अजय नायर, फ़ोन <a href="tel:+912261907733">022-6190 7733</a>'
+    assert extract_contacts(own).phones == ("+912261907733",)
+    reported = "शिकायत वाले नंबर: +92 315 4408217"
+    assert extract_contacts(reported).phones == ()

@@ -20,11 +20,17 @@ def html(head: str = "", body: str = "") -> str:
 # --- document_date: structured ----------------------------------------------------------------
 
 
-def test_published_meta_wins_over_modified() -> None:
+def test_modified_meta_wins_over_published() -> None:
+    # The latest date the page vouches for: its offer stood then.
     page = html(
         '<meta property="article:modified_time" content="2022-01-01T08:00:00+00:00">'
         '<meta property="article:published_time" content="2021-03-12T10:00:00+00:00">'
     )
+    assert document_date(page) == D(2022, 1, 1)
+
+
+def test_publication_date_when_nothing_says_updated() -> None:
+    page = html('<meta property="article:published_time" content="2021-03-12T10:00:00+00:00">')
     assert document_date(page) == D(2021, 3, 12)
 
 
@@ -54,7 +60,7 @@ def test_json_ld_dates() -> None:
         ' "comment": [{"@type": "Comment", "datePublished": "2023-01-01"}]}]}'
     )
     page = html(f'<script type="application/ld+json">{ld}</script>')
-    assert document_date(page) == D(2020, 5, 6)
+    assert document_date(page) == D(2022, 2, 2)  # the posting's, not its comment's
 
 
 def test_json_ld_tolerates_wrappers_and_control_characters() -> None:
@@ -157,9 +163,11 @@ def test_label_and_date_in_separate_elements() -> None:
     assert document_date(page) == D(2021, 3, 12)
 
 
-def test_published_label_wins_over_updated_label() -> None:
-    text = "Last updated: 1 June 2023\nPublished: 12 March 2021\n\nBody"
-    assert document_date(text) == D(2021, 3, 12)
+def test_updated_label_wins_over_published_label() -> None:
+    text = "Published: 12 March 2021\nLast updated: 1 June 2023\n\nBody"
+    assert document_date(text) == D(2023, 6, 1)
+    byline = "Published Jan 27, 2025 · Updated Apr 2, 2025 · 9 min read\n\nBody"
+    assert document_date(byline) == D(2025, 4, 2)
 
 
 @pytest.mark.parametrize(

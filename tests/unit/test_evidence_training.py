@@ -12,6 +12,7 @@ from tasks.evidence.reading.html_text import to_text
 from tasks.offline.evidence_card import build_card, render
 from tasks.offline.evidence_crossval import cross_validate, side_by_side
 from tasks.offline.evidence_documents import VERDICT_WEIGHT, bundled_files, parse_documents
+from tasks.offline.evidence_evaluation import holdout_set
 from tasks.offline.evidence_training import TrainingSettings, prepare, train
 from tests.evidence_model import small_model, small_set
 
@@ -93,3 +94,15 @@ def test_the_card_names_its_data_and_figures() -> None:
     assert card["metrics"]["precision"] == round(float(data.labels[out_of_fold].sum() / flagged), 3)
     assert np.all((trained.probabilities >= 0) & (trained.probabilities <= 1))
     assert "language hi" in render(card)
+
+
+def test_the_held_out_pages_are_never_trained_on() -> None:
+    held_out = holdout_set()
+    assert len(held_out) == 144
+    assert {d["writer"] for d in held_out} == {"wd", "we"}
+    assert all(
+        sum(d["lang"] == lang for d in held_out) == 24
+        for lang in ("en", "es", "hi", "id", "pt", "sk")
+    )
+    trained = {doc.writer for f in bundled_files() for doc in f.documents}
+    assert trained.isdisjoint({"wd", "we"})

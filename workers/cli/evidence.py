@@ -260,6 +260,11 @@ def evidence_train(
     "--corpus", is_flag=True, help="The corpus written without sight of the reader (data/corpus)."
 )
 @click.option(
+    "--holdout",
+    is_flag=True,
+    help="Pages by two later writers that no model trains on (data/holdout).",
+)
+@click.option(
     "--by",
     type=click.Choice(["lang", "page_type", "writer"]),
     help="Also one row of fact figures per language, page type or writer.",
@@ -281,7 +286,13 @@ def evidence_train(
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the figures (and errors) as JSON.")
 def evidence_evaluate(
-    path: Any, corpus: bool, by: str | None, reader: str, grouped: bool, as_json: bool
+    path: Any,
+    corpus: bool,
+    holdout: bool,
+    by: str | None,
+    reader: str,
+    grouped: bool,
+    as_json: bool,
 ) -> None:
     """Precision and recall of the analysis on a labelled JSONL set (default: the project's)."""
     from rich.console import Console
@@ -291,12 +302,18 @@ def evidence_evaluate(
         _evaluate_grouped(path, as_json)
         return
 
-    from tasks.offline.evidence_evaluation import SET_FIELDS, bundled_set, corpus_set, evaluate
+    from tasks.offline.evidence_evaluation import (
+        SET_FIELDS,
+        bundled_set,
+        corpus_set,
+        evaluate,
+        holdout_set,
+    )
 
     if path:
         documents = [orjson.loads(line) for line in path if line.strip()]
     else:
-        documents = corpus_set() if corpus else bundled_set()
+        documents = holdout_set() if holdout else corpus_set() if corpus else bundled_set()
     report = evaluate(documents, _reading_model(reader)).as_json()
     if as_json:
         click.echo(json.dumps(report, indent=2, ensure_ascii=False))

@@ -130,9 +130,14 @@ _RISING_RUN = 8
 _FALLING_RUN = 10
 _FILLER = re.compile(r"(\d)\1{5}")
 _TRIPLES = re.compile(r"(\d)\1\1(?!\1)(\d)\2\2$")
-# A digit group followed by xx, XX, ## or ** is a template ("+62 812-xxxx-xxxx"); one "x" and
-# digits is an extension ("+1 212 736 3100 x12").
-_PLACEHOLDER_AFTER = re.compile(r"[\s.\-]?[xX#*•]{2}")
+# Five zeros in a row ("98765 00000", "0900 000 123") or the last eight digits of two digits at
+# most ("5555-0000"): what people type to fill a sample's subscriber part.
+_ZEROS = re.compile(r"0{5}")
+_TWO_DIGIT_TAIL = 8
+# A digit group followed by xx, XX, ##, •• or *** is a template ("+62 812-xxxx-xxxx"); one "x"
+# and digits is an extension ("+1 212 736 3100 x12"), and two stars close Markdown's bold
+# ("**+62 811-2640-3387**").
+_PLACEHOLDER_AFTER = re.compile(r"[\s.\-]?(?:[xX#•]{2}|\*{3})")
 
 # A number written with its country code: "+" or "00", then at least 7 digits in phone format.
 _SEPARATORS = r"[\s\u00a0().\-/\u2010-\u2015]"
@@ -163,7 +168,10 @@ _MEXICAN_MOBILE = re.compile(r"^(\+?\s*52)[\s.\-]*1(?=[\s.\-]*(?:\d[\s.\-()]*){1
 _REPORTED_CUE = re.compile(
     r"(?i)\b(?:reported|complaints?\s+about|came\s+from|scam(?:mers?)?|fraudsters?"
     r"|reportad[oa]s|denunciad[oa]s|provienen\s+de|estafa(?:dores)?|golpistas?|dilaporkan"
-    r"|penipu(?:an)?|nahl[aá]sen[eé]|podvodn[ií]c?[iy]?)\b|शिकायत|ठग|फ़र्ज़ी|फर्जी"
+    r"|penipu(?:an)?|nahl[aá]sen[eé]|podvodn[ií]c?[iy]?)\b|\breport\s+kiye\b"
+    # Numbers complained about ("शिकायत में मिले", "शिकायत वाले"), not a page's own complaints
+    # desk ("शिकायत के लिए", "शिकायत अधिकारी").
+    r"|शिकायत(?:ों|ें)?\s+(?:में|वाले|वाला|वाली|मिली|मिलीं|आई|आईं)|रिपोर्ट\s+किए|ठग|फ़र्ज़ी|फर्जी"
 )
 # Words before numbers a page shows as samples of the format: "Formát čísel: 0900 123 456".
 _SAMPLE_CUE = re.compile(
@@ -425,6 +433,8 @@ def never_a_contact(e164: str) -> bool:
         or _longest_run(national, 1) >= _RISING_RUN
         or _longest_run(national, 9) >= _FALLING_RUN
         or _TRIPLES.search(national) is not None
+        or _ZEROS.search(national) is not None
+        or len(set(national[-_TWO_DIGIT_TAIL:])) <= 2
     )
 
 

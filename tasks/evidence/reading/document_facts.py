@@ -1,4 +1,7 @@
-"""The date a document gives itself: when it was published, else when it was last updated.
+"""The date a document gives itself: when it was last updated, else when it was published.
+
+The latest date a page vouches for is the one its offer stood on ("Published Jan 27, 2025 ·
+Updated Apr 2, 2025" offers on 2 April), and the one that matters for activity that continues.
 
 Dates. Only a date the document gives as its own counts; dates in running text ("from
 7 December 2019 WhatsApp will take legal action") never do. In order of trust:
@@ -403,7 +406,7 @@ _JSON_LD_UPDATED = ("dateModified",)
 
 
 def document_date(document: str) -> datetime.date | None:
-    """The document's own date: published if it says so, else last updated; None if neither."""
+    """The document's own date: last updated if it says so, else published; None if neither."""
     page = parse_page(document)
     text = page.text if page.is_html else document[:MAX_INPUT]
     if not text.isascii():
@@ -425,7 +428,7 @@ def document_date(document: str) -> datetime.date | None:
     for kind, date in _labelled_dates(text, month_first):
         (published if kind == "published" else updated).append(date)
     published.append(_dateline(text, month_first))
-    return next((d for d in published if d), None) or next((d for d in updated if d), None)
+    return next((d for d in updated if d), None) or next((d for d in published if d), None)
 
 
 def _dateline(text: str, month_first: bool) -> datetime.date | None:
