@@ -78,7 +78,7 @@ class Grounds:
     """What a statement says, in no language yet."""
 
     action: str  # ban | restrict
-    decided_at: dt.datetime
+    starts_at: dt.datetime  # when it is put in force: at once, or at its release
     expires_at: dt.datetime | None
     by_person: bool  # a reviewer decided it; otherwise the classifier did
     detection_point: str  # registration | messaging | feedback
@@ -149,14 +149,14 @@ def attach(
     stages: dict[int, str] = dict(
         session.execute(
             select(Score.id, Score.stage).where(Score.id.in_({a.score_id for a in todo}))
-        )
+        ).all()
     )
     countries: dict[str, str | None] = dict(
         session.execute(
             select(Account.account_id, Account.country).where(
                 Account.account_id.in_({a.account_id for a in todo})
             )
-        )
+        ).all()
     )
     for action in todo:
         record = records.get(action.id)
@@ -171,7 +171,7 @@ def grounds_of(action: EnforcementAction, detection_point: str) -> Grounds:
     rule = action.rule or ""
     return Grounds(
         action=action.action,
-        decided_at=action.created_at,
+        starts_at=action.release_at or action.created_at,
         expires_at=action.expires_at,
         by_person=action.origin_id is not None,
         detection_point=detection_point,
@@ -180,4 +180,19 @@ def grounds_of(action: EnforcementAction, detection_point: str) -> Grounds:
         repeat=rule.endswith(":repeat"),
         facts=facts_of(action.reasons),
         appeal_reference=appeal_reference(action.id),
+    )
+
+
+def of_account(session: Session, account_id: str) -> list[EnforcementAction]:
+    """The bans and restrictions of ``account_id``, oldest first, each with the statement kept
+    with it (None for one recorded before statements were written)."""
+    return list(
+        session.scalars(
+            select(EnforcementAction)
+            .where(
+                EnforcementAction.account_id == account_id,
+                EnforcementAction.action.in_(STATED),
+            )
+            .order_by(EnforcementAction.id)
+        )
     )

@@ -27,7 +27,7 @@ def _allowed_numbers(action: EnforcementAction) -> set[str]:
     """The only numbers a statement may hold: its dates and times, its appeal reference and
     the policy version."""
     allowed = {str(action.id), *NUMBER.findall(action.policy_version)}
-    for moment in (action.created_at, action.expires_at):
+    for moment in (action.release_at or action.created_at, action.expires_at):
         if moment is not None:
             allowed |= {str(moment.year), str(moment.day), f"{moment:%H}", f"{moment:%M}"}
     return allowed

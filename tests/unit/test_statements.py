@@ -13,7 +13,7 @@ from tasks.scoring.features import FEATURES
 
 GROUNDS = Grounds(
     action="restrict",
-    decided_at=dt.datetime(2026, 12, 7, 15, 30, tzinfo=dt.UTC),
+    starts_at=dt.datetime(2026, 12, 7, 15, 30, tzinfo=dt.UTC),
     expires_at=dt.datetime(2026, 12, 14, 15, 30, tzinfo=dt.UTC),
     by_person=False,
     detection_point="messaging",
