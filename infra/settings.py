@@ -113,6 +113,9 @@ class Settings(BaseSettings):
     # the deployment's, so that only who holds it can tell which hash is which account.
     log_format: Literal["text", "json"] = "text"
     log_hash_key: SecretStr = SecretStr("bulkguard-log-ref")
+    # The key the logs were hashed under before the last rotation (SECURITY.md, "Keys"): kept
+    # while logs written under it are, so that ``bulkguard log-ref`` still finds an account there.
+    log_hash_previous_key: SecretStr | None = None
 
     # Where each worker keeps its liveness and readiness files (workers.health); unset, none.
     health_dir: Path | None = None

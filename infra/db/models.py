@@ -369,6 +369,9 @@ class EnforcementAction(Base):
     reversed_at: Mapped[dt.datetime | None]
     reversed_by: Mapped[str | None] = mapped_column(String(64))
     reversal_reason: Mapped[str | None] = mapped_column(Text)
+    # The statement of reasons the account holder reads, for a ban or restriction: language,
+    # text and appeal reference (``tasks.enforcement.statements``); delivered with the action.
+    statement: Mapped[dict[str, Any] | None]
 
 
 class AuditEvent(Base):

@@ -40,6 +40,8 @@ class DetectionPoint(StrEnum):
 E164 = Annotated[str, Meta(pattern=r"^\+[1-9]\d{6,14}(?!\n)$")]
 CountryCode = Annotated[str, Meta(pattern=r"^[A-Z]{2}(?!\n)$")]
 Identifier = Annotated[str, Meta(min_length=1, max_length=64)]
+# The account holder's language as the platform knows it: a BCP 47 tag ("sk", "en-GB", "pt-BR").
+LanguageTag = Annotated[str, Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}(?!\n)$")]
 # No coercion: JSON true or "100" is a wrong type, not a count (a float field still takes an
 # integer). A range also refuses NaN, which compares false with either bound.
 Ratio = Annotated[float, Meta(ge=0.0, le=1.0)]
@@ -124,6 +126,9 @@ class AccountSignals(Record, frozen=True):
     messaging: MessagingSignals | None = None
     feedback: FeedbackSignals | None = None
     business: BusinessProfile | None = None
+    # Optional: the statement of reasons of an action is written in it where bulkguard has a
+    # template for it, else in the language of the number's country (``tasks.templating``).
+    language: LanguageTag | None = None
 
     def __post_init__(self) -> None:
         _plain_text(self)

@@ -232,6 +232,9 @@ def _item(
         "reason": action.status if lifted else action.rule,
         "policy_version": action.policy_version,
         "model_version": action.model_version,
+        # What the account holder is shown: the statement of reasons, for an action; a lift
+        # needs none (its ``reason`` says how the action ended).
+        "statement_of_reasons": None if lifted else action.statement,
         "issued_at": now.isoformat(),
     }
 

@@ -20,6 +20,7 @@ from infra.db.inserts import insert_new
 from infra.db.models import Account, AuditEvent, EnforcementAction, Score
 from infra.users import Actor
 from tasks.accounts.signals import AccountSignals
+from tasks.enforcement import statements
 from tasks.enforcement.policy import account_status_after
 from tasks.messages import DeliverActions, FollowUp, RecordBanEvidence
 from tasks.neighbourhoods.rules import NeighbourStore
@@ -37,11 +38,14 @@ def record_actions(
     notes: Mapping[int, dict[str, Any]] | None = None,
 ) -> list[EnforcementAction]:
     """Insert actions and return those this call made, each audited with the policy and rule
-    behind it and the ``notes`` given for its score id. An action already recorded for its
-    score (a redelivered or concurrent run made it) is neither returned nor audited again."""
+    behind it and the ``notes`` given for its score id, each ban and restriction with its
+    statement of reasons. An action already recorded for its score (a redelivered or
+    concurrent run made it) is neither returned nor audited again."""
     created: list[EnforcementAction] = insert_new(
         session, EnforcementAction, [{**row, "actor": actor.name} for row in rows]
     )
+    stated = statements.needing(created)
+    statements.attach(session, stated, scored_records(session, stated))
     session.add_all(
         AuditEvent(
             entity="enforcement_action",

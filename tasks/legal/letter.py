@@ -11,42 +11,11 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
+from tasks.templating import country_language, environment
 
-LANGUAGES = {"SK": "sk"}  # country → letter language; everything else gets English
-FALLBACK_LANGUAGE = "en"
-_SK_MONTHS = (
-    "januára",
-    "februára",
-    "marca",
-    "apríla",
-    "mája",
-    "júna",
-    "júla",
-    "augusta",
-    "septembra",
-    "októbra",
-    "novembra",
-    "decembra",
-)
-
-
-def _longdate(value: dt.datetime | dt.date, language: str) -> str:
-    day = value.date() if isinstance(value, dt.datetime) else value
-    if language == "sk":
-        return f"{day.day}. {_SK_MONTHS[day.month - 1]} {day.year}"
-    return f"{day.day} {day:%B %Y}"
-
-
-_env = Environment(
-    loader=PackageLoader("tasks.legal", "templates"),
-    undefined=StrictUndefined,  # a missing field is a bug, not an empty line in a legal letter
-    trim_blocks=True,
-    lstrip_blocks=True,
-    autoescape=False,  # plain-text letters; the e-mail's HTML part escapes them  # noqa: S701
-    keep_trailing_newline=True,
-)
-_env.filters["longdate"] = _longdate
+# A missing field is a bug, not an empty line in a legal letter (``StrictUndefined``); the
+# e-mail's HTML part escapes the plain text.
+_env = environment("tasks.legal")
 
 
 @dataclass(frozen=True)
@@ -80,7 +49,7 @@ class Letter:
 
 def language_for(countries: Iterable[str]) -> str:
     """The letter's language for a company seen in ``countries``, most frequent first."""
-    return LANGUAGES.get(next(iter(countries), ""), FALLBACK_LANGUAGE)
+    return country_language(next(iter(countries), None))
 
 
 def render(letter: Letter) -> str:

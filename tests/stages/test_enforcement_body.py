@@ -460,8 +460,11 @@ def test_deliver_records_each_action_in_force_once_before_it_leaves(
             "reason": a.rule,
             "policy_version": POLICY,
             "model_version": scorer.version,
+            "statement_of_reasons": a.statement,
             "issued_at": item["issued_at"],
         }
+        assert a.statement is not None
+        assert a.statement["appeal_reference"] == f"BG-{a.id}"
         assert dt.datetime.fromisoformat(item["issued_at"]).tzinfo is not None
 
     second = deliver_actions(session, request, sink=sink, max_attempts=8, now=utcnow())

@@ -62,3 +62,20 @@ def test_the_cli_prints_the_hash_an_operator_searches_for(monkeypatch):
         get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert result.output.strip() == account_ref("acc-42", "deployment-secret")
+
+
+def test_while_a_key_is_rotated_out_the_cli_prints_both_hashes(monkeypatch):
+    from infra.settings import get_settings
+    from workers.cli.main import main
+
+    monkeypatch.setenv("BULKGUARD_LOG_HASH_KEY", "new-secret")
+    monkeypatch.setenv("BULKGUARD_LOG_HASH_PREVIOUS_KEY", "old-secret")
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(main, ["log-ref", "acc-42"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    current, previous = result.output.splitlines()
+    assert current == account_ref("acc-42", "new-secret")
+    assert previous.split("\t")[0] == account_ref("acc-42", "old-secret")

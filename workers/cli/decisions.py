@@ -15,12 +15,15 @@ from infra.db.session import session_scope
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
 def decisions(account_id: str, as_json: bool) -> None:
     """Every decision on ACCOUNT_ID, oldest batch first: when its batch arrived, the stage, the
-    model version (and whether it was a shadow), the score and the decision."""
+    model version (and whether it was a shadow), the score and the decision; then each ban and
+    restriction with the statement of reasons the account holder was given."""
     # The scoring package loads XGBoost (a second of start-up): only this command needs it.
+    from tasks.enforcement.statements import of_account
     from tasks.scoring.decisions import decisions_of
 
     with session_scope() as session:
         found = decisions_of(session, account_id)
+        stated = [(a.id, a.action, a.status, a.statement) for a in of_account(session, account_id)]
     if not found:
         raise click.ClickException(f"no decision on account {account_id!r}")
     for d in found:
@@ -44,3 +47,21 @@ def decisions(account_id: str, as_json: bool) -> None:
                 f"{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.stage}\t{d.model_version} ({role})\t"
                 f"{d.score:.4f}\t{d.decision}\tsnapshot {d.snapshot_id}"
             )
+    _statements(stated, as_json)
+
+
+def _statements(stated: list[tuple[int, str, str, dict[str, str] | None]], as_json: bool) -> None:
+    """Each action's statement of reasons, as the platform received it."""
+    for action_id, action, status, statement in stated:
+        if as_json:
+            click.echo(
+                json.dumps(
+                    {"action_id": action_id, "action": action, "statement_of_reasons": statement}
+                )
+            )
+            continue
+        click.echo(f"\n{action} {action_id} ({status}): statement of reasons", nl=False)
+        if statement is None:
+            click.echo(": none (recorded before statements were written)")
+        else:
+            click.echo(f" in {statement['language']}\n{statement['text']}", nl=False)

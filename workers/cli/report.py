@@ -61,3 +61,44 @@ def report_shadow(since: dt.datetime | None, sample: int, as_json: bool) -> None
             )
     if found["shadow_actions"]:
         out.print(f"actions recorded in shadow mode: {found['shadow_actions']}")
+
+
+@report.command("transparency")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M"]),
+    required=True,
+    help="Actions taken and appeals filed or decided since (UTC).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as JSON.")
+def report_transparency(since: dt.datetime, as_json: bool) -> None:
+    """What enforcement did since a date: bans and restrictions by ground (the policy rule),
+    detection point and who decided (automated or a person), and appeals by outcome."""
+    from tasks.enforcement.transparency import transparency
+
+    start, now = since.replace(tzinfo=dt.UTC), utcnow()
+    if start >= now:
+        raise click.BadParameter(f"{start:%Y-%m-%d %H:%M} is not in the past", param_hint="--since")
+    with session_scope() as session:
+        found = transparency(session, since=start, until=now)
+    if as_json:
+        click.echo(json.dumps(found, indent=2))
+        return
+    actions, appeals = found["actions"], found["appeals"]
+    click.echo(f"Enforcement from {start:%Y-%m-%d %H:%M} to {now:%Y-%m-%d %H:%M} UTC")
+    click.echo(f"bans and restrictions: {actions['total']}")
+    for title, key in (
+        ("by action", "by_action"),
+        ("by ground (policy rule)", "by_ground"),
+        ("by detection point", "by_detection_point"),
+        ("decided by", "by_decider"),
+        ("standing now", "by_status"),
+    ):
+        click.echo(f"  {title}:")
+        for name, n in actions[key].items():
+            click.echo(f"    {name:<32} {n:>8}")
+    click.echo(f"  recorded in shadow mode (never enforced): {actions['recorded_in_shadow']}")
+    click.echo(
+        f"appeals: {appeals['filed']} filed, {appeals['decided']['uphold']} upheld, "
+        f"{appeals['decided']['overturn']} overturned, {appeals['waiting']} waiting"
+    )

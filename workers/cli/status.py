@@ -124,7 +124,12 @@ def _beat(beat: dict[str, Any]) -> str:
 @click.command("log-ref")
 @click.argument("account_id")
 def log_ref(account_id: str) -> None:
-    """The hash JSON logs show for ACCOUNT_ID (under BULKGUARD_LOG_HASH_KEY)."""
+    """The hash JSON logs show for ACCOUNT_ID (under BULKGUARD_LOG_HASH_KEY); then, while a key
+    is being rotated out, the hash of the logs written before (BULKGUARD_LOG_HASH_PREVIOUS_KEY)."""
     from infra.json_logs import account_ref
 
-    click.echo(account_ref(account_id, get_settings().log_hash_key.get_secret_value()))
+    settings = get_settings()
+    click.echo(account_ref(account_id, settings.log_hash_key.get_secret_value()))
+    if settings.log_hash_previous_key is not None:
+        previous = account_ref(account_id, settings.log_hash_previous_key.get_secret_value())
+        click.echo(f"{previous}\tunder the previous key: logs written before the rotation")
