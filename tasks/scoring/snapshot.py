@@ -273,3 +273,43 @@ def records_at(
                 exc,
             )
     return out
+
+
+def raw_records_at(session: Session, snapshot_id: int, positions: Sequence[int]) -> dict[int, Any]:
+    """The records at ``positions`` of a snapshot exactly as kept (JSON values, unvalidated):
+    what a subject export shows of what the model was sent. Erased or refused positions are
+    left out."""
+    snapshot = session.get(SignalSnapshot, snapshot_id)
+    if snapshot is None or not positions:
+        return {}
+    raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
+    return {p: raw[p] for p in positions if 0 <= p < len(raw) and raw[p] is not None}
+
+
+def blank_records(
+    session: Session,
+    snapshot_id: int,
+    keep: Sequence[int] | None = None,
+    *,
+    erase: Sequence[int] | None = None,
+) -> int:
+    """Replace records of a snapshot with JSON null, keeping every position (the decision
+    batches are positional): those not in ``keep`` when it is given (retention: only the
+    actioned records stay), and those in ``erase`` (a subject's erasure). The number of records
+    blanked. The content hash is left as it was: it is a digest of the batch as received, which
+    keeps a redelivered batch from being stored twice and names no one."""
+    snapshot = session.get(SignalSnapshot, snapshot_id)
+    if snapshot is None:
+        return 0
+    raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
+    kept = set(range(len(raw))) if keep is None else set(keep)
+    kept.difference_update(erase or ())
+    blanked = 0
+    for position, record in enumerate(raw):
+        if record is not None and position not in kept:
+            raw[position] = None
+            blanked += 1
+    if blanked:
+        snapshot.records = compress_records(orjson.dumps(raw))
+        session.flush()
+    return blanked
