@@ -5,6 +5,7 @@ audit event and on-platform evidence, and refused input naming it."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass
 
 import orjson
@@ -26,6 +27,10 @@ from infra.db.models import (
 from tasks.scoring.snapshot import compress_records
 
 LONG_AGO = dt.datetime(2019, 1, 10, 12, tzinfo=dt.UTC)
+
+
+def _digest(*parts: str) -> str:
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,7 @@ def person(
             )
         )
     snapshot = SignalSnapshot(
-        content_hash=f"{account_id}".ljust(64, "0")[:64],
+        content_hash=_digest("snapshot", account_id),
         stage="messaging",
         task_id="t",
         record_count=len(records),
@@ -155,7 +160,7 @@ def person(
         )
     )
     evidence = Evidence(
-        content_hash=f"e{account_id}".ljust(64, "0")[:64],
+        content_hash=_digest("evidence", account_id),
         source="on_platform",
         kind="enforcement",
         observed_at=at,
@@ -168,7 +173,7 @@ def person(
     session.add(evidence)
     session.add(
         DeadLetter(
-            fingerprint=f"d{account_id}".ljust(64, "0")[:64],
+            fingerprint=_digest("dead letter", account_id),
             task_name="scoring.score_accounts",
             account_id=account_id,
             reason="bad",

@@ -44,6 +44,7 @@ from infra.db.models import (
     SignalSnapshot,
     utcnow,
 )
+from tasks.enforcement.deliver import PLATFORM_KINDS
 from tasks.retention import holds as holding
 from tasks.retention.policy import CLASSES, RetentionPolicy
 from tasks.scoring.snapshot import blank_records
@@ -249,7 +250,7 @@ def _deliveries(cutoff: dt.datetime, holds: holding.Holds | None) -> Select[Any]
     held = None
     if holds is not None:
         action = aliased(EnforcementAction)
-        held = (Delivery.kind != "platform_action") | exists().where(
+        held = Delivery.kind.not_in(PLATFORM_KINDS) | exists().where(
             action.id == Delivery.ref_id, holding.action_held(holds, action)
         )
     return (
@@ -328,7 +329,7 @@ def delete_actions(session: Session, ids: Sequence[int]) -> int:
     _delete(session, Appeal, Appeal.action_id, ids)
     _delete(session, Label, Label.action_id, ids)
     session.execute(
-        delete(Delivery).where(Delivery.kind == "platform_action", Delivery.ref_id.in_(ids))
+        delete(Delivery).where(Delivery.kind.in_(PLATFORM_KINDS), Delivery.ref_id.in_(ids))
     )
     delete_evidence(
         session, list(session.scalars(select(Evidence.id).where(Evidence.action_id.in_(ids))))

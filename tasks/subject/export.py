@@ -28,6 +28,7 @@ from infra.db.models import (
     SignalSnapshot,
 )
 from infra.users import Actor, authorize
+from tasks.enforcement.deliver import PLATFORM_KINDS
 from tasks.neighbourhoods.redis_store import sets_naming
 from tasks.scoring.decisions import decisions_of
 from tasks.scoring.snapshot import raw_records_at
@@ -161,7 +162,7 @@ def export(
             _row(d, "id", "kind", "ref_id", "sink", "item", "recorded_at", "delivered_at", "status")
             for d in session.scalars(
                 select(Delivery).where(
-                    Delivery.kind == "platform_action", Delivery.ref_id.in_(action_ids)
+                    Delivery.kind.in_(PLATFORM_KINDS), Delivery.ref_id.in_(action_ids)
                 )
             )
         ],
