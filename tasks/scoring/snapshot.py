@@ -16,7 +16,7 @@ import hashlib
 import logging
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import zstandard
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore, prepare_insert_ignore
@@ -287,29 +287,31 @@ def raw_records_at(session: Session, snapshot_id: int, positions: Sequence[int])
 
 
 def blank_records(
-    session: Session,
-    snapshot_id: int,
-    keep: Sequence[int] | None = None,
-    *,
-    erase: Sequence[int] | None = None,
+    session: Session, positions: Mapping[int, Collection[int]], *, keeping: bool = False
 ) -> int:
-    """Replace records of a snapshot with JSON null, keeping every position (the decision
-    batches are positional): those not in ``keep`` when it is given (retention: only the
-    actioned records stay), and those in ``erase`` (a subject's erasure). The number of records
-    blanked. The content hash is left as it was: it is a digest of the batch as received, which
-    keeps a redelivered batch from being stored twice and names no one."""
-    snapshot = session.get(SignalSnapshot, snapshot_id)
-    if snapshot is None:
+    """Replace with JSON null the records of each snapshot (by id) at the given positions, or
+    with ``keeping`` at every position but those. Every position stays (the decision batches
+    are positional): retention blanks the allowed accounts' records, an erasure a subject's.
+    The number of records blanked; one read and one batched write for all the snapshots. The
+    content hash is left as it was: it is a digest of the batch as received, which keeps a
+    redelivered batch from being stored twice and names no one."""
+    if not positions:
         return 0
-    raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
-    kept = set(range(len(raw))) if keep is None else set(keep)
-    kept.difference_update(erase or ())
-    blanked = 0
-    for position, record in enumerate(raw):
-        if record is not None and position not in kept:
+    rows = session.execute(
+        select(SignalSnapshot.id, SignalSnapshot.records).where(
+            SignalSnapshot.id.in_(list(positions))
+        )
+    ).all()
+    blanked, changed = 0, []
+    for snapshot_id, stored in rows:
+        raw: list[Any] = orjson.loads(decompress_records(stored))
+        given = positions[snapshot_id]
+        here = [p for p, record in enumerate(raw) if record is not None and (p in given) != keeping]
+        for position in here:
             raw[position] = None
-            blanked += 1
-    if blanked:
-        snapshot.records = compress_records(orjson.dumps(raw))
-        session.flush()
+        if here:
+            blanked += len(here)
+            changed.append({"id": snapshot_id, "records": compress_records(orjson.dumps(raw))})
+    if changed:
+        session.execute(update(SignalSnapshot), changed)
     return blanked

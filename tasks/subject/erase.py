@@ -188,11 +188,11 @@ def _records(session: Session, who: Subject, done: Erasure) -> None:
     scores = [s.id for s in find.scores_of(session, who)]
     done.erased["scores"] = delete_unreferenced_scores(session, scores)
     kept_positions = {(s.snapshot_id, s.position) for s in find.scores_of(session, who)}
-    blanked = 0
-    for snapshot_id, positions in find.positions_of(session, who).items():
-        erase_at = sorted(p for p in positions if (snapshot_id, p) not in kept_positions)
-        blanked += blank_records(session, snapshot_id, erase=erase_at)
-    done.erased["snapshot_records"] = blanked
+    erase_at = {
+        snapshot_id: {p for p in positions if (snapshot_id, p) not in kept_positions}
+        for snapshot_id, positions in find.positions_of(session, who).items()
+    }
+    done.erased["snapshot_records"] = blank_records(session, erase_at)
     index = session.execute(
         delete(AccountDecision).where(AccountDecision.account_id.in_(who.account_ids))
     )

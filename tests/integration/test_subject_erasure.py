@@ -21,6 +21,7 @@ from infra.db.models import (
     EnforcementAction,
     Evidence,
     OutboxMessage,
+    RetentionRun,
 )
 from infra.db.session import session_scope
 from infra.settings import get_settings
@@ -31,6 +32,16 @@ from tests.people import cli_env
 from workers.cli.main import main
 
 ADMIN = "dpo@example.org"
+# Where a ban in force, kept through its account's erasure, is still named: its account, the
+# action and its audit trail, its score and the record behind it, its delivery to the platform.
+HELD_TABLES = {
+    "accounts",
+    "enforcement_actions",
+    "audit_events",
+    "scores",
+    "signal_snapshots",
+    "deliveries",
+}
 REVIEWER = "reviewer@example.org"
 
 
@@ -78,10 +89,10 @@ def _file_mentions(folder: Path, needles: list[str]) -> list[str]:
     ]
 
 
-def _overturned_ban(workers: Any) -> tuple[str, str, int]:
-    """An account banned with no evidence of it (so no notice cites it), and its ban."""
+def _ban_without_evidence() -> EnforcementAction:
+    """A ban in force that no evidence is of (so no notice cites it)."""
     with session_scope() as session:
-        ban = session.scalars(
+        return session.scalars(
             select(EnforcementAction)
             .where(
                 EnforcementAction.action == "ban",
@@ -91,8 +102,18 @@ def _overturned_ban(workers: Any) -> tuple[str, str, int]:
             .order_by(EnforcementAction.id)
             .limit(1)
         ).one()
-        phone = session.get_one(Account, ban.account_id).phone
-        account_id, action_id = ban.account_id, ban.id
+
+
+def _phone(account_id: str) -> str:
+    with session_scope() as session:
+        return session.get_one(Account, account_id).phone
+
+
+def _overturned_ban(workers: Any) -> tuple[str, str, int]:
+    """An account banned with no evidence of it, its ban overturned on appeal."""
+    ban = _ban_without_evidence()
+    account_id, action_id = ban.account_id, ban.id
+    phone = _phone(account_id)
     _cli(
         "appeal",
         str(action_id),
@@ -163,6 +184,40 @@ def test_an_erased_subject_leaves_no_trace(start, active_model, env, redis_url, 
         )
         assert request.details["reference"] == erased["reference"]
         assert request.actor == ADMIN
+
+    # A ban in force is on hold: erasing its account keeps the ban, what explains it and what
+    # delivered it, each said why, and nothing else.
+    held = _ban_without_evidence()
+    needles = [held.account_id, _phone(held.account_id)]
+    kept = json.loads(
+        _cli(
+            "subject",
+            "erase",
+            "--account",
+            held.account_id,
+            "--reason",
+            "request 2026-42",
+            "--json",
+            who=ADMIN,
+            role="admin",
+        )
+    )
+    whys = {item["what"]: item["why"] for item in kept["kept"]}
+    assert whys[f"enforcement action {held.id}"].startswith("ban active")
+    assert whys[f"account {held.account_id}"] == "the kept items above refer to it"
+    assert "scoring record(s)" in " ".join(whys)
+    where = {name.split(".")[0] for name in rows_mentioning_now(needles)}
+    assert where <= HELD_TABLES, where
+    assert _redis_mentions(redis_url, needles) == []
+    outbound = get_settings().platform_sink_path
+    assert [line for line in outbound.read_text().splitlines() if held.account_id in line]
+
+    # Beat's retention task runs on a real maintenance worker (nothing here has expired).
+    workers.app.send_task("maintenance.retention")
+    workers.wait_for(
+        lambda: count(RetentionRun, RetentionRun.finished_at.is_not(None)) == 1,
+        what="a retention run",
+    )
 
 
 def rows_mentioning_now(needles: list[str]) -> dict[str, list[str]]:
