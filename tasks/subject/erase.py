@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 import redis
 from redis.cluster import RedisCluster
-from sqlalchemy import delete, exists, or_, select, update
+from sqlalchemy import delete, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from infra.db.models import (
@@ -87,11 +87,12 @@ def erase(
     done = Erasure(uuid.uuid4().hex[:16])
 
     kept_actions = _actions(session, who, holds, done)
-    _evidence(session, who, holds, kept_actions, done)
+    kept_evidence = _evidence(session, who, holds, kept_actions, done)
     _records(session, who, done)
     done.erased["dead_letters"] = _delete_rows(session, find.dead_letters_naming(session, who))
-    _company_numbers(session, who, holds, done)
-    _accounts(session, who, done)
+    _company_numbers(session, who, done)
+    _accounts(session, who, kept_evidence, done)
+    _hold_reasons(session, who)
     session.execute(
         update(RetentionHold)
         .where(
@@ -144,14 +145,19 @@ def _actions(session: Session, who: Subject, holds: holding.Holds, done: Erasure
                 AuditEvent.entity == "enforcement_action", AuditEvent.entity_id.in_(erasable)
             )
         )
+    labels = select(func.count()).select_from(Label).where(Label.account_id.in_(who.account_ids))
+    before = session.scalar(labels) or 0
     done.erased["actions"] = delete_actions(session, erasable)
+    done.erased["labels"] = before - (session.scalar(labels) or 0)
     return set(kept)
 
 
 def _evidence(
     session: Session, who: Subject, holds: holding.Holds, kept_actions: set[int], done: Erasure
-) -> None:
-    erasable = []
+) -> set[int]:
+    """Delete the evidence and documents that name the subject but those on hold; the ids of
+    the evidence kept."""
+    erasable, kept = [], set()
     for item in find.evidence_naming(session, who):
         why = holding.why_evidence_held(session, item, holds)
         if why is None and item.action_id in kept_actions:
@@ -159,6 +165,7 @@ def _evidence(
         if why is None:
             erasable.append(item.id)
         else:
+            kept.add(item.id)
             done.kept.append({"what": f"evidence {item.id}", "why": why})
     done.erased["evidence"] = delete_evidence(session, erasable)
     documents = []
@@ -173,18 +180,12 @@ def _evidence(
         else:
             done.kept.append({"what": f"preserved document {document.id}", "why": why})
     done.erased["documents"] = delete_documents(session, documents)
+    return kept
 
 
 def _records(session: Session, who: Subject, done: Erasure) -> None:
     """Blank the subject's snapshot records but those of kept scores; drop their index entries,
     scores and labels left without a kept action."""
-    labels = session.execute(
-        delete(Label).where(
-            Label.account_id.in_(who.account_ids),
-            ~exists().where(EnforcementAction.id == Label.action_id),
-        )
-    )
-    done.erased["labels"] = int(getattr(labels, "rowcount", 0) or 0)
     scores = [s.id for s in find.scores_of(session, who)]
     done.erased["scores"] = delete_unreferenced_scores(session, scores)
     kept_positions = {(s.snapshot_id, s.position) for s in find.scores_of(session, who)}
@@ -206,7 +207,7 @@ def _records(session: Session, who: Subject, done: Erasure) -> None:
         )
 
 
-def _company_numbers(session: Session, who: Subject, holds: holding.Holds, done: Erasure) -> None:
+def _company_numbers(session: Session, who: Subject, done: Erasure) -> None:
     """A company's number that is the subject's: removed from the company, unless a notice
     that is open or was sent is addressed to it (the letter's file must show whom it reached)."""
     removed = 0
@@ -231,16 +232,15 @@ def _company_numbers(session: Session, who: Subject, holds: holding.Holds, done:
         company.origin_key = f"erased:{uuid.uuid4().hex}"
         removed += 1
     done.erased["company_numbers"] = removed
-    del holds
 
 
-def _accounts(session: Session, who: Subject, done: Erasure) -> None:
+def _accounts(session: Session, who: Subject, kept_evidence: set[int], done: Erasure) -> None:
+    """Delete the subject's account rows, but those kept items refer to; the account's links to
+    companies go unless they rest on kept evidence."""
     session.execute(
         delete(AccountCompanyLink).where(
             AccountCompanyLink.account_id.in_(who.account_ids),
-            ~exists().where(
-                Evidence.id == AccountCompanyLink.evidence_id, Evidence.account_id.is_not(None)
-            ),
+            AccountCompanyLink.evidence_id.not_in(sorted(kept_evidence)),
         )
     )
     removed = 0
@@ -300,3 +300,17 @@ def _action_of(line: bytes) -> int | None:
         return None
     value = item.get("action_id") if isinstance(item, dict) else None
     return value if isinstance(value, int) else None
+
+
+def _hold_reasons(session: Session, who: Subject) -> None:
+    """Mask the subject in the reasons people gave for holds (rows and audit trail): an admin
+    may have named the account or number there."""
+    for row in session.scalars(select(RetentionHold)):
+        if any(n in row.reason or n in (row.release_reason or "") for n in who.needles):
+            row.reason = _masked(row.reason, who)
+            row.release_reason = row.release_reason and _masked(row.release_reason, who)
+    for event in session.scalars(select(AuditEvent).where(AuditEvent.entity == "retention_hold")):
+        reason = str(event.details.get("reason", ""))
+        if any(n in reason for n in who.needles):
+            event.details = {**event.details, "reason": _masked(reason, who)}
+    session.flush()
