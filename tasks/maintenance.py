@@ -18,9 +18,11 @@ from infra.sink_contract import Sink
 from infra.sinks import platform_sink
 from tasks import outbox
 from tasks.enforcement.deliver import PLATFORM_KINDS, owed_lifts
-from tasks.messages import CheckDrift, SweepOutbox
+from tasks.messages import ApplyRetention, CheckDrift, SweepOutbox
 from tasks.outcome import Outcome
 from tasks.pipeline import TaskRun, pipeline_task
+from tasks.retention import policy as retention_policy
+from tasks.retention.run import run as run_retention
 from tasks.scoring.drift_check import check_drift
 
 log = logging.getLogger(__name__)
@@ -116,3 +118,20 @@ def check_model_drift(run: TaskRun, _request: CheckDrift) -> Outcome:
     """Record how far each stage's recent traffic has moved from the active model's training
     data (``bulkguard model drift`` shows it)."""
     return check_drift(run.session, now=utcnow())
+
+
+# Of the retention run's 110 s soft limit, what its chunks may take; the rest is the next run's.
+RETENTION_BUDGET_SECONDS = 80.0
+
+
+@pipeline_task(ApplyRetention, soft_time_limit=110, time_limit=140)
+def apply_retention(run: TaskRun, _request: ApplyRetention) -> Outcome:
+    """Delete what has outlived its retention period and is not on hold, in chunks that commit
+    on their own: a run stopped by its time limit is resumed by the next one."""
+    report = run_retention(
+        run.session,
+        retention_policy.load(),
+        now=utcnow(),
+        until=time.monotonic() + RETENTION_BUDGET_SECONDS,
+    )
+    return Outcome(summary={"run_id": report.run_id, "deleted": report.deleted})

@@ -235,6 +235,13 @@ class CheckDrift(InternalMessage):
     QUEUE = "maintenance"
 
 
+class ApplyRetention(InternalMessage):
+    """Beat: delete what has outlived its retention period and is not on hold."""
+
+    TASK = "maintenance.retention"
+    QUEUE = "maintenance"
+
+
 MESSAGES: tuple[type[Message], ...] = (
     ScoreAccounts,
     ApplyEnforcement,
@@ -254,6 +261,7 @@ MESSAGES: tuple[type[Message], ...] = (
     Escalate,
     SweepOutbox,
     CheckDrift,
+    ApplyRetention,
 )
 
 

@@ -7,7 +7,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from infra.settings import Settings
-from tasks.messages import CheckDrift, Escalate, ExpireActions, ReleaseActions, SweepOutbox
+from tasks.messages import (
+    ApplyRetention,
+    CheckDrift,
+    Escalate,
+    ExpireActions,
+    ReleaseActions,
+    SweepOutbox,
+)
 from tasks.pipeline import BACKOFF_CAP_SECONDS
 from workers.beat_heartbeat import TICK_SECONDS
 from workers.queues import declared_queues, routes
@@ -135,6 +142,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             },
             "escalate-notices": {"task": Escalate.TASK, "schedule": dt.timedelta(hours=1)},
             "check-drift": {"task": CheckDrift.TASK, "schedule": dt.timedelta(hours=1)},
+            # Daily: periods are in days, and a run resumes where a killed one stopped.
+            "retention": {"task": ApplyRetention.TASK, "schedule": dt.timedelta(hours=24)},
             "expire-actions": {"task": ExpireActions.TASK, "schedule": dt.timedelta(minutes=1)},
             "release-actions": {
                 "task": ReleaseActions.TASK,

@@ -235,6 +235,9 @@ class SignalSnapshot(Base):
     record_count: Mapped[int] = mapped_column(Integer)
     records: Mapped[bytes] = mapped_column(LargeBinary)
     received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # When retention blanked the records of its allowed accounts (``tasks.retention``): only
+    # the actioned records, which their actions are explained from, stay past that period.
+    pruned_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class DecisionBatch(Base):
@@ -800,3 +803,47 @@ class AppealRequest(Base):
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     filed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeals.id"))
+
+
+class RetentionHold(Base):
+    """What a person put on legal hold: kept past its retention period until released
+    (``bulkguard retention hold|release``). ``kind`` says what ``ref`` names: an account (all
+    that is held about it), an enforcement action or a piece of evidence."""
+
+    __tablename__ = "retention_holds"
+    __table_args__ = (
+        # One standing hold per item: holding it again is refused, releasing ends the one.
+        Index(
+            "uq_retention_holds_one_standing",
+            "kind",
+            "ref",
+            unique=True,
+            sqlite_where=text("released_at IS NULL"),
+            postgresql_where=text("released_at IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # account | action | evidence
+    ref: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(Text)
+    held_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    held_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[dt.datetime | None] = mapped_column()
+    released_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    release_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class RetentionRun(Base):
+    """One pass of retention over every data class. Each chunk it deletes adds to ``counts`` in
+    the chunk's own transaction, so a run killed halfway is resumed, with the same cut-off
+    (``now``), by the next one and its counts stay exact."""
+
+    __tablename__ = "retention_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    now: Mapped[dt.datetime]
+    policy_version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(index=True)
+    counts: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -325,3 +325,24 @@ def _add_observations(
             at = seconds(r.observed_at)
             for kind, key in zip(KINDS, (block, network, device), strict=True):
                 batch.add(kind, key, "rep", r.account_id, hot_at=at)
+
+
+# The sets that keep a redelivered registration from counting twice: the only keys whose values
+# name an account (the sketches keep hashes of their members, and key names carry a number's
+# block, a network id or a device id, never a whole number or an account id).
+_SEEN_PATTERN = f"{PREFIX}:{{regs:*}}:seen"
+
+
+def sets_naming(client: redis.Redis | RedisCluster, account_id: str) -> list[str]:
+    """The registration sets that hold ``account_id`` (a subject's export)."""
+    return [
+        key.decode() if isinstance(key, bytes) else str(key)
+        for key in client.scan_iter(match=_SEEN_PATTERN, count=1000)
+        if client.sismember(key, account_id)
+    ]
+
+
+def forget_account(client: redis.Redis | RedisCluster, account_id: str) -> int:
+    """Remove ``account_id`` from every registration set (a subject's erasure); how many sets
+    held it. The counters it added to stay: a count names no one."""
+    return sum(int(client.srem(key, account_id)) for key in sets_naming(client, account_id))

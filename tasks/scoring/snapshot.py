@@ -16,7 +16,7 @@ import hashlib
 import logging
 import math
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 import orjson
 import zstandard
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore, prepare_insert_ignore
@@ -273,3 +273,45 @@ def records_at(
                 exc,
             )
     return out
+
+
+def raw_records_at(session: Session, snapshot_id: int, positions: Sequence[int]) -> dict[int, Any]:
+    """The records at ``positions`` of a snapshot exactly as kept (JSON values, unvalidated):
+    what a subject export shows of what the model was sent. Erased or refused positions are
+    left out."""
+    snapshot = session.get(SignalSnapshot, snapshot_id)
+    if snapshot is None or not positions:
+        return {}
+    raw: list[Any] = orjson.loads(decompress_records(snapshot.records))
+    return {p: raw[p] for p in positions if 0 <= p < len(raw) and raw[p] is not None}
+
+
+def blank_records(
+    session: Session, positions: Mapping[int, Collection[int]], *, keeping: bool = False
+) -> int:
+    """Replace with JSON null the records of each snapshot (by id) at the given positions, or
+    with ``keeping`` at every position but those. Every position stays (the decision batches
+    are positional): retention blanks the allowed accounts' records, an erasure a subject's.
+    The number of records blanked; one read and one batched write for all the snapshots. The
+    content hash is left as it was: it is a digest of the batch as received, which keeps a
+    redelivered batch from being stored twice and names no one."""
+    if not positions:
+        return 0
+    rows = session.execute(
+        select(SignalSnapshot.id, SignalSnapshot.records).where(
+            SignalSnapshot.id.in_(list(positions))
+        )
+    ).all()
+    blanked, changed = 0, []
+    for snapshot_id, stored in rows:
+        raw: list[Any] = orjson.loads(decompress_records(stored))
+        given = positions[snapshot_id]
+        here = [p for p, record in enumerate(raw) if record is not None and (p in given) != keeping]
+        for position in here:
+            raw[position] = None
+        if here:
+            blanked += len(here)
+            changed.append({"id": snapshot_id, "records": compress_records(orjson.dumps(raw))})
+    if changed:
+        session.execute(update(SignalSnapshot), changed)
+    return blanked

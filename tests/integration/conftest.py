@@ -48,6 +48,10 @@ class Workers:
             for w in self.processes
         )
 
+    def logs_whole(self) -> str:
+        """Every line every worker logged."""
+        return "\n".join(w.log_path.read_text(errors="replace") for w in self.processes)
+
     def wait_for(
         self, predicate: Callable[[], bool], timeout: float = 60, what: str = "condition"
     ) -> None:

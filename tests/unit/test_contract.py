@@ -35,6 +35,7 @@ EXPECTED = {
     "legal.escalate": "legal",
     "maintenance.sweep_outbox": "maintenance",
     "maintenance.check_drift": "maintenance",
+    "maintenance.retention": "maintenance",
 }
 
 

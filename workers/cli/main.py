@@ -39,11 +39,13 @@ COMMANDS = {
     "model": "model:model",
     "policy": "policy:policy",
     "report": "report:report",
+    "retention": "retention:retention",
     "review": "review:review",
     "schema": "pipeline:schema",
     "score": "model:score",
     "simulate": "pipeline:simulate",
     "status": "status:status",
+    "subject": "subject:subject",
     "train": "model:train",
     "users": "users:users",
 }
