@@ -123,6 +123,7 @@ def export(
                 "reasons",
                 "policy_version",
                 "rule",
+                "statement",  # the statement of reasons as the account holder was given it
                 "actor",
                 "origin_id",
                 "created_at",

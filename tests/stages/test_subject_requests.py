@@ -56,6 +56,7 @@ def test_export_then_erase_leaves_only_what_is_held(
     document = export(session, who, actor=admin, counters=counters)
     assert document["accounts"][0]["phone"] == PHONE
     assert [a["id"] for a in document["actions"]] == [gone.action_id]
+    assert "statement" in document["actions"][0]  # the statement of reasons, as given
     assert document["records_as_received"][0]["record"] == {
         "account_id": "subject-1",
         "phone": PHONE,
