@@ -458,7 +458,7 @@ def _backtest(path: Any, scorer: Any, other: Any, out: Any) -> None:
                     band,
                     str(f["flagged"]),
                     str(f["share"]),
-                    str(f["precision"]),
+                    "n/a" if f["precision"] is None else str(f["precision"]),
                     str(f["recall"]),
                 )
         console.print(table)
