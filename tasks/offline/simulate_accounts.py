@@ -298,49 +298,61 @@ def _with_intensity(b: Behaviour, z: float) -> Behaviour:
 # The habits that give an ordinary person one abuser-like value: voice notes only, a scheduled
 # reminder, one greeting pasted to many, messages to shops, a forwarded album, the web client
 # abroad. Each draws the values it changes.
-_HABITS: tuple[Callable[[Rng], Behaviour], ...] = (
-    lambda rng: {"typing": _beta(rng, 0.1)},
-    lambda rng: {"interval_cv": float(rng.uniform(0.1, 0.5))},
-    lambda rng: {"identical": _beta(rng, 0.8)},
-    lambda rng: {"non_contact": _beta(rng, 0.7)},
-    lambda rng: {"peak_15s": int(rng.integers(40, 120))},
-    lambda _rng: {"client": "web", "mismatch": True},
+_HABITS: tuple[tuple[str, Callable[[Rng], Behaviour]], ...] = (
+    ("voice_notes", lambda rng: {"typing": _beta(rng, 0.1)}),
+    ("scheduled_reminder", lambda rng: {"interval_cv": float(rng.uniform(0.1, 0.5))}),
+    ("pasted_greeting", lambda rng: {"identical": _beta(rng, 0.8)}),
+    ("messages_shops", lambda rng: {"non_contact": _beta(rng, 0.7)}),
+    ("forwarded_album", lambda rng: {"peak_15s": int(rng.integers(40, 120))}),
+    ("web_abroad", lambda _rng: {"client": "web", "mismatch": True}),
 )
 
 # Evasion tactics: drip sending, human-like delays, an emulated typing indicator, numbers warmed
 # up with seeded conversations, aged accounts (seen long after registering), varied templates.
-_TACTICS: tuple[Callable[[Rng], Behaviour], ...] = (
-    lambda rng: {
-        "per_day": int(rng.integers(100, 400)),
-        "per_hour": int(rng.integers(10, 60)),
-        "peak_15s": int(rng.integers(3, 12)),
-        "recipients": int(rng.integers(60, 300)),
-    },
-    lambda rng: {"interval_cv": float(rng.uniform(1.0, 2.5))},
-    lambda rng: {"typing": _beta(rng, 0.75)},
-    lambda rng: {"reply": _beta(rng, 0.45), "non_contact": _beta(rng, 0.35)},
-    lambda rng: {
-        "aged": True,
-        "new_account": False,
-        "rack": False,
-        "farm": False,
-        "first_burst_min": float(rng.uniform(60 * 24, 60 * 24 * 30)),
-    },
-    lambda rng: {"identical": _beta(rng, 0.25)},
+_TACTICS: tuple[tuple[str, Callable[[Rng], Behaviour]], ...] = (
+    (
+        "drip_volume",
+        lambda rng: {
+            "per_day": int(rng.integers(100, 400)),
+            "per_hour": int(rng.integers(10, 60)),
+            "peak_15s": int(rng.integers(3, 12)),
+            "recipients": int(rng.integers(60, 300)),
+        },
+    ),
+    ("human_delays", lambda rng: {"interval_cv": float(rng.uniform(1.0, 2.5))}),
+    ("emulated_typing", lambda rng: {"typing": _beta(rng, 0.75)}),
+    ("warmed_up", lambda rng: {"reply": _beta(rng, 0.45), "non_contact": _beta(rng, 0.35)}),
+    (
+        "aged_number",
+        lambda rng: {
+            "aged": True,
+            "new_account": False,
+            "rack": False,
+            "farm": False,
+            "first_burst_min": float(rng.uniform(60 * 24, 60 * 24 * 30)),
+        },
+    ),
+    ("varied_templates", lambda rng: {"identical": _beta(rng, 0.25)}),
 )
 
 
 def _odd_signal(rng: Rng, b: Behaviour) -> Behaviour:
-    """One abuser-like value on one signal, for a person with a habit."""
-    return {**b, **_HABITS[int(rng.integers(len(_HABITS)))](rng)}
+    """One abuser-like value on one signal, for a person with a habit (named in ``tactics``,
+    for the model card's table of errors)."""
+    name, habit = _HABITS[int(rng.integers(len(_HABITS)))]
+    return {**b, **habit(rng), "tactics": [name]}
 
 
 def _evade(rng: Rng, b: Behaviour) -> Behaviour:
-    """Three to six evasion tactics at once."""
+    """Three to six evasion tactics at once (named in ``tactics``)."""
     tactics = rng.choice(len(_TACTICS), size=int(rng.integers(3, 7)), replace=False)
     evading = dict(b)
+    names = []
     for tactic in tactics:
-        evading.update(_TACTICS[int(tactic)](rng))
+        name, apply = _TACTICS[int(tactic)]
+        evading.update(apply(rng))
+        names.append(name)
+    evading["tactics"] = sorted(names)
     return evading
 
 
@@ -478,7 +490,12 @@ def simulate(
                 "device_id": device,
                 "client": b["client"],
             },
-            "truth": {"label": label, "population": population.name},
+            "truth": {
+                "label": label,
+                "population": population.name,
+                # What makes it hard: a benign habit or an abuser's evasion tactics.
+                "tactics": b.get("tactics", []),
+            },
         }
         if b.get("business"):
             firm_pool = abusive_firms if population.abusive else legit_firms

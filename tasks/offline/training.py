@@ -14,6 +14,7 @@ import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tasks.accounts.signals import DetectionPoint
+from tasks.offline.confusion import confusion_table
 from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
 from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
@@ -142,6 +143,14 @@ def write_model(
             ),
             "stages": stage_metrics,
             "populations": _population_rates(data, scores, test_idx, thresholds, budget),
+            "confusion": confusion_table(
+                scores[test_idx],
+                data.stages[test_idx],
+                [data.populations[i] for i in test_idx],
+                [data.tactics[i] for i in test_idx],
+                abusive={name: p.abusive for name, p in POPULATION_BY_NAME.items()},
+                thresholds=thresholds,
+            ),
         },
         # What the model learned on, for the drift check to compare live traffic with.
         "reference": stability.reference(
