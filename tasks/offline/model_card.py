@@ -135,7 +135,8 @@ def describe_data(data: dict[str, Any]) -> str:
     return (
         f"{data['rows']} simulated rows ({data['accounts']} accounts x 3 detection points, "
         f"simulator seed {data['simulator_seed']}, label noise {data['label_noise']}, "
-        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)})"
+        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)}"
+        f"{', hard cases' if data.get('hard_cases') else ''})"
     )
 
 

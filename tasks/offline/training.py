@@ -37,6 +37,8 @@ class TrainingConfig:
     label_noise: float = 0.01
     drift: float = 0.0
     evasion: float = DEFAULT_EVASION
+    # The simulator's hard world (simulate_accounts.HARD_POPULATIONS and wrong reports).
+    hard_cases: bool = False
     budget: ReviewBudget = field(default_factory=ReviewBudget)
     trees: int = 300
     depth: int = 6
@@ -56,6 +58,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         label_noise=config.label_noise,
         drift=config.drift,
         evasion=config.evasion,
+        hard_cases=config.hard_cases,
     )
     data = build_dataset(records, config.seed)
     described = {
@@ -65,6 +68,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         "label_noise": config.label_noise,
         "drift": config.drift,
         "evasion": config.evasion,
+        "hard_cases": config.hard_cases,
     }
     return fit_and_write(data, described, config, out_root)
 
