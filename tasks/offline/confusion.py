@@ -23,8 +23,9 @@ def confusion_table(
     abusive: dict[str, bool],
     thresholds: dict[str, dict[str, float]],
 ) -> list[dict[str, Any]]:
-    """Per population (a row for all its rows, then one per tactic; a row with several tactics
-    counts under each): how many rows each decision took, at each row's stage's thresholds.
+    """Per stage and population (a row for all its rows, then one per tactic; a row with
+    several tactics counts under each): how many rows each decision took, at the stage's
+    thresholds.
     For an abusive population ``allow`` is the missed; for a benign one every other column is
     a false positive."""
     points = list(DetectionPoint)
@@ -34,19 +35,23 @@ def confusion_table(
         if len(rows):
             bounds = StageThresholds(**thresholds[point.value])
             decided[rows] = bounds.decide(scores[rows])
-    counts: dict[tuple[str, str], dict[str, int]] = {}
-    for population, named, decision in zip(populations, tactics, decided, strict=True):
+    counts: dict[tuple[str, str, str], dict[str, int]] = {}
+    for code, population, named, decision in zip(
+        stages.tolist(), populations, tactics, decided, strict=True
+    ):
         if population is None:
             continue
         for tactic in (ALL, *named):
-            cell = counts.setdefault((population, tactic), dict.fromkeys(DECISIONS, 0))
+            key = (points[code].value, population, tactic)
+            cell = counts.setdefault(key, dict.fromkeys(DECISIONS, 0))
             cell[decision] += 1
     table = []
-    for (population, tactic), cell in sorted(counts.items(), key=lambda kv: _order(kv[0])):
+    for (stage, population, tactic), cell in sorted(counts.items(), key=lambda kv: _order(kv[0])):
         n = sum(cell.values())
         wrong = cell["allow"] if abusive[population] else n - cell["allow"]
         table.append(
             {
+                "stage": stage,
                 "population": population,
                 "tactic": tactic,
                 "abusive": abusive[population],
@@ -58,6 +63,9 @@ def confusion_table(
     return table
 
 
-def _order(key: tuple[str, str]) -> tuple[str, int, str]:
-    population, tactic = key
-    return (population, 0 if tactic == ALL else 1, tactic)
+def _order(key: tuple[str, str, str]) -> tuple[int, str, int, str]:
+    stage, population, tactic = key
+    return (_STAGE_ORDER[stage], population, 0 if tactic == ALL else 1, tactic)
+
+
+_STAGE_ORDER = {point.value: i for i, point in enumerate(DetectionPoint)}

@@ -94,18 +94,18 @@ def _confusion_lines(table: list[dict[str, Any]]) -> list[str]:
         return []
     lines = [
         "",
-        "## Decisions by population and tactic (test split, every stage)",
+        "## Decisions by stage, population and tactic (test split)",
         "",
         "Errors are the missed (allow) of an abusive row and any action on a benign one. A row "
         "with several tactics counts under each.",
         "",
-        "| population | tactic | rows | allow | review | restrict | ban | error rate |",
-        "|---|---|---|---|---|---|---|---|",
+        "| stage | population | tactic | rows | allow | review | restrict | ban | error rate |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in table:
         lines.append(
-            f"| {r['population']} | {r['tactic']} | {r['rows']} | {r['allow']} | {r['review']} "
-            f"| {r['restrict']} | {r['ban']} | {r['error_rate']} |"
+            f"| {r['stage']} | {r['population']} | {r['tactic']} | {r['rows']} | {r['allow']} "
+            f"| {r['review']} | {r['restrict']} | {r['ban']} | {r['error_rate']} |"
         )
     return lines
 

@@ -27,19 +27,21 @@ def test_decisions_are_counted_by_population_and_tactic() -> None:
         abusive={"bulk": True, "casual": False},
         thresholds=BOUNDS,
     )
-    rows = {(r["population"], r["tactic"]): r for r in table}
+    rows = {(r["stage"], r["population"], r["tactic"]): r for r in table}
     assert list(rows) == [
-        ("bulk", "all"),
-        ("bulk", "aged_number"),
-        ("bulk", "human_delays"),
-        ("casual", "all"),
-        ("casual", "voice_notes"),
+        ("registration", "casual", "all"),
+        ("messaging", "bulk", "all"),
+        ("messaging", "bulk", "aged_number"),
+        ("messaging", "bulk", "human_delays"),
+        ("feedback", "casual", "all"),
+        ("feedback", "casual", "voice_notes"),
     ]
-    bulk = rows[("bulk", "all")]
+    bulk = rows[("messaging", "bulk", "all")]
     assert (bulk["rows"], bulk["ban"], bulk["review"], bulk["allow"]) == (3, 1, 1, 1)
     assert bulk["error_rate"] == round(1 / 3, 5)  # the missed abuser
-    aged = rows[("bulk", "aged_number")]
+    aged = rows[("messaging", "bulk", "aged_number")]
     assert (aged["rows"], aged["review"], aged["allow"]) == (2, 1, 1)
     # A registration row at 0.95 is restricted there (its ban band is closed): a false positive.
-    casual = rows[("casual", "all")]
-    assert (casual["restrict"], casual["rows"], casual["error_rate"]) == (2, 2, 1.0)
+    signup = rows[("registration", "casual", "all")]
+    assert (signup["restrict"], signup["ban"], signup["error_rate"]) == (1, 0, 1.0)
+    assert rows[("feedback", "casual", "voice_notes")]["restrict"] == 1
