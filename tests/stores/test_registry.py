@@ -265,3 +265,39 @@ def test_train_on_labelled_history_and_register_a_model_from_elsewhere(
     refused = CliRunner().invoke(main, ["model", "register", str(bad), "--labels", str(history)])
     assert refused.exit_code == 1
     assert "not an XGBoost model" in refused.output
+
+
+def test_the_activation_check_runs_on_labelled_history_when_named(
+    env: dict[str, str], trained_model_dir: Path, tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        register(session, trained_copy("m-a", trained_model_dir))
+        register(session, trained_copy("m-b", trained_model_dir))
+        set_role(session, "m-a", "active")
+    history = tmp_path / "history.jsonl"
+    lines = []
+    for raw in simulate(1500, 37, stages="all"):
+        truth = raw.pop("truth")
+        lines.append(orjson.dumps({**raw, "label": truth["label"], "label_source": "review"}))
+    history.write_bytes(b"\n".join(lines) + b"\n")
+    activate = ["model", "activate", "m-b", "--as", "ops-1"]
+    admin = cli_env("ops-1", "admin")
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("{broken\n")
+    refused = CliRunner().invoke(main, [*activate, "--labels", str(empty)], env=admin)
+    assert refused.exit_code == 1
+    assert "no valid" in refused.output.lower()
+    assert roles() == {"m-a": "active", "m-b": "candidate"}
+
+    done = CliRunner().invoke(main, [*activate, "--labels", str(history)], env=admin)
+    assert done.exit_code == 0, done.output
+    assert roles() == {"m-a": "retired", "m-b": "active"}
+    with session_scope() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "role:active").order_by(AuditEvent.id)
+        ).all()[-1]
+        check = event.details["check"]
+        assert check["held_out"] == f"{len(lines)} labelled records from history.jsonl"
+        assert (check["active"], check["passed"]) == ("m-a", True)
+        assert event.details["replaced"] == "m-a"
