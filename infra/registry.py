@@ -129,11 +129,17 @@ INSTALLER = Actor.system("install")
 
 
 def set_role(
-    session: Session, version: str, role: str, *, actor: Actor = INSTALLER
+    session: Session,
+    version: str,
+    role: str,
+    *,
+    actor: Actor = INSTALLER,
+    audited: dict[str, Any] | None = None,
 ) -> ModelVersion:
     """Make ``version`` the active or shadow model of its kind; the previous holder of the role
     among models of that kind retires. A person doing so must hold ``admin``; every change is
-    audited with who made it."""
+    audited with who made it, the version it replaced and ``audited`` (the activation check's
+    verdict, a forced activation's reason)."""
     if actor.is_person:
         authorize(session, actor, "admin")
     if role not in ROLES:
@@ -148,7 +154,15 @@ def set_role(
             f"{version} is the active model of kind {row.kind}; activate another version first, "
             "or give the shadow role to a candidate"
         )
+    replaced = None
     if role in {"active", "shadow"}:
+        replaced = session.scalar(
+            select(ModelVersion.version).where(
+                ModelVersion.kind == row.kind,
+                ModelVersion.role == role,
+                ModelVersion.version != version,
+            )
+        )
         session.execute(
             update(ModelVersion)
             .where(
@@ -170,12 +184,29 @@ def set_role(
             # Versions are named, not numbered: the name is in the details.
             entity_id=0,
             event=f"role:{role}",
-            details={"version": version, "previous_role": previous},
+            details={
+                "version": version,
+                "previous_role": previous,
+                **({"replaced": replaced} if replaced else {}),
+                **(audited or {}),
+            },
             **actor.recorded(),
         )
     )
     session.flush()
     return row
+
+
+def activated_by(session: Session, version: str) -> str | None:
+    """Who last made ``version`` active, as the audit trail names them (None: no record)."""
+    events = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.entity == "model_version", AuditEvent.event == "role:active")
+        .order_by(AuditEvent.id.desc())
+        .limit(50)
+    )
+    # Versions are named in the details, which no portable index reads: the recent few suffice.
+    return next((e.actor for e in events if e.details.get("version") == version), None)
 
 
 def serving_versions(session: Session, kind: str = "account") -> dict[str, ModelVersion]:

@@ -159,10 +159,14 @@ class BulkguardCollector(Collector):
             drifted.add_metric([stage], max(score_psi, worst_psi))
         yield drifted
         models = GaugeMetricFamily(
-            "bulkguard_model", "The serving model versions (1 per role)", labels=["role", "version"]
+            "bulkguard_model",
+            "The serving model versions (1 per stage and role): scoring's account model, "
+            "evidence's claim reader",
+            labels=["stage", "role", "version"],
         )
-        for role, version in status["models"].items():
-            models.add_metric([role, version], 1)
+        for stage, roles in status["models_by_stage"].items():
+            for role, version in roles.items():
+                models.add_metric([stage, role, version], 1)
         yield models
         depths = GaugeMetricFamily(
             "bulkguard_queue_depth", "Messages waiting in each queue", labels=["queue"]

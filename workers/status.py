@@ -84,6 +84,7 @@ def published_online(reports: list[WorkerReport]) -> dict[str, list[str]]:
 def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
     """Models, breaker, dead letters, outbox, reviews, deliveries and notices."""
     serving = serving_versions(session)
+    readers = serving_versions(session, "evidence")
     breaker_reason = open_reason(session)
 
     def count(model: Any, *where: Any) -> int:
@@ -96,7 +97,13 @@ def database_status(session: Session, now: dt.datetime) -> dict[str, Any]:
     pending_review = (EnforcementAction.action == "review", EnforcementAction.status == "pending")
     unfinished = (OutboxMessage.completed_at.is_(None),)
     return {
+        # The account model's roles (what scoring serves), and every stage's serving models:
+        # the scoring stage's account model and the evidence stage's claim reader.
         "models": {role: row.version for role, row in sorted(serving.items())},
+        "models_by_stage": {
+            stage: {role: row.version for role, row in sorted(rows.items())}
+            for stage, rows in (("scoring", serving), ("evidence", readers))
+        },
         "breaker": {"open": breaker_reason is not None, "reason": breaker_reason},
         "dead_letters": {
             "total": count(DeadLetter),

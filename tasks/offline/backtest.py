@@ -3,7 +3,8 @@ compared on the same records.
 
 The records go through ``score_in_order``, the offline path that shares the workers' scoring
 code. A band flags a record when its decision is that band or a stronger one, as the bands nest:
-what the ban band catches, the review band catches too.
+what the ban band catches, the review band catches too. A band that flags nothing has no
+precision (None, printed "n/a"): it made no claim to be right about.
 """
 
 from __future__ import annotations
@@ -22,8 +23,8 @@ BANDS = ("review", "restrict", "ban")
 @dataclass
 class Backtest:
     version: str
-    # stage -> band -> figures
-    stages: dict[str, dict[str, dict[str, float]]] = field(default_factory=dict)
+    # stage -> band -> figures (precision None where the band flagged nothing)
+    stages: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
     decisions: list[str] = field(default_factory=list)  # per record, in record order
 
     def as_json(self) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def backtest(records: Sequence[LabelledRecord], scorer: Scorer) -> Backtest:
         )
     for stage, rows in sorted(by_stage.items()):
         positives = sum(label for _, label in rows)
-        figures: dict[str, dict[str, float]] = {}
+        figures: dict[str, dict[str, Any]] = {}
         for band in BANDS:
             level = DECISIONS.index(band)
             flagged = [label for decided, label in rows if decided >= level]
@@ -49,7 +50,7 @@ def backtest(records: Sequence[LabelledRecord], scorer: Scorer) -> Backtest:
             figures[band] = {
                 "flagged": len(flagged),
                 "share": round(len(flagged) / len(rows), 6),
-                "precision": round(caught / len(flagged), 5) if flagged else 1.0,
+                "precision": round(caught / len(flagged), 5) if flagged else None,
                 "recall": round(caught / positives, 5) if positives else 0.0,
             }
         figures["all"] = {"records": len(rows), "abusive": positives}

@@ -37,6 +37,8 @@ class Dataset:
     stages: npt.NDArray[np.int8]
     populations: list[str | None]  # known for simulated rows only
     accounts: list[str]
+    # The simulator's named habits and evasion tactics of each row (empty for real history).
+    tactics: list[tuple[str, ...]]
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,7 @@ class Row:
     true_label: int
     population: str | None = None
     weight: float = 1.0
+    tactics: tuple[str, ...] = ()
 
 
 def replay(rows: Iterable[Row], caught: Callable[[Row], bool]) -> Dataset:
@@ -85,6 +88,7 @@ def replay(rows: Iterable[Row], caught: Callable[[Row], bool]) -> Dataset:
         stages=np.array([list(DetectionPoint).index(r.record.stage) for r in kept], dtype=np.int8),
         populations=[r.population for r in kept],
         accounts=[r.record.account_id for r in kept],
+        tactics=[r.tactics for r in kept],
     )
 
 
@@ -102,6 +106,7 @@ def build_dataset(records: Iterable[dict[str, Any]], seed: int) -> Dataset:
                 label=int(raw["truth"]["label"]),
                 true_label=int(POPULATION_BY_NAME[population].abusive),
                 population=population,
+                tactics=tuple(raw["truth"].get("tactics", ())),
             )
 
     return replay(

@@ -75,6 +75,7 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         lines.append(
             f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} | {cap} |"
         )
+    lines += _confusion_lines(m.get("confusion") or [])
     lines += [
         "",
         "## Features",
@@ -85,6 +86,28 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def _confusion_lines(table: list[dict[str, Any]]) -> list[str]:
+    """Decisions by population and by the habit or evasion tactic behind a hard case."""
+    if not table:
+        return []
+    lines = [
+        "",
+        "## Decisions by stage, population and tactic (test split)",
+        "",
+        "Errors are the missed (allow) of an abusive row and any action on a benign one. A row "
+        "with several tactics counts under each.",
+        "",
+        "| stage | population | tactic | rows | allow | review | restrict | ban | error rate |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in table:
+        lines.append(
+            f"| {r['stage']} | {r['population']} | {r['tactic']} | {r['rows']} | {r['allow']} "
+            f"| {r['review']} | {r['restrict']} | {r['ban']} | {r['error_rate']} |"
+        )
+    return lines
 
 
 def _at_traffic(card: dict[str, Any]) -> str:
@@ -112,7 +135,8 @@ def describe_data(data: dict[str, Any]) -> str:
     return (
         f"{data['rows']} simulated rows ({data['accounts']} accounts x 3 detection points, "
         f"simulator seed {data['simulator_seed']}, label noise {data['label_noise']}, "
-        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)})"
+        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)}"
+        f"{', hard cases' if data.get('hard_cases') else ''})"
     )
 
 

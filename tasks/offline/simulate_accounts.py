@@ -270,7 +270,137 @@ def _compromised(rng: Rng, drift: float) -> Behaviour:
     return b
 
 
+def _quiet_takeover(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # Taken over and used quietly: a few hundred messages a day to its own contacts at a
+    # pace a person could keep, some typed; the same link to most, and a few reports.
+    b.update(
+        peak_15s=int(rng.integers(4, 25)),
+        per_hour=int(rng.integers(20, 120)),
+        per_day=int(rng.integers(60, 350)),
+        recipients=int(rng.integers(30, 200)),
+        non_contact=_beta(rng, 0.12),
+        identical=_beta(rng, 0.6, 8),
+        typing=_beta(rng, 0.45, 8),
+        reply=_beta(rng, 0.35, 8),
+        interval_cv=float(rng.uniform(0.4, 1.3)),
+        block_rate=_beta(rng, 0.012, 80),
+        report_rate=_beta(rng, 0.005, 120),
+        tactics=["quiet_takeover"],
+    )
+    return b
+
+
+def _sleeper(rng: Rng, drift: float) -> Behaviour:
+    # Looks ordinary for weeks: an aged number warmed up with seeded conversations, a person's
+    # pace and a small daily volume, the campaign spread over many such accounts (some crews
+    # share networks and devices). How far it has started to show is its own (``showing``):
+    # the most careful are an ordinary person on every signal, the rest a little off on each
+    # (more strangers, more repeated text, fewer replies, a few more messages, the odd block).
+    b = _casual(rng, drift)
+    showing = float(rng.uniform(0, 1)) * (1 - drift)
+
+    def toward(value: float, campaign: float) -> float:
+        return value + (campaign - value) * showing
+
+    b.update(
+        per_day=int(toward(b["per_day"], 120)),
+        recipients=int(toward(b["recipients"], 40)),
+        non_contact=toward(b["non_contact"], 0.4),
+        reply=toward(b["reply"], 0.4),
+        identical=toward(b["identical"], 0.5),
+        block_rate=toward(b["block_rate"], 0.02),
+        report_rate=toward(b["report_rate"], 0.006),
+        rack=rng.random() < 0.3,
+        tactics=["aged_number", "human_pacing", "small_volume", "warmed_up"],
+    )
+    return b
+
+
+# Heavy senders with good reason: what each sends looks like a campaign on one or more signals.
+_ANNOUNCERS: tuple[tuple[str, Callable[[Rng], Behaviour]], ...] = (
+    (
+        # Schools and clubs: one notice to every parent, many of whom never saved the number.
+        "school",
+        lambda rng: {
+            "identical": _beta(rng, 0.85),
+            "non_contact": _beta(rng, 0.55),
+            "reply": _beta(rng, 0.2),
+            "typing": _beta(rng, 0.5),
+            "interval_cv": float(rng.uniform(0.6, 1.6)),
+        },
+    ),
+    (
+        # Delivery updates from a small courier: templated, scheduled, one way, to strangers.
+        "delivery_updates",
+        lambda rng: {
+            "client": "business",
+            "business": True,
+            "identical": _beta(rng, 0.75),
+            "non_contact": _beta(rng, 0.8),
+            "reply": _beta(rng, 0.12),
+            "typing": _beta(rng, 0.25),
+            "interval_cv": float(rng.uniform(0.3, 1.0)),
+        },
+    ),
+    (
+        # A small shop's offers to its customers: a template, some replies.
+        "small_shop",
+        lambda rng: {
+            "client": "business",
+            "business": True,
+            "identical": _beta(rng, 0.6),
+            "non_contact": _beta(rng, 0.5),
+            "reply": _beta(rng, 0.35),
+            "typing": _beta(rng, 0.55),
+            "interval_cv": float(rng.uniform(0.8, 2.0)),
+        },
+    ),
+)
+
+
+def _announcer(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    kind, sends = _ANNOUNCERS[int(rng.integers(len(_ANNOUNCERS)))]
+    b.update(
+        peak_15s=int(rng.integers(5, 30)),
+        per_hour=int(rng.integers(30, 200)),
+        per_day=int(rng.integers(80, 600)),
+        recipients=int(rng.integers(60, 400)),
+        block_rate=_beta(rng, 0.005, 150),
+        report_rate=_beta(rng, 0.0015, 200),
+        tactics=[kind],
+    )
+    b.update(sends(rng))
+    return b
+
+
+def _election_volunteer(rng: Rng, drift: float) -> Behaviour:
+    b = _casual(rng, drift)
+    # Election week: the same appeal pasted to everyone on a canvassing list, at a person's
+    # pace; many recipients never saved the number and some block or report it.
+    b.update(
+        peak_15s=int(rng.integers(3, 15)),
+        per_hour=int(rng.integers(20, 90)),
+        per_day=int(rng.integers(60, 350)),
+        recipients=int(rng.integers(50, 300)),
+        non_contact=_beta(rng, 0.65, 10),
+        identical=_beta(rng, 0.8),
+        reply=_beta(rng, 0.25, 10),
+        typing=_beta(rng, 0.5, 10),
+        interval_cv=float(rng.uniform(0.7, 2.0)),
+        block_rate=_beta(rng, 0.015, 80),
+        report_rate=_beta(rng, 0.005, 120),
+        tactics=["election_week"],
+    )
+    return b
+
+
 # ------------------------------------------------------------------------------- overlap
+
+# Share of the benign look-alikes (the hard populations) that recipients reported wrongly
+# enough for the account to be labelled abusive: label noise that is not random.
+WRONG_REPORT_SHARE = 0.03
 
 # How strongly the shared latent intensity scales an account's volumes: exp(0.45 z), z ~ N(0, 1),
 # so one account in twenty sends about twice its population's typical volume on every count at
@@ -298,49 +428,61 @@ def _with_intensity(b: Behaviour, z: float) -> Behaviour:
 # The habits that give an ordinary person one abuser-like value: voice notes only, a scheduled
 # reminder, one greeting pasted to many, messages to shops, a forwarded album, the web client
 # abroad. Each draws the values it changes.
-_HABITS: tuple[Callable[[Rng], Behaviour], ...] = (
-    lambda rng: {"typing": _beta(rng, 0.1)},
-    lambda rng: {"interval_cv": float(rng.uniform(0.1, 0.5))},
-    lambda rng: {"identical": _beta(rng, 0.8)},
-    lambda rng: {"non_contact": _beta(rng, 0.7)},
-    lambda rng: {"peak_15s": int(rng.integers(40, 120))},
-    lambda _rng: {"client": "web", "mismatch": True},
+_HABITS: tuple[tuple[str, Callable[[Rng], Behaviour]], ...] = (
+    ("voice_notes", lambda rng: {"typing": _beta(rng, 0.1)}),
+    ("scheduled_reminder", lambda rng: {"interval_cv": float(rng.uniform(0.1, 0.5))}),
+    ("pasted_greeting", lambda rng: {"identical": _beta(rng, 0.8)}),
+    ("messages_shops", lambda rng: {"non_contact": _beta(rng, 0.7)}),
+    ("forwarded_album", lambda rng: {"peak_15s": int(rng.integers(40, 120))}),
+    ("web_abroad", lambda _rng: {"client": "web", "mismatch": True}),
 )
 
 # Evasion tactics: drip sending, human-like delays, an emulated typing indicator, numbers warmed
 # up with seeded conversations, aged accounts (seen long after registering), varied templates.
-_TACTICS: tuple[Callable[[Rng], Behaviour], ...] = (
-    lambda rng: {
-        "per_day": int(rng.integers(100, 400)),
-        "per_hour": int(rng.integers(10, 60)),
-        "peak_15s": int(rng.integers(3, 12)),
-        "recipients": int(rng.integers(60, 300)),
-    },
-    lambda rng: {"interval_cv": float(rng.uniform(1.0, 2.5))},
-    lambda rng: {"typing": _beta(rng, 0.75)},
-    lambda rng: {"reply": _beta(rng, 0.45), "non_contact": _beta(rng, 0.35)},
-    lambda rng: {
-        "aged": True,
-        "new_account": False,
-        "rack": False,
-        "farm": False,
-        "first_burst_min": float(rng.uniform(60 * 24, 60 * 24 * 30)),
-    },
-    lambda rng: {"identical": _beta(rng, 0.25)},
+_TACTICS: tuple[tuple[str, Callable[[Rng], Behaviour]], ...] = (
+    (
+        "drip_volume",
+        lambda rng: {
+            "per_day": int(rng.integers(100, 400)),
+            "per_hour": int(rng.integers(10, 60)),
+            "peak_15s": int(rng.integers(3, 12)),
+            "recipients": int(rng.integers(60, 300)),
+        },
+    ),
+    ("human_delays", lambda rng: {"interval_cv": float(rng.uniform(1.0, 2.5))}),
+    ("emulated_typing", lambda rng: {"typing": _beta(rng, 0.75)}),
+    ("warmed_up", lambda rng: {"reply": _beta(rng, 0.45), "non_contact": _beta(rng, 0.35)}),
+    (
+        "aged_number",
+        lambda rng: {
+            "aged": True,
+            "new_account": False,
+            "rack": False,
+            "farm": False,
+            "first_burst_min": float(rng.uniform(60 * 24, 60 * 24 * 30)),
+        },
+    ),
+    ("varied_templates", lambda rng: {"identical": _beta(rng, 0.25)}),
 )
 
 
 def _odd_signal(rng: Rng, b: Behaviour) -> Behaviour:
-    """One abuser-like value on one signal, for a person with a habit."""
-    return {**b, **_HABITS[int(rng.integers(len(_HABITS)))](rng)}
+    """One abuser-like value on one signal, for a person with a habit (named in ``tactics``,
+    for the model card's table of errors)."""
+    name, habit = _HABITS[int(rng.integers(len(_HABITS)))]
+    return {**b, **habit(rng), "tactics": [*b.get("tactics", []), name]}
 
 
 def _evade(rng: Rng, b: Behaviour) -> Behaviour:
-    """Three to six evasion tactics at once."""
+    """Three to six evasion tactics at once (named in ``tactics``)."""
     tactics = rng.choice(len(_TACTICS), size=int(rng.integers(3, 7)), replace=False)
     evading = dict(b)
+    names = []
     for tactic in tactics:
-        evading.update(_TACTICS[int(tactic)](rng))
+        name, apply = _TACTICS[int(tactic)]
+        evading.update(apply(rng))
+        names.append(name)
+    evading["tactics"] = [*b.get("tactics", []), *sorted(names)]
     return evading
 
 
@@ -358,7 +500,17 @@ POPULATIONS: tuple[Population, ...] = (
     # Taken over now, registered long ago.
     Population("compromised", True, 0.01, _compromised, established=1.0),
 )
-POPULATION_BY_NAME = {p.name: p for p in POPULATIONS}
+# The hard world (``hard_cases``): the populations above plus the cases that make a real
+# platform's errors, as common as they are there: abusers who look ordinary for weeks, accounts
+# taken over and used quietly, and benign heavy senders with good reason.
+HARD_POPULATIONS: tuple[Population, ...] = (
+    Population("announcer", False, 0.04, _announcer, hard=True, established=0.6),
+    Population("election_volunteer", False, 0.02, _election_volunteer, hard=True, established=0.7),
+    Population("quiet_takeover", True, 0.015, _quiet_takeover, established=1.0),
+    # Aged numbers: registered long before their campaign.
+    Population("sleeper_sender", True, 0.05, _sleeper, established=1.0),
+)
+POPULATION_BY_NAME = {p.name: p for p in (*POPULATIONS, *HARD_POPULATIONS)}
 
 # Country, calling code, mobile prefixes of national numbers (ranges in use, so that numbers
 # drawn from them are valid mobiles, as real users' are), a VoIP prefix, and national length.
@@ -417,6 +569,7 @@ def simulate(
     evasion: float = DEFAULT_EVASION,
     start: dt.datetime = DEFAULT_START,
     span_days: int = DEFAULT_SPAN_DAYS,
+    hard_cases: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield payload records in observation order.
 
@@ -424,11 +577,14 @@ def simulate(
     ``stages="all"`` gives every account a record at each of the three detection points (for
     training). ``label_noise`` flips that share of labels, in both directions; ``drift`` (0..1)
     moves abusers toward benign behaviour, for testing a model against a changing adversary;
-    ``evasion`` is the share of abusive accounts that evade (see :func:`_evade`).
+    ``evasion`` is the share of abusive accounts that evade (see :func:`_evade`);
+    ``hard_cases`` adds :data:`HARD_POPULATIONS` and labels a share of the benign look-alikes
+    abusive, as wrong reports upheld would.
     """
     rng = np.random.default_rng(seed)
-    weights = np.array([p.weight for p in POPULATIONS])
-    picks = rng.choice(len(POPULATIONS), size=n_accounts, p=weights / weights.sum())
+    populations = (*POPULATIONS, *HARD_POPULATIONS) if hard_cases else POPULATIONS
+    weights = np.array([p.weight for p in populations])
+    picks = rng.choice(len(populations), size=n_accounts, p=weights / weights.sum())
     firms = companies(n_accounts, seed)
     abusive_firms = [c for c in firms if c.abusive] or firms
     legit_firms = [c for c in firms if not c.abusive] or firms
@@ -436,7 +592,7 @@ def simulate(
     farm_blocks: dict[int, tuple[str, str, int]] = {}
     records: list[tuple[dt.datetime, int, dict[str, Any]]] = []
     for i, pick in enumerate(picks):
-        population = POPULATIONS[pick]
+        population = populations[pick]
         b = _behaviour(rng, population, drift, evasion)
         # Racks and farms operate in crews of ~25 accounts sharing a network and a few devices.
         crew = i // 25 if b.get("rack") or b.get("farm") else None
@@ -465,9 +621,7 @@ def simulate(
             if crew is not None
             else f"dev-{seed}-{i}"
         )
-        label = int(population.abusive)
-        if label_noise and rng.random() < label_noise:
-            label = 1 - label
+        label = _label(rng, population, label_noise, wrong_reports=hard_cases)
         base = {
             "account_id": f"acc-{seed}-{i:07d}",
             "phone": phone,
@@ -478,7 +632,12 @@ def simulate(
                 "device_id": device,
                 "client": b["client"],
             },
-            "truth": {"label": label, "population": population.name},
+            "truth": {
+                "label": label,
+                "population": population.name,
+                # What makes it hard: a benign habit or an abuser's evasion tactics.
+                "tactics": b.get("tactics", []),
+            },
         }
         if b.get("business"):
             firm_pool = abusive_firms if population.abusive else legit_firms
@@ -515,6 +674,18 @@ def simulate(
     records.sort(key=lambda item: (item[0], item[1]))
     for _, _, record in records:
         yield record
+
+
+def _label(rng: Rng, population: Population, noise: float, *, wrong_reports: bool) -> int:
+    """The label training is told: the truth, flipped at random with ``noise``, and, with
+    ``wrong_reports``, abusive for a share of the benign look-alikes (reported, and the report
+    wrongly upheld: what the model learns is not the truth)."""
+    label = int(population.abusive)
+    if noise and rng.random() < noise:
+        label = 1 - label
+    if wrong_reports and population.hard and rng.random() < WRONG_REPORT_SHARE:
+        label = 1
+    return label
 
 
 def _behaviour(rng: Rng, population: Population, drift: float, evasion: float) -> Behaviour:

@@ -14,6 +14,7 @@ import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from tasks.accounts.signals import DetectionPoint
+from tasks.offline.confusion import confusion_table
 from tasks.offline.dataset import Dataset, build_dataset, labelled_dataset, split_by_account
 from tasks.offline.labelled import LabelledFile
 from tasks.offline.model_card import write_card
@@ -36,6 +37,8 @@ class TrainingConfig:
     label_noise: float = 0.01
     drift: float = 0.0
     evasion: float = DEFAULT_EVASION
+    # The simulator's hard world (simulate_accounts.HARD_POPULATIONS and wrong reports).
+    hard_cases: bool = False
     budget: ReviewBudget = field(default_factory=ReviewBudget)
     trees: int = 300
     depth: int = 6
@@ -55,6 +58,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         label_noise=config.label_noise,
         drift=config.drift,
         evasion=config.evasion,
+        hard_cases=config.hard_cases,
     )
     data = build_dataset(records, config.seed)
     described = {
@@ -64,6 +68,7 @@ def train(config: TrainingConfig, out_root: Path) -> Path:
         "label_noise": config.label_noise,
         "drift": config.drift,
         "evasion": config.evasion,
+        "hard_cases": config.hard_cases,
     }
     return fit_and_write(data, described, config, out_root)
 
@@ -142,6 +147,14 @@ def write_model(
             ),
             "stages": stage_metrics,
             "populations": _population_rates(data, scores, test_idx, thresholds, budget),
+            "confusion": confusion_table(
+                scores[test_idx],
+                data.stages[test_idx],
+                [data.populations[i] for i in test_idx],
+                [data.tactics[i] for i in test_idx],
+                abusive={name: p.abusive for name, p in POPULATION_BY_NAME.items()},
+                thresholds=thresholds,
+            ),
         },
         # What the model learned on, for the drift check to compare live traffic with.
         "reference": stability.reference(

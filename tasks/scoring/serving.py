@@ -9,19 +9,22 @@ version that scored an account, to explain its decision, so a few recent version
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import OrderedDict
 
 from sqlalchemy.orm import Session
 
 from infra.db.models import ModelVersion
-from infra.registry import local_model_file, serving_versions
+from infra.registry import activated_by, local_model_file, serving_versions
 from infra.settings import get_settings
 from tasks.errors import TransientError
 from tasks.scoring.model import Scorer
 
 REFRESH_SECONDS = 2.0
 CACHED_VERSIONS = 4
+
+log = logging.getLogger(__name__)
 
 _loaded: OrderedDict[str, Scorer] = OrderedDict()
 _serving: tuple[Scorer, Scorer | None] | None = None
@@ -46,9 +49,36 @@ def current_scorers(session: Session) -> tuple[Scorer, Scorer | None]:
     if "active" not in rows:
         raise NoActiveModelError
     shadow = rows.get("shadow")
+    before = _serving
     _serving = (_load(session, rows["active"]), _load(session, shadow) if shadow else None)
     _checked_at = now
+    _log_switches(session, before, _serving)
     return _serving
+
+
+def _log_switches(
+    session: Session,
+    before: tuple[Scorer, Scorer | None] | None,
+    after: tuple[Scorer, Scorer | None],
+) -> None:
+    """One line per role whose version this process now serves differently: the old and new
+    version and who activated it, so a change of behaviour in the logs has its cause beside it."""
+    for role, old, new in (
+        ("active", before[0] if before else None, after[0]),
+        ("shadow", before[1] if before else None, after[1]),
+    ):
+        old_version = old.version if old else None
+        new_version = new.version if new else None
+        if old_version == new_version:
+            continue
+        who = activated_by(session, new_version) if role == "active" and new_version else None
+        log.info(
+            "model switch: %s model %s -> %s (activated by %s)",
+            role,
+            old_version or "none",
+            new_version or "none",
+            who or "unrecorded",
+        )
 
 
 def active_scorer(session: Session) -> Scorer:

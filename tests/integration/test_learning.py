@@ -3,6 +3,7 @@ with the one that trained or registered them."""
 
 from __future__ import annotations
 
+import random
 import shutil
 from pathlib import Path
 
@@ -12,9 +13,9 @@ import xgboost as xgb
 from click.testing import CliRunner
 from sqlalchemy import select
 
-from infra.db.models import AccountDecision, DecisionBatch
+from infra.db.models import AccountDecision, AuditEvent, DecisionBatch
 from infra.db.session import session_scope
-from infra.registry import register, set_role
+from infra.registry import register, serving_versions, set_role
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
 from tests.people import cli_env
@@ -87,3 +88,83 @@ def test_models_reach_workers_through_the_registry_alone(
         lambda: versions_scoring(later_ids) == {second}, what="scored by the registered model"
     )
     assert (other_host / "models" / second / "model.ubj").exists()
+
+
+def shuffled_history(path: Path, accounts: int, seed: int) -> Path:
+    """A labelled history whose labels were shuffled: a broken export, nothing to learn."""
+    records = list(simulate(accounts, seed, stages="all"))
+    labels = [raw.pop("truth")["label"] for raw in records]
+    random.Random(seed).shuffle(labels)
+    lines = [
+        orjson.dumps({**raw, "label": label, "label_source": "review"})
+        for raw, label in zip(records, labels, strict=True)
+    ]
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return path
+
+
+@SQLITE_ONLY
+def test_a_degraded_model_is_refused_and_a_forced_one_audited_and_logged(
+    start, active_model: str, tmp_path: Path
+):
+    workers = start({"scoring": 1})
+    history = shuffled_history(tmp_path / "shuffled.jsonl", 3000, 43)
+    trained = CliRunner().invoke(main, ["train", "--data", str(history), "--trees", "20"])
+    assert trained.exit_code == 0, trained.output
+    degraded = trained.output.strip().splitlines()[-1]
+    admin = cli_env("ops-1", "admin")
+
+    activate = ["model", "activate", degraded, "--as", "ops-1"]
+    refused = CliRunner().invoke(main, activate, env=admin)
+    assert refused.exit_code == 1
+    assert "refused: " in refused.output
+    assert "messaging ROC-AUC" in refused.output  # the figures, per stage
+    with session_scope() as session:
+        assert serving_versions(session)["active"].version == active_model
+
+    batch = messaging_accounts(30)
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": batch}
+    )
+    ids = [a["account_id"] for a in batch]
+    workers.wait_for(lambda: versions_scoring(ids) == {active_model}, what="the active model")
+
+    no_reason = CliRunner().invoke(main, [*activate, "--force"], env=admin)
+    assert no_reason.exit_code == 2
+    assert "--force needs --reason" in no_reason.output
+    reviewer = CliRunner().invoke(
+        main,
+        ["model", "activate", degraded, "--force", "--reason", "x", "--as", "agent-7"],
+        env=cli_env("agent-7", "reviewer"),
+    )
+    assert reviewer.exit_code == 1
+    assert "does not hold the admin role" in reviewer.output
+
+    reason = "incident 2041: the new labels are audited, the held-out world is stale"
+    forced = CliRunner().invoke(main, [*activate, "--force", "--reason", reason], env=admin)
+    assert forced.exit_code == 0, forced.output
+    assert "FORCED past" in forced.output
+    with session_scope() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.entity == "model_version")
+            .order_by(AuditEvent.id.desc())
+        ).first()
+        assert event is not None
+        assert (event.event, event.actor, event.channel) == ("role:active", "ops-1", "cli")
+        details = event.details
+        assert details["version"] == degraded
+        assert details["replaced"] == active_model
+        assert (details["forced"], details["reason"]) == (True, reason)
+        assert details["check"]["passed"] is False
+        failed = {(c["stage"], c["what"]) for c in details["check"]["failed"]}
+        assert ("messaging", "ROC-AUC") in failed
+
+    later = messaging_accounts(30, seed=9)
+    workers.app.send_task(
+        "scoring.score_accounts", kwargs={"stage": "messaging", "accounts": later}
+    )
+    later_ids = [a["account_id"] for a in later]
+    workers.wait_for(lambda: versions_scoring(later_ids) == {degraded}, what="the forced model")
+    switch = f"model switch: active model {active_model} -> {degraded} (activated by ops-1)"
+    assert switch in workers.logs()

@@ -52,6 +52,7 @@ def test_status_reports_what_redis_and_the_database_hold(start, active_model):
     assert len(status["workers"]["enforcement"]) == 1
     assert status["workers"]["legal"] == []
     assert status["models"] == {"active": active_model}
+    assert status["models_by_stage"] == {"scoring": {"active": active_model}, "evidence": {}}
     assert status["breaker"] == {"open": False, "reason": None}
     assert status["dead_letters"]["total"] == count(DeadLetter) == 1
     assert status["reviews"]["pending"] == count(

@@ -129,3 +129,33 @@ def test_an_accounts_decisions_are_listed_by_account(env: dict[str, str], scorer
     missing = CliRunner().invoke(main, ["decisions", "nobody"])
     assert missing.exit_code != 0
     assert "no decision on account 'nobody'" in missing.output
+
+
+def test_an_actioned_decision_is_listed_with_its_action_rule_and_reasons(
+    env: dict[str, str], scorer: Scorer
+) -> None:
+    with session_scope() as session:
+        snapshot_id = score_with_shadow(session, scorer, stricter(scorer))
+        apply(
+            session, scorer, ApplyEnforcement(snapshot_id=snapshot_id, model_version=scorer.version)
+        )
+    with session_scope() as session:
+        action = session.scalars(
+            select(EnforcementAction).order_by(EnforcementAction.id).limit(1)
+        ).one()
+        account, rule, reasons = action.account_id, action.rule, action.reasons
+    assert reasons
+
+    result = CliRunner().invoke(main, ["decisions", account, "--json"])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.output.splitlines()]
+    acting = next(r for r in rows if not r["shadow"])
+    assert acting["action"]["rule"] == rule
+    assert acting["action"]["reasons"] == reasons
+    assert all(r["action"] is None for r in rows if r["shadow"])
+
+    table = CliRunner().invoke(main, ["decisions", account])
+    assert table.exit_code == 0, table.output
+    assert f"rule {rule}, policy " in table.output
+    top = reasons[0]
+    assert f"+ {top['feature']} = {top['value']} ({top['contribution']:+.3f})" in table.output

@@ -16,7 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select
 
 from infra.basic_auth import BasicAuth
-from infra.db.models import DeadLetter, DecisionBatch, SignalSnapshot
+from infra.db.models import DeadLetter, DecisionBatch, ModelVersion, SignalSnapshot
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection, store
 from tests.seed import enforced
@@ -79,6 +79,12 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
                     decisions=b"",
                 )
             )
+        for version, kind, role in (
+            ("m-a", "account", "active"),
+            ("m-b", "account", "shadow"),
+            ("r-1", "evidence", "active"),
+        ):
+            session.add(ModelVersion(version=version, kind=kind, role=role, path="", card={}))
     text = httpx.get(metrics_url + "/metrics", auth=(USER, PASSWORD)).text
     found = samples(text)
 
@@ -97,6 +103,13 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
     with session_scope() as session:
         assert found[key] == session.query(DeadLetter).count() == 1
     assert found[("bulkguard_queue_depth", (("queue", "scoring"),))] == 0
+    # The serving version of each stage: scoring's account model, evidence's claim reader.
+    served = {labels for name, labels in found if name == "bulkguard_model"}
+    assert served == {
+        (("role", "active"), ("stage", "scoring"), ("version", "m-a")),
+        (("role", "shadow"), ("stage", "scoring"), ("version", "m-b")),
+        (("role", "active"), ("stage", "evidence"), ("version", "r-1")),
+    }
     assert found[("bulkguard_queue_oldest_message_age_seconds", (("queue", "scoring"),))] == 0
 
 

@@ -126,10 +126,21 @@ def test_the_active_model_cannot_become_the_shadow(env: dict[str, str]) -> None:
     assert roles() == {"m-a": "active"}
 
 
-def test_a_model_is_activated_by_an_admin_and_the_change_audited(env: dict[str, str]) -> None:
+def trained_copy(version: str, trained_model_dir: Path) -> Path:
+    """The session's model under another version name: a model the activation check can score."""
+    directory = get_settings().models_dir / version
+    shutil.copytree(trained_model_dir, directory)
+    card = json.loads((directory / "card.json").read_text())
+    (directory / "card.json").write_text(json.dumps({**card, "version": version}))
+    return directory
+
+
+def test_a_model_is_activated_by_an_admin_and_the_change_audited(
+    env: dict[str, str], trained_model_dir: Path
+) -> None:
     with session_scope() as session:
-        register(session, fake_model("m-a"))
-        register(session, fake_model("m-b"))
+        register(session, trained_copy("m-a", trained_model_dir))
+        register(session, trained_copy("m-b", trained_model_dir))
     activate = ["model", "activate", "m-b", "--as"]
     refused = CliRunner().invoke(main, [*activate, "agent-7"], env=cli_env("agent-7", "reviewer"))
     assert refused.exit_code == 1
@@ -143,7 +154,23 @@ def test_a_model_is_activated_by_an_admin_and_the_change_audited(env: dict[str, 
             select(AuditEvent).where(AuditEvent.entity == "model_version")
         ).all()
         assert (event.event, event.actor, event.channel) == ("role:active", "ops-1", "cli")
-        assert event.details == {"version": "m-b", "previous_role": "candidate"}
+        assert {k: event.details[k] for k in ("version", "previous_role")} == {
+            "version": "m-b",
+            "previous_role": "candidate",
+        }
+        # Checked against the targets alone (no model was active), on the held-out world.
+        check = event.details["check"]
+        assert (check["active"], check["passed"], check["failed"]) == (None, True, [])
+
+    # A candidate that cannot be scored is refused with why, and nothing changes.
+    with session_scope() as session:
+        register(session, fake_model("m-c"))
+    broken = CliRunner().invoke(
+        main, ["model", "activate", "m-c", "--as", "ops-1"], env=cli_env("ops-1", "admin")
+    )
+    assert broken.exit_code == 1
+    assert "m-c cannot be scored to check it" in broken.output
+    assert roles() == {"m-a": "candidate", "m-b": "active", "m-c": "candidate"}
 
 
 def test_scoring_a_file_without_an_active_model_explains(
@@ -238,3 +265,39 @@ def test_train_on_labelled_history_and_register_a_model_from_elsewhere(
     refused = CliRunner().invoke(main, ["model", "register", str(bad), "--labels", str(history)])
     assert refused.exit_code == 1
     assert "not an XGBoost model" in refused.output
+
+
+def test_the_activation_check_runs_on_labelled_history_when_named(
+    env: dict[str, str], trained_model_dir: Path, tmp_path: Path
+) -> None:
+    with session_scope() as session:
+        register(session, trained_copy("m-a", trained_model_dir))
+        register(session, trained_copy("m-b", trained_model_dir))
+        set_role(session, "m-a", "active")
+    history = tmp_path / "history.jsonl"
+    lines = []
+    for raw in simulate(1500, 37, stages="all"):
+        truth = raw.pop("truth")
+        lines.append(orjson.dumps({**raw, "label": truth["label"], "label_source": "review"}))
+    history.write_bytes(b"\n".join(lines) + b"\n")
+    activate = ["model", "activate", "m-b", "--as", "ops-1"]
+    admin = cli_env("ops-1", "admin")
+
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("{broken\n")
+    refused = CliRunner().invoke(main, [*activate, "--labels", str(empty)], env=admin)
+    assert refused.exit_code == 1
+    assert "no valid" in refused.output.lower()
+    assert roles() == {"m-a": "active", "m-b": "candidate"}
+
+    done = CliRunner().invoke(main, [*activate, "--labels", str(history)], env=admin)
+    assert done.exit_code == 0, done.output
+    assert roles() == {"m-a": "retired", "m-b": "active"}
+    with session_scope() as session:
+        event = session.scalars(
+            select(AuditEvent).where(AuditEvent.event == "role:active").order_by(AuditEvent.id)
+        ).all()[-1]
+        check = event.details["check"]
+        assert check["held_out"] == f"{len(lines)} labelled records from history.jsonl"
+        assert (check["active"], check["passed"]) == ("m-a", True)
+        assert event.details["replaced"] == "m-a"

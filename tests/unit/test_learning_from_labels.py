@@ -207,3 +207,18 @@ def test_a_backtest_reports_nested_bands_and_where_two_versions_disagree(
     assert compared["differ"] == sum(
         a != b for a, b in zip(result.decisions, backtest(records, strict).decisions, strict=True)
     )
+
+
+def test_a_band_that_flags_nothing_has_no_precision(history: Path, scorer: Scorer) -> None:
+    records = read_labelled(history).records[:1000]
+    closed = dataclasses.replace(
+        scorer,
+        version="closed",
+        thresholds={s: StageThresholds(1.5, 1.5, 1.5) for s in scorer.thresholds},
+    )
+    result = backtest(records, closed)
+    for figures in result.stages.values():
+        for band in BANDS:
+            assert figures[band]["flagged"] == 0
+            assert figures[band]["precision"] is None  # not 1.0: it claimed nothing
+            assert figures[band]["recall"] == 0.0

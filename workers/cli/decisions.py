@@ -4,10 +4,14 @@ included, read through the per-account index of the compact decision store."""
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from infra.db.session import session_scope
+
+if TYPE_CHECKING:
+    from tasks.enforcement.explained import Explained
 
 
 @click.command("decisions")
@@ -15,18 +19,23 @@ from infra.db.session import session_scope
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per decision.")
 def decisions(account_id: str, as_json: bool) -> None:
     """Every decision on ACCOUNT_ID, oldest batch first: when its batch arrived, the stage, the
-    model version (and whether it was a shadow), the score and the decision; then each ban and
-    restriction with the statement of reasons the account holder was given."""
+    model version (and whether it was a shadow), the score and the decision; under each
+    actioned one, the action it led to, the policy rule that chose it and the reasons (feature
+    contributions, log-odds); then each ban and restriction with the statement of reasons the
+    account holder was given."""
     # The scoring package loads XGBoost (a second of start-up): only this command needs it.
+    from tasks.enforcement.explained import explained_actions
     from tasks.enforcement.statements import of_account
     from tasks.scoring.decisions import decisions_of
 
     with session_scope() as session:
         found = decisions_of(session, account_id)
+        actions = explained_actions(session, account_id)
         stated = [(a.id, a.action, a.status, a.statement) for a in of_account(session, account_id)]
     if not found:
         raise click.ClickException(f"no decision on account {account_id!r}")
     for d in found:
+        action = actions.get((d.snapshot_id, d.model_version))
         if as_json:
             click.echo(
                 json.dumps(
@@ -38,16 +47,33 @@ def decisions(account_id: str, as_json: bool) -> None:
                         "shadow": d.shadow,
                         "score": round(d.score, 6),
                         "decision": d.decision,
+                        "action": action.as_json() if action else None,
                     }
                 )
             )
-        else:
-            role = "shadow" if d.shadow else "acting"
-            click.echo(
-                f"{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.stage}\t{d.model_version} ({role})\t"
-                f"{d.score:.4f}\t{d.decision}\tsnapshot {d.snapshot_id}"
-            )
+            continue
+        role = "shadow" if d.shadow else "acting"
+        click.echo(
+            f"{d.received_at:%Y-%m-%d %H:%M:%S}\t{d.stage}\t{d.model_version} ({role})\t"
+            f"{d.score:.4f}\t{d.decision}\tsnapshot {d.snapshot_id}"
+        )
+        for line in _explanation(d.decision, d.shadow, action):
+            click.echo(f"  {line}")
     _statements(stated, as_json)
+
+
+def _explanation(decision: str, shadow: bool, action: Explained | None) -> list[str]:
+    """The lines under an actioned decision: its action, rule and reasons."""
+    if decision == "allow" or shadow:
+        return []  # nothing was done, so there is nothing to explain
+    if action is None:
+        return ["no action yet: enforcement has not applied this decision"]
+    lines = [
+        f"action {action.action_id}: {action.action} ({action.status}), rule {action.rule}, "
+        f"policy {action.policy_version}"
+    ]
+    lines += [f"+ {r['feature']} = {r['value']} ({r['contribution']:+.3f})" for r in action.reasons]
+    return lines
 
 
 def _statements(stated: list[tuple[int, str, str, dict[str, str] | None]], as_json: bool) -> None:

@@ -11,11 +11,12 @@ from typing import Any
 import click
 import orjson
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from infra.db.migrate import upgrade
 from infra.db.models import ModelVersion
 from infra.db.session import session_scope
-from infra.registry import RegistryError, register, set_role
+from infra.registry import RegistryError, register, serving_versions, set_role
 from infra.settings import get_settings
 from infra.users import Actor, NotAllowedError
 from workers.cli.acting import F, acting, authenticated
@@ -43,6 +44,12 @@ def _as_admin_to_activate(command: F) -> F:
     default=None,
     type=click.FloatRange(0, 1),
     help="Share of simulated abusers that evade [default: 0.3].",
+)
+@click.option(
+    "--hard-cases",
+    is_flag=True,
+    help="Simulate the hard world: abusers who look ordinary for weeks, quiet takeovers, "
+    "benign heavy senders (schools, deliveries, shops, election volunteers), wrong reports.",
 )
 @click.option(
     "--review-share",
@@ -73,6 +80,7 @@ def train(
     label_noise: float,
     drift: float,
     evasion: float | None,
+    hard_cases: bool,
     review_share: float | None,
     traffic_per_day: int | None,
     data: Path | None,
@@ -97,6 +105,7 @@ def train(
         label_noise=label_noise,
         drift=drift,
         evasion=DEFAULT_EVASION if evasion is None else evasion,
+        hard_cases=hard_cases,
         budget=ReviewBudget(
             share=budget.share if review_share is None else review_share,
             traffic_per_day=traffic_per_day or budget.traffic_per_day,
@@ -134,17 +143,115 @@ def activating(as_user: str | None, *, activate: bool, shadow: bool) -> Actor | 
 
 
 def register_version(model_dir: Path, *, actor: Actor | None, shadow: bool) -> None:
+    """Register the version (committed whatever follows), then give it the role asked for:
+    the active role only past the activation check."""
     upgrade()
     try:
         with session_scope() as session:
-            row = register(session, model_dir)
-            if actor is not None:
-                set_role(session, row.version, "shadow" if shadow else "active", actor=actor)
-            console.print(f"{row.version} registered as {row.role}; card: {model_dir / 'card.md'}")
-            version = row.version
+            version = register(session, model_dir).version
+        role = "candidate"
+        if actor is not None:
+            with session_scope() as session:
+                audited = (
+                    {}
+                    if shadow
+                    else checked_activation(
+                        session, version, refused_as=(f"{version} stays a candidate")
+                    )
+                )
+                role = set_role(
+                    session,
+                    version,
+                    "shadow" if shadow else "active",
+                    actor=actor,
+                    audited=audited,
+                ).role
     except (RegistryError, NotAllowedError) as exc:
         raise click.ClickException(str(exc)) from exc
+    console.print(f"{version} registered as {role}; card: {model_dir / 'card.md'}")
     click.echo(version)
+
+
+def checked_activation(
+    session: Session,
+    version: str,
+    *,
+    labels: Path | None = None,
+    reason: str | None = None,
+    force: bool = False,
+    refused_as: str = "refused",
+) -> dict[str, Any]:
+    """The activation check of account model ``version`` against the active model on the same
+    held-out data (``labels``, or the simulator's held-out world), its figures printed. A failed
+    check stops the command unless ``force``d; returns what the audit record keeps."""
+    from xgboost.core import XGBoostError
+
+    from tasks.offline.activation_gate import (
+        card_budget,
+        compare,
+        labelled_held_out,
+        simulated_held_out,
+    )
+    from tasks.offline.labelled import LabelledFileError, read_labelled
+    from tasks.scoring.serving import scorer_for
+
+    row = session.get(ModelVersion, version)
+    if row is None:
+        raise click.ClickException(f"no model version {version!r} is registered")
+    active = serving_versions(session).get("active")
+    if row.kind != "account" or row.role == "active":
+        return {"reason": reason} if reason else {}
+    try:
+        candidate = scorer_for(session, version)
+        current = scorer_for(session, active.version) if active is not None else None
+    except (RegistryError, LookupError, ValueError, XGBoostError) as exc:
+        raise click.ClickException(f"{version} cannot be scored to check it: {exc}") from exc
+    with console.status("scoring both models on the same held-out data"):
+        try:
+            held_out = (
+                simulated_held_out()
+                if labels is None
+                else labelled_held_out(read_labelled(labels).records, labels.name)
+            )
+        except LabelledFileError as exc:
+            raise click.ClickException(str(exc)) from exc
+        report = compare(candidate, current, held_out, budget=card_budget(row.card))
+    _print_checks(report)
+    audited: dict[str, Any] = {"check": report.as_json()}
+    if reason:
+        audited["reason"] = reason
+    if report.passed:
+        return audited
+    failed = "; ".join(f"{c.stage} {c.what} {c.candidate} (bar {c.bar})" for c in report.failed)
+    if not force:
+        raise click.ClickException(
+            f"{refused_as}: {len(report.failed)} of {len(report.checks)} checks failed against "
+            f"{report.active or 'the targets'} on {report.held_out}: {failed}. An admin may "
+            "activate it anyway with `bulkguard model activate VERSION --force --reason TEXT`"
+        )
+    console.print(f"FORCED past {len(report.failed)} failed checks: {reason}")
+    return {**audited, "forced": True}
+
+
+def _print_checks(report: Any) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=f"{report.candidate} against {report.active or 'the targets alone'} on "
+        f"{report.held_out}"
+    )
+    for column in ("stage", "check", "candidate", "active", "bar", ""):
+        table.add_column(column)
+    for c in report.checks:
+        table.add_row(
+            c.stage,
+            c.what,
+            "" if c.candidate is None else str(c.candidate),
+            "" if c.active is None else str(c.active),
+            c.bar,
+            "ok" if c.passed else "FAIL",
+        )
+    console.print(table)
 
 
 @click.group()
@@ -248,12 +355,41 @@ def model_drift(as_json: bool, history: int) -> None:
 @model.command("activate")
 @click.argument("version")
 @click.option("--shadow", is_flag=True, help="Score beside the active model without acting.")
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Check both models on this labelled JSONL history instead of the simulator's "
+    "held-out world.",
+)
+@click.option("--force", is_flag=True, help="Activate even if the check fails (with --reason).")
+@click.option("--reason", default=None, help="Why, kept in the audit record.")
 @acting("admin")
-def model_activate(version: str, shadow: bool, actor: Actor) -> None:
-    """Make VERSION the active (or shadow) model; running workers pick it up within seconds."""
+def model_activate(
+    version: str,
+    shadow: bool,
+    labels: Path | None,
+    force: bool,
+    reason: str | None,
+    actor: Actor,
+) -> None:
+    """Make VERSION the active (or shadow) model; running workers pick it up within seconds.
+
+    Before it becomes active, VERSION and the active model score the same held-out data, and
+    VERSION is refused if it loses ROC-AUC, misses a band's precision target, sends a benign
+    population over its cap or scores traffic very differently (docs/model.md)."""
+    if force and not (reason and reason.strip()):
+        raise click.UsageError("--force needs --reason: why the check is overruled")
     try:
         with session_scope() as session:
-            row = set_role(session, version, "shadow" if shadow else "active", actor=actor)
+            audited = (
+                {}
+                if shadow
+                else checked_activation(session, version, labels=labels, reason=reason, force=force)
+            )
+            row = set_role(
+                session, version, "shadow" if shadow else "active", actor=actor, audited=audited
+            )
             click.echo(f"{row.version} is now {row.role}")
     except (RegistryError, NotAllowedError) as exc:
         raise click.ClickException(str(exc)) from exc
@@ -330,7 +466,7 @@ def _backtest(path: Any, scorer: Any, other: Any, out: Any) -> None:
                     band,
                     str(f["flagged"]),
                     str(f["share"]),
-                    str(f["precision"]),
+                    "n/a" if f["precision"] is None else str(f["precision"]),
                     str(f["recall"]),
                 )
         console.print(table)

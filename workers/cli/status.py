@@ -59,7 +59,10 @@ def status(as_json: bool) -> None:
         if name not in within_queues:
             out.print(f"  DISAGREEMENT across queues: {_values(name, values)}", markup=False)
     out.print(_beat(found["beat"]), highlight=False)
-    models = ", ".join(f"{role} {v}" for role, v in found["models"].items()) or "NONE ACTIVE"
+    models = "; ".join(
+        f"{stage}: " + (", ".join(f"{role} {v}" for role, v in roles.items()) or "NONE ACTIVE")
+        for stage, roles in found["models_by_stage"].items()
+    )
     breaker = "OPEN: " + found["breaker"]["reason"] if found["breaker"]["open"] else "closed"
     reviews, outbox = found["reviews"], found["outbox"]
     out.print(f"models: {models}")
