@@ -152,6 +152,7 @@ def test_an_actioned_decision_is_listed_with_its_action_rule_and_reasons(
     acting = next(r for r in rows if not r["shadow"])
     assert acting["action"]["rule"] == rule
     assert acting["action"]["reasons"] == reasons
+    assert "statement_of_reasons" in acting["action"]  # the action carries its statement
     assert all(r["action"] is None for r in rows if r["shadow"])
 
     table = CliRunner().invoke(main, ["decisions", account])

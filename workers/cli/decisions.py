@@ -34,9 +34,18 @@ def decisions(account_id: str, as_json: bool) -> None:
         stated = [(a.id, a.action, a.status, a.statement) for a in of_account(session, account_id)]
     if not found:
         raise click.ClickException(f"no decision on account {account_id!r}")
+    statements = {action_id: statement for action_id, _, _, statement in stated}
     for d in found:
         action = actions.get((d.snapshot_id, d.model_version))
         if as_json:
+            shown = None
+            if action is not None:
+                # In JSON, a decision's action carries its statement; the rest follow below.
+                shown = {
+                    **action.as_json(),
+                    "statement_of_reasons": statements.get(action.action_id),
+                }
+                stated = [s for s in stated if s[0] != action.action_id]
             click.echo(
                 json.dumps(
                     {
@@ -47,7 +56,7 @@ def decisions(account_id: str, as_json: bool) -> None:
                         "shadow": d.shadow,
                         "score": round(d.score, 6),
                         "decision": d.decision,
-                        "action": action.as_json() if action else None,
+                        "action": shown,
                     }
                 )
             )
@@ -77,7 +86,8 @@ def _explanation(decision: str, shadow: bool, action: Explained | None) -> list[
 
 
 def _statements(stated: list[tuple[int, str, str, dict[str, str] | None]], as_json: bool) -> None:
-    """Each action's statement of reasons, as the platform received it."""
+    """Each action's statement of reasons, as the platform received it (in JSON, those of
+    actions no listed decision led to: a reviewer's, for one)."""
     for action_id, action, status, statement in stated:
         if as_json:
             click.echo(
