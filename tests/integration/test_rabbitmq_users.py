@@ -28,7 +28,7 @@ from tests.conftest import REQUIRE_RABBITMQ
 from tests.integration.waiting import count, wait_for
 from tests.records import messaging_accounts
 from workers.harness.processes import start_workers, stop_workers, wait_until_ready
-from workers.queues import QUEUES, declared_queues
+from workers.queues import declared_queues
 
 SETUP_SCRIPT = Path(__file__).parents[2] / "infra" / "rabbitmq" / "setup-users.sh"
 ROLES = ("worker", "producer", "flower", "control")
@@ -91,7 +91,12 @@ def users(rabbitmq_url: str) -> Iterator[Users]:
     }
     try:
         done = subprocess.run(
-            ["sh", str(SETUP_SCRIPT)], env=env, capture_output=True, text=True, timeout=300
+            ["sh", str(SETUP_SCRIPT)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
         assert done.returncode == 0, done.stdout + done.stderr
         yield made
@@ -104,10 +109,8 @@ def users(rabbitmq_url: str) -> Iterator[Users]:
 def _declare_queues(users: Users) -> None:
     """What a worker declares on start: the task queues, bound to the task exchange."""
     with Connection(users.url("worker")) as conn:
-        channel = conn.channel()
         for queue in declared_queues(rabbitmq=True):
-            queue.bind(channel).declare()
-        channel.close()
+            queue.bind(conn.default_channel).declare()
 
 
 def _ready(users: Users, queue: str) -> int:
@@ -185,3 +188,70 @@ def test_a_producer_may_only_publish_to_the_public_queues(users: Users) -> None:
     # Nothing was taken, emptied or added.
     assert [_ready(users, q) for q in PUBLIC_QUEUES] == [1, 1, 1]
     assert [_ready(users, q) for q in INTERNAL_QUEUES] == [0, 0]
+
+
+def _control_app(users: Users, redis_url: str) -> Celery:
+    from workers.celery_app import make_app
+
+    return make_app(Settings(REDIS_URL=redis_url, BROKER_URL=users.url("control")), current=False)
+
+
+def _listen_to_events(users: Users) -> Queue:
+    """What Flower does with its user: a queue of its own bound to the events exchange."""
+    events = Queue(
+        f"celeryev.{uuid.uuid4()}",
+        Exchange("celeryev", type="topic"),
+        routing_key="#",
+        auto_delete=True,
+        durable=False,
+    )
+    with Connection(users.url("flower")) as conn:
+        events.bind(conn.default_channel).declare()
+    return events
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+def test_each_role_does_its_work_with_its_own_user(
+    users: Users, env: dict[str, str], active_model: str, tmp_path: Path
+) -> None:
+    worker_env = {**env, "BROKER_URL": users.url("worker")}
+    control = _control_app(users, env["REDIS_URL"])
+    workers = start_workers({"scoring": 1, "enforcement": 1}, worker_env, tmp_path / "logs", "mq")
+    try:
+        wait_until_ready(control, workers)
+        events = _listen_to_events(users)
+        # Neither a producer nor a worker nor Flower stops the workers by remote control.
+        for role in ("producer", "worker", "flower"):
+            shutdown = _celery(users, role, "control", "shutdown")
+            assert "ACCESS_REFUSED" in shutdown.stdout + shutdown.stderr, role
+        assert all(w.process.poll() is None for w in workers)
+
+        records = messaging_accounts(60)
+        upstream(users).send_task(
+            ScoreAccounts.TASK,
+            kwargs={"stage": "messaging", "accounts": records},
+            exchange="bulkguard",
+            routing_key=ScoreAccounts.QUEUE,
+            declare=[],
+        )
+        wait_for(lambda: count(AccountDecision) == len(records), 90, "the batch scored")
+        # Its follow-ups went through enforcement to the platform: workers publish to the task
+        # exchange, take from their queues, acknowledge, and record their effects.
+        wait_for(lambda: count(Delivery) > 0, 90, "actions delivered to the platform")
+        # Flower's user heard the workers' task events.
+        with Connection(users.url("flower")) as conn:
+            heard = events.bind(conn.default_channel).get(no_ack=True)
+        assert heard is not None
+        # The operators' inspection reaches every worker.
+        answered = control.control.inspect(timeout=2).active_queues() or {}
+        assert {q["name"] for queues in answered.values() for q in queues} == {
+            "scoring",
+            "enforcement",
+        }
+        assert all(w.process.poll() is None for w in workers)
+    finally:
+        stop_workers(workers, timeout=30)
+        control.close()
+    for w in workers:
+        text = w.log_path.read_text(errors="replace")
+        assert "ACCESS_REFUSED" not in text, f"{w.queue}:\n{text[-3000:]}"
