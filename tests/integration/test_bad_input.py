@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
-import amqp
 import pytest
 import redis
 from kombu import Connection
@@ -17,8 +15,9 @@ from infra.db.models import AccountDecision, DeadLetter
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
+from workers.harness.chaos import poison
 from workers.harness.chaos.plain_client import publish_raw, task_headers
-from workers.harness.chaos.poison import POISON, RawMessage, fuzz_messages, raw_messages
+from workers.harness.chaos.poison import POISON, fuzz_messages, raw_messages
 from workers.harness.processes import stop_workers
 
 
@@ -169,22 +168,6 @@ def test_a_hard_time_limit_is_kept_by_the_parent(env):
     assert "slow-1" in letter.payload
 
 
-def _publish_raw(broker_url: str, messages: list[RawMessage]) -> None:
-    """Publish each message as it is, through a plain AMQP client (not Celery, not kombu's
-    producer): only the broker stands between these bytes and the worker."""
-    url = urlsplit(broker_url)
-    vhost = unquote(url.path[1:]) or "/"
-    with amqp.Connection(
-        f"{url.hostname}:{url.port or 5672}",
-        userid=unquote(url.username or "guest"),
-        password=unquote(url.password or "guest"),
-        virtual_host=vhost,
-    ) as connection:
-        channel = connection.channel()
-        for message in messages:
-            message.published(channel, "bulkguard", "legal")
-
-
 def _left_in_queue(broker_url: str, queue: str) -> int:
     """Messages still on ``queue``: waiting, or (Redis) taken and not acknowledged."""
     if broker_url.startswith("redis"):
@@ -215,7 +198,7 @@ def test_poison_envelopes_are_kept_and_the_worker_goes_on(start, env):
     else:
         table = raw_messages()
         fuzz = fuzz_messages(40, random.Random(30))
-        _publish_raw(broker_url, table + fuzz)
+        poison.publish_raw(broker_url, table + fuzz, "legal")
         place = "on queue 'legal': "
         whys = [m.why for m in table] + [""] * len(fuzz)
     workers.wait_for(

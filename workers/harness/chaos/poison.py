@@ -9,8 +9,10 @@ import datetime as dt
 import decimal
 import json
 import random
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import amqp
 
@@ -84,6 +86,21 @@ class RawMessage:
         )
 
 
+def publish_raw(broker_url: str, messages: Sequence[RawMessage], queue: str) -> None:
+    """Publish each message as it is to ``queue`` through a plain AMQP client (not Celery, not
+    kombu's producer): only the broker stands between these bytes and the worker."""
+    url = urlsplit(broker_url)
+    with amqp.Connection(
+        f"{url.hostname}:{url.port or 5672}",
+        userid=unquote(url.username or "guest"),
+        password=unquote(url.password or "guest"),
+        virtual_host=unquote(url.path[1:]) or "/",
+    ) as connection:
+        channel = connection.channel()
+        for message in messages:
+            message.published(channel, "bulkguard", queue)
+
+
 def _headers(**changes: Any) -> dict[str, Any]:
     """Celery's headers for :data:`TASK` with ``changes`` (a value of None removes a header)."""
     headers = task_headers(TASK)
@@ -136,6 +153,14 @@ def raw_messages() -> list[RawMessage]:
         RawMessage(GOOD_BODY, _headers(x_padding="x" * 60_000), "headers of"),
         RawMessage(GOOD_BODY, _headers(task="legal." + "x" * 60_000), "headers of"),
     ]
+
+
+def kept_apart(messages: Sequence[RawMessage], salt: int) -> list[RawMessage]:
+    """``messages`` with leading blanks that differ by ``salt``: dead letters of equal bytes
+    without a task id are kept once, and blanks change no decoder's verdict on what is not a
+    message (an empty body becomes blank text, still not one)."""
+    blanks = b" " * (salt % 97) + b"\n" * (salt // 97 % 97)
+    return [replace(m, body=blanks + m.body) for m in messages]
 
 
 def fuzz_messages(count: int, rng: random.Random) -> list[RawMessage]:
