@@ -11,6 +11,12 @@ do exactly what Celery's do (see ``celery/worker/consumer/consumer.py``): acknow
 undecodable message, reject the others, and send the same signals and events. A test holds them
 to Celery's behaviour.
 
+Before Celery reads a task message at all, ``workers.message_checks`` looks at what Celery would
+read without a check (a body that is not ``[args, kwargs, embed]``, ``task`` and ``id`` headers
+of the wrong type, …) and would raise on, stopping the worker; such a message is kept and
+acknowledged here, as is any Celery still trips on. Every dead letter names the queue it came
+from.
+
 Every message a worker accepts also has its argument reprs (``argsrepr``/``kwargsrepr``, which
 the sending client fills with the start of the batch) replaced before Celery reads them: Celery
 prints them in some log lines and sends them in the ``task-received`` event that Flower shows.
@@ -103,8 +109,11 @@ class DeadLetteringConsumer(Consumer):
                 raise  # the broker went away: Celery reconnects, the broker redelivers
             except Exception as exc:
                 # A message Celery read without a check and tripped on, which the checks above
-                # do not know yet: raised, it would stop the worker. Settled only if nothing
-                # settled it already (a message handed to the pool is acknowledged there).
+                # do not know yet: raised, it would stop the worker. Celery reads a message's
+                # headers and body before it hands the request to the pool, the last thing it
+                # does with it here; a solo pool runs the task and acknowledges it inside that
+                # call. So what reaches this point unsettled was never handed on, and is
+                # settled here once; one already settled is not touched.
                 if message.acknowledged:
                     raise
                 return self._refuse(message, f"not a message Celery can take ({_named(exc)})")
