@@ -11,6 +11,12 @@ do exactly what Celery's do (see ``celery/worker/consumer/consumer.py``): acknow
 undecodable message, reject the others, and send the same signals and events. A test holds them
 to Celery's behaviour.
 
+Before Celery reads a task message at all, ``workers.message_checks`` looks at what Celery would
+read without a check (a body that is not ``[args, kwargs, embed]``, ``task`` and ``id`` headers
+of the wrong type, …) and would raise on, stopping the worker; such a message is kept and
+acknowledged here, as is any Celery still trips on. Every dead letter names the queue it came
+from.
+
 Every message a worker accepts also has its argument reprs (``argsrepr``/``kwargsrepr``, which
 the sending client fills with the start of the batch) replaced before Celery reads them: Celery
 prints them in some log lines and sends them in the ``task-received`` event that Flower shows.
@@ -28,6 +34,7 @@ from celery.utils.objects import Bunch
 from celery.worker.consumer import Consumer
 
 from infra import dead_letters
+from workers import message_checks
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +61,8 @@ class DeadLetteringConsumer(Consumer):
 
     def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
         name = (message.headers or {}).get("task")
-        self._drop(message, f"unknown task name {name!r}: no such task is registered", "rejected")
+        shown = name[:200] if isinstance(name, str) else name
+        self._drop(message, f"unknown task name {shown!r}: no such task is registered", "rejected")
         try:
             task_id, name = message.headers["id"], message.headers["task"]
             root_id = message.headers.get("root_id")
@@ -88,18 +96,44 @@ class DeadLetteringConsumer(Consumer):
         handle: Callable[[Any], Any] = super().create_task_handler(*args, **kwargs)
 
         def on_task_received(message: Any) -> Any:
-            withhold_argument_reprs(message.headers)
-            return handle(message)
+            headers = message.headers if isinstance(message.headers, dict) else {}
+            why = message_checks.problem(
+                headers, message.content_type, message.content_encoding, message.decode
+            )
+            if why is not None:
+                return self._refuse(message, why)
+            withhold_argument_reprs(headers)
+            try:
+                return handle(message)
+            except self.connection_errors:
+                raise  # the broker went away: Celery reconnects, the broker redelivers
+            except Exception as exc:
+                # A message Celery read without a check and tripped on, which the checks above
+                # do not know yet: raised, it would stop the worker. Celery reads a message's
+                # headers and body before it hands the request to the pool, the last thing it
+                # does with it here; a solo pool runs the task and acknowledges it inside that
+                # call. So what reaches this point unsettled was never handed on, and is
+                # settled here once; one already settled is not touched.
+                if message.acknowledged:
+                    raise
+                return self._refuse(message, f"not a message Celery can take ({_named(exc)})")
 
         return on_task_received
+
+    def _refuse(self, message: Any, reason: str) -> None:
+        """Keep a message Celery must not read as a dead letter and acknowledge it, once."""
+        self._drop(message, f"refused message ({message.content_type}): {reason}", "acknowledged")
+        message.ack()
 
     def _drop(self, message: Any, reason: str, disposition: str) -> None:
         """Keep the message as a dead letter and log one line about it, with no content."""
         headers = message.headers if isinstance(message.headers, dict) else {}
         name = headers.get("task")
-        task_name = name if isinstance(name, str) else "(unknown)"
+        # Bounded: a client chooses the name (the store keeps 128 characters of it anyway).
+        task_name = name[:128] if isinstance(name, str) else "(unknown)"
         task_id = headers.get("id") if isinstance(headers.get("id"), str) else None
         body = message.body
+        reason = f"on queue {_queue(message)!r}: {reason}"
         kept = "kept as a dead letter"
         try:
             dead_letters.store_standalone(
@@ -128,6 +162,19 @@ def withhold_argument_reprs(headers: Any) -> None:
     if isinstance(headers, dict) and "task" in headers:
         headers["argsrepr"] = WITHHELD
         headers["kwargsrepr"] = WITHHELD
+
+
+def _queue(message: Any) -> str:
+    """The queue a message came from: bulkguard routes each queue by its own name."""
+    info = message.delivery_info if isinstance(message.delivery_info, dict) else {}
+    key = info.get("routing_key")
+    return key if isinstance(key, str) else "(unknown)"
+
+
+def _named(exc: BaseException) -> str:
+    """An exception's kind and the start of its text (which may quote what it read)."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
 
 
 def _replayable(message: Any) -> bytes | None:

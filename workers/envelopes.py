@@ -21,6 +21,7 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
 from kombu.transport import redis as kombu_redis
 from kombu.utils import json as kombu_json
 from kombu.utils.encoding import bytes_to_str
@@ -32,19 +33,53 @@ log = logging.getLogger(__name__)
 
 TASK_NAME = "broker.envelope"
 KNOWN_BODY_ENCODINGS = (None, "base64")
+# The keys of a value kombu's JSON decoder reads as typed (kombu.utils.json.object_hook).
+_TYPED_KEYS = {"__type__", "__value__"}
 
 
 def problem(item: bytes | str) -> str | None:
     """Why ``item`` cannot be delivered as a kombu message, or None when it can."""
     try:
-        # kombu's own decoder, as the channel reads it: it turns typed values (a body sent as
-        # bytes is {"__type__": "bytes", ...}) back into what they were.
-        envelope = kombu_json.loads(bytes_to_str(item))
+        envelope = _decoded(item)
     except Exception as exc:
         return f"not JSON ({type(exc).__name__}: {exc})"
     if not isinstance(envelope, dict):
         return f"a JSON {type(envelope).__name__} where a message envelope (an object) belongs"
     return next(_shape_problems(envelope), None)
+
+
+def _decoded(item: bytes | str) -> Any:
+    """The envelope as kombu's channel decodes it, at a fraction of its cost.
+
+    The channel uses kombu's decoder: the standard library's, which turns typed values (a body
+    sent as bytes is {"__type__": "bytes", "__value__": ...}) back into what they were and
+    raises on a bad one. orjson reads the same JSON four to five times faster, and accepts a
+    subset of what the standard library does (no NaN, no integer over 64 bits, valid UTF-8
+    only); whatever it refuses, and any envelope holding a typed value, is decoded again by
+    kombu's decoder for its exact verdict. A scoring batch's envelope is some 700 KB of JSON.
+    """
+    try:
+        envelope = orjson.loads(item)
+    except orjson.JSONDecodeError:
+        return kombu_json.loads(bytes_to_str(item))
+    if _holds_typed_value(envelope):
+        return kombu_json.loads(bytes_to_str(item))
+    return envelope
+
+
+def _holds_typed_value(value: Any) -> bool:
+    """Whether kombu's decoder would read an object in ``value`` as a typed value. The body is
+    a string: what stands in it is not looked at, as kombu does not."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.keys() == _TYPED_KEYS:
+                return True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return False
 
 
 def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
@@ -92,7 +127,7 @@ def keep(queue: str, item: bytes | str, reason: str) -> None:
     log.error("%s; kept as a dead letter", why)
 
 
-def _guarded(client_class: Any, sep: str) -> type[Any]:
+def guarded_client(client_class: Any, sep: str) -> type[Any]:
     """``client_class`` whose queue pops skip (and keep) what is not an envelope."""
 
     class GuardedClient(client_class):  # type: ignore[misc]  # a class made at run time
@@ -139,8 +174,9 @@ class GuardedChannel(kombu_redis.Channel):
         # The stubs do not declare the channel's client factory, which kombu does have.
         made: Any = super()._get_client()  # type: ignore[misc]
         if isinstance(made, functools.partial):  # a global key prefix: a partial of a class
-            return functools.partial(_guarded(made.func, self.sep), *made.args, **made.keywords)  # type: ignore[misc]
-        return _guarded(made, self.sep)
+            guarded = guarded_client(made.func, self.sep)
+            return functools.partial(guarded, *made.args, **made.keywords)  # type: ignore[misc]
+        return guarded_client(made, self.sep)
 
 
 class GuardedTransport(kombu_redis.Transport):

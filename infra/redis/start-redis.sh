@@ -10,6 +10,12 @@ set -eu
 : "${REDIS_CONTROL_PASSWORD:?the operators' password for remote control (user control)}"
 : "${REDIS_PLATFORM_PASSWORD:?the platform's password for the actions stream (user platform)}"
 
+# The database of the broker's URLs (redis://…/N); the rules name its broadcast channels.
+db=${REDIS_BROKER_DB:-0}
+case $db in
+    '' | *[!0-9]*) echo "REDIS_BROKER_DB must be a database number, not '$db'" >&2; exit 2 ;;
+esac
+
 sha256() { printf %s "$1" | sha256sum | cut -d ' ' -f 1; }
 
 umask 077
@@ -20,5 +26,6 @@ sed -e '/^#/d' -e '/^[[:space:]]*$/d' \
     -e "s/{{flower}}/$(sha256 "$REDIS_FLOWER_PASSWORD")/" \
     -e "s/{{control}}/$(sha256 "$REDIS_CONTROL_PASSWORD")/" \
     -e "s/{{platform}}/$(sha256 "$REDIS_PLATFORM_PASSWORD")/" \
+    -e "s/{{db}}/$db/g" \
     "$(dirname "$0")/users.acl" > "$acl"
 exec redis-server --aclfile "$acl" "$@"

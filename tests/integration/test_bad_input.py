@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
 
 import pytest
+import redis
+from kombu import Connection
 from sqlalchemy import select
 
+from infra import dead_letters
 from infra.db.models import AccountDecision, DeadLetter
 from infra.db.session import session_scope
 from tasks.offline.simulate_accounts import simulate
 from tests.integration.waiting import count
+from workers.harness.chaos import poison
 from workers.harness.chaos.plain_client import publish_raw, task_headers
-from workers.harness.chaos.poison import POISON
+from workers.harness.chaos.poison import POISON, fuzz_messages, raw_messages
+from workers.harness.processes import stop_workers
 
 
 def _dead_letters() -> list[DeadLetter]:
@@ -162,25 +168,60 @@ def test_a_hard_time_limit_is_kept_by_the_parent(env):
     assert "slow-1" in letter.payload
 
 
-@pytest.mark.parametrize("broker", ["redis"])
-def test_poison_envelopes_are_kept_and_the_worker_goes_on(start, env, broker):
-    import redis
+def _left_in_queue(broker_url: str, queue: str) -> int:
+    """Messages still on ``queue``: waiting, or (Redis) taken and not acknowledged."""
+    if broker_url.startswith("redis"):
+        client = redis.Redis.from_url(broker_url)
+        return int(client.llen(queue)) + int(client.hlen("unacked"))
+    with Connection(broker_url) as conn:
+        channel: Any = conn.channel()  # kombu's stubs leave AMQP's methods off its type
+        try:
+            return int(channel.queue_declare(queue=queue, passive=True).message_count)
+        finally:
+            channel.close()
 
+
+@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)
+def test_poison_envelopes_are_kept_and_the_worker_goes_on(start, env):
+    """Every crafted item (and, on RabbitMQ, a fuzz of random bytes under random headers) is
+    one dead letter naming its queue and what is wrong, acknowledged once; the worker that took
+    them, the same process, then runs a real task."""
+    broker_url = env["BROKER_URL"]
     workers = start({"legal": 1})
     pids = [w.process.pid for w in workers.processes]
-    client = redis.Redis.from_url(env["BROKER_URL"])
-    for raw, _ in POISON:
-        client.lpush("legal", raw)
-    workers.wait_for(lambda: count(DeadLetter) == len(POISON), what="one dead letter per item")
-    reasons = [letter.reason for letter in _dead_letters()]
-    for (_, why), reason in zip(POISON, reasons, strict=True):
-        assert reason.startswith("undeliverable envelope on queue 'legal': ")
-        assert why in reason, (why, reason)
-    assert all(letter.task_name == "broker.envelope" for letter in _dead_letters())
+    if broker_url.startswith("redis"):
+        client = redis.Redis.from_url(broker_url)
+        for raw, _ in POISON:
+            client.lpush("legal", raw)
+        place = "undeliverable envelope on queue 'legal': "
+        whys = [why for _, why in POISON]
+    else:
+        table = raw_messages()
+        fuzz = fuzz_messages(40, random.Random(30))
+        poison.publish_raw(broker_url, table + fuzz, "legal")
+        place = "on queue 'legal': "
+        whys = [m.why for m in table] + [""] * len(fuzz)
+    workers.wait_for(
+        lambda: count(DeadLetter) >= len(whys), what="one dead letter per item", timeout=90
+    )
+    for why, letter in zip(whys, _dead_letters(), strict=True):
+        assert place in letter.reason, letter.reason
+        assert why in letter.reason, (why, letter.reason)
+        assert len(letter.payload) <= dead_letters.MAX_PAYLOAD_CHARS + 40
     # The same worker, still running, takes the next real task.
     assert workers.alive()
     assert [w.process.pid for w in workers.processes] == pids
-    workers.app.send_task("legal.escalate", kwargs={})
-    workers.wait_for(lambda: client.llen("legal") == 0, what="the real task taken")
+    task_id = workers.app.send_task("legal.escalate", kwargs={}).id
+    workers.wait_for(
+        lambda: f"[{task_id}] succeeded" in workers.logs(), what="the real task to run"
+    )
     assert workers.alive()
-    assert count(DeadLetter) == len(POISON)
+    assert [w.process.pid for w in workers.processes] == pids
+    # Acknowledged, once: nothing waits or is held, nothing comes back when the worker stops
+    # (RabbitMQ would return a message held unacknowledged), and no second acknowledgement
+    # cost the worker its channel.
+    assert _left_in_queue(broker_url, "legal") == 0
+    stop_workers(workers.processes, timeout=30)
+    assert _left_in_queue(broker_url, "legal") == 0
+    assert count(DeadLetter) == len(whys)
+    assert "Connection to broker lost" not in workers.logs()

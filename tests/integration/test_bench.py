@@ -62,3 +62,22 @@ def test_bench_reports_every_figure_beside_its_baseline(
         < result["neighbourhood_redelivery_bytes_per_registration"]
         < (result["neighbourhood_bytes_per_registration"])
     )
+
+
+def test_bench_envelopes_pops_through_both_clients_and_leaves_nothing(redis_url: str) -> None:
+    import redis
+
+    from workers.harness.envelope_bench import bench_envelopes
+
+    client = redis.Redis.from_url(redis_url)
+    keys_before = set(client.keys("*"))
+    result = bench_envelopes(redis_url, count=200, rounds=1)
+    small, batch = result["messages"]
+    assert small["popped"] == 200
+    assert batch["bytes"] > 500_000  # a thousand accounts
+    for row in (small, batch):
+        assert row["plain_us"] > 0
+        assert row["guarded_us"] > 0
+        assert row["ratio"] == pytest.approx(row["guarded_us"] / row["plain_us"], rel=1e-9)
+        assert row["consumer_check_us"] > 0
+    assert set(client.keys("*")) == keys_before  # its list popped empty and deleted

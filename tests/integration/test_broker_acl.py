@@ -56,12 +56,15 @@ NO_RETRY = Retry(NoBackoff(), retries=0)
 @dataclass(frozen=True)
 class AclBroker:
     port: int
+    db: int = 0
 
     def url(self, user: str) -> str:
-        return f"redis://{user}:{PASSWORDS[user]}@127.0.0.1:{self.port}/0"
+        return f"redis://{user}:{PASSWORDS[user]}@127.0.0.1:{self.port}/{self.db}"
 
     def client(self, user: str) -> redis.Redis:
-        return redis.Redis(port=self.port, username=user, password=PASSWORDS[user], retry=NO_RETRY)
+        return redis.Redis(
+            port=self.port, db=self.db, username=user, password=PASSWORDS[user], retry=NO_RETRY
+        )
 
     def refused(self, user: str) -> list[dict[str, Any]]:
         """What the ACL log holds of ``user``'s refused commands (the operators may read it)."""
@@ -78,10 +81,13 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def acl_broker(tmp_path: Path) -> Iterator[AclBroker]:
+def acl_broker(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[AclBroker]:
+    """The server, its users on database 0, or on the number the test gives (indirect)."""
     port = _free_port()
+    db: int = getattr(request, "param", 0)
     env = {
         **os.environ,
+        "REDIS_BROKER_DB": str(db),
         # The script runs redis-server from PATH, as in the image.
         "PATH": f"{Path(server_binary()).parent}{os.pathsep}{os.environ['PATH']}",
         "REDIS_PASSWORD": PASSWORDS["worker"],
@@ -93,7 +99,7 @@ def acl_broker(tmp_path: Path) -> Iterator[AclBroker]:
     log_path = tmp_path / "redis.log"
     with log_path.open("ab") as log:
         process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT)
-    broker = AclBroker(port)
+    broker = AclBroker(port, db)
     try:
         wait_for(lambda: _answers(broker), 15, "redis-server with the broker's users")
         yield broker
@@ -178,6 +184,36 @@ def test_a_producer_may_only_append_to_the_public_queues(acl_broker: AclBroker) 
     assert ("command", "publish") in refused
     assert ("command", "lrange") in refused
     assert ("command", "flushall") in refused
+
+
+@pytest.mark.parametrize("acl_broker", [3], indirect=True)
+def test_the_users_work_on_another_database(acl_broker: AclBroker) -> None:
+    # kombu names its broadcast channels after the database ("/3.celery.pidbox"), and a client
+    # on a database other than 0 selects it when it connects.
+    broker = acl_broker
+    with broker.client("producer") as producer:
+        assert producer.lpush("scoring", b"{}") == 1
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            producer.lrange("scoring", 0, -1)
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            producer.publish("/3.celery.pidbox", b"{}")
+    with broker.client("worker") as worker:
+        assert worker.llen("scoring") == 1
+        assert worker.publish("/3.celeryev/task.received", b"{}") == 0
+        with pytest.raises(redis.exceptions.NoPermissionError):
+            worker.publish("/3.celery.pidbox", b"{}")
+    with broker.client("flower") as flower:
+        assert flower.llen("scoring") == 1
+        listening = flower.pubsub()
+        listening.psubscribe("/3.celeryev/*")
+        assert listening.get_message(timeout=2) is not None  # the subscription's confirmation
+        listening.close()
+    with broker.client("platform") as platform:
+        assert platform.xlen("bulkguard:platform-actions") == 0
+    shutdown = _celery(broker, "producer", "control", "shutdown")
+    assert "no permissions" in shutdown.stdout + shutdown.stderr
+    sent = _celery(broker, "control", "inspect", "ping", "--timeout", "1")
+    assert "No nodes replied" in sent.stdout + sent.stderr, sent.stdout + sent.stderr
 
 
 def test_the_platform_reads_its_stream_and_nothing_else(acl_broker: AclBroker) -> None:

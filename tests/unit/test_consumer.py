@@ -205,3 +205,62 @@ def _without_redaction() -> Iterator[None]:
     finally:
         for handler, f in removed:
             handler.addFilter(f)
+
+
+class TakenMessage(FakeMessage):
+    """A message that reaches the task handler: it can be decoded and knows if it was settled."""
+
+    @property
+    def acknowledged(self) -> bool:
+        return bool(self.done)
+
+    def decode(self) -> Any:
+        return json.loads(self.body)
+
+
+def _task_handler(fails_with: BaseException, settled_first: bool = False) -> Any:
+    """The consumer's task handler around a Celery handler that raises ``fails_with``."""
+
+    def celery_handler(message: Any) -> None:
+        if settled_first:
+            message.ack()
+        raise fails_with
+
+    consumer = _bare(DeadLetteringConsumer)
+    consumer.connection_errors = (ConnectionError,)
+    with mock.patch.object(Consumer, "create_task_handler", return_value=celery_handler):
+        return consumer.create_task_handler()
+
+
+def test_what_celery_still_raises_on_is_kept_and_acknowledged_once(
+    stored: list[tuple[str, str | None, Any]],
+) -> None:
+    message = TakenMessage(_headers())
+    _task_handler(RuntimeError("a header Celery could not read"))(message)
+    assert message.done == ["ack"]
+    ((_name, task_id, rejection),) = stored
+    assert task_id == "t-1"
+    assert "not a message Celery can take (RuntimeError: a header" in rejection.reason
+    # A message Celery settled itself is not acknowledged again, nor kept: the error is raised.
+    settled = TakenMessage(_headers())
+    with pytest.raises(RuntimeError):
+        _task_handler(RuntimeError("late"), settled_first=True)(settled)
+    assert settled.done == ["ack"]
+    # The broker going away is Celery's to handle (it reconnects; the broker redelivers).
+    lost = TakenMessage(_headers())
+    with pytest.raises(ConnectionError):
+        _task_handler(ConnectionError("gone"))(lost)
+    assert lost.done == []
+    assert len(stored) == 1
+
+
+def test_a_message_refused_by_the_checks_never_reaches_celery(
+    stored: list[tuple[str, str | None, Any]],
+) -> None:
+    message = TakenMessage(_headers())
+    message.body = b"{}"
+    _task_handler(AssertionError("Celery's handler was called"))(message)
+    assert message.done == ["ack"]
+    assert "on queue 'scoring': refused message (application/json): a body that is a dict" in (
+        stored[0][2].reason
+    )

@@ -101,3 +101,50 @@ def test_no_bytes_make_the_check_raise(raw: bytes) -> None:
 def test_no_json_value_makes_the_check_raise(value: object) -> None:
     found = problem(json.dumps(value))
     assert found is None or isinstance(found, str)
+
+
+def test_what_only_kombus_decoder_reads_gets_its_verdict() -> None:
+    # The check decodes with orjson and hands what orjson refuses (NaN, integers over 64 bits,
+    # invalid UTF-8, which kombu replaces) and any typed value to kombu's decoder: the verdict
+    # is always the one the channel would reach.
+    headers = ENVELOPE["headers"]
+    accepted: list[str | bytes] = [
+        json.dumps({**ENVELOPE, "headers": {**headers, "x": float("nan")}}),  # type: ignore[dict-item]
+        json.dumps({**ENVELOPE, "headers": {**headers, "x": 2**70}}),  # type: ignore[dict-item]
+        json.dumps({**ENVELOPE, "headers": {**headers, "x": "\udcff"}}),  # type: ignore[dict-item]
+        json.dumps(ENVELOPE).encode().replace(b"legal.send", b"legal.\xff"),
+        json.dumps(
+            {**ENVELOPE, "headers": {**headers, "x": {"__type__": "bytes", "__value__": "ab"}}}  # type: ignore[dict-item]
+        ),
+    ]
+    for raw in accepted:
+        assert problem(raw) is None, raw
+    refused = json.dumps({**ENVELOPE, "properties": [{"__type__": "nope", "__value__": 1}]})
+    found = problem(refused)
+    assert found is not None
+    assert found.startswith("not JSON (ValueError: ('Unsupported type'"), found
+
+
+@settings(max_examples=300)
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+        lambda inner: (
+            st.lists(inner, max_size=4)
+            | st.dictionaries(st.sampled_from(["__type__", "__value__", "a"]), inner, max_size=3)
+        ),
+        max_leaves=12,
+    )
+)
+def test_the_verdict_is_the_one_kombus_decoder_gives(value: object) -> None:
+    from kombu.utils import json as kombu_json
+
+    raw = json.dumps({**ENVELOPE, "headers": {"task": "legal.send", "x": value}})
+    try:
+        kombu_json.loads(raw)
+    except Exception:
+        kombu_reads = False
+    else:
+        kombu_reads = True
+    found = problem(raw)
+    assert (found is None or not found.startswith("not JSON")) == kombu_reads, (raw, found)

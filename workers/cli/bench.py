@@ -76,3 +76,20 @@ def bench_console(
         click.echo(json.dumps(result, indent=2))
         return
     Console().print(console_table(result))
+
+
+@bench.command("envelopes")
+@click.option("--count", default=5000, show_default=True, type=click.IntRange(100))
+@click.option("--rounds", default=5, show_default=True, type=click.IntRange(1))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_envelopes(count: int, rounds: int, as_json: bool) -> None:
+    """The checks of every message a worker takes (Redis pops, the consumer's) vs none."""
+    from workers.harness.envelope_bench import bench_envelopes as run
+    from workers.harness.envelope_bench import envelopes_table
+
+    with console.status("popping envelopes with and without the check"):
+        result = run(get_settings().redis_url, count=count, rounds=rounds)
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    Console().print(envelopes_table(result))

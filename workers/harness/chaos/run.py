@@ -103,11 +103,6 @@ def run_trials(
             skipped.notes.append("skipped: needs --database postgresql")
             results.append(skipped)
             continue
-        if scenario.needs_redis_broker and cluster.broker_url is not None:
-            skipped = Result(scenario.name)
-            skipped.notes.append("skipped: pushes raw items onto Redis queues (--broker redis)")
-            results.append(skipped)
-            continue
         with console.status(f"{scenario.name}: {scenario.what}") as status:
 
             def progress(r: Result, status: Any = status, name: str = scenario.name) -> None:

@@ -31,7 +31,8 @@ from tasks.scoring.snapshot import encode_records
 from workers.harness.chaos.cluster import CONCURRENCY, Cluster
 from workers.harness.chaos.ledger import Tally, tally
 from workers.harness.chaos.plain_client import publish_raw, task_headers
-from workers.harness.chaos.poison import POISON
+from workers.harness.chaos.poison import POISON, kept_apart, raw_messages
+from workers.harness.chaos.poison import publish_raw as publish_raw_messages
 from workers.harness.chaos.services import refusing_connections
 from workers.harness.report import broker_backlog
 
@@ -72,7 +73,6 @@ class Scenario:
     fault: Fault
     producer: Producer
     needs_postgres: bool = False
-    needs_redis_broker: bool = False
 
 
 @dataclass
@@ -308,13 +308,20 @@ def no_fault(_at: Moment) -> str:
 
 
 def poison(at: Moment) -> str:
-    """Every raw item of the poison table pushed onto every queue while the work is in flight,
-    as a buggy producer with the broker's credentials could: each must become one dead letter,
+    """Every raw item of the poison table pushed onto every queue while the work is in flight
+    (on RabbitMQ, every crafted message published raw), as a buggy producer with the broker's
+    credentials could: each must become one dead letter,
     with no worker stopping (the trial's dead letters and worker deaths say whether it did)."""
     queues = list(CONCURRENCY)
     # Dead letters of equal bytes are kept once; leading blanks, which change no decoder's
     # verdict, make each item pushed its own.
     blanks = at.rng.randrange(10**6)
+    if at.cluster.broker_url is not None:  # RabbitMQ: the crafted messages, published raw
+        table = raw_messages()
+        for queue in queues:
+            blanks += 1
+            publish_raw_messages(at.cluster.broker_url, kept_apart(table, blanks), queue)
+        return f"{len(table) * len(queues)} raw messages published onto {len(queues)} queues"
     with redis.Redis.from_url(at.cluster.redis.url) as client:
         for queue in queues:
             for raw, _ in POISON:
@@ -346,7 +353,6 @@ SCENARIOS: dict[str, Scenario] = {
             "raw items no worker can read, under load",
             poison,
             send_accounts,
-            needs_redis_broker=True,
         ),
     )
 }
