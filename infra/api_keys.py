@@ -113,7 +113,7 @@ def authenticate(session: Session, key: str, *, now: dt.datetime) -> Client:
     ).first()
     if found is None:
         raise NotAllowedError("unknown, revoked or malformed api key")
-    row, user = found.tuple()
+    row, user = found
     if row.revoked_at is not None or user.disabled or user.kind != "service":
         raise NotAllowedError("unknown, revoked or malformed api key")
     if row.last_used_at is None or now - row.last_used_at > LAST_USED_RESOLUTION:

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import BackgroundTasks, Depends, FastAPI, Header, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
@@ -32,7 +32,7 @@ from tasks import outbox
 from tasks.messages import AppealDecision, IngestEvidence, Publisher, ScoreAccounts
 from workers.api import contract, idempotency, intake, reads
 from workers.api.body import BodyLimits, parse, read_body
-from workers.api.errors import ApiError
+from workers.api.errors import ApiError, JsonAnswer
 from workers.api.limits import Backlog, Backpressure, TokenBucket
 from workers.http_metrics import HttpMeter
 
@@ -73,7 +73,7 @@ def build(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
-        default_response_class=ORJSONResponse,
+        default_response_class=JsonAnswer,
     )
     redis = get_redis()
     app.state.api = ApiState(
@@ -157,7 +157,7 @@ def _routes(app: FastAPI) -> None:
         """Readiness: the database and the broker answer."""
         checks = {"database": _database_ready(), "broker": state_of(request).broker_ready()}
         ready = all(checks.values())
-        return ORJSONResponse(
+        return JsonAnswer(
             {"status": "ready" if ready else "not ready", **checks},
             status_code=200 if ready else 503,
         )
@@ -218,7 +218,7 @@ def _routes(app: FastAPI) -> None:
         raw = await read_body(request, state.limits)
         decision = intake.envelope(AppealDecision, parse(raw, state.limits.max_depth))
         summary = await run_in_threadpool(_decide_appeal, state.publisher, client, decision)
-        return ORJSONResponse(summary, status_code=202)
+        return JsonAnswer(summary, status_code=202)
 
     @app.get("/v1/batches/{batch_id}")
     def batch(batch_id: int, client: Annotated[Client, Depends(scoped(None))]) -> dict[str, Any]:
@@ -270,7 +270,7 @@ async def _accept(
     request.state.records = (answer.body.get("accepted", 0), len(answer.body.get("rejected", [])))
     if keys:
         background.add_task(_publish, state.publisher, keys)
-    return ORJSONResponse(answer.body, status_code=answer.status)
+    return JsonAnswer(answer.body, status_code=answer.status)
 
 
 def _commit_once(

@@ -70,7 +70,7 @@ def list_keys(as_json: bool, everything: bool) -> None:
                 "last_used_at": key.last_used_at.isoformat() if key.last_used_at else None,
                 "revoked_at": key.revoked_at.isoformat() if key.revoked_at else None,
             }
-            for key, name in session.execute(query).tuples()
+            for key, name in session.execute(query)
         ]
     for row in rows:
         if as_json:
