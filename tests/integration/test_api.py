@@ -1,0 +1,143 @@
+"""The HTTP api as upstream services meet it: a real ``bulkguard api serve`` process on loopback,
+real Redis, the test's SQLite or PostgreSQL, and real workers. Accepted records are scored and
+enforced, refused ones come back by index; keys and scopes are checked; an idempotent retry
+enqueues nothing; a 202 given while the broker was down is scored once it is back."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from infra.db.models import OutboxMessage, utcnow
+from infra.db.session import session_scope
+from tasks import outbox
+from tests.api_client import api_key, bearer
+from tests.stores.test_api import registrations
+from workers.harness.chaos.services import RedisServer
+from workers.harness.processes import ConsoleProcess, start_api, stop_console
+
+
+@pytest.fixture
+def api_server(env: Mapping[str, str], tmp_path: Path) -> Iterator[ConsoleProcess]:
+    server = start_api(
+        {**env, "BULKGUARD_API_MAX_BODY_BYTES": "65536", "BULKGUARD_API_CLIENT_BURST": "50"},
+        tmp_path / "api.log",
+    )
+    try:
+        yield server
+    finally:
+        stop_console(server)
+
+
+def batch_state(client: httpx.Client, key: str, batch_id: int) -> dict[str, Any]:
+    answer = client.get(f"/v1/batches/{batch_id}", headers=bearer(key))
+    assert answer.status_code == 200, answer.text
+    found: dict[str, Any] = answer.json()
+    return found
+
+
+def test_upstream_work_is_scored_enforced_and_refused_by_index(
+    api_server: ConsoleProcess, start: Any, active_model: str
+) -> None:
+    workers = start({"scoring": 1, "enforcement": 1, "evidence": 1, "maintenance": 1})
+    key = api_key("crm", "scoring", "read")
+    evidence_only = api_key("crawler", "evidence")
+    records = registrations(40, seed=11)
+    records[7] = {**records[7], "observed_at": "yesterday"}
+    headers = {**bearer(key), "Idempotency-Key": "crm-batch-1"}
+    with httpx.Client(base_url=api_server.url, timeout=30) as client:
+        assert (
+            client.post("/v1/scoring/registration", json={"accounts": records}).status_code == 401
+        )
+        forbidden = client.post(
+            "/v1/scoring/registration", json={"accounts": records}, headers=bearer(evidence_only)
+        )
+        assert forbidden.status_code == 403
+        too_big = client.post(
+            "/v1/scoring/registration",
+            content=b'{"accounts": [' + b'{"a": 1},' * 10_000 + b"{}]}",
+            headers={**headers, "Content-Type": "application/json"},
+        )
+        assert too_big.status_code == 413, too_big.text
+        answer = client.post(
+            "/v1/scoring/registration", json={"accounts": records}, headers=headers
+        )
+        again = client.post("/v1/scoring/registration", json={"accounts": records}, headers=headers)
+        assert answer.status_code == again.status_code == 202, answer.text
+        assert answer.json() == again.json()
+        body = answer.json()
+        assert body["accepted"] == 39
+        assert [(r["index"], r["account_id"]) for r in body["rejected"]] == [
+            (7, records[7]["account_id"])
+        ]
+        workers.wait_for(
+            lambda: batch_state(client, key, body["batch_id"])["state"] == "enforced",
+            timeout=120,
+            what="the batch scored and enforced",
+        )
+        state = batch_state(client, key, body["batch_id"])
+        assert sum(state["decisions"].values()) == 39
+        standing = client.get(f"/v1/accounts/{records[0]['account_id']}", headers=bearer(key))
+        assert standing.status_code == 200, standing.text
+        assert "registration" in standing.json()["decisions"]
+        assert client.get("/readyz").status_code == 200
+        document = client.get("/openapi.json").json()
+        assert "AccountSignals" in document["components"]["schemas"]
+    with session_scope() as session:
+        rows = session.scalars(
+            select(OutboxMessage).where(OutboxMessage.task_name == "scoring.score_accounts")
+        ).all()
+    assert len(rows) == 1  # the retry enqueued nothing
+    assert workers.alive()
+
+
+def test_a_202_given_with_the_broker_down_is_scored_once_it_is_back(
+    env: dict[str, str], tmp_path: Path, start: Any, active_model: str, monkeypatch: Any
+) -> None:
+    broker = RedisServer(tmp_path / "broker")
+    broker.start()
+    server = start_api({**env, "BROKER_URL": broker.url}, tmp_path / "api.log")
+    try:
+        key = api_key("crm", "scoring", "read")
+        records = registrations(10, seed=5)
+        broker.stop()
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            answer = client.post(
+                "/v1/scoring/registration", json={"accounts": records}, headers=bearer(key)
+            )
+            assert answer.status_code == 202, answer.text
+            batch_id = answer.json()["batch_id"]
+            assert client.get("/readyz").status_code == 503
+            broker.start()
+            monkeypatch.setenv("BROKER_URL", broker.url)
+            from infra.settings import get_settings
+            from workers.celery_app import make_app
+
+            get_settings.cache_clear()
+            app = make_app(get_settings(), current=False)
+            workers = start({"scoring": 1, "enforcement": 1}, extra_env={"BROKER_URL": broker.url})
+            # What beat's outbox sweep does: publish what was committed and never published.
+            with session_scope() as session:
+                swept = outbox.sweep(
+                    app,
+                    session,
+                    older_than=dt.timedelta(0),
+                    redelivery=outbox.Redelivery(dt.timedelta(hours=1), 5),
+                    now=utcnow(),
+                )
+            assert swept.published == 1
+            workers.wait_for(
+                lambda: batch_state(client, key, batch_id)["state"] in {"scored", "enforced"},
+                timeout=120,
+                what="the batch accepted during the outage scored",
+            )
+            app.close()
+    finally:
+        stop_console(server)
+        broker.stop()
