@@ -16,11 +16,22 @@ from sqlalchemy import select
 
 from infra.db.models import OutboxMessage, utcnow
 from infra.db.session import session_scope
+from infra.settings import get_settings
 from tasks import outbox
 from tests.api_client import api_key, bearer
+from tests.integration.waiting import wait_for
 from tests.stores.test_api import registrations
+from workers.celery_app import make_app
 from workers.harness.chaos.services import RedisServer
-from workers.harness.processes import ConsoleProcess, start_api, stop_console
+from workers.harness.processes import (
+    ConsoleProcess,
+    WorkerProcess,
+    start_api,
+    start_workers,
+    stop_console,
+    stop_workers,
+    wait_until_ready,
+)
 
 
 @pytest.fixture
@@ -98,11 +109,13 @@ def test_upstream_work_is_scored_enforced_and_refused_by_index(
 
 
 def test_a_202_given_with_the_broker_down_is_scored_once_it_is_back(
-    env: dict[str, str], tmp_path: Path, start: Any, active_model: str, monkeypatch: Any
+    env: dict[str, str], tmp_path: Path, active_model: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     broker = RedisServer(tmp_path / "broker")
     broker.start()
-    server = start_api({**env, "BROKER_URL": broker.url}, tmp_path / "api.log")
+    on_broker = {**env, "BROKER_URL": broker.url}
+    server = start_api(on_broker, tmp_path / "api.log")
+    workers: list[WorkerProcess] = []
     try:
         key = api_key("crm", "scoring", "read")
         records = registrations(10, seed=5)
@@ -114,14 +127,16 @@ def test_a_202_given_with_the_broker_down_is_scored_once_it_is_back(
             assert answer.status_code == 202, answer.text
             batch_id = answer.json()["batch_id"]
             assert client.get("/readyz").status_code == 503
+            assert batch_state(client, key, batch_id)["state"] == "accepted"
+
             broker.start()
             monkeypatch.setenv("BROKER_URL", broker.url)
-            from infra.settings import get_settings
-            from workers.celery_app import make_app
-
             get_settings.cache_clear()
             app = make_app(get_settings(), current=False)
-            workers = start({"scoring": 1, "enforcement": 1}, extra_env={"BROKER_URL": broker.url})
+            workers = start_workers(
+                {"scoring": 1, "enforcement": 1}, on_broker, tmp_path / "logs", "outage"
+            )
+            wait_until_ready(app, workers)
             # What beat's outbox sweep does: publish what was committed and never published.
             with session_scope() as session:
                 swept = outbox.sweep(
@@ -131,13 +146,15 @@ def test_a_202_given_with_the_broker_down_is_scored_once_it_is_back(
                     redelivery=outbox.Redelivery(dt.timedelta(hours=1), 5),
                     now=utcnow(),
                 )
-            assert swept.published == 1
-            workers.wait_for(
-                lambda: batch_state(client, key, batch_id)["state"] in {"scored", "enforced"},
-                timeout=120,
-                what="the batch accepted during the outage scored",
-            )
             app.close()
+            assert swept.published == 1
+            wait_for(
+                lambda: batch_state(client, key, batch_id)["state"] in {"scored", "enforced"},
+                120,
+                "the batch accepted during the outage scored",
+            )
+            assert sum(batch_state(client, key, batch_id)["decisions"].values()) == 10
     finally:
+        stop_workers(workers)
         stop_console(server)
         broker.stop()
