@@ -6,6 +6,8 @@ enqueues nothing; a 202 given while the broker was down is scored once it is bac
 from __future__ import annotations
 
 import datetime as dt
+import socket
+import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -158,3 +160,40 @@ def test_a_202_given_with_the_broker_down_is_scored_once_it_is_back(
         stop_workers(workers)
         stop_console(server)
         broker.stop()
+
+
+def test_slow_clients_are_cut_off_and_the_server_goes_on(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """Slowloris: headers never finished are cut after the header timeout; a body that stalls
+    is answered 408 after the body timeout; meanwhile and afterwards others are served."""
+    server = start_api(
+        {
+            **env,
+            "BULKGUARD_API_HEADER_TIMEOUT_SECONDS": "1",
+            "BULKGUARD_API_BODY_TIMEOUT_SECONDS": "1",
+        },
+        tmp_path / "api.log",
+    )
+    try:
+        key = api_key("crm", "scoring")
+        address = httpx.URL(server.url)
+        with socket.create_connection((address.host, address.port), timeout=10) as slow:
+            slow.sendall(b"POST /v1/scoring/registration HTTP/1.1\r\nHost: x\r\n")
+            started = time.monotonic()
+            assert slow.recv(1024) == b""  # closed by the server
+            assert 0.5 < time.monotonic() - started < 8
+        with socket.create_connection((address.host, address.port), timeout=10) as stalled:
+            stalled.sendall(
+                b"POST /v1/scoring/registration HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n"
+                + f"Authorization: Bearer {key}\r\n\r\n".encode()
+                + b'{"accounts": ['
+            )
+            answer = stalled.recv(4096)
+            assert answer.startswith(b"HTTP/1.1 408"), answer
+            assert b"did not arrive within 1 seconds" in answer
+        with httpx.Client(base_url=server.url, timeout=10) as client:
+            assert client.get("/healthz").status_code == 200
+    finally:
+        stop_console(server)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from infra import api_keys
-from infra.db.models import ApiKey, AuditEvent, OutboxMessage, utcnow
+from infra.db.models import ApiKey, AuditEvent, EnforcementAction, OutboxMessage, utcnow
 from infra.db.session import session_scope
 from infra.redis_client import get_redis
 from infra.settings import get_settings
@@ -21,6 +21,7 @@ from tasks.offline.simulate_accounts import simulate
 from tests.api_client import api, api_key, bearer
 from tests.broker import Broker
 from tests.people import ADMIN, person
+from tests.seed import account_status, enforced
 from workers import http_metrics
 from workers.api.limits import Backlog
 
@@ -261,3 +262,57 @@ def test_the_openapi_document_carries_the_task_payload_schema(env: dict[str, str
     assert document["components"]["securitySchemes"]["apiKey"]["scheme"] == "bearer"
     with session_scope() as session:
         assert session.scalar(select(func.count()).select_from(ApiKey)) == 0
+
+
+def test_documents_are_refused_one_by_one_and_the_rest_committed(env: dict[str, str]) -> None:
+    key = api_key("crawler", "evidence")
+    good = {"observed_at": "2026-11-02T10:00:00+00:00", "text": "We send 1 million messages a day"}
+    documents = [good, {"observed_at": "2026-11-02T10:00:00+00:00"}, {**good, "text": "a\x00b"}]
+    with api() as client:
+        answer = client.post("/v1/documents", json={"documents": documents}, headers=bearer(key))
+        state = client.get(f"/v1/batches/{answer.json()['batch_id']}", headers=bearer(key))
+    assert answer.status_code == 202, answer.text
+    body = answer.json()
+    assert body["accepted"] == 1
+    assert [r["index"] for r in body["rejected"]] == [1, 2]
+    assert "text" in body["rejected"][0]["reason"]
+    (row,) = outbox_rows()
+    assert (row.task_name, row.kwargs) == ("evidence.ingest", {"documents": [good]})
+    assert state.json()["state"] == "accepted"
+
+
+def test_an_appeal_is_decided_by_the_clients_service_user(env: dict[str, str]) -> None:
+    (ban,) = enforced("banned", [("ban", "active")])
+    reviewer = api_key("appeals-svc", "appeals", roles=("reviewer",))
+    not_reviewer = api_key("other-svc", "appeals")
+    decision = {"action_id": ban, "outcome": "overturn", "reason": "a bakery's customers"}
+    with api() as client:
+        refused = client.post("/v1/appeals", json=decision, headers=bearer(not_reviewer))
+        missing = client.post(
+            "/v1/appeals", json={**decision, "action_id": 999}, headers=bearer(reviewer)
+        )
+        decided = client.post("/v1/appeals", json=decision, headers=bearer(reviewer))
+        again = client.post("/v1/appeals", json=decision, headers=bearer(reviewer))
+    assert refused.status_code == 403, refused.text
+    assert "reviewer" in refused.json()["error"]
+    assert missing.status_code == 409
+    assert decided.status_code == 202, decided.text
+    assert decided.json() == {
+        "action_id": ban,
+        "outcome": "overturn",
+        "already_decided": False,
+        "account_status": "active",
+    }
+    assert again.json()["already_decided"] is True
+    assert account_status() == "active"
+    with session_scope() as session:
+        action = session.get_one(EnforcementAction, ban)
+        assert (action.status, action.reversed_by) == ("reversed", "appeals-svc")
+        audit = session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.entity == "enforcement_action", AuditEvent.entity_id == ban
+            )
+        ).all()
+        assert {(a.actor, a.channel) for a in audit if a.event != "created"} >= {
+            ("appeals-svc", "api")
+        }
