@@ -122,6 +122,7 @@ def _batch(
     )
     session.add(batch)
     session.flush()
+    # The outbox row is named after the batch, whose id the flush has just given it.
     batch.dedupe_key = f"api.{kind}:{batch.id}"
     session.add(
         AuditEvent(
