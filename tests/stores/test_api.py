@@ -23,6 +23,7 @@ from tests.broker import Broker
 from tests.people import ADMIN, person
 from tests.seed import account_status, enforced
 from workers import http_metrics
+from workers.api.app import BAD_KEY_BURST
 from workers.api.limits import Backlog
 
 JSON = {"Content-Type": "application/json"}
@@ -316,3 +317,15 @@ def test_an_appeal_is_decided_by_the_clients_service_user(env: dict[str, str]) -
         assert {(a.actor, a.channel) for a in audit if a.event != "created"} >= {
             ("appeals-svc", "api")
         }
+
+
+def test_a_flood_of_bad_keys_from_one_address_is_told_to_wait(env: dict[str, str]) -> None:
+    good = api_key("crm", "read")
+    with api() as client:
+        statuses = [
+            client.get("/v1/accounts/a-1", headers=bearer(f"bgk_guess{i}")).status_code
+            for i in range(BAD_KEY_BURST + 1)
+        ]
+        after = client.get("/v1/accounts/a-1", headers=bearer(good))
+    assert statuses == [401] * BAD_KEY_BURST + [429]
+    assert after.status_code == 404  # a good key is still heard
