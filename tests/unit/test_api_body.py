@@ -12,18 +12,19 @@ from workers.api.limits import Backlog, Backpressure
 
 
 @pytest.mark.parametrize(
-    ("value", "expected"),
-    [(1, 0), ([], 1), ({"a": [1, {"b": []}]}, 4), ([[[[]]]], 4), ({"a": 1, "b": {"c": 2}}, 2)],
+    ("raw", "expected"),
+    [
+        (b"1", 0),
+        (b"[]", 1),
+        (b'{"a": [1, {"b": []}]}', 4),
+        (b"[[[[]]]]", 4),
+        (b'{"a": 1, "b": {"c": 2}}', 2),
+        (b'{"a": "[[[{{{", "b": ["\\"]]]"]}', 2),  # brackets inside strings do not count
+        (b'[{"a": "\\u005b"}, [[]]]', 3),
+    ],
 )
-def test_depth(value: object, expected: int) -> None:
-    assert depth(value, 10) == expected
-
-
-def test_depth_stops_counting_past_the_limit() -> None:
-    deep: list[object] = []
-    for _ in range(10_000):
-        deep = [deep]
-    assert depth(deep, 32) == 33
+def test_depth(raw: bytes, expected: int) -> None:
+    assert depth(raw) == expected
 
 
 @pytest.mark.parametrize(
@@ -92,3 +93,8 @@ def test_an_unreadable_queue_refuses_nothing() -> None:
         raise ConnectionError("broker unreachable")
 
     Backpressure(broker_down, max_age_seconds=60, max_depth=1).check()
+
+
+def test_depth_of_escapes() -> None:
+    assert depth(b'["\\\\", [["\\"]"]]]') == 3
+    assert depth(b'{"k\\"[": ["\\\\\\"{"]}') == 2

@@ -53,30 +53,33 @@ def parse(raw: bytes, max_depth: int) -> Any:
         value = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"the body is not valid JSON: {exc}") from None
-    if depth(value, max_depth) > max_depth:
+    if depth(raw) > max_depth:
         raise ApiError(400, f"the body is nested deeper than {max_depth} levels")
     return value
 
 
-def depth(value: Any, limit: int) -> int:
-    """How deeply ``value`` nests (a scalar 0, ``[]`` 1), counted without recursion and no
-    further than ``limit + 1``."""
-    deepest = 0
-    pending: list[tuple[Any, int]] = [(value, 0)]
-    while pending:
-        item, level = pending.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
+# Every byte but the quotes and the brackets.
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+
+
+def depth(raw: bytes) -> int:
+    """How deeply the valid JSON ``raw`` nests (a scalar 0, ``[]`` 1), read from its brackets
+    outside strings: a few per record, where walking the decoded value visits every value (a
+    tenth of a 100-record request's time). Escaped backslashes and quotes go first; then every
+    other piece between two quotes is a string."""
+    unescaped = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    outside = b"".join(unescaped.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+    deepest = level = 0
+    for bracket in outside:
+        if bracket in _OPENING:
+            level += 1
+            deepest = max(deepest, level)
         else:
-            continue
-        level += 1
-        deepest = max(deepest, level)
-        if deepest > limit:
-            return deepest
-        pending.extend((child, level) for child in children if isinstance(child, dict | list))
+            level -= 1
     return deepest
+
+
+_OPENING = frozenset(b"[{")
 
 
 def _too_large(limits: BodyLimits) -> ApiError:
