@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openapi_spec_validator import validate
 from sqlalchemy import select
 
 from infra.db.models import OutboxMessage, utcnow
@@ -101,6 +102,7 @@ def test_upstream_work_is_scored_enforced_and_refused_by_index(
         assert "registration" in standing.json()["decisions"]
         assert client.get("/readyz").status_code == 200
         document = client.get("/openapi.json").json()
+        validate(document)
         assert "AccountSignals" in document["components"]["schemas"]
     with session_scope() as session:
         rows = session.scalars(
