@@ -157,6 +157,10 @@ class Settings(BaseSettings):
     # connection each, and the server has a bounded number).
     api_header_timeout_seconds: float = Field(default=10.0, gt=0)
     api_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long an idle kept-alive connection stays open: longer than the idle timeout of the
+    # load balancer or client pool in front (60 s is common), or the server closes a connection
+    # just as the client sends on it, and the client sees a reset it cannot safely retry.
+    api_keep_alive_seconds: int = Field(default=75, ge=1)
     # Scoring work is refused (429) while the scoring queue's oldest message has waited longer
     # than this, or more messages than this wait in it: the fleet is not keeping up.
     api_max_queue_age_seconds: float = Field(default=120.0, gt=0)

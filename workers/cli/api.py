@@ -48,7 +48,7 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
         server_header=False,
         access_log=False,
         workers=processes,
-        timeout_keep_alive=5,
+        timeout_keep_alive=settings.api_keep_alive_seconds,
         # Connections beyond this are answered 503 at once rather than queued without bound.
         limit_concurrency=1000,
     )
