@@ -375,6 +375,10 @@ async def _measured(
         reference = uuid.uuid4().hex[:12]
         log.exception("unexpected failure [%s]", reference)
         response = ApiError(500, f"unexpected failure, logged as {reference}").response()
+    if request.method == "POST" and response.status_code >= 400:
+        # The body may be unread (too slow, too large, or refused before it was read): the
+        # connection is closed rather than kept to read up to the limit only to discard it.
+        response.headers["Connection"] = "close"
     route = getattr(request.scope.get("route"), "path", "unmatched")
     client = getattr(request.state, "client", "-")
     accepted, refused = getattr(request.state, "records", (0, 0))
