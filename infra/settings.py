@@ -148,6 +148,32 @@ class Settings(BaseSettings):
     # Where the overview links to Flower; unset, Flower's own address and port.
     console_flower_url: str | None = None
 
+    # The HTTP api for upstream services (``bulkguard api serve``, docs/api.md), on loopback
+    # unless told otherwise: a load balancer in front terminates TLS.
+    api_address: str = "127.0.0.1"
+    api_port: int = Field(default=8500, ge=0, le=65535)
+    # A body larger than this is refused (413) before any of it is parsed.
+    api_max_body_bytes: int = Field(default=16 * 1024 * 1024, ge=1024)
+    # Nesting deeper than this is refused (400): no record of the contract nests past 4.
+    api_max_depth: int = Field(default=32, ge=4, le=256)
+    # Seconds a client may take to send its headers, and then its body (slow clients hold a
+    # connection each, and the server has a bounded number).
+    api_header_timeout_seconds: float = Field(default=10.0, gt=0)
+    api_body_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long an idle kept-alive connection stays open: longer than the idle timeout of the
+    # load balancer or client pool in front (60 s is common), or the server closes a connection
+    # just as the client sends on it, and the client sees a reset it cannot safely retry.
+    api_keep_alive_seconds: int = Field(default=75, ge=1)
+    # Scoring work is refused (429) while the scoring queue's oldest message has waited longer
+    # than this, or more messages than this wait in it: the fleet is not keeping up.
+    api_max_queue_age_seconds: float = Field(default=120.0, gt=0)
+    api_max_queue_depth: int = Field(default=10_000, ge=1)
+    # Each client's token bucket: requests per second sustained, and the burst above it.
+    api_client_rate: float = Field(default=50.0, gt=0)
+    api_client_burst: int = Field(default=200, ge=1)
+    # How long an Idempotency-Key's first answer is kept.
+    api_idempotency_hours: int = Field(default=24, ge=1)
+
     @field_validator("policy_file", "health_dir", mode="before")
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:

@@ -91,18 +91,24 @@ class RetryDeliveries(InternalMessage):
 Signature = Annotated[str, StringConstraints(min_length=1, max_length=200), PLAIN_TEXT]
 
 
-class AppealAction(Message):
+class AppealDecision(Payload):
+    """What deciding an appeal takes: the body of :class:`AppealAction` and of the HTTP api's
+    ``POST /v1/appeals``, whose caller is proven by its key instead of a signature."""
+
+    action_id: int = Field(ge=1)
+    outcome: Literal["uphold", "overturn"]
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), PLAIN_TEXT]
+
+
+class AppealAction(AppealDecision, Message):
     """A decision on an appeal, sent by a service (public: the platform's appeal service sends
     it, signed). People decide appeals through the CLI or the console."""
 
     TASK = "enforcement.appeal"
     QUEUE = "enforcement"
 
-    action_id: int = Field(ge=1)
-    outcome: Literal["uphold", "overturn"]
     # The service user that decided (``bulkguard users add NAME --service --role reviewer``).
     decided_by: Annotated[str, StringConstraints(min_length=1, max_length=64), PLAIN_TEXT]
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=2000), PLAIN_TEXT]
     signature: Signature
 
 

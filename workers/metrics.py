@@ -33,7 +33,9 @@ from infra.db.models import (
 )
 from infra.db.session import session_scope
 from infra.redaction import redact
+from infra.redis_client import get_redis
 from tasks.scoring.decisions import decision_counts
+from workers import http_metrics
 from workers.queue_age import QueueAges
 from workers.status import database_status, queue_depths
 
@@ -183,6 +185,7 @@ class BulkguardCollector(Collector):
             if age is not None:
                 oldest.add_metric([queue], age)
         yield oldest
+        yield from http_metrics.read(get_redis())
 
 
 def _family(

@@ -847,3 +847,58 @@ class RetentionRun(Base):
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     counts: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+class ApiKey(Base):
+    """A key an upstream service calls the HTTP api with (``bulkguard api-keys``). Its client is
+    a service user, so whatever it decides (an appeal) is checked against that user's roles and
+    recorded under its name. Only the key's SHA-256 is kept, as for personal tokens; a client
+    may hold two keys at once while it rotates from one to the next."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    key_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    # What the key may do: scoring | evidence | appeals | read (workers.api.scopes).
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column()
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    last_used_at: Mapped[dt.datetime | None] = mapped_column()
+
+
+class ApiBatch(Base):
+    """Work an api client handed over: committed with its outbox row in one transaction, which
+    is what its 202 promises. ``snapshot_hash`` is the content hash the scoring stage will give
+    the batch's snapshot, which tells when it was scored and enforced."""
+
+    __tablename__ = "api_batches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # scoring | documents
+    stage: Mapped[str | None] = mapped_column(String(16))
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    snapshot_hash: Mapped[str | None] = mapped_column(String(64))
+    accepted: Mapped[int] = mapped_column(Integer)
+    rejected: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class ApiIdempotency(Base):
+    """The first answer to a request sent with an ``Idempotency-Key``, kept for a day: a retry
+    gets it back and enqueues nothing. The key is the client's, so one client cannot read
+    another's answer; the request's fingerprint refuses the same key reused for other work."""
+
+    __tablename__ = "api_idempotency"
+    __table_args__ = (UniqueConstraint("user_id", "idempotency_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    idempotency_key: Mapped[str] = mapped_column(String(200))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int] = mapped_column(Integer)
+    answer: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -83,6 +83,11 @@ class Document(Payload):
 _DOCUMENT = TypeAdapter(Document)
 
 
+def parse_document(raw: Any, *, now: dt.datetime) -> Document:
+    """One document as received at ``now``; pydantic's ``ValidationError`` says why not."""
+    return _DOCUMENT.validate_python(raw, context={"now": now})
+
+
 def ingest_documents(
     session: Session,
     request: IngestEvidence,
@@ -96,7 +101,7 @@ def ingest_documents(
     rejected = []
     for index, raw in enumerate(request.documents):
         try:
-            doc = _DOCUMENT.validate_python(raw, context={"now": now})
+            doc = parse_document(raw, now=now)
         except ValidationError as exc:
             rejected.append(
                 Rejection(describe_validation_error(exc), raw, index, replay={"documents": [raw]})

@@ -51,7 +51,7 @@ def score_batch(
             reason,
             item,
             index,
-            _account_id(item),
+            account_id_of(item),
             replay={"stage": request.stage.value, "accounts": [item]},
         )
         for index, item, reason in invalid
@@ -93,6 +93,7 @@ def score_batch(
     return Outcome(summary, follow_ups=follow_ups, rejected=rejected)
 
 
-def _account_id(item: Any) -> str | None:
+def account_id_of(item: Any) -> str | None:
+    """A refused record's account id, when it has one that can be shown (cut to 64)."""
     value = item.get("account_id") if isinstance(item, dict) else None
     return value[:64] if isinstance(value, str) else None

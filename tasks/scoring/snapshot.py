@@ -110,6 +110,13 @@ def encode_records(
     return EncodedRecords(raw, list(encoded)), refused
 
 
+def snapshot_hash(stage: str, raw: bytes) -> str:
+    """The content hash that names a snapshot of ``stage`` whose records encode to ``raw``: a
+    redelivered batch finds its snapshot by it, and the HTTP api tells from it when a batch it
+    accepted was scored."""
+    return hashlib.sha256(stage.encode() + b"\0" + raw).hexdigest()
+
+
 def store_batch(
     session: Session,
     batch: ScoredBatch,
@@ -128,7 +135,7 @@ def store_batch(
     """
     point = batch.point
     raw, positions = encoded.raw, encoded.positions
-    content_hash = hashlib.sha256(point.value.encode() + b"\0" + raw).hexdigest()
+    content_hash = snapshot_hash(point.value, raw)
     snapshot = {
         "content_hash": content_hash,
         "stage": point.value,

@@ -80,6 +80,7 @@ TESTED_SERVICES = {
     "beat",
     "flower",
     "console",
+    "api",
     "metrics",
     *WORKER_SERVICES,
 }
@@ -771,5 +772,40 @@ def test_console_logs_people_in_with_the_deployments_secret(
         stop(process, log_path)
     assert not (data_dir / "console" / "secret").exists(), "the deployment's secret is used"
     # The healthcheck fails when nothing answers.
+    checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+
+
+# --- api --------------------------------------------------------------------------------------
+
+
+def test_api_serves_upstreams_with_their_keys(env: dict[str, str], tmp_path: Path) -> None:
+    """The service's command line serves the api on all of the container's interfaces (two
+    processes), published on loopback; a key answers, none is refused; the healthcheck asks
+    /healthz."""
+    from tests.api_client import api_key, bearer
+
+    published_on_loopback("api", 8500)
+    argv = command("api")
+    assert (option(argv, "--host"), option(argv, "--port")) == ("0.0.0.0", "8500")  # noqa: S104
+    data_dir = Path(env["BULKGUARD_DATA_DIR"])
+    port = free_port()
+    local = replace_option(local_command(argv, data_dir), "--port", str(port))
+    local = replace_option(local, "--host", "127.0.0.1")
+    run_env = service_env("api", env)
+    key = api_key("crm", "read")
+    base = f"http://127.0.0.1:{port}"
+    log_path = tmp_path / "api.log"
+    probe = replace_option(healthcheck("api"), "--port", str(port))
+    with (
+        running(local, run_env, log_path) as process,
+        httpx.Client(base_url=base, trust_env=False, timeout=10) as client,
+    ):
+        wait_for(lambda: _status(base + "/healthz") == 200, process, log_path, "/healthz ok")
+        assert client.get("/v1/accounts/nobody").status_code == 401
+        assert client.get("/v1/accounts/nobody", headers=bearer(key)).status_code == 404
+        checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, checked.stdout + checked.stderr + log_text(log_path)
+        stop(process, log_path)
     checked = subprocess.run(probe, env=run_env, capture_output=True, text=True, check=False)
     assert checked.returncode == 1, checked.stdout + checked.stderr

@@ -19,7 +19,9 @@ from infra.basic_auth import BasicAuth
 from infra.db.models import DeadLetter, DecisionBatch, ModelVersion, SignalSnapshot
 from infra.db.session import session_scope
 from infra.dead_letters import Rejection, store
+from infra.redis_client import get_redis
 from tests.seed import enforced
+from workers.http_metrics import HttpMeter
 from workers.metrics import make_metrics_server
 
 ALERTS = Path(__file__).parents[2] / "docs" / "alerts.md"
@@ -137,3 +139,18 @@ def test_the_alert_rules_use_series_the_exporter_serves(metrics_url: str) -> Non
     }
     assert used
     assert used <= served, used - served
+
+
+def test_the_api_figures_every_api_process_keeps_are_served(metrics_url: str) -> None:
+    meter = HttpMeter(get_redis())
+    meter.request("/v1/scoring/{stage}", "crm", 202, 0.03, accepted=99, refused=1)
+    meter.request("/v1/scoring/{stage}", "crm", 429, 0.002, refused_by="backpressure")
+    answer = httpx.get(metrics_url + "/metrics", auth=(USER, PASSWORD))
+    found = samples(answer.text)
+    route = ("route", "/v1/scoring/{stage}")
+    crm = ("client", "crm")
+    assert found[("bulkguard_api_requests_total", (crm, route, ("status", "202")))] == 1
+    assert found[("bulkguard_api_records_total", (crm, ("outcome", "accepted")))] == 99
+    assert found[("bulkguard_api_throttled_total", (("cause", "backpressure"), crm))] == 1
+    assert found[("bulkguard_api_request_seconds_count", (route,))] == 2
+    assert found[("bulkguard_api_request_seconds_bucket", (("le", "0.005"), route))] == 1

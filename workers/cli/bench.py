@@ -93,3 +93,38 @@ def bench_envelopes(count: int, rounds: int, as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2))
         return
     Console().print(envelopes_table(result))
+
+
+@bench.command("api")
+@click.option("--requests", default=200, show_default=True, type=click.IntRange(1))
+@click.option("--batch", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1000))
+@click.option(
+    "--postgres",
+    "postgres_url",
+    default=None,
+    help="A PostgreSQL server to measure on, in a scratch database made and dropped; SQLite "
+    "otherwise.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+def bench_api(
+    requests: int, batch: int, concurrency: int, postgres_url: str | None, as_json: bool
+) -> None:
+    """The HTTP api under concurrent connections vs send_task, same run; 0 records lost."""
+    from workers.harness.api_bench import api_table
+    from workers.harness.api_bench import bench_api as run
+
+    with console.status("benchmarking the api"):
+        result = run(
+            model_cache=get_settings().data_dir / "bench-model",
+            requests=requests,
+            batch=batch,
+            concurrency=concurrency,
+            postgres_url=postgres_url,
+        )
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+    else:
+        Console().print(api_table(result))
+    if result["lost"]:
+        raise click.ClickException(f"{result['lost']} accepted records were not scored")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import click
 
 from infra.settings import get_settings
@@ -21,7 +23,6 @@ def serve(host: str | None, port: int | None) -> None:
     """Serve the console (loopback by default). Sessions are signed with
     BULKGUARD_CONSOLE_SECRET, or a secret made and kept under the data directory."""
     import signal
-    import socket
 
     import uvicorn
 
@@ -31,13 +32,7 @@ def serve(host: str | None, port: int | None) -> None:
     settings = get_settings()
     upgrade()
     host = host or settings.console_address
-    # Bound here, so that port 0 picks a free one and the line below can name it. The protocol
-    # is named: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and without it
-    # every response after a connection's first waited ~40 ms on the browser's delayed ACK.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    listener.bind((host, settings.console_port if port is None else port))
+    listener = bind(host, settings.console_port if port is None else port)
     bound = listener.getsockname()[1]
     server = uvicorn.Server(
         uvicorn.Config(
@@ -55,3 +50,15 @@ def serve(host: str | None, port: int | None) -> None:
     # done, so the re-raised signal is ignored and the process ends with status 0.
     signal.signal(signal.SIGTERM, lambda *_: None)
     server.run(sockets=[listener])
+
+
+def bind(host: str, port: int) -> socket.socket:
+    """A listening socket, bound here so that port 0 picks a free one the caller can name. The
+    protocol is named: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    without it every response after a connection's first waited ~40 ms on the client's delayed
+    ACK."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    return listener

@@ -90,6 +90,14 @@ def console(port: int | None) -> None:
     _verdict(_fetch(urllib.request.Request(url)))
 
 
+@health.command("api")
+@click.option("--port", default=None, type=click.IntRange(1, 65535), help="[BULKGUARD_API_PORT]")
+def api(port: int | None) -> None:
+    """Whether the HTTP api answers on this host (its /healthz)."""
+    url = f"http://127.0.0.1:{port or get_settings().api_port}/healthz"
+    _verdict(_fetch(urllib.request.Request(url)))
+
+
 def _answers(url: str, user: str | None, password: str) -> str | None:
     if not user or not password:
         return "no credentials in the environment to ask with"

@@ -16,6 +16,8 @@ from infra.redaction import install_for_command_line
 
 # Every command: its name, and the module and attribute it is defined as.
 COMMANDS = {
+    "api": "api:api",
+    "api-keys": "api_keys:api_keys",
     "appeal": "appeal:appeal",
     "appeals": "appeals:appeals",
     "bench": "bench:bench",

@@ -133,7 +133,7 @@ def users_disable(name: str, actor: Actor) -> None:
     """Disable a user: their token stops working and nothing they decide is accepted."""
     from infra.users import authorize, disable, get
 
-    with _changing() as session:
+    with changing() as session:
         authorize(session, actor, "admin")
         disable(session, get(session, name), by=actor, now=utcnow())
     console.print(f"user {name} disabled")
@@ -150,7 +150,7 @@ def users_roles(
     """Grant and revoke roles; prints the roles held afterwards."""
     from infra.users import authorize, change_roles, get
 
-    with _changing() as session:
+    with changing() as session:
         authorize(session, actor, "admin")
         held = change_roles(
             session, get(session, name), add=added, remove=removed, by=actor, now=utcnow()
@@ -177,7 +177,7 @@ def users_token(name: str, as_user: str | None) -> None:
     else:
         by = None
         password = _read_secret(f"{name}'s password")
-    with _changing() as session:
+    with changing() as session:
         user = get(session, name)
         if by is None:
             authenticate_password(session, name, password, channel="cli")
@@ -212,7 +212,7 @@ def users_password(name: str, as_user: str | None) -> None:
     by = authenticated(as_user, ("admin",)) if as_user is not None else None
     current = _read_secret(f"{name}'s current password") if by is None else ""
     new = _new_password(f"new password for {name}")
-    with _changing() as session:
+    with changing() as session:
         user = get(session, name)
         if by is None:
             authenticate_password(session, name, current, channel="cli")
@@ -221,7 +221,7 @@ def users_password(name: str, as_user: str | None) -> None:
 
 
 @contextmanager
-def _changing() -> Iterator[Session]:
+def changing() -> Iterator[Session]:
     """A transaction whose refusals stop the command with their reason, committing nothing."""
     try:
         with session_scope() as session:

@@ -498,7 +498,7 @@ def bench_scoring(
     latency_samples: int = 200,
     redis_url: str = BENCH_REDIS_URL,
 ) -> dict[str, Any]:
-    model_dir = _standard_model(model_cache)
+    model_dir = standard_model(model_cache)
     with (
         tempfile.TemporaryDirectory(prefix="bulkguard-bench-") as tmp,
         ensure_redis(redis_url),
@@ -506,7 +506,7 @@ def bench_scoring(
     ):
         redis.Redis.from_url(redis_url).flushdb()
         upgrade()
-        target = _activate_copy(model_dir, Path(tmp) / "models")
+        target = activate_copy(model_dir, Path(tmp) / "models")
 
         result: dict[str, Any] = {
             "model_version": read_card(model_dir)["version"],
@@ -596,7 +596,7 @@ def bench_scoring(
     return result
 
 
-def _activate_copy(model_dir: Path, models: Path) -> Path:
+def activate_copy(model_dir: Path, models: Path) -> Path:
     """Copy the model into the bench's registry and make it the active version."""
     models.mkdir()
     target = models / model_dir.name
@@ -606,7 +606,7 @@ def _activate_copy(model_dir: Path, models: Path) -> Path:
     return target
 
 
-def _standard_model(cache: Path) -> Path:
+def standard_model(cache: Path) -> Path:
     """The benchmark's model: `bulkguard train`'s defaults (300 trees, depth 6), trained once."""
     found = sorted(cache.glob("*/model.ubj"))
     if found:

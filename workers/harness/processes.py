@@ -186,13 +186,15 @@ def stop_flower(flower: FlowerProcess, timeout: float = 15.0) -> None:
 
 @dataclass
 class ConsoleProcess:
+    """A web server of bulkguard's (the console, or the api) and where it listens."""
+
     process: subprocess.Popen[bytes]
     url: str
     log_path: Path
 
 
-# The line ``bulkguard console serve`` prints once it listens (see ``workers.cli.console``).
-_CONSOLE_LISTENING = re.compile(rb"console on (http://\S+/)")
+# The line ``bulkguard console serve`` (``api serve``) prints once it listens.
+_LISTENING = re.compile(rb"(?:console|api) on (http://\S+/)")
 
 
 def start_console(
@@ -200,11 +202,37 @@ def start_console(
 ) -> ConsoleProcess:
     """``bulkguard console serve`` on loopback, once it listens and its /healthz answers ok (the
     schema is migrated and the database answers)."""
+    return start_http_server("console", env, log_path, port=port, timeout=timeout)
+
+
+def start_api(
+    env: Mapping[str, str],
+    log_path: Path,
+    port: int = 0,
+    timeout: float = 60.0,
+    processes: int = 1,
+) -> ConsoleProcess:
+    """``bulkguard api serve`` on loopback, once it listens and its /healthz answers ok."""
+    return start_http_server(
+        "api", env, log_path, port=port, timeout=timeout, extra=[f"--workers={processes}"]
+    )
+
+
+def start_http_server(
+    command: str,
+    env: Mapping[str, str],
+    log_path: Path,
+    *,
+    port: int,
+    timeout: float,
+    extra: Sequence[str] = (),
+) -> ConsoleProcess:
+    """``bulkguard COMMAND serve`` on loopback, once its /healthz answers."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
     # The log is appended to: only what this process writes names its address (a demo run
     # again finds its last run's line, with another port, at the top).
     start = log_path.stat().st_size if log_path.exists() else 0
-    argv = [sys.executable, "-m", "workers.cli", "console", "serve", "--host=127.0.0.1"]
+    argv = [sys.executable, "-m", "workers.cli", command, "serve", "--host=127.0.0.1", *extra]
     with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             [*argv, f"--port={port}"],
@@ -215,17 +243,17 @@ def start_console(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        found = _CONSOLE_LISTENING.search(log_path.read_bytes()[start:])
+        found = _LISTENING.search(log_path.read_bytes()[start:])
         if found and console_healthy(found.group(1).decode()):
             return ConsoleProcess(process, found.group(1).decode(), log_path)
         time.sleep(0.1)
     stop_console(ConsoleProcess(process, "", log_path))
     tail = log_path.read_text(errors="replace")[-3000:]
-    raise RuntimeError(f"the console did not become healthy:\n{tail}")
+    raise RuntimeError(f"the {command} did not become healthy:\n{tail}")
 
 
 def console_healthy(url: str) -> bool:
-    """Whether the console at ``url`` answers ok on /healthz."""
+    """Whether the console (or the api) at ``url`` answers ok on /healthz."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback, no proxy
     try:
         with opener.open(url.rstrip("/") + "/healthz", timeout=5) as response:
