@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +31,7 @@ from infra.db.models import (
     Account,
     AccountCompanyLink,
     AccountDecision,
+    ApiIdempotency,
     AuditEvent,
     Company,
     DeadLetter,
@@ -90,6 +92,8 @@ def erase(
     kept_evidence = _evidence(session, who, holds, kept_actions, done)
     _records(session, who, done)
     done.erased["dead_letters"] = _delete_rows(session, find.dead_letters_naming(session, who))
+    # An idempotent retry after this is answered anew; the batch it names was committed already.
+    done.erased["api_answers"] = _delete_rows(session, find.api_answers_naming(session, who))
     _company_numbers(session, who, done)
     _accounts(session, who, kept_evidence, done)
     _hold_reasons(session, who)
@@ -266,7 +270,7 @@ def _accounts(session: Session, who: Subject, kept_evidence: set[int], done: Era
     done.erased["accounts"] = removed
 
 
-def _delete_rows(session: Session, rows: list[DeadLetter]) -> int:
+def _delete_rows(session: Session, rows: Sequence[DeadLetter | ApiIdempotency]) -> int:
     for row in rows:
         session.delete(row)
     session.flush()

@@ -203,6 +203,10 @@ def export(
             _row(d, "id", "task_name", "account_id", "reason", "payload", "created_at")
             for d in find.dead_letters_naming(session, who)
         ],
+        "api_answers": [
+            _row(a, "id", "idempotency_key", "status", "answer", "created_at")
+            for a in find.api_answers_naming(session, who)
+        ],
         "legal_holds": [
             _row(h, "id", "kind", "ref", "reason", "held_at", "released_at")
             for h in session.scalars(

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import (
     Account,
     AccountDecision,
+    ApiIdempotency,
     CompanyIndicator,
     DeadLetter,
     Document,
@@ -159,5 +160,16 @@ def dead_letters_naming(session: Session, who: Subject) -> list[DeadLetter]:
                 )
             )
             .order_by(DeadLetter.id)
+        )
+    )
+
+
+def api_answers_naming(session: Session, who: Subject) -> list[ApiIdempotency]:
+    """The HTTP api's kept answers that name the person: a batch's refusals list account ids."""
+    return list(
+        session.scalars(
+            select(ApiIdempotency)
+            .where(_naming(ApiIdempotency.answer, who.needles))  # type: ignore[arg-type]
+            .order_by(ApiIdempotency.id)
         )
     )

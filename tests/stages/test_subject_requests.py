@@ -13,7 +13,7 @@ import redis
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import AuditEvent, EnforcementAction, utcnow
+from infra.db.models import ApiIdempotency, AuditEvent, EnforcementAction, utcnow
 from infra.users import NotAllowedError
 from tasks.neighbourhoods.redis_store import PREFIX
 from tasks.scoring.snapshot import raw_records_at
@@ -50,6 +50,13 @@ def test_export_then_erase_leaves_only_what_is_held(
         + orjson.dumps({"action_id": held.action_id, "account_id": "subject-2"})
         + b"\n"
     )
+    # The HTTP api's kept answer to a batch that refused the subject's record, by its id.
+    refused = {"rejected": [{"index": 0, "account_id": "subject-1", "reason": "bad phone"}]}
+    session.add(
+        ApiIdempotency(
+            user_id=admin.user_id, idempotency_key="k1", fingerprint="f", status=202, answer=refused
+        )
+    )
     session.commit()
 
     who = subject(session, account_id="subject-1")
@@ -65,6 +72,7 @@ def test_export_then_erase_leaves_only_what_is_held(
     assert [e["id"] for e in document["evidence"]] == [gone.evidence_id]
     assert len(document["refused_input"]) == 1
     assert document["redis_registration_sets"] == 1
+    assert [a["answer"] for a in document["api_answers"]] == [refused]
     json.dumps(document)  # one JSON document
 
     done = erase(
@@ -80,6 +88,7 @@ def test_export_then_erase_leaves_only_what_is_held(
     assert done.kept == []
     assert done.erased["actions"] == 1
     assert done.erased["accounts"] == 1
+    assert done.erased["api_answers"] == 1
     assert rows_mentioning(session, ["subject-1", PHONE]) == {}
     # The neighbour in the same batch keeps its record; the subject's is blanked in place.
     assert raw_records_at(session, gone.snapshot_id, [0, 1]) == {
