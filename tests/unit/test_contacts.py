@@ -301,7 +301,7 @@ def test_the_tail_of_an_international_number_is_not_read_again_as_a_local_one() 
         "+421911222333",  # two repeated triples
         "+421900000123",  # 0900 000 123: five zeros in a row
         "+919876500000",  # 98765 00000
-        "+5491155550000",  # 11 5555-0000: the last eight of two digits
+        "+5491155550000",  # 11 5555-0000: a subscriber part of two fours
     ],
 )
 def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
@@ -310,7 +310,14 @@ def test_fictional_and_filler_numbers_are_never_contacts(number: str) -> None:
 
 @pytest.mark.parametrize(
     "number",
-    ["+447911123456", "+5511987654321", "+421905123456", "+6281387264410", "+912240001000"],
+    [
+        "+447911123456",
+        "+5511987654321",
+        "+421905123456",
+        "+6281387264410",
+        "+912240001000",
+        "+447911100001",
+    ],
 )
 def test_real_looking_numbers_are_contacts(number: str) -> None:
     assert not never_a_contact(number)

@@ -130,10 +130,10 @@ _RISING_RUN = 8
 _FALLING_RUN = 10
 _FILLER = re.compile(r"(\d)\1{5}")
 _TRIPLES = re.compile(r"(\d)\1\1(?!\1)(\d)\2\2$")
-# Five zeros in a row ("98765 00000", "0900 000 123") or the last eight digits of two digits at
-# most ("5555-0000"): what people type to fill a sample's subscriber part.
+# Five zeros in a row ("98765 00000", "0900 000 123") or a subscriber part of two fours
+# ("5555-0000"): what people type to fill a sample's subscriber part.
 _ZEROS = re.compile(r"0{5}")
-_TWO_DIGIT_TAIL = 8
+_TWO_FOURS = re.compile(r"(\d)\1{3}(?!\1)(\d)\2{3}$")
 # A digit group followed by xx, XX, ##, •• or *** is a template ("+62 812-xxxx-xxxx"); one "x"
 # and digits is an extension ("+1 212 736 3100 x12"), and two stars close Markdown's bold
 # ("**+62 811-2640-3387**").
@@ -434,7 +434,7 @@ def never_a_contact(e164: str) -> bool:
         or _longest_run(national, 9) >= _FALLING_RUN
         or _TRIPLES.search(national) is not None
         or _ZEROS.search(national) is not None
-        or len(set(national[-_TWO_DIGIT_TAIL:])) <= 2
+        or _TWO_FOURS.search(national) is not None
     )
 
 
