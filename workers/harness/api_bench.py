@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import statistics
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -26,15 +25,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from rich.table import Table
 
 from infra.api_keys import create_key
-from infra.db.migrate import upgrade
 from infra.db.models import utcnow
-from infra.db.scratch import scratch_database
 from infra.db.session import session_scope
-from infra.local_redis import ensure_redis
 from infra.settings import get_settings
 from infra.users import Actor, create_user
 from tasks.accounts.signals import DetectionPoint
@@ -44,7 +39,7 @@ from workers.celery_app import make_app
 from workers.harness.bench import (
     BENCH_REDIS_URL,
     activate_copy,
-    bench_environment,
+    scratch_bench,
     simulated,
     standard_model,
 )
@@ -71,14 +66,7 @@ def bench_api(
 ) -> dict[str, Any]:
     model_dir = standard_model(model_cache)
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bulkguard-bench-")))
-        database_url = None
-        if postgres_url is not None:
-            database_url = stack.enter_context(scratch_database(postgres_url, "bulkguard_bench"))
-        stack.enter_context(ensure_redis(redis_url))
-        env = stack.enter_context(bench_environment(tmp, redis_url, database_url))
-        redis.Redis.from_url(redis_url).flushdb()
-        upgrade()
+        tmp, env = stack.enter_context(scratch_bench(redis_url, postgres_url))
         version = activate_copy(model_dir, tmp / "models").name
         key = _key()
         app = make_app(get_settings(), current=False)
@@ -122,7 +110,7 @@ def bench_api(
         latencies = [a.seconds for a in answers]
         records_sent = batch * requests
         result: dict[str, Any] = {
-            "database": "postgresql" if database_url else "sqlite",
+            "database": "postgresql" if postgres_url else "sqlite",
             "requests": requests,
             "batch": batch,
             "concurrency": concurrency,

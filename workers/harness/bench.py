@@ -37,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,7 @@ from infra.db.models import (
     SignalSnapshot,
     utcnow,
 )
+from infra.db.scratch import scratch_database
 from infra.db.session import get_engine, reset_engine, session_scope
 from infra.local_redis import ensure_redis
 from infra.redis_client import get_counters_redis, get_redis, reset_redis
@@ -295,6 +296,26 @@ def bench_environment(
         get_settings.cache_clear()
         reset_engine()
         reset_redis()
+
+
+@contextmanager
+def scratch_bench(
+    redis_url: str, postgres_url: str | None = None
+) -> Iterator[tuple[Path, dict[str, str]]]:
+    """A bench's own temporary data directory, an emptied Redis database (started if none
+    answers) and a migrated database: a scratch PostgreSQL database on the server
+    ``postgres_url`` names (dropped afterwards), else SQLite. Yields the directory and the
+    environment the bench's processes need."""
+    with ExitStack() as stack:
+        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bulkguard-bench-")))
+        database_url = None
+        if postgres_url is not None:
+            database_url = stack.enter_context(scratch_database(postgres_url, "bulkguard_bench"))
+        stack.enter_context(ensure_redis(redis_url))
+        env = stack.enter_context(bench_environment(tmp, redis_url, database_url))
+        redis.Redis.from_url(redis_url).flushdb()
+        upgrade()
+        yield tmp, env
 
 
 def _last_batch_id() -> int:

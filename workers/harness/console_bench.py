@@ -18,26 +18,20 @@ from __future__ import annotations
 import re
 import secrets
 import statistics
-import tempfile
 import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
-import redis
 from rich.table import Table
 
-from infra.db.migrate import upgrade
 from infra.db.models import utcnow
-from infra.db.scratch import scratch_database
 from infra.db.session import session_scope
-from infra.local_redis import ensure_redis
 from infra.users import Role, create_user
-from workers.harness.bench import BENCH_REDIS_URL, bench_environment
+from workers.harness.bench import BENCH_REDIS_URL, scratch_bench
 from workers.harness.console_data import seed_console_data
 from workers.harness.processes import start_console, stop_console
 
@@ -74,21 +68,14 @@ def bench_console(
     """Seed, serve, log in, time every page; on a scratch PostgreSQL database of the server
     ``postgres_url`` names (dropped afterwards) if given, else on SQLite."""
     with ExitStack() as stack:
-        tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="bulkguard-bench-")))
-        database_url = None
-        if postgres_url is not None:
-            database_url = stack.enter_context(scratch_database(postgres_url, "bulkguard_bench"))
-        stack.enter_context(ensure_redis(redis_url))
-        env = stack.enter_context(bench_environment(tmp, redis_url, database_url))
-        redis.Redis.from_url(redis_url).flushdb()
-        upgrade()
+        tmp, env = stack.enter_context(scratch_bench(redis_url, postgres_url))
         started = time.perf_counter()
         with session_scope() as session:
             seeded = seed_console_data(
                 session, accounts=accounts, reviews=reviews, notices=notices, now=utcnow()
             )
         result: dict[str, Any] = {
-            "database": "postgresql" if database_url else "sqlite",
+            "database": "postgresql" if postgres_url else "sqlite",
             "accounts": accounts,
             "reviews": reviews,
             "notices": notices,
