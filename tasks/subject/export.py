@@ -31,7 +31,7 @@ from infra.users import Actor, authorize
 from tasks.enforcement.deliver import PLATFORM_KINDS
 from tasks.neighbourhoods.redis_store import sets_naming
 from tasks.scoring.decisions import decisions_of
-from tasks.scoring.snapshot import raw_records_at
+from tasks.scoring.snapshot import SCORE_COLUMNS, raw_records_at
 from tasks.subject import find
 from tasks.subject.find import Subject
 
@@ -92,24 +92,7 @@ def export(
             for d in decisions_of(session, account_id)
         ],
         "records_as_received": records,
-        "scores": [
-            _row(
-                s,
-                "id",
-                "account_id",
-                "snapshot_id",
-                "position",
-                "stage",
-                "observed_at",
-                "model_version",
-                "shadow",
-                "score",
-                "decision",
-                "features",
-                "reasons",
-            )
-            for s in find.scores_of(session, who)
-        ],
+        "scores": [_row(s, "id", *SCORE_COLUMNS) for s in find.scores_of(session, who)],
         "actions": [
             _row(
                 a,
