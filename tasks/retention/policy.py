@@ -15,6 +15,7 @@ DEFAULT_POLICY = Path(__file__).parent / "data" / "policy.toml"
 # before their audit trail and their scores' snapshots, everything before the accounts).
 CLASSES = (
     "dead_letters",
+    "api_answers",
     "deliveries",
     "labels",
     "actions",

@@ -26,6 +26,7 @@ from infra.db.models import (
     Account,
     AccountCompanyLink,
     AccountDecision,
+    ApiIdempotency,
     Appeal,
     AppealRequest,
     AuditEvent,
@@ -197,6 +198,7 @@ def _classes() -> list[DataClass]:
         DataClass(
             "dead_letters", _dead_letters, lambda cut: _dead_letters(cut, None), _delete_dead
         ),
+        DataClass("api_answers", _answers, lambda cut: _answers(cut, None), _delete_answers),
         DataClass(
             "deliveries", _deliveries, lambda cut: _deliveries(cut, None), _delete_deliveries
         ),
@@ -240,6 +242,19 @@ def _dead_letters(cutoff: dt.datetime, holds: holding.Holds | None) -> Select[An
 
 def _delete_dead(session: Session, ids: Sequence[int], _now: dt.datetime) -> int:
     return _delete(session, DeadLetter, DeadLetter.id, ids)
+
+
+def _answers(cutoff: dt.datetime, _holds: holding.Holds | None) -> Select[Any]:
+    # A kept answer is a receipt, not evidence of anything: no hold reaches it.
+    return (
+        select(ApiIdempotency.id)
+        .where(ApiIdempotency.created_at < cutoff)
+        .order_by(ApiIdempotency.id)
+    )
+
+
+def _delete_answers(session: Session, ids: Sequence[int], _now: dt.datetime) -> int:
+    return _delete(session, ApiIdempotency, ApiIdempotency.id, ids)
 
 
 # Deliveries not yet taken (pending, failed, retry_requested) are work in progress, never expired.

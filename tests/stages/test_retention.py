@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from infra.db.models import (
     Account,
     AccountDecision,
+    ApiIdempotency,
     Appeal,
     AppealRequest,
     Company,
@@ -182,3 +183,24 @@ def test_a_hold_needs_an_admin_a_reason_and_something_to_hold(session: Session) 
         holds.hold(session, kind="action", ref="1", reason=" ", actor=admin, now=now)
     with pytest.raises(holds.HoldError, match="not on hold"):
         holds.release(session, kind="action", ref="1", reason="r", actor=admin, now=now)
+
+
+def test_the_apis_kept_answers_go_after_a_day(session: Session) -> None:
+    client = user(session, "upstream-1", "reviewer")
+    now = utcnow()
+    for key, age in (("old", dt.timedelta(days=2)), ("new", dt.timedelta(hours=1))):
+        session.add(
+            ApiIdempotency(
+                user_id=client.user_id,
+                idempotency_key=key,
+                fingerprint="f",
+                status=202,
+                answer={"rejected": [{"index": 0, "account_id": f"acc-{key}"}]},
+                created_at=now - age,
+            )
+        )
+    session.commit()
+    report = run(session, POLICY, now=now)
+    assert report.deleted["api_answers"] == 1
+    assert not _exists(session, ApiIdempotency, idempotency_key="old")
+    assert _exists(session, ApiIdempotency, idempotency_key="new")
