@@ -136,7 +136,7 @@ class FlowerProcess:
 
 
 # The line ``bulkguard flower`` prints once it listens (see ``workers.cli.flower``).
-_LISTENING = re.compile(rb"flower on (http://\S+/) ")
+_FLOWER_LISTENING = re.compile(rb"flower on (http://\S+/) ")
 
 
 def start_flower(
@@ -162,7 +162,7 @@ def start_flower(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        found = _LISTENING.search(log_path.read_bytes()[start:])
+        found = _FLOWER_LISTENING.search(log_path.read_bytes()[start:])
         if found:
             return FlowerProcess(process, found.group(1).decode(), log_path)
         if process.poll() is not None:
@@ -194,7 +194,7 @@ class ConsoleProcess:
 
 
 # The line ``bulkguard console serve`` (``api serve``) prints once it listens.
-_LISTENING = re.compile(rb"(?:console|api) on (http://\S+/)")
+_HTTP_LISTENING = re.compile(rb"(?:console|api) on (http://\S+/)")
 
 
 def start_console(
@@ -243,7 +243,7 @@ def start_http_server(
         )
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline and process.poll() is None:
-        found = _LISTENING.search(log_path.read_bytes()[start:])
+        found = _HTTP_LISTENING.search(log_path.read_bytes()[start:])
         if found and console_healthy(found.group(1).decode()):
             return ConsoleProcess(process, found.group(1).decode(), log_path)
         time.sleep(0.1)
