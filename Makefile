@@ -6,9 +6,9 @@ STAMP := $(VENV)/.installed
 ACCOUNTS ?= 10000
 # pytest-xdist workers: one per core by default (JOBS=4 make test on a bigger machine, JOBS=0 for
 # one process). Tests that share one machine-wide resource (RabbitMQ's queues, the Redis
-# Cluster) are grouped onto one worker by --dist loadgroup (tests/conftest.py).
+# Cluster) are grouped onto one worker by --dist load (tests/conftest.py).
 JOBS ?= auto
-PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist load
 
 .PHONY: install browser demo check test lint unit services integration bench clean
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from importlib.metadata import version
@@ -90,18 +91,11 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test under tests/integration, and keep the tests that share one external
-    resource on one xdist worker (``--dist loadgroup``): the RabbitMQ broker's queues and the
-    session's Redis Cluster are each one for the whole machine."""
+    """Mark every test under tests/integration."""
     integration = Path(__file__).parent / "integration"
     for item in items:
         if integration in item.path.parents:
             item.add_marker(pytest.mark.integration)
-        callspec = getattr(item, "callspec", None)
-        if callspec is not None and "rabbitmq" in callspec.params.values():
-            item.add_marker(pytest.mark.xdist_group("rabbitmq"))
-        elif "redis_cluster" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("redis-cluster"))
 
 
 @pytest.fixture(scope="session")
@@ -151,16 +145,28 @@ def rabbitmq_url() -> str:
 
 
 @pytest.fixture
-def broker_url(request: pytest.FixtureRequest, redis_url: str) -> str:
+def broker_url(request: pytest.FixtureRequest, redis_url: str) -> Iterator[str]:
     """The broker of one test: Redis unless the test is parametrized with ``"rabbitmq"``
-    (``@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)``)."""
+    (``@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)``).
+
+    A RabbitMQ test holds the machine's lock on that broker for its whole run: its queues are
+    one for every xdist worker (and every other test run here), so two tests on them at once
+    would consume each other's messages."""
     kind = getattr(request, "param", "redis")
     if kind == "redis":
-        return redis_url
+        yield redis_url
+        return
     assert kind == "rabbitmq", kind
     url: str = request.getfixturevalue("rabbitmq_url")
-    _purge_rabbitmq_queues(url)
-    return url
+    with FileLock(_rabbitmq_lock_path(url)):
+        _purge_rabbitmq_queues(url)
+        yield url
+
+
+def _rabbitmq_lock_path(url: str) -> Path:
+    """One lock file per broker URL, where every process on the machine finds it."""
+    digest = hashlib.sha256(url.encode()).hexdigest()[:16]
+    return Path(tempfile.gettempdir()) / f"bulkguard-test-rabbitmq-{digest}.lock"
 
 
 def _purge_rabbitmq_queues(url: str) -> None:
