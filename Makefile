@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 ACCOUNTS ?= 10000
 # pytest-xdist workers: one per core by default (JOBS=4 make test on a bigger machine, JOBS=0 for
-# one process). Tests that share one machine-wide resource (RabbitMQ's queues, the Redis
-# Cluster) are grouped onto one worker by --dist load (tests/conftest.py).
+# one process). Tests on RabbitMQ, whose queues are one for the machine, take turns on a file
+# lock (tests/conftest.py).
 JOBS ?= auto
 PYTEST := $(BIN)/python -m pytest -n $(JOBS) --dist load
 
@@ -50,8 +50,9 @@ browser:  ## Debian's chromium and chromium-driver for the browser tests
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver >/dev/null; \
 	  else echo "no chromium and no way to install it here: the browser tests will skip"; fi; }
 
+# The run ends with its 25 slowest tests: where the suite's time goes, in every CI log.
 test: lint browser  ## lint, then the whole test suite in parallel: what CI runs
-	$(PYTEST)
+	$(PYTEST) --durations=25
 
 bench: $(STAMP)  ## scoring throughput and latency against raw XGBoost prediction
 	$(BIN)/bulkguard bench scoring
