@@ -14,6 +14,8 @@ SERVICE_FIXTURES = frozenset(
         "database_url",
         "postgres_database",
         "postgres_session_database",
+        "migrated_postgres_template",
+        "migrated_sqlite_template",
         "session_engine",
         "session",
         "active_model",
