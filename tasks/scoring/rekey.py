@@ -112,7 +112,9 @@ def rekey(
         session.execute(update(Account), changes)  # by primary key, one statement per chunk
         session.commit()
         chunks += 1
-    done.remaining = session.scalar(select(func.count()).select_from(Account).where(_to_do(keys)))
+    done.remaining = (
+        session.scalar(select(func.count()).select_from(Account).where(_to_do(keys))) or 0
+    )
     done.finished = done.remaining == 0
     if done.finished:
         session.add(

@@ -65,8 +65,8 @@ def subject(
         account = session.get(Account, account_id)
         if account is None:
             raise SubjectError(f"no account {account_id!r} is held")
-        ids = (account.account_id,)
-        return Subject(ids, numbers_of(session, Subject(ids, ())))
+        one = Subject((account.account_id,), ())
+        return Subject(one.account_ids, numbers_of(session, one))
     assert phone is not None
     number = phone.strip()
     if not _E164.fullmatch(number):
