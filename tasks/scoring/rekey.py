@@ -80,16 +80,19 @@ def rekey(
             "nor BULKGUARD_DATA_HASH_PREVIOUS_KEY: set the previous key to the one they were "
             "hashed under (an earlier rotation left unfinished must be finished first)"
         )
-    chunks = 0
+    chunks, after = 0, ""
     while max_chunks is None or chunks < max_chunks:
+        # From the last account done, along the primary key: each chunk reads on from where the
+        # one before stopped instead of passing over every row re-keyed so far again.
         rows = session.execute(
             select(Account.account_id, Account.phone_hash)
-            .where(_to_do(keys))
+            .where(_to_do(keys), Account.account_id > after)
             .order_by(Account.account_id)
             .limit(chunk)
         ).all()
         if not rows:
             break
+        after = rows[-1][0]
         assert keys.previous is not None  # rows left under another key were refused above
         numbers = _numbers(session, [account_id for account_id, _ in rows])
         changes = []
