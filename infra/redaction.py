@@ -100,6 +100,14 @@ def _mask_secrets(text: str) -> str:
     return _PASSWORD_SETTING.sub(rf"\g<key>\g<quote>{MASK}", text)
 
 
+def masked_block(block: str) -> str:
+    """What people are shown of an account's number, from its 1,000-block (accounts keep no
+    number): the "+", the first two digits and a star for every other digit, as ``redact``
+    masks a number, less the last two digits, which the block does not hold."""
+    digits = block.lstrip("+")
+    return f"+{digits[:2]}{'*' * (len(digits) + 1)}"
+
+
 def _mask_email(match: re.Match[str]) -> str:
     # The first letter and the top-level domain are enough to tell two addresses apart in a log;
     # the full address is in the database for whoever may see it.

@@ -117,6 +117,13 @@ class Settings(BaseSettings):
     # while logs written under it are, so that ``bulkguard log-ref`` still finds an account there.
     log_hash_previous_key: SecretStr | None = None
 
+    # The key of the hash ``accounts`` keeps in place of a phone number (infra.number_hash), and
+    # while it is rotated (``bulkguard keys rotate-data-hash``, SECURITY.md "Keys") the previous
+    # one, which lookups try after it. Not the log key: a leak of one must not expose the other.
+    # The same on every worker and on whoever runs the migrations.
+    data_hash_key: SecretStr = SecretStr("bulkguard-data-ref")
+    data_hash_previous_key: SecretStr | None = None
+
     # Where each worker keeps its liveness and readiness files (workers.health); unset, none.
     health_dir: Path | None = None
 

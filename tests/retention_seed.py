@@ -24,6 +24,8 @@ from infra.db.models import (
     Score,
     SignalSnapshot,
 )
+from infra.number_hash import number_keys
+from tasks.accounts.phones import account_number
 from tasks.scoring.snapshot import compress_records
 
 LONG_AGO = dt.datetime(2019, 1, 10, 12, tzinfo=dt.UTC)
@@ -62,9 +64,7 @@ def person(
         session.add(
             Account(
                 account_id=r["account_id"],
-                phone=r["phone"],
-                country="SK",
-                phone_block=r["phone"][:-3],
+                **account_number(r["phone"], number_keys()),
                 status="active",
                 first_seen_at=at,
             )

@@ -18,6 +18,8 @@ from infra.db.models import (
     utcnow,
 )
 from infra.db.session import session_scope
+from infra.number_hash import number_keys
+from tasks.accounts.phones import account_number
 from tasks.accounts.signals import AccountSignals, parse_record
 from tasks.evidence.on_platform import Ban, record_bans
 from tasks.scoring.features import FEATURES
@@ -31,9 +33,7 @@ def _account(session: Session, account_id: str, phone: str, status: str) -> None
     session.add(
         Account(
             account_id=account_id,
-            phone=phone,
-            country="SK",
-            phone_block=phone[:-3],
+            **account_number(phone, number_keys()),
             status=status,
         )
     )
@@ -174,14 +174,13 @@ def review_cases(
     is. Returns the cases' ids, oldest first."""
     ids = [f"{prefix}-{i}" for i in range(count)]
     made = [first + i * every for i in range(count)]
+    keys = number_keys()
     session.execute(
         insert(Account),
         [
             {
                 "account_id": a,
-                "phone": review_phone(i),
-                "country": "SK",
-                "phone_block": review_phone(i)[:-3],
+                **account_number(review_phone(i), keys),
                 "status": "active",
                 "first_seen_at": made[i],
             }

@@ -150,12 +150,15 @@ class Account(Base):
     __tablename__ = "accounts"
 
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    # Not the number: HMAC-SHA256 of it under the data key (infra.number_hash), for the lookups
+    # that need only its equality (a company's published number, a subject request by number),
+    # and the id of the key it was made under, for a rotation to find the rows to re-key. Both
+    # null once a rotation found the number nowhere to re-key it from (docs/data.md).
+    phone_hash: Mapped[str | None] = mapped_column(String(64), index=True)
+    phone_key: Mapped[str | None] = mapped_column(String(8))
     country: Mapped[str | None] = mapped_column(String(2))
-    # 1,000-block of the number (all but the last three digits): a neighbourhood for aggregates.
-    # Not indexed: the accounts of a block are a range of the phone index (phone >= block and
-    # phone < block + ':', of the block's length plus three), and every new account would pay
-    # for a second random-key index.
+    # 1,000-block of the number (all but the last three digits): a neighbourhood for aggregates,
+    # and what a reviewer is shown of the number. Not indexed: nothing looks accounts up by it.
     phone_block: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(16), default="active")
     first_seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,8 @@ from typing import NamedTuple
 import phonenumbers
 from phonenumbers import COUNTRY_CODE_TO_REGION_CODE, PhoneMetadata, PhoneNumberDesc
 
+from infra.number_hash import NumberKeys
+
 # The order is phonenumbers' own (``_number_type_helper``): the first matching type wins.
 _TYPES = (
     ("premium_rate", "premium_rate"),
@@ -48,6 +50,17 @@ class NumberInfo(NamedTuple):
 def phone_block(e164: str) -> str:
     """All but the last three digits: numbers handed out together share a block."""
     return e164[:-3]
+
+
+def account_number(e164: str, keys: NumberKeys) -> dict[str, str | None]:
+    """What an account row keeps of its number (``accounts``' columns): the keyed hash and its
+    key's id, for lookups by equality; the country; the block. Never the number."""
+    return {
+        "phone_hash": keys.hash(e164),
+        "phone_key": keys.current_id,
+        "country": number_info(e164).country,
+        "phone_block": phone_block(e164),
+    }
 
 
 @dataclass(frozen=True, slots=True)

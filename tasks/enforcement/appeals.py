@@ -28,7 +28,7 @@ from infra.db.models import (
     EvidenceLink,
 )
 from infra.users import Actor, NotAllowedError, authorize
-from tasks.enforcement import labels
+from tasks.enforcement import labels, statements
 from tasks.enforcement.enforce import audit, end, scored_records
 from tasks.messages import EvaluateCompany, FollowUp
 from tasks.neighbourhoods.rules import NeighbourStore
@@ -145,6 +145,8 @@ def _overturn(
     action.reversed_at = now
     action.reversed_by = actor.name
     action.reversal_reason = reason
+    # The account holder's statement says it no longer applies, and since when.
+    statements.lift_on_appeal(action, now)
     result = end(
         session,
         [action],

@@ -232,9 +232,14 @@ def _item(
         "reason": action.status if lifted else action.rule,
         "policy_version": action.policy_version,
         "model_version": action.model_version,
-        # What the account holder is shown: the statement of reasons, for an action; a lift
-        # needs none (its ``reason`` says how the action ended).
-        "statement_of_reasons": None if lifted else action.statement,
+        # What the account holder is shown: the statement of reasons, for an action, and for the
+        # lift of one overturned on appeal, the statement noted so (``lift_on_appeal``); a lift
+        # by expiry needs none (its ``reason`` says how the action ended).
+        "statement_of_reasons": (
+            action.statement
+            if not lifted or (action.statement or {}).get("lifted_at") is not None
+            else None
+        ),
         "issued_at": now.isoformat(),
     }
 

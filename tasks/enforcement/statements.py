@@ -5,7 +5,8 @@ Each ban or restriction carries one, written when the action is recorded, kept w
 until when, whether a machine decided it (and at which detection point) or a person, the policy
 rule and the term of use it applies, the facts in plain words, and the reference to appeal
 with. In the account's language when the platform gave one bulkguard has a template for, else in
-the language of the number's country, else English.
+the language of the number's country, else English. When an appeal overturns the action, the
+statement kept and delivered with the lift is noted so (``lift_on_appeal``).
 
 The facts come from the decision's top feature contributions, each feature mapped to a plain
 sentence: the statement never quotes a score, a feature's value, a model's internals or
@@ -128,6 +129,21 @@ def statement(grounds: Grounds, language: str) -> dict[str, str]:
         "text": render(grounds, language),
         "appeal_reference": grounds.appeal_reference,
     }
+
+
+def lift_on_appeal(action: EnforcementAction, at: dt.datetime) -> None:
+    """Annotate ``action``'s statement: overturned on appeal and lifted ``at``. The statement as
+    first given stays whole below the note, in its language, so that the account holder reads
+    what was decided and that it no longer applies; ``lifted_at`` says when, for the platform.
+    An action with no statement (recorded before statements) gets none; once noted, it stays."""
+    given = action.statement
+    if given is None or given.get("lifted_at") is not None:
+        return
+    language = given.get("language", "en")
+    note = _env.get_template(f"statement_lifted.{language}.txt.j2").render(
+        action=action.action, lifted_at=at
+    )
+    action.statement = {**given, "text": note + given["text"], "lifted_at": at.isoformat()}
 
 
 def needing(actions: Iterable[EnforcementAction]) -> list[EnforcementAction]:

@@ -34,6 +34,7 @@ from infra.db.models import (
     Evidence,
     EvidenceLink,
 )
+from infra.number_hash import number_keys
 from infra.users import Actor
 from tasks.evidence import company_graph
 from tasks.evidence.company_graph import Key
@@ -243,11 +244,15 @@ def _link(session: Session, item: Evidence, match: Match) -> None:
     if item.account_id:
         accounts.append((item.account_id, "business_profile"))
     if item.source == "off_platform" and item.claims_bulk and item.indicators.get("phones"):
-        # A number the company publishes that is also a registered account is the company's.
+        # A number the company publishes that is also a registered account is the company's;
+        # accounts keep the number's keyed hash, under the current key or, while it is
+        # rotated, the previous one.
+        keys = number_keys()
+        hashes = [h for phone in item.indicators["phones"] for h in keys.candidates(phone)]
         accounts += [
             (a, "published_phone")
             for a in session.scalars(
-                select(Account.account_id).where(Account.phone.in_(item.indicators["phones"]))
+                select(Account.account_id).where(Account.phone_hash.in_(hashes))
             )
         ]
     if accounts:

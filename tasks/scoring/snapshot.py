@@ -29,13 +29,22 @@ from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore, prepare_insert_ignore
 from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from infra.number_hash import NumberKeys, number_keys
 from tasks.accounts.phones import number_info, phone_block
 from tasks.accounts.signals import AccountSignals, RecordError, parse_record
 from tasks.scoring.decisions import BATCH_COLUMNS, INDEX_COLUMNS, batch_row
 from tasks.scoring.inference import ScoredBatch
 from tasks.scoring.model import ACTIONED
 
-_ACCOUNT_COLUMNS = ("account_id", "phone", "country", "phone_block", "status", "first_seen_at")
+_ACCOUNT_COLUMNS = (
+    "account_id",
+    "phone_hash",
+    "phone_key",
+    "country",
+    "phone_block",
+    "status",
+    "first_seen_at",
+)
 _LOOKUP_CHUNK = 1000  # account ids per IN (...) list
 # From this many accounts a batch looks up the known ones first (``_new_account_rows``).
 _LOOKUP_FROM = 100
@@ -125,10 +134,12 @@ def store_batch(
     record_count: int,
     task_id: str | None,
     now: dt.datetime,
+    keys: NumberKeys | None = None,
 ) -> int:
     """Store the batch's snapshot, its accounts and every model's decisions, decided at
     ``now``; the snapshot's id. ``encoded`` holds the request's records as received
-    (:func:`encode_records`), of ``record_count`` records.
+    (:func:`encode_records`), of ``record_count`` records. A new account keeps its number's
+    hash under ``keys`` (the settings' unless given), its country and block, not the number.
 
     Everything is prepared before the first write: on SQLite the first write takes the
     database's write lock, and the other worker processes wait for it until commit.
@@ -145,7 +156,11 @@ def store_batch(
     }
     conversions: dict[tuple[Any, Any], Any] = {}  # observation times appear in both tables
     account_rows = prepare_insert_ignore(
-        session, Account, _ACCOUNT_COLUMNS, _new_account_rows(session, batch), conversions
+        session,
+        Account,
+        _ACCOUNT_COLUMNS,
+        _new_account_rows(session, batch, keys or number_keys()),
+        conversions,
     )
     decided = [
         batch_row(r, stage=point.value, positions=positions, record_count=record_count, now=now)
@@ -177,7 +192,9 @@ def store_batch(
     return snapshot_id
 
 
-def _new_account_rows(session: Session, batch: ScoredBatch) -> list[tuple[Any, ...]]:
+def _new_account_rows(
+    session: Session, batch: ScoredBatch, keys: NumberKeys
+) -> list[tuple[Any, ...]]:
     """Rows of ``_ACCOUNT_COLUMNS`` for the batch's accounts not yet known, as first seen.
 
     Past registration nearly every account is known: in a large batch, looking them up (a read,
@@ -193,10 +210,12 @@ def _new_account_rows(session: Session, batch: ScoredBatch) -> list[tuple[Any, .
             known.update(
                 session.scalars(select(Account.account_id).where(Account.account_id.in_(chunk)))
             )
+    key_id = keys.current_id
     return [
         (
             r.account_id,
-            r.phone,
+            keys.hash(r.phone),
+            key_id,
             number_info(r.phone).country,
             phone_block(r.phone),
             "active",

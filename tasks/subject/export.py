@@ -71,7 +71,18 @@ def export(
         "subject": {"account_ids": ids, "phones": list(who.phones)},
         "exported_at": dt.datetime.now(dt.UTC).isoformat(),
         "accounts": [
-            _row(a, "account_id", "phone", "country", "phone_block", "status", "first_seen_at")
+            # The number is held as its keyed hash: shown as held, the number itself is in the
+            # records below and in the subject's "phones".
+            _row(
+                a,
+                "account_id",
+                "phone_hash",
+                "phone_key",
+                "country",
+                "phone_block",
+                "status",
+                "first_seen_at",
+            )
             for a in accounts
         ],
         "decisions": [

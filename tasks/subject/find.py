@@ -25,6 +25,8 @@ from infra.db.models import (
     Evidence,
     Score,
 )
+from infra.number_hash import NumberKeys, number_keys
+from tasks.scoring.snapshot import raw_records_at
 
 # As account records give them (``tasks.accounts.signals.E164``).
 _E164 = re.compile(r"\+[1-9]\d{6,14}")
@@ -48,23 +50,51 @@ class Subject:
 
 
 def subject(
-    session: Session, *, account_id: str | None = None, phone: str | None = None
+    session: Session,
+    *,
+    account_id: str | None = None,
+    phone: str | None = None,
+    keys: NumberKeys | None = None,
 ) -> Subject:
-    """The subject of a request by account id or by E.164 number (all accounts on that number).
-    A number nothing is held about is still a subject: evidence may name it."""
+    """The subject of a request by account id or by E.164 number (all accounts on that number,
+    found by its hash under ``keys``, the settings' unless given). A number nothing is held
+    about is still a subject: evidence may name it."""
     if (account_id is None) == (phone is None):
         raise SubjectError("give exactly one of --account ID or --phone E164")
     if account_id is not None:
         account = session.get(Account, account_id)
         if account is None:
             raise SubjectError(f"no account {account_id!r} is held")
-        return Subject((account.account_id,), (account.phone,))
+        one = Subject((account.account_id,), ())
+        return Subject(one.account_ids, numbers_of(session, one))
     assert phone is not None
     number = phone.strip()
     if not _E164.fullmatch(number):
         raise SubjectError(f"{phone!r} is not a phone number in E.164 form (+421905123456)")
-    ids = tuple(session.scalars(select(Account.account_id).where(Account.phone == number)))
+    # Accounts keep the number's keyed hash: under the current key, or during a rotation, for
+    # the rows not re-keyed yet, the previous one.
+    hashes = (keys or number_keys()).candidates(number)
+    ids = tuple(
+        session.scalars(
+            select(Account.account_id)
+            .where(Account.phone_hash.in_(hashes))
+            .order_by(Account.account_id)
+        )
+    )
     return Subject(ids, (number,))
+
+
+def numbers_of(session: Session, who: Subject) -> tuple[str, ...]:
+    """The numbers the subject's accounts were scored with, as their records in the snapshots
+    give them: the account rows keep only a hash. None once those records are erased or
+    expired, and then nothing else bulkguard derived from them names the number either."""
+    numbers: dict[str, None] = {}
+    for snapshot_id, positions in sorted(positions_of(session, who).items()):
+        for record in raw_records_at(session, snapshot_id, sorted(positions)).values():
+            number = record.get("phone") if isinstance(record, dict) else None
+            if isinstance(number, str) and record.get("account_id") in who.account_ids:
+                numbers[number] = None
+    return tuple(numbers)
 
 
 def _naming(column: object, needles: tuple[str, ...]) -> object:

@@ -16,7 +16,6 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from infra.db.models import (
-    Account,
     AuditEvent,
     EnforcementAction,
     Evidence,
@@ -24,8 +23,10 @@ from infra.db.models import (
     RetentionRun,
 )
 from infra.db.session import session_scope
+from infra.number_hash import number_keys
 from infra.settings import get_settings
 from tasks.offline.simulate_accounts import simulate
+from tasks.subject.find import subject
 from tests.integration.waiting import count
 from tests.mentions import rows_mentioning
 from tests.people import cli_env
@@ -105,8 +106,10 @@ def _ban_without_evidence() -> EnforcementAction:
 
 
 def _phone(account_id: str) -> str:
+    """The account's number, as its records give it: the account row keeps only its hash."""
     with session_scope() as session:
-        return session.get_one(Account, account_id).phone
+        (number,) = subject(session, account_id=account_id).phones
+        return number
 
 
 def _overturned_ban(workers: Any) -> tuple[str, str, int]:
@@ -150,7 +153,13 @@ def test_an_erased_subject_leaves_no_trace(start, active_model, env, redis_url, 
     exported = json.loads(
         _cli("subject", "export", "--account", account_id, "--json", who=ADMIN, role="admin")
     )
-    assert exported["accounts"][0]["phone"] == phone
+    assert exported["subject"]["phones"] == [phone]
+    assert exported["accounts"][0]["phone_hash"] == number_keys().hash(phone)
+    # Found by number too, through the hash.
+    by_number = json.loads(
+        _cli("subject", "export", "--phone", phone, "--json", who=ADMIN, role="admin")
+    )
+    assert by_number["subject"]["account_ids"] == [account_id]
     assert action_id in [a["id"] for a in exported["actions"]]
     assert exported["appeals"][0]["outcome"] == "overturn"
     assert exported["records_as_received"][0]["record"]["phone"] == phone

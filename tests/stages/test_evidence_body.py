@@ -19,6 +19,8 @@ from infra.db.models import (
     EvidenceLink,
     utcnow,
 )
+from infra.number_hash import number_keys
+from tasks.accounts.phones import account_number
 from tasks.evidence.ingest import ingest_documents
 from tasks.evidence.link import link_evidence
 from tasks.evidence.triage import BORDERLINE_PROBABILITY, borderline
@@ -329,12 +331,8 @@ def test_another_batch_of_evidence_asks_for_another_evaluation(session: Session)
 
 
 def test_a_published_phone_of_a_registered_account_links_the_account(session: Session) -> None:
-    session.add(
-        Account(account_id="acct-1", phone="+421905318274", phone_block="+421905318", country="SK")
-    )
-    session.add(
-        Account(account_id="acct-2", phone="+421905999888", phone_block="+421905999", country="SK")
-    )
+    session.add(Account(account_id="acct-1", **account_number("+421905318274", number_keys())))
+    session.add(Account(account_id="acct-2", **account_number("+421905999888", number_keys())))
     session.flush()
     ids = ingested_ids(session, document())
     link(session, ids)

@@ -4,18 +4,22 @@ feature value and nothing of another account."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from infra.db.models import Account, Delivery, EnforcementAction
+from infra.db.models import Account, Delivery, EnforcementAction, utcnow
 from infra.sinks import JsonlSink
-from tasks.enforcement.deliver import deliver_actions
+from tasks.enforcement.appeals import decide_appeal
+from tasks.enforcement.deliver import PLATFORM_ACTION, PLATFORM_LIFT, deliver_actions
 from tasks.enforcement.statements import language_for
 from tasks.messages import DeliverActions
+from tasks.neighbourhoods.memory import MemoryNeighbourStore
 from tasks.scoring.model import Scorer
+from tests.people import person
 from tests.records import messaging_accounts
 from tests.stages.test_enforcement_body import apply, scored
 from tests.stages.test_reviews_and_expiry import decide
@@ -108,3 +112,62 @@ def test_a_person_s_decision_says_a_person_decided(session: Session, scorer: Sco
     assert ("A person on our review team" in text) or ("rozhodol človek" in text)
     assert "reviewer-1" not in text  # staff are not named
     assert made.statement["appeal_reference"] == f"BG-{made.id}"
+
+
+def test_a_statement_says_when_its_action_was_lifted_on_appeal(
+    session: Session, scorer: Scorer, tmp_path: Path
+) -> None:
+    accounts = messaging_accounts(150)
+    for account in accounts:
+        account["language"] = "sk-SK"
+    batch = scored(session, scorer, accounts)
+    apply(session, scorer, batch.request)
+    ban = session.scalars(
+        select(EnforcementAction).where(
+            EnforcementAction.action == "ban", EnforcementAction.status == "active"
+        )
+    ).first()
+    assert ban is not None
+    assert ban.statement is not None
+    given = dict(ban.statement)
+    sink = JsonlSink(tmp_path / "actions.jsonl")
+    deliver_actions(
+        session, DeliverActions(action_ids=[ban.id]), sink=sink, max_attempts=8, now=utcnow()
+    )
+    lifted_at = dt.datetime(2026, 12, 7, 18, 5, tzinfo=dt.UTC)
+    outcome = decide_appeal(
+        session,
+        ban.id,
+        outcome="overturn",
+        actor=person(session, "agent-9", "reviewer"),
+        reason="a family shop",
+        neighbours=MemoryNeighbourStore(),
+        now=lifted_at,
+    )
+    lift_message = next(
+        f.message for f in outcome.follow_ups if isinstance(f.message, DeliverActions)
+    )
+    deliver_actions(session, lift_message, sink=sink, max_attempts=8, now=lifted_at)
+    session.flush()
+    session.expire_all()
+
+    # Kept: the note on top, in the statement's language, then the statement as first given.
+    kept = session.get_one(EnforcementAction, ban.id).statement
+    assert kept is not None
+    assert kept["lifted_at"] == lifted_at.isoformat()
+    assert kept["language"] == given["language"] == "sk"
+    assert kept["appeal_reference"] == given["appeal_reference"]
+    assert kept["text"].startswith(
+        "ZRUŠENÉ NA ZÁKLADE ODVOLANIA\nDňa 7. decembra 2026, 18:05 UTC sme na základe odvolania "
+        "toto zablokovanie zrušili"
+    )
+    assert kept["text"].endswith(given["text"])
+    # The lift the platform is sent carries it; the action's own item keeps what it was given.
+    lift = next(iter(session.scalars(select(Delivery).where(Delivery.kind == PLATFORM_LIFT))))
+    assert lift.item is not None
+    assert lift.item["statement_of_reasons"] == kept
+    action_item = session.scalars(
+        select(Delivery).where(Delivery.kind == PLATFORM_ACTION, Delivery.ref_id == ban.id)
+    ).one()
+    assert action_item.item is not None
+    assert action_item.item["statement_of_reasons"] == given

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from infra.db.models import ApiIdempotency, AuditEvent, EnforcementAction, utcnow
+from infra.number_hash import number_keys
 from infra.users import NotAllowedError
 from tasks.neighbourhoods.redis_store import PREFIX
 from tasks.scoring.snapshot import raw_records_at
@@ -61,7 +62,10 @@ def test_export_then_erase_leaves_only_what_is_held(
 
     who = subject(session, account_id="subject-1")
     document = export(session, who, actor=admin, counters=counters)
-    assert document["accounts"][0]["phone"] == PHONE
+    # The account row keeps the number's keyed hash; the number comes from the records.
+    assert document["subject"]["phones"] == [PHONE]
+    assert document["accounts"][0]["phone_hash"] == number_keys().hash(PHONE)
+    assert "phone" not in document["accounts"][0]
     assert [a["id"] for a in document["actions"]] == [gone.action_id]
     assert "statement" in document["actions"][0]  # the statement of reasons, as given
     assert document["records_as_received"][0]["record"] == {

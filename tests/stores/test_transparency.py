@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import Account, Appeal, AppealRequest, EnforcementAction, Score
 from infra.db.session import session_scope
+from infra.number_hash import number_keys
+from tasks.accounts.phones import account_number
 from tests.seed import _snapshot
 from workers.cli.main import main
 
@@ -34,12 +36,7 @@ def _action(
     account_id = f"acc-{n}"
     if session.get(Account, account_id) is None:
         session.add(
-            Account(
-                account_id=account_id,
-                phone=f"+42190500{n:04d}",
-                country="SK",
-                phone_block=f"+42190500{n:04d}"[:-3],
-            )
+            Account(account_id=account_id, **account_number(f"+42190500{n:04d}", number_keys()))
         )
         session.flush()
     if origin_id is not None:  # a person's decision on a review acts on the review's score

@@ -34,6 +34,7 @@ COMMANDS = {
     "evidence": "evidence:evidence",
     "flower": "flower:flower",
     "health": "health:health",
+    "keys": "keys:keys",
     "labels": "labels:labels",
     "legal": "legal:legal",
     "log-ref": "status:log_ref",

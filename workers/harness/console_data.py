@@ -35,8 +35,9 @@ from infra.db.models import (
     Score,
     SignalSnapshot,
 )
+from infra.number_hash import NumberKeys, number_keys
 from infra.settings import get_settings
-from tasks.accounts.phones import number_info, phone_block
+from tasks.accounts.phones import account_number
 from tasks.accounts.signals import AccountSignals, DetectionPoint, parse_record
 from tasks.legal import history, notice_status
 from tasks.legal.history import SYSTEM
@@ -111,20 +112,18 @@ def _accounts(
     records: Sequence[dict[str, Any]], total: int, now: dt.datetime
 ) -> Iterator[dict[str, Any]]:
     """The reviewed accounts as their records say, then plain ones up to ``total``."""
+    keys = number_keys()
     for record in records:
-        phone = record["phone"]
-        # The country scoring records for an account: its number's.
-        yield _account(record["account_id"], phone, number_info(phone).country, now)
+        yield _account(record["account_id"], record["phone"], keys, now)
     for i in range(total - len(records)):
-        yield _account(f"acc-console-{i:07d}", f"+4219{i:08d}", "SK", now)
+        yield _account(f"acc-console-{i:07d}", f"+4219{i:08d}", keys, now)
 
 
-def _account(account_id: str, phone: str, country: str | None, now: dt.datetime) -> dict[str, Any]:
+def _account(account_id: str, phone: str, keys: NumberKeys, now: dt.datetime) -> dict[str, Any]:
+    # As scoring keeps an account: its number's hash, country and block, not the number.
     return {
         "account_id": account_id,
-        "phone": phone,
-        "country": country,
-        "phone_block": phone_block(phone),
+        **account_number(phone, keys),
         "status": "active",
         "first_seen_at": now - dt.timedelta(days=30),
     }

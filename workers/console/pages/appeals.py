@@ -13,7 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from infra.db.models import EnforcementAction, utcnow
 from infra.db.session import session_scope
-from infra.redaction import redact
+from infra.redaction import masked_block, redact
 from tasks.enforcement.appeal_requests import Case, case_of, decide_waiting, waiting
 from tasks.enforcement.appeals import AppealError
 from tasks.neighbourhoods.redis_store import workers_store
@@ -136,7 +136,7 @@ def _shown(case: Case) -> dict[str, Any]:
         },
         "account": {
             "id": redact(account.account_id),
-            "phone": redact(account.phone),
+            "phone": masked_block(account.phone_block),
             "country": account.country or "-",
             "status": account.status,
             "first_seen_at": f"{account.first_seen_at:{WHEN}}",

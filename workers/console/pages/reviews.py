@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 
 from infra.db.models import AuditEvent, EnforcementAction, ReviewClaim, Score, User, utcnow
 from infra.db.session import session_scope
-from infra.redaction import redact
+from infra.redaction import masked_block, redact
 from infra.users import NotAllowedError
 from tasks.enforcement import claims
 from tasks.enforcement.policy_file import policy_in_force
@@ -161,7 +161,7 @@ def case_page(
             "review": review,
             "score": case.score,
             "account": case.account,
-            "phone": redact(case.account.phone),
+            "phone": masked_block(case.account.phone_block),
             "waited": _duration(now - review.created_at),
             "reasons": review.reasons or [],
             "neighbourhood": _neighbourhood(case.score.features),
