@@ -181,7 +181,13 @@ class Settings(BaseSettings):
     # How long an Idempotency-Key's first answer is kept.
     api_idempotency_hours: int = Field(default=24, ge=1)
 
-    @field_validator("policy_file", "health_dir", mode="before")
+    @field_validator(
+        "policy_file",
+        "health_dir",
+        "log_hash_previous_key",
+        "data_hash_previous_key",
+        mode="before",
+    )
     @classmethod
     def _unset_when_empty(cls, value: object) -> object:
         # Compose passes an unset variable as an empty string: that means "the default".

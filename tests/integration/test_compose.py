@@ -67,6 +67,8 @@ COMPOSE_VARIABLES = {
     "METRICS_USER": "prometheus",
     "METRICS_PASSWORD": "metrics-test-secret",
     "CONSOLE_SECRET": "console-test-secret-of-at-least-32-characters",
+    "LOG_HASH_KEY": "log-hash-test-key",
+    "DATA_HASH_KEY": "data-hash-test-key",
 }
 CONTAINER_DATA_DIR = "/data"
 
