@@ -98,7 +98,10 @@ def person(
     for position, r in enumerate(records):
         session.add(
             AccountDecision(
-                account_id=r["account_id"], snapshot_id=snapshot.id, position=position, received_at=at
+                account_id=r["account_id"],
+                snapshot_id=snapshot.id,
+                position=position,
+                received_at=at,
             )
         )
     score = Score(

@@ -273,7 +273,9 @@ class DecisionBatch(Base):
         ),
         ForeignKeyConstraint(["snapshot_id"], ["signal_snapshots.id"]).ddl_if(dialect="sqlite"),
         ForeignKeyConstraint(
-            ["snapshot_id", "received_at"], ["signal_snapshots.id", "signal_snapshots.received_at"]
+            ["snapshot_id", "received_at"],
+            ["signal_snapshots.id", "signal_snapshots.received_at"],
+            onupdate="CASCADE",  # the copy follows a snapshot's corrected receipt time
         ).ddl_if(dialect="postgresql"),
     )
 
@@ -307,7 +309,9 @@ class AccountDecision(Base):
         # the snapshot's: it refuses the same duplicates.
         ForeignKeyConstraint(["snapshot_id"], ["signal_snapshots.id"]).ddl_if(dialect="sqlite"),
         ForeignKeyConstraint(
-            ["snapshot_id", "received_at"], ["signal_snapshots.id", "signal_snapshots.received_at"]
+            ["snapshot_id", "received_at"],
+            ["signal_snapshots.id", "signal_snapshots.received_at"],
+            onupdate="CASCADE",  # the copy follows a snapshot's corrected receipt time
         ).ddl_if(dialect="postgresql"),
         {"sqlite_with_rowid": False},
     )

@@ -165,22 +165,22 @@ def drop_month(session: Session, month: Month) -> None:
 
 
 def claim_snapshot(session: Session, row: dict[str, Any]) -> tuple[int, dt.datetime] | None:
-    """Insert a new snapshot (``row``: its columns, ``received_at`` included) with its content
+    """Insert a new snapshot (``row``: its columns but the id) with its content
     hash's key, in one statement; its id and ``received_at``, or None when the hash is taken.
 
     ``snapshot_keys`` holds one row per snapshot, keyed by the content hash alone: the unique
     key that the partitioned table cannot hold. A concurrent delivery of the same batch waits on
     that key until the first commits, then inserts nothing."""
-    columns = [c for c in row if c != "received_at"]
     found = session.execute(
         text(
             "WITH claimed AS ("
-            f" INSERT INTO {SNAPSHOT_KEYS} (content_hash, snapshot_id, received_at)"
+            " INSERT INTO snapshot_keys (content_hash, snapshot_id, received_at)"
             " VALUES (:content_hash, nextval('signal_snapshots_id_seq'), :received_at)"
             " ON CONFLICT (content_hash) DO NOTHING RETURNING snapshot_id, received_at)"
-            f" INSERT INTO signal_snapshots (id, received_at, {', '.join(columns)})"
-            f" SELECT snapshot_id, received_at, {', '.join(':' + c for c in columns)}"
-            " FROM claimed RETURNING id, received_at"
+            " INSERT INTO signal_snapshots"
+            " (id, received_at, content_hash, stage, task_id, record_count, records)"
+            " SELECT snapshot_id, received_at, :content_hash, :stage, :task_id, :record_count,"
+            " :records FROM claimed RETURNING id, received_at"
         ),
         row,
     ).one_or_none()

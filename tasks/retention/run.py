@@ -21,12 +21,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, exists, func, not_, select, text, update
+from sqlalchemy import ColumnElement, Select, delete, exists, func, not_, select, update
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
 from infra.db import partitions
-
 from infra.db.models import (
     Account,
     AccountCompanyLink,
@@ -162,13 +161,10 @@ def run(
     for c in classes:
         cutoff = policy[c.name].cutoff(record.now)
         if partitioned and c.name == "snapshots":
-            for month in partitions.months(session):
-                if month.end > cutoff:
-                    break
-                for _step in _drop_month(session, c, month, cutoff, holds, record):
-                    chunks += 1
-                    if stopping():
-                        return _report(record, outside, resumed, finished=False)
+            for _step in _drop_months(session, c, cutoff=cutoff, holds=holds, record=record):
+                chunks += 1
+                if stopping():
+                    return _report(record, outside, resumed, finished=False)
         while True:
             if stopping():
                 return _report(record, outside, resumed, finished=False)
@@ -189,10 +185,26 @@ def run(
     return _report(record, outside, resumed, finished=True)
 
 
+def _drop_months(
+    session: Session,
+    c: DataClass,
+    *,
+    cutoff: dt.datetime,
+    holds: holding.Holds,
+    record: RetentionRun,
+) -> Iterator[None]:
+    """Drop the months that ended before ``cutoff`` and are free to go (``_drop_month``)."""
+    for month in partitions.months(session):
+        if month.end > cutoff:
+            return
+        yield from _drop_month(session, c, month, cutoff=cutoff, holds=holds, record=record)
+
+
 def _drop_month(
     session: Session,
     c: DataClass,
     month: partitions.Month,
+    *,
     cutoff: dt.datetime,
     holds: holding.Holds,
     record: RetentionRun,
@@ -203,7 +215,9 @@ def _drop_month(
     first, in chunks; then one transaction locks the month's partitions, counts its snapshots
     again, drops them and adds the count to the run, as the chunks would have. A month that
     keeps a snapshot, or whose locks do not come in time, is left to the chunks."""
-    in_month = (SignalSnapshot.received_at >= month.start) & (SignalSnapshot.received_at < month.end)
+    in_month = (SignalSnapshot.received_at >= month.start) & (
+        SignalSnapshot.received_at < month.end
+    )
 
     def whole() -> int | None:
         total = _count(session, select(SignalSnapshot.id).where(in_month))

@@ -48,7 +48,7 @@ def upgrade() -> None:
     op.execute("INSERT INTO signal_snapshots SELECT * FROM signal_snapshots_unpartitioned")
     for table in _COPIED:
         op.execute(
-            f"INSERT INTO {table} SELECT t.*, s.received_at FROM {table}_unpartitioned t "
+            f"INSERT INTO {table} SELECT t.*, s.received_at FROM {table}_unpartitioned t "  # noqa: S608
             "JOIN signal_snapshots s ON s.id = t.snapshot_id"
         )
     for table in ("signal_snapshots", "decision_batches"):
@@ -65,14 +65,12 @@ def upgrade() -> None:
         "snapshot_id integer NOT NULL, received_at timestamptz NOT NULL, "
         "CONSTRAINT fk_snapshot_keys_snapshot_id_signal_snapshots FOREIGN KEY "
         "(snapshot_id, received_at) REFERENCES signal_snapshots (id, received_at) "
-        "ON DELETE CASCADE)"
+        "ON DELETE CASCADE ON UPDATE CASCADE)"
     )
     # Retention deletes a month's keys by range, and a snapshot's deletion finds its key.
-    op.create_index(
-        "ix_snapshot_keys_received_at", SNAPSHOT_KEYS, ["received_at", "snapshot_id"]
-    )
+    op.create_index("ix_snapshot_keys_received_at", SNAPSHOT_KEYS, ["received_at", "snapshot_id"])
     op.execute(
-        f"INSERT INTO {SNAPSHOT_KEYS} SELECT content_hash, id, received_at FROM signal_snapshots"
+        f"INSERT INTO {SNAPSHOT_KEYS} SELECT content_hash, id, received_at FROM signal_snapshots"  # noqa: S608
     )
 
 
@@ -106,6 +104,8 @@ def _partitioned_keys() -> None:
             "signal_snapshots",
             ["snapshot_id", "received_at"],
             ["id", "received_at"],
+            # The copies follow a snapshot whose receipt time is corrected.
+            onupdate="CASCADE",
         )
 
 
