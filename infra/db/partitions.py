@@ -71,18 +71,27 @@ def ensure_partitions(
     *,
     since: dt.datetime | None = None,
     ahead: int = AHEAD_MONTHS,
+    lock_timeout: str | None = LOCK_TIMEOUT,
 ) -> list[str]:
     """Create the missing partitions of every month from ``since`` (default: ``now``) to
     ``ahead`` months after ``now``, and the default partitions; the tables created. A month with
-    rows in a default partition gets none (PostgreSQL refuses it): its rows stay there."""
+    rows in a default partition gets none (PostgreSQL refuses it): its rows stay there.
+
+    Creating a partition locks its table for a moment; one that waits past ``lock_timeout``
+    raises OperationalError rather than queue every write behind it (None: the transaction's
+    own setting, for a migration that holds the tables already)."""
     month, last = Month.of(since or now), Month.of(now)
     for _ in range(ahead):
         last = last.next()
+    if lock_timeout is not None:
+        connection.execute(text(f"SET LOCAL lock_timeout = '{lock_timeout}'"))
     created = []
     for table in PARTITIONED:
         default = f"{table}_default"
         if not _exists(connection, default):
-            connection.execute(text(f"CREATE TABLE {default} PARTITION OF {table} DEFAULT"))
+            connection.execute(
+                text(f"CREATE TABLE IF NOT EXISTS {default} PARTITION OF {table} DEFAULT")
+            )
             created.append(default)
     while month <= last:
         for table in PARTITIONED:
@@ -91,7 +100,7 @@ def ensure_partitions(
                 continue
             connection.execute(
                 text(
-                    f"CREATE TABLE {name} PARTITION OF {table} "
+                    f"CREATE TABLE IF NOT EXISTS {name} PARTITION OF {table} "
                     f"FOR VALUES FROM ('{month.start.isoformat()}') TO ('{month.end.isoformat()}')"
                 )
             )

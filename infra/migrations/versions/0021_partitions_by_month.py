@@ -44,7 +44,7 @@ def upgrade() -> None:
             "PARTITION BY RANGE (received_at)"
         )
     since = bind.scalar(sa.text("SELECT min(received_at) FROM signal_snapshots_unpartitioned"))
-    ensure_partitions(bind, dt.datetime.now(dt.UTC), since=since)
+    ensure_partitions(bind, dt.datetime.now(dt.UTC), since=since, lock_timeout=None)
     op.execute("INSERT INTO signal_snapshots SELECT * FROM signal_snapshots_unpartitioned")
     for table in _COPIED:
         op.execute(
