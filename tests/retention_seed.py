@@ -92,11 +92,17 @@ def person(
             scores=b"",
             decisions=b"",
             created_at=at,
+            received_at=at,  # the snapshot's: PostgreSQL's partition key
         )
     )
     for position, r in enumerate(records):
         session.add(
-            AccountDecision(account_id=r["account_id"], snapshot_id=snapshot.id, position=position)
+            AccountDecision(
+                account_id=r["account_id"],
+                snapshot_id=snapshot.id,
+                position=position,
+                received_at=at,
+            )
         )
     score = Score(
         snapshot_id=snapshot.id,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -230,9 +231,18 @@ class SignalSnapshot(Base):
     """
 
     __tablename__ = "signal_snapshots"
+    __table_args__ = (
+        # PostgreSQL partitions this table by month of ``received_at`` (infra.db.partitions),
+        # and a partitioned table's unique keys must hold it: there ``snapshot_keys`` keeps the
+        # content hash unique, and this index finds a snapshot by it.
+        UniqueConstraint("content_hash").ddl_if(dialect="sqlite"),
+        Index("ix_signal_snapshots_content_hash", "content_hash").ddl_if(dialect="postgresql"),
+    )
 
+    # On PostgreSQL the primary key is (id, received_at), which the partitions require; the id
+    # alone is unique there too (one sequence), and it is what the mapper knows a row by.
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    content_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    content_hash: Mapped[str] = mapped_column(String(64))
     stage: Mapped[str] = mapped_column(String(16))
     task_id: Mapped[str | None] = mapped_column(String(64))
     record_count: Mapped[int] = mapped_column(Integer)
@@ -257,10 +267,23 @@ class DecisionBatch(Base):
     """
 
     __tablename__ = "decision_batches"
-    __table_args__ = (UniqueConstraint("snapshot_id", "model_version"),)
+    __table_args__ = (
+        UniqueConstraint("snapshot_id", "model_version").ddl_if(dialect="sqlite"),
+        # Partitioned on PostgreSQL by the snapshot's ``received_at``, which a unique key must
+        # hold: a snapshot has one, so this refuses the same duplicates as the key above.
+        UniqueConstraint("snapshot_id", "model_version", "received_at").ddl_if(
+            dialect="postgresql"
+        ),
+        ForeignKeyConstraint(["snapshot_id"], ["signal_snapshots.id"]).ddl_if(dialect="sqlite"),
+        ForeignKeyConstraint(
+            ["snapshot_id", "received_at"],
+            ["signal_snapshots.id", "signal_snapshots.received_at"],
+            onupdate="CASCADE",  # the copy follows a snapshot's corrected receipt time
+        ).ddl_if(dialect="postgresql"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"))
+    snapshot_id: Mapped[int] = mapped_column(Integer)
     model_version: Mapped[str] = mapped_column(String(64))
     shadow: Mapped[bool] = mapped_column(Boolean)
     stage: Mapped[str] = mapped_column(String(16))
@@ -272,6 +295,9 @@ class DecisionBatch(Base):
     scores: Mapped[bytes] = mapped_column(LargeBinary)
     decisions: Mapped[bytes] = mapped_column(LargeBinary)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    # The snapshot's ``received_at``: PostgreSQL's partition key, so that a month's batches go
+    # with that month's snapshots. Written on PostgreSQL only (None on SQLite).
+    received_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class AccountDecision(Base):
@@ -281,11 +307,23 @@ class AccountDecision(Base):
     store costs most."""
 
     __tablename__ = "account_decisions"
-    __table_args__ = {"sqlite_with_rowid": False}  # noqa: RUF012 - read by SQLAlchemy
+    __table_args__ = (
+        # On PostgreSQL the primary key also holds ``received_at`` (the partition key), a copy of
+        # the snapshot's: it refuses the same duplicates.
+        ForeignKeyConstraint(["snapshot_id"], ["signal_snapshots.id"]).ddl_if(dialect="sqlite"),
+        ForeignKeyConstraint(
+            ["snapshot_id", "received_at"],
+            ["signal_snapshots.id", "signal_snapshots.received_at"],
+            onupdate="CASCADE",  # the copy follows a snapshot's corrected receipt time
+        ).ddl_if(dialect="postgresql"),
+        {"sqlite_with_rowid": False},
+    )
 
     account_id: Mapped[str] = mapped_column(ForeignKey("accounts.account_id"), primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"), primary_key=True)
+    snapshot_id: Mapped[int] = mapped_column(Integer, primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # As DecisionBatch.received_at: PostgreSQL's partition key, None on SQLite.
+    received_at: Mapped[dt.datetime | None] = mapped_column()
 
 
 class Score(Base):
@@ -294,10 +332,16 @@ class Score(Base):
     decisions are kept only in :class:`DecisionBatch`."""
 
     __tablename__ = "scores"
-    __table_args__ = (UniqueConstraint("account_id", "stage", "observed_at", "model_version"),)
+    __table_args__ = (
+        UniqueConstraint("account_id", "stage", "observed_at", "model_version"),
+        # PostgreSQL's partitioned snapshots can be referred to only with their partition key,
+        # which a score does not carry: there retention checks that no score refers to a
+        # snapshot before it deletes one or drops its month (tasks.retention.run).
+        ForeignKeyConstraint(["snapshot_id"], ["signal_snapshots.id"]).ddl_if(dialect="sqlite"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    snapshot_id: Mapped[int] = mapped_column(ForeignKey("signal_snapshots.id"), index=True)
+    snapshot_id: Mapped[int] = mapped_column(Integer, index=True)
     # Position of the account in the snapshot's records, to find what the model saw.
     position: Mapped[int] = mapped_column(Integer)
     # Looked up by account through the unique constraint, which starts with it.

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 from infra.db.models import Base
+from infra.db.partitions import comparable
 from infra.db.session import make_engine
 from infra.settings import get_settings
 
@@ -30,6 +31,8 @@ def run_migrations_online() -> None:
         context.configure(
             connection=connection,
             target_metadata=Base.metadata,
+            # What the models declare for one database only is compared on that one.
+            include_object=comparable(connection.dialect.name),
             # SQLite cannot ALTER most things in place; batch mode rebuilds tables instead.
             render_as_batch=sqlite,
         )

@@ -6,22 +6,26 @@ Each chunk is its own short transaction, which also adds its count to the run's 
 killed is resumed by the next one, with the same cut-off, so that its counts come out as if it
 had never stopped. A dry run counts what a run would delete now, and what it keeps on hold.
 
-On every database the large time-ordered tables (snapshots, decision batches, their
-per-account index) are deleted in chunks; docs/retention.md says how PostgreSQL partitions by
-time would turn their expiry into dropping partitions, and why it is not done yet.
+On PostgreSQL the large time-ordered tables (snapshots, decision batches, their per-account
+index) are partitioned by month (``infra.db.partitions``): a month whose every snapshot has
+expired and is free to go is dropped whole, in one short transaction that also counts its
+snapshots, and a month that keeps one (a score or a hold refers to it) is left to the chunks,
+which delete the others. SQLite deletes them in chunks.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, delete, exists, func, not_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, aliased
 
+from infra.db import partitions
 from infra.db.models import (
     Account,
     AccountCompanyLink,
@@ -132,6 +136,16 @@ def run(
             None, now, policy.version, True, True, deleted=deleted, held=held, outside=outside
         )
 
+    partitioned = partitions.is_partitioned(session)
+    if partitioned:
+        # The months ahead, before anything else: a run that stops later has still made them.
+        # Their locks not coming in time is no reason to delete nothing: tomorrow's run makes
+        # them, months before they are needed.
+        try:
+            partitions.ensure_partitions(session, now)
+            session.commit()
+        except OperationalError:
+            session.rollback()
     record = session.scalar(
         select(RetentionRun).where(RetentionRun.finished_at.is_(None)).order_by(RetentionRun.id)
     )
@@ -143,12 +157,21 @@ def run(
         session.add(record)
     session.commit()
     chunks = 0
+
+    def stopping() -> bool:
+        return (max_chunks is not None and chunks >= max_chunks) or (
+            until is not None and time.monotonic() > until
+        )
+
     for c in classes:
         cutoff = policy[c.name].cutoff(record.now)
+        if partitioned and c.name == "snapshots":
+            for _step in _drop_months(session, c, cutoff=cutoff, holds=holds, record=record):
+                chunks += 1
+                if stopping():
+                    return _report(record, outside, resumed, finished=False)
         while True:
-            if (max_chunks is not None and chunks >= max_chunks) or (
-                until is not None and time.monotonic() > until
-            ):
+            if stopping():
                 return _report(record, outside, resumed, finished=False)
             ids = [
                 tuple(row) if len(row) > 1 else row[0]
@@ -165,6 +188,66 @@ def run(
     record.finished_at = utcnow()
     session.commit()
     return _report(record, outside, resumed, finished=True)
+
+
+def _drop_months(
+    session: Session,
+    c: DataClass,
+    *,
+    cutoff: dt.datetime,
+    holds: holding.Holds,
+    record: RetentionRun,
+) -> Iterator[None]:
+    """Drop the months that ended before ``cutoff`` and are free to go (``_drop_month``)."""
+    for month in partitions.months(session):
+        if month.end > cutoff:
+            return
+        yield from _drop_month(session, c, month, cutoff=cutoff, holds=holds, record=record)
+
+
+def _drop_month(
+    session: Session,
+    c: DataClass,
+    month: partitions.Month,
+    *,
+    cutoff: dt.datetime,
+    holds: holding.Holds,
+    record: RetentionRun,
+) -> Iterator[None]:
+    """Drop a month of snapshots, decision batches and index entries, all expired (the month
+    ended before ``cutoff``), if every snapshot in it is a candidate of ``c`` (no score refers
+    to it, no hold keeps it); yields after each committed chunk. The snapshots' content keys go
+    first, in chunks; then one transaction locks the month's partitions, counts its snapshots
+    again, drops them and adds the count to the run, as the chunks would have. A month that
+    keeps a snapshot, or whose locks do not come in time, is left to the chunks."""
+    in_month = (SignalSnapshot.received_at >= month.start) & (
+        SignalSnapshot.received_at < month.end
+    )
+
+    def whole() -> int | None:
+        total = _count(session, select(SignalSnapshot.id).where(in_month))
+        free = _count(session, c.candidates(cutoff, holds).where(in_month))
+        return total if free == total else None
+
+    if whole() is None:
+        session.rollback()
+        return
+    while partitions.forget_keys(session, month, CHUNK):
+        session.commit()
+        yield
+    try:
+        partitions.lock_month(session, month)
+        total = whole()
+        if total is None:
+            session.rollback()
+            return
+        partitions.drop_month(session, month)
+    except OperationalError:  # a lock that did not come in time: the next run tries again
+        session.rollback()
+        return
+    record.counts = {**record.counts, c.name: record.counts.get(c.name, 0) + total}
+    session.commit()
+    yield
 
 
 def _report(

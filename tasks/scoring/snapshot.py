@@ -28,7 +28,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from infra.db.inserts import insert_ignore, prepare_insert_ignore
-from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot
+from infra.db.models import Account, AccountDecision, DecisionBatch, Score, SignalSnapshot, utcnow
+from infra.db.partitions import claim_snapshot, claimed_snapshot, is_partitioned
 from infra.number_hash import NumberKeys, number_keys
 from tasks.accounts.phones import number_info, phone_block
 from tasks.accounts.signals import AccountSignals, RecordError, parse_record
@@ -162,34 +163,59 @@ def store_batch(
         _new_account_rows(session, batch, keys or number_keys()),
         conversions,
     )
+    # On PostgreSQL the batches and index entries carry their snapshot's ``received_at``, the
+    # partition key (infra.db.partitions); SQLite does not partition and is spared the bytes.
+    partitioned = is_partitioned(session)
+    copied = ("received_at",) if partitioned else ()
     decided = [
         batch_row(r, stage=point.value, positions=positions, record_count=record_count, now=now)
+        + (None,) * len(copied)
         for r in batch.results
     ]
-    batch_rows = prepare_insert_ignore(session, DecisionBatch, BATCH_COLUMNS, decided)
+    batch_rows = prepare_insert_ignore(session, DecisionBatch, BATCH_COLUMNS + copied, decided)
     index_rows = prepare_insert_ignore(
         session,
         AccountDecision,
-        INDEX_COLUMNS,
-        [(r.account_id, None, p) for r, p in zip(batch.records, positions, strict=True)],
+        INDEX_COLUMNS + copied,
+        [
+            (r.account_id, None, p) + (None,) * len(copied)
+            for r, p in zip(batch.records, positions, strict=True)
+        ],
     )
     score_rows = prepare_insert_ignore(
         session, Score, SCORE_COLUMNS, _score_rows(batch, positions, now), conversions
     )
-    # One statement for a new snapshot (RETURNING gives its id), a second only for a batch
-    # delivered again, whose snapshot is there: a single account's latency counts them.
-    snapshot_id = session.scalar(
-        insert_ignore(session, SignalSnapshot).values(snapshot).returning(SignalSnapshot.id)
-    )
-    if snapshot_id is None:
-        snapshot_id = session.scalars(
-            select(SignalSnapshot.id).where(SignalSnapshot.content_hash == content_hash)
-        ).one()
+    snapshot_id, received_at = _store_snapshot(session, snapshot, partitioned=partitioned)
+    at = {"received_at": received_at} if partitioned else {}
     account_rows.execute(session)
-    batch_rows.execute(session, snapshot_id=snapshot_id)
-    index_rows.execute(session, snapshot_id=snapshot_id)
+    batch_rows.execute(session, snapshot_id=snapshot_id, **at)
+    index_rows.execute(session, snapshot_id=snapshot_id, **at)
     score_rows.execute(session, snapshot_id=snapshot_id)
     return snapshot_id
+
+
+def _store_snapshot(
+    session: Session, snapshot: dict[str, Any], *, partitioned: bool
+) -> tuple[int, dt.datetime]:
+    """The snapshot's id and ``received_at``: a new one's, or the one stored under its content
+    hash by an earlier delivery of the batch. One statement for a new snapshot (RETURNING gives
+    its id), a second only for a batch delivered again: a single account's latency counts them."""
+    content_hash = snapshot["content_hash"]
+    if partitioned:
+        claimed = claim_snapshot(session, {**snapshot, "received_at": utcnow()})
+        return claimed if claimed is not None else claimed_snapshot(session, content_hash)
+    inserted = session.execute(
+        insert_ignore(session, SignalSnapshot)
+        .values(snapshot)
+        .returning(SignalSnapshot.id, SignalSnapshot.received_at)
+    ).one_or_none()
+    if inserted is None:
+        inserted = session.execute(
+            select(SignalSnapshot.id, SignalSnapshot.received_at).where(
+                SignalSnapshot.content_hash == content_hash
+            )
+        ).one()
+    return inserted[0], inserted[1]
 
 
 def _new_account_rows(

@@ -7,9 +7,10 @@ import datetime as dt
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from infra.db import partitions
 from infra.db.models import (
     Account,
     AccountDecision,
@@ -204,3 +205,79 @@ def test_the_apis_kept_answers_go_after_a_day(session: Session) -> None:
     assert report.deleted["api_answers"] == 1
     assert not _exists(session, ApiIdempotency, idempotency_key="old")
     assert _exists(session, ApiIdempotency, idempotency_key="new")
+
+
+def test_postgresql_drops_expired_months_whole_and_keeps_a_month_with_a_hold(
+    session: Session,
+) -> None:
+    if not partitions.is_partitioned(session):
+        pytest.skip("SQLite does not partition: its chunks are the tests above")
+    admin = user(session, "keeper3", "admin")
+    now = utcnow()
+
+    def history(prefix: str, free: dt.datetime, held: dt.datetime) -> None:
+        """A free person in one month; in another, a person on hold and a free one."""
+        person(
+            session, f"{prefix}-free", "+421905001101", allowed_neighbour=f"{prefix}-ok", at=free
+        )
+        person(session, f"{prefix}-held", "+421905001201", at=held)
+        person(session, f"{prefix}-other", "+421905001301", at=held)
+        holds.hold(
+            session,
+            kind="account",
+            ref=f"{prefix}-held",
+            reason="court order",
+            actor=admin,
+            now=now,
+        )
+        # The content keys store_batch writes with each snapshot on PostgreSQL.
+        session.execute(
+            text(
+                "INSERT INTO snapshot_keys SELECT content_hash, id, received_at "
+                "FROM signal_snapshots WHERE content_hash NOT IN "
+                "(SELECT content_hash FROM snapshot_keys)"
+            )
+        )
+        session.commit()
+
+    def stopped_and_resumed() -> dict[str, int]:
+        # One chunk a run, each resumed by the next: a stop between any two chunks, the months'
+        # drops among them, comes out as a run that never stopped.
+        while not (report := run(session, POLICY, now=now, chunk=1, max_chunks=1)).finished:
+            pass
+        return report.deleted
+
+    # The reference: months with no partition of their own (their rows are in the default
+    # partitions), deleted in chunks.
+    history(
+        "chunked", dt.datetime(2018, 1, 10, tzinfo=dt.UTC), dt.datetime(2018, 3, 10, tzinfo=dt.UTC)
+    )
+    chunked = stopped_and_resumed()
+
+    january, march = (dt.datetime(2019, m, 10, tzinfo=dt.UTC) for m in (1, 3))
+    for month in (january, march):
+        partitions.ensure_partitions(session, month, ahead=0)
+    session.commit()
+    history("dropped", january, march)
+    assert _exists(session, SignalSnapshot, received_at=january)
+    dropped = stopped_and_resumed()
+
+    assert dropped == chunked
+    assert dropped["snapshots"] == 2  # a month's free snapshot, and the other one's in March
+    jan, mar = partitions.Month.of(january), partitions.Month.of(march)
+    for table in partitions.PARTITIONED:
+        assert not session.scalar(text(f"SELECT to_regclass('{jan.name(table)}') IS NOT NULL"))
+        assert session.scalar(text(f"SELECT to_regclass('{mar.name(table)}') IS NOT NULL"))
+    assert jan not in partitions.months(session)
+    # March keeps its held person's snapshot, decisions and index entry; the other one's went.
+    assert _exists(session, AccountDecision, account_id="dropped-held")
+    assert not _exists(session, AccountDecision, account_id="dropped-other")
+    assert not _exists(session, Account, account_id="dropped-free")
+    held_snapshot = session.scalar(
+        select(AccountDecision.snapshot_id).where(AccountDecision.account_id == "dropped-held")
+    )
+    assert session.scalar(
+        text("SELECT tableoid::regclass::text FROM signal_snapshots WHERE id = :id"),
+        {"id": held_snapshot},
+    ) == mar.name("signal_snapshots")
+    assert session.scalar(text("SELECT count(*) FROM snapshot_keys")) == 2  # the held ones

@@ -65,7 +65,9 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
     enforced("banned", [("restrict", "expired"), ("ban", "active"), ("review", "pending")])
     with session_scope() as session:
         store(session, "scoring.score_accounts", "t1", [Rejection("invalid payload: stage", {})])
-        snapshot_id = session.scalars(select(SignalSnapshot.id)).one()
+        snapshot_id, received_at = session.execute(
+            select(SignalSnapshot.id, SignalSnapshot.received_at)
+        ).one()
         for version, shadow, banned in (("m-a", False, 1), ("m-b", True, 3)):
             session.add(
                 DecisionBatch(
@@ -79,6 +81,7 @@ def test_the_series_describe_the_database(metrics_url: str) -> None:
                     banned=banned,
                     scores=b"",
                     decisions=b"",
+                    received_at=received_at,
                 )
             )
         for version, kind, role in (

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.migrate import downgrade, upgrade
 from infra.db.models import Base, DecisionBatch, EnforcementAction, Score, UTCDateTime
+from infra.db.partitions import comparable
 from tasks.scoring.decisions import Decided, decisions_at, decisions_of
 from tasks.scoring.snapshot import compress_records
 
@@ -21,7 +22,10 @@ def test_migrations_build_the_schema_the_models_declare(database_url: str) -> No
     engine = create_engine(database_url)
     try:
         with engine.connect() as connection:
-            assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
+            context = MigrationContext.configure(
+                connection, opts={"include_object": comparable(connection.dialect.name)}
+            )
+            assert compare_metadata(context, Base.metadata) == []
     finally:
         engine.dispose()
 
