@@ -149,12 +149,9 @@ def choose_bands(
                 bounds[band] = capped
     bounds["restrict"] = max(bounds["restrict"], bounds["review"])
     bounds["ban"] = max(bounds["ban"], bounds["restrict"])
-    in_review = (scores >= bounds["review"]) & (scores < bounds["restrict"])
-    if in_review.mean() > budget.share:
-        # Raise review until the band below restrict holds at most the budget.
-        above_restrict = int((scores >= bounds["restrict"]).sum())
-        allowed = budget.share + above_restrict / len(scores)
-        bounds["review"] = max(bounds["review"], threshold_for_share(scores, allowed))
+    within_budget = _review_within_budget(scores, bounds["restrict"], budget.share)
+    if within_budget > bounds["review"]:
+        bounds["review"] = within_budget
         notes.append(f"review raised to {bounds['review']:.4f}: budget {budget.share:.1%}")
     for band, above in (("restrict", "ban"), ("review", "restrict")):
         if bounds[band] < bounds[above] and _recall(labels, scores, bounds[band]) <= _recall(
@@ -163,6 +160,21 @@ def choose_bands(
             notes.append(f"{band} closed: no recall over {above}")
             bounds[band] = bounds[above]
     return bounds, notes
+
+
+def _review_within_budget(scores: npt.NDArray[np.float32], restrict: float, share: float) -> float:
+    """The lowest review threshold whose band (up to ``restrict``) holds at most ``share`` of
+    all ``scores`` by the upper one-sided 95% Wilson bound: like the caps, a budget met on the
+    validation sample must hold on new traffic, where the band's share varies."""
+    below = np.sort(scores[scores < restrict])[::-1]
+    n = len(scores)
+    counts = np.arange(min(len(below), int(np.floor(share * n))) + 1, dtype=np.int64)
+    upper = 1 - wilson_lower_bound(n - counts, np.full_like(counts, n))
+    allowed = int(counts[upper <= share].max(initial=0))
+    if allowed >= len(below):
+        return float(below[-1]) if len(below) else restrict
+    # Everything strictly above the (allowed+1)-th highest score below restrict fits.
+    return float(np.nextafter(below[allowed], np.float32(np.inf)))
 
 
 def _recall(labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32], bound: float) -> float:
