@@ -167,7 +167,7 @@ GROUP_CAMPAIGN_SHARE = 0.35
 
 def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
     # Most bulk senders write one to one; about a third also run group campaigns (mass adds), so
-    # that no group adds at all is as common among them as among ordinary people.
+    # that no group adds at all is common among them, as it is among ordinary people.
     groups = rng.random() < GROUP_CAMPAIGN_SHARE
     return {
         "client": "business" if rng.random() < 0.5 else "official",
