@@ -378,9 +378,15 @@ def trained_model_dir(cached_training: Callable[[TrainingConfig], Path]) -> Path
     # 40,000 accounts: the validation split must hold enough abusers for a 99.5% ban precision
     # to be certified at 95% confidence; a smaller model would (rightly) never ban. Its review
     # band is set by precision alone (no caps, no budget), so that the tests of review cases have
-    # cases at every stage: the default procedure closes the messaging review band on this
-    # simulator (tests/unit/test_review_budget.py).
-    budget = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
+    # cases at every stage even in small batches: the default procedure keeps each stage's review
+    # band under 1% of its accounts (tests/unit/test_review_budget.py).
+    budget = ReviewBudget(
+        share=1.0,
+        casual_cap=1.0,
+        lookalike_cap=1.0,
+        casual_review_cap=1.0,
+        lookalike_review_cap=1.0,
+    )
     return cached_training(
         TrainingConfig(accounts=40_000, seed=3, trees=60, depth=5, budget=budget)
     )

@@ -7,9 +7,9 @@ labelled history file the operator names), and per detection point the candidate
 - keep every open band at its precision target (nested, as the targets are set: a band and the
   bands above it), unless its precision is below the target only by chance: the band misses when
   even the upper one-sided 95% Wilson bound of its precision is under the target;
-- keep each benign population's share sent to review or worse under the cap its card was
-  certified for, by the same reading (the lower bound of the share above the cap); only where
-  the data names populations;
+- keep each benign population's share restricted or worse, and its share sent to review or
+  worse, under the caps its card was certified for, by the same reading (the lower bound of the
+  share above the cap); only where the data names populations;
 - score the traffic much as the active model does: the population stability index of its scores
   against the active model's, on the same records, at most ``score_psi``.
 
@@ -19,7 +19,7 @@ says little, so the figures here are always both models on one set of records.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -150,9 +150,20 @@ def compare(
         other = theirs[rows] if theirs is not None else None
         report.checks.append(_roc_auc(stage.value, labels, mine, other, tolerances))
         report.checks += _precisions(stage.value, labels, mine, candidate, stage)
-        review = candidate.thresholds[stage].review
         if budget is not None:
-            report.checks += _caps(stage.value, mine >= review, pops[rows], budget)
+            bounds = candidate.thresholds[stage]
+            for what, flagged, cap_of in (
+                ("restricted or worse", mine >= bounds.restrict, budget.cap),
+                ("review or worse", mine >= bounds.review, budget.review_cap),
+            ):
+                report.checks += _caps(
+                    stage.value,
+                    what,
+                    flagged,
+                    pops[rows],
+                    cap_of,
+                    min_rows=budget.min_population_rows,
+                )
         if other is not None:
             drift = stability.psi(stability.distribution(other), mine)
             report.checks.append(
@@ -214,23 +225,26 @@ def _precisions(
 
 def _caps(
     stage: str,
+    what: str,
     flagged: npt.NDArray[np.bool_],
     populations: npt.NDArray[np.str_],
-    budget: ReviewBudget,
+    cap_of: Callable[[str], float],
+    *,
+    min_rows: int,
 ) -> list[Check]:
     checks = []
     for name in sorted(BENIGN):
         mask = populations == name
         n = int(mask.sum())
-        if n < budget.min_population_rows:
+        if n < min_rows:
             continue
         hits = int((flagged & mask).sum())
         lower = float(wilson_lower_bound(np.array([hits]), np.array([n]))[0])
-        cap = budget.cap(name)
+        cap = cap_of(name)
         checks.append(
             Check(
                 stage,
-                f"{name} review or worse ({n} rows)",
+                f"{name} {what} ({n} rows)",
                 round(hits / n, 5),
                 None,
                 f"<= {cap} (lower 95% bound {lower:.4f})",

@@ -35,7 +35,8 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
         "Thresholds are chosen on the validation split for the precision targets "
         f"{card['precision_targets']}, then the lowest open band is raised to keep benign "
-        "populations under their caps and the review band under the review budget; a band "
+        "populations under their caps (restrict or worse; review or worse) and the review band "
+        "under the review budget; a band "
         "that adds no recall over the one above is closed. Recall counts the band and those "
         "above it; the daily volume is the band's own share of the stage's accounts "
         f"{_at_traffic(card)}.",
@@ -66,15 +67,15 @@ def render_card_markdown(card: dict[str, Any]) -> str:
         "",
         "For a benign population the shares are false-positive rates; for an abusive one, recall.",
         "",
-        "| population | kind | rows | banned | review or worse | cap |",
+        "| population | kind | rows | banned | restricted or worse (cap) | review or worse (cap) |",
         "|---|---|---|---|---|---|",
     ]
     for name, p in m["populations"].items():
         kind = "abusive" if p["abusive"] else ("benign, hard look-alike" if p["hard"] else "benign")
-        cap = p.get("cap", "")
-        lines.append(
-            f"| {name} | {kind} | {p['rows']} | {p['banned']} | {p['review_or_worse']} | {cap} |"
-        )
+        acted, seen = p["restricted_or_worse"], p["review_or_worse"]
+        if "cap" in p:
+            acted, seen = f"{acted} ({p['cap']})", f"{seen} ({p['review_cap']})"
+        lines.append(f"| {name} | {kind} | {p['rows']} | {p['banned']} | {acted} | {seen} |")
     lines += _confusion_lines(m.get("confusion") or [])
     lines += [
         "",
@@ -116,8 +117,11 @@ def _at_traffic(card: dict[str, Any]) -> str:
         return "(no review budget recorded)"
     return (
         f"times {budget['traffic_per_day']:,} scored accounts a day at that stage (review budget "
-        f"{budget['share']:.1%} of them; caps {budget['casual_cap']:.1%} of casual users, "
-        f"{budget['lookalike_cap']:.1%} of each benign look-alike population)"
+        f"{budget['share']:.1%} of them; restricted or worse at most "
+        f"{budget['casual_cap']:.1%} of casual users and {budget['lookalike_cap']:.1%} of each "
+        "benign look-alike population, review or worse at most "
+        f"{budget.get('casual_review_cap', budget['casual_cap']):.1%} and "
+        f"{budget.get('lookalike_review_cap', budget['lookalike_cap']):.1%})"
     )
 
 
@@ -135,8 +139,8 @@ def describe_data(data: dict[str, Any]) -> str:
     return (
         f"{data['rows']} simulated rows ({data['accounts']} accounts x 3 detection points, "
         f"simulator seed {data['simulator_seed']}, label noise {data['label_noise']}, "
-        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)}"
-        f"{', hard cases' if data.get('hard_cases') else ''})"
+        f"drift {data['drift']}, evasion {data.get('evasion', 0.0)}, "
+        f"wrong reports {data.get('wrong_reports', 0.0)})"
     )
 
 

@@ -161,8 +161,14 @@ def _new_number(rng: Rng, drift: float) -> Behaviour:
 
 # ---------------------------------------------------------------------------- abusive populations
 
+# Share of bulk senders that also add people to groups; the rest send one to one.
+GROUP_CAMPAIGN_SHARE = 0.35
+
 
 def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
+    # Most bulk senders write one to one; about a third also run group campaigns (mass adds), so
+    # that no group adds at all is common among them, as it is among ordinary people.
+    groups = rng.random() < GROUP_CAMPAIGN_SHARE
     return {
         "client": "business" if rng.random() < 0.5 else "official",
         "peak_15s": int(_toward(rng.integers(40, 160), 6, drift)),
@@ -173,8 +179,8 @@ def _bulk_marketer(rng: Rng, drift: float) -> Behaviour:
         "non_contact": _beta(rng, _toward(0.95, 0.4, drift)),
         "reply": _beta(rng, _toward(0.04, 0.4, drift)),
         "typing": _beta(rng, _toward(0.1, 0.6, drift)),
-        "groups": int(rng.poisson(1)),
-        "adds": int(rng.poisson(20)),
+        "groups": int(rng.poisson(2)) if groups else 0,
+        "adds": int(rng.poisson(60)) if groups else 0,
         "interval_cv": float(_toward(rng.uniform(0.05, 0.6), 1.5, drift)),
         "identical": _beta(rng, _toward(0.92, 0.3, drift)),
         "block_rate": _beta(rng, 0.04, 60),
@@ -187,6 +193,7 @@ def _drip_marketer(rng: Rng, drift: float) -> Behaviour:
     # Bulk sending spread thin to stay under rate limits: a few hundred messages a day, at a
     # human-looking pace, to people who mostly never saved the number. It looks much like a small
     # business; what gives it away is the one-way traffic, repeated content and the blocks.
+    groups = rng.random() < GROUP_CAMPAIGN_SHARE
     return {
         "client": "business" if rng.random() < 0.6 else "official",
         "peak_15s": int(rng.integers(2, 12)),
@@ -197,8 +204,8 @@ def _drip_marketer(rng: Rng, drift: float) -> Behaviour:
         "non_contact": _beta(rng, _toward(0.62, 0.45, drift), 8),
         "reply": _beta(rng, _toward(0.25, 0.5, drift), 8),
         "typing": _beta(rng, _toward(0.5, 0.6, drift), 8),
-        "groups": int(rng.poisson(0.3)),
-        "adds": int(rng.poisson(3)),
+        "groups": int(rng.poisson(1)) if groups else 0,
+        "adds": int(rng.poisson(10)) if groups else 0,
         "interval_cv": float(_toward(rng.uniform(0.5, 1.6), 1.5, drift)),
         "identical": _beta(rng, _toward(0.5, 0.3, drift), 8),
         "block_rate": _beta(rng, 0.01, 60),
@@ -500,9 +507,9 @@ POPULATIONS: tuple[Population, ...] = (
     # Taken over now, registered long ago.
     Population("compromised", True, 0.01, _compromised, established=1.0),
 )
-# The hard world (``hard_cases``): the populations above plus the cases that make a real
-# platform's errors, as common as they are there: abusers who look ordinary for weeks, accounts
-# taken over and used quietly, and benign heavy senders with good reason.
+# The hard cases: beside the populations above, the ones that make a real platform's errors, as
+# common as they are there: abusers who look ordinary for weeks, accounts taken over and used
+# quietly, and benign heavy senders with good reason.
 HARD_POPULATIONS: tuple[Population, ...] = (
     Population("announcer", False, 0.04, _announcer, hard=True, established=0.6),
     Population("election_volunteer", False, 0.02, _election_volunteer, hard=True, established=0.7),
@@ -569,7 +576,6 @@ def simulate(
     evasion: float = DEFAULT_EVASION,
     start: dt.datetime = DEFAULT_START,
     span_days: int = DEFAULT_SPAN_DAYS,
-    hard_cases: bool = False,
 ) -> Iterator[dict[str, Any]]:
     """Yield payload records in observation order.
 
@@ -577,12 +583,12 @@ def simulate(
     ``stages="all"`` gives every account a record at each of the three detection points (for
     training). ``label_noise`` flips that share of labels, in both directions; ``drift`` (0..1)
     moves abusers toward benign behaviour, for testing a model against a changing adversary;
-    ``evasion`` is the share of abusive accounts that evade (see :func:`_evade`);
-    ``hard_cases`` adds :data:`HARD_POPULATIONS` and labels a share of the benign look-alikes
-    abusive, as wrong reports upheld would.
+    ``evasion`` is the share of abusive accounts that evade (see :func:`_evade`). The world
+    always holds :data:`HARD_POPULATIONS`, and a share of the benign look-alikes is labelled
+    abusive, as wrong reports upheld would (:data:`WRONG_REPORT_SHARE`).
     """
     rng = np.random.default_rng(seed)
-    populations = (*POPULATIONS, *HARD_POPULATIONS) if hard_cases else POPULATIONS
+    populations = (*POPULATIONS, *HARD_POPULATIONS)
     weights = np.array([p.weight for p in populations])
     picks = rng.choice(len(populations), size=n_accounts, p=weights / weights.sum())
     firms = companies(n_accounts, seed)
@@ -621,7 +627,7 @@ def simulate(
             if crew is not None
             else f"dev-{seed}-{i}"
         )
-        label = _label(rng, population, label_noise, wrong_reports=hard_cases)
+        label = _label(rng, population, label_noise)
         base = {
             "account_id": f"acc-{seed}-{i:07d}",
             "phone": phone,
@@ -676,14 +682,14 @@ def simulate(
         yield record
 
 
-def _label(rng: Rng, population: Population, noise: float, *, wrong_reports: bool) -> int:
-    """The label training is told: the truth, flipped at random with ``noise``, and, with
-    ``wrong_reports``, abusive for a share of the benign look-alikes (reported, and the report
-    wrongly upheld: what the model learns is not the truth)."""
+def _label(rng: Rng, population: Population, noise: float) -> int:
+    """The label training is told: the truth, flipped at random with ``noise``, and abusive for
+    a share of the benign look-alikes (reported, and the report wrongly upheld: what the model
+    learns is not the truth)."""
     label = int(population.abusive)
     if noise and rng.random() < noise:
         label = 1 - label
-    if wrong_reports and population.hard and rng.random() < WRONG_REPORT_SHARE:
+    if population.hard and rng.random() < WRONG_REPORT_SHARE:
         label = 1
     return label
 

@@ -66,21 +66,34 @@ class ReviewBudget:
 
     ``share``: at most this share of a stage's scored accounts a day lands in the review band
     (the cases people decide). ``traffic_per_day``: the traffic level the card states daily
-    volumes at. ``casual_cap`` and ``lookalike_cap``: at most these shares of casual users and of
-    any benign look-alike population (heavy users, small businesses, community admins, people
-    announcing a new number) reach review or worse. Caps apply where the data names
-    populations (simulated training); labelled history is held to the budget alone.
+    volumes at. Two caps per benign population, where the data names populations (simulated
+    training; labelled history is held to the budget alone):
+
+    - ``casual_cap`` and ``lookalike_cap``: at most these shares of casual users and of any
+      benign look-alike population (heavy users, small businesses, community admins, people
+      announcing a new number, announcers, election volunteers) are restricted or banned, the
+      actions that cut an account off its people;
+    - ``casual_review_cap`` and ``lookalike_review_cap``: at most these shares reach review or
+      worse. A case in review costs the account nothing (it keeps its standing until a person
+      decides) but puts its traffic before a reviewer, so it is capped too, more loosely.
     """
 
     share: float = 0.01
     traffic_per_day: int = 1_000_000
     casual_cap: float = 0.005
     lookalike_cap: float = 0.02
+    casual_review_cap: float = 0.01
+    lookalike_review_cap: float = 0.05
     # A population with fewer validation rows than this at a stage cannot be measured to a cap.
     min_population_rows: int = 100
 
     def cap(self, population: str) -> float:
+        """The most of ``population`` that may be restricted or banned."""
         return self.casual_cap if population == "casual" else self.lookalike_cap
+
+    def review_cap(self, population: str) -> float:
+        """The most of ``population`` that may reach review or worse."""
+        return self.casual_review_cap if population == "casual" else self.lookalike_review_cap
 
 
 def threshold_for_share(
@@ -112,10 +125,12 @@ def choose_bands(
     benign_populations: frozenset[str],
     budget: ReviewBudget,
 ) -> tuple[dict[str, float], list[str]]:
-    """One stage's thresholds from its validation rows: the precision targets first; then the
-    lowest band raised until every benign population with enough rows stays under its cap and
-    the review band under the budget; a band that adds no recall over the band above it is
-    closed (its threshold set to that band's). Returns the thresholds and why each moved."""
+    """One stage's thresholds from its validation rows: the precision targets first; then, for
+    every benign population with enough rows, the restrict band raised until the population's
+    share restricted or banned is within its cap and the review band raised until its share at
+    review or worse is within its review cap; the review band under the budget; and a band that
+    adds no recall over the band above it closed (its threshold set to that band's). Returns the
+    thresholds and why each moved."""
     bounds = {
         band: threshold_for_precision(labels, scores, target)
         for band, target in PRECISION_TARGETS.items()
@@ -127,18 +142,16 @@ def choose_bands(
         rows = scores[populations == name]
         if len(rows) < budget.min_population_rows:
             continue
-        capped = threshold_for_share(rows, budget.cap(name), confident=True)
-        if capped > bounds["review"]:
-            notes.append(f"review raised to {capped:.4f}: {name} cap {budget.cap(name):.1%}")
-            bounds["review"] = capped
+        for band, cap in (("restrict", budget.cap(name)), ("review", budget.review_cap(name))):
+            capped = threshold_for_share(rows, cap, confident=True)
+            if capped > bounds[band]:
+                notes.append(f"{band} raised to {capped:.4f}: {name} {band} cap {cap:.1%}")
+                bounds[band] = capped
     bounds["restrict"] = max(bounds["restrict"], bounds["review"])
     bounds["ban"] = max(bounds["ban"], bounds["restrict"])
-    in_review = (scores >= bounds["review"]) & (scores < bounds["restrict"])
-    if in_review.mean() > budget.share:
-        # Raise review until the band below restrict holds at most the budget.
-        above_restrict = int((scores >= bounds["restrict"]).sum())
-        allowed = budget.share + above_restrict / len(scores)
-        bounds["review"] = max(bounds["review"], threshold_for_share(scores, allowed))
+    within_budget = _review_within_budget(scores, bounds["restrict"], budget.share)
+    if within_budget > bounds["review"]:
+        bounds["review"] = within_budget
         notes.append(f"review raised to {bounds['review']:.4f}: budget {budget.share:.1%}")
     for band, above in (("restrict", "ban"), ("review", "restrict")):
         if bounds[band] < bounds[above] and _recall(labels, scores, bounds[band]) <= _recall(
@@ -147,6 +160,21 @@ def choose_bands(
             notes.append(f"{band} closed: no recall over {above}")
             bounds[band] = bounds[above]
     return bounds, notes
+
+
+def _review_within_budget(scores: npt.NDArray[np.float32], restrict: float, share: float) -> float:
+    """The lowest review threshold whose band (up to ``restrict``) holds at most ``share`` of
+    all ``scores`` by the upper one-sided 95% Wilson bound: like the caps, a budget met on the
+    validation sample must hold on new traffic, where the band's share varies."""
+    below = np.sort(scores[scores < restrict])[::-1]
+    n = len(scores)
+    counts = np.arange(min(len(below), int(np.floor(share * n))) + 1, dtype=np.int64)
+    upper = 1 - wilson_lower_bound(n - counts, np.full_like(counts, n))
+    allowed = int(counts[upper <= share].max(initial=0))
+    if allowed >= len(below):
+        return float(below[-1]) if len(below) else restrict
+    # Everything strictly above the (allowed+1)-th highest score below restrict fits.
+    return float(np.nextafter(below[allowed], np.float32(np.inf)))
 
 
 def _recall(labels: npt.NDArray[np.int8], scores: npt.NDArray[np.float32], bound: float) -> float:

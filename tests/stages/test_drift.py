@@ -84,8 +84,10 @@ def test_a_drifted_population_raises_the_drift_figure(
     drifted = messaging_check(session)
     assert drifted.id != stable.id
     assert max(drifted.score_psi, drifted.worst_psi) > max(stable.score_psi, stable.worst_psi)
-    # Measured: score PSI 0.01 then 0.10; the most moved feature (reply_ratio) 0.03 then 0.27.
-    assert (stable.level, drifted.level) == ("ok", "alert")
+    # Measured: score PSI 0.01 then 0.12; the most moved feature 0.04 (account age) then 0.19
+    # (send interval CV). Only the abusers drift, a fifth of the traffic: worth watching, not
+    # yet an alert.
+    assert (stable.level, drifted.level) == ("ok", "watch")
 
 
 def test_no_active_model_or_no_reference_checks_nothing(session: Session) -> None:

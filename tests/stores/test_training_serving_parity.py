@@ -54,7 +54,7 @@ def test_training_rows_equal_served_rows_over_several_batches(
 ) -> None:
     # Registration records: several replay chunks share neighbourhoods (SIM-farm blocks, racks),
     # and training records no bans for this stage, so the history is the same on both paths.
-    raw = simulated_at(DetectionPoint.REGISTRATION, 1800, seed=11)
+    raw = simulated_at(DetectionPoint.REGISTRATION, 2200, seed=11)
     assert len(raw) > 2 * REPLAY_CHUNK
     data = build_dataset(raw, seed=11)
     assert data.accounts == [r["account_id"] for r in raw]

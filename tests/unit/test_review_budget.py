@@ -31,7 +31,9 @@ from tasks.scoring.model import Scorer
 from tests.records import T0, messaging_block, parse, record, simulated_at
 
 SHIPPED = parse_policy(DEFAULT_POLICY.read_text(), "shipped")
-OPEN = ReviewBudget(share=1.0, casual_cap=1.0, lookalike_cap=1.0)
+OPEN = ReviewBudget(
+    share=1.0, casual_cap=1.0, lookalike_cap=1.0, casual_review_cap=1.0, lookalike_review_cap=1.0
+)
 
 
 def population(
@@ -57,25 +59,31 @@ def test_share_thresholds_leave_at_most_that_share_above() -> None:
     assert threshold_for_share(scores, 0.2) <= 0.9 < threshold_for_share(scores, 0.0)
 
 
-def test_a_benign_population_over_its_cap_raises_the_review_band() -> None:
+def test_a_benign_population_over_its_caps_raises_the_restrict_and_review_bands() -> None:
     rng = np.random.default_rng(1)
     labels, scores, names = stage(
         population(rng, "casual", 5000, 0, low=0.0, high=0.3),
-        population(rng, "small_business", 1000, 0, low=0.1, high=0.6),  # look-alikes score higher
-        population(rng, "bulk_marketer", 600, 1, low=0.4, high=1.0),
+        population(rng, "small_business", 1000, 0, low=0.1, high=0.7),  # look-alikes score higher
+        population(rng, "bulk_marketer", 3000, 1, low=0.4, high=1.0),
     )
     benign = frozenset({"casual", "small_business"})
     precision_only, _ = choose_bands(labels, scores, names, benign, OPEN)
     budgeted, notes = choose_bands(labels, scores, names, benign, ReviewBudget(share=1.0))
 
-    def reached(bounds: dict[str, float], name: str) -> float:
-        return float((scores[names == name] >= bounds["review"]).mean())
+    def reached(bounds: dict[str, float], band: str, name: str) -> float:
+        return float((scores[names == name] >= bounds[band]).mean())
 
-    assert reached(precision_only, "small_business") > 0.02
-    assert reached(budgeted, "small_business") <= 0.02
-    assert reached(budgeted, "casual") <= 0.005
-    assert any("small_business cap" in n for n in notes)
-    assert budgeted["review"] <= budgeted["restrict"] <= budgeted["ban"]
+    assert reached(precision_only, "restrict", "small_business") > 0.02
+    assert reached(precision_only, "review", "small_business") > 0.05
+    # Acted on (restricted or banned): within the cap; seen by a person: within the review cap.
+    assert reached(budgeted, "restrict", "small_business") <= 0.02
+    assert reached(budgeted, "review", "small_business") <= 0.05
+    assert reached(budgeted, "restrict", "casual") <= 0.005
+    assert reached(budgeted, "review", "casual") <= 0.01
+    assert any("small_business restrict cap" in n for n in notes)
+    assert any("small_business review cap" in n for n in notes)
+    # Review by a person is capped more loosely than an action: the review band stays open.
+    assert budgeted["review"] < budgeted["restrict"] <= budgeted["ban"]
 
 
 def test_the_review_band_holds_at_most_the_budget() -> None:
@@ -85,7 +93,11 @@ def test_the_review_band_holds_at_most_the_budget() -> None:
         population(rng, "bulk_marketer", 2000, 1, low=0.3, high=1.0),
     )
     bounds, notes = choose_bands(
-        labels, scores, names, frozenset({"casual"}), ReviewBudget(share=0.01, casual_cap=1.0)
+        labels,
+        scores,
+        names,
+        frozenset({"casual"}),
+        ReviewBudget(share=0.01, casual_cap=1.0, casual_review_cap=1.0),
     )
     in_review = (scores >= bounds["review"]) & (scores < bounds["restrict"])
     assert in_review.mean() <= 0.01
@@ -128,16 +140,26 @@ def default_model(cached_training: Callable[[TrainingConfig], Path]) -> Path:
 
 
 def test_the_default_card_certifies_precision_without_perfect_recall(default_model: Path) -> None:
-    """Abuse evades enough that the messaging ban band misses some at certified precision, and
-    no benign population reaches review beyond its cap (caps are set on validation with a
-    confidence margin, measured here on test)."""
+    """Abuse evades enough that the messaging ban band misses some at certified precision; no
+    benign population is acted on or reaches review beyond its caps (caps are set on validation
+    with a confidence margin, measured here on test); and people have cases to review at
+    messaging and feedback."""
     card = read_card(default_model)
-    ban = card["metrics"]["stages"]["messaging"]["bands"]["ban"]
+    stages = card["metrics"]["stages"]
+    ban = stages["messaging"]["bands"]["ban"]
     assert ban["precision"] >= 0.99
     assert ban["recall"] < 1.0
+    # Separable, but not solved: registration sees less than messaging.
+    assert 0.95 <= stages["messaging"]["roc_auc"] <= 0.995
+    assert stages["registration"]["roc_auc"] < stages["messaging"]["roc_auc"]
+    for stage in ("messaging", "feedback"):
+        bounds = card["thresholds"][stage]
+        assert bounds["review"] < bounds["restrict"], (stage, bounds)
+        assert 0 < stages[stage]["volumes"]["review"]["share"] <= ReviewBudget().share
     for name, p in card["metrics"]["populations"].items():
         if not p["abusive"]:
-            assert p["review_or_worse"] <= p["cap"], (name, p)
+            assert p["restricted_or_worse"] <= p["cap"], (name, p)
+            assert p["review_or_worse"] <= p["review_cap"], (name, p)
     assert card["review_budget"]["share"] == ReviewBudget().share
     assert set(card["metrics"]["stages"]["messaging"]["volumes"]) == {"ban", "restrict", "review"}
 

@@ -1,6 +1,5 @@
-"""The simulator's hard world: its populations appear only when asked for, every record is a
-valid payload, hard cases name what makes them hard, and wrong reports label some benign
-look-alikes abusive while the truth stays benign."""
+"""The simulator's hard cases: every record is a valid payload, hard cases name what makes them
+hard, and wrong reports label some benign look-alikes abusive while the truth stays benign."""
 
 from __future__ import annotations
 
@@ -12,13 +11,8 @@ from tasks.offline.simulate_accounts import HARD_POPULATIONS, POPULATION_BY_NAME
 HARD = {p.name for p in HARD_POPULATIONS}
 
 
-def test_the_default_world_has_no_hard_populations() -> None:
-    seen = {r["truth"]["population"] for r in simulate(3000, 11)}
-    assert not seen & HARD
-
-
-def test_the_hard_world_adds_them_as_valid_records_with_their_tactics() -> None:
-    records = list(simulate(6000, 11, stages="all", hard_cases=True))
+def test_the_world_holds_them_as_valid_records_with_their_tactics() -> None:
+    records = list(simulate(6000, 11, stages="all"))
     for raw in records:
         parse_record(raw, StagedAccount, now=None)  # every one a valid payload
     by_population = Counter(r["truth"]["population"] for r in records)
@@ -43,7 +37,7 @@ def test_the_hard_world_adds_them_as_valid_records_with_their_tactics() -> None:
 
 
 def test_wrong_reports_label_some_benign_look_alikes_abusive() -> None:
-    records = list(simulate(20_000, 12, hard_cases=True))
+    records = list(simulate(20_000, 12))
     lookalikes = [r for r in records if POPULATION_BY_NAME[r["truth"]["population"]].hard]
     wrongly = sum(r["truth"]["label"] for r in lookalikes) / len(lookalikes)
     assert 0.015 < wrongly < 0.05  # WRONG_REPORT_SHARE, 3%

@@ -46,12 +46,6 @@ def _as_admin_to_activate(command: F) -> F:
     help="Share of simulated abusers that evade [default: 0.3].",
 )
 @click.option(
-    "--hard-cases",
-    is_flag=True,
-    help="Simulate the hard world: abusers who look ordinary for weeks, quiet takeovers, "
-    "benign heavy senders (schools, deliveries, shops, election volunteers), wrong reports.",
-)
-@click.option(
     "--review-share",
     default=None,
     type=click.FloatRange(0, 1),
@@ -80,7 +74,6 @@ def train(
     label_noise: float,
     drift: float,
     evasion: float | None,
-    hard_cases: bool,
     review_share: float | None,
     traffic_per_day: int | None,
     data: Path | None,
@@ -105,7 +98,6 @@ def train(
         label_noise=label_noise,
         drift=drift,
         evasion=DEFAULT_EVASION if evasion is None else evasion,
-        hard_cases=hard_cases,
         budget=ReviewBudget(
             share=budget.share if review_share is None else review_share,
             traffic_per_day=traffic_per_day or budget.traffic_per_day,
