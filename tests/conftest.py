@@ -19,6 +19,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 import redis
 from filelock import FileLock
@@ -67,6 +68,16 @@ from tasks.scoring.model import Scorer  # noqa: E402
 from tests.platform_receiver import Receiver, running_receiver  # noqa: E402
 from tests.redis_cluster import LocalRedisCluster  # noqa: E402
 from workers.harness.processes import DEMO_ENFORCEMENT  # noqa: E402
+
+# Property tests judge what the code does, not how fast a loaded machine runs it: the suite
+# shares two cores with real workers, where Hypothesis's per-example deadline and its "too slow"
+# check fail a correct test now and then.
+hypothesis.settings.register_profile(
+    "bulkguard",
+    deadline=None,
+    suppress_health_check=[hypothesis.HealthCheck.too_slow],
+)
+hypothesis.settings.load_profile("bulkguard")
 
 _LOCAL_REDIS = pytest.StashKey[ExitStack]()
 _LOCAL_REDIS_ERROR = "BULKGUARD_TEST_REDIS_ERROR"
