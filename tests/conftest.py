@@ -160,20 +160,26 @@ def rabbitmq_url() -> str:
 @pytest.fixture
 def broker_url(request: pytest.FixtureRequest, redis_url: str) -> Iterator[str]:
     """The broker of one test: Redis unless the test is parametrized with ``"rabbitmq"``
-    (``@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)``).
-
-    A RabbitMQ test holds the machine's lock on that broker for its whole run: its queues are
-    one for every xdist worker (and every other test run here), so two tests on them at once
-    would consume each other's messages."""
+    (``@pytest.mark.parametrize("broker_url", ["redis", "rabbitmq"], indirect=True)``), whose
+    queues it holds alone (``rabbitmq_queues``)."""
     kind = getattr(request, "param", "redis")
     if kind == "redis":
         yield redis_url
         return
     assert kind == "rabbitmq", kind
-    url: str = request.getfixturevalue("rabbitmq_url")
-    with FileLock(_rabbitmq_lock_path(url)):
-        _purge_rabbitmq_queues(url)
-        yield url
+    url: str = request.getfixturevalue("rabbitmq_queues")
+    yield url
+
+
+@pytest.fixture
+def rabbitmq_queues(rabbitmq_url: str) -> Iterator[str]:
+    """The RabbitMQ test broker with its task queues emptied and this test's alone: the machine's
+    lock on that broker is held for the whole test, since its queues are one for every xdist
+    worker (and every other test run here), and two tests on them at once would consume each
+    other's messages."""
+    with FileLock(_rabbitmq_lock_path(rabbitmq_url)):
+        _purge_rabbitmq_queues(rabbitmq_url)
+        yield rabbitmq_url
 
 
 def _rabbitmq_lock_path(url: str) -> Path:

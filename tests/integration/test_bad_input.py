@@ -122,7 +122,7 @@ def test_a_batch_over_its_time_limit_is_kept_and_the_worker_goes_on(start, activ
     # registration records are the smallest to deliver and the slowest to score (each writes
     # neighbourhood counters), so 10,000 of them take about a second in the body and a tenth of
     # that to arrive, on the reference machine.
-    big = [r for r in simulate(18000, seed=6, stages="all") if r["stage"] == "registration"]
+    big = [r for r in simulate(20000, seed=6, stages="all") if r["stage"] == "registration"]
     big = big[:10000]
     assert len(big) == 10000
     _interrupt(workers, "registration", big, soft_limit=0.5)

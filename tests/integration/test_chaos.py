@@ -28,7 +28,7 @@ def test_no_effect_is_lost_or_doubled_under_faults(
     broker: str, trained_model_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
     on_rabbitmq = broker == "rabbitmq"
-    broker_url = request.getfixturevalue("rabbitmq_url") if on_rabbitmq else None
+    broker_url = request.getfixturevalue("rabbitmq_queues") if on_rabbitmq else None
     with cluster_on_loopback(
         tmp_path / "chaos", broker_url=broker_url, postgres_url=None, model_dir=trained_model_dir
     ) as (cluster, app):

@@ -9,6 +9,7 @@ SERVICE_FIXTURES = frozenset(
     {
         "redis_url",
         "rabbitmq_url",
+        "rabbitmq_queues",
         "broker_url",
         "env",
         "database_url",

@@ -321,13 +321,25 @@ def poison(at: Moment) -> str:
         for queue in queues:
             blanks += 1
             publish_raw_messages(at.cluster.broker_url, kept_apart(table, blanks), queue)
+        _await_dead_letters(at.since, len(table) * len(queues))
         return f"{len(table) * len(queues)} raw messages published onto {len(queues)} queues"
     with redis.Redis.from_url(at.cluster.redis.url) as client:
         for queue in queues:
             for raw, _ in POISON:
                 blanks += 1
                 client.lpush(queue, b" " * (blanks % 97) + b"\n" * (blanks // 97 % 97) + raw)
+    _await_dead_letters(at.since, len(POISON) * len(queues))
     return f"{len(POISON) * len(queues)} poison items pushed onto {len(queues)} queues under load"
+
+
+def _await_dead_letters(since: dt.datetime, expected: int, patience: float = 120) -> None:
+    """Wait until ``expected`` dead letters are recorded since ``since``, or ``patience`` runs
+    out (the trial's count then says how many were not). An idle broker is not enough: a message
+    a worker has taken but not yet recorded is counted by no queue (RabbitMQ's depth is its ready
+    messages), and on a loaded machine the trial would settle before the last letter is kept."""
+    deadline = time.monotonic() + patience
+    while _dead_letters_since(since) < expected and time.monotonic() < deadline:
+        time.sleep(0.5)
 
 
 SCENARIOS: dict[str, Scenario] = {
