@@ -37,11 +37,11 @@ from urllib.parse import urlsplit
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.wait import WebDriverWait
 
 from infra.db.models import utcnow
@@ -182,7 +182,26 @@ class ConsolePage:
         if press is not None:
             button = f'button[type=submit][value="{press}"]'
         form.find_element(By.CSS_SELECTOR, button).click()
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(form))
+        self._await_next_page(form)
+
+    def _await_next_page(self, old: WebElement) -> None:
+        """Wait until ``old``, an element of the page that was sent, has gone with its page.
+
+        Selenium's ``staleness_of`` lets any other driver error through; while Chromium swaps
+        documents it can answer "Node with given id does not belong to the document" for an
+        element that is about to be stale, so that answer means: look again."""
+
+        def gone(driver: WebDriver) -> bool:
+            try:
+                old.is_enabled()
+            except StaleElementReferenceException:
+                return True
+            except WebDriverException as error:
+                if "does not belong to the document" not in (error.msg or ""):
+                    raise
+            return False
+
+        WebDriverWait(self.driver, PAGE_TIMEOUT).until(gone)
 
     def _fill(self, form: WebElement, name: str, value: str) -> None:
         fields = form.find_elements(By.NAME, name)
@@ -240,7 +259,7 @@ class ConsolePage:
             action,
             dict(fields),
         )
-        WebDriverWait(self.driver, PAGE_TIMEOUT).until(expected_conditions.staleness_of(page))
+        self._await_next_page(page)
 
     def session_cookie(self) -> dict[str, Any] | None:
         found: dict[str, Any] | None = self.driver.get_cookie(SESSION_COOKIE)
