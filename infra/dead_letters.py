@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -163,3 +164,31 @@ def store_standalone(task_name: str, task_id: str | None, rejection: Rejection) 
         _standalone = (os.getpid(), url, make_engine(url, pooled=False))
     with Session(_standalone[2]) as session, session.begin():
         store(session, task_name, task_id, [rejection])
+
+
+# Seconds to wait before each new try of a standalone store: a database that is briefly locked,
+# failing over or restarting gets about three and a half seconds before the caller must put the
+# message back on its queue.
+STANDALONE_RETRY_WAITS: tuple[float, ...] = (0.5, 1.0, 2.0)
+
+
+def keep_standalone(task_name: str, task_id: str | None, rejection: Rejection) -> bool:
+    """:func:`store_standalone` with retries: True once the dead letter is stored, False when
+    every try failed. A False means the message is not kept anywhere yet, so the caller must not
+    let the broker forget it (requeue it, or push the item back) rather than drop it."""
+    waits = iter(STANDALONE_RETRY_WAITS)
+    attempt = 1
+    while True:
+        try:
+            store_standalone(task_name, task_id, rejection)
+        except Exception:
+            log.exception(
+                "could not store a dead letter for %s [%s] (try %d)", task_name, task_id, attempt
+            )
+            wait = next(waits, None)
+            if wait is None:
+                return False
+            time.sleep(wait)
+            attempt += 1
+        else:
+            return True

@@ -105,23 +105,23 @@ def keep_input_from_parent(
     name: str, task_id: str | None, reason: str, args: Any, kwargs: Any
 ) -> None:
     """Keep the input of a task that failed outside its shell, from the worker's main process,
-    which Celery then acknowledges; log if even that fails, since the parent must not die.
+    which Celery then acknowledges; log if even that fails after a few tries, since the parent
+    must not die.
 
     The parent does not see the message's headers, so an outbox follow-up that fails this way
     stays incomplete: the sweep publishes it again later (a time limit may have been a slow
     moment) until its publications run out."""
-    try:
-        dead_letters.store_standalone(
-            name,
-            task_id,
-            dead_letters.Rejection(
-                reason,
-                {"args": list(args or ()), "kwargs": kwargs},
-                replay=kwargs if not args and isinstance(kwargs, dict) else None,
-            ),
-        )
-    except Exception:
-        log.exception("%s [%s] could not be dead-lettered: %s", name, task_id, reason)
+    kept = dead_letters.keep_standalone(
+        name,
+        task_id,
+        dead_letters.Rejection(
+            reason,
+            {"args": list(args or ()), "kwargs": kwargs},
+            replay=kwargs if not args and isinstance(kwargs, dict) else None,
+        ),
+    )
+    if not kept:
+        log.error("%s [%s] could not be dead-lettered: %s", name, task_id, reason)
 
 
 def backoff(retries: int) -> float:

@@ -9,7 +9,8 @@ message, with its reason, in the dead-letter table (through the parent's connect
 and log one line that says what was dropped and why without any of its content; otherwise they
 do exactly what Celery's do (see ``celery/worker/consumer/consumer.py``): acknowledge an
 undecodable message, reject the others, and send the same signals and events. A test holds them
-to Celery's behaviour.
+to Celery's behaviour. The one difference: a message whose dead letter cannot be stored, after a
+few tries, is requeued and comes back later, since settled unkept it would be lost.
 
 Before Celery reads a task message at all, ``workers.message_checks`` looks at what Celery would
 read without a check (a body that is not ``[args, kwargs, embed]``, ``task`` and ``id`` headers
@@ -49,20 +50,24 @@ class DeadLetteringConsumer(Consumer):
 
     def on_decode_error(self, message: Any, exc: Exception) -> None:
         reason = f"undecodable message ({message.content_type}): {exc}"
-        self._drop(message, reason, "acknowledged")
+        if not self._drop(message, reason, "acknowledged"):
+            return
         # Acknowledged, as Celery does, so that it does not come back in a loop.
         message.ack()
 
     def on_invalid_task(self, body: Any, message: Any, exc: Exception) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
         reason = f"refused message ({message.content_type}): {exc}"
-        self._drop(message, reason, "rejected")
+        if not self._drop(message, reason, "rejected"):
+            return
         message.reject_log_error(log, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=exc)
 
     def on_unknown_task(self, body: Any, message: Any, exc: Exception) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
         name = (message.headers or {}).get("task")
         shown = name[:200] if isinstance(name, str) else name
-        self._drop(message, f"unknown task name {shown!r}: no such task is registered", "rejected")
+        reason = f"unknown task name {shown!r}: no such task is registered"
+        if not self._drop(message, reason, "rejected"):
+            return
         try:
             task_id, name = message.headers["id"], message.headers["task"]
             root_id = message.headers.get("root_id")
@@ -88,7 +93,8 @@ class DeadLetteringConsumer(Consumer):
 
     def on_unknown_message(self, body: Any, message: Any) -> None:  # noqa: ARG002 - Celery's signature; the body is not printed
         reason = "not a task message: no task name in its headers or body"
-        self._drop(message, reason, "rejected")
+        if not self._drop(message, reason, "rejected"):
+            return
         message.reject_log_error(log, self.connection_errors)
         signals.task_rejected.send(sender=self, message=message, exc=None)
 
@@ -122,11 +128,15 @@ class DeadLetteringConsumer(Consumer):
 
     def _refuse(self, message: Any, reason: str) -> None:
         """Keep a message Celery must not read as a dead letter and acknowledge it, once."""
-        self._drop(message, f"refused message ({message.content_type}): {reason}", "acknowledged")
-        message.ack()
+        reason = f"refused message ({message.content_type}): {reason}"
+        if self._drop(message, reason, "acknowledged"):
+            message.ack()
 
-    def _drop(self, message: Any, reason: str, disposition: str) -> None:
-        """Keep the message as a dead letter and log one line about it, with no content."""
+    def _drop(self, message: Any, reason: str, disposition: str) -> bool:
+        """Keep the message as a dead letter and log one line about it, with no content. True
+        when it is kept and the caller may settle it as ``disposition`` says; False when the
+        store kept failing, and the message was requeued instead: acknowledged or rejected
+        unkept, it would be gone (a database outage must not lose what arrives meanwhile)."""
         headers = message.headers if isinstance(message.headers, dict) else {}
         name = headers.get("task")
         # Bounded: a client chooses the name (the store keeps 128 characters of it anyway).
@@ -134,17 +144,12 @@ class DeadLetteringConsumer(Consumer):
         task_id = headers.get("id") if isinstance(headers.get("id"), str) else None
         body = message.body
         reason = f"on queue {_queue(message)!r}: {reason}"
-        kept = "kept as a dead letter"
-        try:
-            dead_letters.store_standalone(
-                task_name,
-                task_id,
-                dead_letters.Rejection(reason, body, replay=_replayable(message)),
-            )
-        except Exception:
-            # Never let the dead-letter store take the consumer down with it.
-            log.exception("could not store a dead letter for %s [%s]", task_name, task_id)
-            kept = "NOT kept: the dead-letter store failed"
+        kept = dead_letters.keep_standalone(
+            task_name, task_id, dead_letters.Rejection(reason, body, replay=_replayable(message))
+        )
+        if not kept:
+            disposition = "requeued"
+            message.requeue()
         log.error(
             "dropped message: task %s [%s], content type %s, body %d bytes: %s; %s, %s",
             task_name,
@@ -153,8 +158,9 @@ class DeadLetteringConsumer(Consumer):
             len(body) if isinstance(body, (bytes, str)) else 0,
             reason,
             disposition,
-            kept,
+            "kept as a dead letter" if kept else "NOT kept: the dead-letter store failed",
         )
+        return kept
 
 
 def withhold_argument_reprs(headers: Any) -> None:

@@ -113,22 +113,23 @@ def _shape_problems(envelope: dict[str, Any]) -> Iterator[str]:
             yield "a body marked base64 that is not base64"
 
 
-def keep(queue: str, item: bytes | str, reason: str) -> None:
-    """Store an undeliverable item as a dead letter; if even that fails, say so in the log (the
-    reason only, never the item: it may hold personal data)."""
+def keep(queue: str, item: bytes | str, reason: str) -> bool:
+    """Store an undeliverable item as a dead letter: True once stored; False when the store
+    kept failing, said in the log (the reason only, never the item: it may hold personal data)."""
     why = f"undeliverable envelope on queue {queue!r}: {reason}"
-    try:
-        dead_letters.store_standalone(
-            TASK_NAME, None, dead_letters.Rejection(reason=why, payload=item)
-        )
-    except Exception:
-        log.exception("%s; and it could not be kept as a dead letter", why)
-        return
+    if not dead_letters.keep_standalone(
+        TASK_NAME, None, dead_letters.Rejection(reason=why, payload=item)
+    ):
+        log.error("%s; NOT kept: the dead-letter store failed, put back on its queue", why)
+        return False
     log.error("%s; kept as a dead letter", why)
+    return True
 
 
 def guarded_client(client_class: Any, sep: str) -> type[Any]:
-    """``client_class`` whose queue pops skip (and keep) what is not an envelope."""
+    """``client_class`` whose queue pops skip (and keep) what is not an envelope. An item the
+    dead-letter store cannot take is pushed back to the end of its list, as the pop had taken it
+    out already: it comes back after the rest of the queue, until the store takes it."""
 
     class GuardedClient(client_class):  # type: ignore[misc]  # a class made at run time
         def parse_response(self, connection: Any, command_name: Any, **options: Any) -> Any:
@@ -137,7 +138,9 @@ def guarded_client(client_class: Any, sep: str) -> type[Any]:
                 key, item = response
                 why = problem(item)
                 if why is not None:
-                    keep(bytes_to_str(key).rsplit(sep, 1)[0], item, why)
+                    if not keep(bytes_to_str(key).rsplit(sep, 1)[0], item, why):
+                        # The pop's reply is read whole: the connection is free for this.
+                        self.lpush(key, item)
                     return None  # read as an empty pop: the channel polls again
             return response
 
@@ -146,7 +149,8 @@ def guarded_client(client_class: Any, sep: str) -> type[Any]:
             if count is None and item:
                 why = problem(item)
                 if why is not None:
-                    keep(bytes_to_str(name).rsplit(sep, 1)[0], item, why)
+                    if not keep(bytes_to_str(name).rsplit(sep, 1)[0], item, why):
+                        self.lpush(name, item)
                     return None
             return item
 

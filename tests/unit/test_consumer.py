@@ -15,6 +15,7 @@ from celery import signals
 from celery.worker.consumer import Consumer
 from kombu.exceptions import ContentDisallowed, DecodeError
 
+from infra import dead_letters
 from infra.redaction import RedactingFilter
 from workers.consumer import WITHHELD, DeadLetteringConsumer, withhold_argument_reprs
 
@@ -43,6 +44,9 @@ class FakeMessage:
 
     def reject(self, requeue: bool = False) -> None:
         self.done.append(f"reject(requeue={requeue})")
+
+    def requeue(self) -> None:
+        self.reject(requeue=True)
 
     def reject_log_error(self, _logger: Any, _errors: Any, requeue: bool = False) -> None:
         self.reject(requeue=requeue)
@@ -164,17 +168,48 @@ def test_no_content_of_the_message_is_logged(
         assert f"task {headers['task']} [t-1]" in message
 
 
-def test_a_failing_dead_letter_store_is_logged_and_the_message_still_handled(
-    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize(("handler", "arguments", "headers"), CASES, ids=[c[0] for c in CASES])
+def test_a_message_whose_dead_letter_cannot_be_stored_is_requeued_not_lost(
+    handler: str,
+    arguments: Any,
+    headers: dict[str, Any] | None,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    def broken(*_: Any) -> None:
+    tries: list[str] = []
+
+    def broken(name: str, *_: Any) -> None:
+        tries.append(name)
         raise RuntimeError("database is locked")
 
     monkeypatch.setattr("workers.consumer.dead_letters.store_standalone", broken)
+    monkeypatch.setattr("infra.dead_letters.STANDALONE_RETRY_WAITS", (0.0, 0.0))
+    message, consumer, sent = _run(DeadLetteringConsumer, handler, arguments, headers)
+    assert len(tries) == 3  # the first try and one per wait
+    assert message.done == ["reject(requeue=True)"]  # back on its queue, nothing else done
+    assert sent == []
+    assert not consumer.app.backend.mark_as_failure.called
+    assert "requeued, NOT kept" in caplog.text
+    assert PHONE not in caplog.text
+
+
+def test_a_store_that_recovers_within_its_tries_keeps_the_message(
+    monkeypatch: pytest.MonkeyPatch, stored: list[Any]
+) -> None:
+    keep = dead_letters.store_standalone  # the fixture's recorder
+    failures = iter([RuntimeError("database is locked")])
+
+    def flaky(*arguments: Any) -> None:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        keep(*arguments)
+
+    monkeypatch.setattr("workers.consumer.dead_letters.store_standalone", flaky)
+    monkeypatch.setattr("infra.dead_letters.STANDALONE_RETRY_WAITS", (0.0,))
     message, _, _ = _run(DeadLetteringConsumer, "on_invalid_task", CASES[1][1], _headers())
     assert message.done == ["reject(requeue=False)"]
-    assert "NOT kept" in caplog.text
-    assert PHONE not in caplog.text
+    assert len(stored) == 1
 
 
 def test_argument_reprs_a_client_sent_are_withheld() -> None:
