@@ -6,12 +6,13 @@ the Celery configuration in ``workers.config`` is derived from these values.
 
 from __future__ import annotations
 
+import ipaddress
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -155,6 +156,14 @@ class Settings(BaseSettings):
     # Where the overview links to Flower; unset, Flower's own address and port.
     console_flower_url: str | None = None
 
+    # The reverse proxies (addresses or networks, comma-separated) in front of the console and
+    # the api, e.g. "10.0.0.5" or "10.0.0.0/24". From these alone, X-Forwarded-For names the
+    # client (the address the login and api throttles count) and X-Forwarded-Proto the scheme
+    # (https: the console's cookies are Secure). Empty: no proxy is trusted, those headers are
+    # ignored and the connecting address is the client. Never "*": a client could then name any
+    # address and escape its throttle.
+    trusted_proxies: Annotated[tuple[str, ...], NoDecode] = ()
+
     # The HTTP api for upstream services (``bulkguard api serve``, docs/api.md), on loopback
     # unless told otherwise: a load balancer in front terminates TLS.
     api_address: str = "127.0.0.1"
@@ -192,6 +201,22 @@ class Settings(BaseSettings):
     def _unset_when_empty(cls, value: object) -> object:
         # Compose passes an unset variable as an empty string: that means "the default".
         return None if value == "" else value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _proxy_networks(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        entries = [entry.strip() for entry in value.split(",") if entry.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"BULKGUARD_TRUSTED_PROXIES: {entry!r} is not an address or a network "
+                    "(e.g. 10.0.0.5 or 10.0.0.0/24); name the proxies, never every address"
+                ) from None
+        return tuple(entries)
 
     @property
     def resolved_broker_url(self) -> str:

@@ -32,7 +32,7 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
 
     from infra.db.migrate import upgrade
     from workers.api.server import HeaderTimeoutProtocol
-    from workers.cli.console import bind
+    from workers.cli.console import bind, proxy_options
 
     settings = get_settings()
     upgrade()
@@ -44,13 +44,13 @@ def serve(host: str | None, port: int | None, processes: int) -> None:
         factory=True,
         http=HeaderTimeoutProtocol,
         log_level="warning",
-        proxy_headers=False,
         server_header=False,
         access_log=False,
         workers=processes,
         timeout_keep_alive=settings.api_keep_alive_seconds,
         # Connections beyond this are answered 503 at once rather than queued without bound.
         limit_concurrency=1000,
+        **proxy_options(settings),
     )
     # Printed on stdout, flushed: the bench and the tests read the port from this line.
     print(f"api on http://{host}:{listener.getsockname()[1]}/", flush=True)

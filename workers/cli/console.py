@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import socket
+from typing import Any
 
 import click
 
-from infra.settings import get_settings
+from infra.settings import Settings, get_settings
 
 
 @click.group()
@@ -38,9 +39,9 @@ def serve(host: str | None, port: int | None) -> None:
         uvicorn.Config(
             build(settings),
             log_level="warning",
-            proxy_headers=False,
             server_header=False,
             access_log=False,
+            **proxy_options(settings),
         )
     )
     # Printed on stdout, flushed: the demo and the tests read the port from this line.
@@ -62,3 +63,12 @@ def bind(host: str, port: int) -> socket.socket:
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
     return listener
+
+
+def proxy_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's proxy options: the forwarded headers read from ``trusted_proxies`` alone (its
+    middleware matches addresses and networks), and not at all when none is named. uvicorn's
+    own default would trust 127.0.0.1, so a process beside the server could name any client."""
+    if not settings.trusted_proxies:
+        return {"proxy_headers": False}
+    return {"proxy_headers": True, "forwarded_allow_ips": list(settings.trusted_proxies)}
