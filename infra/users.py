@@ -26,7 +26,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from infra import credentials
-from infra.db.models import AuditEvent, User, UserRole, UserToken
+from infra.db.models import AuditEvent, ConsoleSession, User, UserRole, UserToken
 
 Role = Literal["reviewer", "counsel", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
@@ -221,15 +221,37 @@ def disable(session: Session, user: User, *, by: Actor, now: dt.datetime) -> Non
 def set_password(
     session: Session, user: User, password: str, *, by: Actor | None, now: dt.datetime
 ) -> None:
-    """Set the user's password; one set by someone else (an admin) must be changed at next use."""
+    """Set the user's password; one set by someone else (an admin) must be changed at next use.
+
+    A reset by someone else is what follows a lost or stolen password, so it also ends every
+    console session of the user and revokes their personal token: whoever held them must log in
+    with the new password (and replace it) before deciding anything again."""
     if user.kind != "person":
         raise UserError(f"{user.name} is a service: it has a signing key, not a password")
     user.password_hash = credentials.hash_password(password)
     user.password_expired = by is not None and by.user_id != user.id
     user.changed_at = now
     user.changed_by_id = by.user_id if by else user.id
+    if user.password_expired:
+        end_console_sessions(session, user.id, why="password_reset", now=now)
+        _revoke_tokens(session, user, now)
     _audit(
         session, user, "password_set", by=by, now=now, details={"expired": user.password_expired}
+    )
+
+
+def end_console_sessions(
+    session: Session, user_id: int, *, why: str, now: dt.datetime, keep_id: str = ""
+) -> None:
+    """End every open console session of a user but the one whose stored id is ``keep_id``."""
+    session.execute(
+        update(ConsoleSession)
+        .where(
+            ConsoleSession.user_id == user_id,
+            ConsoleSession.ended_at.is_(None),
+            ConsoleSession.id != keep_id,
+        )
+        .values(ended_at=now, ended_why=why)
     )
 
 

@@ -11,10 +11,11 @@ from click.testing import CliRunner, Result
 from sqlalchemy import select
 
 from infra import credentials
-from infra.db.models import AuditEvent, User, UserToken
+from infra.db.models import AuditEvent, ConsoleSession, User, UserToken, utcnow
 from infra.db.session import session_scope
 from tests.people import PASSWORD
 from workers.cli.main import main
+from workers.console import sessions
 
 NEW_PASSWORD = "a much longer passphrase of mine"
 
@@ -142,3 +143,19 @@ def test_a_service_gets_a_signing_key_and_no_password(env: dict[str, str]) -> No
     assert public is not None
     assert not credentials.signature_valid(public, "enforcement.appeal", kwargs, signature)
     assert listed()["appeal-service"]["kind"] == "service"
+
+
+def test_a_password_changed_on_the_command_line_ends_the_console_sessions(
+    env: dict[str, str],
+) -> None:
+    token = admin_token()
+    run("users", "add", "alice", "--role", "reviewer", "--as", "root", token=token,
+        stdin=PASSWORD + "\n")  # fmt: skip
+    with session_scope() as session:
+        alice = session.scalars(select(User).where(User.name == "alice")).one()
+        sessions.start(session, alice, address="127.0.0.1", now=utcnow())
+    changed = run("users", "password", "alice", stdin=f"{PASSWORD}\n{NEW_PASSWORD}\n")
+    assert changed.exit_code == 0, changed.output
+    with session_scope() as session:
+        (ended,) = session.scalars(select(ConsoleSession.ended_why)).all()
+    assert ended == "password_changed"

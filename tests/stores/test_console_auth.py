@@ -3,11 +3,20 @@ one-time passwords, CSRF, throttling, role checks on routes, security headers an
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from infra.db.models import ConsoleSession, utcnow
 from infra.db.session import session_scope
-from infra.users import create_user, find, set_password
+from infra.users import (
+    NotAllowedError,
+    authenticate_token,
+    create_user,
+    find,
+    get,
+    issue_token,
+    set_password,
+)
 from tests.console_client import console
 from tests.people import PASSWORD, person
 
@@ -48,6 +57,27 @@ def test_login_logout_and_a_session_ended_on_the_server(env: dict[str, str]) -> 
     with session_scope() as session:
         (row,) = session.scalars(select(ConsoleSession)).all()
         assert row.ended_why == "logout"
+
+
+def test_a_password_reset_by_an_admin_ends_the_users_sessions_and_token(
+    env: dict[str, str],
+) -> None:
+    add("alice", "reviewer")
+    with console() as browser:
+        browser.login("alice", PASSWORD)
+        with session_scope() as session:
+            token = issue_token(session, get(session, "alice"), by=None, now=utcnow())
+        assert browser.get("/").status_code == 200
+        # Her password was lost or stolen: an admin sets a one-time one.
+        with session_scope() as session:
+            root = person(session, "root", "admin")
+            set_password(session, get(session, "alice"), NEW, by=root, now=utcnow())
+        assert browser.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
+    with session_scope() as session:
+        (row,) = session.scalars(select(ConsoleSession)).all()
+        assert row.ended_why == "password_reset"
+        with pytest.raises(NotAllowedError):
+            authenticate_token(session, "alice", token, channel="cli", now=utcnow())
 
 
 def test_a_form_without_its_token_is_refused(env: dict[str, str]) -> None:

@@ -207,7 +207,7 @@ def users_token(name: str, as_user: str | None) -> None:
 )
 def users_password(name: str, as_user: str | None) -> None:
     """Change a password: the current one, then the new one (stdin lines, or prompts)."""
-    from infra.users import authenticate_password, get, set_password
+    from infra.users import authenticate_password, end_console_sessions, get, set_password
 
     by = authenticated(as_user, ("admin",)) if as_user is not None else None
     current = _read_secret(f"{name}'s current password") if by is None else ""
@@ -217,6 +217,8 @@ def users_password(name: str, as_user: str | None) -> None:
         if by is None:
             authenticate_password(session, name, current, channel="cli")
         set_password(session, user, new, by=by, now=utcnow())
+        if by is None:  # as on the console's password page; an admin's reset ends them all
+            end_console_sessions(session, user.id, why="password_changed", now=utcnow())
     console.print(f"password of {name} changed")
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from infra.db.models import ConsoleSession, User
+from infra.users import end_console_sessions
 
 
 @dataclass(frozen=True)
@@ -71,12 +72,4 @@ def end(session: Session, key: str, *, why: str, now: dt.datetime) -> None:
 
 def end_all(session: Session, user_id: int, *, why: str, now: dt.datetime, keep: str = "") -> None:
     """End every session of a user (their password changed), but ``keep``'s."""
-    session.execute(
-        update(ConsoleSession)
-        .where(
-            ConsoleSession.user_id == user_id,
-            ConsoleSession.ended_at.is_(None),
-            ConsoleSession.id != _digest(keep),
-        )
-        .values(ended_at=now, ended_why=why)
-    )
+    end_console_sessions(session, user_id, why=why, now=now, keep_id=_digest(keep))
