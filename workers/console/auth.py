@@ -133,7 +133,7 @@ def login(
             actor = authenticate_password(session, name, password, channel="console")
             user = session.get_one(User, actor.user_id)
             key = sessions.start(session, user, address=address, now=utcnow())
-            _audit(session, actor, "login", {"address": address})
+            record_user_event(session, actor, "login", {"address": address})
     except NotAllowedError:
         state.throttle.failed(name, address)
         return _login_again(request, next, "Unknown user, or wrong password.", 401)
@@ -149,7 +149,7 @@ def logout(request: Request, csrf: Annotated[str, Form(max_length=128)] = "") ->
     viewer = checked(current(request, allow_expired=True), csrf)
     with session_scope() as session:
         sessions.end(session, viewer.session_key, why="logout", now=utcnow())
-        _audit(session, viewer.actor, "logout", {})
+        record_user_event(session, viewer.actor, "logout", {})
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -246,7 +246,10 @@ def _set_cookie(
     )
 
 
-def _audit(session: Session, actor: Actor, event: str, details: dict[str, str]) -> None:
+def record_user_event(
+    session: Session, actor: Actor, event: str, details: dict[str, str]
+) -> None:
+    """An audit event of what a person did on the console as themselves (logins, exports)."""
     session.add(
         AuditEvent(
             entity="user",
