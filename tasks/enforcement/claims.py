@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from infra.db.models import EnforcementAction, ReviewClaim, Score, User
 from infra.users import Actor, authorize
+from tasks.enforcement.enforce import audit
 
 
 class ClaimError(ValueError):
@@ -93,17 +94,45 @@ def claim(
         holder = live(session, review_id, now)
         held = holder.describe() if holder else "claimed by someone else a moment ago"
         raise ClaimError(f"review case {review_id} is {held}: pick another case")
+    # Who held a case, and when, is part of how it was decided: on the case's trail.
+    audit(session, review_id, "claimed", actor=actor, details={"until": taken.isoformat()})
     return Lease(review_id, user.id, user.display_name, taken)
 
 
-def release(session: Session, review_id: int, user_id: int) -> bool:
+def claim_next(
+    session: Session,
+    actor: Actor,
+    *,
+    lease: dt.timedelta,
+    now: dt.datetime,
+    stage: str | None = None,
+    tries: int = 5,
+) -> Lease | None:
+    """Claim the case that has waited longest with no live lease (at ``stage``, if given), for
+    ``actor``; None when none waits. A case another reviewer took between the look and the
+    claim is passed over for the next one, ``tries`` times at most."""
+    for _ in range(tries):
+        review_id = oldest_unclaimed(session, now, stage=stage)
+        if review_id is None:
+            return None
+        try:
+            return claim(session, review_id, actor, lease=lease, now=now)
+        except ClaimError:
+            continue  # taken (or decided) a moment ago: the next oldest
+    return None
+
+
+def release(session: Session, review_id: int, actor: Actor) -> bool:
     """Give the case back; False when the person held no lease on it."""
     gone = session.execute(
         delete(ReviewClaim).where(
-            ReviewClaim.review_id == review_id, ReviewClaim.user_id == user_id
+            ReviewClaim.review_id == review_id, ReviewClaim.user_id == actor.user_id
         )
     )
-    return bool(gone.rowcount)  # type: ignore[attr-defined]
+    if not gone.rowcount:  # type: ignore[attr-defined]
+        return False
+    audit(session, review_id, "released", actor=actor, details={})
+    return True
 
 
 def settle(session: Session, review_id: int) -> None:

@@ -321,3 +321,56 @@ def _decide(
         now=now,
         claimed=claimed,
     )
+
+
+def test_take_the_next_case_claims_the_oldest_unclaimed_one_for_each_reviewer(
+    env: dict[str, str],
+) -> None:
+    first, second = cases(2)
+    with console() as alice, console() as bob:
+        alice.login("alice", PASSWORD)
+        bob.login("bob", PASSWORD)
+        assert 'action="/reviews/next"' in alice.get("/reviews").text
+        taken = alice.submit("/reviews/next", {}, form_at="/reviews")
+        assert (taken.status_code, taken.headers["location"]) == (303, f"/reviews/{first}")
+        assert f"Review case {first} is yours until" in alice.get(f"/reviews/{first}").text
+        # Alice's case is held: Bob is given the next one, and then there is none.
+        taken = bob.submit("/reviews/next", {}, form_at="/reviews")
+        assert taken.headers["location"] == f"/reviews/{second}"
+        none_left = bob.submit("/reviews/next", {"stage": "messaging"}, form_at="/reviews")
+        assert none_left.headers["location"] == "/reviews?stage=messaging"
+        assert "No case waits unclaimed" in bob.get("/reviews?stage=messaging").text
+        assert alice.submit(f"/reviews/{first}/release", {}, form_at="/reviews").status_code == 303
+    with session_scope() as session:
+        trail = session.execute(
+            select(AuditEvent.entity_id, AuditEvent.event, AuditEvent.actor)
+            .where(AuditEvent.entity == "enforcement_action", AuditEvent.event != "created:pending")
+            .order_by(AuditEvent.id)
+        ).all()
+    # Who held each case, and when, is on its trail.
+    assert [tuple(row) for row in trail] == [
+        (first, "claimed", "alice"),
+        (second, "claimed", "bob"),
+        (first, "released", "alice"),
+    ]
+
+
+def test_take_the_next_case_passes_over_one_taken_between_look_and_claim(
+    session: Session,
+) -> None:
+    first, second = review_cases(session, 2, first=T0 - dt.timedelta(hours=1))
+    alice, bob = person(session, "alice", "reviewer"), person(session, "bob", "reviewer")
+    looks = iter([first, second])
+    real = claims.oldest_unclaimed
+
+    def stale_look(*args: Any, **kwargs: Any) -> int | None:
+        # The first look still sees the first case, which Bob has just taken.
+        return next(looks, None) or real(*args, **kwargs)
+
+    claims.claim(session, first, bob, lease=LEASE, now=T0)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(claims, "oldest_unclaimed", stale_look)
+        lease = claims.claim_next(session, alice, lease=LEASE, now=T0)
+    assert lease is not None
+    assert (lease.review_id, lease.holder) == (second, "alice")
+    assert claims.claim_next(session, alice, lease=LEASE, now=T0) is None

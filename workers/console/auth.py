@@ -246,9 +246,7 @@ def _set_cookie(
     )
 
 
-def record_user_event(
-    session: Session, actor: Actor, event: str, details: dict[str, str]
-) -> None:
+def record_user_event(session: Session, actor: Actor, event: str, details: dict[str, str]) -> None:
     """An audit event of what a person did on the console as themselves (logins, exports)."""
     session.add(
         AuditEvent(

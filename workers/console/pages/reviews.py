@@ -1,5 +1,6 @@
 """The review queue: the cases the policy left to a person, oldest first, who holds each; the
-case page with what the command line's ``review next`` shows; claiming, releasing and deciding.
+case page with what the command line's ``review next`` shows; taking the next case, claiming,
+releasing and deciding.
 
 A case is decided by the reviewer holding its lease (``tasks.enforcement.claims``): claim it,
 then decide. The decision is the command line's body (``tasks.enforcement.reviews``), run
@@ -183,6 +184,30 @@ def case_page(
     )
 
 
+@router.post("/reviews/next")
+def take_next(
+    request: Request,
+    viewer: Annotated[Viewer, Depends(requires("reviewer"))],
+    stage: Annotated[Stage | None, Form()] = None,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Claim the case that has waited longest unclaimed (at the queue's stage) and open it."""
+    checked(viewer, csrf)
+    lease = dt.timedelta(minutes=state_of(request).settings.console_claim_minutes)
+    try:
+        with session_scope() as session:
+            taken = claims.claim_next(session, viewer.actor, lease=lease, now=utcnow(), stage=stage)
+    except NotAllowedError as exc:
+        raise ForbiddenError(str(exc)) from exc
+    if taken is None:
+        response = RedirectResponse(f"/reviews?stage={stage}" if stage else "/reviews", 303)
+        flash(request, response, "No case waits unclaimed: nothing was taken.")
+        return response
+    response = RedirectResponse(f"/reviews/{taken.review_id}", status_code=303)
+    flash(request, response, f"Review case {taken.review_id} is yours until {taken.until}.")
+    return response
+
+
 @router.post("/reviews/{review_id}/claim")
 def claim(
     request: Request,
@@ -212,9 +237,8 @@ def release(
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     checked(viewer, csrf)
-    assert viewer.actor.user_id is not None
     with session_scope() as session:
-        released = claims.release(session, review_id, viewer.actor.user_id)
+        released = claims.release(session, review_id, viewer.actor)
     if not released:
         return _refused(request, viewer, f"You hold no claim on review case {review_id}.")
     response = RedirectResponse("/reviews", status_code=303)
