@@ -114,14 +114,15 @@ class Waiting:
     account: Account
 
 
-def waiting(session: Session, *, limit: int) -> list[Waiting]:
-    """The appeals no one has decided, oldest first (at most ``limit``)."""
+def waiting(session: Session, *, limit: int, offset: int = 0) -> list[Waiting]:
+    """The appeals no one has decided, oldest first (at most ``limit``, after ``offset``)."""
     rows = session.execute(
         select(AppealRequest, EnforcementAction, Account)
         .join(EnforcementAction, EnforcementAction.id == AppealRequest.action_id)
         .join(Account, Account.account_id == EnforcementAction.account_id)
         .where(AppealRequest.appeal_id.is_(None))
         .order_by(AppealRequest.filed_at, AppealRequest.id)
+        .offset(offset)
         .limit(limit)
     )
     return [Waiting(request, action, account) for request, action, account in rows]

@@ -4,6 +4,7 @@ another role, a form without its token, an appeal already decided."""
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from infra.db.models import (
@@ -21,6 +22,7 @@ from tests.broker import Broker
 from tests.console_client import console
 from tests.people import PASSWORD, person, service
 from tests.seed import enforced
+from workers.console.pages import appeals as appeals_page
 
 STATEMENT = "I sell bread. Write to anna.novak@example.sk or call +421 905 111 222."
 REASONS = [{"feature": "messaging.reply_ratio", "value": 0.02, "contribution": 1.234}]
@@ -144,3 +146,34 @@ def test_only_reviewers_with_the_page_s_token_decide(env: dict[str, str]) -> Non
         assert session.scalars(select(Appeal)).all() == []
         assert session.get_one(EnforcementAction, ban).status == "active"
         assert session.get_one(AppealRequest, request_id).appeal_id is None
+
+
+def test_the_list_pages_through_every_waiting_appeal_oldest_first(
+    env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    actions = enforced("restricted", [("restrict", "active"), ("restrict", "active")])
+    service("appeal-service", "reviewer")
+    with session_scope() as session:
+        person(session, "rita", "reviewer")
+        user = find(session, "appeal-service")
+        assert user is not None
+        by = Actor(name=user.name, user_id=user.id, channel="task")
+        filed = [
+            file_appeal(session, a, statement="not me", actor=by, now=utcnow()).summary[
+                "request_id"
+            ]
+            for a in actions
+        ]
+    monkeypatch.setattr(appeals_page, "PAGE_SIZE", 1)
+    with console() as browser:
+        browser.login("rita", PASSWORD)
+        first = browser.get("/appeals").text
+        assert f'href="/appeals/{filed[0]}"' in first
+        assert f'href="/appeals/{filed[1]}"' not in first
+        assert 'href="/appeals?page=2"' in first
+        second = browser.get("/appeals?page=2").text
+        assert f'href="/appeals/{filed[1]}"' in second
+        assert 'href="/appeals?page=1"' in second
+        assert "page=3" not in second
+        assert "No appeal on this page" in browser.get("/appeals?page=3").text
+        assert browser.get("/appeals?page=0").status_code == 400

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse, Response
 
 from infra.db.models import EnforcementAction, utcnow
@@ -19,17 +19,22 @@ from tasks.enforcement.appeals import AppealError
 from tasks.neighbourhoods.redis_store import workers_store
 from workers.console.auth import Viewer, checked, flash, requires
 from workers.console.deciding import RefusedError, decide
+from workers.console.paging import MAX_PAGE, Page, Window
 from workers.console.state import state_of
 
 router = APIRouter()
 Reviewer = Annotated[Viewer, Depends(requires("reviewer"))]
-# A page lists this many; more wait behind them and come up as these are decided.
-SHOWN = 200
+PAGE_SIZE = 50
 WHEN = "%Y-%m-%d %H:%M"
 
 
 @router.get("/appeals")
-def appeals(request: Request, viewer: Reviewer) -> Response:
+def appeals(
+    request: Request,
+    viewer: Reviewer,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
+) -> Response:
+    window = Window(page, PAGE_SIZE)
     with session_scope() as session:
         listed = [
             {
@@ -40,10 +45,12 @@ def appeals(request: Request, viewer: Reviewer) -> Response:
                 "account_status": w.account.status,
                 "statement": redact(w.request.statement),
             }
-            for w in waiting(session, limit=SHOWN)
+            for w in waiting(session, limit=window.limit, offset=window.offset)
         ]
     return state_of(request).templates.TemplateResponse(
-        request, "appeals.html", {"viewer": viewer, "appeals": listed, "shown": SHOWN}
+        request,
+        "appeals.html",
+        {"viewer": viewer, "page": Page.of(listed, window, "/appeals", {})},
     )
 
 
