@@ -99,6 +99,22 @@ def claim(
     return Lease(review_id, user.id, user.display_name, taken)
 
 
+def held(session: Session, user_id: int | None, now: dt.datetime) -> int | None:
+    """The pending case ``user_id`` has held longest under a live lease, if any."""
+    found: int | None = session.scalar(
+        select(ReviewClaim.review_id)
+        .join(EnforcementAction, EnforcementAction.id == ReviewClaim.review_id)
+        .where(
+            ReviewClaim.user_id == user_id,
+            ReviewClaim.expires_at > now,
+            EnforcementAction.status == "pending",
+        )
+        .order_by(ReviewClaim.claimed_at, ReviewClaim.review_id)
+        .limit(1)
+    )
+    return found
+
+
 def claim_next(
     session: Session,
     actor: Actor,
@@ -110,7 +126,8 @@ def claim_next(
 ) -> Lease | None:
     """Claim the case that has waited longest with no live lease (at ``stage``, if given), for
     ``actor``; None when none waits. A case another reviewer took between the look and the
-    claim is passed over for the next one, ``tries`` times at most."""
+    claim is passed over for the next one, ``tries`` times at most. (The console sends a
+    reviewer who still holds a case back to it first: :func:`held`.)"""
     for _ in range(tries):
         review_id = oldest_unclaimed(session, now, stage=stage)
         if review_id is None:

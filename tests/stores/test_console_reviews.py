@@ -327,19 +327,26 @@ def test_take_the_next_case_claims_the_oldest_unclaimed_one_for_each_reviewer(
     env: dict[str, str],
 ) -> None:
     first, second = cases(2)
-    with console() as alice, console() as bob:
+    with session_scope() as session:
+        person(session, "dora", "reviewer")
+    with console() as alice, console() as bob, console() as dora:
         alice.login("alice", PASSWORD)
         bob.login("bob", PASSWORD)
+        dora.login("dora", PASSWORD)
         assert 'action="/reviews/next"' in alice.get("/reviews").text
         taken = alice.submit("/reviews/next", {}, form_at="/reviews")
         assert (taken.status_code, taken.headers["location"]) == (303, f"/reviews/{first}")
         assert f"Review case {first} is yours until" in alice.get(f"/reviews/{first}").text
+        # Holding one, she is sent back to it rather than given a second.
+        again = alice.submit("/reviews/next", {}, form_at="/reviews")
+        assert again.headers["location"] == f"/reviews/{first}"
+        assert "You hold review case" in alice.get(f"/reviews/{first}").text
         # Alice's case is held: Bob is given the next one, and then there is none.
         taken = bob.submit("/reviews/next", {}, form_at="/reviews")
         assert taken.headers["location"] == f"/reviews/{second}"
-        none_left = bob.submit("/reviews/next", {"stage": "messaging"}, form_at="/reviews")
+        none_left = dora.submit("/reviews/next", {"stage": "messaging"}, form_at="/reviews")
         assert none_left.headers["location"] == "/reviews?stage=messaging"
-        assert "No case waits unclaimed" in bob.get("/reviews?stage=messaging").text
+        assert "No case waits unclaimed" in dora.get("/reviews?stage=messaging").text
         assert alice.submit(f"/reviews/{first}/release", {}, form_at="/reviews").status_code == 303
     with session_scope() as session:
         trail = session.execute(

@@ -191,14 +191,25 @@ def take_next(
     stage: Annotated[Stage | None, Form()] = None,
     csrf: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
-    """Claim the case that has waited longest unclaimed (at the queue's stage) and open it."""
+    """Claim the case that has waited longest unclaimed (at the queue's stage) and open it; a
+    reviewer who still holds a case is sent back to it instead, so nobody hoards cases."""
     checked(viewer, csrf)
     lease = dt.timedelta(minutes=state_of(request).settings.console_claim_minutes)
+    now = utcnow()
     try:
         with session_scope() as session:
-            taken = claims.claim_next(session, viewer.actor, lease=lease, now=utcnow(), stage=stage)
+            holding = claims.held(session, viewer.actor.user_id, now)
+            taken = (
+                None
+                if holding is not None
+                else claims.claim_next(session, viewer.actor, lease=lease, now=now, stage=stage)
+            )
     except NotAllowedError as exc:
         raise ForbiddenError(str(exc)) from exc
+    if holding is not None:
+        response = RedirectResponse(f"/reviews/{holding}", status_code=303)
+        flash(request, response, f"You hold review case {holding}: decide or release it first.")
+        return response
     if taken is None:
         response = RedirectResponse(f"/reviews?stage={stage}" if stage else "/reviews", 303)
         flash(request, response, "No case waits unclaimed: nothing was taken.")
