@@ -117,6 +117,11 @@ def test_a_reviewer_claims_and_bans_a_case_a_second_reviewer_cannot_take(
     bob.forge(f"/reviews/{case}/claim", {})
     assert bob.status() == 409
     assert bob.error() == f"Review case {case} is already decided: there is nothing to claim"
+    # Bob takes the next case from the queue: the oldest nobody holds, now his.
+    bob.open("/reviews")
+    bob.submit("/reviews/next")
+    assert bob.path == f"/reviews/{oldest_left}"
+    assert re.fullmatch(rf"Review case {oldest_left} is yours until \d\d:\d\d UTC\.", bob.flash())
 
     rita_id = user_id("rita")
     with session_scope() as session:
